@@ -1,0 +1,297 @@
+package triage
+
+import "strings"
+
+// A CauseID names one cause of a Windows-authentication failure. The IDs are a public
+// contract (JSON output, stored history, Slack metadata): add new ones freely, never
+// rename or reuse one.
+type CauseID string
+
+const (
+	DCUnreachable          CauseID = "dc.unreachable"
+	LSAUnresponsive        CauseID = "lsa.unresponsive"
+	SPNMissing             CauseID = "spn.missing"
+	SPNDuplicate           CauseID = "spn.duplicate"
+	SPNWrongAccount        CauseID = "spn.wrong_account"
+	SPNRegistrationFailed  CauseID = "spn.registration_failed"
+	AccountDisabled        CauseID = "account.disabled"
+	AccountLockedOut       CauseID = "account.locked_out"
+	AccountExpired         CauseID = "account.expired"
+	AccountPasswordExpired CauseID = "account.password_expired"
+	KerberosEtypeMismatch  CauseID = "kerberos.etype_mismatch"
+	ClockSkew              CauseID = "clock.skew"
+	KerberosTicketFailed   CauseID = "kerberos.ticket_failed"
+	KeytabStale            CauseID = "keytab.stale"
+	DNSMismatch            CauseID = "dns.mismatch"
+	LoginUntrustedDomain   CauseID = "login.untrusted_domain"
+	LoginFailed            CauseID = "login.failed"
+	SSPIHandshakeFailed    CauseID = "sspi.handshake_failed"
+	AgentUnreachable       CauseID = "agent.unreachable"
+)
+
+// A Cause is the catalog entry behind a CauseID: its default severity, what it means,
+// how to fix it and where to read more. Summary and the steps of Fix are templates
+// whose <PLACEHOLDERS> a rule fills in with real names (see NewFinding).
+type Cause struct {
+	ID       CauseID
+	Severity Severity
+	Title    string // what it means, as one line
+	Summary  string // a finding's summary when the rule has nothing more specific
+	Fix      []Step
+	Links    []string
+}
+
+// A Step is one remediation step: what to do, and the command that does it, if any.
+type Step struct {
+	Text    string `json:"text"`
+	Command string `json:"command,omitempty"`
+}
+
+// Placeholders that rules fill in. Any left unfilled stay in the text as written, which
+// reads as "put the real value here" to the person following the steps.
+const (
+	PHHost    = "<HOST>"    // the host's short name, upper case
+	PHFQDN    = "<FQDN>"    // the host's fully qualified name
+	PHDomain  = "<DOMAIN>"  // the NetBIOS or DNS name of the domain
+	PHSPN     = "<SPN>"     // a service principal name
+	PHAccount = "<ACCOUNT>" // the account that should own the SPN, DOMAIN\name
+	PHWrong   = "<WRONG>"   // an account that should not own the SPN
+	PHCode    = "<CODE>"    // an error code with its name
+)
+
+const (
+	linkLocalSecurity = "https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/local-security-subsystem-errors"
+	linkRegisterSPN   = "https://learn.microsoft.com/sql/database-engine/configure-windows/register-a-service-principal-name-for-kerberos-connections"
+	linkSSPIContext   = "https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/cannot-generate-sspi-context-error"
+	linkConsistent    = "https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/consistent-authentication-connectivity-issues"
+	linkRC4           = "https://learn.microsoft.com/windows-server/security/kerberos/detect-remediate-rc4-kerberos"
+	linkKerberos      = "https://learn.microsoft.com/troubleshoot/windows-server/windows-security/kerberos-authentication-troubleshooting-guidance"
+	linkLinuxAD       = "https://learn.microsoft.com/sql/linux/sql-server-linux-ad-auth-troubleshooting"
+	link18452         = "https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18452-database-engine-error"
+	link18456         = "https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18456-database-engine-error"
+)
+
+// Causes returns the cause catalog in the order of the published table. The slice is
+// new on every call.
+func Causes() []Cause {
+	return []Cause{
+		{
+			ID: DCUnreachable, Severity: Critical,
+			Title:   "No domain controller or KDC could be contacted from the SQL Server host (SEC_E_NO_AUTHENTICATING_AUTHORITY)",
+			Summary: "<HOST> could not contact a domain controller to authenticate Windows logins",
+			Fix: []Step{
+				{Text: "From <HOST>, ask Windows to find a domain controller and KDC now, bypassing its cache", Command: "nltest /dsgetdc:<DOMAIN> /force /kdc"},
+				{Text: "Check the host's secure channel to the domain", Command: "nltest /sc_query:<DOMAIN>"},
+				{Text: "Make sure <HOST> can reach the domain controllers on TCP/UDP 88 (Kerberos), 389 (LDAP), 464 (password change), 53 (DNS), 135 and 49152-65535 (RPC)"},
+			},
+			Links: []string{linkLocalSecurity},
+		},
+		{
+			ID: LSAUnresponsive, Severity: Critical,
+			Title:   "The Local Security Authority (LSASS) on the SQL Server host cannot be contacted or stopped responding (SEC_E_INTERNAL_ERROR)",
+			Summary: "The Local Security Authority on <HOST> is not answering SQL Server's authentication requests",
+			Fix: []Step{
+				{Text: "Check the health of lsass.exe on <HOST> (CPU, memory, handle count) and the System log for LsaSrv and Kerberos errors", Command: "Get-Process lsass | Format-List CPU,WorkingSet64,HandleCount"},
+				{Text: "Verify the instance's SPN is registered once, on the service account", Command: "setspn -Q <SPN>"},
+				{Text: "List the SPNs of the service account", Command: "setspn -L <ACCOUNT>"},
+			},
+			Links: []string{linkLocalSecurity},
+		},
+		{
+			ID: SPNMissing, Severity: Critical,
+			Title:   "A required MSSQLSvc SPN for the instance is registered on no account",
+			Summary: "<SPN> is not registered on any account",
+			Fix: []Step{
+				{Text: "Register the SPN on the service account (-S checks for duplicates first)", Command: "setspn -S <SPN> <ACCOUNT>"},
+			},
+			Links: []string{linkRegisterSPN},
+		},
+		{
+			ID: SPNDuplicate, Severity: Critical,
+			Title:   "The same SPN is registered on two or more accounts",
+			Summary: "<SPN> is registered on more than one account",
+			Fix: []Step{
+				{Text: "Remove the SPN from every account that is not the service account", Command: "setspn -D <SPN> <WRONG>"},
+			},
+			Links: []string{linkSSPIContext},
+		},
+		{
+			ID: SPNWrongAccount, Severity: Critical,
+			Title:   "The SPN exists, but on an account other than the one SQL Server runs as",
+			Summary: "<SPN> is registered on <WRONG>, not on the service account <ACCOUNT>",
+			Fix: []Step{
+				{Text: "Remove the SPN from the wrong account", Command: "setspn -D <SPN> <WRONG>"},
+				{Text: "Register it on the service account", Command: "setspn -S <SPN> <ACCOUNT>"},
+			},
+			Links: []string{linkSSPIContext},
+		},
+		{
+			ID: SPNRegistrationFailed, Severity: Warning,
+			Title:   "SQL Server could not register its own SPNs at start-up",
+			Summary: "SQL Server on <HOST> could not register <SPN> at start-up",
+			Fix: []Step{
+				{Text: "Register the SPN by hand (-S checks for duplicates first)", Command: "setspn -S <SPN> <ACCOUNT>"},
+				{Text: "Or let SQL Server register it at the next start: grant the service account \"Validated write to service principal name\" on its own AD object"},
+			},
+			Links: []string{linkRegisterSPN},
+		},
+		{
+			ID: AccountDisabled, Severity: Critical,
+			Title:   "The SQL Server service account is disabled",
+			Summary: "The service account <ACCOUNT> is disabled",
+			Fix: []Step{
+				{Text: "Enable the account in Active Directory", Command: "Enable-ADAccount -Identity <ACCOUNT>"},
+			},
+			Links: []string{linkConsistent},
+		},
+		{
+			ID: AccountLockedOut, Severity: Critical,
+			Title:   "The SQL Server service account is locked out",
+			Summary: "The service account <ACCOUNT> is locked out",
+			Fix: []Step{
+				{Text: "Unlock the account", Command: "Unlock-ADAccount -Identity <ACCOUNT>"},
+				{Text: "Find the source of the bad passwords (event 4740 on the PDC emulator) before it locks again"},
+			},
+			Links: []string{linkConsistent},
+		},
+		{
+			ID: AccountExpired, Severity: Critical,
+			Title:   "The SQL Server service account has expired",
+			Summary: "The service account <ACCOUNT> expired",
+			Fix: []Step{
+				{Text: "Extend or clear the account's expiry date", Command: "Clear-ADAccountExpiration -Identity <ACCOUNT>"},
+			},
+			Links: []string{linkConsistent},
+		},
+		{
+			ID: AccountPasswordExpired, Severity: Critical,
+			Title:   "The service account's password has expired or must be changed",
+			Summary: "The password of the service account <ACCOUNT> has expired",
+			Fix: []Step{
+				{Text: "Reset the password in Active Directory", Command: "Set-ADAccountPassword -Identity <ACCOUNT> -Reset"},
+				{Text: "Enter the new password for the SQL Server service in SQL Server Configuration Manager, then restart the service"},
+			},
+			Links: []string{linkSSPIContext},
+		},
+		{
+			ID: KerberosEtypeMismatch, Severity: Critical,
+			Title:   "Client, KDC and service account share no usable Kerberos encryption type",
+			Summary: "The service account <ACCOUNT> has no Kerberos encryption type the KDC and clients accept",
+			Fix: []Step{
+				{Text: "Allow AES for the account", Command: "Set-ADUser <ACCOUNT> -KerberosEncryptionType AES128,AES256"},
+				{Text: "Reset the account's password so that AES keys exist, then update the SQL Server service and restart it"},
+			},
+			Links: []string{linkRC4},
+		},
+		{
+			ID: ClockSkew, Severity: Critical,
+			Title:   "Clocks of the SQL Server host and the domain controller differ by more than the Kerberos tolerance (5 minutes by default)",
+			Summary: "The clock of <HOST> differs from the domain's by more than Kerberos allows",
+			Fix: []Step{
+				{Text: "Resynchronise the host's clock with the domain hierarchy", Command: "w32tm /resync /rediscover"},
+				{Text: "Make the domain hierarchy the host's time source", Command: "w32tm /config /syncfromflags:domhier /update"},
+			},
+			Links: []string{linkKerberos},
+		},
+		{
+			ID: KerberosTicketFailed, Severity: Critical,
+			Title:   "A service ticket for the SPN could not be obtained",
+			Summary: "The KDC refused a service ticket for <SPN>: <CODE>",
+			Fix: []Step{
+				{Text: "Request the ticket by hand from a client to see the KDC's answer", Command: "klist get <SPN>"},
+			},
+			Links: []string{linkKerberos},
+		},
+		{
+			ID: KeytabStale, Severity: Critical,
+			Title:   "SQL Server on Linux: the keytab lacks the SPN or holds an old key version",
+			Summary: "The keytab on <HOST> does not match the service account <ACCOUNT>",
+			Fix: []Step{
+				{Text: "Rotate the keytab with the next key version number", Command: "mssql-conf setup-ad-keytab /var/opt/mssql/secrets/mssql.keytab <ACCOUNT> --use-next-kvno"},
+			},
+			Links: []string{linkLinuxAD},
+		},
+		{
+			ID: DNSMismatch, Severity: Warning,
+			Title:   "Name resolution gives clients a different SPN than the one registered",
+			Summary: "DNS names for <HOST> disagree, so clients may ask for the wrong SPN",
+			Fix: []Step{
+				{Text: "Make the A and PTR records of <FQDN> agree, or connect by the FQDN (or an explicit ServerSPN)", Command: "nslookup <FQDN>"},
+			},
+			Links: []string{linkSSPIContext},
+		},
+		{
+			ID: LoginUntrustedDomain, Severity: Warning,
+			Title:   "SQL Server rejected Windows logins as coming from an untrusted domain (18452)",
+			Summary: "SQL Server on <HOST> rejected Windows logins as from an untrusted domain",
+			Fix: []Step{
+				{Text: "Check that the clients' domain and the server's domain trust each other, and that the clients log on to the domain (not a local account)"},
+				{Text: "Confirm the host still has a working secure channel", Command: "nltest /sc_query:<DOMAIN>"},
+			},
+			Links: []string{link18452},
+		},
+		{
+			ID: LoginFailed, Severity: Warning,
+			Title:   "Authentication reached SQL Server but the login was refused (18456): an authorization problem, not Kerberos",
+			Summary: "SQL Server on <HOST> refused logins (18456)",
+			Fix:     []Step{{Text: "Act on the state's meaning shown with the evidence"}},
+			Links:   []string{link18456},
+		},
+		{
+			ID: SSPIHandshakeFailed, Severity: Warning,
+			Title:   "The SSPI handshake failed with a code no more specific cause explains (17806)",
+			Summary: "SSPI handshakes on <HOST> failed with <CODE>",
+			Fix:     []Step{{Text: "Act on the code's meaning shown with the evidence"}},
+			Links:   []string{linkConsistent},
+		},
+		{
+			ID: AgentUnreachable, Severity: Unknown,
+			Title:   "The helper agent that serves this host did not answer, so some checks could not run",
+			Summary: "The agent for <HOST> did not answer",
+			Fix: []Step{
+				{Text: "Check that the agent service runs and that its port is reachable from the bot, with a valid certificate"},
+			},
+		},
+	}
+}
+
+// LookupCause returns the catalog entry for id.
+func LookupCause(id CauseID) (Cause, bool) {
+	for _, c := range Causes() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Cause{}, false
+}
+
+// NewFinding returns a finding for cause id with its default severity, summary, fix and
+// links, every placeholder replaced by vars (keys are placeholders such as PHSPN).
+// Placeholders without a value stay as written. It panics if id is not in the
+// catalog, which is a programming error caught by the rules' tests.
+func NewFinding(id CauseID, vars map[string]string) Finding {
+	c, ok := LookupCause(id)
+	if !ok {
+		panic("triage: unknown cause " + string(id))
+	}
+	fill := fillFunc(vars)
+	f := Finding{Cause: id, Severity: c.Severity, Title: c.Title, Summary: fill(c.Summary), Links: c.Links}
+	for _, s := range c.Fix {
+		f.Remediation = append(f.Remediation, Step{Text: fill(s.Text), Command: fill(s.Command)})
+	}
+	return f
+}
+
+// Fill replaces the placeholders in s with vars, as NewFinding does.
+func Fill(s string, vars map[string]string) string { return fillFunc(vars)(s) }
+
+func fillFunc(vars map[string]string) func(string) string {
+	pairs := make([]string, 0, 2*len(vars))
+	for k, v := range vars {
+		if v != "" {
+			pairs = append(pairs, k, v)
+		}
+	}
+	r := strings.NewReplacer(pairs...)
+	return r.Replace
+}

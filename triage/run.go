@@ -1,0 +1,180 @@
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+)
+
+// A Runner runs checks against a target and diagnoses what they saw.
+type Runner struct {
+	Checks []Check
+	Rules  []Rule
+	// CheckTimeout bounds each check; 0 means 30 seconds.
+	CheckTimeout time.Duration
+	// Deadline bounds the whole run; 0 means 60 seconds.
+	Deadline time.Duration
+	// Now and NewID default to time.Now and NewID; tests replace them.
+	Now   func() time.Time
+	NewID func() string
+	Log   *slog.Logger // nil means no logging
+}
+
+// grace is how long Run waits past a check's timeout for it to notice its context.
+const grace = 250 * time.Millisecond
+
+// Run runs every check concurrently, each with its own timeout and all within the
+// overall deadline, applies the rules to what they saw and returns the report. It
+// always returns a report: a check that fails, times out or panics is recorded as a
+// check with status error and its reason, and what it returned is kept.
+//
+// Run returns within the deadline (plus a short grace) even if a check ignores its
+// context; such a check is abandoned and its goroutine ends when the check returns.
+func (r Runner) Run(ctx context.Context, t Target) Report {
+	now, newID, log := r.Now, r.NewID, r.Log
+	if now == nil {
+		now = time.Now
+	}
+	if newID == nil {
+		newID = NewID
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	checkTimeout := cmpOr(r.CheckTimeout, 30*time.Second)
+	deadline := cmpOr(r.Deadline, 60*time.Second)
+
+	start, began := now(), time.Now() // began is wall time for the timers; now may be a fake clock
+	rep := Report{ID: newID(), Host: t.Host, StartedAt: start}
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+
+	type outcome struct {
+		res  Result
+		err  error
+		took time.Duration
+	}
+	chans := make([]chan outcome, len(r.Checks))
+	for i, c := range r.Checks {
+		chans[i] = make(chan outcome, 1) // buffered: an abandoned check never blocks
+		go func() {
+			cctx, ccancel := context.WithTimeout(ctx, checkTimeout)
+			defer ccancel()
+			checkBegan := time.Now()
+			var o outcome
+			defer func() {
+				if p := recover(); p != nil {
+					log.ErrorContext(ctx, "check panicked", "check", c.Name(), "host", t.Host, "panic", p, "stack", string(debug.Stack()))
+					o.err = fmt.Errorf("internal error: %v", p)
+				}
+				o.took = time.Since(checkBegan)
+				chans[i] <- o
+			}()
+			o.res, o.err = c.Run(cctx, t)
+		}()
+	}
+
+	var obs Observations
+	hardStop := time.NewTimer(deadline + grace)
+	defer hardStop.Stop()
+	for i, c := range r.Checks {
+		cr := CheckResult{Name: c.Name()}
+		wait := time.NewTimer(checkTimeout + grace - time.Since(began))
+		select {
+		case o := <-chans[i]:
+			cr.Duration = o.took
+			cr.Detail = o.res.Detail
+			obs.merge(o.res.Obs, c.Name())
+			switch reason, skipped := IsSkip(o.err); {
+			case o.err == nil:
+			case skipped:
+				cr.Status, cr.Detail = CheckSkipped, reason
+			default:
+				cr.Status, cr.Detail = CheckError, describeErr(o.err, checkTimeout)
+			}
+		case <-wait.C:
+			cr.Status, cr.Duration = CheckError, time.Since(began)
+			cr.Detail = fmt.Sprintf("did not finish within its %s timeout", checkTimeout)
+		case <-hardStop.C:
+			cr.Status, cr.Duration = CheckError, time.Since(began)
+			cr.Detail = fmt.Sprintf("did not finish within the %s deadline", deadline)
+		}
+		wait.Stop()
+		if cr.Status == CheckError {
+			log.WarnContext(ctx, "check failed", "check", cr.Name, "host", t.Host, "detail", cr.Detail)
+		}
+		rep.Checks = append(rep.Checks, cr)
+	}
+
+	rep.Findings = r.diagnose(ctx, t, obs, &rep, log)
+	sortFindings(rep.Findings)
+	markChecks(rep.Checks, rep.Findings)
+	rep.Status = status(rep.Findings, rep.Checks)
+	rep.Duration = now().Sub(start)
+	return rep
+}
+
+// diagnose applies every rule. A rule that panics is a bug; it is logged and recorded
+// as an errored "diagnosis" check so the report says its verdict is incomplete.
+func (r Runner) diagnose(ctx context.Context, t Target, obs Observations, rep *Report, log *slog.Logger) []Finding {
+	var out []Finding
+	for _, rule := range r.Rules {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					log.ErrorContext(ctx, "rule panicked", "rule", rule.Name(), "host", t.Host, "panic", p, "stack", string(debug.Stack()))
+					rep.Checks = append(rep.Checks, CheckResult{Name: "diagnosis", Status: CheckError,
+						Detail: fmt.Sprintf("rule %s failed: internal error: %v", rule.Name(), p)})
+				}
+			}()
+			out = append(out, rule.Apply(t, obs)...)
+		}()
+	}
+	return out
+}
+
+// markChecks sets the status of each check that ran: fail when a critical or unknown
+// finding rests on its evidence, warn when a warning does, pass otherwise.
+func markChecks(cs []CheckResult, fs []Finding) {
+	worst := map[string]Severity{}
+	for _, f := range fs {
+		for _, e := range f.Evidence {
+			if s, seen := worst[e.Check]; !seen || f.Severity > s {
+				worst[e.Check] = f.Severity
+			}
+		}
+	}
+	for i := range cs {
+		if cs[i].Status != "" {
+			continue
+		}
+		cs[i].Status = CheckPass
+		switch s, ok := worst[cs[i].Name]; {
+		case !ok:
+		case s >= Unknown:
+			cs[i].Status = CheckFail
+		case s == Warning:
+			cs[i].Status = CheckWarn
+		}
+	}
+}
+
+func describeErr(err error, timeout time.Duration) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timed out (limit %s): %v", timeout, err)
+	case errors.Is(err, context.Canceled):
+		return "canceled: " + err.Error()
+	}
+	return err.Error()
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

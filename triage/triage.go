@@ -1,0 +1,56 @@
+// Package triage is the domain of authtriage: what is checked (Target), what was seen
+// (Observations), what it means (Finding, Cause) and the verdict (Report).
+//
+// It imports nothing of the project's own: checks, rules and renderers depend on it,
+// never the other way round.
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// A Check gathers observations about one aspect of a target, such as its error log or
+// the service principal names registered for it.
+//
+// Run makes as much progress as it can and returns what it saw alongside any error:
+// observations returned with an error are kept. A check that does not apply returns an
+// error made by Skip. Run must honour ctx; the Runner abandons a check that does not.
+type Check interface {
+	Name() string // lower-case, e.g. "errorlog"; shown in reports
+	Run(ctx context.Context, t Target) (Result, error)
+}
+
+// A Result is what a check returns: its observations and a one-line account of what it
+// looked at ("3 files, 41,210 entries, 2025-06-01 09:00 to 2025-06-02 09:54").
+type Result struct {
+	Detail string
+	Obs    Observations
+}
+
+// A Rule turns observations into findings. Apply must not modify obs.
+type Rule interface {
+	Name() string
+	Apply(t Target, obs Observations) []Finding
+}
+
+// SkipError reports that a check did not apply or lacked a prerequisite.
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return "skipped: " + e.Reason }
+
+// Skip returns the error a check returns when it does not apply; the reason is shown to
+// the user, so it should say what to provide for the check to run.
+func Skip(format string, args ...any) error {
+	return &SkipError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsSkip reports whether err says a check was skipped, and why.
+func IsSkip(err error) (reason string, ok bool) {
+	var s *SkipError
+	if errors.As(err, &s) {
+		return s.Reason, true
+	}
+	return "", false
+}
