@@ -52,11 +52,6 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 
-	type outcome struct {
-		res  Result
-		err  error
-		took time.Duration
-	}
 	chans := make([]chan outcome, len(r.Checks))
 	for i, c := range r.Checks {
 		chans[i] = make(chan outcome, 1) // buffered: an abandoned check never blocks
@@ -83,26 +78,22 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 	for i, c := range r.Checks {
 		cr := CheckResult{Name: c.Name()}
 		wait := time.NewTimer(checkTimeout + grace - time.Since(began))
-		select {
-		case o := <-chans[i]:
-			cr.Duration = o.took
-			cr.Detail = o.res.Detail
-			obs.merge(o.res.Obs, c.Name())
-			switch reason, skipped := IsSkip(o.err); {
-			case o.err == nil:
-			case skipped:
-				cr.Status, cr.Detail = CheckSkipped, reason
-			default:
-				cr.Status, cr.Detail = CheckError, describeErr(o.err, checkTimeout)
-			}
-		case <-wait.C:
-			cr.Status, cr.Duration = CheckError, time.Since(began)
-			cr.Detail = fmt.Sprintf("did not finish within its %s timeout", checkTimeout)
-		case <-hardStop.C:
-			cr.Status, cr.Duration = CheckError, time.Since(began)
-			cr.Detail = fmt.Sprintf("did not finish within the %s deadline", deadline)
-		}
+		o, late := await(chans[i], wait.C, hardStop.C)
 		wait.Stop()
+		switch reason, skipped := IsSkip(o.err); {
+		case late != "":
+			cr.Status, cr.Duration = CheckError, time.Since(began)
+			cr.Detail = fmt.Sprintf(late, checkTimeout, deadline)
+		case o.err == nil:
+			cr.Duration, cr.Detail = o.took, o.res.Detail
+		case skipped:
+			cr.Duration, cr.Status, cr.Detail = o.took, CheckSkipped, reason
+		default:
+			cr.Duration, cr.Status, cr.Detail = o.took, CheckError, describeErr(o.err, checkTimeout)
+		}
+		if late == "" {
+			obs.merge(o.res.Obs, c.Name())
+		}
 		if cr.Status == CheckError {
 			log.WarnContext(ctx, "check failed", "check", cr.Name, "host", t.Host, "detail", cr.Detail)
 		}
@@ -177,4 +168,30 @@ func cmpOr(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// outcome is what a check's goroutine hands back.
+type outcome struct {
+	res  Result
+	err  error
+	took time.Duration
+}
+
+// await waits for a check's outcome until its timeout or the run's deadline. A result
+// that is ready wins over a timer that has also fired. When the check is late, await
+// returns a format for the detail taking the timeout and the deadline.
+func await(ch <-chan outcome, timeout, deadline <-chan time.Time) (outcome, string) {
+	select {
+	case o := <-ch:
+		return o, ""
+	default:
+	}
+	select {
+	case o := <-ch:
+		return o, ""
+	case <-timeout:
+		return outcome{}, "did not finish within its %[1]s timeout"
+	case <-deadline:
+		return outcome{}, "did not finish within the %[2]s deadline"
+	}
 }

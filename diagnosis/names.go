@@ -1,0 +1,193 @@
+// Package diagnosis turns what the checks saw into findings: which cause, how bad, the
+// evidence, and the fix with the real host, SPN and account names filled in. Each rule
+// is in a file of its own; Rules lists them.
+package diagnosis
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"authtriage/triage"
+)
+
+// Rules returns every diagnosis rule, in the order they are applied.
+func Rules() []triage.Rule {
+	return []triage.Rule{
+		sspiRule{},
+		untrustedDomainRule{},
+		loginFailedRule{},
+		spnRegistrationRule{},
+		slowSSPIRule{},
+		dcEventsRule{},
+		kerberosEventsRule{},
+	}
+}
+
+// names holds the real names a finding's text and commands are filled with.
+type names struct {
+	vars map[string]string
+}
+
+// namesFor collects the names known about t: host, FQDN, domain, the account that must
+// own the instance's SPNs and the first required SPN.
+func namesFor(t triage.Target, obs triage.Observations) names {
+	v := map[string]string{
+		triage.PHHost: t.ShortName(),
+		triage.PHFQDN: t.FQDN,
+	}
+	account := t.ServiceAccount
+	if account == "" && obs.Server != nil {
+		account = obs.Server.ServiceAccount
+	}
+	domain := dnsDomain(t.FQDN)
+	if domain == "" {
+		domain = accountDomain(account)
+	}
+	v[triage.PHDomain] = domain
+	v[triage.PHAccount] = spnOwner(account, t.ShortName(), domain)
+	if spns := requiredSPNs(t); len(spns) > 0 {
+		v[triage.PHSPN] = spns[0]
+	}
+	return names{vars: v}
+}
+
+// with returns a copy of the names with more placeholders set.
+func (n names) with(kv ...string) map[string]string {
+	out := make(map[string]string, len(n.vars)+len(kv)/2)
+	for k, v := range n.vars {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// dnsDomain returns the domain part of an FQDN: "corp.example" for
+// "sqlhost01.corp.example", "" for a single label.
+func dnsDomain(fqdn string) string {
+	_, domain, _ := strings.Cut(fqdn, ".")
+	return domain
+}
+
+// accountDomain returns the domain of a DOMAIN\name or name@domain account, or "" for
+// built-in accounts (NT SERVICE, NT AUTHORITY) and bare names.
+func accountDomain(account string) string {
+	if d, _, ok := strings.Cut(account, `\`); ok {
+		if isBuiltinDomain(d) {
+			return ""
+		}
+		return d
+	}
+	if _, d, ok := strings.Cut(account, "@"); ok {
+		return d
+	}
+	return ""
+}
+
+func isBuiltinDomain(d string) bool {
+	return strings.EqualFold(d, "NT SERVICE") || strings.EqualFold(d, "NT AUTHORITY") || d == "."
+}
+
+// spnOwner returns the account that must own the SQL Server SPNs, as setspn takes it:
+// the service account itself, or the computer account DOMAIN\HOST$ when SQL Server
+// runs as a virtual account, LocalSystem or NetworkService. It returns "" when the
+// service account is not known.
+func spnOwner(account, host, domain string) string {
+	if account == "" {
+		return ""
+	}
+	d, _, hasDomain := strings.Cut(account, `\`)
+	builtin := strings.EqualFold(account, "LocalSystem") || (hasDomain && isBuiltinDomain(d))
+	if !builtin {
+		return account
+	}
+	if host == "" {
+		return ""
+	}
+	if domain == "" {
+		domain = triage.PHDomain
+	} else {
+		// setspn wants the NetBIOS domain; its first DNS label is the usual one and
+		// is what an admin would type.
+		first, _, _ := strings.Cut(domain, ".")
+		domain = strings.ToUpper(first)
+	}
+	return domain + `\` + host + "$"
+}
+
+// requiredSPNs returns the MSSQLSvc SPNs clients ask for when they connect to the
+// target's instances over TCP, FQDN forms only (Windows drivers build those). It
+// returns nil when the FQDN is not known.
+func requiredSPNs(t triage.Target) []string {
+	if t.FQDN == "" {
+		return nil
+	}
+	instances := t.Instances
+	if len(instances) == 0 {
+		instances = []triage.Instance{{Port: 1433}}
+	}
+	var out []string
+	for _, in := range instances {
+		if in.Port != 0 {
+			out = append(out, "MSSQLSvc/"+t.FQDN+":"+strconv.Itoa(in.Port))
+		}
+		if in.IsDefault() {
+			out = append(out, "MSSQLSvc/"+t.FQDN)
+		} else {
+			out = append(out, "MSSQLSvc/"+t.FQDN+":"+in.Name)
+		}
+	}
+	return out
+}
+
+// spnForHost reports whether spn is an MSSQLSvc SPN naming the target's host, so
+// client-side Kerberos events about other services are not mistaken for this one's.
+// With no host name to compare, any MSSQLSvc SPN counts.
+func spnForHost(spn string, t triage.Target) bool {
+	rest, ok := cutPrefixFold(spn, "MSSQLSvc/")
+	if !ok {
+		return false
+	}
+	host, _, _ := strings.Cut(rest, ":")
+	host, _, _ = strings.Cut(host, "@")
+	if t.Host == "" && t.FQDN == "" {
+		return true
+	}
+	short, _, _ := strings.Cut(host, ".")
+	return strings.EqualFold(host, t.FQDN) || strings.EqualFold(host, t.Host) ||
+		strings.EqualFold(short, t.ShortName())
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// plural returns "1 login" or "3 logins".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// clientCount returns the number of distinct clients of a group.
+func clientCount(e triage.LogEvent) int { return len(e.Clients) + e.MoreClients }
+
+// span describes when a group happened: "at 09:41:13" or "from 09:00:01 to 09:41:13",
+// with the date and zone the first time, as the log wrote them.
+func span(e triage.LogEvent) string {
+	const full, clock = "2006-01-02 15:04:05 -07:00", "15:04:05"
+	if e.Count <= 1 || e.First.Equal(e.Last) {
+		return "at " + e.Last.Format(full)
+	}
+	last := clock
+	if e.First.YearDay() != e.Last.YearDay() || e.First.Year() != e.Last.Year() {
+		last = full
+	}
+	return fmt.Sprintf("from %s to %s", e.First.Format(full), e.Last.Format(last))
+}

@@ -1,0 +1,52 @@
+package diagnosis
+
+import (
+	"fmt"
+
+	"authtriage/errorlog"
+	"authtriage/triage"
+)
+
+// slowSSPIMillis is the "negotiating SSPI" time in a 17830 from which authtriage calls
+// the Local Security Authority slow. A healthy negotiation takes a few milliseconds;
+// a second means LSASS or the domain controller behind it is struggling.
+const slowSSPIMillis = 1000
+
+// slowSSPIRule reports logins that timed out while negotiating SSPI (17830 with a
+// large "negotiating SSPI" time), a sign of a slow LSASS or domain controller, when no
+// 17806 0x80090304 already says the LSA failed.
+type slowSSPIRule struct{}
+
+func (slowSSPIRule) Name() string { return "slow-sspi" }
+
+func (slowSSPIRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
+	for _, e := range sqlEvents(obs, errorlog.MsgSSPIHandshake) {
+		if sspiCause(e.Code) == triage.LSAUnresponsive {
+			return nil // sspiRule attaches the slow logins to that finding
+		}
+	}
+	var slow []triage.LogEvent
+	total, worst := 0, 0
+	for _, e := range sqlEvents(obs, errorlog.MsgLoginTimers) {
+		if e.Millis >= slowSSPIMillis {
+			slow = append(slow, e)
+			total += e.Count
+			worst = max(worst, e.Millis)
+		}
+	}
+	if len(slow) == 0 {
+		return nil
+	}
+	f := triage.NewFinding(triage.LSAUnresponsive, namesFor(t, obs).vars)
+	f.Severity = triage.Warning // slow, not failing: logins time out only some of the time
+	for _, e := range slow {
+		f.Evidence = append(f.Evidence, e.Evidence(slowSSPIText(e)))
+	}
+	f.Summary = fmt.Sprintf("%s to %s timed out while negotiating SSPI (up to %d ms): the Local Security Authority or its domain controller is slow",
+		plural(total, "login"), t.Host, worst)
+	return []triage.Finding{f}
+}
+
+func slowSSPIText(e triage.LogEvent) string {
+	return fmt.Sprintf("17830 login closed with network error %s after negotiating SSPI for up to %d ms", e.Code, e.Millis)
+}

@@ -1,0 +1,35 @@
+package diagnosis
+
+import (
+	"fmt"
+
+	"authtriage/errorlog"
+	"authtriage/triage"
+)
+
+// untrustedDomainRule reports 18452 "login is from an untrusted domain" on its own,
+// when no 17806 explains it. With a 17806 beside it, sspiRule shows the 18452s as the
+// symptom of that cause instead.
+type untrustedDomainRule struct{}
+
+func (untrustedDomainRule) Name() string { return "untrusted-domain" }
+
+func (untrustedDomainRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
+	events := sqlEvents(obs, errorlog.MsgUntrustedDomain)
+	if len(events) == 0 || len(sqlEvents(obs, errorlog.MsgSSPIHandshake)) > 0 {
+		return nil
+	}
+	f := triage.NewFinding(triage.LoginUntrustedDomain, namesFor(t, obs).vars)
+	total, clients := 0, 0
+	for _, e := range events {
+		total += e.Count
+		clients += clientCount(e)
+		f.Evidence = append(f.Evidence, e.Evidence("18452 Login failed: the login is from an untrusted domain and cannot be used with Windows authentication"))
+	}
+	f.Summary = fmt.Sprintf("SQL Server on %s rejected %s as from an untrusted domain (18452)", t.Host, plural(total, "Windows login"))
+	if clients > 0 {
+		f.Summary += " from " + plural(clients, "client")
+	}
+	f.Summary += "; no SSPI failure (17806) was logged beside them, so look at the clients' domain and trust"
+	return []triage.Finding{f}
+}

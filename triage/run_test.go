@@ -1,0 +1,272 @@
+package triage_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"authtriage/triage"
+)
+
+// fakeCheck is a check whose behaviour the test chooses.
+type fakeCheck struct {
+	name string
+	run  func(ctx context.Context) (triage.Result, error)
+}
+
+func (c fakeCheck) Name() string { return c.name }
+func (c fakeCheck) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
+	return c.run(ctx)
+}
+
+func logResult(id int) triage.Result {
+	return triage.Result{Detail: "read", Obs: triage.Observations{Logs: []triage.LogEvent{{Source: triage.SourceErrorlog, ID: id, Count: 1}}}}
+}
+
+// ruleFunc makes a rule from a function.
+type ruleFunc func(triage.Observations) []triage.Finding
+
+func (ruleFunc) Name() string { return "test" }
+func (f ruleFunc) Apply(_ triage.Target, obs triage.Observations) []triage.Finding {
+	return f(obs)
+}
+
+// findEach returns one finding of the given severity per log event with that ID.
+func findEach(id int, cause triage.CauseID, sev triage.Severity) ruleFunc {
+	return func(obs triage.Observations) []triage.Finding {
+		var out []triage.Finding
+		for _, e := range obs.Logs {
+			if e.ID == id {
+				f := triage.NewFinding(cause, nil)
+				f.Severity = sev
+				f.Evidence = []triage.Evidence{e.Evidence("seen")}
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+}
+
+func TestRun(t *testing.T) {
+	ok := func(id int) func(context.Context) (triage.Result, error) {
+		return func(context.Context) (triage.Result, error) { return logResult(id), nil }
+	}
+	tests := []struct {
+		name       string
+		checks     []triage.Check
+		rules      []triage.Rule
+		wantStatus triage.Status
+		wantChecks map[string]triage.CheckStatus
+		wantDetail map[string]string // substrings
+		wantCauses []triage.CauseID
+	}{
+		{
+			name:       "no findings is ok",
+			checks:     []triage.Check{fakeCheck{"a", ok(1)}},
+			rules:      []triage.Rule{findEach(99, triage.DCUnreachable, triage.Critical)},
+			wantStatus: triage.StatusOK,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckPass},
+		},
+		{
+			name:       "critical finding fails the check it rests on",
+			checks:     []triage.Check{fakeCheck{"a", ok(1)}, fakeCheck{"b", ok(2)}},
+			rules:      []triage.Rule{findEach(1, triage.DCUnreachable, triage.Critical), findEach(2, triage.LoginFailed, triage.Warning)},
+			wantStatus: triage.StatusCritical,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckFail, "b": triage.CheckWarn},
+			wantCauses: []triage.CauseID{triage.DCUnreachable, triage.LoginFailed},
+		},
+		{
+			name:       "info finding leaves the check passing and the report ok",
+			checks:     []triage.Check{fakeCheck{"a", ok(1)}},
+			rules:      []triage.Rule{findEach(1, triage.SPNRegistrationFailed, triage.Info)},
+			wantStatus: triage.StatusOK,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckPass},
+			wantCauses: []triage.CauseID{triage.SPNRegistrationFailed},
+		},
+		{
+			name: "a skipped check says why and does not make the report unknown",
+			checks: []triage.Check{fakeCheck{"a", func(context.Context) (triage.Result, error) {
+				return triage.Result{}, triage.Skip("no ERRORLOG source: give --errorlog")
+			}}},
+			wantStatus: triage.StatusOK,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckSkipped},
+			wantDetail: map[string]string{"a": "give --errorlog"},
+		},
+		{
+			name: "an erroring check makes the report unknown and keeps its partial results",
+			checks: []triage.Check{fakeCheck{"a", func(context.Context) (triage.Result, error) {
+				return logResult(2), errors.New("read ERRORLOG.1: permission denied")
+			}}},
+			rules:      []triage.Rule{findEach(2, triage.LoginFailed, triage.Warning)},
+			wantStatus: triage.StatusUnknown,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckError},
+			wantDetail: map[string]string{"a": "permission denied"},
+			wantCauses: []triage.CauseID{triage.LoginFailed},
+		},
+		{
+			name: "a critical finding outranks a check error",
+			checks: []triage.Check{
+				fakeCheck{"a", ok(1)},
+				fakeCheck{"b", func(context.Context) (triage.Result, error) { return triage.Result{}, errors.New("boom") }},
+			},
+			rules:      []triage.Rule{findEach(1, triage.DCUnreachable, triage.Critical)},
+			wantStatus: triage.StatusCritical,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckFail, "b": triage.CheckError},
+			wantCauses: []triage.CauseID{triage.DCUnreachable},
+		},
+		{
+			name: "a panicking check becomes an error, not a crash",
+			checks: []triage.Check{fakeCheck{"a", func(context.Context) (triage.Result, error) {
+				panic(errors.New("assignment to entry in nil map"))
+			}}},
+			wantStatus: triage.StatusUnknown,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckError},
+			wantDetail: map[string]string{"a": "internal error"},
+		},
+		{
+			name:       "a panicking rule is recorded as an errored diagnosis",
+			checks:     []triage.Check{fakeCheck{"a", ok(1)}},
+			rules:      []triage.Rule{ruleFunc(func(triage.Observations) []triage.Finding { panic("bug") })},
+			wantStatus: triage.StatusUnknown,
+			wantChecks: map[string]triage.CheckStatus{"a": triage.CheckPass, "diagnosis": triage.CheckError},
+			wantDetail: map[string]string{"diagnosis": "bug"},
+		},
+		{
+			name: "a check that honours its context times out as an error",
+			checks: []triage.Check{fakeCheck{"slow", func(ctx context.Context) (triage.Result, error) {
+				<-ctx.Done()
+				return triage.Result{}, ctx.Err()
+			}}},
+			wantStatus: triage.StatusUnknown,
+			wantChecks: map[string]triage.CheckStatus{"slow": triage.CheckError},
+			wantDetail: map[string]string{"slow": "timed out"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := triage.Runner{Checks: tt.checks, Rules: tt.rules, CheckTimeout: time.Second, Deadline: 2 * time.Second,
+					NewID: func() string { return "testid01" }}
+				rep := r.Run(t.Context(), triage.Target{Host: "sqlhost01"})
+				if rep.Status != tt.wantStatus {
+					t.Errorf("status = %s; want %s (checks %+v)", rep.Status, tt.wantStatus, rep.Checks)
+				}
+				if rep.ID != "testid01" || rep.Host != "sqlhost01" {
+					t.Errorf("id, host = %q, %q; want testid01, sqlhost01", rep.ID, rep.Host)
+				}
+				got := map[string]triage.CheckResult{}
+				for _, c := range rep.Checks {
+					got[c.Name] = c
+				}
+				if len(got) != len(tt.wantChecks) {
+					t.Errorf("checks = %+v; want %v", rep.Checks, tt.wantChecks)
+				}
+				for name, want := range tt.wantChecks {
+					if got[name].Status != want {
+						t.Errorf("check %s = %s (%s); want %s", name, got[name].Status, got[name].Detail, want)
+					}
+				}
+				for name, sub := range tt.wantDetail {
+					if !strings.Contains(got[name].Detail, sub) {
+						t.Errorf("check %s detail = %q; want it to contain %q", name, got[name].Detail, sub)
+					}
+				}
+				var causes []triage.CauseID
+				for _, f := range rep.Findings {
+					causes = append(causes, f.Cause)
+				}
+				if strings.Join(idStrings(causes), ",") != strings.Join(idStrings(tt.wantCauses), ",") {
+					t.Errorf("causes = %v; want %v (worst first)", causes, tt.wantCauses)
+				}
+			})
+		})
+	}
+}
+
+func idStrings(ids []triage.CauseID) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, string(id))
+	}
+	return out
+}
+
+// TestRunNeverHangs: a check that ignores its context is abandoned at its timeout;
+// the others' results are kept and Run returns within the deadline.
+func TestRunNeverHangs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		r := triage.Runner{
+			Checks: []triage.Check{
+				fakeCheck{"stuck", func(context.Context) (triage.Result, error) {
+					<-release // ignores ctx
+					return triage.Result{}, nil
+				}},
+				fakeCheck{"fine", func(context.Context) (triage.Result, error) { return logResult(1), nil }},
+			},
+			CheckTimeout: 10 * time.Second,
+			Deadline:     time.Minute,
+		}
+		start := time.Now()
+		rep := r.Run(t.Context(), triage.Target{Host: "h"})
+		took := time.Since(start)
+		if took > 11*time.Second {
+			t.Errorf("Run took %s; want about the 10s check timeout", took)
+		}
+		if rep.Checks[0].Status != triage.CheckError || !strings.Contains(rep.Checks[0].Detail, "did not finish") {
+			t.Errorf("stuck check = %+v; want an error saying it did not finish", rep.Checks[0])
+		}
+		if rep.Checks[1].Status != triage.CheckPass {
+			t.Errorf("fine check = %+v; want pass", rep.Checks[1])
+		}
+		if rep.Status != triage.StatusUnknown {
+			t.Errorf("status = %s; want unknown", rep.Status)
+		}
+	})
+}
+
+// TestRunRunsChecksConcurrently: three checks of 5s each finish in about 5s.
+func TestRunRunsChecksConcurrently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sleep := func(ctx context.Context) (triage.Result, error) {
+			select {
+			case <-time.After(5 * time.Second):
+				return triage.Result{}, nil
+			case <-ctx.Done():
+				return triage.Result{}, ctx.Err()
+			}
+		}
+		r := triage.Runner{Checks: []triage.Check{fakeCheck{"a", sleep}, fakeCheck{"b", sleep}, fakeCheck{"c", sleep}}}
+		start := time.Now()
+		rep := r.Run(t.Context(), triage.Target{Host: "h"})
+		if took := time.Since(start); took != 5*time.Second {
+			t.Errorf("Run took %s; want 5s (as long as the slowest check)", took)
+		}
+		if rep.Status != triage.StatusOK {
+			t.Errorf("status = %s; want ok", rep.Status)
+		}
+	})
+}
+
+// TestRunDeadline: the overall deadline ends checks whose own timeout is longer.
+func TestRunDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		wait := func(ctx context.Context) (triage.Result, error) {
+			<-ctx.Done()
+			return triage.Result{}, ctx.Err()
+		}
+		r := triage.Runner{Checks: []triage.Check{fakeCheck{"a", wait}}, CheckTimeout: time.Hour, Deadline: 3 * time.Second}
+		start := time.Now()
+		rep := r.Run(t.Context(), triage.Target{Host: "h"})
+		if took := time.Since(start); took > 4*time.Second {
+			t.Errorf("Run took %s; want the 3s deadline", took)
+		}
+		if rep.Checks[0].Status != triage.CheckError {
+			t.Errorf("check = %+v; want error", rep.Checks[0])
+		}
+	})
+}

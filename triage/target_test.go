@@ -1,0 +1,62 @@
+package triage_test
+
+import (
+	"strings"
+	"testing"
+
+	"authtriage/triage"
+)
+
+func TestValidHostName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"sqlhost01", true},
+		{"sqlhost01.corp.example", true},
+		{"SQL-01.Corp.Example", true},
+		{"", false},
+		{"-sql", false},
+		{"sql-", false},
+		{"sql..corp", false},
+		{"sql.corp.", false},
+		{"sql01)(cn=*", false},
+		{"*", false},
+		{"sql01;rm -rf /", false},
+		{"sql\x00host", false},
+		{"sqlhöst", false},
+		{strings.Repeat("a", 64), false},
+		{strings.Repeat("a.", 127) + "a", false},
+	}
+	for _, tt := range tests {
+		err := triage.ValidHostName(tt.name)
+		if (err == nil) != tt.ok {
+			t.Errorf("ValidHostName(%q) = %v; want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+func TestParseInstance(t *testing.T) {
+	tests := []struct {
+		in   string
+		want triage.Instance
+		ok   bool
+	}{
+		{"SALES", triage.Instance{Name: "SALES"}, true},
+		{"SALES:50123", triage.Instance{Name: "SALES", Port: 50123}, true},
+		{":1433", triage.Instance{Port: 1433}, true},
+		{"MSSQLSERVER:1433", triage.Instance{Name: "MSSQLSERVER", Port: 1433}, true},
+		{"", triage.Instance{}, false},
+		{"SALES:0", triage.Instance{}, false},
+		{"SALES:70000", triage.Instance{}, false},
+		{"1SALES", triage.Instance{}, false},
+		{"SALES*", triage.Instance{}, false},
+		{"AVERYLONGINSTANCENAME", triage.Instance{}, false},
+	}
+	for _, tt := range tests {
+		got, err := triage.ParseInstance(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseInstance(%q) = %+v, %v; want %+v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
