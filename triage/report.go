@@ -24,6 +24,9 @@ type CheckResult struct {
 	Status   CheckStatus   `json:"status"`
 	Duration time.Duration `json:"-"`
 	Detail   string        `json:"detail,omitempty"`
+	// Err is the error of a check with status error, for callers that need its kind
+	// (see InputError); Detail already says it in words.
+	Err error `json:"-"`
 }
 
 // MarshalJSON writes the report with its duration in whole milliseconds.

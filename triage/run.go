@@ -17,7 +17,8 @@ type Runner struct {
 	CheckTimeout time.Duration
 	// Deadline bounds the whole run; 0 means 60 seconds.
 	Deadline time.Duration
-	// Now and NewID default to time.Now and NewID; tests replace them.
+	// Now and NewID default to time.Now and NewID; tests replace them. Now is called
+	// from the checks' goroutines and must be safe for concurrent use.
 	Now   func() time.Time
 	NewID func() string
 	Log   *slog.Logger // nil means no logging
@@ -58,14 +59,14 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 		go func() {
 			cctx, ccancel := context.WithTimeout(ctx, checkTimeout)
 			defer ccancel()
-			checkBegan := time.Now()
+			checkBegan := now()
 			var o outcome
 			defer func() {
 				if p := recover(); p != nil {
 					log.ErrorContext(ctx, "check panicked", "check", c.Name(), "host", t.Host, "panic", p, "stack", string(debug.Stack()))
 					o.err = fmt.Errorf("internal error: %v", p)
 				}
-				o.took = time.Since(checkBegan)
+				o.took = now().Sub(checkBegan)
 				chans[i] <- o
 			}()
 			o.res, o.err = c.Run(cctx, t)
@@ -82,14 +83,14 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 		wait.Stop()
 		switch reason, skipped := IsSkip(o.err); {
 		case late != "":
-			cr.Status, cr.Duration = CheckError, time.Since(began)
+			cr.Status, cr.Duration = CheckError, now().Sub(start)
 			cr.Detail = fmt.Sprintf(late, checkTimeout, deadline)
 		case o.err == nil:
 			cr.Duration, cr.Detail = o.took, o.res.Detail
 		case skipped:
 			cr.Duration, cr.Status, cr.Detail = o.took, CheckSkipped, reason
 		default:
-			cr.Duration, cr.Status, cr.Detail = o.took, CheckError, describeErr(o.err, checkTimeout)
+			cr.Duration, cr.Status, cr.Detail, cr.Err = o.took, CheckError, describeErr(o.err, checkTimeout), o.err
 		}
 		if late == "" {
 			obs.merge(o.res.Obs, c.Name())
@@ -101,6 +102,9 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 	}
 
 	rep.Findings = r.diagnose(ctx, t, obs, &rep, log)
+	if rep.Findings == nil {
+		rep.Findings = []Finding{} // an empty list, not null, in JSON
+	}
 	sortFindings(rep.Findings)
 	markChecks(rep.Checks, rep.Findings)
 	rep.Status = status(rep.Findings, rep.Checks)

@@ -54,3 +54,11 @@ func IsSkip(err error) (reason string, ok bool) {
 	}
 	return "", false
 }
+
+// InputError marks an error caused by input the user gave, such as a file named on the
+// command line that is not an error log. A command-line front end reports it as a
+// usage error instead of a report; elsewhere it is an ordinary check error.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }

@@ -1,0 +1,39 @@
+# Every target works on a fresh machine with Go; Go modules come from the module proxy.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PKGS := ./...
+
+.PHONY: test lint unit windows demo fuzz bench-errorlog build
+
+## test: everything CI runs: formatting, vet, staticcheck, the Windows build, all tests with the race detector
+test: lint windows unit
+
+lint:
+	@go mod download
+	@unformatted=$$(gofmt -l .); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet $(PKGS)
+	go run $(STATICCHECK) $(PKGS)
+
+## windows: the agent will run on Windows; its build must never break unseen
+windows:
+	GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/authtriage
+
+unit:
+	go test -race -count=1 $(PKGS)
+
+demo:
+	go run ./cmd/authtriage demo
+
+build:
+	CGO_ENABLED=0 go build -trimpath -o authtriage ./cmd/authtriage
+
+## fuzz: run each parser's fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./errorlog
+	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./eventlog
+	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./config
+
+## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
+bench-errorlog:
+	bash scripts/bench-errorlog.sh

@@ -1,0 +1,52 @@
+// Package checks holds authtriage's checks, one file each, every one a triage.Check.
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"authtriage/triage"
+)
+
+// describeWindow returns "2025-06-01 09:22 to 2025-06-02 09:54 (24h window)".
+func describeWindow(from, to time.Time, since time.Duration) string {
+	if from.IsZero() && to.IsZero() {
+		return "no entries"
+	}
+	const layout = "2006-01-02 15:04 -07:00"
+	return fmt.Sprintf("%s to %s (%s window)", from.Format(layout), to.Format(layout), formatDuration(since))
+}
+
+// formatDuration writes whole days and hours the way people say them: 24h, 7d, 90m.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// inputError marks err as the user's input error when the files came from the user
+// and the failure is not a cancellation.
+func inputError(err error, fromUser bool) error {
+	if err == nil || !fromUser || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &triage.InputError{Err: err}
+}
+
+// baseNames returns the last element of each path, joined by ", ".
+func baseNames(paths []string) string {
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = p[strings.LastIndexAny(p, `/\`)+1:]
+	}
+	return strings.Join(names, ", ")
+}

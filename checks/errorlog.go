@@ -1,0 +1,92 @@
+package checks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"authtriage/errorlog"
+	"authtriage/triage"
+)
+
+// ErrorLog reads SQL Server's ERRORLOG for authentication failures and SPN
+// registration: the rollover set of a live instance, copies the user was sent, or
+// embedded sample files.
+type ErrorLog struct {
+	// Files are the logs to read. A path named ERRORLOG stands for its whole rollover
+	// set. Empty means there is no source and the check is skipped with NoSource.
+	Files []string
+	// FS, when set, holds Files (read whole, without rollover); used for embedded samples.
+	FS fs.FS
+	// Copied says the files were copied off the host or given by the user: the time
+	// window ends at their newest entry rather than now, and a file that cannot be read
+	// is the user's input error.
+	Copied bool
+	// NoSource is the reason shown when Files is empty.
+	NoSource string
+	Since    time.Duration           // window length; 0 means 24h
+	Now      func() time.Time        // nil means time.Now
+	Progress func(done, total int64) // optional, for long scans
+}
+
+// Name returns "errorlog".
+func (ErrorLog) Name() string { return "errorlog" }
+
+// Run reads the logs within the window. The result's detail names the files and the
+// window; an unreadable file is an error, kept with whatever was read before it.
+func (c ErrorLog) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
+	if len(c.Files) == 0 {
+		reason := c.NoSource
+		if reason == "" {
+			reason = "no ERRORLOG source: give --errorlog FILE, or set errorlog for the host in the configuration"
+		}
+		return triage.Result{}, triage.Skip("%s", reason)
+	}
+	opt := errorlog.Options{Since: c.Since, Progress: c.Progress}
+	if !c.Copied {
+		now := time.Now
+		if c.Now != nil {
+			now = c.Now
+		}
+		opt.End = now()
+	}
+	sum, err := c.read(ctx, opt)
+	res := triage.Result{Obs: triage.Observations{Logs: sum.Events, Server: sum.Server}}
+	if len(sum.Files) > 0 {
+		res.Detail = fmt.Sprintf("%s: %s", baseNames(sum.Files), describeWindow(sum.From, sum.To, orDefault(c.Since)))
+	}
+	return res, inputError(err, c.Copied)
+}
+
+func (c ErrorLog) read(ctx context.Context, opt errorlog.Options) (errorlog.Summary, error) {
+	if c.FS == nil {
+		return errorlog.ReadFiles(ctx, c.Files, opt)
+	}
+	var all errorlog.Summary
+	for _, name := range c.Files {
+		data, err := fs.ReadFile(c.FS, name)
+		if err != nil {
+			return all, fmt.Errorf("read %s: %w", name, err)
+		}
+		sum, err := errorlog.Read(ctx, bytes.NewReader(data), int64(len(data)), name, opt)
+		all.Events = append(all.Events, sum.Events...)
+		all.Files = append(all.Files, sum.Files...)
+		if all.Server == nil {
+			all.Server = sum.Server
+		}
+		all.From, all.To = sum.From, sum.To
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+func orDefault(since time.Duration) time.Duration {
+	if since <= 0 {
+		return 24 * time.Hour
+	}
+	return since
+}

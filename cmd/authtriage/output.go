@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"authtriage/render"
+	"authtriage/triage"
+)
+
+func validOutput(s string) error {
+	switch s {
+	case "text", "json":
+		return nil
+	case "blocks":
+		return fmt.Errorf("--output blocks comes with the Slack bot and is not in this version; use text or json")
+	}
+	return fmt.Errorf("--output must be text or json, not %q", printable(s))
+}
+
+// write renders the report in the chosen format; text gets colour only on a terminal
+// that has not asked for none (NO_COLOR, TERM=dumb).
+func write(w io.Writer, rep triage.Report, format string, e env) error {
+	if format == "json" {
+		return render.JSON(w, rep)
+	}
+	color := isTerminal(w) && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
+	return render.Text(w, rep, render.TextOptions{Color: color})
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progress shows how far a long scan is, on one line of a terminal's stderr, at most
+// ten times a second. On anything but a terminal it prints nothing.
+type progress struct {
+	w       io.Writer
+	on      bool
+	mu      sync.Mutex
+	last    time.Time
+	printed bool
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w, on: isTerminal(w)} }
+
+// update is an errorlog.Options.Progress callback; it may be called concurrently.
+func (p *progress) update(done, total int64) {
+	if !p.on || total < 64<<20 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.printed = true
+	fmt.Fprintf(p.w, "\rreading error log: %3d%% of %d MiB", done*100/total, total>>20)
+}
+
+// done clears the progress line, if one was printed.
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.printed {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.printed = false
+	}
+}
