@@ -1,0 +1,193 @@
+// Package config loads and validates the authtriage configuration file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the content of a configuration file. Parse and Load return only
+// Configs that pass Validate. Top-level keys starting with "x-" are ignored, so
+// they can hold YAML anchors for merges ("<<: *base").
+type Config struct {
+	Defaults Defaults
+	Hosts    []Host
+}
+
+// maxFileSize bounds the configuration file and the files X_file keys name.
+const maxFileSize = 16 << 20
+
+// Load reads and parses the configuration file at path; see Parse. Relative
+// file names in X_file keys are relative to the directory of path. Problems in
+// the file are reported as a *Error; a file that cannot be read gives an error
+// that wraps the os error.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := readLimited(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	dir := filepath.Dir(path)
+	readFile := func(name string) ([]byte, error) {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		return readLimited(name)
+	}
+	return Parse(data, path, getenv, readFile)
+}
+
+// readLimited reads a file of at most maxFileSize bytes.
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB", name, maxFileSize>>20)
+	}
+	return data, nil
+}
+
+// Parse parses a configuration file's content; name is the file name shown in
+// problems. It reports every problem at once, as a *Error sorted by line, and
+// returns a Config only when there is none.
+//
+// After YAML parsing, every scalar value (not key) has ${NAME} replaced by
+// getenv(NAME) and $$ by $; any other $ is kept, as in CORP\gmsa$. An unset or
+// empty variable is a problem. A variable's value is plain text: it is neither
+// parsed as YAML nor expanded again. Then every key X_file, in any mapping, is
+// replaced by X with the content of the file readFile returns for the
+// (expanded) value, less one trailing newline; that content is not expanded.
+// Giving both X and X_file is a problem. getenv nil means no variable is set;
+// readFile nil means X_file keys are problems.
+func Parse(data []byte, name string, getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
+	return parse(data, name, getenv, readFile, decodeConfig, (*Config).validate)
+}
+
+// decodeConfig decodes the root mapping. Each section is a struct with a
+// decode function (YAML nodes to the struct, reporting wrong types and unknown
+// keys) and a validate function (rules on the typed values, reported with
+// reporter.add); a new section adds one line here and one in validate.
+func decodeConfig(d *decoder, n *yaml.Node) *Config {
+	c := &Config{Defaults: defaultDefaults()}
+	fs := fields{
+		"defaults": func(n *yaml.Node, path string) { c.Defaults = decodeDefaults(d, n, path) },
+		"hosts":    func(n *yaml.Node, path string) { c.Hosts = decodeHosts(d, n, path) },
+	}
+	if n = d.visit(n); n != nil && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode && strings.HasPrefix(k.Value, "x-") {
+				fs[k.Value] = func(*yaml.Node, string) {}
+			}
+		}
+	}
+	d.mapping(n, "", fs)
+	return c
+}
+
+func (c *Config) validate(r *reporter) {
+	validateDefaults(r, "defaults", c.Defaults)
+	validateHosts(r, "hosts", c.Hosts)
+}
+
+// Validate reports every problem of c as a *Error, or returns nil. Parse and
+// Load have already called it; call it on a Config built or changed in code.
+// Problems about a host carry its Line.
+func (c *Config) Validate() error {
+	r := newReporter("")
+	for i, h := range c.Hosts {
+		r.record(index("hosts", i), h.Line)
+	}
+	c.validate(r)
+	return r.err()
+}
+
+// Host returns the host whose name or FQDN is name, ignoring case. The result
+// shares nothing with c.
+func (c *Config) Host(name string) (Host, bool) {
+	for _, h := range c.Hosts {
+		if strings.EqualFold(h.Name, name) || (h.FQDN != "" && strings.EqualFold(h.FQDN, name)) {
+			return h.clone(), true
+		}
+	}
+	return Host{}, false
+}
+
+// Suggest returns up to three inventory host names close to name, closest
+// first, for a "did you mean" after Host found nothing: names within two edits
+// of name, ignoring case, or that start with name or that name starts with
+// (at least three characters in common).
+func (c *Config) Suggest(name string) []string {
+	names := make([]string, len(c.Hosts))
+	for i, h := range c.Hosts {
+		names[i] = h.Name
+	}
+	return suggest(name, names, 3)
+}
+
+// parse is Parse for any root type, so tests can decode a schema of their own.
+func parse[T any](data []byte, name string, getenv func(string) string, readFile func(string) ([]byte, error),
+	decode func(*decoder, *yaml.Node) T, validate func(T, *reporter)) (T, error) {
+	var zero T
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	r := newReporter(name)
+	root := parseYAML(data, r)
+	if len(r.problems) > 0 {
+		return zero, r.err()
+	}
+	d := newDecoder(r, root)
+	if root != nil {
+		d.expandTree(root, "", getenv)
+		d.readFiles(root, "", readFile)
+	}
+	v := decode(d, root)
+	if !d.over { // else v is incomplete and its problems are not the file's
+		validate(v, r)
+	}
+	if err := r.err(); err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+// parseYAML parses data as one YAML document and returns its root node, nil
+// for an empty document. A syntax error or a second document is reported.
+func parseYAML(data []byte, r *reporter) (root *yaml.Node) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if !errors.Is(err, io.EOF) {
+			line, msg := syntaxError(err, data)
+			r.at(line, "", "%s", msg)
+		}
+		return nil
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		if err != nil {
+			line, msg := syntaxError(err, data)
+			r.at(line, "", "%s", msg)
+		} else {
+			r.at(next.Line, "", "a second YAML document starts here; the file must hold one")
+		}
+		return nil
+	}
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		return nil
+	}
+	return doc.Content[0]
+}
