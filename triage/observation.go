@@ -22,8 +22,9 @@ const (
 // Observations is everything the checks of one run saw. Each check fills in its part;
 // the Runner merges them and stamps each item with the check that produced it.
 type Observations struct {
-	Logs   []LogEvent  // grouped log entries from ERRORLOG and the Windows event logs
-	Server *ServerInfo // what SQL Server said about itself at its last start-up
+	Logs      []LogEvent      // grouped log entries from ERRORLOG and the Windows event logs
+	Server    *ServerInfo     // what SQL Server said about itself at its last start-up
+	Directory *DirectoryFacts // what Active Directory, the KDC and DNS said; nil when not checked
 }
 
 // merge appends o's observations to obs, naming check as their origin.
@@ -36,6 +37,41 @@ func (obs *Observations) merge(o Observations, check string) {
 		s := *o.Server
 		s.Check = check
 		obs.Server = &s
+	}
+	if o.Directory != nil {
+		obs.mergeDirectory(*o.Directory)
+	}
+}
+
+// mergeDirectory adds the directory facts one check saw to those of the others: each
+// check fills its own fields, so lists are appended and single facts kept when first
+// set. Rules know which check produces which fact, so no origin is recorded.
+func (obs *Observations) mergeDirectory(d DirectoryFacts) {
+	if obs.Directory == nil {
+		obs.Directory = &DirectoryFacts{}
+	}
+	m := obs.Directory
+	if m.NetBIOS == "" {
+		m.NetBIOS = d.NetBIOS
+	}
+	if len(m.RequiredSPNs) == 0 {
+		m.RequiredSPNs = d.RequiredSPNs
+	}
+	m.SPNs = append(m.SPNs, d.SPNs...)
+	if m.ServiceAccount == nil {
+		m.ServiceAccount = d.ServiceAccount
+	}
+	if m.ServiceAccountMissing == "" {
+		m.ServiceAccountMissing = d.ServiceAccountMissing
+	}
+	if m.MaxPwdAge == 0 {
+		m.MaxPwdAge = d.MaxPwdAge
+	}
+	m.DCs = append(m.DCs, d.DCs...)
+	m.Clocks = append(m.Clocks, d.Clocks...)
+	m.Tickets = append(m.Tickets, d.Tickets...)
+	if m.DNS == nil {
+		m.DNS = d.DNS
 	}
 }
 
