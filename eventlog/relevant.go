@@ -1,0 +1,593 @@
+package eventlog
+
+import (
+	"encoding/hex"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"authtriage/errorlog"
+	"authtriage/triage"
+)
+
+// event is one <Event> of an export, as wevtutil, Event Viewer and Get-WinEvent write
+// it. Only the fields authtriage reads are decoded.
+type event struct {
+	System struct {
+		Provider struct {
+			Name            string `xml:"Name,attr"`
+			EventSourceName string `xml:"EventSourceName,attr"`
+		} `xml:"Provider"`
+		EventID     string `xml:"EventID"` // the Qualifiers attribute is not needed
+		TimeCreated struct {
+			SystemTime string `xml:"SystemTime,attr"`
+		} `xml:"TimeCreated"`
+		Channel string `xml:"Channel"`
+	} `xml:"System"`
+	EventData struct {
+		Data   []datum `xml:"Data"`
+		Binary string  `xml:"Binary"`
+	} `xml:"EventData"`
+	Message string `xml:"RenderingInfo>Message"` // only in /f:RenderedXml and Event Viewer exports
+}
+
+// A datum is one <Data> of <EventData>. Classic events have no Name.
+type datum struct {
+	Name  string `xml:"Name,attr"`
+	Value string `xml:",chardata"`
+}
+
+// maxText bounds LogEntry.Text, in bytes.
+const maxText = 1000
+
+// family is a group of event providers read the same way.
+type family int
+
+const (
+	famOther family = iota
+	famKerberos
+	famKDC
+	famNetlogon
+	famLsaSrv
+	famSQL
+)
+
+// providerFamily returns the family of an event provider; names are compared without
+// regard to case, and "MSSQL$<INSTANCE>" stands for every named instance.
+func providerFamily(p string) family {
+	switch l := strings.ToLower(p); l {
+	case "microsoft-windows-security-kerberos", "security-kerberos", "kerberos":
+		return famKerberos
+	case "microsoft-windows-kerberos-key-distribution-center", "kerberos-key-distribution-center", "kdc":
+		return famKDC
+	case "netlogon", "microsoft-windows-netlogon":
+		return famNetlogon
+	case "lsasrv", "microsoft-windows-lsasrv":
+		return famLsaSrv
+	case "mssqlserver":
+		return famSQL
+	default:
+		if strings.HasPrefix(l, "mssql$") && len(l) > len("mssql$") {
+			return famSQL
+		}
+	}
+	return famOther
+}
+
+// kerberosID reports whether a Kerberos event of this ID is always read; one of any
+// other ID is read only when it names an SSPI code of sspiCode.
+func kerberosID(id int) bool {
+	switch id {
+	case 3, 4, 5, 100, 101, 200:
+		return true
+	}
+	return false
+}
+
+// sqlID reports whether SQL Server's event of this ID is read.
+func sqlID(id int) bool {
+	switch id {
+	case errorlog.MsgSSPIHandshake, errorlog.MsgLoginTimers, errorlog.MsgUntrustedDomain, errorlog.MsgLoginFailed,
+		errorlog.MsgSPNNotRegistered, errorlog.MsgSPNRegistered, errorlog.MsgSPNRegisterFailed, errorlog.MsgSPNAttemptRegister:
+		return true
+	}
+	return false
+}
+
+// classify turns one event into a log entry, and reports whether it is one authtriage
+// reads. name is the export's name, for guessing the log when the event does not say.
+func classify(ev *event, name string) (triage.LogEntry, bool) {
+	provider := strings.TrimSpace(ev.System.Provider.Name)
+	if provider == "" {
+		provider = strings.TrimSpace(ev.System.Provider.EventSourceName)
+	}
+	fam := providerFamily(provider)
+	if fam == famOther {
+		return triage.LogEntry{}, false
+	}
+	id, ok := eventID(ev.System.EventID)
+	if !ok {
+		return triage.LogEntry{}, false
+	}
+	var e triage.LogEntry
+	switch fam {
+	case famKerberos:
+		e, ok = kerberos(ev, id)
+	case famKDC:
+		e, ok = kdc(ev, id)
+	case famNetlogon:
+		e, ok = ntStatusEvent(ev, id, 5719, 5721)
+	case famLsaSrv:
+		e, ok = ntStatusEvent(ev, id, 40960, 40961)
+	case famSQL:
+		e, ok = sqlServer(ev, id)
+	}
+	if !ok {
+		return triage.LogEntry{}, false
+	}
+	e.Source, e.Provider, e.ID = triage.SourceEventlog, provider, id
+	if e.Text == "" {
+		e.Text = eventText(ev)
+	}
+	switch {
+	case fam == famSQL:
+		e.Log = "Application"
+	case strings.TrimSpace(ev.System.Channel) != "":
+		e.Log = strings.TrimSpace(ev.System.Channel)
+	default:
+		e.Log = guessLog(name)
+	}
+	return e, true
+}
+
+// eventID parses the text of <EventID>. IDs are 16-bit; a number with the qualifiers
+// folded in (as .NET's InstanceId has them) is cut to its low 16 bits.
+func eventID(s string) (int, bool) {
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return int(n & 0xFFFF), true
+}
+
+// eventTime parses TimeCreated/@SystemTime and returns it in UTC.
+func eventTime(ev *event) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(ev.System.TimeCreated.SystemTime))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// guessLog guesses the log of an event without <Channel> from the export's file name,
+// and says "System" when the name does not tell.
+func guessLog(name string) string {
+	base := strings.ToLower(name[strings.LastIndexAny(name, `/\`)+1:])
+	if strings.Contains(base, "application") {
+		return "Application"
+	}
+	return "System"
+}
+
+func kerberos(ev *event, id int) (triage.LogEntry, bool) {
+	e := triage.LogEntry{}
+	e.State = -1
+	e.Code = sspiCode(texts(ev)...)
+	if e.Code == "" && !kerberosID(id) {
+		return e, false
+	}
+	if e.Code == "" {
+		e.Code = kerberosCode(ev, id)
+	}
+	e.SPN = kerberosSPN(ev, id)
+	return e, true
+}
+
+func kdc(ev *event, id int) (triage.LogEntry, bool) {
+	e := triage.LogEntry{}
+	e.State = -1
+	if id != 11 {
+		return e, false
+	}
+	e.SPN = firstSPN(
+		func() string { return named(ev, "Name") },
+		func() string { return submatch(reDuplicate, ev.Message) },
+		func() string { return positional(ev, 0) },
+		func() string { return scanSPN(ev) },
+	)
+	return e, true
+}
+
+// ntStatusEvent reads NETLOGON and LsaSrv events: the code is the NTSTATUS their text
+// names, else an SSPI code, else the NTSTATUS in their binary data (5719 puts it there).
+func ntStatusEvent(ev *event, id int, ids ...int) (triage.LogEntry, bool) {
+	e := triage.LogEntry{}
+	e.State = -1
+	if !slices.Contains(ids, id) {
+		return e, false
+	}
+	for _, s := range texts(ev) {
+		if m := reNTStatus.FindString(s); m != "" {
+			e.Code = normCode(m)
+			return e, true
+		}
+	}
+	if e.Code = sspiCode(texts(ev)...); e.Code == "" {
+		e.Code = binaryStatus(ev.EventData.Binary)
+	}
+	return e, true
+}
+
+// sqlServer reads SQL Server's own events in the Application log with
+// errorlog.ParseMessage. Without a rendered message it rebuilds the message from the
+// insertion strings where their layout is known (see sqlText), and otherwise picks the
+// client, code and SPN out of the strings. A rebuilt message becomes the entry's Text.
+func sqlServer(ev *event, id int) (triage.LogEntry, bool) {
+	if !sqlID(id) {
+		return triage.LogEntry{}, false
+	}
+	text, rebuilt := strings.TrimSpace(ev.Message), false
+	if text == "" {
+		text, rebuilt = sqlText(id, dataValues(ev))
+	}
+	e, ok := errorlog.ParseMessage(text)
+	if !ok {
+		e = triage.LogEntry{}
+		e.State = -1
+		if m := reSQLClient.FindStringSubmatch(text); m != nil {
+			e.Client = strings.TrimSpace(m[1])
+		}
+		e.SPN = cleanSPN(reMSSQLSvc.FindString(text))
+		for _, v := range dataValues(ev) {
+			if c := hexCode(v); c != "" {
+				e.Code = c
+				break
+			}
+		}
+	}
+	e.Text = ""
+	if rebuilt {
+		e.Text = tidy(text)
+	}
+	return e, true
+}
+
+// sqlText returns the message of an unrendered SQL Server event, and whether it could
+// rebuild it: 18456 has the strings (login, " Reason: ...", " [CLIENT: ...]"), 18452
+// (" [CLIENT: ...]"), and 17806 is taken to have (code, state, reason, client) when its
+// first two strings are a 0x code and a number. Other events' strings are joined with
+// spaces.
+func sqlText(id int, data []string) (string, bool) {
+	switch {
+	case id == errorlog.MsgLoginFailed && len(data) > 0:
+		login := strings.ReplaceAll(data[0], "'", "''")
+		return strings.TrimSpace("Login failed for user '" + login + "'. " + strings.Join(data[1:], " ")), true
+	case id == errorlog.MsgUntrustedDomain:
+		return strings.TrimSpace("Login failed. The login is from an untrusted domain and cannot be used with Windows authentication. " + strings.Join(data, " ")), true
+	case id == errorlog.MsgSSPIHandshake && len(data) >= 2 && hexCode(data[0]) != "" && isDecimal(data[1]):
+		reason := strings.Join(data[2:], " ")
+		if !strings.HasPrefix(reason, "Reason:") {
+			reason = "Reason: " + reason
+		}
+		return "SSPI handshake failed with error code " + data[0] + ", state " + data[1] +
+			" while establishing a connection with integrated security; the connection has been closed. " + reason, true
+	}
+	return strings.Join(data, " "), false
+}
+
+func isDecimal(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
+}
+
+var (
+	reNTStatus  = regexp.MustCompile(`(?i)\b0xc[0-9a-f]{7}\b`)
+	reErrorCode = regexp.MustCompile(`(?i)\berror code:[ \t]*(0x[0-9a-f]+|-?[0-9]+)\b`)
+	reKrbName   = regexp.MustCompile(`\b(?:KDC_ERR|KE?RB_AP_ERR|KE?RB_ERR)_[A-Z0-9_]+`)
+	reServer    = regexp.MustCompile(`Server Name:[ \t]*(\S+)`)
+	reTarget    = regexp.MustCompile(`Target Name:[ \t]*(\S+)`)
+	reTargetWas = regexp.MustCompile(`target name used was (\S+)`)
+	reSPNPhrase = regexp.MustCompile(`\(SPN\) (\S+) is`)
+	reDuplicate = regexp.MustCompile(`duplicate name is (.+?) \(of type`)
+	reMSSQLSvc  = regexp.MustCompile(`(?i)\bMSSQLSvc/[^\s@,;'"\[\]]+`)
+	reSQLClient = regexp.MustCompile(`\[CLIENT: ([^\]]*)\]`)
+	reSSPI11    = regexp.MustCompile(`(?i)\b0x80090311\b|-[ \t]*2146893039\b`)
+	reSSPI04    = regexp.MustCompile(`(?i)\b0x80090304\b|-[ \t]*2146893052\b`)
+)
+
+// sspiCode returns 0x80090311 or 0x80090304 when one of texts names it, in hex or as
+// the signed decimal Windows also writes ("Error - 2146893039 (0x80090311)").
+func sspiCode(texts ...string) string {
+	for _, s := range texts {
+		switch {
+		case reSSPI11.MatchString(s):
+			return "0x80090311"
+		case reSSPI04.MatchString(s):
+			return "0x80090304"
+		}
+	}
+	return ""
+}
+
+// kerberosCode returns the Kerberos error code of an event: its ErrorCode data, the
+// "Error Code:" of its message, the fourth insertion string of an unnamed event 3, an
+// error name such as KRB_AP_ERR_MODIFIED in its data or message, or the error events
+// 4 and 5 always report.
+func kerberosCode(ev *event, id int) string {
+	if c := normCode(named(ev, "ErrorCode")); c != "" {
+		return c
+	}
+	if c := normCode(submatch(reErrorCode, ev.Message)); c != "" {
+		return c
+	}
+	if id == 3 {
+		if c := normCode(positional(ev, 3)); c != "" {
+			return c
+		}
+	}
+	for _, s := range append([]string{named(ev, "ErrorMessage"), ev.Message}, dataValues(ev)...) {
+		if name := reKrbName.FindString(s); name != "" {
+			if c, ok := krbErrors[strings.Replace(name, "KERB_", "KRB_", 1)]; ok {
+				return "0x" + strconv.FormatUint(uint64(c), 16)
+			}
+		}
+	}
+	switch id {
+	case 4:
+		return "0x29" // KRB_AP_ERR_MODIFIED
+	case 5:
+		return "0x21" // KRB_AP_ERR_TKT_NYV
+	}
+	return ""
+}
+
+// kerberosSPN returns the service principal name an event is about: the server or
+// target name of 3, the target name of 4, the SPN of 100 and 101. Named data come
+// first, then the message, then the insertion strings by position, then any MSSQLSvc
+// SPN in the event.
+func kerberosSPN(ev *event, id int) string {
+	switch id {
+	case 3:
+		return firstSPN(
+			func() string { return named(ev, "ServerName") },
+			func() string { return named(ev, "TargetName") },
+			func() string { return submatch(reServer, ev.Message) },
+			func() string { return submatch(reTarget, ev.Message) },
+			func() string { return positional(ev, 9) },
+			func() string { return positional(ev, 10) },
+			func() string { return scanSPN(ev) },
+		)
+	case 4:
+		return firstSPN(
+			func() string { return named(ev, "TargetName") },
+			func() string { return submatch(reTargetWas, ev.Message) },
+			func() string { return positional(ev, 2) },
+			func() string { return scanSPN(ev) },
+		)
+	case 100, 101:
+		return firstSPN(
+			func() string { return named(ev, "SPN") },
+			func() string { return named(ev, "ServicePrincipalName") },
+			func() string { return named(ev, "TargetName") },
+			func() string { return submatch(reSPNPhrase, ev.Message) },
+			func() string { return positional(ev, 0) },
+			func() string { return scanSPN(ev) },
+		)
+	}
+	return ""
+}
+
+// firstSPN returns the first non-empty SPN the finders give, cleaned by cleanSPN.
+func firstSPN(finders ...func() string) string {
+	for _, f := range finders {
+		if s := cleanSPN(f()); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// cleanSPN trims a name taken from an event: spaces, the full stop of a sentence, and
+// the "@REALM" of a Kerberos principal ("MSSQLSvc/h:1433@CORP.EXAMPLE"). "-" means none.
+func cleanSPN(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), ".")
+	if i := strings.LastIndexByte(s, '@'); i > 0 && strings.Contains(s[:i], "/") && !strings.Contains(s[i:], "/") {
+		s = s[:i]
+	}
+	if s == "-" {
+		return ""
+	}
+	return s
+}
+
+// scanSPN returns the first MSSQLSvc SPN anywhere in the event's message or data.
+func scanSPN(ev *event) string {
+	for _, s := range texts(ev) {
+		if m := reMSSQLSvc.FindString(s); m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
+// named returns the value of the <Data> whose Name is name, compared without regard
+// to case.
+func named(ev *event, name string) string {
+	for _, d := range ev.EventData.Data {
+		if strings.EqualFold(d.Name, name) {
+			return strings.TrimSpace(d.Value)
+		}
+	}
+	return ""
+}
+
+// positional returns the i-th insertion string of a classic event whose <Data> have no
+// names, as the message templates number them (%1 is 0).
+func positional(ev *event, i int) string {
+	data := ev.EventData.Data
+	for _, d := range data {
+		if d.Name != "" {
+			return ""
+		}
+	}
+	if i >= len(data) {
+		return ""
+	}
+	return strings.TrimSpace(data[i].Value)
+}
+
+// texts returns the event's rendered message and its data values.
+func texts(ev *event) []string {
+	return append([]string{ev.Message}, dataValues(ev)...)
+}
+
+// dataValues returns the event's <Data> values, trimmed, without the empty ones.
+func dataValues(ev *event) []string {
+	var out []string
+	for _, d := range ev.EventData.Data {
+		if v := strings.TrimSpace(d.Value); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// eventText returns the text of a log entry: the rendered message, else the data values
+// joined with "; ", tidied.
+func eventText(ev *event) string {
+	s := ev.Message
+	if strings.TrimSpace(s) == "" {
+		s = strings.Join(dataValues(ev), "; ")
+	}
+	return tidy(s)
+}
+
+// tidy makes runs of white space in s one space and cuts s to at most maxText bytes
+// (plus "..." when cut), on a character boundary.
+func tidy(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= maxText {
+		return s
+	}
+	cut := maxText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// normCode writes an error code as lower-case hex without leading zeros: "0x7", "7"
+// and "0x00000007" are "0x7"; a negative decimal is read as the 32-bit code Windows
+// logs it for ("-2146893039" is "0x80090311"). It returns "" for anything else.
+func normCode(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	var v uint64
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		n, err := strconv.ParseUint(h, 16, 32)
+		if err != nil {
+			return ""
+		}
+		v = n
+	} else {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < math.MinInt32 || n > math.MaxUint32 {
+			return ""
+		}
+		v = uint64(uint32(n))
+	}
+	return "0x" + strconv.FormatUint(v, 16)
+}
+
+// hexCode returns s as a normalised code when s is nothing but a 0x code.
+func hexCode(s string) string {
+	if !strings.HasPrefix(strings.ToLower(s), "0x") {
+		return ""
+	}
+	return normCode(s)
+}
+
+// binaryStatus reads <Binary> data that hold exactly one NTSTATUS error code, as a
+// little-endian 32-bit number ("5E0000C0" is 0xc000005e).
+func binaryStatus(s string) string {
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != 4 {
+		return ""
+	}
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	if v&0xC0000000 != 0xC0000000 {
+		return ""
+	}
+	return "0x" + strconv.FormatUint(uint64(v), 16)
+}
+
+func submatch(re *regexp.Regexp, s string) string {
+	if m := re.FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// krbErrors maps Kerberos error names (RFC 4120 section 7.5.9) to their codes.
+var krbErrors = map[string]uint32{
+	"KDC_ERR_NONE":                 0,
+	"KDC_ERR_NAME_EXP":             1,
+	"KDC_ERR_SERVICE_EXP":          2,
+	"KDC_ERR_BAD_PVNO":             3,
+	"KDC_ERR_C_OLD_MAST_KVNO":      4,
+	"KDC_ERR_S_OLD_MAST_KVNO":      5,
+	"KDC_ERR_C_PRINCIPAL_UNKNOWN":  6,
+	"KDC_ERR_S_PRINCIPAL_UNKNOWN":  7,
+	"KDC_ERR_PRINCIPAL_NOT_UNIQUE": 8,
+	"KDC_ERR_NULL_KEY":             9,
+	"KDC_ERR_CANNOT_POSTDATE":      10,
+	"KDC_ERR_NEVER_VALID":          11,
+	"KDC_ERR_POLICY":               12,
+	"KDC_ERR_BADOPTION":            13,
+	"KDC_ERR_ETYPE_NOSUPP":         14,
+	"KDC_ERR_ETYPE_NOTSUPP":        14,
+	"KDC_ERR_SUMTYPE_NOSUPP":       15,
+	"KDC_ERR_PADATA_TYPE_NOSUPP":   16,
+	"KDC_ERR_TRTYPE_NOSUPP":        17,
+	"KDC_ERR_CLIENT_REVOKED":       18,
+	"KDC_ERR_SERVICE_REVOKED":      19,
+	"KDC_ERR_TGT_REVOKED":          20,
+	"KDC_ERR_CLIENT_NOTYET":        21,
+	"KDC_ERR_SERVICE_NOTYET":       22,
+	"KDC_ERR_KEY_EXPIRED":          23,
+	"KDC_ERR_PREAUTH_FAILED":       24,
+	"KDC_ERR_PREAUTH_REQUIRED":     25,
+	"KDC_ERR_SERVER_NOMATCH":       26,
+	"KDC_ERR_MUST_USE_USER2USER":   27,
+	"KDC_ERR_PATH_NOT_ACCEPTED":    28,
+	"KDC_ERR_SVC_UNAVAILABLE":      29,
+	"KRB_AP_ERR_BAD_INTEGRITY":     31,
+	"KRB_AP_ERR_TKT_EXPIRED":       32,
+	"KRB_AP_ERR_TKT_NYV":           33,
+	"KRB_AP_ERR_REPEAT":            34,
+	"KRB_AP_ERR_NOT_US":            35,
+	"KRB_AP_ERR_BADMATCH":          36,
+	"KRB_AP_ERR_SKEW":              37,
+	"KRB_AP_ERR_BADADDR":           38,
+	"KRB_AP_ERR_BADVERSION":        39,
+	"KRB_AP_ERR_MSG_TYPE":          40,
+	"KRB_AP_ERR_MODIFIED":          41,
+	"KRB_AP_ERR_BADORDER":          42,
+	"KRB_AP_ERR_BADKEYVER":         44,
+	"KRB_AP_ERR_NOKEY":             45,
+	"KRB_AP_ERR_MUT_FAIL":          46,
+	"KRB_AP_ERR_BADDIRECTION":      47,
+	"KRB_AP_ERR_METHOD":            48,
+	"KRB_AP_ERR_BADSEQ":            49,
+	"KRB_AP_ERR_INAPP_CKSUM":       50,
+	"KRB_ERR_RESPONSE_TOO_BIG":     52,
+	"KRB_ERR_GENERIC":              60,
+	"KRB_ERR_FIELD_TOOLONG":        61,
+	"KDC_ERR_WRONG_REALM":          68,
+}
