@@ -5,7 +5,6 @@ package diagnosis
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"authtriage/triage"
@@ -21,6 +20,13 @@ func Rules() []triage.Rule {
 		slowSSPIRule{},
 		dcEventsRule{},
 		kerberosEventsRule{},
+		spnRule{},
+		accountRule{},
+		etypeRule{},
+		clockRule{},
+		dcReachRule{},
+		ticketRule{},
+		dnsRule{},
 	}
 }
 
@@ -46,7 +52,10 @@ func namesFor(t triage.Target, obs triage.Observations) names {
 	}
 	v[triage.PHDomain] = domain
 	v[triage.PHAccount] = spnOwner(account, t.ShortName(), domain)
-	if spns := requiredSPNs(t); len(spns) > 0 {
+	if d := obs.Directory; d != nil && d.ServiceAccount != nil {
+		v[triage.PHAccount] = d.ServiceAccount.Name()
+	}
+	if spns := t.RequiredSPNs(); len(spns) > 0 {
 		v[triage.PHSPN] = spns[0]
 	}
 	return names{vars: v}
@@ -98,9 +107,7 @@ func spnOwner(account, host, domain string) string {
 	if account == "" {
 		return ""
 	}
-	d, _, hasDomain := strings.Cut(account, `\`)
-	builtin := strings.EqualFold(account, "LocalSystem") || (hasDomain && isBuiltinDomain(d))
-	if !builtin {
+	if !triage.IsVirtualAccount(account) {
 		return account
 	}
 	if host == "" {
@@ -115,31 +122,6 @@ func spnOwner(account, host, domain string) string {
 		domain = strings.ToUpper(first)
 	}
 	return domain + `\` + host + "$"
-}
-
-// requiredSPNs returns the MSSQLSvc SPNs clients ask for when they connect to the
-// target's instances over TCP, FQDN forms only (Windows drivers build those). It
-// returns nil when the FQDN is not known.
-func requiredSPNs(t triage.Target) []string {
-	if t.FQDN == "" {
-		return nil
-	}
-	instances := t.Instances
-	if len(instances) == 0 {
-		instances = []triage.Instance{{Port: 1433}}
-	}
-	var out []string
-	for _, in := range instances {
-		if in.Port != 0 {
-			out = append(out, "MSSQLSvc/"+t.FQDN+":"+strconv.Itoa(in.Port))
-		}
-		if in.IsDefault() {
-			out = append(out, "MSSQLSvc/"+t.FQDN)
-		} else {
-			out = append(out, "MSSQLSvc/"+t.FQDN+":"+in.Name)
-		}
-	}
-	return out
 }
 
 // spnForHost reports whether spn is an MSSQLSvc SPN naming the target's host, so

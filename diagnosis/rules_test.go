@@ -298,29 +298,6 @@ func TestSPNOwner(t *testing.T) {
 	}
 }
 
-func TestRequiredSPNs(t *testing.T) {
-	tests := []struct {
-		name string
-		t    triage.Target
-		want []string
-	}{
-		{"default instance", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Port: 1433}}},
-			[]string{"MSSQLSvc/sql01.corp.example:1433", "MSSQLSvc/sql01.corp.example"}},
-		{"named instance with port", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "SALES", Port: 50123}}},
-			[]string{"MSSQLSvc/sql01.corp.example:50123", "MSSQLSvc/sql01.corp.example:SALES"}},
-		{"named instance on a dynamic port", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "SALES"}}},
-			[]string{"MSSQLSvc/sql01.corp.example:SALES"}},
-		{"no instances means the default on 1433", triage.Target{FQDN: "sql01.corp.example"},
-			[]string{"MSSQLSvc/sql01.corp.example:1433", "MSSQLSvc/sql01.corp.example"}},
-		{"no FQDN", triage.Target{Host: "sql01"}, nil},
-	}
-	for _, tt := range tests {
-		if got := requiredSPNs(tt.t); !slices.Equal(got, tt.want) {
-			t.Errorf("%s: requiredSPNs = %q; want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestLoginStateKnowsTheDocumentedStates(t *testing.T) {
 	for _, s := range []int{1, 2, 5, 6, 7, 8, 9, 11, 12, 18, 38, 46, 102, 111, 122, 124, 126, 132, 133} {
 		if m := loginState(s); strings.Contains(m, "not documented") {

@@ -44,6 +44,12 @@ func (spnRegistrationRule) Apply(t triage.Target, obs triage.Observations) []tri
 		f.Evidence = append(f.Evidence, e.Evidence(text))
 		f.Summary = fmt.Sprintf("SQL Server on %s could not register %s at start-up (return code %s): Kerberos logins need it registered by hand, or they fall back to NTLM",
 			t.Host, orWord(e.SPN, "its SPN"), e.Code)
+		if registeredByHand(obs.Directory) {
+			f.Severity = triage.Info
+			f.Summary = fmt.Sprintf("SQL Server on %s could not register %s at start-up (return code %s), but the directory has every required SPN on the service account, registered by hand: nothing to do",
+				t.Host, orWord(e.SPN, "its SPN"), e.Code)
+			f.Remediation = nil
+		}
 		out = append(out, f)
 	}
 	return out
@@ -54,4 +60,18 @@ func orWord(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// registeredByHand reports whether the directory shows every required SPN registered
+// once, on the service account.
+func registeredByHand(d *triage.DirectoryFacts) bool {
+	if d == nil || d.ServiceAccount == nil || len(d.SPNs) == 0 {
+		return false
+	}
+	for _, so := range d.SPNs {
+		if len(so.Owners) != 1 || !so.Owners[0].SameAs(*d.ServiceAccount) {
+			return false
+		}
+	}
+	return true
 }

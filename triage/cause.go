@@ -27,6 +27,7 @@ const (
 	LoginFailed            CauseID = "login.failed"
 	SSPIHandshakeFailed    CauseID = "sspi.handshake_failed"
 	AgentUnreachable       CauseID = "agent.unreachable"
+	AccountNotFound        CauseID = "account.not_found"
 )
 
 // A Cause is the catalog entry behind a CauseID: its default severity, what it means,
@@ -243,6 +244,15 @@ func Causes() []Cause {
 			Summary: "SSPI handshakes on <HOST> failed with <CODE>",
 			Fix:     []Step{{Text: "Act on the code's meaning shown with the evidence"}},
 			Links:   []string{linkConsistent},
+		},
+		{
+			ID: AccountNotFound, Severity: Critical,
+			Title:   "The service account SQL Server is configured to run as does not exist in the directory",
+			Summary: "The service account <ACCOUNT> was not found in the directory",
+			Fix: []Step{
+				{Text: "Check the account SQL Server runs as (SQL Server Configuration Manager, or sys.dm_server_services) and correct the inventory, or create the account"},
+			},
+			Links: []string{linkConsistent},
 		},
 		{
 			ID: AgentUnreachable, Severity: Unknown,

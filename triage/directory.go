@@ -39,6 +39,7 @@ type Account struct {
 	SID            string // objectSid in S-1-5-21-... form; the identity accounts are compared by
 	SAMAccountName string // "svc_sql", "SQL01$"
 	Domain         string // DNS domain of the object, from its DN: "corp.example"
+	NetBIOSDomain  string // NetBIOS name of that domain ("CORP") when known
 	Class          string // most specific objectClass: "user", "computer", "msDS-GroupManagedServiceAccount"
 	UPN            string // userPrincipalName
 	DNSHostName    string // computers: dNSHostName
@@ -55,8 +56,8 @@ type Account struct {
 
 // Name returns the account as setspn takes it: DOMAIN\sam, with the NetBIOS domain when
 // known, else the first label of the DNS domain in upper case.
-func (a Account) Name(netbios string) string {
-	d := netbios
+func (a Account) Name() string {
+	d := a.NetBIOSDomain
 	if d == "" {
 		d = a.Domain
 		d, _, _ = strings.Cut(d, ".")
@@ -123,6 +124,7 @@ type DNSFacts struct {
 
 // DirectoryFacts is what the directory, KDC and DNS checks saw about one target.
 type DirectoryFacts struct {
+	ReadAt         time.Time   // when the account was read; expiry dates are judged against it
 	NetBIOS        string      // NetBIOS domain name, when known
 	RequiredSPNs   []string    // the SPNs looked up, FQDN forms
 	SPNs           []SPNOwners // owners of each required SPN, in RequiredSPNs order

@@ -51,6 +51,9 @@ func (obs *Observations) mergeDirectory(d DirectoryFacts) {
 		obs.Directory = &DirectoryFacts{}
 	}
 	m := obs.Directory
+	if m.ReadAt.IsZero() {
+		m.ReadAt = d.ReadAt
+	}
 	if m.NetBIOS == "" {
 		m.NetBIOS = d.NetBIOS
 	}

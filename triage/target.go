@@ -135,3 +135,65 @@ func (t Target) ShortName() string {
 	short, _, _ := strings.Cut(name, ".")
 	return strings.ToUpper(short)
 }
+
+// RequiredSPNs returns the MSSQLSvc SPNs clients ask for when they connect to the
+// target's instances over TCP, in the FQDN forms Windows drivers build: for each
+// instance MSSQLSvc/FQDN:PORT when the port is known, and MSSQLSvc/FQDN for the default
+// instance or MSSQLSvc/FQDN:NAME for a named one. No instances means the default
+// instance on 1433. It returns nil when the FQDN is not known.
+func (t Target) RequiredSPNs() []string {
+	if t.FQDN == "" {
+		return nil
+	}
+	instances := t.Instances
+	if len(instances) == 0 {
+		instances = []Instance{{Port: 1433}}
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if k := strings.ToLower(s); !seen[k] {
+			seen[k] = true
+			out = append(out, s)
+		}
+	}
+	for _, in := range instances {
+		if in.Port != 0 {
+			add("MSSQLSvc/" + t.FQDN + ":" + strconv.Itoa(in.Port))
+		}
+		if in.IsDefault() {
+			add("MSSQLSvc/" + t.FQDN)
+		} else {
+			add("MSSQLSvc/" + t.FQDN + ":" + in.Name)
+		}
+	}
+	return out
+}
+
+// IsVirtualAccount reports whether a service account is one whose network identity is
+// the computer account: NT SERVICE\*, NT AUTHORITY\* (NetworkService, LocalService,
+// SYSTEM) and LocalSystem. SPNs for such a service belong on HOST$.
+func IsVirtualAccount(account string) bool {
+	d, _, hasDomain := strings.Cut(account, `\`)
+	return strings.EqualFold(account, "LocalSystem") || strings.EqualFold(account, "NetworkService") ||
+		strings.EqualFold(account, "LocalService") ||
+		(hasDomain && (strings.EqualFold(d, "NT SERVICE") || strings.EqualFold(d, "NT AUTHORITY")))
+}
+
+// SPNOwner returns the directory account that must own the target's SPNs, as a lookup
+// name: the service account itself, or HOST$ (the computer account) when SQL Server
+// runs as a virtual account, LocalSystem or NetworkService. account overrides the
+// target's configured service account when the configuration names none (for example,
+// the one SQL Server reported in its ERRORLOG). It returns "" when no account is known.
+func (t Target) SPNOwner(account string) string {
+	if t.ServiceAccount != "" {
+		account = t.ServiceAccount
+	}
+	switch {
+	case account == "":
+		return ""
+	case IsVirtualAccount(account):
+		return t.ShortName() + "$"
+	}
+	return account
+}

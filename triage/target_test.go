@@ -1,6 +1,7 @@
 package triage_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +58,29 @@ func TestParseInstance(t *testing.T) {
 		got, err := triage.ParseInstance(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParseInstance(%q) = %+v, %v; want %+v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestRequiredSPNs(t *testing.T) {
+	tests := []struct {
+		name string
+		t    triage.Target
+		want []string
+	}{
+		{"default instance", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Port: 1433}}},
+			[]string{"MSSQLSvc/sql01.corp.example:1433", "MSSQLSvc/sql01.corp.example"}},
+		{"named instance with port", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "SALES", Port: 50123}}},
+			[]string{"MSSQLSvc/sql01.corp.example:50123", "MSSQLSvc/sql01.corp.example:SALES"}},
+		{"named instance on a dynamic port", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "SALES"}}},
+			[]string{"MSSQLSvc/sql01.corp.example:SALES"}},
+		{"no instances means the default on 1433", triage.Target{FQDN: "sql01.corp.example"},
+			[]string{"MSSQLSvc/sql01.corp.example:1433", "MSSQLSvc/sql01.corp.example"}},
+		{"no FQDN", triage.Target{Host: "sql01"}, nil},
+	}
+	for _, tt := range tests {
+		if got := tt.t.RequiredSPNs(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: requiredSPNs = %q; want %q", tt.name, got, tt.want)
 		}
 	}
 }
