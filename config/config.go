@@ -17,8 +17,10 @@ import (
 // Configs that pass Validate. Top-level keys starting with "x-" are ignored, so
 // they can hold YAML anchors for merges ("<<: *base").
 type Config struct {
-	Defaults Defaults
-	Hosts    []Host
+	Defaults  Defaults
+	Directory *Directory // nil when the file has no directory section
+	Kerberos  *Kerberos  // nil when the file has no kerberos section
+	Hosts     []Host
 }
 
 // maxFileSize bounds the configuration file and the files X_file keys name.
@@ -85,6 +87,16 @@ func decodeConfig(d *decoder, n *yaml.Node) *Config {
 	fs := fields{
 		"defaults": func(n *yaml.Node, path string) { c.Defaults = decodeDefaults(d, n, path) },
 		"hosts":    func(n *yaml.Node, path string) { c.Hosts = decodeHosts(d, n, path) },
+		"directory": func(n *yaml.Node, path string) {
+			if !isNull(n) {
+				c.Directory = decodeDirectory(d, n, path)
+			}
+		},
+		"kerberos": func(n *yaml.Node, path string) {
+			if !isNull(n) {
+				c.Kerberos = decodeKerberos(d, n, path)
+			}
+		},
 	}
 	if n = d.visit(n); n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -100,6 +112,8 @@ func decodeConfig(d *decoder, n *yaml.Node) *Config {
 func (c *Config) validate(r *reporter) {
 	validateDefaults(r, "defaults", c.Defaults)
 	validateHosts(r, "hosts", c.Hosts)
+	validateDirectory(r, "directory", c.Directory)
+	validateKerberos(r, "kerberos", c.Kerberos)
 }
 
 // Validate reports every problem of c as a *Error, or returns nil. Parse and

@@ -330,7 +330,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "a key that cannot be a path is quoted",
 			src:  "\"a\\nt.yaml:1: forged\": 1\n",
-			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: defaults, hosts`},
+			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: defaults, directory, hosts, kerberos`},
 		},
 		{
 			name: "a mapping key is refused",
