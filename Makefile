@@ -2,10 +2,11 @@
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS := ./...
 
-.PHONY: test lint unit windows demo fuzz bench-errorlog build
+.PHONY: test lint unit integration windows demo fuzz bench-errorlog bench-spnscan build
 
-## test: everything CI runs: formatting, vet, staticcheck, the Windows build, all tests with the race detector
-test: lint windows unit
+## test: everything CI runs: formatting, vet, staticcheck, the Windows build, and all tests
+## with the race detector inside a throwaway Samba AD domain (needs root; installs Samba)
+test: lint windows integration
 
 lint:
 	@go mod download
@@ -18,6 +19,11 @@ lint:
 windows:
 	GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/authtriage
 
+## integration: all tests, with a real Samba AD DC and KDC up (scripts/test.sh)
+integration:
+	bash scripts/test.sh $(PKGS)
+
+## unit: all tests without the test domain (the directory and Kerberos integration tests skip)
 unit:
 	go test -race -count=1 $(PKGS)
 
@@ -33,7 +39,13 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./errorlog
 	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./eventlog
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./config
+	go test -run=NONE -fuzz=FuzzLoadLDIF -fuzztime=$(FUZZTIME) ./directory
+	go test -run=NONE -fuzz=FuzzParseKDCError -fuzztime=$(FUZZTIME) ./kerberos
 
 ## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
 bench-errorlog:
 	bash scripts/bench-errorlog.sh
+
+## bench-spnscan: our forest-wide duplicate-SPN scan against ldapsearch over 20,000 accounts
+bench-spnscan:
+	bash scripts/bench-spnscan.sh

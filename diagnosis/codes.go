@@ -48,6 +48,7 @@ var kerberosCodes = map[int]code{
 	0xd:  {"KDC_ERR_BADOPTION", "the KDC cannot honour a requested option (for example, delegation to an SPN not allowed)"},
 	0xe:  {"KDC_ERR_ETYPE_NOTSUPP", "the KDC and the account share no encryption type"},
 	0x12: {"KDC_ERR_CLIENT_REVOKED", "the account is disabled, expired or locked out"},
+	0x13: {"KDC_ERR_SERVICE_REVOKED", "the service's account is disabled, expired or locked out"},
 	0x17: {"KDC_ERR_KEY_EXPIRED", "the password has expired"},
 	0x18: {"KDC_ERR_PREAUTH_FAILED", "the password is wrong"},
 	0x1f: {"KRB_AP_ERR_BAD_INTEGRITY", "the integrity check on a decrypted field failed"},

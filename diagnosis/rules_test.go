@@ -91,16 +91,18 @@ func TestRules(t *testing.T) {
 			}},
 		},
 		{
-			name:   "both seed codes give two findings; 18452 goes with the larger",
+			name:   "both seed codes give two findings; each 18452 goes with its 17806, unpaired ones with the larger",
 			target: target,
 			obs: triage.Observations{Logs: []triage.LogEvent{
 				logEv(17806, "0x80090311", 14, 5),
 				logEv(17806, "0x80090304", 14, 30),
-				logEv(18452, "", 1, 35),
+				logEv(18452, "0x80090311", 1, 5),
+				logEv(18452, "0x80090304", 1, 30),
+				logEv(18452, "", 1, 2),
 			}},
 			want: []want{
-				{cause: triage.DCUnreachable, severity: triage.Critical, evidence: 1},
-				{cause: triage.LSAUnresponsive, severity: triage.Critical, summary: []string{"untrusted domain"}, evidence: 2},
+				{cause: triage.DCUnreachable, severity: triage.Critical, summary: []string{"(18452) 5 times"}, evidence: 2},
+				{cause: triage.LSAUnresponsive, severity: triage.Critical, summary: []string{"(18452) 32 times"}, evidence: 3},
 			},
 		},
 		{

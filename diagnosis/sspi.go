@@ -68,15 +68,26 @@ func (sspiRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding
 		out = append(out, f)
 	}
 
-	if symptoms := sqlEvents(obs, errorlog.MsgUntrustedDomain); len(symptoms) > 0 {
-		main := mostEvidence(out)
-		total := 0
-		for _, e := range symptoms {
-			total += e.Count
-			main.Evidence = append(main.Evidence, e.Evidence(
-				"18452 Login failed: the login is from an untrusted domain (what clients were told when the SSPI handshake failed)"))
+	// Each 18452 goes with the finding of the 17806 it was written with; those the log
+	// does not pair go with the finding resting on the most failures.
+	symptoms := map[*triage.Finding]int{}
+	for _, e := range sqlEvents(obs, errorlog.MsgUntrustedDomain) {
+		f := mostEvidence(out)
+		if e.Code != "" {
+			for i := range out {
+				if out[i].Cause == sspiCause(e.Code) {
+					f = &out[i]
+				}
+			}
 		}
-		main.Summary += fmt.Sprintf("; clients were told \"untrusted domain\" (18452) %s", timesWord(total))
+		symptoms[f] += e.Count
+		f.Evidence = append(f.Evidence, e.Evidence(
+			"18452 Login failed: the login is from an untrusted domain (what clients were told when the SSPI handshake failed)"))
+	}
+	for i := range out {
+		if n := symptoms[&out[i]]; n > 0 {
+			out[i].Summary += fmt.Sprintf("; clients were told \"untrusted domain\" (18452) %s", timesWord(n))
+		}
 	}
 	return out
 }

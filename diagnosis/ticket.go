@@ -44,7 +44,7 @@ func explainedTicket(tr triage.TicketResult, d *triage.DirectoryFacts) bool {
 				return true
 			}
 		}
-	case 0x12, 0x17: // accountRule, when the account state explains it
+	case 0x12, 0x13, 0x17: // accountRule, when the account state explains it
 		if a := d.ServiceAccount; a != nil && (a.UAC&triage.UACAccountDisable != 0 || !a.AccountExpires.IsZero() || !a.LockoutTime.IsZero() || passwordExpired(*a, d.MaxPwdAge, d.ReadAt) != "") {
 			return true
 		}

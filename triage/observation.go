@@ -98,12 +98,15 @@ type LogEvent struct {
 	Provider string // event provider ("NETLOGON", "Microsoft-Windows-Security-Kerberos"); "" for ERRORLOG
 	ID       int    // SQL Server message number or Windows event ID
 	State    int    // SQL Server "State: N"; -1 when the log does not say
-	Code     string // SSPI, Kerberos or Windows return code, lower-case hex: "0x80090311", "0x7"
-	Login    string // login name of 18456 / 18452
-	SPN      string // service principal name, or Kerberos target name
-	Reason   string // the "Reason: ..." of 17806 / 18456
-	Text     string // message text of the first entry in the group
-	Millis   int    // 17830: the largest "negotiating SSPI" time, in milliseconds
+	// Code is the SSPI, Kerberos or Windows return code, lower-case hex: "0x80090311",
+	// "0x7". For an 18452 in ERRORLOG it is the code of the 17806 written with it (same
+	// time and client), so each "untrusted domain" counts with the failure behind it.
+	Code   string
+	Login  string // login name of 18456 / 18452
+	SPN    string // service principal name, or Kerberos target name
+	Reason string // the "Reason: ..." of 17806 / 18456
+	Text   string // message text of the first entry in the group
+	Millis int    // 17830: the largest "negotiating SSPI" time, in milliseconds
 
 	Count   int
 	First   time.Time

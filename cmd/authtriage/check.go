@@ -25,6 +25,7 @@ type checkOptions struct {
 	since          durationFlag
 	errorlogs      stringList
 	events         stringList
+	ldif           string
 	fqdn           string
 	port           int
 	instances      stringList
@@ -40,6 +41,7 @@ func newCheckFlags(o *checkOptions, out io.Writer) *flag.FlagSet {
 	fs.Var(&o.since, "since", "how far back to look, e.g. 1h, 24h, 7d (`DURATION`; default 24h, counted back from now for live sources and from the newest entry for files given here)")
 	fs.Var(&o.errorlogs, "errorlog", "read this ERRORLOG `FILE` instead of the live source (repeatable; a file named ERRORLOG brings its rollover set ERRORLOG.1, .2 ...)")
 	fs.Var(&o.events, "events", "read this event-log export `FILE` (wevtutil qe System /f:xml; repeatable)")
+	fs.StringVar(&o.ldif, "ldif", "", "answer directory queries from this LDIF export `FILE` (ldifde -f, or ldapsearch -LLL) instead of the live directory")
 	fs.StringVar(&o.fqdn, "fqdn", "", "fully qualified DNS `NAME` of the host, e.g. sqlhost01.corp.example")
 	fs.IntVar(&o.port, "port", 0, "TCP `PORT` of the default instance")
 	fs.Var(&o.instances, "instance", "instance as `NAME[:PORT]` (repeatable)")
@@ -52,6 +54,7 @@ Triages Windows-authentication failures of one SQL Server host. HOST is a name f
 configuration's inventory, or any host name when the evidence is given as files:
 
   authtriage check sqlhost01 --errorlog ERRORLOG --events system.xml
+  authtriage check sql01.corp.example --port 1433 --service-account 'CORP\svc_sql' --ldif export.ldif
   authtriage check sqlhost01 --config authtriage.yaml --output json
 
 Exit status: 0 ok, 1 warning, 2 critical, 3 unknown (including bad usage or input).
@@ -83,17 +86,19 @@ func runCheck(ctx context.Context, args []string, e env) int {
 		return usageError(e, "%v", err)
 	}
 
-	plan, err := planCheck(host, o, e.getenv)
+	log := newLogger(e.stderr, o.verbose)
+	plan, err := planCheck(host, o, e.getenv, log)
 	if err != nil {
 		return usageError(e, "%v", err)
 	}
-	log := newLogger(e.stderr, o.verbose)
+	defer plan.dir.close()
 	prog := newProgress(e.stderr)
 	defer prog.done()
 	plan.errorlog.Progress = prog.update
 
+	d := plan.dir
 	runner := triage.Runner{
-		Checks:       []triage.Check{plan.errorlog, plan.eventlog},
+		Checks:       []triage.Check{plan.errorlog, plan.eventlog, d.spn, d.account, d.krb, d.clock, d.dc, d.dns},
 		Rules:        diagnosis.Rules(),
 		CheckTimeout: plan.checkTimeout,
 		Deadline:     plan.deadline,
@@ -127,13 +132,14 @@ type checkPlan struct {
 	target                 triage.Target
 	errorlog               checks.ErrorLog
 	eventlog               checks.EventLog
+	dir                    directorySources
 	checkTimeout, deadline time.Duration
 }
 
 // planCheck turns the host and flags into a target and its checks: the inventory's
 // entry when the configuration lists the host, with the flags' files and names taking
 // precedence; flags and files alone otherwise.
-func planCheck(host string, o checkOptions, getenv func(string) string) (checkPlan, error) {
+func planCheck(host string, o checkOptions, getenv func(string) string, log *slog.Logger) (checkPlan, error) {
 	var p checkPlan
 	var cfg *config.Config
 	if o.configPath != "" {
@@ -189,8 +195,14 @@ func planCheck(host string, o checkOptions, getenv func(string) string) (checkPl
 			return p, err
 		}
 	}
-	if len(p.errorlog.Files) == 0 && len(p.eventlog.Files) == 0 {
-		msg := fmt.Sprintf("nothing to check for %s: give --errorlog FILE or --events FILE", host)
+	dir, err := newDirectorySources(o.ldif, cfg, log)
+	if err != nil {
+		return p, err
+	}
+	p.dir = dir
+	hasDirectory := o.ldif != "" || dir.live || (cfg != nil && cfg.Kerberos != nil)
+	if len(p.errorlog.Files) == 0 && len(p.eventlog.Files) == 0 && !hasDirectory {
+		msg := fmt.Sprintf("nothing to check for %s: give --errorlog FILE, --events FILE or --ldif FILE", host)
 		switch {
 		case cfg == nil:
 			msg += ", or --config FILE with the host in its inventory"

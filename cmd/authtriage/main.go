@@ -57,6 +57,8 @@ func (e env) run(ctx context.Context, args []string) int {
 		return runCheck(ctx, args[1:], e)
 	case "demo":
 		return runDemo(ctx, args[1:], e)
+	case "scan":
+		return runScan(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		return runVersion(args[1:], e)
 	case "help", "-h", "-help", "--help":
@@ -72,6 +74,7 @@ evidence, names the cause, and prints the fix with the real names filled in.
 Usage:
   authtriage check HOST [flags]   triage one host from files or its configured sources
   authtriage demo [flags]         triage built-in sample evidence (no network, no credentials)
+  authtriage scan spn-duplicates  find SPNs registered on more than one account (setspn -X)
   authtriage version              print the version
   authtriage help [COMMAND]       show help for a command
 
@@ -88,6 +91,8 @@ func runHelp(args []string, e env) int {
 		newCheckFlags(&checkOptions{}, e.stdout).Usage()
 	case "demo":
 		newDemoFlags(&demoOptions{}, e.stdout).Usage()
+	case "scan":
+		newScanFlags(&scanOptions{}, e.stdout).Usage()
 	case "version":
 		fmt.Fprintln(e.stdout, "Usage: authtriage version\n\nPrints the version, the source revision and the Go version.")
 	default:

@@ -225,6 +225,11 @@ func TestBadInput(t *testing.T) {
 		{"host not in inventory", []string{"check", "sqlhost1", "--config", goodConfig}, "did you mean sqlhost01"},
 		{"demo with arguments", []string{"demo", "extra"}, "no arguments"},
 		{"version with arguments", []string{"version", "x"}, "no arguments"},
+		{"missing ldif", []string{"check", "sqlhost01", "--ldif", filepath.Join(dir, "none.ldf")}, "no such file"},
+		{"ldif not ldif", []string{"check", "sqlhost01", "--ldif", binary}, "blob.bin"},
+		{"scan without kind", []string{"scan"}, "spn-duplicates"},
+		{"scan without source", []string{"scan", "spn-duplicates"}, "--config FILE"},
+		{"scan config without directory", []string{"scan", "spn-duplicates", "--config", goodConfig}, "no directory section"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,7 +249,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "check"}, {"check", "--help"}, {"demo", "-h"}, {"version"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "check"}, {"check", "--help"}, {"demo", "-h"}, {"version"}, {"help", "scan"}, {"scan", "spn-duplicates", "-h"}} {
 		e, stdout, stderr := testEnv(nil)
 		if code := e.run(t.Context(), args); code != exitOK {
 			t.Errorf("%v: exit = %d; want 0; stderr %s", args, code, stderr)
@@ -311,4 +316,49 @@ func countText(rep triage.Report, sub string) int {
 		}
 	}
 	return n
+}
+
+// TestCheckOfflineDirectory: with the target flags and an LDIF export alone, check
+// reports the duplicate and the misplaced SPN with paste-ready commands.
+func TestCheckOfflineDirectory(t *testing.T) {
+	e, stdout, stderr := testEnv(nil)
+	code := e.run(t.Context(), []string{"check", "sqlhost01.corp.example", "--port", "1433",
+		"--service-account", `CORP\svc_sql01`, "--ldif", "../../demo/sqlhost01/directory.ldf", "--output", "json"})
+	if code != exitCritical {
+		t.Fatalf("exit = %d; want 2; stderr:\n%s", code, stderr)
+	}
+	var rep triage.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	dup, wrong := findCause(rep, triage.SPNDuplicate), findCause(rep, triage.SPNWrongAccount)
+	if dup == nil || wrong == nil {
+		t.Fatalf("findings %s; want spn.duplicate and spn.wrong_account", stdout)
+	}
+	if got := dup.Remediation[0].Command; got != `setspn -D MSSQLSvc/sqlhost01.corp.example:1433 CORP\svc_sql01_old` {
+		t.Errorf("duplicate fix = %q", got)
+	}
+	if got := wrong.Remediation[1].Command; got != `setspn -S MSSQLSvc/sqlhost01.corp.example CORP\svc_sql01` {
+		t.Errorf("wrong-account fix = %q", got)
+	}
+}
+
+func TestScanOffline(t *testing.T) {
+	e, stdout, stderr := testEnv(nil)
+	code := e.run(t.Context(), []string{"scan", "spn-duplicates", "--ldif", "../../demo/sqlhost01/directory.ldf", "--output", "json"})
+	if code != exitCritical {
+		t.Fatalf("exit = %d; want 2; stderr:\n%s", code, stderr)
+	}
+	var got struct {
+		Duplicates []struct {
+			SPN    string
+			Owners []struct{ Name string }
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Duplicates) != 1 || got.Duplicates[0].SPN != "MSSQLSvc/sqlhost01.corp.example:1433" || len(got.Duplicates[0].Owners) != 2 {
+		t.Errorf("duplicates = %+v", got.Duplicates)
+	}
 }

@@ -1,0 +1,48 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+
+	"authtriage/triage"
+)
+
+// ticketer requests service tickets, as klist get does.
+type ticketer interface {
+	Tickets(ctx context.Context, spns []string) ([]triage.TicketResult, error)
+}
+
+// Kerberos asks the KDC for a service ticket for each SPN the target's clients use:
+// what proves or disproves the KDC side of a failure.
+type Kerberos struct {
+	KDC      ticketer // nil: skipped with NoSource
+	NoSource string
+}
+
+// Name returns "kerberos".
+func (Kerberos) Name() string { return "kerberos" }
+
+// Run requests the tickets; per-SPN refusals are facts, an error is the checker's own
+// failure to log on.
+func (c Kerberos) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
+	if c.KDC == nil {
+		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "no Kerberos settings: add a kerberos section to the configuration"))
+	}
+	spns := t.RequiredSPNs()
+	if len(spns) == 0 {
+		return triage.Result{}, triage.Skip("the host's FQDN is not known: give --fqdn, or fqdn in the inventory")
+	}
+	results, err := c.KDC.Tickets(ctx, spns)
+	res := triage.Result{Obs: triage.Observations{Directory: &triage.DirectoryFacts{Tickets: results}}}
+	ok := 0
+	for _, r := range results {
+		if r.OK {
+			ok++
+		}
+	}
+	res.Detail = fmt.Sprintf("%d of %d service tickets issued", ok, len(spns))
+	if err != nil {
+		return res, fmt.Errorf("request tickets: %w", err)
+	}
+	return res, nil
+}

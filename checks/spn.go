@@ -1,0 +1,67 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"authtriage/triage"
+)
+
+// spnFinder answers setspn -Q across the forest.
+type spnFinder interface {
+	FindSPN(ctx context.Context, spn string) (triage.SPNOwners, error)
+}
+
+// SPN looks up who owns each MSSQLSvc SPN the target's clients ask for, in the global
+// catalog (or an LDIF export of the directory).
+type SPN struct {
+	Dir      spnFinder // nil: skipped with NoSource
+	NoSource string
+}
+
+// Name returns "spn".
+func (SPN) Name() string { return "spn" }
+
+// Run looks up every required SPN; the owners found before an error are kept.
+func (c SPN) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
+	if c.Dir == nil {
+		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "no directory: give --ldif FILE, or a directory section in the configuration"))
+	}
+	spns := t.RequiredSPNs()
+	if len(spns) == 0 {
+		return triage.Result{}, triage.Skip("the host's FQDN is not known: give --fqdn, or fqdn in the inventory")
+	}
+	facts := &triage.DirectoryFacts{RequiredSPNs: spns}
+	res := triage.Result{Obs: triage.Observations{Directory: facts}}
+	var parts []string
+	for _, spn := range spns {
+		so, err := c.Dir.FindSPN(ctx, spn)
+		if err != nil {
+			return res, fmt.Errorf("look up %s: %w", spn, err)
+		}
+		so.SPN = spn
+		facts.SPNs = append(facts.SPNs, so)
+		parts = append(parts, fmt.Sprintf("%s: %s", spn, owners(so)))
+		res.Detail = strings.Join(parts, "; ")
+	}
+	return res, nil
+}
+
+func owners(so triage.SPNOwners) string {
+	if len(so.Owners) == 0 {
+		return "no owner"
+	}
+	names := make([]string, len(so.Owners))
+	for i, o := range so.Owners {
+		names[i] = o.Name()
+	}
+	return strings.Join(names, ", ")
+}
+
+func orReason(reason, def string) string {
+	if reason == "" {
+		return def
+	}
+	return reason
+}

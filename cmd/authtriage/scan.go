@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"authtriage/config"
+	"authtriage/directory"
+	"authtriage/triage"
+)
+
+type scanOptions struct {
+	configPath string
+	ldif       string
+	prefix     string
+	all        bool
+	output     string
+	verbose    bool
+}
+
+func newScanFlags(o *scanOptions, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("scan spn-duplicates", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` with a directory section")
+	fs.StringVar(&o.ldif, "ldif", "", "scan this LDIF export `FILE` instead of the live directory")
+	fs.StringVar(&o.prefix, "prefix", "MSSQLSvc/", "scan only SPNs starting with `PREFIX`")
+	fs.BoolVar(&o.all, "all", false, "scan every SPN, not only those starting with --prefix")
+	fs.StringVar(&o.output, "output", "text", "output `FORMAT`: text or json")
+	fs.BoolVar(&o.verbose, "v", false, "log what happens to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: authtriage scan spn-duplicates [flags]
+
+Finds every SPN registered on more than one account in the forest, as setspn -X -F does,
+through the global catalog with paged searches (memory grows with the number of SPNs,
+never with the attributes of the objects). By default only MSSQLSvc SPNs are scanned.
+
+Exit status: 0 no duplicate, 2 duplicates found, 3 the scan could not run.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// duplicateScanner is what the scan needs from the live or offline directory.
+type duplicateScanner interface {
+	ScanDuplicateSPNs(ctx context.Context, prefix string, fn func(triage.SPNOwners) error) (int, error)
+}
+
+func runScan(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 || args[0] != "spn-duplicates" {
+		return usageError(e, "scan needs a kind: authtriage scan spn-duplicates [flags]")
+	}
+	var o scanOptions
+	fs := newScanFlags(&o, e.stderr)
+	err := fs.Parse(args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+		return exitOK
+	}
+	if err != nil {
+		return exitUnknown
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, "scan spn-duplicates takes no arguments, got %q", printable(fs.Arg(0)))
+	}
+	if err := validOutput(o.output); err != nil {
+		return usageError(e, "%v", err)
+	}
+	prefix := o.prefix
+	if o.all {
+		prefix = ""
+	}
+	scanner, closeDir, err := openScanner(o, e)
+	if err != nil {
+		return usageError(e, "%v", err)
+	}
+	defer closeDir()
+
+	type owner struct {
+		Name string `json:"name"`
+		DN   string `json:"dn"`
+		SID  string `json:"sid,omitempty"`
+	}
+	type duplicate struct {
+		SPN    string  `json:"spn"`
+		Owners []owner `json:"owners"`
+	}
+	result := struct {
+		Prefix     string      `json:"prefix"`
+		Scanned    int         `json:"scanned"`
+		Duplicates []duplicate `json:"duplicates"`
+	}{Prefix: prefix, Duplicates: []duplicate{}}
+	result.Scanned, err = scanner.ScanDuplicateSPNs(ctx, prefix, func(so triage.SPNOwners) error {
+		d := duplicate{SPN: so.SPN}
+		for _, a := range so.Owners {
+			d.Owners = append(d.Owners, owner{Name: a.Name(), DN: a.DN, SID: a.SID})
+		}
+		result.Duplicates = append(result.Duplicates, d)
+		return nil
+	})
+	if err != nil {
+		return usageError(e, "scan: %v", err)
+	}
+
+	var b bytes.Buffer
+	if o.output == "json" {
+		out, err := json.MarshalIndent(result, "", "  ")
+		if err != nil {
+			return usageError(e, "%v", err)
+		}
+		b.Write(append(out, '\n'))
+	} else {
+		what := "SPNs starting with " + prefix
+		if prefix == "" {
+			what = "all SPNs"
+		}
+		fmt.Fprintf(&b, "%d duplicate SPNs among %d objects scanned (%s)\n", len(result.Duplicates), result.Scanned, what)
+		for _, d := range result.Duplicates {
+			names := make([]string, len(d.Owners))
+			for i, o := range d.Owners {
+				names[i] = o.Name
+			}
+			fmt.Fprintf(&b, "\n%s is on %s\n", d.SPN, strings.Join(names, ", "))
+			for _, o := range d.Owners {
+				fmt.Fprintf(&b, "  %-28s %s\n", o.Name, o.DN)
+			}
+			fmt.Fprintf(&b, "  Keep it on the account the service runs as; on each other one: setspn -D %s DOMAIN\\account\n", d.SPN)
+		}
+	}
+	if _, err := e.stdout.Write(b.Bytes()); err != nil {
+		return exitUnknown
+	}
+	if len(result.Duplicates) > 0 {
+		return exitCritical
+	}
+	return exitOK
+}
+
+// openScanner returns the LDIF export or the live directory of the configuration.
+func openScanner(o scanOptions, e env) (duplicateScanner, func(), error) {
+	if o.ldif != "" {
+		if err := regularFile(o.ldif); err != nil {
+			return nil, nil, err
+		}
+		f, err := os.Open(o.ldif)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		l, err := directory.LoadLDIF(f, o.ldif)
+		return l, func() {}, err
+	}
+	if o.configPath == "" {
+		return nil, nil, errors.New("scan spn-duplicates needs --config FILE with a directory section, or --ldif FILE")
+	}
+	cfg, err := config.Load(o.configPath, e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Directory == nil {
+		return nil, nil, fmt.Errorf("%s has no directory section", o.configPath)
+	}
+	s, err := newDirectorySources("", cfg, newLogger(e.stderr, o.verbose))
+	if err != nil {
+		return nil, nil, err
+	}
+	scanner, ok := s.spn.Dir.(duplicateScanner)
+	if !ok {
+		s.close()
+		return nil, nil, errors.New("the directory cannot scan")
+	}
+	return scanner, s.close, nil
+}

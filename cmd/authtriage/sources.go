@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"authtriage/checks"
+	"authtriage/config"
+	"authtriage/directory"
+	"authtriage/kerberos"
+)
+
+// directorySources holds the directory and KDC adapters a command uses, and closes
+// them.
+type directorySources struct {
+	spn     checks.SPN
+	account checks.Account
+	clock   checks.Clock
+	dc      checks.DC
+	dns     checks.DNS
+	krb     checks.Kerberos
+	live    bool // a live directory (not an LDIF export) was configured
+	close   func()
+}
+
+// newDirectorySources builds the directory checks from --ldif (offline) or the
+// configuration's directory and kerberos sections (live). Checks without a source are
+// skipped with the reason.
+func newDirectorySources(ldif string, cfg *config.Config, log *slog.Logger) (directorySources, error) {
+	s := directorySources{close: func() {}}
+	s.account.NotFound = directory.ErrNotFound
+	switch {
+	case ldif != "":
+		if err := regularFile(ldif); err != nil {
+			return s, err
+		}
+		f, err := os.Open(ldif)
+		if err != nil {
+			return s, err
+		}
+		defer f.Close()
+		l, err := directory.LoadLDIF(f, ldif)
+		if err != nil {
+			return s, err
+		}
+		s.spn.Dir, s.account.Dir = l, l
+		offline := "offline triage from an LDIF export: not contacted"
+		s.clock.NoSource, s.dc.NoSource, s.dns.NoSource, s.krb.NoSource = offline, offline, offline, offline
+		return s, nil
+	case cfg != nil && cfg.Directory != nil:
+		d := cfg.Directory
+		c, err := directory.New(directory.Config{
+			URLs: d.URLs, GCURLs: d.GCURLs, Domain: d.Domain, Resolver: resolverFor(d.DNSServer),
+			BaseDN: d.BaseDN, BindDN: d.BindDN, Password: d.BindPassword.Reveal(), CAFile: d.CAPath, Timeout: d.Timeout,
+		}, log)
+		if err != nil {
+			return s, fmt.Errorf("directory: %w", err)
+		}
+		s.close = func() { c.Close() }
+		s.spn.Dir, s.account.Dir, s.clock.DC, s.dc.Dir = c, c, c, c
+		s.dns.Resolver, s.dns.Dir = resolverFor(d.DNSServer), c
+		s.live = true
+	default:
+		none := "no directory: give --ldif FILE, or --config with a directory section"
+		s.spn.NoSource, s.account.NoSource, s.clock.NoSource, s.dc.NoSource, s.dns.NoSource = none, none, none, none, none
+	}
+	if cfg != nil && cfg.Kerberos != nil {
+		k := cfg.Kerberos
+		t, err := kerberos.New(kerberos.Config{
+			Realm: k.Realm, KDCs: k.KDCs, Krb5Conf: k.Krb5Conf, Principal: k.Principal,
+			Keytab: k.Keytab, Password: k.Password.Reveal(), Timeout: k.Timeout,
+		}, log)
+		if err != nil {
+			s.close()
+			return s, fmt.Errorf("kerberos: %w", err)
+		}
+		s.krb.KDC = t
+	} else {
+		s.krb.NoSource = "no Kerberos settings: add a kerberos section to the configuration"
+	}
+	return s, nil
+}
+
+// resolverFor returns a resolver that asks server (host:port) over UDP or TCP, or the
+// system's resolver when server is "".
+func resolverFor(server string) *net.Resolver {
+	if server == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			d := net.Dialer{Timeout: 5 * time.Second}
+			return d.DialContext(ctx, network, server)
+		},
+	}
+}

@@ -1,0 +1,58 @@
+package directory
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+
+	"authtriage/triage"
+)
+
+// kdcPort is the Kerberos port the probe checks on each domain controller.
+const kdcPort = "88"
+
+// ProbeDCs checks every configured or discovered domain controller, all at once,
+// each within the Timeout: whether its KDC accepts a TCP connection on port 88,
+// and how long an LDAP connect and bind take. Failures are reported in the probes,
+// not as an error; if discovery fails, the one probe says why.
+func (c *Client) ProbeDCs(ctx context.Context) []triage.DCProbe {
+	eps, err := c.endpoints(ctx, c.dc)
+	if err != nil {
+		return []triage.DCProbe{{Address: c.dc.srv, Via: "SRV " + c.dc.srv, Err: err.Error()}}
+	}
+	probes := make([]triage.DCProbe, len(eps))
+	var wg sync.WaitGroup
+	for i, ep := range eps {
+		wg.Go(func() { probes[i] = c.probe(ctx, ep) })
+	}
+	wg.Wait()
+	return probes
+}
+
+// probe checks one domain controller, its KDC and LDAP at the same time.
+func (c *Client) probe(ctx context.Context, ep endpoint) triage.DCProbe {
+	p := triage.DCProbe{Address: ep.addr(), Via: ep.via}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		d := net.Dialer{Resolver: c.resolver}
+		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ep.host, kdcPort))
+		if err != nil {
+			p.KDCError = err.Error()
+			return
+		}
+		conn.Close()
+	})
+	start := time.Now()
+	s, err := c.dial(ctx, ep)
+	if err != nil {
+		p.Err = err.Error()
+	} else {
+		p.Latency = time.Since(start)
+		s.close()
+	}
+	wg.Wait()
+	return p
+}

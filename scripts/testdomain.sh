@@ -1,0 +1,932 @@
+#!/usr/bin/env bash
+# testdomain.sh: a throwaway Samba AD DC (realm CORP.TEST, NetBIOS CORP, DC dc1.corp.test)
+# seeded with one SQL Server host per authtriage scenario, for the directory and
+# Kerberos integration tests. Debian bookworm, Samba 4.17 with its Heimdal KDC, run as root.
+#
+# Usage
+#   scripts/testdomain.sh deps                    install the Debian packages if any is missing
+#   scripts/testdomain.sh up DIR                  provision, start and seed a domain in DIR (~15 s)
+#   scripts/testdomain.sh exec DIR -- CMD...      run CMD in the domain's network namespace, with
+#                                                 DIR/env exported (plus KRB5_CONFIG=DIR/krb5.conf
+#                                                 and LDAPTLS_CACERT=the CA, for the MIT/OpenLDAP tools)
+#   scripts/testdomain.sh verify DIR              ask the KDC and LDAP about every scenario; print
+#                                                 what they answer; exit 1 on any surprise
+#   scripts/testdomain.sh seed-bulk DIR N         add N users bulk00001... with 2 MSSQLSvc SPNs each
+#                                                 and 5 duplicate SPNs among them (scan benchmark)
+#   scripts/testdomain.sh env DIR                 print DIR/env (it holds the passwords)
+#   scripts/testdomain.sh down DIR [--purge]      stop Samba, delete the namespace; --purge deletes DIR
+#
+#   A typical run:
+#     scripts/testdomain.sh deps
+#     scripts/testdomain.sh up /tmp/td
+#     go mod download        # outside: the namespace has no network but loopback
+#     scripts/testdomain.sh exec /tmp/td -- go test ./...
+#     scripts/testdomain.sh down /tmp/td
+#
+# Settings (environment)
+#   AUTHTRIAGE_NETNS=NAME       network namespace name (default authtriage-dc). One domain per name.
+#   AUTHTRIAGE_TEST_NO_NETNS=1  do not even try a namespace (tests the fallback below).
+#   AUTHTRIAGE_TEST_FALLBACK_IP DC address on the host's loopback when there is no namespace
+#                               (default 127.0.0.88).
+#   AUTHTRIAGE_TEST_SKEW=1      run Samba under `faketime -f +1h`: the KDC's clock is one hour
+#                               ahead, so every AS exchange fails with KRB_AP_ERR_SKEW (37).
+#                               DIR/env then says AUTHTRIAGE_TEST_SKEWED=1 and _SKEW_SECONDS=3600.
+#
+# Network
+#   The DC runs in its own network namespace with only `lo` up; /etc/netns/NAME/hosts (bind-mounted
+#   over /etc/hosts by `ip netns exec`) maps dc1.corp.test and every scenario host (sqlok.corp.test,
+#   ...) to 127.0.0.1, dc1.corp.test first so that 127.0.0.1 reverses to it, and
+#   /etc/netns/NAME/resolv.conf points DNS at 127.0.0.1 (no DNS server runs: lookups of other names
+#   fail at once, nothing leaves the namespace). When `ip netns add` is impossible the DC binds to
+#   AUTHTRIAGE_TEST_FALLBACK_IP on the host's loopback instead, the names go into a marked block
+#   of the host's /etc/hosts (removed by `down`), and a warning says so on stderr.
+#
+# The env file DIR/env (mode 0600, KEY=VALUE, no quotes, no spaces) is the contract with the Go
+# tests (internal/testdomain reads it from the process environment, as `exec` exports it):
+#   AUTHTRIAGE_TEST_DIR             DIR
+#   AUTHTRIAGE_TEST_NETNS           namespace name, empty in the fallback
+#   AUTHTRIAGE_TEST_LDAP_URL        ldaps://dc1.corp.test:636
+#   AUTHTRIAGE_TEST_GC_URL          ldaps://dc1.corp.test:3269
+#   AUTHTRIAGE_TEST_LDAP_CA         DIR/private/tls/ca.pem (this script's CA; see "TLS" below)
+#   AUTHTRIAGE_TEST_BIND_DN         CN=authtriage_ro,CN=Users,DC=corp,DC=test
+#   AUTHTRIAGE_TEST_BIND_UPN        authtriage_ro@corp.test (also accepted by a simple bind)
+#   AUTHTRIAGE_TEST_BIND_PASSWORD   random per `up`
+#   AUTHTRIAGE_TEST_BASE_DN         DC=corp,DC=test (Samba lower-cases the realm in DNs; DN
+#                                   comparisons are case-insensitive: DC=CORP,DC=TEST is the same)
+#   AUTHTRIAGE_TEST_REALM           CORP.TEST
+#   AUTHTRIAGE_TEST_DOMAIN          CORP
+#   AUTHTRIAGE_TEST_DNS_DOMAIN      corp.test
+#   AUTHTRIAGE_TEST_DC              dc1.corp.test
+#   AUTHTRIAGE_TEST_DC_ADDR         127.0.0.1 (or the fallback address)
+#   AUTHTRIAGE_TEST_KDC             dc1.corp.test:88
+#   AUTHTRIAGE_TEST_KRB5_CONF       DIR/krb5.conf: AES-only client (aes256, aes128), TCP, no DNS
+#   AUTHTRIAGE_TEST_KRB5_CONF_RC4   DIR/krb5-rc4.conf: the same, RC4 only
+#   AUTHTRIAGE_TEST_KEYTAB          DIR/authtriage_ro.keytab (kvno 1: aes256, aes128, rc4)
+#   AUTHTRIAGE_TEST_PRINCIPAL       authtriage_ro (realm CORP.TEST)
+#   AUTHTRIAGE_TEST_SQLOK_KEYTAB    DIR/svc_sqlok.keytab: the SQL service key, for an acceptor
+#   AUTHTRIAGE_TEST_HOSTS           sqlok,sqlmissing,sqldup,sqlwrong,sqldisabled,sqlexpired,
+#                                   sqlpwdexpired,sqlrc4,sqllocked
+#   AUTHTRIAGE_TEST_PASSWORD_<ACCOUNT>  password of each seeded account, upper-cased name, e.g.
+#                                   AUTHTRIAGE_TEST_PASSWORD_SVC_SQLOK, ..._SVC_SQLDUP_OLD
+#   AUTHTRIAGE_TEST_SKEWED          1 when the KDC runs under faketime, else 0
+#   AUTHTRIAGE_TEST_SKEW_SECONDS    3600 or 0
+#   AUTHTRIAGE_TEST_BULK_USERS      users added by seed-bulk (0 until then)
+#   AUTHTRIAGE_TEST_BULK_DUPLICATES duplicate SPNs written among them (0 until then)
+#
+# Seeded accounts (CN=<name>,CN=Users,DC=corp,DC=test; passwords in DIR/env; every service
+# account has msDS-SupportedEncryptionTypes=24 (AES only) unless said otherwise, DONT_EXPIRE_PASSWORD
+# unless said otherwise, and the SPNs MSSQLSvc/<host>.corp.test:1433 and MSSQLSvc/<host>.corp.test
+# unless said otherwise). Each scenario host also has a computer account CN=<host>,CN=Computers
+# (<HOST>$, dNSHostName <host>.corp.test, HOST/<host>.corp.test and HOST/<HOST>).
+#   authtriage_ro       ordinary user: LDAP simple binds and Kerberos checks (keytab exported)
+#   sqlok               svc_sqlok: healthy
+#   sqlmissing          svc_sqlmissing: no SPN at all                         -> spn.missing
+#   sqldup              svc_sqldup has both SPNs; svc_sqldup_old also has
+#                       MSSQLSvc/sqldup.corp.test:1433 (raw partition write)   -> spn.duplicate
+#   sqlwrong            svc_sqlwrong has no SPN; svc_sqlwrong_other has both   -> spn.wrong_account
+#   sqldisabled         svc_sqldisabled: ACCOUNTDISABLE                        -> account.disabled
+#   sqlexpired          svc_sqlexpired: accountExpires = yesterday             -> account.expired
+#   sqlpwdexpired       svc_sqlpwdexpired: no DONT_EXPIRE_PASSWORD, pwdLastSet=0
+#                                                                              -> account.password_expired
+#   sqlrc4              svc_sqlrc4: msDS-SupportedEncryptionTypes=4 (RC4 only) -> kerberos.etype_mismatch
+#   sqllocked           svc_sqllocked: lockoutTime = time of `up`; the domain's lockoutDuration is
+#                       set to 0 ("until an administrator unlocks") so it stays locked; the
+#                       lockoutThreshold stays 0, so bad passwords in tests never lock anything
+#                                                                              -> account.locked_out
+#
+# What the Samba 4.17 KDC answers (checked by `verify`; MIT kvno as authtriage_ro with the keytab):
+#   TGS for MSSQLSvc/<host>.corp.test:1433 with the AES-only krb5.conf
+#     sqlok ticket (aes256 ticket)     sqlmissing 7 KDC_ERR_S_PRINCIPAL_UNKNOWN
+#     sqldup 7 (the port-less SPN, held once, gets a ticket)
+#     sqlwrong ticket (for svc_sqlwrong_other's key: the KDC cannot know it is the wrong account)
+#     sqldisabled ticket   sqlexpired ticket   sqlpwdexpired ticket (Samba checks none of these for
+#                                                                     a service)
+#     sqlrc4 14 KDC_ERR_ETYPE_NOSUPP: the account allows RC4 only, the client offers AES only. No
+#            password reset or key surgery is needed: the account keeps its AES keys, and
+#            msDS-SupportedEncryptionTypes=4 alone makes the KDC refuse. With krb5-rc4.conf the
+#            same request gets an RC4 ticket, and sqlok (AES only) is refused with 14 instead.
+#     sqllocked 19 KDC_ERR_SERVICE_REVOKED
+#   AS (kinit AS the service account, with its password)
+#     svc_sqlok 0   svc_sqldisabled 18 KDC_ERR_CLIENT_REVOKED   svc_sqlexpired 18
+#     svc_sqlpwdexpired 23 KDC_ERR_KEY_EXPIRED   svc_sqllocked 18
+#
+# TLS
+#   Samba's autogenerated certificate has the host name only in its subject CN and no
+#   subjectAltName, which Go's crypto/x509 refuses ("relies on legacy Common Name field"), and
+#   under faketime it would be valid only from the fake time on. So `up` makes its own CA and a
+#   server certificate (SAN dc1.corp.test, dc1, corp.test, the DC address; valid from yesterday)
+#   in DIR/private/tls/{ca,cert,key}.pem, where Samba looks for them, and names them in smb.conf.
+#
+# Samba refuses duplicate SPNs through every API (samba-tool, LDAP, ldbmodify on sam.ldb, even
+# with the relax control); duplicates are written straight into the domain partition file with
+#   ldbmodify -H "tdb://DIR/private/sam.ldb.d/DC=CORP,DC=TEST.ldb"
+# which has no dsdb modules and keeps the servicePrincipalName index, so LDAP and the KDC see it.
+#
+# Passwords are printed only by `env` and written only to DIR/env and DIR/private/*.pw (0600).
+
+set -euo pipefail
+
+readonly REALM=CORP.TEST
+readonly NETBIOS=CORP
+readonly DNS_DOMAIN=corp.test
+readonly DC_HOST=dc1
+readonly DC_FQDN=dc1.corp.test
+readonly BASE_DN=DC=corp,DC=test
+readonly USERS_DN="CN=Users,${BASE_DN}"
+readonly PARTITION_FILE='DC=CORP,DC=TEST.ldb'
+readonly PACKAGES=(samba samba-ad-dc samba-ad-provision ldb-tools ldap-utils krb5-user faketime iproute2 openssl)
+readonly SCENARIO_HOSTS=(sqlok sqlmissing sqldup sqlwrong sqldisabled sqlexpired sqlpwdexpired sqlrc4 sqllocked)
+readonly MARKER=.authtriage-testdomain
+readonly NETNS_DEFAULT=authtriage-dc
+readonly START_TIMEOUT=60
+readonly SKEW_OFFSET=+1h
+readonly SKEW_SECONDS=3600
+# FILETIME (100 ns since 1601) of the Unix epoch.
+readonly EPOCH_FILETIME_SECONDS=11644473600
+# MIT krb5 error codes are KRB5KDC_ERR_NONE (-1765328384) + the protocol code.
+readonly KRB5_ERR_BASE=1765328384
+
+me=${0##*/}
+
+log() { printf '%s: %s\n' "$me" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$me" "$*" >&2; exit 1; }
+
+usage() {
+	sed -n '2,/^# Settings/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+	exit 2
+}
+
+need_root() { [[ $EUID -eq 0 ]] || die "$1 needs root (provisioning, namespaces and sam.ldb writes)"; }
+
+now_ns() { date +%s%N; }
+# elapsed START_NS: seconds since START_NS with one decimal.
+elapsed() {
+	local ms=$((($(now_ns) - $1) / 1000000))
+	printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100))
+}
+
+filetime_at() { echo $((($1 + EPOCH_FILETIME_SECONDS) * 10000000)); }
+
+# A random password: letters and digits only (safe in KEY=VALUE files and shells) with an upper-
+# case letter, a lower-case letter and a digit for Samba's complexity rule.
+gen_password() {
+	local raw
+	raw=$(head -c 48 /dev/urandom | base64 -w0)
+	raw=${raw//[^A-Za-z0-9]/}
+	printf 'Aa1%s' "${raw:0:21}"
+}
+
+# unicodePwd value: the quoted password in UTF-16LE, base64.
+unicode_pwd() { printf '"%s"' "$1" | iconv -f UTF-8 -t UTF-16LE | base64 -w0; }
+
+abs_dir() {
+	[[ -n ${1:-} ]] || die "missing DIR"
+	realpath -m -- "$1"
+}
+
+state_get() { # DIR KEY
+	local line
+	[[ -f $1/$MARKER ]] || return 0
+	while IFS= read -r line; do
+		[[ $line == "$2="* ]] && printf '%s' "${line#*=}" && return 0
+	done <"$1/$MARKER"
+	return 0
+}
+
+env_get() { # DIR KEY
+	local line
+	[[ -f $1/env ]] || return 0
+	while IFS= read -r line; do
+		[[ $line == "$2="* ]] && printf '%s' "${line#*=}" && return 0
+	done <"$1/env"
+	return 0
+}
+
+env_set() { # DIR KEY VALUE: replace or append one line of DIR/env
+	local tmp
+	tmp=$(mktemp "$1/.env.XXXXXX")
+	grep -v "^$2=" "$1/env" >"$tmp" || true
+	printf '%s=%s\n' "$2" "$3" >>"$tmp"
+	chmod 600 "$tmp"
+	mv -f "$tmp" "$1/env"
+}
+
+# in_ns DIR CMD...: run CMD where the domain's network is (namespace or host).
+in_ns() {
+	local ns
+	ns=$(state_get "$1" netns)
+	shift
+	if [[ -n $ns ]]; then
+		ip netns exec "$ns" "$@"
+	else
+		"$@"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# deps
+
+cmd_deps() {
+	local p missing=()
+	for p in "${PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	if ((${#missing[@]} == 0)); then
+		log "all packages present"
+		return 0
+	fi
+	need_root deps
+	log "installing: ${missing[*]}"
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+check_tools() {
+	local t
+	for t in samba samba-tool samba_spnupdate ldbadd ldbmodify ldbsearch ldapsearch kinit kvno faketime ip openssl iconv; do
+		command -v "$t" >/dev/null || die "$t not found: run '$0 deps' first"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# down
+
+# Samba rewrites its process titles ("samba: root process", "ldap[master]"), so it is found
+# by what it holds, never by name: the pid file's process, its descendants, and whatever has a
+# file under DIR/private open (the sam.ldb and secrets databases).
+
+descendants() { # PID: PID and every process below it
+	awk '/^Pid:/ {p = $2} /^PPid:/ {print p, $2; nextfile}' /proc/[0-9]*/status 2>/dev/null |
+		awk -v root="$1" '{kids[$2] = kids[$2] " " $1}
+			END {q[1] = root; n = 1; for (i = 1; i <= n; i++) {print q[i]; c = split(kids[q[i]], k, " "); for (j = 1; j <= c; j++) q[++n] = k[j]}}'
+}
+
+holders_of() { # DIRPREFIX: processes with an open file under it
+	local fd target pid
+	for fd in /proc/[0-9]*/fd/*; do
+		target=$(readlink "$fd" 2>/dev/null) || continue
+		if [[ $target == "$1"* ]]; then
+			pid=${fd#/proc/}
+			printf '%s\n' "${pid%%/*}"
+		fi
+	done | sort -u
+}
+
+stop_samba() { # DIR
+	local dir=$1 pid="" i victims p left ns
+	ns=$(state_get "$dir" netns)
+	if [[ -f $dir/run/samba.pid ]]; then
+		pid=$(tr -dc '0-9' <"$dir/run/samba.pid")
+	fi
+	victims=$(holders_of "$dir/private/")
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -qx "$pid" <<<"$victims"; then
+		victims=$(printf '%s\n%s\n' "$victims" "$(descendants "$pid")" | sort -u)
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "samba $pid still running after 10 s: SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	# Workers follow their master within a second or so; then stragglers get SIGKILL by pid.
+	for ((i = 0; i < 30; i++)); do
+		left=
+		for p in $victims; do
+			kill -0 "$p" 2>/dev/null && left+=" $p"
+		done
+		[[ -z $left ]] && break
+		sleep 0.1
+	done
+	for p in $left; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [[ -n $ns ]] && left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ') && [[ -n ${left// /} ]]; then
+		log "still running in namespace $ns (not started by this script's up): $left"
+	fi
+}
+
+remove_hosts_block() { # DIR
+	local begin="# authtriage-testdomain begin $1" end="# authtriage-testdomain end $1" tmp
+	grep -qxF "$begin" /etc/hosts 2>/dev/null || return 0
+	tmp=$(mktemp)
+	awk -v b="$begin" -v e="$end" '$0 == b {skip = 1; next} $0 == e {skip = 0; next} !skip' /etc/hosts >"$tmp"
+	cat "$tmp" >/etc/hosts # keep the inode: /etc/hosts may be a bind mount
+	rm -f "$tmp"
+}
+
+cmd_down() {
+	local dir purge=0 ns
+	[[ $# -ge 1 ]] || usage
+	dir=$(abs_dir "$1")
+	shift
+	[[ ${1:-} == --purge ]] && purge=1
+	need_root down
+	[[ -f $dir/$MARKER ]] || die "$dir is not a test domain (no $MARKER)"
+	stop_samba "$dir"
+	ns=$(state_get "$dir" netns)
+	if [[ -n $ns ]]; then
+		if ip netns list 2>/dev/null | grep -qw -- "^$ns"; then
+			ip netns del "$ns" || log "could not delete namespace $ns"
+		fi
+		rm -rf -- "/etc/netns/$ns"
+	fi
+	remove_hosts_block "$dir"
+	if ((purge)); then
+		rm -rf -- "$dir"
+		log "domain stopped, $dir deleted"
+	else
+		log "domain stopped; $dir kept (samba.log, env); '$me down $dir --purge' deletes it"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# up
+
+setup_network() { # DIR -> sets NETNS, DC_ADDR
+	local dir=$1 pids names h
+	NETNS=${AUTHTRIAGE_NETNS:-$NETNS_DEFAULT}
+	DC_ADDR=127.0.0.1
+	[[ $NETNS =~ ^[A-Za-z0-9_.-]+$ ]] || die "AUTHTRIAGE_NETNS=$NETNS: letters, digits, _ . - only"
+	names="$DC_FQDN $DC_HOST"
+	if [[ ${AUTHTRIAGE_TEST_NO_NETNS:-0} != 1 ]]; then
+		if ip netns list 2>/dev/null | grep -qw -- "^$NETNS"; then
+			pids=$(ip netns pids "$NETNS" 2>/dev/null | tr '\n' ' ')
+			[[ -z $pids ]] || die "namespace $NETNS is in use (pids $pids): run '$me down' on its DIR, or set AUTHTRIAGE_NETNS to another name"
+			ip netns del "$NETNS"
+		fi
+		if ip netns add "$NETNS" 2>/dev/null && ip netns exec "$NETNS" ip link set lo up; then
+			mkdir -p "/etc/netns/$NETNS"
+			{
+				printf '127.0.0.1\t%s localhost\n' "$names"
+				for h in "${SCENARIO_HOSTS[@]}"; do
+					printf '127.0.0.1\t%s.%s %s\n' "$h" "$DNS_DOMAIN" "$h"
+				done
+				printf '::1\tlocalhost ip6-localhost ip6-loopback\n'
+			} >"/etc/netns/$NETNS/hosts"
+			printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$NETNS/resolv.conf"
+			return 0
+		fi
+		ip netns del "$NETNS" 2>/dev/null || true
+		log "WARNING: cannot create network namespace $NETNS; falling back to the host's loopback"
+	else
+		log "WARNING: AUTHTRIAGE_TEST_NO_NETNS=1: using the host's loopback, no namespace"
+	fi
+	NETNS=
+	DC_ADDR=${AUTHTRIAGE_TEST_FALLBACK_IP:-127.0.0.88}
+	[[ $DC_ADDR =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "AUTHTRIAGE_TEST_FALLBACK_IP must be a 127.x.y.z address"
+	if grep -qE "^[^#]*[[:space:]]${DC_FQDN//./\\.}([[:space:]]|$)" /etc/hosts; then
+		die "/etc/hosts already maps $DC_FQDN (another test domain on the host loopback?)"
+	fi
+	remove_hosts_block "$dir"
+	{
+		printf '# authtriage-testdomain begin %s\n' "$dir"
+		printf '%s\t%s\n' "$DC_ADDR" "$names"
+		for h in "${SCENARIO_HOSTS[@]}"; do
+			printf '%s\t%s.%s %s\n' "$DC_ADDR" "$h" "$DNS_DOMAIN" "$h"
+		done
+		printf '# authtriage-testdomain end %s\n' "$dir"
+	} >>/etc/hosts
+	log "WARNING: the DC listens on $DC_ADDR of the host's loopback; names added to /etc/hosts until '$me down'"
+}
+
+provision() { # DIR ADMINPASS
+	local dir=$1 iface
+	iface=lo
+	[[ -n $NETNS ]] || iface="$DC_ADDR/8"
+	# Provision reads no network; --host-ip only feeds the (unused) DNS zone.
+	if ! samba-tool domain provision --targetdir="$dir" --realm="$REALM" --domain="$NETBIOS" \
+		--server-role=dc --dns-backend=SAMBA_INTERNAL --use-rfc2307 --host-name="$DC_HOST" \
+		--host-ip="$DC_ADDR" --adminpass="$2" --option="interfaces=$iface" \
+		--option="bind interfaces only=yes" -q >"$dir/provision.log" 2>&1; then
+		tail -n 20 "$dir/provision.log" >&2
+		die "samba-tool domain provision failed (log: $dir/provision.log)"
+	fi
+}
+
+patch_smb_conf() { # DIR
+	local dir=$1 conf=$1/etc/smb.conf tmp
+	mkdir -p "$dir/run" "$dir/ncalrpc" "$dir/winbindd" "$dir/ntp_signd"
+	tmp=$(mktemp "$conf.XXXXXX")
+	# Drop the forwarder provision copied from the host's resolv.conf (traffic stays on
+	# loopback) and the default log file; add our own directories and services after [global].
+	awk -v d="$dir" '
+		/^[[:space:]]*dns forwarder[[:space:]]*=/ { next }
+		/^[[:space:]]*log file[[:space:]]*=/ { next }
+		{ print }
+		/^\[global\]/ {
+			print "\tpid directory = " d "/run"
+			print "\tncalrpc dir = " d "/ncalrpc"
+			print "\twinbindd socket directory = " d "/winbindd"
+			print "\tntp signd socket directory = " d "/ntp_signd"
+			print "\tlog file = " d "/log.%m"
+			print "\tserver services = ldap, cldap, kdc, rpc"
+			print "\ttls enabled = yes"
+			print "\ttls keyfile = " d "/private/tls/key.pem"
+			print "\ttls certfile = " d "/private/tls/cert.pem"
+			print "\ttls cafile = " d "/private/tls/ca.pem"
+		}' "$conf" >"$tmp"
+	mv -f "$tmp" "$conf"
+}
+
+make_tls() { # DIR
+	local tls=$1/private/tls
+	mkdir -p "$tls"
+	(
+		umask 077
+		cd "$tls"
+		# Backdated one day so that clocks a little behind still accept it.
+		faketime -f -1d openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
+			-keyout ca.key -out ca.pem -subj "/O=authtriage test domain/CN=authtriage test CA" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+		faketime -f -1d openssl req -newkey rsa:2048 -nodes -sha256 -keyout key.pem -out cert.csr \
+			-subj "/O=authtriage test domain/CN=$DC_FQDN"
+		faketime -f -1d openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
+			-days 825 -sha256 -out cert.pem -extfile <(printf '%s\n' \
+				"subjectAltName=DNS:$DC_FQDN,DNS:$DC_HOST,DNS:$DNS_DOMAIN,IP:$DC_ADDR" \
+				"basicConstraints=critical,CA:FALSE" \
+				"keyUsage=critical,digitalSignature,keyEncipherment" \
+				"extendedKeyUsage=serverAuth")
+		rm -f cert.csr ca.key
+		chmod 644 ca.pem cert.pem
+		chmod 600 key.pem
+	) >"$1/tls.log" 2>&1 || {
+		cat "$1/tls.log" >&2
+		die "making the TLS certificates failed"
+	}
+}
+
+write_krb5_conf() { # FILE ENCTYPES
+	cat >"$1" <<EOF
+# authtriage test domain client configuration: KRB5_CONFIG=$1
+[libdefaults]
+	default_realm = $REALM
+	dns_lookup_realm = false
+	dns_lookup_kdc = false
+	rdns = false
+	dns_canonicalize_hostname = false
+	udp_preference_limit = 1
+	default_tgs_enctypes = $2
+	default_tkt_enctypes = $2
+	permitted_enctypes = $2
+
+[realms]
+	$REALM = {
+		kdc = $DC_FQDN:88
+		admin_server = $DC_FQDN
+	}
+
+[domain_realm]
+	.$DNS_DOMAIN = $REALM
+	$DNS_DOMAIN = $REALM
+EOF
+}
+
+# user_ldif NAME UAC ENCTYPES SPN_HOST DESCRIPTION [EXTRA_LINE...]: one user entry; SPN_HOST
+# empty for none; ENCTYPES empty to leave msDS-SupportedEncryptionTypes unset.
+user_ldif() {
+	local name=$1 uac=$2 etypes=$3 spnhost=$4 desc=$5 line
+	shift 5
+	printf 'dn: CN=%s,%s\n' "$name" "$USERS_DN"
+	printf 'objectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@%s\n' "$name" "$name" "$DNS_DOMAIN"
+	printf 'description: %s\nuserAccountControl: %s\n' "$desc" "$uac"
+	printf 'unicodePwd:: %s\n' "$(unicode_pwd "${PASSWORDS[$name]}")"
+	[[ -z $etypes ]] || printf 'msDS-SupportedEncryptionTypes: %s\n' "$etypes"
+	if [[ -n $spnhost ]]; then
+		printf 'servicePrincipalName: MSSQLSvc/%s.%s:1433\n' "$spnhost" "$DNS_DOMAIN"
+		printf 'servicePrincipalName: MSSQLSvc/%s.%s\n' "$spnhost" "$DNS_DOMAIN"
+	fi
+	for line in "$@"; do printf '%s\n' "$line"; done
+	printf '\n'
+}
+
+computer_ldif() { # HOST
+	local up=${1^^}
+	printf 'dn: CN=%s,CN=Computers,%s\n' "$1" "$BASE_DN"
+	printf 'objectClass: computer\nsAMAccountName: %s$\nuserAccountControl: 4096\n' "$up"
+	printf 'dNSHostName: %s.%s\n' "$1" "$DNS_DOMAIN"
+	printf 'servicePrincipalName: HOST/%s.%s\nservicePrincipalName: HOST/%s\n\n' "$1" "$DNS_DOMAIN" "$up"
+}
+
+# Declared here, filled by cmd_up: account name -> password.
+declare -A PASSWORDS=()
+readonly ACCOUNTS=(authtriage_ro svc_sqlok svc_sqlmissing svc_sqldup svc_sqldup_old svc_sqlwrong
+	svc_sqlwrong_other svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqlrc4 svc_sqllocked)
+
+seed() { # DIR
+	local dir=$1 sam=$1/private/sam.ldb now yesterday h
+	now=$(date +%s)
+	yesterday=$(filetime_at $((now - 86400)))
+	# 66048 = NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD; 66050 adds ACCOUNTDISABLE; 512 = NORMAL_ACCOUNT.
+	{
+		user_ldif authtriage_ro 66048 "" "" "authtriage read-only bind and Kerberos checker"
+		user_ldif svc_sqlok 66048 24 sqlok "authtriage scenario sqlok: healthy"
+		user_ldif svc_sqlmissing 66048 24 "" "authtriage scenario sqlmissing: spn.missing"
+		user_ldif svc_sqldup 66048 24 sqldup "authtriage scenario sqldup: spn.duplicate"
+		user_ldif svc_sqldup_old 66048 24 "" "authtriage scenario sqldup: stale second holder of MSSQLSvc/sqldup.corp.test:1433"
+		user_ldif svc_sqlwrong 66048 24 "" "authtriage scenario sqlwrong: runs the service, holds no SPN"
+		user_ldif svc_sqlwrong_other 66048 24 sqlwrong "authtriage scenario sqlwrong: holds the SPNs, spn.wrong_account"
+		user_ldif svc_sqldisabled 66050 24 sqldisabled "authtriage scenario sqldisabled: account.disabled"
+		user_ldif svc_sqlexpired 66048 24 sqlexpired "authtriage scenario sqlexpired: account.expired" \
+			"accountExpires: $yesterday"
+		user_ldif svc_sqlpwdexpired 512 24 sqlpwdexpired "authtriage scenario sqlpwdexpired: account.password_expired"
+		user_ldif svc_sqlrc4 66048 4 sqlrc4 "authtriage scenario sqlrc4: kerberos.etype_mismatch (RC4 only)"
+		user_ldif svc_sqllocked 66048 24 sqllocked "authtriage scenario sqllocked: account.locked_out"
+		for h in "${SCENARIO_HOSTS[@]}"; do computer_ldif "$h"; done
+	} | ldbadd -H "$sam" >"$dir/seed.log" 2>&1 || {
+		cat "$dir/seed.log" >&2
+		die "seeding users failed"
+	}
+	# pwdLastSet and lockoutTime take effect as modifications (as in AD: pwdLastSet accepts 0).
+	printf '%s\n' \
+		"dn: CN=svc_sqlpwdexpired,$USERS_DN" "changetype: modify" "replace: pwdLastSet" "pwdLastSet: 0" "" \
+		"dn: CN=svc_sqllocked,$USERS_DN" "changetype: modify" "replace: lockoutTime" "lockoutTime: $(filetime_at "$now")" "" \
+		"dn: $BASE_DN" "changetype: modify" "replace: lockoutDuration" "lockoutDuration: 0" |
+		ldbmodify -H "$sam" >>"$dir/seed.log" 2>&1 || {
+		cat "$dir/seed.log" >&2
+		die "seeding account states failed"
+	}
+	# The duplicate: straight into the partition file, past samldb's uniqueness check.
+	printf '%s\n' "dn: CN=svc_sqldup_old,$USERS_DN" "changetype: modify" "add: servicePrincipalName" \
+		"servicePrincipalName: MSSQLSvc/sqldup.$DNS_DOMAIN:1433" |
+		ldbmodify -H "tdb://$dir/private/sam.ldb.d/$PARTITION_FILE" >>"$dir/seed.log" 2>&1 || {
+		cat "$dir/seed.log" >&2
+		die "writing the duplicate SPN failed"
+	}
+}
+
+export_keytabs() { # DIR
+	local dir=$1 conf=$1/etc/smb.conf
+	rm -f "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab"
+	samba-tool domain exportkeytab "$dir/authtriage_ro.keytab" --principal="authtriage_ro@$REALM" -s "$conf" >>"$dir/seed.log" 2>&1 &
+	local p1=$!
+	samba-tool domain exportkeytab "$dir/svc_sqlok.keytab" --principal="svc_sqlok@$REALM" -s "$conf" >>"$dir/seed.log" 2>&1 &
+	local p2=$!
+	# The DC's own ldap/ SPNs (no dnsupdate service runs to add them).
+	samba_spnupdate -s "$conf" >>"$dir/seed.log" 2>&1 || die "samba_spnupdate failed (log: $dir/seed.log)"
+	wait "$p1" || die "exporting the authtriage_ro keytab failed (log: $dir/seed.log)"
+	wait "$p2" || die "exporting the svc_sqlok keytab failed (log: $dir/seed.log)"
+	chmod 600 "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab"
+}
+
+write_env() { # DIR SKEWED
+	local dir=$1 a key tmp
+	tmp=$(mktemp "$dir/.env.XXXXXX")
+	chmod 600 "$tmp"
+	{
+		echo "AUTHTRIAGE_TEST_DIR=$dir"
+		echo "AUTHTRIAGE_TEST_NETNS=$NETNS"
+		echo "AUTHTRIAGE_TEST_LDAP_URL=ldaps://$DC_FQDN:636"
+		echo "AUTHTRIAGE_TEST_GC_URL=ldaps://$DC_FQDN:3269"
+		echo "AUTHTRIAGE_TEST_LDAP_CA=$dir/private/tls/ca.pem"
+		echo "AUTHTRIAGE_TEST_BIND_DN=CN=authtriage_ro,$USERS_DN"
+		echo "AUTHTRIAGE_TEST_BIND_UPN=authtriage_ro@$DNS_DOMAIN"
+		echo "AUTHTRIAGE_TEST_BIND_PASSWORD=${PASSWORDS[authtriage_ro]}"
+		echo "AUTHTRIAGE_TEST_BASE_DN=$BASE_DN"
+		echo "AUTHTRIAGE_TEST_REALM=$REALM"
+		echo "AUTHTRIAGE_TEST_DOMAIN=$NETBIOS"
+		echo "AUTHTRIAGE_TEST_DNS_DOMAIN=$DNS_DOMAIN"
+		echo "AUTHTRIAGE_TEST_DC=$DC_FQDN"
+		echo "AUTHTRIAGE_TEST_DC_ADDR=$DC_ADDR"
+		echo "AUTHTRIAGE_TEST_KDC=$DC_FQDN:88"
+		echo "AUTHTRIAGE_TEST_KRB5_CONF=$dir/krb5.conf"
+		echo "AUTHTRIAGE_TEST_KRB5_CONF_RC4=$dir/krb5-rc4.conf"
+		echo "AUTHTRIAGE_TEST_KEYTAB=$dir/authtriage_ro.keytab"
+		echo "AUTHTRIAGE_TEST_PRINCIPAL=authtriage_ro"
+		echo "AUTHTRIAGE_TEST_SQLOK_KEYTAB=$dir/svc_sqlok.keytab"
+		echo "AUTHTRIAGE_TEST_HOSTS=$(
+			IFS=,
+			echo "${SCENARIO_HOSTS[*]}"
+		)"
+		for a in "${ACCOUNTS[@]}"; do
+			key=${a^^}
+			echo "AUTHTRIAGE_TEST_PASSWORD_$key=${PASSWORDS[$a]}"
+		done
+		if [[ $2 == 1 ]]; then
+			echo "AUTHTRIAGE_TEST_SKEWED=1"
+			echo "AUTHTRIAGE_TEST_SKEW_SECONDS=$SKEW_SECONDS"
+		else
+			echo "AUTHTRIAGE_TEST_SKEWED=0"
+			echo "AUTHTRIAGE_TEST_SKEW_SECONDS=0"
+		fi
+		echo "AUTHTRIAGE_TEST_BULK_USERS=0"
+		echo "AUTHTRIAGE_TEST_BULK_DUPLICATES=0"
+	} >"$tmp"
+	mv -f "$tmp" "$dir/env"
+	# For ldapsearch -y (exact bytes, no newline).
+	(umask 077 && printf '%s' "${PASSWORDS[authtriage_ro]}" >"$dir/private/authtriage_ro.pw")
+}
+
+# ports_open DIR ADDR PORT...: all PORTs accept TCP on ADDR, seen from the domain's network.
+ports_open() {
+	local dir=$1 addr=$2
+	shift 2
+	# shellcheck disable=SC2016 # the inner shell expands them
+	in_ns "$dir" bash -c 'a=$1; shift; for p; do (exec 3<>"/dev/tcp/$a/$p") 2>/dev/null || exit 1; done' _ "$addr" "$@"
+}
+
+start_samba() { # DIR SKEW
+	local dir=$1 conf=$1/etc/smb.conf pid deadline
+	local cmd=(samba -i -s "$conf")
+	[[ $2 == 1 ]] && cmd=(faketime -f "$SKEW_OFFSET" "${cmd[@]}")
+	if [[ -n $NETNS ]]; then
+		cmd=(ip netns exec "$NETNS" "${cmd[@]}")
+	fi
+	: >"$dir/samba.log"
+	setsid "${cmd[@]}" </dev/null >>"$dir/samba.log" 2>&1 &
+	pid=$!
+	deadline=$(($(date +%s) + START_TIMEOUT))
+	until ports_open "$dir" "$DC_ADDR" 88 636 3269; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail -n 30 "$dir/samba.log" >&2
+			die "samba exited during start-up (log: $dir/samba.log)"
+		fi
+		if (($(date +%s) >= deadline)); then
+			tail -n 30 "$dir/samba.log" >&2
+			die "samba did not open ports 88, 636 and 3269 within ${START_TIMEOUT}s (log: $dir/samba.log)"
+		fi
+		sleep 0.2
+	done
+}
+
+# ldap_count DIR URL FILTER: number of entries a paged simple-bind search as authtriage_ro returns.
+ldap_count() {
+	local dir=$1 url=$2 filter=$3 out
+	out=$(in_ns "$dir" env LDAPTLS_CACERT="$dir/private/tls/ca.pem" LDAPTLS_REQCERT=demand \
+		ldapsearch -LLL -o ldif-wrap=no -H "$url" -x -D "CN=authtriage_ro,$USERS_DN" \
+		-y "$dir/private/authtriage_ro.pw" -b "$BASE_DN" -E pr=1000/noprompt "$filter" dn) || return 1
+	grep -c '^dn: ' <<<"$out" || true
+}
+
+cmd_up() {
+	local dir t0 t skew=${AUTHTRIAGE_TEST_SKEW:-0} a n
+	[[ $# -eq 1 ]] || usage
+	need_root up
+	check_tools
+	dir=$(abs_dir "$1")
+	[[ $dir != / ]] || die "refusing DIR=/"
+	t0=$(now_ns)
+	if [[ -e $dir ]]; then
+		if [[ -f $dir/$MARKER ]]; then
+			log "$dir holds a test domain: stopping and replacing it"
+			cmd_down "$dir" 2>/dev/null || true
+			rm -rf -- "$dir"
+		elif [[ -n $(ls -A -- "$dir") ]]; then
+			die "$dir exists, is not empty and is not a test domain: choose another DIR"
+		fi
+	fi
+	mkdir -p "$dir"
+	chmod 700 "$dir"
+	for a in "${ACCOUNTS[@]}"; do PASSWORDS[$a]=$(gen_password); done
+
+	setup_network "$dir"
+	printf 'netns=%s\ndc_addr=%s\nskewed=%s\n' "$NETNS" "$DC_ADDR" "$skew" >"$dir/$MARKER"
+
+	t=$(now_ns)
+	provision "$dir" "$(gen_password)"
+	log "provisioned $REALM in $(elapsed "$t")"
+
+	t=$(now_ns)
+	patch_smb_conf "$dir"
+	make_tls "$dir"
+	write_krb5_conf "$dir/krb5.conf" "aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96"
+	write_krb5_conf "$dir/krb5-rc4.conf" "rc4-hmac"
+	seed "$dir"
+	export_keytabs "$dir"
+	write_env "$dir" "$skew"
+	log "seeded ${#ACCOUNTS[@]} accounts and ${#SCENARIO_HOSTS[@]} hosts in $(elapsed "$t")"
+
+	t=$(now_ns)
+	start_samba "$dir" "$skew"
+	log "samba answering on 88, 636 and 3269 after $(elapsed "$t")$([[ $skew == 1 ]] && echo " (clock $SKEW_OFFSET)")"
+
+	# The duplicate must be visible through LDAPS, with the CA and the host name checked.
+	n=$(ldap_count "$dir" "ldaps://$DC_FQDN:3269" "(servicePrincipalName=MSSQLSvc/sqldup.$DNS_DOMAIN:1433)") ||
+		die "LDAPS search as authtriage_ro failed"
+	[[ $n == 2 ]] || die "expected 2 holders of MSSQLSvc/sqldup.$DNS_DOMAIN:1433 over LDAPS, got $n"
+
+	log "domain up in $(elapsed "$t0"): env in $dir/env; '$me exec $dir -- CMD' runs tests there"
+	echo "$dir/env"
+}
+
+# ---------------------------------------------------------------------------------------------
+# exec, env
+
+cmd_exec() {
+	local dir line vars=()
+	[[ $# -ge 1 ]] || usage
+	dir=$(abs_dir "$1")
+	shift
+	[[ ${1:-} == -- ]] && shift
+	[[ $# -ge 1 ]] || usage
+	[[ -f $dir/env ]] || die "$dir/env not found: run '$me up $dir' first"
+	while IFS= read -r line; do
+		[[ $line == AUTHTRIAGE_TEST_*=* ]] && vars+=("$line")
+	done <"$dir/env"
+	vars+=("KRB5_CONFIG=$dir/krb5.conf" "LDAPTLS_CACERT=$dir/private/tls/ca.pem")
+	need_root exec
+	in_ns "$dir" env "${vars[@]}" "$@"
+}
+
+cmd_env() {
+	[[ $# -eq 1 ]] || usage
+	local dir
+	dir=$(abs_dir "$1")
+	[[ -f $dir/env ]] || die "$dir/env not found: run '$me up $dir' first"
+	cat "$dir/env"
+}
+
+# ---------------------------------------------------------------------------------------------
+# seed-bulk
+
+cmd_seed_bulk() {
+	local dir n t sam dups k a b pad
+	[[ $# -eq 2 ]] || usage
+	dir=$(abs_dir "$1")
+	n=$2
+	[[ $n =~ ^[1-9][0-9]{0,5}$ ]] || die "N must be a number from 1 to 999999"
+	need_root seed-bulk
+	[[ -f $dir/env ]] || die "$dir/env not found: run '$me up $dir' first"
+	sam=$dir/private/sam.ldb
+	pad=5
+	((n < 100000)) || pad=6
+	if ldbsearch -H "$sam" "(sAMAccountName=bulk$(printf "%0${pad}d" 1))" dn 2>/dev/null | grep -q '^dn: '; then
+		die "$dir already has bulk users: run '$me up $dir' again for a fresh domain"
+	fi
+	t=$(now_ns)
+	# No passwords: deriving AES keys would cost more than everything else. Samba makes such
+	# users disabled with PASSWD_NOTREQD, which does not matter to an SPN scan.
+	awk -v n="$n" -v pad="$pad" -v users="$USERS_DN" -v dom="$DNS_DOMAIN" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			u = sprintf("bulk%0" pad "d", i)
+			printf "dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\n", u, users, u
+			printf "servicePrincipalName: MSSQLSvc/%s.%s:1433\nservicePrincipalName: MSSQLSvc/%s.%s\n\n", u, dom, u, dom
+		}
+	}' | ldbadd -H "$sam" >"$dir/seed-bulk.log" 2>&1 || {
+		tail -n 20 "$dir/seed-bulk.log" >&2
+		die "bulk add failed (log: $dir/seed-bulk.log)"
+	}
+	log "added $n users with $((2 * n)) SPNs in $(elapsed "$t")"
+	t=$(now_ns)
+	# Duplicates: the :1433 SPN of bulk k also on bulk n+1-k, k = 1..min(5, n/2).
+	dups=$((n / 2))
+	((dups <= 5)) || dups=5
+	if ((dups > 0)); then
+		for ((k = 1; k <= dups; k++)); do
+			a=$(printf "bulk%0${pad}d" "$k")
+			b=$(printf "bulk%0${pad}d" $((n + 1 - k)))
+			printf '%s\n' "dn: CN=$b,$USERS_DN" "changetype: modify" "add: servicePrincipalName" \
+				"servicePrincipalName: MSSQLSvc/$a.$DNS_DOMAIN:1433" ""
+			log "duplicate: MSSQLSvc/$a.$DNS_DOMAIN:1433 on $a and $b"
+		done | ldbmodify -H "tdb://$dir/private/sam.ldb.d/$PARTITION_FILE" >>"$dir/seed-bulk.log" 2>&1 || {
+			tail -n 20 "$dir/seed-bulk.log" >&2
+			die "writing the bulk duplicates failed (log: $dir/seed-bulk.log)"
+		}
+	fi
+	log "wrote $dups duplicate SPNs in $(elapsed "$t")"
+	env_set "$dir" AUTHTRIAGE_TEST_BULK_USERS "$n"
+	env_set "$dir" AUTHTRIAGE_TEST_BULK_DUPLICATES "$dups"
+}
+
+# ---------------------------------------------------------------------------------------------
+# verify
+
+# krb_code DIR CONF TRACEFILE CMD...: run a Kerberos client command; print 0 on success or the
+# first KDC error code in its trace other than 25 (PREAUTH_REQUIRED); "?" when none is found.
+krb_code() {
+	local dir=$1 conf=$2 trace=$3 codes v
+	shift 3
+	rm -f "$trace"
+	if in_ns "$dir" env KRB5_CONFIG="$conf" KRB5_TRACE="$trace" "$@" >/dev/null 2>"$trace.err"; then
+		echo 0
+		return 0
+	fi
+	codes=$(grep -oE -- '-17653283[0-9]{2}' "$trace" 2>/dev/null || true)
+	for v in $codes; do
+		v=$((v + KRB5_ERR_BASE))
+		if ((v != 25)); then
+			echo "$v"
+			return 0
+		fi
+	done
+	echo "?"
+}
+
+VERIFY_FAIL=0
+check() { # DESCRIPTION WANT GOT
+	if [[ $2 == "$3" ]]; then
+		printf '  ok    %-66s %s\n' "$1" "$3"
+	else
+		printf '  FAIL  %-66s got %s, want %s\n' "$1" "$3" "$2"
+		VERIFY_FAIL=1
+	fi
+}
+
+verify_all() { # DIR TMP
+	local dir=$1 tmp=$2 h spn got acct pw url
+	local -A want_tgs=([sqlok]=0 [sqlmissing]=7 [sqldup]=7 [sqlwrong]=0 [sqldisabled]=0
+		[sqlexpired]=0 [sqlpwdexpired]=0 [sqlrc4]=14 [sqllocked]=19)
+	local -A want_as=([svc_sqlok]=0 [svc_sqldisabled]=18 [svc_sqlexpired]=18
+		[svc_sqlpwdexpired]=23 [svc_sqllocked]=18 [svc_sqlrc4]=0)
+
+	echo "LDAP (LDAPS simple bind as authtriage_ro, CA and host name checked, paged):"
+	for url in "ldaps://$DC_FQDN:636" "ldaps://$DC_FQDN:3269"; do
+		got=$(ldap_count "$dir" "$url" "(servicePrincipalName=MSSQLSvc/sqldup.$DNS_DOMAIN:1433)" || echo error)
+		check "$url: holders of MSSQLSvc/sqldup.$DNS_DOMAIN:1433" 2 "$got"
+	done
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(servicePrincipalName=MSSQLSvc/sqlmissing.$DNS_DOMAIN*)" || echo error)
+	check "holders of MSSQLSvc/sqlmissing.$DNS_DOMAIN*" 0 "$got"
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=svc_sqlwrong)(servicePrincipalName=*))" || echo error)
+	check "svc_sqlwrong with any SPN" 0 "$got"
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=svc_sqlwrong_other)(servicePrincipalName=MSSQLSvc/sqlwrong.$DNS_DOMAIN:1433))" || echo error)
+	check "svc_sqlwrong_other holding MSSQLSvc/sqlwrong.$DNS_DOMAIN:1433" 1 "$got"
+	# 1.2.840.113556.1.4.803 is the bitwise-AND matching rule; 2 = ACCOUNTDISABLE.
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=svc_sqldisabled)(userAccountControl:1.2.840.113556.1.4.803:=2))" || echo error)
+	check "svc_sqldisabled with ACCOUNTDISABLE" 1 "$got"
+	# msDS-User-Account-Control-Computed is constructed: read it for one entry.
+	got=$(in_ns "$dir" env LDAPTLS_CACERT="$dir/private/tls/ca.pem" ldapsearch -LLL -H "ldaps://$DC_FQDN:636" -x \
+		-D "CN=authtriage_ro,$USERS_DN" -y "$dir/private/authtriage_ro.pw" -b "$BASE_DN" \
+		"(|(sAMAccountName=svc_sqllocked)(sAMAccountName=svc_sqlpwdexpired))" msDS-User-Account-Control-Computed |
+		awk '/^msDS-User-Account-Control-Computed:/ {print $2}' | sort -n | tr '\n' ' ' || echo error)
+	check "msDS-User-Account-Control-Computed of svc_sqllocked, svc_sqlpwdexpired" "16 8388608 " "$got"
+
+	echo "KDC, TGS as authtriage_ro (keytab), AES-only krb5.conf (0 = ticket issued):"
+	export KRB5CCNAME="FILE:$tmp/ro.cc"
+	if [[ $(env_get "$dir" AUTHTRIAGE_TEST_SKEWED) == 1 ]]; then
+		got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kinit.trace" kinit -kt "$dir/authtriage_ro.keytab" "authtriage_ro@$REALM")
+		check "kinit -kt authtriage_ro.keytab (KDC clock $SKEW_OFFSET: KRB_AP_ERR_SKEW)" 37 "$got"
+		return 0
+	fi
+	got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kinit.trace" kinit -kt "$dir/authtriage_ro.keytab" "authtriage_ro@$REALM")
+	check "kinit -kt authtriage_ro.keytab authtriage_ro" 0 "$got"
+	for h in "${SCENARIO_HOSTS[@]}"; do
+		spn="MSSQLSvc/$h.$DNS_DOMAIN:1433"
+		got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kvno.trace" kvno "$spn")
+		check "kvno $spn" "${want_tgs[$h]}" "$got"
+	done
+	got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqldup.$DNS_DOMAIN")
+	check "kvno MSSQLSvc/sqldup.$DNS_DOMAIN (port-less, held once)" 0 "$got"
+	got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlok:1433")
+	check "kvno MSSQLSvc/sqlok:1433 (short name, not registered)" 7 "$got"
+
+	echo "KDC, TGS with the RC4-only krb5-rc4.conf:"
+	export KRB5CCNAME="FILE:$tmp/ro-rc4.cc"
+	got=$(krb_code "$dir" "$dir/krb5-rc4.conf" "$tmp/kinit.trace" kinit -kt "$dir/authtriage_ro.keytab" "authtriage_ro@$REALM")
+	check "kinit -kt authtriage_ro.keytab authtriage_ro (rc4)" 0 "$got"
+	got=$(krb_code "$dir" "$dir/krb5-rc4.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlrc4.$DNS_DOMAIN:1433")
+	check "kvno MSSQLSvc/sqlrc4.$DNS_DOMAIN:1433 (rc4)" 0 "$got"
+	got=$(krb_code "$dir" "$dir/krb5-rc4.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlok.$DNS_DOMAIN:1433")
+	check "kvno MSSQLSvc/sqlok.$DNS_DOMAIN:1433 (rc4; the account is AES only)" 14 "$got"
+
+	echo "KDC, AS: kinit as the service account with its password, AES-only krb5.conf:"
+	for acct in svc_sqlok svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqllocked svc_sqlrc4; do
+		pw=$(env_get "$dir" "AUTHTRIAGE_TEST_PASSWORD_${acct^^}")
+		export KRB5CCNAME="FILE:$tmp/$acct.cc"
+		got=$(printf '%s\n' "$pw" | krb_code "$dir" "$dir/krb5.conf" "$tmp/as.trace" kinit "$acct@$REALM")
+		check "kinit $acct" "${want_as[$acct]}" "$got"
+	done
+}
+
+cmd_verify() {
+	local dir tmp rc=0
+	[[ $# -eq 1 ]] || usage
+	dir=$(abs_dir "$1")
+	need_root verify
+	[[ -f $dir/env ]] || die "$dir/env not found: run '$me up $dir' first"
+	tmp=$(mktemp -d "$dir/verify.XXXXXX")
+	verify_all "$dir" "$tmp" || rc=$?
+	rm -rf -- "$tmp"
+	((rc == 0)) || die "verify stopped early (status $rc)"
+	if ((VERIFY_FAIL)); then
+		die "some answers differ from the expected ones"
+	fi
+	echo "verify: all as expected"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+main() {
+	local sub=${1:-}
+	[[ -n $sub ]] || usage
+	shift
+	case $sub in
+	deps) cmd_deps "$@" ;;
+	up) cmd_up "$@" ;;
+	down) cmd_down "$@" ;;
+	exec) cmd_exec "$@" ;;
+	env) cmd_env "$@" ;;
+	seed-bulk) cmd_seed_bulk "$@" ;;
+	verify) cmd_verify "$@" ;;
+	-h | --help | help) usage ;;
+	*)
+		log "unknown command: $sub"
+		usage
+		;;
+	esac
+}
+
+main "$@"
