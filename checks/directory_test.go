@@ -112,8 +112,12 @@ type fakeResolver struct {
 	addrs map[string][]string
 }
 
-func (r fakeResolver) LookupHost(_ context.Context, h string) ([]string, error) { return r.hosts[h], nil }
-func (r fakeResolver) LookupAddr(_ context.Context, a string) ([]string, error) { return r.addrs[a], nil }
+func (r fakeResolver) LookupHost(_ context.Context, h string) ([]string, error) {
+	return r.hosts[h], nil
+}
+func (r fakeResolver) LookupAddr(_ context.Context, a string) ([]string, error) {
+	return r.addrs[a], nil
+}
 
 func TestDNSCheck(t *testing.T) {
 	r := fakeResolver{

@@ -237,7 +237,7 @@ type connectError struct {
 
 func (e *connectError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no %s answered: ", e.what)
+	fmt.Fprintf(&b, "connect to a %s: ", e.what)
 	for i, err := range e.tries {
 		if i > 0 {
 			b.WriteString("; ")

@@ -14,18 +14,27 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"authtriage/internal/testdomain"
 	"authtriage/kerberos"
 	"authtriage/triage"
 )
 
-// The integration tests ask the Samba AD DC that scripts/testdomain.sh starts. They skip
-// when no domain is up, unless AUTHTRIAGE_REQUIRE_INTEGRATION=1.
+// The integration tests ask the Samba AD DC that scripts/testdomain.sh starts
+// (testdomain.Load skips them when no domain is up, unless
+// AUTHTRIAGE_REQUIRE_INTEGRATION=1):
+//
+//	AUTHTRIAGE_NETNS=td-krb scripts/testdomain.sh up DIR
+//	scripts/testdomain.sh exec DIR -- go test -race ./kerberos/
+//	scripts/testdomain.sh down DIR
+//
+// TestIntegrationClockSkew needs a domain started with AUTHTRIAGE_TEST_SKEW=1, where all
+// the others skip.
 
 // TestIntegrationTickets requests a service ticket for each seeded scenario, as the
 // checker with its keytab and the AES-only client configuration, and checks what the
 // Samba 4.17 KDC answers.
 func TestIntegrationTickets(t *testing.T) {
-	d := loadDomain(t)
+	d := testdomain.Load(t)
 	skipIfSkewed(t, d)
 	tester := integrationTester(t, kerberos.Config{
 		Realm:     d.Realm,
@@ -36,36 +45,51 @@ func TestIntegrationTickets(t *testing.T) {
 	okKVNO := serviceKVNO(t, d.SQLOKKeytab)
 	const aes256 = "aes256-cts-hmac-sha1-96"
 	tests := []struct {
+		host string // the scenario host whose SPN this is; "" for an extra SPN
 		spn  string
 		want triage.TicketResult
 	}{
 		// A ticket, encrypted in the service account's current key.
-		{"MSSQLSvc/sqlok.corp.test:1433", issued(aes256, okKVNO)},
-		{"MSSQLSvc/sqlok.corp.test", issued(aes256, okKVNO)},
+		{testdomain.HostOK, "MSSQLSvc/sqlok.corp.test:1433", issued(aes256, okKVNO)},
+		{"", "MSSQLSvc/sqlok.corp.test", issued(aes256, okKVNO)},
 		// No account holds the SPN.
-		{"MSSQLSvc/sqlmissing.corp.test:1433", refused(7, "KDC_ERR_S_PRINCIPAL_UNKNOWN")},
+		{testdomain.HostMissing, "MSSQLSvc/sqlmissing.corp.test:1433", refused(7, "KDC_ERR_S_PRINCIPAL_UNKNOWN")},
 		// Two accounts hold it: Samba answers as for a missing SPN, so only the directory
 		// tells the two apart. The port-less SPN, held once, gets a ticket.
-		{"MSSQLSvc/sqldup.corp.test:1433", refused(7, "KDC_ERR_S_PRINCIPAL_UNKNOWN")},
-		{"MSSQLSvc/sqldup.corp.test", issued(aes256, -1)},
+		{testdomain.HostDuplicate, "MSSQLSvc/sqldup.corp.test:1433", refused(7, "KDC_ERR_S_PRINCIPAL_UNKNOWN")},
+		{"", "MSSQLSvc/sqldup.corp.test", issued(aes256, -1)},
 		// The SPN is on another account than SQL Server's: the KDC cannot know, and
 		// issues a ticket in that account's key.
-		{"MSSQLSvc/sqlwrong.corp.test:1433", issued(aes256, -1)},
+		{testdomain.HostWrong, "MSSQLSvc/sqlwrong.corp.test:1433", issued(aes256, -1)},
 		// Disabled, expired and password-expired service accounts still get tickets:
 		// Samba checks none of these for a service, so the account check must.
-		{"MSSQLSvc/sqldisabled.corp.test:1433", issued(aes256, -1)},
-		{"MSSQLSvc/sqlexpired.corp.test:1433", issued(aes256, -1)},
-		{"MSSQLSvc/sqlpwdexpired.corp.test:1433", issued(aes256, -1)},
+		{testdomain.HostDisabled, "MSSQLSvc/sqldisabled.corp.test:1433", issued(aes256, -1)},
+		{testdomain.HostExpired, "MSSQLSvc/sqlexpired.corp.test:1433", issued(aes256, -1)},
+		{testdomain.HostPwdExpired, "MSSQLSvc/sqlpwdexpired.corp.test:1433", issued(aes256, -1)},
 		// A locked-out service account is refused.
-		{"MSSQLSvc/sqllocked.corp.test:1433", refused(19, "KDC_ERR_SERVICE_REVOKED")},
+		{testdomain.HostLocked, "MSSQLSvc/sqllocked.corp.test:1433", refused(19, "KDC_ERR_SERVICE_REVOKED")},
 		// The service account allows RC4 only; this client offers AES only.
-		{"MSSQLSvc/sqlrc4.corp.test:1433", refused(14, "KDC_ERR_ETYPE_NOSUPP")},
+		{testdomain.HostRC4, "MSSQLSvc/sqlrc4.corp.test:1433", refused(14, "KDC_ERR_ETYPE_NOSUPP")},
 		// Only the FQDN form is registered.
-		{"MSSQLSvc/sqlok:1433", refused(7, "KDC_ERR_S_PRINCIPAL_UNKNOWN")},
+		{"", "MSSQLSvc/sqlok:1433", refused(7, "KDC_ERR_S_PRINCIPAL_UNKNOWN")},
 	}
 	spns := make([]string, len(tests))
+	covered := map[string]bool{}
 	for i, tt := range tests {
 		spns[i] = tt.spn
+		if tt.host == "" {
+			continue
+		}
+		covered[tt.host] = true
+		// The table agrees with the one testdomain.sh verify checks with MIT's kvno.
+		if h := d.Host(t, tt.host); h.SPN() != tt.spn || h.TGS != tt.want.Code {
+			t.Errorf("%s: testdomain expects %d for %s; this test %d for %s", tt.host, h.TGS, h.SPN(), tt.want.Code, tt.spn)
+		}
+	}
+	for _, name := range testdomain.HostNames() {
+		if !covered[name] {
+			t.Errorf("scenario host %s is not covered", name)
+		}
 	}
 
 	got, err := tester.Tickets(t.Context(), spns)
@@ -96,7 +120,7 @@ func TestIntegrationTickets(t *testing.T) {
 // TestIntegrationTicketsRC4 uses the RC4-only client configuration: now the RC4-only
 // account gets a ticket and the AES-only one is refused.
 func TestIntegrationTicketsRC4(t *testing.T) {
-	d := loadDomain(t)
+	d := testdomain.Load(t)
 	skipIfSkewed(t, d)
 	tester := integrationTester(t, kerberos.Config{
 		Realm:     d.Realm,
@@ -117,13 +141,13 @@ func TestIntegrationTicketsRC4(t *testing.T) {
 // keytab and without a krb5.conf: the built-in settings (TCP, gokrb5's default
 // encryption types) and the KDC named in the Config.
 func TestIntegrationPasswordAndBuiltInConfig(t *testing.T) {
-	d := loadDomain(t)
+	d := testdomain.Load(t)
 	skipIfSkewed(t, d)
 	tester := integrationTester(t, kerberos.Config{
 		Realm:     d.Realm,
 		KDCs:      []string{d.KDC},
 		Principal: d.Principal,
-		Password:  d.Password,
+		Password:  d.BindPassword,
 	})
 	got, err := tester.Tickets(t.Context(), []string{"MSSQLSvc/sqlok.corp.test:1433", "MSSQLSvc/sqlrc4.corp.test:1433"})
 	if err != nil {
@@ -143,7 +167,7 @@ func TestIntegrationPasswordAndBuiltInConfig(t *testing.T) {
 // never answers the request for one SPN: that SPN's result says so, the login is not
 // blamed, and the next SPN gets its ticket.
 func TestIntegrationSilentTGS(t *testing.T) {
-	d := loadDomain(t)
+	d := testdomain.Load(t)
 	skipIfSkewed(t, d)
 	proxy := newFakeKDC(t, func(ctx context.Context, conn net.Conn) {
 		req, err := readKDCMessage(conn)
@@ -204,30 +228,30 @@ func TestIntegrationSilentTGS(t *testing.T) {
 }
 
 // TestIntegrationLoginFailures checks that a failure to get the checker's own TGT is a
-// *LoginError with the KDC's code, told apart from any per-SPN failure.
+// *LoginError with the KDC's code, told apart from any per-SPN failure. The seeded
+// service accounts stand in for a checker whose account is disabled, expired, locked out
+// or must change its password.
 func TestIntegrationLoginFailures(t *testing.T) {
-	d := loadDomain(t)
+	d := testdomain.Load(t)
 	skipIfSkewed(t, d)
-	tests := []struct {
+	type login struct {
 		name      string
 		realm     string
 		principal string
 		password  string
-		wantCode  int
-	}{
+		wantCode  int // 0: the login succeeds
+	}
+	tests := []login{
 		{"wrong password", d.Realm, d.Principal, "Wrong-Passw0rd", 24},
 		{"unknown principal", d.Realm, "no_such_user", "Wrong-Passw0rd", 6},
-		{"wrong realm", "OTHER.TEST", d.Principal, d.Password, 6},
-		{"disabled account", d.Realm, "svc_sqldisabled", d.AccountPassword("svc_sqldisabled"), 18},
-		{"expired account", d.Realm, "svc_sqlexpired", d.AccountPassword("svc_sqlexpired"), 18},
-		{"locked-out account", d.Realm, "svc_sqllocked", d.AccountPassword("svc_sqllocked"), 18},
-		{"expired password", d.Realm, "svc_sqlpwdexpired", d.AccountPassword("svc_sqlpwdexpired"), 23},
+		{"unknown realm", "OTHER.TEST", d.Principal, d.BindPassword, 6},
+	}
+	for _, name := range testdomain.HostNames() {
+		h := d.Host(t, name)
+		tests = append(tests, login{"as " + h.ServiceAccount, d.Realm, h.ServiceAccount, h.Password, h.AS})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.password == "" {
-				t.Fatalf("no password for %s in the test domain", tt.principal)
-			}
 			tester := integrationTester(t, kerberos.Config{
 				Realm:     tt.realm,
 				KDCs:      []string{d.KDC},
@@ -235,14 +259,22 @@ func TestIntegrationLoginFailures(t *testing.T) {
 				Password:  tt.password,
 			})
 			res, err := tester.Tickets(t.Context(), []string{"MSSQLSvc/sqlok.corp.test:1433"})
-			t.Logf("error: %v", err)
+			if tt.wantCode == 0 {
+				if err != nil || len(res) != 1 || !res[0].OK {
+					t.Errorf("Tickets = %+v, %v; want a ticket", res, err)
+				}
+				return
+			}
 			var le *kerberos.LoginError
 			if !errors.As(err, &le) {
-				t.Fatalf("Tickets = %v, %v; want a *LoginError", res, err)
+				t.Fatalf("Tickets = %+v, %v; want a *LoginError", res, err)
 			}
-			t.Logf("gokrb5: %v", le.Err)
+			t.Logf("error: %v\ngokrb5: %v", err, le.Err)
 			if le.Code != tt.wantCode || le.CodeName != kerberos.CodeName(tt.wantCode) {
 				t.Errorf("LoginError code = %d %s; want %d %s", le.Code, le.CodeName, tt.wantCode, kerberos.CodeName(tt.wantCode))
+			}
+			if le.Principal != tt.principal+"@"+tt.realm {
+				t.Errorf("LoginError principal = %q; want %q", le.Principal, tt.principal+"@"+tt.realm)
 			}
 			if res != nil {
 				t.Errorf("Tickets results = %+v; want none", res)
@@ -252,25 +284,32 @@ func TestIntegrationLoginFailures(t *testing.T) {
 }
 
 // TestIntegrationClockSkew needs a domain started with AUTHTRIAGE_TEST_SKEW=1: the KDC's
-// clock is an hour ahead, so the checker's login fails with KRB_AP_ERR_SKEW.
+// clock is an hour ahead, so the checker's login fails with KRB_AP_ERR_SKEW, with a
+// keytab or a password. A wrong password is still reported as such.
 func TestIntegrationClockSkew(t *testing.T) {
-	d := loadDomain(t)
+	d := testdomain.Load(t)
 	if !d.Skewed {
-		t.Skip("the test domain's KDC clock is not skewed; start it with AUTHTRIAGE_TEST_SKEW=1")
+		t.Skip("the test domain's KDC clock is not skewed; start one with AUTHTRIAGE_TEST_SKEW=1")
 	}
-	tester := integrationTester(t, kerberos.Config{
-		Realm:     d.Realm,
-		Krb5Conf:  d.Krb5Conf,
-		Principal: d.Principal,
-		Keytab:    d.Keytab,
-	})
-	_, err := tester.Tickets(t.Context(), []string{"MSSQLSvc/sqlok.corp.test:1433"})
-	t.Logf("error: %v", err)
-	var le *kerberos.LoginError
-	if !errors.As(err, &le) || le.Code != 37 || le.CodeName != "KRB_AP_ERR_SKEW" {
-		t.Fatalf("Tickets with the KDC an hour ahead = %v; want a *LoginError with 37 KRB_AP_ERR_SKEW", err)
+	tests := []struct {
+		name     string
+		cfg      kerberos.Config
+		wantCode int
+	}{
+		{"keytab", kerberos.Config{Realm: d.Realm, Krb5Conf: d.Krb5Conf, Principal: d.Principal, Keytab: d.Keytab}, 37},
+		{"password", kerberos.Config{Realm: d.Realm, KDCs: []string{d.KDC}, Principal: d.Principal, Password: d.BindPassword}, 37},
+		{"wrong password", kerberos.Config{Realm: d.Realm, KDCs: []string{d.KDC}, Principal: d.Principal, Password: "Wrong-Passw0rd"}, 24},
 	}
-	t.Logf("gokrb5: %v", le.Err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := integrationTester(t, tt.cfg).Tickets(t.Context(), []string{"MSSQLSvc/sqlok.corp.test:1433"})
+			var le *kerberos.LoginError
+			if !errors.As(err, &le) || le.Code != tt.wantCode || le.CodeName != kerberos.CodeName(tt.wantCode) {
+				t.Fatalf("Tickets with the KDC an hour ahead = %v; want a *LoginError with %d %s", err, tt.wantCode, kerberos.CodeName(tt.wantCode))
+			}
+			t.Logf("error: %v\ngokrb5: %v", err, le.Err)
+		})
+	}
 }
 
 func integrationTester(t *testing.T, cfg kerberos.Config) *kerberos.Tester {
@@ -283,7 +322,7 @@ func integrationTester(t *testing.T, cfg kerberos.Config) *kerberos.Tester {
 	return tester
 }
 
-func skipIfSkewed(t *testing.T, d testDomain) {
+func skipIfSkewed(t *testing.T, d testdomain.Domain) {
 	t.Helper()
 	if d.Skewed {
 		t.Skip("the test domain's KDC clock is skewed: every login fails; see TestIntegrationClockSkew")

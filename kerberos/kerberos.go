@@ -163,7 +163,8 @@ type LoginError struct {
 	// Code and CodeName give the KDC's KRB-ERROR, such as 24 KDC_ERR_PREAUTH_FAILED for a
 	// wrong password or 6 KDC_ERR_C_PRINCIPAL_UNKNOWN for an unknown principal or realm.
 	// Code is 0 when the KDC did not refuse: it could not be reached, did not answer in
-	// time, or the keytab could not be used.
+	// time (then errors.Is(err, context.DeadlineExceeded)), or the keytab could not be
+	// used.
 	Code     int
 	CodeName string
 	Err      error // gokrb5's error, or the timeout
@@ -185,9 +186,11 @@ func (e *LoginError) Unwrap() error { return e.Err }
 // when ctx is done, with the results of the SPNs requested before. With no SPNs, Tickets
 // only logs in, which checks the checker's credentials.
 //
-// Each exchange is abandoned after the Timeout of t's Config. An abandoned gokrb5 call
-// runs on in the background until its own network timeouts end it (seconds), and Tickets
-// does not wait for it.
+// Each exchange is abandoned after the Timeout of t's Config; gokrb5 itself gives up on
+// a KDC after 5 s without an answer, so with one KDC and the default Timeout its own
+// "i/o timeout" usually comes first. Exchanges are made one at a time: an abandoned
+// gokrb5 call runs on in the background until its network timeouts end it, an exchange
+// after it waits for it within its own Timeout, and Tickets does not wait for it.
 func (t *Tester) Tickets(ctx context.Context, spns []string) ([]triage.TicketResult, error) {
 	var bad []error
 	for _, spn := range spns {

@@ -7,7 +7,9 @@ import (
 )
 
 // A runner makes gokrb5 calls, which take no context, one at a time on a goroutine of
-// its own, so that a caller can stop waiting for a call without stopping the call.
+// its own, so that a caller can stop waiting for a call without stopping the call. One
+// at a time, because a gokrb5 client shuffles its configuration's KDC list in place on
+// every exchange: overlapping calls on one client would race.
 //
 // The goroutine exits when stop has been called and the call in progress, if any, has
 // returned. gokrb5 bounds each call: it dials a KDC with a 5 s timeout and gives each

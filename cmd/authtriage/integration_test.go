@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"authtriage/internal/testdomain"
+	"authtriage/triage"
+)
+
+// TestIntegrationScenarios runs `authtriage check HOST --config FILE --output json`
+// against the seeded Samba AD domain (scripts/testdomain.sh): every scenario host
+// reports exactly its seeded cause, the healthy one is ok, and the fixes name the real
+// SPNs and accounts.
+func TestIntegrationScenarios(t *testing.T) {
+	d := testdomain.Load(t)
+	cfg := integrationConfig(t, d)
+	for _, name := range slices.Sorted(maps.Keys(d.Hosts)) {
+		h := d.Hosts[name]
+		t.Run(name, func(t *testing.T) {
+			e, stdout, stderr := testEnv(nil)
+			code := e.run(t.Context(), []string{"check", name, "--config", cfg, "--output", "json"})
+			var rep triage.Report
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("exit %d, no JSON report: %v\nstderr: %s", code, err, stderr)
+			}
+			var causes []string
+			for _, f := range rep.Findings {
+				if f.Severity > triage.Info {
+					causes = append(causes, string(f.Cause))
+				}
+			}
+			slices.Sort(causes)
+			causes = slices.Compact(causes)
+			for _, c := range rep.Checks {
+				if c.Status == triage.CheckError {
+					t.Errorf("check %s could not run: %s", c.Name, c.Detail)
+				}
+			}
+			if h.Cause == "" {
+				if rep.Status != triage.StatusOK || code != exitOK {
+					t.Errorf("healthy host: status %s (exit %d), causes %v; want ok\n%s", rep.Status, code, causes, stdout)
+				}
+				return
+			}
+			if len(causes) != 1 || causes[0] != h.Cause {
+				t.Fatalf("causes = %v; want exactly %s (%s)\n%s", causes, h.Cause, h.Scenario, stdout)
+			}
+			f := findCause(rep, triage.CauseID(h.Cause))
+			account := `CORP\` + h.ServiceAccount
+			switch triage.CauseID(h.Cause) {
+			case triage.SPNMissing:
+				wantCommand(t, *f, fmt.Sprintf("setspn -S MSSQLSvc/%s:1433 %s", h.FQDN, account))
+			case triage.SPNDuplicate:
+				wantCommand(t, *f, fmt.Sprintf(`setspn -D MSSQLSvc/%s:1433 CORP\svc_sqldup_old`, h.FQDN))
+			case triage.SPNWrongAccount:
+				wantCommand(t, *f, fmt.Sprintf(`setspn -D MSSQLSvc/%s:1433 CORP\svc_sqlwrong_other`, h.FQDN))
+				wantCommand(t, *f, fmt.Sprintf("setspn -S MSSQLSvc/%s:1433 %s", h.FQDN, account))
+			case triage.AccountDisabled:
+				wantCommand(t, *f, "Enable-ADAccount -Identity "+account)
+			case triage.KerberosEtypeMismatch:
+				wantCommand(t, *f, "Set-ADUser "+account+" -KerberosEncryptionType AES128,AES256")
+				if f.Severity != triage.Critical {
+					t.Errorf("etype finding is %s; want critical, since the KDC refused the ticket", f.Severity)
+				}
+			}
+		})
+	}
+}
+
+// TestIntegrationScan: the forest-wide duplicate scan finds the seeded duplicate.
+func TestIntegrationScan(t *testing.T) {
+	d := testdomain.Load(t)
+	cfg := integrationConfig(t, d)
+	e, stdout, stderr := testEnv(nil)
+	code := e.run(t.Context(), []string{"scan", "spn-duplicates", "--config", cfg, "--output", "json"})
+	if code != exitCritical {
+		t.Fatalf("exit = %d; want 2 (duplicates found); stderr: %s", code, stderr)
+	}
+	if !strings.Contains(stdout.String(), `"spn": "MSSQLSvc/sqldup.corp.test:1433"`) {
+		t.Errorf("scan output lacks the seeded duplicate:\n%s", stdout)
+	}
+}
+
+// TestIntegrationUnreachableDC: a DC that refuses connections gives dc.unreachable
+// (or a check error) within the timeout, never a hang.
+func TestIntegrationUnreachableDC(t *testing.T) {
+	d := testdomain.Load(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "down.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`defaults:
+  check_timeout: 5s
+  deadline: 10s
+directory:
+  urls: [ldaps://127.0.0.1:1]
+  bind_dn: %s
+  bind_password: x
+  timeout: 2s
+hosts:
+  - name: sqlok
+    fqdn: sqlok.corp.test
+    service_account: CORP\svc_sqlok
+`, d.BindDN))
+	e, stdout, stderr := testEnv(nil)
+	e.run(t.Context(), []string{"check", "sqlok", "--config", cfg, "--output", "json"})
+	var rep triage.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("no JSON report: %v\nstderr: %s", err, stderr)
+	}
+	if findCause(rep, triage.DCUnreachable) == nil {
+		t.Errorf("no dc.unreachable in %s", stdout)
+	}
+	if rep.Status != triage.StatusCritical {
+		t.Errorf("status = %s; want critical", rep.Status)
+	}
+}
+
+// integrationConfig writes a configuration for the test domain and its scenario hosts.
+func integrationConfig(t *testing.T, d testdomain.Domain) string {
+	t.Helper()
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "bind_password")
+	writeFile(t, pw, d.BindPassword+"\n")
+	var b strings.Builder
+	fmt.Fprintf(&b, `directory:
+  urls: [%s]
+  gc_urls: [%s]
+  bind_dn: %s
+  bind_password_file: %s
+  ca_path: %s
+kerberos:
+  realm: %s
+  kdcs: [%s]
+  krb5_conf: %s
+  principal: %s
+  keytab: %s
+hosts:
+`, d.LDAPURL, d.GCURL, d.BindDN, pw, d.CAFile, d.Realm, d.KDC, d.Krb5Conf, d.Principal, d.Keytab)
+	for _, name := range slices.Sorted(maps.Keys(d.Hosts)) {
+		h := d.Hosts[name]
+		fmt.Fprintf(&b, "  - name: %s\n    fqdn: %s\n    instances: [\":1433\"]\n    service_account: CORP\\%s\n", name, h.FQDN, h.ServiceAccount)
+	}
+	path := filepath.Join(dir, "authtriage.yaml")
+	writeFile(t, path, b.String())
+	return path
+}
+
+func wantCommand(t *testing.T, f triage.Finding, command string) {
+	t.Helper()
+	for _, s := range f.Remediation {
+		if s.Command == command {
+			return
+		}
+	}
+	t.Errorf("%s remediation lacks %q: %+v", f.Cause, command, f.Remediation)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
