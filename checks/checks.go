@@ -50,3 +50,15 @@ func baseNames(paths []string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// windowEnd returns the end of the time window for a log source: zero for copied files
+// (the reader then ends it at their newest entry), now for live ones.
+func windowEnd(copied bool, now func() time.Time) time.Time {
+	if copied {
+		return time.Time{}
+	}
+	if now == nil {
+		return time.Now()
+	}
+	return now()
+}

@@ -44,14 +44,7 @@ func (c ErrorLog) Run(ctx context.Context, _ triage.Target) (triage.Result, erro
 		}
 		return triage.Result{}, triage.Skip("%s", reason)
 	}
-	opt := errorlog.Options{Since: c.Since, Progress: c.Progress}
-	if !c.Copied {
-		now := time.Now
-		if c.Now != nil {
-			now = c.Now
-		}
-		opt.End = now()
-	}
+	opt := errorlog.Options{Since: c.Since, Progress: c.Progress, End: windowEnd(c.Copied, c.Now)}
 	sum, err := c.read(ctx, opt)
 	res := triage.Result{Obs: triage.Observations{Logs: sum.Events, Server: sum.Server}}
 	if len(sum.Files) > 0 {

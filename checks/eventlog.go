@@ -34,14 +34,7 @@ func (c EventLog) Run(ctx context.Context, _ triage.Target) (triage.Result, erro
 		}
 		return triage.Result{}, triage.Skip("%s", reason)
 	}
-	opt := eventlog.Options{Since: c.Since}
-	if !c.Copied {
-		now := time.Now
-		if c.Now != nil {
-			now = c.Now
-		}
-		opt.End = now()
-	}
+	opt := eventlog.Options{Since: c.Since, End: windowEnd(c.Copied, c.Now)}
 	var res triage.Result
 	var parts []string
 	for _, name := range c.Files {

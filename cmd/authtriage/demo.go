@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,17 +44,8 @@ Flags:
 func runDemo(ctx context.Context, args []string, e env) int {
 	var o demoOptions
 	fs := newDemoFlags(&o, e.stderr)
-	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(e.stdout)
-		fs.Usage()
-		return exitOK
-	}
-	if err != nil {
-		return exitUnknown
-	}
-	if fs.NArg() > 0 {
-		return usageError(e, "demo takes no arguments, got %q", printable(fs.Arg(0)))
+	if code, done := parseNoArgs(fs, args, e); done {
+		return code
 	}
 	if err := validOutput(o.output); err != nil {
 		return usageError(e, "%v", err)

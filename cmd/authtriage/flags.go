@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -75,4 +76,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// parseNoArgs parses the flags of a command that takes no positional arguments. It
+// returns done with the exit status when the command must stop: after --help (0, the
+// usage on stdout) or a bad flag or argument (3, explained on stderr).
+func parseNoArgs(fs *flag.FlagSet, args []string, e env) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+		return exitOK, true
+	case err != nil:
+		return exitUnknown, true // the flag package has said what is wrong
+	case fs.NArg() > 0:
+		return usageError(e, "%s takes no arguments, got %q", fs.Name(), printable(fs.Arg(0))), true
+	}
+	return 0, false
 }

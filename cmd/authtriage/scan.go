@@ -8,11 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"authtriage/config"
-	"authtriage/directory"
 	"authtriage/triage"
 )
 
@@ -61,17 +59,8 @@ func runScan(ctx context.Context, args []string, e env) int {
 	}
 	var o scanOptions
 	fs := newScanFlags(&o, e.stderr)
-	err := fs.Parse(args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(e.stdout)
-		fs.Usage()
-		return exitOK
-	}
-	if err != nil {
-		return exitUnknown
-	}
-	if fs.NArg() > 0 {
-		return usageError(e, "scan spn-duplicates takes no arguments, got %q", printable(fs.Arg(0)))
+	if code, done := parseNoArgs(fs, args[1:], e); done {
+		return code
 	}
 	if err := validOutput(o.output); err != nil {
 		return usageError(e, "%v", err)
@@ -149,15 +138,7 @@ func runScan(ctx context.Context, args []string, e env) int {
 // openScanner returns the LDIF export or the live directory of the configuration.
 func openScanner(o scanOptions, e env) (duplicateScanner, func(), error) {
 	if o.ldif != "" {
-		if err := regularFile(o.ldif); err != nil {
-			return nil, nil, err
-		}
-		f, err := os.Open(o.ldif)
-		if err != nil {
-			return nil, nil, err
-		}
-		defer f.Close()
-		l, err := directory.LoadLDIF(f, o.ldif)
+		l, err := readLDIF(o.ldif)
 		return l, func() {}, err
 	}
 	if o.configPath == "" {

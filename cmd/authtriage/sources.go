@@ -35,15 +35,7 @@ func newDirectorySources(ldif string, cfg *config.Config, log *slog.Logger) (dir
 	s.account.NotFound = directory.ErrNotFound
 	switch {
 	case ldif != "":
-		if err := regularFile(ldif); err != nil {
-			return s, err
-		}
-		f, err := os.Open(ldif)
-		if err != nil {
-			return s, err
-		}
-		defer f.Close()
-		l, err := directory.LoadLDIF(f, ldif)
+		l, err := readLDIF(ldif)
 		if err != nil {
 			return s, err
 		}
@@ -98,4 +90,17 @@ func resolverFor(server string) *net.Resolver {
 			return d.DialContext(ctx, network, server)
 		},
 	}
+}
+
+// readLDIF loads an LDIF export the user named.
+func readLDIF(path string) (*directory.LDIF, error) {
+	if err := regularFile(path); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return directory.LoadLDIF(f, path)
 }
