@@ -18,21 +18,34 @@ type clockRule struct{}
 func (clockRule) Name() string { return "clock" }
 
 func (clockRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	d := obs.Directory
-	if d == nil {
-		return nil
+	type reading struct {
+		triage.ClockReading
+		check string
+	}
+	var clocks []reading
+	var tickets []triage.TicketResult
+	if d := obs.Directory; d != nil {
+		for _, c := range d.Clocks {
+			clocks = append(clocks, reading{c, "clock"})
+		}
+		tickets = d.Tickets
+	}
+	for _, l := range obs.SQL {
+		if l.OK && !l.ServerTime.IsZero() && !l.ReadAt.IsZero() {
+			clocks = append(clocks, reading{triage.ClockReading{Source: "SQL Server " + l.Instance + " SYSUTCDATETIME()", Skew: l.ServerTime.Sub(l.ReadAt)}, "sql"})
+		}
 	}
 	var ev []triage.Evidence
 	worst := time.Duration(0)
-	for _, c := range d.Clocks {
+	for _, c := range clocks {
 		skew := c.Skew.Abs()
 		if skew > maxSkew {
 			worst = max(worst, skew)
-			ev = append(ev, triage.Evidence{Check: "clock", Source: triage.SourceClock,
+			ev = append(ev, triage.Evidence{Check: c.check, Source: triage.SourceClock,
 				Text: fmt.Sprintf("%s is %s %s this checker's clock", c.Source, skew.Round(time.Second), aheadOrBehind(c.Skew))})
 		}
 	}
-	for _, tr := range d.Tickets {
+	for _, tr := range tickets {
 		if !tr.OK && (tr.Code == 0x25 || tr.Code == 0x21) {
 			ev = append(ev, triage.Evidence{Check: "kerberos", Source: triage.SourceKerberos,
 				Text: fmt.Sprintf("klist get %s: %s", tr.SPN, ticketError(tr))})

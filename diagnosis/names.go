@@ -27,6 +27,8 @@ func Rules() []triage.Rule {
 		dcReachRule{},
 		ticketRule{},
 		dnsRule{},
+		sqlLoginRule{},
+		agentRule{},
 	}
 }
 

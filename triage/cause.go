@@ -28,6 +28,7 @@ const (
 	SSPIHandshakeFailed    CauseID = "sspi.handshake_failed"
 	AgentUnreachable       CauseID = "agent.unreachable"
 	AccountNotFound        CauseID = "account.not_found"
+	KerberosNTLMFallback   CauseID = "kerberos.ntlm_fallback"
 )
 
 // A Cause is the catalog entry behind a CauseID: its default severity, what it means,
@@ -253,6 +254,16 @@ func Causes() []Cause {
 				{Text: "Check the account SQL Server runs as (SQL Server Configuration Manager, or sys.dm_server_services) and correct the inventory, or create the account"},
 			},
 			Links: []string{linkConsistent},
+		},
+		{
+			ID: KerberosNTLMFallback, Severity: Warning,
+			Title:   "Windows logins to the instance from another machine use NTLM, not Kerberos",
+			Summary: "A remote Windows login to <HOST> used NTLM: clients could not get a Kerberos ticket for <SPN>",
+			Fix: []Step{
+				{Text: "Check that the SPN exists once, on the service account", Command: "setspn -Q <SPN>"},
+				{Text: "From a client, ask for the ticket the driver would ask for", Command: "klist get <SPN>"},
+			},
+			Links: []string{linkRegisterSPN},
 		},
 		{
 			ID: AgentUnreachable, Severity: Unknown,

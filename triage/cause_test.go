@@ -15,7 +15,7 @@ func TestCatalog(t *testing.T) {
 		"spn.registration_failed", "account.disabled", "account.locked_out", "account.expired",
 		"account.password_expired", "kerberos.etype_mismatch", "clock.skew", "kerberos.ticket_failed",
 		"keytab.stale", "dns.mismatch", "login.untrusted_domain", "login.failed", "sspi.handshake_failed",
-		"agent.unreachable", "account.not_found",
+		"agent.unreachable", "account.not_found", "kerberos.ntlm_fallback",
 	}
 	seen := map[triage.CauseID]bool{}
 	for _, c := range triage.Causes() {

@@ -25,6 +25,8 @@ type Observations struct {
 	Logs      []LogEvent      // grouped log entries from ERRORLOG and the Windows event logs
 	Server    *ServerInfo     // what SQL Server said about itself at its last start-up
 	Directory *DirectoryFacts // what Active Directory, the KDC and DNS said; nil when not checked
+	SQL       []SQLLogin      // logins to the host's instances
+	Agents    []AgentFacts    // agents that could not run some checks
 }
 
 // merge appends o's observations to obs, naming check as their origin.
@@ -41,6 +43,8 @@ func (obs *Observations) merge(o Observations, check string) {
 	if o.Directory != nil {
 		obs.mergeDirectory(*o.Directory)
 	}
+	obs.SQL = append(obs.SQL, o.SQL...)
+	obs.Agents = append(obs.Agents, o.Agents...)
 }
 
 // mergeDirectory adds the directory facts one check saw to those of the others: each

@@ -1,0 +1,64 @@
+package diagnosis
+
+import (
+	"fmt"
+	"strings"
+
+	"authtriage/errorlog"
+	"authtriage/triage"
+)
+
+// sqlLoginRule reads the checker's own integrated-authentication logins to the
+// instances: a login refused as from an untrusted domain (18452) or as failed (18456),
+// and a successful remote login that used NTLM, which means no Kerberos ticket could be
+// had for the instance's SPN. When the directory checks explain the SPN, their findings
+// carry the cause and this rule only adds the login as evidence to none of its own.
+type sqlLoginRule struct{}
+
+func (sqlLoginRule) Name() string { return "sql-login" }
+
+func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
+	n := namesFor(t, obs)
+	var out []triage.Finding
+	for _, l := range obs.SQL {
+		ev := triage.Evidence{Check: "sql", Source: triage.SourceSQL}
+		switch {
+		case l.OK && strings.EqualFold(l.AuthScheme, "NTLM"):
+			if spnProblem(obs) {
+				continue // the SPN findings say why
+			}
+			f := triage.NewFinding(triage.KerberosNTLMFallback, n.vars)
+			ev.Text = fmt.Sprintf("login to %s (%s) succeeded with auth_scheme NTLM", l.Instance, l.Address)
+			f.Evidence = []triage.Evidence{ev}
+			out = append(out, f)
+		case !l.OK && l.Number == errorlog.MsgUntrustedDomain:
+			f := triage.NewFinding(triage.LoginUntrustedDomain, n.vars)
+			ev.Text = fmt.Sprintf("login to %s (%s) refused: %d state %d: %s", l.Instance, l.Address, l.Number, l.State, l.Message)
+			f.Evidence = []triage.Evidence{ev}
+			f.Summary = fmt.Sprintf("SQL Server on %s refused the checker's Windows login as from an untrusted domain (18452); its ERRORLOG has the 17806 with the reason", t.Host)
+			out = append(out, f)
+		case !l.OK && l.Number == errorlog.MsgLoginFailed:
+			f := triage.NewFinding(triage.LoginFailed, n.vars)
+			ev.Text = fmt.Sprintf("login to %s (%s) refused: %d: %s (the client is always told state 1; the server's log has the real state)", l.Instance, l.Address, l.Number, l.Message)
+			f.Evidence = []triage.Evidence{ev}
+			f.Summary = fmt.Sprintf("SQL Server on %s authenticated the checker but refused its login (18456): grant the checker's account a login, or read the real state in the ERRORLOG", t.Host)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// spnProblem reports whether the directory shows a required SPN missing, duplicated or
+// on another account.
+func spnProblem(obs triage.Observations) bool {
+	d := obs.Directory
+	if d == nil {
+		return false
+	}
+	for _, so := range d.SPNs {
+		if len(so.Owners) != 1 || (d.ServiceAccount != nil && !so.Owners[0].SameAs(*d.ServiceAccount)) {
+			return true
+		}
+	}
+	return false
+}
