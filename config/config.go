@@ -20,6 +20,9 @@ type Config struct {
 	Defaults  Defaults
 	Directory *Directory // nil when the file has no directory section
 	Kerberos  *Kerberos  // nil when the file has no kerberos section
+	SQL       SQL
+	Agent     *AgentServer // nil unless this file configures an agent
+	Agents    []Agent      // agents the hosts' checks are sent to
 	Hosts     []Host
 }
 
@@ -97,6 +100,13 @@ func decodeConfig(d *decoder, n *yaml.Node) *Config {
 				c.Kerberos = decodeKerberos(d, n, path)
 			}
 		},
+		"sql": func(n *yaml.Node, path string) { c.SQL = decodeSQL(d, n, path) },
+		"agent": func(n *yaml.Node, path string) {
+			if !isNull(n) {
+				c.Agent = decodeAgentServer(d, n, path)
+			}
+		},
+		"agents": func(n *yaml.Node, path string) { c.Agents = decodeAgents(d, n, path) },
 	}
 	if n = d.visit(n); n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -114,6 +124,9 @@ func (c *Config) validate(r *reporter) {
 	validateHosts(r, "hosts", c.Hosts)
 	validateDirectory(r, "directory", c.Directory)
 	validateKerberos(r, "kerberos", c.Kerberos)
+	validateSQL(r, "sql", c.SQL)
+	validateAgentServer(r, "agent", c.Agent)
+	validateAgents(r, "agents", c.Agents, c.Hosts)
 }
 
 // Validate reports every problem of c as a *Error, or returns nil. Parse and
@@ -126,6 +139,16 @@ func (c *Config) Validate() error {
 	}
 	c.validate(r)
 	return r.err()
+}
+
+// AgentFor returns the agent that serves host h, if any.
+func (c *Config) AgentFor(h Host) (Agent, bool) {
+	for _, a := range c.Agents {
+		if h.Agent != "" && strings.EqualFold(a.Name, h.Agent) {
+			return a, true
+		}
+	}
+	return Agent{}, false
 }
 
 // Host returns the host whose name or FQDN is name, ignoring case. The result

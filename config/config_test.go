@@ -61,6 +61,8 @@ func TestLoadGood(t *testing.T) {
 			{Name: "sqlhost06", ServiceAccount: "LocalSystem", Line: 43},
 			{Name: "sqlhost07", ServiceAccount: `CORP\svc_from_file`, ErrorLog: ErrorLogSQL, Line: 46},
 		},
+		Agents: []Agent{{Name: "agent-east", URL: "https://agent-east.corp.example:8443", CertPath: "/etc/authtriage/bot.pem",
+			KeyPath: "/etc/authtriage/bot-key.pem", CAPath: "/etc/authtriage/ca.pem", Line: 50}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
@@ -163,7 +165,8 @@ func TestLoadReadsFilesRelativeToConfig(t *testing.T) {
 	}
 	write("account", "CORP\\svc_sql\r\n")
 	write("absolute", "abs-agent\n\n")
-	write("c.yaml", "hosts:\n  - name: h\n    service_account_file: account\n    agent_file: "+filepath.Join(dir, "absolute")+"\n")
+	agents := "agents:\n  - name: abs-agent\n    url: https://agent.corp.example:8443\n    cert_path: /c.pem\n    key_path: /k.pem\n    ca_path: /ca.pem\n"
+	write("c.yaml", agents+"hosts:\n  - name: h\n    service_account_file: account\n    agent_file: "+filepath.Join(dir, "absolute")+"\n")
 	// Only one newline is trimmed: "abs-agent\n" is not an agent name.
 	if _, err := Load(filepath.Join(dir, "c.yaml"), nil); err == nil || !strings.Contains(err.Error(), `"abs-agent\n" is not a valid agent name`) {
 		t.Fatalf("Load = %v, want the agent name with a newline refused", err)
@@ -263,13 +266,15 @@ func TestParse(t *testing.T) {
 		{
 			name: "merge keys: own keys win, earlier merges win; aliased hosts",
 			src: "x-a: &a {agent: a, tags: [a]}\nx-b: &b {agent: b, errorlog: sql, events: [/e]}\n" +
-				"hosts:\n  - <<: [*a, *b]\n    name: h\n    tags: [own]\n  - &g {name: g}\n",
+				"hosts:\n  - <<: [*a, *b]\n    name: h\n    tags: [own]\n  - &g {name: g}\n" +
+				"agents:\n  - {name: a, url: 'https://a:8443', cert_path: /c, key_path: /k, ca_path: /ca}\n",
 			want: &Config{
 				Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline},
 				Hosts: []Host{
 					{Name: "h", Agent: "a", ErrorLog: ErrorLogSQL, Events: []string{"/e"}, Tags: []string{"own"}, Line: 4},
 					{Name: "g", Line: 7},
 				},
+				Agents: []Agent{{Name: "a", URL: "https://a:8443", CertPath: "/c", KeyPath: "/k", CAPath: "/ca", Line: 9}},
 			},
 		},
 		{
@@ -330,7 +335,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "a key that cannot be a path is quoted",
 			src:  "\"a\\nt.yaml:1: forged\": 1\n",
-			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: defaults, directory, hosts, kerberos`},
+			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: agent, agents, defaults, directory, hosts, kerberos, sql`},
 		},
 		{
 			name: "a mapping key is refused",

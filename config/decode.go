@@ -2,6 +2,7 @@ package config
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -319,4 +320,38 @@ func describe(n *yaml.Node) string {
 		return "a string"
 	}
 	return "nothing"
+}
+
+// integer returns a field decoder that stores a whole number in p.
+func (d *decoder) integer(p *int) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		s, ok := d.scalar(n, path, "a whole number")
+		if !ok {
+			return
+		}
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			d.r.at(n.Line, path, "%s is not a whole number", quote(s))
+			return
+		}
+		*p = v
+	}
+}
+
+// boolean returns a field decoder that stores true or false in p.
+func (d *decoder) boolean(p *bool) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		s, ok := d.scalar(n, path, "true or false")
+		if !ok {
+			return
+		}
+		switch strings.ToLower(s) {
+		case "true", "yes", "on":
+			*p = true
+		case "false", "no", "off":
+			*p = false
+		default:
+			d.r.at(n.Line, path, "%s is not true or false", quote(s))
+		}
+	}
 }
