@@ -28,6 +28,8 @@ func Rules() []triage.Rule {
 		ticketRule{},
 		dnsRule{},
 		sqlLoginRule{},
+		lsaRule{},
+		keytabRule{},
 		agentRule{},
 	}
 }

@@ -62,3 +62,55 @@ func TestSQLAndAgentRules(t *testing.T) {
 		})
 	}
 }
+
+func TestHostRules(t *testing.T) {
+	svc := triage.Account{DN: "CN=svc,DC=corp,DC=example", SID: "S-1-5-21-1", SAMAccountName: "svc_sql01", NetBIOSDomain: "CORP",
+		UAC: triage.UACDontExpirePassword, EncTypes: triage.EncTypesUnset, KVNO: 5}
+	spn := "MSSQLSvc/sqlhost01.corp.example:1433"
+	dir := &triage.DirectoryFacts{ServiceAccount: &svc, RequiredSPNs: []string{spn}}
+	tests := []struct {
+		name string
+		obs  triage.Observations
+		want []want
+	}{
+		{"LSA answers", triage.Observations{Host: &triage.HostFacts{LSA: &triage.LSAProbe{Latency: time.Millisecond}}}, nil},
+		{"LSA does not answer", triage.Observations{Host: &triage.HostFacts{LSA: &triage.LSAProbe{Err: "no answer within 5s"}}},
+			[]want{{cause: triage.LSAUnresponsive, severity: triage.Critical, summary: []string{"did not answer"}, evidence: 1}}},
+		{"LSA slow", triage.Observations{Host: &triage.HostFacts{LSA: &triage.LSAProbe{Latency: 3 * time.Second}}},
+			[]want{{cause: triage.LSAUnresponsive, severity: triage.Warning, summary: []string{"3s"}, evidence: 1}}},
+		{"keytab current", triage.Observations{Directory: dir, Host: &triage.HostFacts{Keytab: &triage.KeytabFacts{Path: "/k",
+			Entries: []triage.KeytabEntry{{Principal: spn + "@CORP.EXAMPLE", KVNO: 5}}}}}, nil},
+		{"keytab behind the account", triage.Observations{Directory: dir, Host: &triage.HostFacts{Keytab: &triage.KeytabFacts{Path: "/k",
+			Entries: []triage.KeytabEntry{{Principal: spn + "@CORP.EXAMPLE", KVNO: 4}}}}},
+			[]want{{cause: triage.KeytabStale, severity: triage.Critical, commands: []string{`--use-next-kvno`}, evidence: 1}}},
+		{"keytab without the SPN", triage.Observations{Directory: dir, Host: &triage.HostFacts{Keytab: &triage.KeytabFacts{Path: "/k"}}},
+			[]want{{cause: triage.KeytabStale, severity: triage.Critical, evidence: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []triage.Finding
+			for _, r := range Rules() {
+				got = append(got, r.Apply(target, tt.obs)...)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v; want %d findings", causes(got), len(tt.want))
+			}
+			for i, w := range tt.want {
+				f := got[i]
+				if f.Cause != w.cause || f.Severity != w.severity || len(f.Evidence) != w.evidence {
+					t.Errorf("finding %d = %s/%s with %d evidence; want %s/%s with %d", i, f.Cause, f.Severity, len(f.Evidence), w.cause, w.severity, w.evidence)
+				}
+				for _, s := range w.summary {
+					if !strings.Contains(f.Summary, s) {
+						t.Errorf("summary %q lacks %q", f.Summary, s)
+					}
+				}
+				for _, c := range w.commands {
+					if !hasCommand(f, c) {
+						t.Errorf("remediation %+v lacks %q", f.Remediation, c)
+					}
+				}
+			}
+		})
+	}
+}

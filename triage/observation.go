@@ -26,6 +26,7 @@ type Observations struct {
 	Server    *ServerInfo     // what SQL Server said about itself at its last start-up
 	Directory *DirectoryFacts // what Active Directory, the KDC and DNS said; nil when not checked
 	SQL       []SQLLogin      // logins to the host's instances
+	Host      *HostFacts      // what the agent saw on the SQL Server host; nil when not there
 	Agents    []AgentFacts    // agents that could not run some checks
 }
 
@@ -44,6 +45,17 @@ func (obs *Observations) merge(o Observations, check string) {
 		obs.mergeDirectory(*o.Directory)
 	}
 	obs.SQL = append(obs.SQL, o.SQL...)
+	if o.Host != nil {
+		if obs.Host == nil {
+			obs.Host = &HostFacts{}
+		}
+		if o.Host.LSA != nil {
+			obs.Host.LSA = o.Host.LSA
+		}
+		if o.Host.Keytab != nil {
+			obs.Host.Keytab = o.Host.Keytab
+		}
+	}
 	obs.Agents = append(obs.Agents, o.Agents...)
 }
 
