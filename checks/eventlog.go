@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -14,7 +15,10 @@ import (
 // EventLog reads Windows event-log exports (wevtutil qe System|Application /f:xml) for
 // Kerberos, NETLOGON, LsaSrv, KDC and SQL Server events.
 type EventLog struct {
-	Files    []string      // exports to read; empty means skipped with NoSource
+	Files []string // exports to read; with Export, the names of the live logs ("System")
+	// Export, when set, reads the live logs named in Files on this host (the agent on
+	// Windows: hostlocal.EventLog) instead of files.
+	Export   func(ctx context.Context, log string, since time.Duration) ([]byte, error)
 	FS       fs.FS         // when set, holds Files; used for embedded samples
 	Copied   bool          // as for ErrorLog: window ends at the newest event; errors are input errors
 	NoSource string        // the reason shown when Files is empty
@@ -50,6 +54,13 @@ func (c EventLog) Run(ctx context.Context, _ triage.Target) (triage.Result, erro
 }
 
 func (c EventLog) read(ctx context.Context, name string, opt eventlog.Options) (eventlog.Summary, error) {
+	if c.Export != nil {
+		data, err := c.Export(ctx, name, orDefault(c.Since))
+		if err != nil {
+			return eventlog.Summary{}, err
+		}
+		return eventlog.Read(ctx, bytes.NewReader(data), name, opt)
+	}
 	if c.FS == nil {
 		return eventlog.ReadFile(ctx, name, opt)
 	}

@@ -1,0 +1,60 @@
+//go:build windows
+
+package hostlocal
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"time"
+
+	"golang.org/x/sys/windows"
+
+	"authtriage/triage"
+)
+
+// EventLog exports the events of the System or Application log written in the last
+// since, as `wevtutil qe LOG /q:... /f:RenderedXml` does, with a query built here from
+// the log name and a whole number of milliseconds only.
+func EventLog(ctx context.Context, log string, since time.Duration) ([]byte, error) {
+	if log != "System" && log != "Application" {
+		return nil, fmt.Errorf("event log %q is not one authtriage reads", log)
+	}
+	ms := since.Milliseconds()
+	if ms <= 0 {
+		return nil, fmt.Errorf("the window must be positive")
+	}
+	query := fmt.Sprintf("*[System[TimeCreated[timediff(@SystemTime) <= %d]]]", ms)
+	out, err := exec.CommandContext(ctx, "wevtutil.exe", "qe", log, "/q:"+query, "/f:RenderedXml").Output()
+	if err != nil {
+		return nil, fmt.Errorf("wevtutil qe %s: %w", log, err)
+	}
+	return out, nil
+}
+
+// ProbeLSA times a call the Local Security Authority answers from memory: the name of
+// the well-known SID S-1-5-18 (LocalSystem). An LSASS that has stopped answering makes it
+// hang or fail, which is what 17806 with 0x80090304 reports.
+func ProbeLSA(ctx context.Context) triage.LSAProbe {
+	ctx, cancel := context.WithTimeout(ctx, lsaTimeout)
+	defer cancel()
+	done := make(chan error, 1) // buffered: a hung call never blocks its goroutine's exit
+	start := time.Now()
+	go func() {
+		sid, err := windows.StringToSid("S-1-5-18")
+		if err == nil {
+			_, _, _, err = sid.LookupAccount("")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		p := triage.LSAProbe{Latency: time.Since(start)}
+		if err != nil {
+			p.Err = err.Error()
+		}
+		return p
+	case <-ctx.Done():
+		return triage.LSAProbe{Latency: time.Since(start), Err: fmt.Sprintf("no answer within %s", lsaTimeout)}
+	}
+}
