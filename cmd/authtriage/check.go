@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"authtriage/agent"
 	"authtriage/checks"
 	"authtriage/config"
 	"authtriage/diagnosis"
@@ -96,9 +97,8 @@ func runCheck(ctx context.Context, args []string, e env) int {
 	defer prog.done()
 	plan.errorlog.Progress = prog.update
 
-	d := plan.dir
 	runner := triage.Runner{
-		Checks:       []triage.Check{plan.errorlog, plan.eventlog, d.spn, d.account, d.krb, d.clock, d.dc, d.dns},
+		Checks:       plan.checks(o),
 		Rules:        diagnosis.Rules(),
 		CheckTimeout: plan.checkTimeout,
 		Deadline:     plan.deadline,
@@ -133,6 +133,8 @@ type checkPlan struct {
 	errorlog               checks.ErrorLog
 	eventlog               checks.EventLog
 	dir                    directorySources
+	remote                 *agent.Client // the agent serving the host, if any
+	since                  time.Duration
 	checkTimeout, deadline time.Duration
 }
 
@@ -162,6 +164,11 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 		if h, ok := cfg.Host(host); ok {
 			inInventory = true
 			p.target = h.Target()
+			remote, err := agentClient(cfg, h, log)
+			if err != nil {
+				return p, err
+			}
+			p.remote = remote
 			switch h.ErrorLog {
 			case "":
 				p.errorlog.NoSource = "the inventory names no errorlog for " + h.Name
@@ -200,8 +207,9 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 		return p, err
 	}
 	p.dir = dir
+	p.since = since
 	hasDirectory := o.ldif != "" || dir.live || (cfg != nil && cfg.Kerberos != nil)
-	if len(p.errorlog.Files) == 0 && len(p.eventlog.Files) == 0 && !hasDirectory {
+	if len(p.errorlog.Files) == 0 && len(p.eventlog.Files) == 0 && !hasDirectory && p.remote == nil {
 		msg := fmt.Sprintf("nothing to check for %s: give --errorlog FILE, --events FILE or --ldif FILE", host)
 		switch {
 		case cfg == nil:
@@ -215,6 +223,37 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 		return p, errors.New(msg)
 	}
 	return p, nil
+}
+
+// checks returns the checks to run: the local ones, or, for a host an agent serves, the
+// agent's, except those the flags replace with files (--errorlog, --events, --ldif).
+func (p checkPlan) checks(o checkOptions) []triage.Check {
+	d := p.dir
+	local := map[string]triage.Check{"errorlog": p.errorlog, "eventlog": p.eventlog, "spn": d.spn, "account": d.account,
+		"kerberos": d.krb, "clock": d.clock, "dc": d.dc, "dns": d.dns}
+	if p.remote == nil {
+		return []triage.Check{local["errorlog"], local["eventlog"], d.spn, d.account, d.krb, d.clock, d.dc, d.dns}
+	}
+	override := map[string]bool{"errorlog": len(o.errorlogs) > 0, "eventlog": len(o.events) > 0, "spn": o.ldif != "", "account": o.ldif != ""}
+	var names []string
+	for _, n := range remoteCheckNames() {
+		if !override[n] {
+			names = append(names, n)
+		}
+	}
+	proxies := map[string]triage.Check{}
+	for _, c := range p.remote.Checks(p.target.Host, p.since, names) {
+		proxies[c.Name()] = c
+	}
+	var out []triage.Check
+	for _, n := range remoteCheckNames() {
+		if override[n] {
+			out = append(out, local[n])
+		} else {
+			out = append(out, proxies[n])
+		}
+	}
+	return out
 }
 
 // applyTargetFlags lets --fqdn, --port, --instance and --service-account describe or

@@ -59,6 +59,8 @@ func (e env) run(ctx context.Context, args []string) int {
 		return runDemo(ctx, args[1:], e)
 	case "scan":
 		return runScan(ctx, args[1:], e)
+	case "agent":
+		return runAgent(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		return runVersion(args[1:], e)
 	case "help", "-h", "-help", "--help":
@@ -75,6 +77,8 @@ Usage:
   authtriage check HOST [flags]   triage one host from files or its configured sources
   authtriage demo [flags]         triage built-in sample evidence (no network, no credentials)
   authtriage scan spn-duplicates  find SPNs registered on more than one account (setspn -X)
+  authtriage agent --config FILE  run the helper agent inside the Windows network (mutual TLS)
+  authtriage agent certs ...      create a CA and certificates for the agent and its clients
   authtriage version              print the version
   authtriage help [COMMAND]       show help for a command
 
@@ -93,6 +97,10 @@ func runHelp(args []string, e env) int {
 		newDemoFlags(&demoOptions{}, e.stdout).Usage()
 	case "scan":
 		newScanFlags(&scanOptions{}, e.stdout).Usage()
+	case "agent":
+		var path string
+		var v bool
+		newAgentFlags(&path, &v, e.stdout).Usage()
 	case "version":
 		fmt.Fprintln(e.stdout, "Usage: authtriage version\n\nPrints the version, the source revision and the Go version.")
 	default:

@@ -1,0 +1,82 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"authtriage/triage"
+)
+
+// sqlLogger logs in to SQL Server with Windows authentication.
+type sqlLogger interface {
+	Logins(ctx context.Context, t triage.Target) []triage.SQLLogin
+}
+
+// SQL logs in to each of the target's instances with integrated authentication, as a
+// client would, and records how: refused (18452, 18456 ...), or accepted with NTLM or
+// Kerberos, with the service account and the server's clock.
+type SQL struct {
+	Server   sqlLogger // nil: skipped with NoSource
+	NoSource string
+}
+
+// Name returns "sql".
+func (SQL) Name() string { return "sql" }
+
+// Run logs in to every instance.
+func (c SQL) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
+	if c.Server == nil {
+		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "SQL Server logins are made by the agent"))
+	}
+	if t.FQDN == "" {
+		return triage.Result{}, triage.Skip("the host's FQDN is not known: give fqdn in the inventory")
+	}
+	logins := c.Server.Logins(ctx, t)
+	var parts []string
+	for _, l := range logins {
+		switch {
+		case l.OK:
+			parts = append(parts, fmt.Sprintf("%s: %s", l.Instance, l.AuthScheme))
+		case l.Number != 0:
+			parts = append(parts, fmt.Sprintf("%s: error %d", l.Instance, l.Number))
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %s", l.Instance, l.Err))
+		}
+	}
+	return triage.Result{Detail: strings.Join(parts, "; "), Obs: triage.Observations{SQL: logins}}, nil
+}
+
+// sqlErrorLog reads the error log through sp_readerrorlog.
+type sqlErrorLog interface {
+	ErrorLog(ctx context.Context, t triage.Target, in triage.Instance, since time.Duration) ([]triage.LogEvent, error)
+}
+
+// SQLErrorLog reads ERRORLOG through sp_readerrorlog, for hosts whose file the agent
+// cannot read (inventory errorlog: sql). It stands in for the errorlog check.
+type SQLErrorLog struct {
+	Server sqlErrorLog
+	Since  time.Duration
+}
+
+// Name returns "errorlog".
+func (SQLErrorLog) Name() string { return "errorlog" }
+
+// Run reads the first instance's log.
+func (c SQLErrorLog) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
+	if c.Server == nil {
+		return triage.Result{}, triage.Skip("reading the error log through sp_readerrorlog needs the agent")
+	}
+	in := triage.Instance{Port: 1433}
+	if len(t.Instances) > 0 {
+		in = t.Instances[0]
+	}
+	events, err := c.Server.ErrorLog(ctx, t, in, orDefault(c.Since))
+	res := triage.Result{Detail: fmt.Sprintf("sp_readerrorlog on %s, last %s", in, formatDuration(orDefault(c.Since))),
+		Obs: triage.Observations{Logs: events}}
+	if err != nil {
+		return res, fmt.Errorf("sp_readerrorlog on %s: %w", in, err)
+	}
+	return res, nil
+}
