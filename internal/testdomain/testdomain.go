@@ -13,6 +13,7 @@
 package testdomain
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -180,7 +181,7 @@ func HostNames() []string {
 func Load(t testing.TB) Domain {
 	t.Helper()
 	d, err := FromEnv(os.Getenv)
-	if err == errNoDomain {
+	if errors.Is(err, errNoDomain) {
 		if os.Getenv(EnvRequire) == "1" {
 			t.Fatal(Advice)
 		} else {
@@ -194,7 +195,7 @@ func Load(t testing.TB) Domain {
 	return d
 }
 
-var errNoDomain = fmt.Errorf("%s is not set", EnvLDAPURL)
+var errNoDomain = errors.New(EnvLDAPURL + " is not set")
 
 // FromEnv reads a Domain through getenv (os.Getenv in tests). It reports every missing or
 // malformed variable at once.
@@ -297,7 +298,7 @@ func FromEnv(getenv func(string) string) (Domain, error) {
 	}
 	d.Passwords[d.Principal] = d.BindPassword
 	if len(problems) > 0 {
-		return Domain{}, fmt.Errorf("%s", strings.Join(problems, "; "))
+		return Domain{}, errors.New(strings.Join(problems, "; "))
 	}
 	return d, nil
 }
