@@ -41,6 +41,7 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./config
 	go test -run=NONE -fuzz=FuzzLoadLDIF -fuzztime=$(FUZZTIME) ./directory
 	go test -run=NONE -fuzz=FuzzParseKDCError -fuzztime=$(FUZZTIME) ./kerberos
+	go test -run=NONE -fuzz=FuzzDecodeLine -fuzztime=$(FUZZTIME) ./agent
 
 ## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
 bench-errorlog:

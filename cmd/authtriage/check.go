@@ -169,6 +169,11 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 				return p, err
 			}
 			p.remote = remote
+			if remote != nil {
+				// The agent bounds each check itself; here every remote check waits
+				// for the one stream, which the deadline bounds.
+				p.checkTimeout = p.deadline
+			}
 			switch h.ErrorLog {
 			case "":
 				p.errorlog.NoSource = "the inventory names no errorlog for " + h.Name

@@ -1,0 +1,124 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"authtriage/agent"
+	"authtriage/triage"
+)
+
+func TestDecodeLine(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		want    agent.Line
+		wantErr string
+	}{
+		{name: "end marker", line: `{"done":true}`, want: agent.Line{Done: true}},
+		{name: "check with observations",
+			line: `{"check":{"name":"errorlog","status":"pass","duration_ms":12,"detail":"ERRORLOG"},"observations":{"Logs":[{"ID":17806,"Count":2}]}}`,
+			want: agent.Line{
+				Check:        &triage.CheckResult{Name: "errorlog", Status: triage.CheckPass, Duration: 12 * time.Millisecond, Detail: "ERRORLOG"},
+				Observations: &triage.Observations{Logs: []triage.LogEvent{{ID: 17806, Count: 2}}},
+			}},
+		{name: "fields a newer agent adds are ignored",
+			line: `{"check":{"name":"spn","status":"skipped","detail":"no directory","hint":"x"},"trace":"abc"}`,
+			want: agent.Line{Check: &triage.CheckResult{Name: "spn", Status: triage.CheckSkipped, Detail: "no directory"}}},
+		{name: "trailing whitespace", line: "{\"done\":true}\r\n", want: agent.Line{Done: true}},
+		{name: "empty", line: ``, wantErr: "bad line"},
+		{name: "not JSON", line: `done`, wantErr: "bad line"},
+		{name: "two values", line: `{"done":true}{"done":true}`, wantErr: "bad line"},
+		{name: "neither", line: `{}`, wantErr: "neither a check nor the end marker"},
+		{name: "both", line: `{"done":true,"check":{"name":"spn","status":"pass"}}`, wantErr: "end marker carries a check"},
+		{name: "no name", line: `{"check":{"status":"pass"}}`, wantErr: "without a name"},
+		{name: "unknown status", line: `{"check":{"name":"spn","status":"great"}}`, wantErr: `unknown status "great"`},
+		{name: "negative duration", line: `{"check":{"name":"spn","status":"pass","duration_ms":-1}}`, wantErr: "duration out of range"},
+		{name: "absurd duration", line: `{"check":{"name":"spn","status":"pass","duration_ms":99999999999999}}`, wantErr: "duration out of range"},
+		{name: "wrong type", line: `{"check":{"name":"spn","status":"pass"},"observations":{"Logs":7}}`, wantErr: "bad line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := agent.DecodeLine([]byte(tt.line))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("DecodeLine(%q) = %+v, %v; want an error containing %q", tt.line, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("DecodeLine(%q) = %v", tt.line, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("DecodeLine(%q) (-want +got):\n%s", tt.line, diff)
+			}
+		})
+	}
+}
+
+// TestLineRoundTrip: observations of every kind survive the wire.
+func TestLineRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 24, 9, 14, 2, 0, time.FixedZone("", -5*3600))
+	obs := &triage.Observations{
+		Logs:   logResult("x", 17806).Obs.Logs,
+		Server: &triage.ServerInfo{StartedAt: at, Version: "16.0", ServiceAccount: `CORP\svc_sql`, AuthMode: "MIXED", Instance: "MSSQLSERVER"},
+		Directory: &triage.DirectoryFacts{
+			ReadAt: at, NetBIOS: "CORP", RequiredSPNs: []string{"MSSQLSvc/sql01.corp.example:1433"},
+			SPNs:           []triage.SPNOwners{{SPN: "MSSQLSvc/sql01.corp.example:1433", Owners: []triage.Account{{DN: "CN=svc", SID: "S-1-5-21-1", UAC: 0x200, EncTypes: triage.EncTypesUnset, AccountExpires: at}}}},
+			ServiceAccount: &triage.Account{DN: "CN=svc", SPNs: []string{"MSSQLSvc/x"}}, MaxPwdAge: 42 * 24 * time.Hour,
+			DCs:     []triage.DCProbe{{Address: "dc1:389", Via: "config", Latency: 3 * time.Millisecond, KDCError: "refused"}},
+			Clocks:  []triage.ClockReading{{Source: "dc1", Skew: -7 * time.Minute}},
+			Tickets: []triage.TicketResult{{SPN: "MSSQLSvc/x", Code: 7, CodeName: "KDC_ERR_S_PRINCIPAL_UNKNOWN"}},
+			DNS:     &triage.DNSFacts{FQDN: "sql01.corp.example", Addresses: []string{"10.0.0.5"}, ReverseFor: map[string][]string{"10.0.0.5": {"sql01.corp.example."}}},
+		},
+		SQL:    []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 8, ServerTime: at, ReadAt: at}},
+		Agents: []triage.AgentFacts{{Agent: "east", URL: "https://east:8443", Err: "refused", Missing: []string{"sql"}}},
+	}
+	want := agent.Line{Check: &triage.CheckResult{Name: "all", Status: triage.CheckPass, Duration: 1500 * time.Millisecond, Detail: "everything"}, Observations: obs}
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := agent.DecodeLine(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+// FuzzDecodeLine: DecodeLine never panics, and a line it accepts encodes to one it
+// decodes to the same value.
+func FuzzDecodeLine(f *testing.F) {
+	for _, s := range []string{
+		`{"done":true}`,
+		`{"check":{"name":"errorlog","status":"pass","duration_ms":12,"detail":"ERRORLOG"},"observations":{"Logs":[{"ID":17806,"Count":2,"First":"2026-11-24T09:14:02-05:00"}]}}`,
+		`{"check":{"name":"dns","status":"error","detail":"x"},"observations":{"Directory":{"DNS":{"ReverseFor":{"10.0.0.5":null}}}}}`,
+		`{"check":{"name":"spn","status":"skipped","detail":"no directory"}}`,
+		`{"check":{"name":"a","status":"pass"},"observations":{"Server":{"StartedAt":"0001-01-01T00:00:00Z"},"Agents":[{"Missing":[]}]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := agent.DecodeLine(b)
+		if err != nil {
+			return
+		}
+		enc, err := json.Marshal(l)
+		if err != nil {
+			t.Fatalf("Marshal(%+v) = %v", l, err)
+		}
+		again, err := agent.DecodeLine(enc)
+		if err != nil {
+			t.Fatalf("DecodeLine(%s) = %v; it decoded before encoding", enc, err)
+		}
+		if diff := cmp.Diff(l, again); diff != "" {
+			t.Errorf("round trip of %q (-first +second):\n%s", b, diff)
+		}
+	})
+}

@@ -1,0 +1,347 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	Name       string        // the agent's name in the configuration, as reports show it; "" means the URL's host
+	URL        string        // https://agent-east.corp.example:8443
+	CertFile   string        // this client's certificate (PEM)
+	KeyFile    string        // its private key (PEM)
+	CAFile     string        // the CA that signed the agent's certificate, the only one trusted
+	ServerName string        // the name to verify in the agent's certificate; "" means the URL's host
+	Timeout    time.Duration // bounds each request, a whole triage stream included; 0 means 60s
+}
+
+// A Client asks one agent for triages over mutual TLS.
+type Client struct {
+	name    string
+	url     string
+	base    *url.URL
+	http    *http.Client
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// Retry policy of the connection attempt.
+const (
+	maxAttempts      = 5
+	firstBackoff     = 200 * time.Millisecond
+	maxBackoff       = 5 * time.Second
+	handshakeTimeout = 10 * time.Second
+)
+
+// NewClient returns a client for the agent cfg describes. A nil log discards.
+func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("agent: %q is not an https:// URL of an agent", cfg.URL)
+	}
+	serverName := cfg.ServerName
+	if serverName == "" {
+		serverName = u.Hostname()
+	}
+	tlsCfg, err := clientTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile, serverName)
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", u.Host, err)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = u.Hostname()
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		// Dialling and the handshake are done here so that their failures, the only
+		// ones safe to retry, can be told from the rest.
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, &connectError{err: err, retry: true}
+			}
+			tc := tls.Client(conn, tlsCfg)
+			hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+			defer cancel()
+			if err := tc.HandshakeContext(hctx); err != nil {
+				conn.Close()
+				return nil, &connectError{err: err, retry: !refusedByTLS(err)}
+			}
+			return tc, nil
+		},
+		MaxIdleConnsPerHost:    4,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	return &Client{
+		name: name,
+		url:  cfg.URL,
+		base: u,
+		http: &http.Client{
+			Transport: tr,
+			// An agent never redirects; following one would show the certificate elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		timeout: orDuration(cfg.Timeout, 60*time.Second),
+		log:     log,
+	}, nil
+}
+
+// Name returns the agent's name, as reports show it.
+func (c *Client) Name() string { return c.name }
+
+// connectError is a failure to connect: before anything was sent, so retrying is safe
+// when retry says the cause may pass.
+type connectError struct {
+	err   error
+	retry bool
+}
+
+func (e *connectError) Error() string { return e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
+// refusedByTLS reports whether a handshake failed because a side refused the other's
+// certificate or is no TLS server: retrying would fail the same way.
+func refusedByTLS(err error) bool {
+	var (
+		op       *net.OpError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return (errors.As(err, &op) && op.Op == "remote error") || errors.As(err, &verify) ||
+		errors.As(err, &record) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// A StatusError is an agent's refusal of a request.
+type StatusError struct {
+	Code    int    // the HTTP status
+	Message string // the agent's reason
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("refused with %d %s: %s", e.Code, http.StatusText(e.Code), e.Message)
+}
+
+// refusal reads an agent's error answer and closes its body.
+func refusal(resp *http.Response) error {
+	defer resp.Body.Close()
+	var body errorBody
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if json.Unmarshal(data, &body) != nil || body.Error == "" {
+		body.Error = "no reason given"
+	}
+	return &StatusError{Code: resp.StatusCode, Message: clip(body.Error)}
+}
+
+// do sends a request, retrying only what is safe to retry: a connection that could not
+// be made (before the request was sent), and the agent's 429 and 503, which it answers
+// before running anything. It waits with capped exponential backoff, or as long as
+// Retry-After says, and gives up when the wait would pass ctx's deadline.
+func (c *Client) do(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+	target := c.base.JoinPath(path).String()
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return nil, err
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", ContentJSON)
+		}
+		resp, err := c.http.Do(req)
+		var wait time.Duration
+		switch {
+		case err != nil:
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // the URL is known; keep the cause
+			}
+			var ce *connectError
+			if !errors.As(err, &ce) || !ce.retry || ctx.Err() != nil {
+				return nil, withAttempts(err, attempt)
+			}
+			wait = jitter(backoff)
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+			wait = max(jitter(backoff), retryAfter(resp.Header.Get("Retry-After")))
+			err = refusal(resp)
+		default:
+			return resp, nil
+		}
+		if deadline, ok := ctx.Deadline(); attempt == maxAttempts || (ok && time.Until(deadline) < wait) {
+			return nil, withAttempts(err, attempt)
+		}
+		c.log.DebugContext(ctx, "agent: retrying", "agent", c.name, "attempt", attempt, "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, withAttempts(err, attempt)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func withAttempts(err error, attempts int) error {
+	if attempts == 1 {
+		return err
+	}
+	return fmt.Errorf("%w (%d attempts)", err, attempts)
+}
+
+// jitter spreads d by up to a quarter, so that clients refused together do not return
+// together.
+func jitter(d time.Duration) time.Duration {
+	return d + rand.N(d/4+1)
+}
+
+// retryAfter parses a Retry-After header in seconds or as an HTTP date; 0 when absent
+// or unreadable.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return min(time.Duration(s)*time.Second, 10*time.Minute)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(time.Until(t), 0), 10*time.Minute)
+	}
+	return 0
+}
+
+// timedOut words a failure that ctx's deadline caused, with the time waited since
+// began.
+func timedOut(ctx context.Context, began time.Time, err error) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("timed out after %s: %w", time.Since(began).Round(time.Millisecond), err)
+}
+
+// Triage asks the agent to triage host, its logs looked at since back (0 means the
+// agent's default), and calls fn with each check's line in the order they arrive. It
+// returns nil when the stream ended with its end marker, or else why it did not, fn
+// having seen every line that arrived. The request is bounded by the client's timeout
+// and ctx; only the connection attempt is retried, never a stream that has begun.
+func (c *Client) Triage(ctx context.Context, host string, since time.Duration, fn func(Line)) error {
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req := TriageRequest{Host: host}
+	if since > 0 {
+		req.Since = since.String()
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, http.MethodPost, PathTriage, body)
+	if err != nil {
+		return timedOut(ctx, began, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return refusal(resp)
+	}
+	defer resp.Body.Close()
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != ContentNDJSON {
+		return fmt.Errorf("answered with %q, not a triage stream", printable(resp.Header.Get("Content-Type")))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
+	n := 0
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		l, err := DecodeLine(sc.Bytes())
+		if err != nil {
+			return fmt.Errorf("stream broken after %d results: %w", n, err)
+		}
+		if ctx.Err() != nil {
+			// A line read after our own deadline or cancel may be the agent's account of
+			// the cancel itself ("canceled"), not a result.
+			break
+		}
+		if l.Done {
+			return nil
+		}
+		n++
+		fn(l)
+	}
+	err = sc.Err()
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	switch {
+	case errors.Is(err, bufio.ErrTooLong):
+		return fmt.Errorf("stream broken after %d results: a line is longer than %d MiB", n, maxLineBytes>>20)
+	case err == nil:
+		return fmt.Errorf("stream ended after %d results without its end marker", n)
+	}
+	return timedOut(ctx, began, fmt.Errorf("stream cut after %d results: %w", n, err))
+}
+
+// Health asks whether the agent is up and accepts this client.
+func (c *Client) Health(ctx context.Context) error {
+	var h Health
+	if err := c.get(ctx, PathHealth, &h); err != nil {
+		return err
+	}
+	if h.Status != "ok" {
+		return fmt.Errorf("agent %s says its health is %q", c.name, printable(h.Status))
+	}
+	return nil
+}
+
+// Version returns the agent's build and API version.
+func (c *Client) Version(ctx context.Context) (Version, error) {
+	var v Version
+	err := c.get(ctx, PathVersion, &v)
+	return v, err
+}
+
+func (c *Client) get(ctx context.Context, path string, v any) error {
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	resp, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return fmt.Errorf("agent %s: %w", c.name, timedOut(ctx, began, err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("agent %s: %w", c.name, refusal(resp))
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(v); err != nil {
+		return fmt.Errorf("agent %s: bad answer: %w", c.name, timedOut(ctx, began, err))
+	}
+	return nil
+}

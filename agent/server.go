@@ -1,0 +1,416 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"authtriage/triage"
+)
+
+// ServerConfig configures a Server.
+type ServerConfig struct {
+	// Hosts is the inventory the agent answers for, by name; names are matched
+	// ignoring case. A request for any other host is refused.
+	Hosts map[string]triage.Target
+	// Checks returns the fixed checks the agent runs for a host, looking since back in
+	// the logs (0 means the checks' default). Nothing from the request reaches them
+	// but the inventory's target and since.
+	Checks func(t triage.Target, since time.Duration) []triage.Check
+	// AllowedClients are the client identities (certificate CN, or first DNS name when
+	// the CN is empty) that may use the agent, matched ignoring case. Other
+	// certificates signed by the client CA are refused with 403.
+	AllowedClients []string
+	Deadline       time.Duration // bounds one triage request; 0 means 60s
+	CheckTimeout   time.Duration // bounds each check; 0 means 30s
+	MaxConcurrent  int           // triages at once, beyond which requests get 503; 0 means 4
+	RatePerMinute  int           // triage requests per minute per client; 0 means 30
+	Burst          int           // triage requests a client may make at once; 0 means 5
+	Version        string        // the build, as GET /v1/version reports it
+}
+
+// A Server answers triage requests for the hosts of its inventory. Every request is
+// audited in its log: who asked, for which host, and how it ended.
+type Server struct {
+	hosts   map[string]triage.Target // by lower-case name
+	checks  func(triage.Target, time.Duration) []triage.Check
+	allowed map[string]bool // lower-case identities
+	runner  runner
+	limiter *limiter
+	rate    int
+	slots   chan struct{} // one token per triage running
+	version string
+	log     *slog.Logger
+}
+
+// NewServer returns a server for cfg, or every problem of cfg at once. A nil log
+// discards the audit.
+func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	if cfg.Checks == nil {
+		errs = append(errs, errors.New("no checks"))
+	}
+	if len(cfg.Hosts) == 0 {
+		errs = append(errs, errors.New("no hosts in the inventory"))
+	}
+	hosts := make(map[string]triage.Target, len(cfg.Hosts))
+	for name, t := range cfg.Hosts {
+		if err := triage.ValidHostName(name); err != nil {
+			errs = append(errs, fmt.Errorf("inventory: %w", err))
+			continue
+		}
+		k := strings.ToLower(name)
+		if _, dup := hosts[k]; dup {
+			errs = append(errs, fmt.Errorf("inventory: host %q is listed twice (names are matched ignoring case)", name))
+		}
+		hosts[k] = t
+	}
+	if len(cfg.AllowedClients) == 0 {
+		errs = append(errs, errors.New("no allowed clients"))
+	}
+	allowed := map[string]bool{}
+	for _, c := range cfg.AllowedClients {
+		if c == "" {
+			errs = append(errs, errors.New("an allowed client identity is empty"))
+		}
+		allowed[strings.ToLower(c)] = true
+	}
+	for _, v := range []struct {
+		name string
+		val  int64
+	}{
+		{"deadline", int64(cfg.Deadline)}, {"check timeout", int64(cfg.CheckTimeout)},
+		{"max concurrent", int64(cfg.MaxConcurrent)}, {"rate per minute", int64(cfg.RatePerMinute)}, {"burst", int64(cfg.Burst)},
+	} {
+		if v.val < 0 {
+			errs = append(errs, fmt.Errorf("%s is negative", v.name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	rate := orInt(cfg.RatePerMinute, 30)
+	return &Server{
+		hosts:   hosts,
+		checks:  cfg.Checks,
+		allowed: allowed,
+		runner:  runner{checkTimeout: orDuration(cfg.CheckTimeout, 30*time.Second), deadline: orDuration(cfg.Deadline, 60*time.Second), log: log},
+		limiter: newLimiter(rate, orInt(cfg.Burst, 5), time.Now),
+		rate:    rate,
+		slots:   make(chan struct{}, orInt(cfg.MaxConcurrent, 4)),
+		version: cfg.Version,
+		log:     log,
+	}, nil
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// shutdownGrace is how long Serve lets running triages finish once asked to stop.
+const shutdownGrace = 10 * time.Second
+
+// Serve answers requests on ln over TLS until ctx is done, then stops accepting, lets
+// running triages finish for up to 10 seconds, cancels the rest and returns nil.
+// tlsCfg must require and verify client certificates (see ServerTLS). Connections
+// refused in the TLS handshake are logged as warnings.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config) error {
+	if tlsCfg == nil || tlsCfg.ClientAuth != tls.RequireAndVerifyClientCert {
+		return errors.New("agent: the TLS configuration must require and verify client certificates")
+	}
+	base, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		TLSConfig:         tlsCfg.Clone(),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.runner.deadline + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	s.log.InfoContext(ctx, "agent listening", "addr", ln.Addr().String(), "hosts", len(s.hosts))
+	select {
+	case err := <-errc: // the listener failed
+		stop()
+		hs.Close()
+		return fmt.Errorf("agent: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(base, shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		// Cancel the checks still running: their streams end with the checks' errors.
+		s.log.WarnContext(base, "agent stopping with triages running; canceling them", "err", err)
+		stop()
+		last, cancelLast := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		hs.Shutdown(last) // its error repeats the listener's closing
+		cancelLast()
+		hs.Close()
+	}
+	<-errc // http.ErrServerClosed
+	s.log.InfoContext(base, "agent stopped")
+	return nil
+}
+
+// Handler returns the agent's HTTP handler. It expects requests from a TLS server that
+// verified the client's certificate, as Serve runs it; a request without a verified
+// certificate is refused with 401.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// audit is what the log records about one request.
+type audit struct {
+	client string
+	host   string
+	reason string // why it was refused, or how the stream ended
+	checks []triage.CheckResult
+}
+
+func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &statusWriter{ResponseWriter: rw}
+	a := &audit{}
+	defer func() { s.audit(r, a, w.code(), time.Since(start)) }()
+
+	id, err := identity(r.TLS)
+	if err != nil {
+		s.refuse(w, a, http.StatusUnauthorized, err.Error())
+		return
+	}
+	a.client = id
+	if !s.allowed[strings.ToLower(id)] {
+		s.refuse(w, a, http.StatusForbidden, fmt.Sprintf("client %q is not allowed to use this agent", printable(id)))
+		return
+	}
+	route := func(method string, h func()) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			s.refuse(w, a, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes %s", r.URL.Path, method))
+			return
+		}
+		h()
+	}
+	switch r.URL.Path {
+	case PathTriage:
+		route(http.MethodPost, func() { s.triage(w, r, a) })
+	case PathHealth:
+		route(http.MethodGet, func() { writeJSON(w, http.StatusOK, Health{Status: "ok"}) })
+	case PathVersion:
+		route(http.MethodGet, func() { writeJSON(w, http.StatusOK, Version{Version: s.version, API: "v1"}) })
+	default:
+		s.refuse(w, a, http.StatusNotFound, "no such endpoint")
+	}
+}
+
+// triage serves POST /v1/triage.
+func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
+	if ok, wait := s.limiter.allow(strings.ToLower(a.client)); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.refuse(w, a, http.StatusTooManyRequests,
+			fmt.Sprintf("rate limit of %d triages a minute reached; retry in %ds", s.rate, secs))
+		return
+	}
+	req, since, code, err := decodeRequest(w, r)
+	a.host = printable(req.Host)
+	if err != nil {
+		s.refuse(w, a, code, err.Error())
+		return
+	}
+	t, ok := s.hosts[strings.ToLower(req.Host)]
+	if !ok {
+		s.refuse(w, a, http.StatusNotFound, fmt.Sprintf("host %q is not in this agent's inventory", req.Host))
+		return
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		s.refuse(w, a, http.StatusServiceUnavailable, fmt.Sprintf("%d triages are running, the most this agent runs at once", cap(s.slots)))
+		return
+	}
+
+	h := w.Header()
+	h.Set("Content-Type", ContentNDJSON)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush() // the client knows the triage started, and stops retrying
+	emit := func(l Line) error {
+		b, err := encodeLine(l)
+		if err != nil { // cannot happen with triage's types; say so rather than cut the stream
+			cr := triage.CheckResult{Name: l.Check.Name, Status: triage.CheckError, Detail: "internal error: encode observations: " + err.Error()}
+			b, _ = encodeLine(Line{Check: &cr})
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	a.checks, err = s.runner.run(r.Context(), t, s.checks(t, since), emit)
+	canceled := r.Context().Err() // the client went away, or the agent is stopping
+	if err == nil {
+		err = emit(Line{Done: true})
+	}
+	switch {
+	case err != nil:
+		a.reason = "stream cut: " + err.Error()
+	case canceled != nil:
+		a.reason = "canceled: " + context.Cause(r.Context()).Error()
+	default:
+		a.reason = "complete"
+	}
+}
+
+// decodeRequest reads and checks the body of a triage request. On error it returns the
+// HTTP status that says what is wrong.
+func decodeRequest(w http.ResponseWriter, r *http.Request) (TriageRequest, time.Duration, int, error) {
+	var req TriageRequest
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != ContentJSON {
+		return req, 0, http.StatusUnsupportedMediaType, errors.New("the body must be application/json")
+	}
+	tooBig := fmt.Errorf("the body is larger than %d bytes", MaxRequestBytes)
+	if r.ContentLength > MaxRequestBytes {
+		return req, 0, http.StatusRequestEntityTooLarge, tooBig
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&req)
+	if err == nil {
+		if _, err = dec.Token(); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errors.New("data after the JSON object")
+		}
+	}
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return TriageRequest{}, 0, http.StatusRequestEntityTooLarge, tooBig
+	case err != nil:
+		return TriageRequest{}, 0, http.StatusBadRequest, fmt.Errorf("malformed request: %s", clip(err.Error()))
+	}
+	if err := triage.ValidHostName(req.Host); err != nil {
+		return req, 0, http.StatusBadRequest, err
+	}
+	var since time.Duration
+	if req.Since != "" {
+		since, err = time.ParseDuration(req.Since)
+		if err != nil || since <= 0 || since > MaxSince {
+			return req, 0, http.StatusBadRequest, fmt.Errorf("since %q is not a positive duration of at most 2160h (90 days), such as 24h", printable(req.Since))
+		}
+	}
+	return req, since, 0, nil
+}
+
+// clip shortens a message that may quote what the client sent.
+func clip(s string) string {
+	const max = 200
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// refuse answers with an error status and records why.
+func (s *Server) refuse(w http.ResponseWriter, a *audit, code int, reason string) {
+	a.reason = reason
+	writeJSON(w, code, errorBody{Error: reason})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, _ := json.Marshal(v) // the API's own small types
+	h := w.Header()
+	h.Set("Content-Type", ContentJSON)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+// audit logs one request: who asked, for which host, the HTTP status, how each check
+// ended and how long it all took. Refusals are warnings.
+func (s *Server) audit(r *http.Request, a *audit, code int, took time.Duration) {
+	level := slog.LevelInfo
+	if code >= 400 {
+		level = slog.LevelWarn
+	}
+	results := make([]string, len(a.checks))
+	for i, c := range a.checks {
+		results[i] = c.Name + "=" + string(c.Status)
+	}
+	s.log.Log(r.Context(), level, "request",
+		"client", a.client,
+		"remote", r.RemoteAddr,
+		"method", r.Method,
+		"path", printable(r.URL.Path),
+		"host", a.host,
+		"status", code,
+		"checks", strings.Join(results, ","),
+		"reason", a.reason,
+		"took", took.Round(time.Millisecond),
+	)
+}
+
+// statusWriter remembers the status of a response for the audit.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection to flush it.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
