@@ -1,0 +1,301 @@
+package sqlserver
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"authtriage/errorlog"
+	"authtriage/triage"
+)
+
+// LogName is LogEvent.Log of the entries ErrorLog reads.
+const LogName = "sp_readerrorlog"
+
+const (
+	// qClock reads the server's clock and zone, to place the window in LogDate's
+	// local time.
+	qClock = "SELECT SYSUTCDATETIME(), DATEPART(TZOFFSET, SYSDATETIMEOFFSET())"
+	// procReadErrorLog is called as a procedure with two integers, the log number
+	// and 1 (SQL Server's log, not the Agent's): EXEC sp_readerrorlog n, 1.
+	procReadErrorLog = "sp_readerrorlog"
+
+	// maxLogs bounds the logs read: the current one and the 99 archives SQL Server
+	// keeps at most.
+	maxLogs = 100
+	// startupSpan bounds a start-up: SPN messages written this long after a log's
+	// start-up banner describe the running process and are kept whatever the window.
+	startupSpan = 15 * time.Minute
+)
+
+// ErrorLog reads the SQL Server error log of instance in on t through sp_readerrorlog,
+// for a host whose ERRORLOG file the agent cannot read. It returns the entries of
+// interest (errorlog.ParseMessage) written within since before the server's clock (0
+// means 24 hours), grouped as errorlog.ReadFiles groups them, with Source errorlog and
+// Log "sp_readerrorlog", in the order of their first entry. It reads the current log,
+// then older ones while they may hold entries of the window; the SPN messages of a
+// start-up at the top of a log read are kept even when older than the window.
+//
+// LogDate is the server's local time; it is placed with the server's current UTC
+// offset, so entries from before a daylight-saving change are an hour off. An error
+// names the step; a login refused by the server wraps its error (see Logins).
+func (c *Checker) ErrorLog(ctx context.Context, t triage.Target, in triage.Instance, since time.Duration) (events []triage.LogEvent, err error) {
+	if since < 0 {
+		return nil, fmt.Errorf("negative time window %s", since)
+	}
+	since = cmp.Or(since, 24*time.Hour)
+	host := cmp.Or(t.FQDN, t.Host)
+	d := &dialer{}
+	defer func() {
+		if r := recover(); r != nil {
+			events, err = nil, fmt.Errorf("sp_readerrorlog on %s: the SQL Server driver failed: %v", address(host, in, d.dialled()), r)
+		}
+	}()
+	s, err := c.open(ctx, host, in, d)
+	if err != nil {
+		return nil, fmt.Errorf("log in to %s: %w", address(host, in, d.dialled()), err)
+	}
+	defer s.close()
+	where := address(host, in, d.dialled())
+
+	var now time.Time
+	var offset int64
+	if err := s.queryRow(ctx, qClock, &now, &offset); err != nil {
+		return nil, fmt.Errorf("read the clock of %s: %w", where, err)
+	}
+	if offset < -14*60 || offset > 14*60 {
+		return nil, fmt.Errorf("%s reports a UTC offset of %d minutes", where, offset)
+	}
+	zone := time.FixedZone("", int(offset)*60)
+	lr := &logReader{from: now.Add(-since)}
+	for n := range maxLogs {
+		first, err := s.readLog(ctx, n, zone, lr)
+		if err != nil {
+			if n > 0 && isServerError(err) {
+				// xp_readerrorlog refuses a log number past the last archive.
+				c.log.DebugContext(ctx, "no older error log", "host", host, "log", n, "err", err)
+				break
+			}
+			return lr.events(), fmt.Errorf("sp_readerrorlog %d on %s: %w", n, where, err)
+		}
+		if !first.IsZero() && !first.After(lr.from) {
+			break // this log starts before the window: older ones end before it
+		}
+	}
+	return lr.events(), nil
+}
+
+// readLog feeds log n to lr and returns the time of its first row, zero if it has none.
+func (s *session) readLog(ctx context.Context, n int, zone *time.Location, lr *logReader) (time.Time, error) {
+	qctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	s.d.bound(qctx)
+	rows, err := s.conn.QueryContext(qctx, procReadErrorLog, int32(n), int32(1))
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer rows.Close()
+	var first time.Time
+	lr.startLog()
+	for rows.Next() {
+		var date sql.NullTime
+		var proc, text sql.NullString
+		if err := rows.Scan(&date, &proc, &text); err != nil {
+			return first, err
+		}
+		if !date.Valid {
+			continue
+		}
+		// LogDate is a datetime in the server's zone; the driver reads it as UTC.
+		at := date.Time
+		at = time.Date(at.Year(), at.Month(), at.Day(), at.Hour(), at.Minute(), at.Second(), at.Nanosecond(), zone)
+		if first.IsZero() {
+			first = at
+		}
+		lr.add(logRow{date: at, proc: proc.String, text: text.String})
+	}
+	lr.endLog()
+	return first, rows.Err()
+}
+
+// A logRow is one row of sp_readerrorlog: LogDate, ProcessInfo, Text.
+type logRow struct {
+	date time.Time
+	proc string
+	text string
+}
+
+// lookaround is how many rows after an "Error: N, Severity: S, State: T." row its
+// message may come, other threads' rows in between, as errorlog's file reader allows.
+const lookaround = 8
+
+// A logReader turns sp_readerrorlog rows into log entries as errorlog's file reader
+// turns lines: a header row ("Error: 18456, Severity: 14, State: 8.") is paired with
+// the message row of the same time and process that follows it, which gives the
+// message the header's state; a header whose message is not recognised counts alone;
+// an 18452 takes the code of the 17806 written with it.
+type logReader struct {
+	from time.Time
+	g    triage.LogGrouper
+	// oldest holds the oldest entry of each group: logs are read newest first, and a
+	// group's Text is that of its first entry in time.
+	oldest map[groupKey]triage.LogEntry
+
+	// Per log:
+	rows    int
+	upTo    time.Time // SPN messages up to this time belong to the log's start-up; zero if none
+	pending []header  // headers waiting for their message, oldest first
+	sspi    triage.LogEntry
+	startup bool // a start-up was seen in a newer log
+}
+
+type header struct {
+	row   logRow
+	num   int
+	state int
+	left  int // rows after which the header counts alone
+}
+
+func (r *logReader) startLog() {
+	r.rows, r.upTo, r.pending, r.sspi = 0, time.Time{}, nil, triage.LogEntry{}
+}
+
+// endLog counts the headers still waiting for a message.
+func (r *logReader) endLog() {
+	for _, h := range r.pending {
+		r.headerAlone(h)
+	}
+	r.pending = nil
+}
+
+// add reads one row.
+func (r *logReader) add(row logRow) {
+	r.rows++
+	text := strings.TrimSpace(row.text)
+	if r.rows == 1 && strings.HasPrefix(text, "Microsoft SQL Server ") && !r.startup {
+		r.startup, r.upTo = true, row.date.Add(startupSpan)
+	}
+	if num, _, state, ok := errorlog.ParseHeader(text); ok {
+		r.age()
+		if interesting(num) {
+			r.pending = append(r.pending, header{row: row, num: num, state: state, left: lookaround})
+		}
+		return
+	}
+	e, ok := errorlog.ParseMessage(text)
+	if i := slices.IndexFunc(r.pending, func(h header) bool { return h.row.date.Equal(row.date) && h.row.proc == row.proc }); i >= 0 {
+		h := r.pending[i]
+		r.pending = slices.Delete(r.pending, i, i+1)
+		if ok && sameMessage(e.ID, h.num) {
+			e.State = h.state
+			r.entry(e, row)
+			r.age()
+			return
+		}
+		r.headerAlone(h)
+	}
+	if ok {
+		r.entry(e, row)
+	}
+	r.age()
+}
+
+// age counts a row against the pending headers; those that waited long enough count
+// alone.
+func (r *logReader) age() {
+	keep := r.pending[:0]
+	for _, h := range r.pending {
+		if h.left--; h.left <= 0 {
+			r.headerAlone(h)
+			continue
+		}
+		keep = append(keep, h)
+	}
+	r.pending = keep
+}
+
+// headerAlone counts a header without its message.
+func (r *logReader) headerAlone(h header) {
+	var e triage.LogEntry
+	e.ID, e.State, e.Text = h.num, h.state, strings.TrimSpace(h.row.text)
+	r.entry(e, h.row)
+}
+
+// entry counts e, written at row's time, if it is in the window or a start-up's SPN
+// message.
+func (r *logReader) entry(e triage.LogEntry, row logRow) {
+	e.Source, e.Log, e.Time = triage.SourceErrorlog, LogName, row.date
+	switch e.ID {
+	case errorlog.MsgSSPIHandshake:
+		r.sspi = e
+	case errorlog.MsgUntrustedDomain:
+		if r.sspi.ID != 0 && e.Time.Equal(r.sspi.Time) && e.Client == r.sspi.Client {
+			e.Code = r.sspi.Code
+		}
+	}
+	if !e.Time.Before(r.from) || isSPN(e.ID) && !r.upTo.IsZero() && !e.Time.After(r.upTo) {
+		r.g.Add(e)
+		k := keyOf(e.LogEvent)
+		if old, ok := r.oldest[k]; !ok || e.Time.Before(old.Time) {
+			if r.oldest == nil {
+				r.oldest = make(map[groupKey]triage.LogEntry)
+			}
+			r.oldest[k] = e
+		}
+	}
+}
+
+// events returns the groups in the order of their first entry, each with the text of
+// its first entry.
+func (r *logReader) events() []triage.LogEvent {
+	events := r.g.Events()
+	for i, ev := range events {
+		if old, ok := r.oldest[keyOf(ev)]; ok {
+			events[i].Text = old.Text
+		}
+	}
+	slices.SortStableFunc(events, func(a, b triage.LogEvent) int { return a.First.Compare(b.First) })
+	return events
+}
+
+// groupKey holds the fields triage.LogGrouper groups entries by.
+type groupKey struct {
+	source                   triage.Source
+	log, provider            string
+	id, state                int
+	code, login, spn, reason string
+}
+
+func keyOf(e triage.LogEvent) groupKey {
+	return groupKey{e.Source, e.Log, e.Provider, e.ID, e.State, e.Code, e.Login, e.SPN, e.Reason}
+}
+
+// interesting reports whether a header's message number is one errorlog.ParseMessage
+// knows.
+func interesting(num int) bool {
+	switch num {
+	case errorlog.MsgSSPIHandshake, errorlog.MsgLoginTimers, errorlog.MsgUntrustedDomain, errorlog.MsgLoginFailed:
+		return true
+	}
+	return isSPN(num)
+}
+
+// isSPN reports whether num is one of the SPN registration messages of a start-up.
+func isSPN(num int) bool {
+	switch num {
+	case errorlog.MsgSPNNotRegistered, errorlog.MsgSPNRegistered, errorlog.MsgSPNRegisterFailed, errorlog.MsgSPNAttemptRegister:
+		return true
+	}
+	return false
+}
+
+// sameMessage reports whether a message recognised as id can be the one announced by a
+// header with number num; the SPN messages count as one family, as ParseMessage tells
+// 26037 from 26067 by text a header does not see.
+func sameMessage(id, num int) bool {
+	return id == num || (isSPN(id) && isSPN(num))
+}
