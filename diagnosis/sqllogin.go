@@ -32,6 +32,9 @@ func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 			f.Evidence = []triage.Evidence{ev}
 			out = append(out, f)
 		case !l.OK && l.Number == errorlog.MsgUntrustedDomain:
+			if spnProblem(obs) {
+				continue // a ticket for a misregistered SPN does not validate: the SPN findings say why
+			}
 			f := triage.NewFinding(triage.LoginUntrustedDomain, n.vars)
 			ev.Text = fmt.Sprintf("login to %s (%s) refused: %d state %d: %s", l.Instance, l.Address, l.Number, l.State, l.Message)
 			f.Evidence = []triage.Evidence{ev}

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"authtriage/agent"
 	"authtriage/config"
+	"authtriage/internal/tdsfake"
 	"authtriage/internal/testdomain"
 	"authtriage/triage"
 )
@@ -26,6 +29,16 @@ import (
 // agent stopped, the report says agent.unreachable and its status is unknown.
 func TestIntegrationAgent(t *testing.T) {
 	d := testdomain.Load(t)
+	// A fake SQL Server where clients look for the scenario hosts (all on 127.0.0.1 in
+	// the domain's namespace), validating Kerberos tickets with svc_sqlok's keys: the
+	// sql check succeeds for sqlok and is refused (18452) where a ticket is for another
+	// account's key.
+	kt, err := keytab.Load(d.SQLOKKeytab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tds := tdsfake.Start(t, tdsfake.Config{Addr: "127.0.0.1:1433", Kerberos: &tdsfake.Kerberos{Keytab: kt, Principal: "svc_sqlok"},
+		ServiceAccount: `CORP\svc_sqlok`})
 	dir := t.TempDir()
 	if err := agent.GenerateCerts(dir, []string{"127.0.0.1", "localhost"}, []string{"authtriage-bot"}, 24*time.Hour); err != nil {
 		t.Fatal(err)
@@ -80,13 +93,19 @@ func TestIntegrationAgent(t *testing.T) {
 				t.Errorf("status through the agent %s; in process %s", remote.Status, local.Status)
 			}
 			for _, c := range remote.Checks {
-				if c.Status == triage.CheckError && c.Name != "sql" {
+				if c.Status == triage.CheckError {
 					t.Errorf("remote check %s: %s", c.Name, c.Detail)
 				}
+			}
+			if name == testdomain.HostOK && !strings.Contains(checkDetail(remote, "sql"), "KERBEROS") {
+				t.Errorf("sql check on sqlok: %q; want a Kerberos login to the fake", checkDetail(remote, "sql"))
 			}
 		})
 	}
 
+	if len(tds.Logins()) == 0 {
+		t.Errorf("the fake SQL Server saw no login")
+	}
 	stop()
 	if err := <-served; err != nil {
 		t.Errorf("agent stopped with %v", err)
@@ -95,6 +114,15 @@ func TestIntegrationAgent(t *testing.T) {
 	if down.Status != triage.StatusUnknown || findCause(down, triage.AgentUnreachable) == nil {
 		t.Errorf("with the agent stopped: status %s, findings %v; want unknown with agent.unreachable", down.Status, findingKeys(down))
 	}
+}
+
+func checkDetail(rep triage.Report, name string) string {
+	for _, c := range rep.Checks {
+		if c.Name == name {
+			return c.Detail
+		}
+	}
+	return ""
 }
 
 // findingKeys lists a report's findings as cause/severity, sorted.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -133,6 +134,7 @@ type checkPlan struct {
 	errorlog               checks.ErrorLog
 	eventlog               checks.EventLog
 	dir                    directorySources
+	sql                    checks.SQL
 	remote                 *agent.Client // the agent serving the host, if any
 	since                  time.Duration
 	checkTimeout, deadline time.Duration
@@ -213,6 +215,14 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 	}
 	p.dir = dir
 	p.since = since
+	p.sql.NoSource = "no Kerberos settings for SQL Server logins: add a kerberos section to the configuration (or run on Windows)"
+	if cfg != nil && (cfg.Kerberos != nil || runtime.GOOS == "windows") {
+		sql, err := newSQLChecker(cfg, log)
+		if err != nil {
+			return p, err
+		}
+		p.sql.Server = sql
+	}
 	hasDirectory := o.ldif != "" || dir.live || (cfg != nil && cfg.Kerberos != nil)
 	if len(p.errorlog.Files) == 0 && len(p.eventlog.Files) == 0 && !hasDirectory && p.remote == nil {
 		msg := fmt.Sprintf("nothing to check for %s: give --errorlog FILE, --events FILE or --ldif FILE", host)
@@ -235,9 +245,9 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 func (p checkPlan) checks(o checkOptions) []triage.Check {
 	d := p.dir
 	local := map[string]triage.Check{"errorlog": p.errorlog, "eventlog": p.eventlog, "spn": d.spn, "account": d.account,
-		"kerberos": d.krb, "clock": d.clock, "dc": d.dc, "dns": d.dns}
+		"kerberos": d.krb, "clock": d.clock, "dc": d.dc, "dns": d.dns, "sql": p.sql}
 	if p.remote == nil {
-		return []triage.Check{local["errorlog"], local["eventlog"], d.spn, d.account, d.krb, d.clock, d.dc, d.dns}
+		return []triage.Check{p.errorlog, p.eventlog, d.spn, d.account, d.krb, d.clock, d.dc, d.dns, p.sql}
 	}
 	override := map[string]bool{"errorlog": len(o.errorlogs) > 0, "eventlog": len(o.events) > 0, "spn": o.ldif != "", "account": o.ldif != ""}
 	var names []string

@@ -140,6 +140,8 @@ kerberos:
   krb5_conf: %s
   principal: %s
   keytab: %s
+sql:
+  encrypt: disable # the fake SQL Server speaks no TLS
 hosts:
 `, d.LDAPURL, d.GCURL, d.BindDN, pw, d.CAFile, d.Realm, d.KDC, d.Krb5Conf, d.Principal, d.Keytab)
 	for _, name := range slices.Sorted(maps.Keys(d.Hosts)) {

@@ -93,6 +93,9 @@ const (
 // Config says how the fake answers. The zero value accepts every login and answers the
 // queries with the defaults below.
 type Config struct {
+	// Addr is where to listen; empty means 127.0.0.1 on a free port. Tests inside the
+	// test domain's network namespace may take 127.0.0.1:1433, where clients look.
+	Addr string
 	// Kerberos, if set, validates the SSPI token of each login as SQL Server does: a
 	// login without a token, or whose token does not validate, is refused with 18452.
 	Kerberos *Kerberos
@@ -136,10 +139,15 @@ type Server struct {
 	closed  bool
 }
 
-// Start starts a fake on 127.0.0.1 on a free port and closes it when the test ends.
+// Start starts a fake on cfg.Addr (127.0.0.1 on a free port when empty) and closes it
+// when the test ends.
 func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("tdsfake: listen: %v", err)
 	}
