@@ -159,15 +159,29 @@ func (p *pool) drain() {
 	}
 }
 
-// A session is one bound connection to one server.
+// A session is one bound connection to one server, used by one call at a time.
 type session struct {
 	conn      *ldap.Conn
 	raw       net.Conn // the TCP connection under conn; closing it ends everything on it
 	ep        endpoint
 	idleSince time.Time
+	failed    bool // a request failed other than with a result from the server
 }
 
 func (s *session) close() { s.conn.Close() }
+
+// note records whether err, from a request on s, leaves s unusable: anything but a
+// result the server sent (a timeout, a broken connection) does. It returns err.
+func (s *session) note(err error) error {
+	var le *ldap.Error
+	if err != nil && (!errors.As(err, &le) || le.ResultCode >= ldap.ErrorNetwork) {
+		s.failed = true
+	}
+	return err
+}
+
+// broken reports whether s is unusable.
+func (s *session) broken() bool { return s.failed || s.conn.IsClosing() }
 
 // do runs op on a bound connection from p: the idle one, else a new one from the
 // first server that answers. An idle connection that turns out to be dead is
@@ -191,7 +205,7 @@ func (c *Client) do(ctx context.Context, p *pool, op func(*session) error) error
 		}
 	}
 	err := c.run(ctx, s, op)
-	if err != nil && reused && ctx.Err() == nil && s.broken(err) {
+	if err != nil && reused && ctx.Err() == nil && s.broken() {
 		c.log.DebugContext(ctx, "ldap idle connection failed, reconnecting", "ldap.url", s.ep.url, "err", err)
 		s.close()
 		if s, err = c.connect(ctx, p); err != nil {
@@ -199,7 +213,7 @@ func (c *Client) do(ctx context.Context, p *pool, op func(*session) error) error
 		}
 		err = c.run(ctx, s, op)
 	}
-	if ctx.Err() != nil || s.broken(err) {
+	if ctx.Err() != nil || s.broken() {
 		s.close()
 	} else {
 		p.put(s)
@@ -217,16 +231,6 @@ func (c *Client) run(ctx context.Context, s *session, op func(*session) error) e
 		return fmt.Errorf("%s: %w", s.ep.url, context.Cause(ctx))
 	}
 	return err
-}
-
-// broken reports whether s is unusable after an operation on it returned err: the
-// connection is closed, or a request timed out (the server may be hung).
-func (s *session) broken(err error) bool {
-	if s.conn.IsClosing() {
-		return true
-	}
-	var le *ldap.Error
-	return errors.As(err, &le) && le.ResultCode == ldap.ErrorNetwork
 }
 
 // A connectError lists every server tried and why each failed.

@@ -124,8 +124,8 @@ func hungURL(t *testing.T, scheme string) string {
 func TestUnresponsiveServers(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	tests := []struct {
-		name string
-		urls func(t *testing.T) []string
+		name  string
+		urls  func(t *testing.T) []string
 		noTLS bool
 	}{
 		{"refused", func(t *testing.T) []string { return []string{refusingURL(t)} }, false},
@@ -364,7 +364,7 @@ func TestScanPages(t *testing.T) {
 func TestScanHonoursContext(t *testing.T) {
 	fake := newFakeServerLDIF(t, strings.NewReader(bulkLDIF(2500, 500)))
 	pages := 0
-	fake.stall = func(int) bool { pages++; return pages >= 3 } // rootDSE, crossRefs, page 1, stall
+	fake.stall = func(int) bool { pages++; return pages >= 3 } // pages 1 and 2, then silence
 	c := newTestClient(t, fake, func(cfg *Config) { cfg.Timeout = time.Minute })
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
@@ -515,5 +515,35 @@ func TestProbeDCs(t *testing.T) {
 	}
 	if bad.Err == "" || bad.Latency != 0 {
 		t.Errorf("probe of the refusing DC = %+v; want an error", bad)
+	}
+}
+
+// TestConcurrentUse: a Client serves concurrent callers, each on a connection of
+// its own or the idle one.
+func TestConcurrentUse(t *testing.T) {
+	fake := newFakeServer(t, corpFixture)
+	c := newTestClient(t, fake)
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 20 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				got, err := c.FindSPN(t.Context(), "MSSQLSvc/sqldup.corp.example:1433")
+				if err == nil && len(got.Owners) != 2 {
+					err = fmt.Errorf("FindSPN found %v", ids(got.Owners))
+				}
+				errs <- err
+				return
+			}
+			_, err := c.Account(t.Context(), `CORP\svc_sqlok`)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -4,45 +4,36 @@ import (
 	"cmp"
 	"slices"
 	"strings"
-
-	"authtriage/triage"
 )
 
-// A holder is an object that holds SPNs, as much of it as a duplicate scan keeps.
+// A holder is an object holding SPNs, as much of it as a duplicate scan keeps: its
+// DN, which is unique in the forest.
 type holder struct {
-	dn, sid, sam string
-	index        int // LDIF: the object's position in LDIF.accounts
-}
-
-// same reports whether h and o are the same object: by SID when both have one, else
-// by DN.
-func (h *holder) same(o *holder) bool {
-	if h.sid != "" && o.sid != "" {
-		return h.sid == o.sid
-	}
-	return strings.EqualFold(h.dn, o.dn)
+	dn    string
+	index int // LDIF: the object's position in LDIF.accounts
 }
 
 // A dupFinder finds the SPNs held by more than one object. Its memory is bounded by
-// the number of distinct SPNs: for each it keeps only its first holder (shared by
-// all that holder's SPNs), and further holders only for SPNs that turn out to be
-// duplicated.
+// the number of distinct SPNs: for each it keeps the lower-case SPN and a pointer
+// to its first holder (shared by all that holder's SPNs); it keeps more only for
+// the SPNs that turn out to be duplicated.
 type dupFinder struct {
 	prefix string // lower case; only SPNs starting with it count
-	first  map[string]firstHolder
-	more   map[string][]*holder // lower-case SPN -> holders after the first
+	first  map[string]*holder
+	dups   map[string]*dup // lower-case SPN -> the duplicate
 }
 
-type firstHolder struct {
-	spn string // as the first holder spells it
-	h   *holder
+// A dup is an SPN held by several objects.
+type dup struct {
+	spn     string    // as the second holder spells it
+	holders []*holder // all of them, the first included
 }
 
 func newDupFinder(prefix string) *dupFinder {
 	return &dupFinder{
 		prefix: strings.ToLower(prefix),
-		first:  map[string]firstHolder{},
-		more:   map[string][]*holder{},
+		first:  map[string]*holder{},
+		dups:   map[string]*dup{},
 	}
 }
 
@@ -54,41 +45,40 @@ func (d *dupFinder) add(h *holder, spns []string) {
 			continue
 		}
 		f, ok := d.first[key]
-		if !ok {
-			d.first[key] = firstHolder{spn: spn, h: h}
-			continue
+		switch {
+		case !ok:
+			d.first[key] = h
+		case strings.EqualFold(f.dn, h.dn):
+			// the same object: the SPN twice, or the object read twice
+		case d.dups[key] == nil:
+			d.dups[key] = &dup{spn: spn, holders: []*holder{f, h}}
+		default:
+			if x := d.dups[key]; !slices.ContainsFunc(x.holders, func(o *holder) bool { return strings.EqualFold(o.dn, h.dn) }) {
+				x.holders = append(x.holders, h)
+			}
 		}
-		if f.h.same(h) || slices.ContainsFunc(d.more[key], h.same) {
-			continue
-		}
-		d.more[key] = append(d.more[key], h)
 	}
 }
 
-// report calls fn for each duplicated SPN in SPN order, with its holders in DN
-// order, turned into accounts by account. It stops at the first error fn returns
-// and returns that error.
-func (d *dupFinder) report(account func(*holder) triage.Account, fn func(triage.SPNOwners) error) error {
-	keys := make([]string, 0, len(d.more))
-	for k := range d.more {
+// each calls fn for every duplicated SPN in SPN order, with its holders in DN
+// order. It stops at the first error fn returns and returns it.
+func (d *dupFinder) each(fn func(spn string, holders []*holder) error) error {
+	keys := make([]string, 0, len(d.dups))
+	for k := range d.dups {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		f := d.first[k]
-		owners := []triage.Account{account(f.h)}
-		for _, h := range d.more[k] {
-			owners = append(owners, account(h))
-		}
-		slices.SortFunc(owners, func(a, b triage.Account) int {
-			return cmp.Compare(strings.ToLower(a.DN), strings.ToLower(b.DN))
+		x := d.dups[k]
+		slices.SortFunc(x.holders, func(a, b *holder) int {
+			return cmp.Compare(strings.ToLower(a.dn), strings.ToLower(b.dn))
 		})
-		if err := fn(triage.SPNOwners{SPN: f.spn, Owners: owners}); err != nil {
+		if err := fn(x.spn, x.holders); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// duplicates returns how many SPNs are held by more than one object.
-func (d *dupFinder) duplicates() int { return len(d.more) }
+// count returns how many SPNs are held by more than one object.
+func (d *dupFinder) count() int { return len(d.dups) }

@@ -20,9 +20,9 @@ import (
 // These tests run against the Samba AD DC of scripts/testdomain.sh and skip without
 // one (see internal/testdomain):
 //
-//	scripts/testdomain.sh up /tmp/td
-//	scripts/testdomain.sh exec /tmp/td -- go test ./directory/
-//	scripts/testdomain.sh down /tmp/td
+//	scripts/testdomain.sh up DIR
+//	scripts/testdomain.sh exec DIR -- go test ./directory/
+//	scripts/testdomain.sh down DIR
 
 // liveClient returns a Client for the test domain over LDAPS, closed when the test
 // ends.

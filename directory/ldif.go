@@ -200,16 +200,25 @@ func (r *ldifReader) attribute(text string, lineNo int) (desc, value string, err
 // validAttrDesc reports whether s is an attribute description: a name or OID with
 // options, "servicePrincipalName;range=0-1499".
 func validAttrDesc(s string) bool {
-	if s == "" {
+	name, opts, _ := strings.Cut(s, ";")
+	if name == "" {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ';' || c == '=' || c == '_') {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !isAlnum(c) && c != '-' && c != '.' && c != '_' {
+			return false
+		}
+	}
+	for i := 0; i < len(opts); i++ {
+		if c := opts[i]; !isAlnum(c) && c != '-' && c != ';' && c != '=' && c != '*' {
 			return false
 		}
 	}
 	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // decodeBOM returns r as UTF-8: a UTF-8 byte order mark is dropped, UTF-16 text with

@@ -21,9 +21,9 @@ type LDIF struct {
 	accounts  []ldifAccount
 	bySAM     map[string][]int // lower-case sAMAccountName -> accounts index
 	byUPN     map[string][]int
-	byHost    map[string][]int // lower-case dNSHostName
-	bySPN     map[string][]int // lower-case SPN
-	maxPwdAge []domainPolicy   // domain objects in file order
+	byHost    map[string][]int  // lower-case dNSHostName
+	bySPN     map[string][]int  // lower-case SPN
+	maxPwdAge []time.Duration   // of the domain objects, in file order
 	netbios   map[string]string // DNS domain -> NetBIOS name, from crossRefs
 	domains   map[string]string // DNS domain -> NetBIOS name ("" if unknown) of every account
 }
@@ -34,9 +34,11 @@ type ldifAccount struct {
 	user, computer bool // objectClass holds user, computer (as LDAP filters test it)
 }
 
-type domainPolicy struct {
-	dn        string
-	maxPwdAge time.Duration
+// account returns the account, sharing nothing with l: an LDIF is immutable.
+func (a ldifAccount) account() triage.Account {
+	acct := a.Account
+	acct.SPNs = slices.Clone(acct.SPNs)
+	return acct
 }
 
 // LoadLDIF reads an LDIF export of Active Directory, as written by
@@ -84,6 +86,9 @@ func LoadLDIF(r io.Reader, name string) (*LDIF, error) {
 
 // add keeps what LoadLDIF keeps of rec.
 func (l *LDIF) add(lr *ldifReader, rec *ldifRecord, seen map[string]int) error {
+	if rec.dn == "" {
+		return nil // the root DSE, as "ldapsearch -s base -b ''" writes it
+	}
 	classes := rec.attrs[atObjectClass]
 	has := func(class string) bool {
 		return slices.ContainsFunc(classes, func(c string) bool { return strings.EqualFold(c, class) })
@@ -95,7 +100,7 @@ func (l *LDIF) add(lr *ldifReader, rec *ldifRecord, seen map[string]int) error {
 			if err != nil {
 				return lr.errorf(rec.line, "maxPwdAge of %q: %v", rec.dn, err)
 			}
-			l.maxPwdAge = append(l.maxPwdAge, domainPolicy{dn: rec.dn, maxPwdAge: age})
+			l.maxPwdAge = append(l.maxPwdAge, age)
 		}
 		return nil
 	case has("crossRef"):
@@ -151,7 +156,7 @@ func (l *LDIF) FindSPN(ctx context.Context, spn string) (triage.SPNOwners, error
 	}
 	var owners []triage.Account
 	for _, i := range l.bySPN[strings.ToLower(spn)] {
-		owners = append(owners, l.accounts[i].Account)
+		owners = append(owners, l.accounts[i].account())
 	}
 	return triage.SPNOwners{SPN: spn, Owners: distinct(owners)}, nil
 }
@@ -179,7 +184,7 @@ func (l *LDIF) Account(ctx context.Context, name string) (triage.Account, error)
 	for _, i := range candidates {
 		a := l.accounts[i]
 		if a.user && matchesName(a.Account, n) {
-			found = append(found, a.Account)
+			found = append(found, a.account())
 		}
 	}
 	return one("account", name, found)
@@ -209,7 +214,7 @@ func (l *LDIF) ComputerByDNSName(ctx context.Context, fqdn string) (triage.Accou
 	var found []triage.Account
 	for _, i := range l.byHost[strings.ToLower(host)] {
 		if a := l.accounts[i]; a.computer {
-			found = append(found, a.Account)
+			found = append(found, a.account())
 		}
 	}
 	return one("computer", fqdn, found)
@@ -224,7 +229,7 @@ func (l *LDIF) MaxPwdAge(ctx context.Context) (time.Duration, error) {
 	if len(l.maxPwdAge) == 0 {
 		return 0, fmt.Errorf("read maximum password age: %s has no domain object with maxPwdAge", l.name)
 	}
-	return l.maxPwdAge[0].maxPwdAge, nil
+	return l.maxPwdAge[0], nil
 }
 
 // ScanDuplicateSPNs finds the SPNs starting with prefix held by more than one
@@ -246,12 +251,19 @@ func (l *LDIF) ScanDuplicateSPNs(ctx context.Context, prefix string, fn func(tri
 			continue
 		}
 		scanned++
-		d.add(&holder{dn: a.DN, sid: a.SID, sam: a.SAMAccountName, index: i}, a.SPNs)
+		d.add(&holder{dn: a.DN, index: i}, a.SPNs)
 	}
-	return scanned, d.report(func(h *holder) triage.Account { return l.accounts[h.index].Account }, fn)
+	return scanned, d.each(func(spn string, holders []*holder) error {
+		owners := make([]triage.Account, len(holders))
+		for i, h := range holders {
+			owners[i] = l.accounts[h.index].account()
+		}
+		return fn(triage.SPNOwners{SPN: spelling(spn, owners[0]), Owners: owners})
+	})
 }
 
-// hasPrefixFold reports whether s starts with prefix, ignoring case.
+// hasPrefixFold reports whether s starts with prefix, ignoring case as the
+// duplicate scan does.
 func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+	return strings.HasPrefix(strings.ToLower(s), strings.ToLower(prefix))
 }

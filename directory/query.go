@@ -17,11 +17,11 @@ import (
 
 // FindSPN returns every object in the forest that holds spn, as "setspn -Q spn"
 // does: an exact, case-insensitive match, searched on a global catalog. The owners
-// carry the attributes the global catalog holds (DN, SID, sAMAccountName, class,
-// UPN, dNSHostName, userAccountControl, SPNs); their EncTypes is
-// triage.EncTypesUnset and their times are zero, since those attributes are not in
-// the global catalog: read the account with Account for them. No owner is not an
-// error.
+// carry what the global catalog holds (DN, SID, sAMAccountName, class, UPN,
+// dNSHostName, userAccountControl, SPNs) and their domain's DNS and NetBIOS names;
+// their EncTypes is triage.EncTypesUnset and their times are zero, since those
+// attributes are not in the global catalog: read them with Account. No owner is
+// not an error.
 func (c *Client) FindSPN(ctx context.Context, spn string) (triage.SPNOwners, error) {
 	if err := validateSPN(spn); err != nil {
 		return triage.SPNOwners{}, err
@@ -32,7 +32,7 @@ func (c *Client) FindSPN(ctx context.Context, spn string) (triage.SPNOwners, err
 		if err != nil {
 			return err
 		}
-		owners, err = c.accounts(s, "", spnFilter(spn), gcAccountAttributes, names,
+		owners, err = c.accounts(s, "", spnFilter(spn), gcAccountAttributes, names, maxMatches,
 			func(a triage.Account) bool { return holdsSPN(a, spn) })
 		return err
 	})
@@ -82,7 +82,7 @@ func (c *Client) Account(ctx context.Context, name string) (triage.Account, erro
 					n.domain, domain, cmp.Or(netbios, "NetBIOS name unknown"))
 			}
 		}
-		found, err = c.accounts(s, nc.base, accountFilter(n), accountAttributes, names,
+		found, err = c.accounts(s, nc.base, accountFilter(n), accountAttributes, names, maxMatches,
 			func(a triage.Account) bool { return matchesName(a, n) })
 		return err
 	})
@@ -111,7 +111,7 @@ func (c *Client) ComputerByDNSName(ctx context.Context, fqdn string) (triage.Acc
 		if err != nil {
 			return err
 		}
-		found, err = c.accounts(s, nc.base, computerFilter(name), accountAttributes, names,
+		found, err = c.accounts(s, nc.base, computerFilter(name), accountAttributes, names, maxMatches,
 			func(a triage.Account) bool { return strings.EqualFold(a.DNSHostName, name) })
 		return err
 	})
@@ -188,10 +188,10 @@ func (c *Client) CurrentTime(ctx context.Context) (triage.ClockReading, error) {
 }
 
 // accounts searches base for filter and decodes the objects found, keeping those
-// keep accepts. netbios maps DNS domains to NetBIOS names. It reads at most
-// maxMatches objects.
-func (c *Client) accounts(s *session, base, filter string, attributes []string, netbios map[string]string, keep func(triage.Account) bool) ([]triage.Account, error) {
-	entries, err := c.search(s, base, ldap.ScopeWholeSubtree, filter, attributes, maxMatches)
+// keep accepts. netbios maps DNS domains to NetBIOS names. More than limit objects
+// (0: the server's limit) is an error.
+func (c *Client) accounts(s *session, base, filter string, attributes []string, netbios map[string]string, limit int, keep func(triage.Account) bool) ([]triage.Account, error) {
+	entries, err := c.search(s, base, ldap.ScopeWholeSubtree, filter, attributes, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +217,7 @@ func (c *Client) accounts(s *session, base, filter string, attributes []string, 
 func (c *Client) search(s *session, base string, scope int, filter string, attributes []string, sizeLimit int) ([]*ldap.Entry, error) {
 	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, sizeLimit, c.timeLimit(), false, filter, attributes, nil)
 	res, err := s.conn.Search(req)
+	s.note(err)
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return nil, fmt.Errorf("search %s under %q: more than %d objects match", filter, base, sizeLimit)
 	}

@@ -125,10 +125,10 @@ func TestAccount(t *testing.T) {
 	tests := []struct {
 		name    string
 		account string
-		want    *triage.Account      // the whole account, when given
+		want    *triage.Account             // the whole account, when given
 		check   func(triage.Account) string // "" when fine
-		wantErr error                // errors.Is target; nil: no error
-		anyErr  bool                 // an error that is neither ErrNotFound nor ErrAmbiguous
+		wantErr error                       // errors.Is target; nil: no error
+		anyErr  bool                        // an error that is neither ErrNotFound nor ErrAmbiguous
 	}{
 		{name: "bare sAMAccountName", account: "svc_sqlok", want: &svcSQLOK},
 		{name: "NetBIOS form", account: `CORP\svc_sqlok`, want: &svcSQLOK},

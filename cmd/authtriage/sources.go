@@ -47,7 +47,7 @@ func newDirectorySources(ldif string, cfg *config.Config, log *slog.Logger) (dir
 		d := cfg.Directory
 		c, err := directory.New(directory.Config{
 			URLs: d.URLs, GCURLs: d.GCURLs, Domain: d.Domain, Resolver: resolverFor(d.DNSServer),
-			BaseDN: d.BaseDN, BindDN: d.BindDN, Password: d.BindPassword.Reveal(), CAFile: d.CAPath, Timeout: d.Timeout,
+			BaseDN: d.BaseDN, NetBIOS: d.NetBIOS, BindDN: d.BindDN, Password: d.BindPassword.Reveal(), CAFile: d.CAPath, Timeout: d.Timeout,
 		}, log)
 		if err != nil {
 			return s, fmt.Errorf("directory: %w", err)
