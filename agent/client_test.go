@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"authtriage/agent"
+	"authtriage/diagnosis"
 	"authtriage/triage"
 )
 
@@ -77,7 +78,9 @@ func TestChecksAgentKilled(t *testing.T) {
 	p := newPKI(t, "bot")
 	b := newBlocker("account")
 	a := startAgent(t, p, func() []triage.Check {
-		return []triage.Check{returns("errorlog", logResult("ERRORLOG: 3 entries", 17806), nil),
+		// What arrives before the kill shows only a warning (18452 alone), so the verdict
+		// rests on the checks that never came back: unknown.
+		return []triage.Check{returns("errorlog", logResult("ERRORLOG: 3 entries", 18452), nil),
 			returns("spn", triage.Result{}, triage.Skip("no directory")), b, newBlocker("dns")}
 	}, nil)
 	c := newClient(t, p, a.url, "bot", 30*time.Second)
@@ -89,7 +92,7 @@ func TestChecksAgentKilled(t *testing.T) {
 	var obs triage.Observations
 	r := triage.Runner{
 		Checks:   c.Checks("sqlhost01", 0, []string{"errorlog", "spn", "account", "dns"}),
-		Rules:    []triage.Rule{capture(&obs)},
+		Rules:    append(diagnosis.Rules(), capture(&obs)),
 		Deadline: 5 * time.Second,
 	}
 	start := time.Now()
@@ -100,12 +103,18 @@ func TestChecksAgentKilled(t *testing.T) {
 	if rep.Status != triage.StatusUnknown {
 		t.Errorf("status %s; want unknown", rep.Status)
 	}
+	if f, ok := rep.Worst(); !ok || f.Cause != triage.AgentUnreachable || !strings.Contains(f.Summary, "account, dns") {
+		t.Errorf("worst finding = %+v; want agent.unreachable naming the missing checks", f)
+	}
+	if len(rep.Findings) != 2 || rep.Findings[1].Cause != triage.LoginUntrustedDomain {
+		t.Errorf("findings %+v; want the arrived 18452 kept as login.untrusted_domain", rep.Findings)
+	}
 	got := map[string]triage.CheckResult{}
 	for _, cr := range rep.Checks {
 		got[cr.Name] = cr
 	}
-	if got["errorlog"].Status != triage.CheckPass || got["spn"].Status != triage.CheckSkipped {
-		t.Errorf("arrived checks: errorlog %+v, spn %+v; want pass and skipped", got["errorlog"], got["spn"])
+	if got["errorlog"].Status != triage.CheckWarn || got["spn"].Status != triage.CheckSkipped {
+		t.Errorf("arrived checks: errorlog %+v, spn %+v; want warn and skipped", got["errorlog"], got["spn"])
 	}
 	for _, n := range []string{"account", "dns"} {
 		if cr := got[n]; cr.Status != triage.CheckError || !strings.HasPrefix(cr.Detail, "agent agent-test did not answer: stream cut after 2 results") {
