@@ -8,7 +8,6 @@ package hostlocal
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
@@ -55,6 +54,3 @@ func etypeName(t int32) string {
 	}
 	return fmt.Sprintf("etype %d", t)
 }
-
-// lsaTimeout bounds the LSA probe.
-const lsaTimeout = 5 * time.Second

@@ -13,6 +13,9 @@ import (
 	"authtriage/triage"
 )
 
+// lsaTimeout bounds the LSA probe.
+const lsaTimeout = 5 * time.Second
+
 // EventLog exports the events of the System or Application log written in the last
 // since, as `wevtutil qe LOG /q:... /f:RenderedXml` does, with a query built here from
 // the log name and a whole number of milliseconds only.
