@@ -18,6 +18,7 @@ lint:
 ## windows: the agent will run on Windows; its build must never break unseen
 windows:
 	GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/authtriage
+	GOOS=windows GOARCH=amd64 go vet ./...
 
 ## integration: all tests, with a real Samba AD DC and KDC up (scripts/test.sh)
 integration:

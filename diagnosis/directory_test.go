@@ -101,31 +101,9 @@ func TestDirectoryRules(t *testing.T) {
 	target := triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example", Instances: []triage.Instance{{Port: 1433}}, ServiceAccount: `CORP\svc_sql01`}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got []triage.Finding
-			for _, r := range Rules() {
-				got = append(got, r.Apply(target, tt.obs)...)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %v; want %d findings", causes(got), len(tt.want))
-			}
-			for i, w := range tt.want {
-				f := got[i]
-				if f.Cause != w.cause || f.Severity != w.severity {
-					t.Errorf("finding %d = %s/%s; want %s/%s", i, f.Cause, f.Severity, w.cause, w.severity)
-				}
-				for _, s := range w.summary {
-					if !strings.Contains(f.Summary, s) {
-						t.Errorf("summary %q lacks %q", f.Summary, s)
-					}
-				}
-				for _, c := range w.commands {
-					if !hasCommand(f, c) {
-						t.Errorf("remediation %+v lacks %q", f.Remediation, c)
-					}
-				}
-				if len(f.Evidence) != w.evidence {
-					t.Errorf("evidence %+v; want %d items", f.Evidence, w.evidence)
-				}
+			got := applyRules(target, tt.obs)
+			checkFindings(t, got, tt.want)
+			for _, f := range got {
 				for _, s := range f.Remediation {
 					if strings.Contains(s.Command, "<") {
 						t.Errorf("command %q has an unfilled placeholder", s.Command)

@@ -229,42 +229,54 @@ func TestRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got []triage.Finding
-			for _, r := range Rules() {
-				got = append(got, r.Apply(tt.target, tt.obs)...)
-			}
+			got := applyRules(tt.target, tt.obs)
 			slices.SortStableFunc(got, func(a, b triage.Finding) int { return int(b.Severity) - int(a.Severity) })
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d findings %v; want %d", len(got), causes(got), len(tt.want))
-			}
-			for i, w := range tt.want {
-				f := got[i]
-				if f.Cause != w.cause || f.Severity != w.severity {
-					t.Errorf("finding %d = %s/%s; want %s/%s", i, f.Cause, f.Severity, w.cause, w.severity)
-				}
-				for _, s := range w.summary {
-					if !strings.Contains(f.Summary, s) {
-						t.Errorf("finding %d summary %q lacks %q", i, f.Summary, s)
-					}
-				}
-				for _, c := range w.commands {
-					if !hasCommand(f, c) {
-						t.Errorf("finding %d remediation %+v lacks a command containing %q", i, f.Remediation, c)
-					}
-				}
-				if len(f.Evidence) != w.evidence {
-					t.Errorf("finding %d has %d evidence items %+v; want %d", i, len(f.Evidence), f.Evidence, w.evidence)
-				}
-				if len(f.Links) == 0 {
-					t.Errorf("finding %d has no links", i)
-				}
-				for _, e := range f.Evidence {
-					if e.Check == "" {
-						t.Errorf("finding %d evidence %q names no check", i, e.Text)
-					}
-				}
-			}
+			checkFindings(t, got, tt.want)
 		})
+	}
+}
+
+// applyRules runs every rule on obs, as the Runner does.
+func applyRules(target triage.Target, obs triage.Observations) []triage.Finding {
+	var got []triage.Finding
+	for _, r := range Rules() {
+		got = append(got, r.Apply(target, obs)...)
+	}
+	return got
+}
+
+// checkFindings compares findings with what a test case wants, in order.
+func checkFindings(t *testing.T, got []triage.Finding, wants []want) {
+	t.Helper()
+	if len(got) != len(wants) {
+		t.Fatalf("got %d findings %v; want %d", len(got), causes(got), len(wants))
+	}
+	for i, w := range wants {
+		f := got[i]
+		if f.Cause != w.cause || f.Severity != w.severity {
+			t.Errorf("finding %d = %s/%s; want %s/%s", i, f.Cause, f.Severity, w.cause, w.severity)
+		}
+		for _, s := range w.summary {
+			if !strings.Contains(f.Summary, s) {
+				t.Errorf("finding %d summary %q lacks %q", i, f.Summary, s)
+			}
+		}
+		for _, c := range w.commands {
+			if !hasCommand(f, c) {
+				t.Errorf("finding %d remediation %+v lacks a command containing %q", i, f.Remediation, c)
+			}
+		}
+		if len(f.Evidence) != w.evidence {
+			t.Errorf("finding %d has %d evidence items %+v; want %d", i, len(f.Evidence), f.Evidence, w.evidence)
+		}
+		if len(f.Links) == 0 && f.Cause != triage.AgentUnreachable {
+			t.Errorf("finding %d has no links", i)
+		}
+		for _, e := range f.Evidence {
+			if e.Check == "" {
+				t.Errorf("finding %d evidence %q names no check", i, e.Text)
+			}
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package diagnosis
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -33,32 +32,7 @@ func TestSQLAndAgentRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got []triage.Finding
-			for _, r := range Rules() {
-				got = append(got, r.Apply(target, tt.obs)...)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %v; want %d findings", causes(got), len(tt.want))
-			}
-			for i, w := range tt.want {
-				f := got[i]
-				if f.Cause != w.cause || f.Severity != w.severity {
-					t.Errorf("finding %d = %s/%s; want %s/%s", i, f.Cause, f.Severity, w.cause, w.severity)
-				}
-				for _, s := range w.summary {
-					if !strings.Contains(f.Summary, s) {
-						t.Errorf("summary %q lacks %q", f.Summary, s)
-					}
-				}
-				for _, c := range w.commands {
-					if !hasCommand(f, c) {
-						t.Errorf("remediation %+v lacks %q", f.Remediation, c)
-					}
-				}
-				if len(f.Evidence) != w.evidence {
-					t.Errorf("evidence %+v; want %d", f.Evidence, w.evidence)
-				}
-			}
+			checkFindings(t, applyRules(target, tt.obs), tt.want)
 		})
 	}
 }
@@ -88,29 +62,7 @@ func TestHostRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got []triage.Finding
-			for _, r := range Rules() {
-				got = append(got, r.Apply(target, tt.obs)...)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %v; want %d findings", causes(got), len(tt.want))
-			}
-			for i, w := range tt.want {
-				f := got[i]
-				if f.Cause != w.cause || f.Severity != w.severity || len(f.Evidence) != w.evidence {
-					t.Errorf("finding %d = %s/%s with %d evidence; want %s/%s with %d", i, f.Cause, f.Severity, len(f.Evidence), w.cause, w.severity, w.evidence)
-				}
-				for _, s := range w.summary {
-					if !strings.Contains(f.Summary, s) {
-						t.Errorf("summary %q lacks %q", f.Summary, s)
-					}
-				}
-				for _, c := range w.commands {
-					if !hasCommand(f, c) {
-						t.Errorf("remediation %+v lacks %q", f.Remediation, c)
-					}
-				}
-			}
+			checkFindings(t, applyRules(target, tt.obs), tt.want)
 		})
 	}
 }
