@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,36 @@ func TestDNSCheck(t *testing.T) {
 	f := res.Obs.Directory.DNS
 	if f.FQDN != "sql01.corp.example" || f.ReverseFor["192.0.2.10"][0] != "oldsql.corp.example." {
 		t.Errorf("DNS facts = %+v", f)
+	}
+}
+
+type fakeTicketer struct {
+	results []triage.TicketResult
+	err     error
+}
+
+func (f fakeTicketer) Tickets(context.Context, []string) ([]triage.TicketResult, error) {
+	return f.results, f.err
+}
+
+type kdcError int
+
+func (e kdcError) Error() string { return fmt.Sprintf("KRB Error: (%d)", int(e)) }
+func (e kdcError) KDCCode() int  { return int(e) }
+
+// TestKerberosCheck: a clock-skew refusal of the checker's own logon is a fact for the
+// clock rule; any other logon failure is the check's error.
+func TestKerberosCheck(t *testing.T) {
+	target := triage.Target{Host: "sql01", FQDN: "sql01.corp.example"}
+	res, err := Kerberos{KDC: fakeTicketer{err: kdcError(37)}}.Run(t.Context(), target)
+	if err != nil || len(res.Obs.Directory.Tickets) != 1 || res.Obs.Directory.Tickets[0].Code != 37 {
+		t.Errorf("skew: %+v, %v; want a ticket fact with code 37 and no error", res.Obs.Directory, err)
+	}
+	if _, err := (Kerberos{KDC: fakeTicketer{err: kdcError(24)}}).Run(t.Context(), target); err == nil {
+		t.Errorf("wrong checker password: no error")
+	}
+	res, err = Kerberos{KDC: fakeTicketer{results: []triage.TicketResult{{SPN: "a", OK: true}, {SPN: "b", Code: 7}}}}.Run(t.Context(), target)
+	if err != nil || res.Detail != "1 of 2 service tickets issued" {
+		t.Errorf("tickets: %q, %v", res.Detail, err)
 	}
 }

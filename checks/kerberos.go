@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"authtriage/triage"
@@ -41,8 +42,24 @@ func (c Kerberos) Run(ctx context.Context, t triage.Target) (triage.Result, erro
 		}
 	}
 	res.Detail = fmt.Sprintf("%d of %d service tickets issued", ok, len(spns))
+	var refused interface{ KDCCode() int }
+	if errors.As(err, &refused) && isClockCode(refused.KDCCode()) {
+		// The KDC refused the checker's own logon because the clocks differ: not a
+		// failure of the check but the finding itself.
+		res.Obs.Directory.Tickets = append(res.Obs.Directory.Tickets, triage.TicketResult{
+			SPN: CheckerLogon, Code: refused.KDCCode(), Err: err.Error()})
+		res.Detail = "the KDC refused the checker's logon: " + err.Error()
+		return res, nil
+	}
 	if err != nil {
 		return res, fmt.Errorf("request tickets: %w", err)
 	}
 	return res, nil
 }
+
+// CheckerLogon stands for the checker's own logon (its TGT request) in a TicketResult.
+const CheckerLogon = "krbtgt (the checker's own logon)"
+
+// isClockCode reports whether a KRB-ERROR code says the clocks differ:
+// KRB_AP_ERR_SKEW (37) or KRB_AP_ERR_TKT_NYV (33).
+func isClockCode(code int) bool { return code == 0x25 || code == 0x21 }

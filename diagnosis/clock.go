@@ -58,6 +58,8 @@ func (clockRule) Apply(t triage.Target, obs triage.Observations) []triage.Findin
 	f.Evidence = ev
 	if worst > 0 {
 		f.Summary = fmt.Sprintf("Clocks differ by %s, more than the %s Kerberos allows", worst.Round(time.Second), maxSkew)
+	} else {
+		f.Summary = fmt.Sprintf("The KDC answered KRB_AP_ERR_SKEW: its clock and the requester's differ by more than the %s Kerberos allows; check the clocks of the domain controllers, %s and its clients", maxSkew, t.Host)
 	}
 	return []triage.Finding{f}
 }

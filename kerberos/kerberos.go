@@ -170,6 +170,10 @@ type LoginError struct {
 	Err      error // gokrb5's error, or the timeout
 }
 
+// KDCCode returns the KDC's KRB-ERROR code, 0 when the KDC did not refuse; it lets
+// callers read the code through a small interface without importing this package.
+func (e *LoginError) KDCCode() int { return e.Code }
+
 func (e *LoginError) Error() string {
 	return fmt.Sprintf("get TGT for %s: %s", e.Principal, describe(e.Err))
 }

@@ -28,7 +28,7 @@ import (
 // no domain credentials, and gets the same findings as the in-process triage. With the
 // agent stopped, the report says agent.unreachable and its status is unknown.
 func TestIntegrationAgent(t *testing.T) {
-	d := testdomain.Load(t)
+	d := loadDomain(t)
 	// A fake SQL Server where clients look for the scenario hosts (all on 127.0.0.1 in
 	// the domain's namespace), validating Kerberos tickets with svc_sqlok's keys: the
 	// sql check succeeds for sqlok and is refused (18452) where a ticket is for another

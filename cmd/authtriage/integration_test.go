@@ -19,7 +19,7 @@ import (
 // reports exactly its seeded cause, the healthy one is ok, and the fixes name the real
 // SPNs and accounts.
 func TestIntegrationScenarios(t *testing.T) {
-	d := testdomain.Load(t)
+	d := loadDomain(t)
 	cfg := integrationConfig(t, d)
 	for _, name := range slices.Sorted(maps.Keys(d.Hosts)) {
 		h := d.Hosts[name]
@@ -76,7 +76,7 @@ func TestIntegrationScenarios(t *testing.T) {
 
 // TestIntegrationScan: the forest-wide duplicate scan finds the seeded duplicate.
 func TestIntegrationScan(t *testing.T) {
-	d := testdomain.Load(t)
+	d := loadDomain(t)
 	cfg := integrationConfig(t, d)
 	e, stdout, stderr := testEnv(nil)
 	code := e.run(t.Context(), []string{"scan", "spn-duplicates", "--config", cfg, "--output", "json"})
@@ -91,7 +91,7 @@ func TestIntegrationScan(t *testing.T) {
 // TestIntegrationUnreachableDC: a DC that refuses connections gives dc.unreachable
 // (or a check error) within the timeout, never a hang.
 func TestIntegrationUnreachableDC(t *testing.T) {
-	d := testdomain.Load(t)
+	d := loadDomain(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "down.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`defaults:
@@ -119,6 +119,37 @@ hosts:
 	if rep.Status != triage.StatusCritical {
 		t.Errorf("status = %s; want critical", rep.Status)
 	}
+}
+
+// TestIntegrationClockSkew needs a domain whose KDC runs an hour ahead (scripts/test.sh
+// starts one with AUTHTRIAGE_TEST_SKEW=1): the check reports clock.skew from the KDC's
+// KRB_AP_ERR_SKEW to the checker's own logon. (Samba's rootDSE currentTime is not moved
+// by faketime, so the clock check does not see this skew; its rule is unit-tested.)
+func TestIntegrationClockSkew(t *testing.T) {
+	d := testdomain.Load(t)
+	if !d.Skewed {
+		t.Skip("the test domain's clock is not skewed; scripts/test.sh runs this test in a second, skewed domain")
+	}
+	cfg := integrationConfig(t, d)
+	rep := runJSON(t, "check", testdomain.HostOK, "--config", cfg)
+	f := findCause(rep, triage.ClockSkew)
+	if f == nil || rep.Status != triage.StatusCritical {
+		t.Fatalf("status %s, findings %v; want clock.skew, critical", rep.Status, findingKeys(rep))
+	}
+	wantCommand(t, *f, "w32tm /resync /rediscover")
+	if !strings.Contains(f.Evidence[0].Text, "KRB_AP_ERR_SKEW") {
+		t.Errorf("evidence %+v does not name KRB_AP_ERR_SKEW", f.Evidence)
+	}
+}
+
+// loadDomain returns the test domain for the tests that need its clock right.
+func loadDomain(t *testing.T) testdomain.Domain {
+	t.Helper()
+	d := testdomain.Load(t)
+	if d.Skewed {
+		t.Skip("the test domain's clock is skewed; see TestIntegrationClockSkew")
+	}
+	return d
 }
 
 // integrationConfig writes a configuration for the test domain and its scenario hosts.
