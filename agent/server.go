@@ -282,7 +282,9 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
 	}
 	a.checks, err = s.runner.run(r.Context(), t, s.checks(t, since), emit)
 	canceled := r.Context().Err() // the client went away, or the agent is stopping
-	if err == nil {
+	if err == nil && canceled == nil {
+		// Only a run that was not cut short ends with the end marker: a client reading a
+		// stream without it knows the agent stopped halfway (agent.unreachable).
 		err = emit(Line{Done: true})
 	}
 	switch {

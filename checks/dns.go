@@ -56,7 +56,7 @@ func (c DNS) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	}
 	if c.Dir != nil {
 		// A missing computer account is not this check's concern; the names are.
-		if comp, err := c.Dir.Account(ctx, t.ShortName()+"$"); err == nil {
+		if comp, err := c.Dir.Account(ctx, t.ComputerAccount()); err == nil {
 			facts.ComputerDNSHostName = comp.DNSHostName
 		}
 	}

@@ -33,10 +33,7 @@ func (accountRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 	}
 	name := a.Name()
 	vars := n.with(triage.PHAccount, name)
-	now := d.ReadAt
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now := readAt(d)
 	ev := func(text string, args ...any) []triage.Evidence {
 		return []triage.Evidence{{Check: "account", Source: triage.SourceDirectory, Text: fmt.Sprintf(text, args...)}}
 	}
@@ -50,11 +47,11 @@ func (accountRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 		add(triage.AccountDisabled, fmt.Sprintf("The service account %s is disabled: the KDC refuses it (KDC_ERR_CLIENT_REVOKED)", name),
 			ev("%s userAccountControl 0x%x has ACCOUNTDISABLE (0x2)", a.DN, a.UAC))
 	}
-	if !a.LockoutTime.IsZero() {
+	if lockedOut(*a) {
 		add(triage.AccountLockedOut, fmt.Sprintf("The service account %s has been locked out since %s", name, a.LockoutTime.UTC().Format(time.RFC3339)),
-			ev("%s lockoutTime %s", a.DN, a.LockoutTime.UTC().Format(time.RFC3339)))
+			ev("%s msDS-User-Account-Control-Computed has LOCKOUT (0x10); lockoutTime %s", a.DN, a.LockoutTime.UTC().Format(time.RFC3339)))
 	}
-	if !a.AccountExpires.IsZero() && a.AccountExpires.Before(now) {
+	if expired(*a, now) {
 		add(triage.AccountExpired, fmt.Sprintf("The service account %s expired on %s", name, a.AccountExpires.UTC().Format(time.RFC3339)),
 			ev("%s accountExpires %s", a.DN, a.AccountExpires.UTC().Format(time.RFC3339)))
 	}
@@ -63,6 +60,23 @@ func (accountRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 			ev("%s: %s", a.DN, why))
 	}
 	return out
+}
+
+// lockedOut reports whether the account is locked out now. AD leaves lockoutTime set
+// after a lockout has run out, until the next successful logon, so only the computed
+// LOCKOUT bit (msDS-User-Account-Control-Computed, merged into UAC when the directory is
+// read) says so; an LDIF export without that attribute never shows a lockout.
+func lockedOut(a triage.Account) bool { return a.UAC&triage.UACLockout != 0 }
+
+// expired reports whether the account's expiry date has passed.
+func expired(a triage.Account, now time.Time) bool {
+	return !a.AccountExpires.IsZero() && a.AccountExpires.Before(now)
+}
+
+// unusable reports whether accountRule reports a problem with the account: disabled,
+// locked out, expired or with an expired password.
+func unusable(a triage.Account, maxAge time.Duration, now time.Time) bool {
+	return a.UAC&triage.UACAccountDisable != 0 || lockedOut(a) || expired(a, now) || passwordExpired(a, maxAge, now) != ""
 }
 
 // passwordExpired says why an account's password counts as expired, or "" when it does

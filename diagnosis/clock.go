@@ -10,58 +10,69 @@ import (
 // maxSkew is Kerberos' default tolerance for clock differences.
 const maxSkew = 5 * time.Minute
 
-// clockRule reports clocks that differ by more than Kerberos allows: the domain
-// controller's rootDSE currentTime (and SQL Server's time, once read) against the
-// checker's, or a KDC that answered KRB_AP_ERR_SKEW.
+// clockRule reports clocks that differ by more than Kerberos allows. SQL Server's clock
+// against the domain controller's (both read by the checker) is the host's own problem:
+// critical. A clock read against the checker's (the DC's rootDSE currentTime, SQL Server's
+// SYSUTCDATETIME() without a DC reading, or the KDC answering KRB_AP_ERR_SKEW to the
+// checker) may be the checker's clock at fault, wherever authtriage runs: a warning that
+// says so.
 type clockRule struct{}
 
 func (clockRule) Name() string { return "clock" }
 
 func (clockRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	type reading struct {
-		triage.ClockReading
-		check string
-	}
-	var clocks []reading
+	var dc *triage.ClockReading
 	var tickets []triage.TicketResult
 	if d := obs.Directory; d != nil {
-		for _, c := range d.Clocks {
-			clocks = append(clocks, reading{c, "clock"})
+		if len(d.Clocks) > 0 {
+			dc = &d.Clocks[0]
 		}
 		tickets = d.Tickets
 	}
+	var hostEv, checkerEv []triage.Evidence
+	worst := time.Duration(0)
 	for _, l := range obs.SQL {
-		if l.OK && !l.ServerTime.IsZero() && !l.ReadAt.IsZero() {
-			clocks = append(clocks, reading{triage.ClockReading{Source: "SQL Server " + l.Instance + " SYSUTCDATETIME()", Skew: l.ServerTime.Sub(l.ReadAt)}, "sql"})
+		if !l.OK || l.ServerTime.IsZero() || l.ReadAt.IsZero() {
+			continue
+		}
+		skew := l.ServerTime.Sub(l.ReadAt)
+		if dc != nil {
+			if d := (skew - dc.Skew).Abs(); d > maxSkew {
+				worst = max(worst, d)
+				hostEv = append(hostEv, triage.Evidence{Check: "sql", Source: triage.SourceClock,
+					Text: fmt.Sprintf("SQL Server %s is %s %s %s", l.Instance, d.Round(time.Second), aheadOrBehind(skew-dc.Skew), dc.Source)})
+			}
+		} else if skew.Abs() > maxSkew {
+			checkerEv = append(checkerEv, triage.Evidence{Check: "sql", Source: triage.SourceClock,
+				Text: fmt.Sprintf("SQL Server %s is %s %s this checker's clock", l.Instance, skew.Abs().Round(time.Second), aheadOrBehind(skew))})
 		}
 	}
-	var ev []triage.Evidence
-	worst := time.Duration(0)
-	for _, c := range clocks {
-		skew := c.Skew.Abs()
-		if skew > maxSkew {
-			worst = max(worst, skew)
-			ev = append(ev, triage.Evidence{Check: c.check, Source: triage.SourceClock,
-				Text: fmt.Sprintf("%s is %s %s this checker's clock", c.Source, skew.Round(time.Second), aheadOrBehind(c.Skew))})
-		}
+	if dc != nil && dc.Skew.Abs() > maxSkew {
+		checkerEv = append(checkerEv, triage.Evidence{Check: "clock", Source: triage.SourceClock,
+			Text: fmt.Sprintf("%s is %s %s this checker's clock", dc.Source, dc.Skew.Abs().Round(time.Second), aheadOrBehind(dc.Skew))})
 	}
 	for _, tr := range tickets {
 		if !tr.OK && (tr.Code == 0x25 || tr.Code == 0x21) {
-			ev = append(ev, triage.Evidence{Check: "kerberos", Source: triage.SourceKerberos,
+			checkerEv = append(checkerEv, triage.Evidence{Check: "kerberos", Source: triage.SourceKerberos,
 				Text: fmt.Sprintf("klist get %s: %s", tr.SPN, ticketError(tr))})
 		}
 	}
-	if len(ev) == 0 {
-		return nil
+	n := namesFor(t, obs)
+	var out []triage.Finding
+	if len(hostEv) > 0 {
+		f := triage.NewFinding(triage.ClockSkew, n.vars)
+		f.Evidence = hostEv
+		f.Summary = fmt.Sprintf("SQL Server on %s and the domain controller disagree on the time by %s, more than the %s Kerberos allows", t.Host, worst.Round(time.Second), maxSkew)
+		out = append(out, f)
 	}
-	f := triage.NewFinding(triage.ClockSkew, namesFor(t, obs).vars)
-	f.Evidence = ev
-	if worst > 0 {
-		f.Summary = fmt.Sprintf("Clocks differ by %s, more than the %s Kerberos allows", worst.Round(time.Second), maxSkew)
-	} else {
-		f.Summary = fmt.Sprintf("The KDC answered KRB_AP_ERR_SKEW: its clock and the requester's differ by more than the %s Kerberos allows; check the clocks of the domain controllers, %s and its clients", maxSkew, t.Host)
+	if len(checkerEv) > 0 {
+		f := triage.NewFinding(triage.ClockSkew, n.vars)
+		f.Severity = triage.Warning
+		f.Evidence = checkerEv
+		f.Summary = fmt.Sprintf("The clock where authtriage runs and the domain's differ by more than the %s Kerberos allows: if this checker's clock is right, the domain controllers or %s are off; if it is wrong, fix it first", maxSkew, t.Host)
+		out = append(out, f)
 	}
-	return []triage.Finding{f}
+	return out
 }
 
 func aheadOrBehind(skew time.Duration) string {

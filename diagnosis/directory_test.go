@@ -52,9 +52,30 @@ func TestDirectoryRules(t *testing.T) {
 			d.ServiceAccount, d.ServiceAccountMissing = nil, `CORP\svc_gone`
 		}), []want{{cause: triage.AccountNotFound, severity: triage.Critical, summary: []string{`CORP\svc_gone`}, evidence: 1}}},
 		{"disabled", facts(func(d *triage.DirectoryFacts) { d.ServiceAccount.UAC |= triage.UACAccountDisable }),
-			[]want{{cause: triage.AccountDisabled, severity: triage.Critical, commands: []string{`Enable-ADAccount -Identity CORP\svc_sql01`}, evidence: 1}}},
-		{"locked out", facts(func(d *triage.DirectoryFacts) { d.ServiceAccount.LockoutTime = now.Add(-time.Hour) }),
-			[]want{{cause: triage.AccountLockedOut, severity: triage.Critical, evidence: 1}}},
+			[]want{{cause: triage.AccountDisabled, severity: triage.Critical, commands: []string{`Enable-ADAccount -Identity svc_sql01`}, evidence: 1}}},
+		{"locked out", facts(func(d *triage.DirectoryFacts) {
+			d.ServiceAccount.LockoutTime = now.Add(-time.Hour)
+			d.ServiceAccount.UAC |= triage.UACLockout // msDS-User-Account-Control-Computed
+		}), []want{{cause: triage.AccountLockedOut, severity: triage.Critical, commands: []string{"Unlock-ADAccount -Identity svc_sql01"}, evidence: 1}}},
+		{"a lockout that has run out leaves lockoutTime set: not locked", facts(func(d *triage.DirectoryFacts) {
+			d.ServiceAccount.LockoutTime = now.Add(-48 * time.Hour)
+		}), nil},
+		{"a KDC refusal is not explained by an expiry date still to come", facts(func(d *triage.DirectoryFacts) {
+			d.ServiceAccount.AccountExpires = now.Add(365 * 24 * time.Hour)
+			d.Tickets = []triage.TicketResult{{SPN: spn, Code: 0x12, CodeName: "KDC_ERR_CLIENT_REVOKED"}}
+		}), []want{{cause: triage.KerberosTicketFailed, severity: triage.Critical, summary: []string{"KDC_ERR_CLIENT_REVOKED"}, evidence: 1}}},
+		{"duplicate on two other accounts: remove both and register on the service account", facts(func(d *triage.DirectoryFacts) {
+			other := old
+			other.DN, other.SID, other.SAMAccountName = "CN=svc_x,DC=corp,DC=example", "S-1-5-21-1-2-3-1300", "svc_x"
+			d.SPNs[0].Owners = []triage.Account{old, other}
+		}), []want{{cause: triage.SPNDuplicate, severity: triage.Critical, commands: []string{
+			`setspn -D MSSQLSvc/sqlhost01.corp.example:1433 CORP\svc_old`, `setspn -D MSSQLSvc/sqlhost01.corp.example:1433 CORP\svc_x`,
+			`setspn -S MSSQLSvc/sqlhost01.corp.example:1433 CORP\svc_sql01`}, evidence: 1}}},
+		{"RC4-only computer account (virtual service account) is changed with Set-ADComputer", facts(func(d *triage.DirectoryFacts) {
+			d.ServiceAccount.Class, d.ServiceAccount.SAMAccountName = "computer", "SQLHOST01$"
+			d.ServiceAccount.EncTypes = triage.EtypeRC4
+			d.SPNs = nil
+		}), []want{{cause: triage.KerberosEtypeMismatch, severity: triage.Warning, commands: []string{"Set-ADComputer -Identity SQLHOST01$ -KerberosEncryptionType AES128,AES256"}, evidence: 1}}},
 		{"expired", facts(func(d *triage.DirectoryFacts) { d.ServiceAccount.AccountExpires = now.Add(-24 * time.Hour) }),
 			[]want{{cause: triage.AccountExpired, severity: triage.Critical, evidence: 1}}},
 		{"expires later is fine", facts(func(d *triage.DirectoryFacts) { d.ServiceAccount.AccountExpires = now.Add(24 * time.Hour) }), nil},
@@ -74,13 +95,16 @@ func TestDirectoryRules(t *testing.T) {
 			d.ServiceAccount.EncTypes = triage.EtypeRC4
 			d.Tickets = []triage.TicketResult{{SPN: spn, Code: 14, CodeName: "KDC_ERR_ETYPE_NOSUPP"}}
 		}), []want{{cause: triage.KerberosEtypeMismatch, severity: triage.Critical,
-			commands: []string{`Set-ADUser CORP\svc_sql01 -KerberosEncryptionType AES128,AES256`}, evidence: 2}}},
+			commands: []string{`Set-ADUser -Identity svc_sql01 -KerberosEncryptionType AES128,AES256`}, evidence: 2}}},
 		{"RC4-only, still issued, is a warning", facts(func(d *triage.DirectoryFacts) {
 			d.ServiceAccount.EncTypes = triage.EtypeRC4
 		}), []want{{cause: triage.KerberosEtypeMismatch, severity: triage.Warning, summary: []string{"RC4"}, evidence: 1}}},
 		{"clock skew from rootDSE", facts(func(d *triage.DirectoryFacts) {
 			d.Clocks = []triage.ClockReading{{Source: "dc1.corp.example (rootDSE currentTime)", Skew: 61 * time.Minute}}
-		}), []want{{cause: triage.ClockSkew, severity: triage.Critical, summary: []string{"1h1m0s"}, evidence: 1}}},
+		}), []want{{cause: triage.ClockSkew, severity: triage.Warning, summary: []string{"where authtriage runs"}, evidence: 1}}},
+		{"SQL Server's clock against the DC's is the host's own skew", facts(func(d *triage.DirectoryFacts) {
+			d.Clocks = []triage.ClockReading{{Source: "dc1.corp.example (rootDSE currentTime)", Skew: time.Second}}
+		}), nil},
 		{"small skew is fine", facts(func(d *triage.DirectoryFacts) {
 			d.Clocks = []triage.ClockReading{{Source: "dc1", Skew: -90 * time.Second}}
 		}), nil},
@@ -127,5 +151,22 @@ func TestRegistrationFailureIsInfoWhenRegisteredByHand(t *testing.T) {
 	obs.Directory.SPNs[0].Owners = nil
 	if fs := (spnRegistrationRule{}).Apply(target, obs); fs[0].Severity != triage.Warning {
 		t.Errorf("severity = %s with the SPN missing; want warning", fs[0].Severity)
+	}
+}
+
+// TestDuplicateWithoutServiceAccount: when the service account is unknown, no setspn -D
+// is offered, since it might remove the SPN from the right account.
+func TestDuplicateWithoutServiceAccount(t *testing.T) {
+	a := triage.Account{DN: "CN=a,DC=corp,DC=example", SID: "S-1-5-21-1", SAMAccountName: "a", NetBIOSDomain: "CORP"}
+	b := triage.Account{DN: "CN=b,DC=corp,DC=example", SID: "S-1-5-21-2", SAMAccountName: "b", NetBIOSDomain: "CORP"}
+	obs := triage.Observations{Directory: &triage.DirectoryFacts{SPNs: []triage.SPNOwners{{SPN: "MSSQLSvc/x.corp.example:1433", Owners: []triage.Account{a, b}}}}}
+	fs := spnRule{}.Apply(triage.Target{Host: "x", FQDN: "x.corp.example"}, obs)
+	if len(fs) != 1 || fs[0].Cause != triage.SPNDuplicate {
+		t.Fatalf("findings %+v; want one spn.duplicate", fs)
+	}
+	for _, s := range fs[0].Remediation {
+		if strings.HasPrefix(s.Command, "setspn -D") {
+			t.Errorf("offered %q without knowing the service account", s.Command)
+		}
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // dnsRule reports names that would make clients ask for a different SPN than the one
 // registered: an address of the FQDN whose reverse lookup names another host, or a
-// computer account whose dNSHostName differs from the FQDN in the inventory.
+// computer account whose dNSHostName differs from the FQDN in the inventory. A missing
+// PTR record alone is not reported: it does not change the SPN clients build.
 type dnsRule struct{}
 
 func (dnsRule) Name() string { return "dns" }
@@ -24,9 +25,7 @@ func (dnsRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 	for _, addr := range facts.Addresses {
 		names := facts.ReverseFor[addr]
 		if len(names) == 0 {
-			ev = append(ev, triage.Evidence{Check: "dns", Source: triage.SourceDNS,
-				Text: fmt.Sprintf("%s resolves to %s, which has no reverse (PTR) record", facts.FQDN, addr)})
-			continue
+			continue // no PTR record: clients that canonicalise fall back to the name they were given
 		}
 		match := false
 		for _, name := range names {

@@ -55,9 +55,12 @@ func namesFor(t triage.Target, obs triage.Observations) names {
 		domain = accountDomain(account)
 	}
 	v[triage.PHDomain] = domain
-	v[triage.PHAccount] = spnOwner(account, t.ShortName(), domain)
+	v[triage.PHAccount] = spnOwner(account, t, domain)
 	if d := obs.Directory; d != nil && d.ServiceAccount != nil {
-		v[triage.PHAccount] = d.ServiceAccount.Name()
+		a := d.ServiceAccount
+		v[triage.PHAccount] = a.Name()
+		v[triage.PHSam] = a.SAMAccountName
+		v[triage.PHSetAD] = setCmdlet(*a)
 	}
 	if spns := t.RequiredSPNs(); len(spns) > 0 {
 		v[triage.PHSPN] = spns[0]
@@ -103,18 +106,29 @@ func isBuiltinDomain(d string) bool {
 	return strings.EqualFold(d, "NT SERVICE") || strings.EqualFold(d, "NT AUTHORITY") || d == "."
 }
 
+// setCmdlet returns the PowerShell cmdlet that changes an account of a's class.
+func setCmdlet(a triage.Account) string {
+	switch {
+	case strings.EqualFold(a.Class, "computer"):
+		return "Set-ADComputer"
+	case strings.HasPrefix(strings.ToLower(a.Class), "msds-") && strings.Contains(strings.ToLower(a.Class), "serviceaccount"):
+		return "Set-ADServiceAccount"
+	}
+	return "Set-ADUser"
+}
+
 // spnOwner returns the account that must own the SQL Server SPNs, as setspn takes it:
 // the service account itself, or the computer account DOMAIN\HOST$ when SQL Server
 // runs as a virtual account, LocalSystem or NetworkService. It returns "" when the
 // service account is not known.
-func spnOwner(account, host, domain string) string {
+func spnOwner(account string, t triage.Target, domain string) string {
 	if account == "" {
 		return ""
 	}
 	if !triage.IsVirtualAccount(account) {
 		return account
 	}
-	if host == "" {
+	if t.ShortName() == "" {
 		return ""
 	}
 	if domain == "" {
@@ -125,7 +139,7 @@ func spnOwner(account, host, domain string) string {
 		first, _, _ := strings.Cut(domain, ".")
 		domain = strings.ToUpper(first)
 	}
-	return domain + `\` + host + "$"
+	return domain + `\` + t.ComputerAccount()
 }
 
 // spnForHost reports whether spn is an MSSQLSvc SPN naming the target's host, so

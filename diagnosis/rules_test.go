@@ -304,9 +304,10 @@ func TestSPNOwner(t *testing.T) {
 		{`NT AUTHORITY\NETWORK SERVICE`, "SQL01", "", `<DOMAIN>\SQL01$`},
 		{"LocalSystem", "SQL01", "ad.corp.example", `AD\SQL01$`},
 		{"", "SQL01", "corp.example", ""},
+		{`NT SERVICE\MSSQLSERVER`, "sqlserver-prod-east01", "corp.example", `CORP\SQLSERVER-PROD-$`},
 	}
 	for _, tt := range tests {
-		if got := spnOwner(tt.account, tt.host, tt.domain); got != tt.want {
+		if got := spnOwner(tt.account, triage.Target{Host: tt.host}, tt.domain); got != tt.want {
 			t.Errorf("spnOwner(%q, %q, %q) = %q; want %q", tt.account, tt.host, tt.domain, got, tt.want)
 		}
 	}

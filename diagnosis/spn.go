@@ -46,18 +46,30 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 			f := triage.NewFinding(triage.SPNDuplicate, vars)
 			f.Remediation = nil
 			var names []string
+			held := false
 			for _, o := range so.Owners {
-				name := o.Name()
-				names = append(names, name)
+				names = append(names, o.Name())
 				if owner != nil && o.SameAs(*owner) {
-					continue
+					held = true
 				}
-				f.Remediation = append(f.Remediation, triage.Step{
-					Text:    fmt.Sprintf("Remove the SPN from %s (%s)", name, o.DN),
-					Command: fmt.Sprintf("setspn -D %s %s", so.SPN, name)})
 			}
-			if owner == nil {
-				f.Remediation = append([]triage.Step{{Text: "The service account is not known: keep the SPN on the account SQL Server runs as and remove it from every other"}}, f.Remediation...)
+			switch {
+			case owner == nil:
+				// Without the service account, no -D can be told safe.
+				f.Remediation = []triage.Step{{Text: fmt.Sprintf("Find the account SQL Server runs as (SQL Server Configuration Manager, or sys.dm_server_services), keep the SPN on it and remove it from the others (setspn -D %s DOMAIN\\account): it is on %s", so.SPN, strings.Join(names, ", "))}}
+			default:
+				for _, o := range so.Owners {
+					if !o.SameAs(*owner) {
+						f.Remediation = append(f.Remediation, triage.Step{
+							Text:    fmt.Sprintf("Remove the SPN from %s (%s)", o.Name(), o.DN),
+							Command: fmt.Sprintf("setspn -D %s %s", so.SPN, o.Name())})
+					}
+				}
+				if !held {
+					f.Remediation = append(f.Remediation, triage.Step{
+						Text:    "Register it on the service account, which holds none of the copies",
+						Command: fmt.Sprintf("setspn -S %s %s", so.SPN, want)})
+				}
 			}
 			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
 				Text: fmt.Sprintf("setspn -Q %s: registered on %d accounts: %s", so.SPN, len(so.Owners), strings.Join(names, ", "))})

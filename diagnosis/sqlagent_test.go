@@ -25,8 +25,12 @@ func TestSQLAndAgentRules(t *testing.T) {
 			[]want{{cause: triage.LoginUntrustedDomain, severity: triage.Warning, evidence: 1}}},
 		{"18456 to the checker", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 1, Message: "Login failed for user 'CORP\\authtriage'."}}},
 			[]want{{cause: triage.LoginFailed, severity: triage.Warning, summary: []string{"refused its login"}, evidence: 1}}},
-		{"SQL Server clock ahead", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", OK: true, AuthScheme: "KERBEROS", ServerTime: now.Add(7 * time.Minute), ReadAt: now}}},
-			[]want{{cause: triage.ClockSkew, severity: triage.Critical, summary: []string{"7m0s"}, evidence: 1}}},
+		{"SQL Server clock ahead of the checker's, no DC reading", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", OK: true, AuthScheme: "KERBEROS", ServerTime: now.Add(7 * time.Minute), ReadAt: now}}},
+			[]want{{cause: triage.ClockSkew, severity: triage.Warning, summary: []string{"where authtriage runs"}, evidence: 1}}},
+		{"SQL Server clock ahead of the DC's", triage.Observations{
+			SQL:       []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", OK: true, AuthScheme: "KERBEROS", ServerTime: now.Add(7 * time.Minute), ReadAt: now}},
+			Directory: &triage.DirectoryFacts{Clocks: []triage.ClockReading{{Source: "dc1 (rootDSE currentTime)", Skew: -time.Second}}},
+		}, []want{{cause: triage.ClockSkew, severity: triage.Critical, summary: []string{"7m1s"}, evidence: 1}}},
 		{"agent did not answer", triage.Observations{Agents: []triage.AgentFacts{{Agent: "east", URL: "https://agent-east:8443", Err: "connection refused", Missing: []string{"spn", "sql"}}}},
 			[]want{{cause: triage.AgentUnreachable, severity: triage.Unknown, summary: []string{"connection refused", "spn, sql"}, evidence: 1}}},
 	}

@@ -3,6 +3,7 @@ package diagnosis
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"authtriage/triage"
 )
@@ -45,9 +46,17 @@ func explainedTicket(tr triage.TicketResult, d *triage.DirectoryFacts) bool {
 			}
 		}
 	case 0x12, 0x13, 0x17: // accountRule, when the account state explains it
-		if a := d.ServiceAccount; a != nil && (a.UAC&triage.UACAccountDisable != 0 || !a.AccountExpires.IsZero() || !a.LockoutTime.IsZero() || passwordExpired(*a, d.MaxPwdAge, d.ReadAt) != "") {
+		if a := d.ServiceAccount; a != nil && unusable(*a, d.MaxPwdAge, readAt(d)) {
 			return true
 		}
 	}
 	return false
+}
+
+// readAt is when the directory was read, or now when the facts do not say.
+func readAt(d *triage.DirectoryFacts) time.Time {
+	if d.ReadAt.IsZero() {
+		return time.Now()
+	}
+	return d.ReadAt
 }

@@ -5,6 +5,7 @@ package hostlocal
 import (
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"time"
 
@@ -28,12 +29,31 @@ func EventLog(ctx context.Context, log string, since time.Duration) ([]byte, err
 		return nil, fmt.Errorf("the window must be positive")
 	}
 	query := fmt.Sprintf("*[System[TimeCreated[timediff(@SystemTime) <= %d]]]", ms)
-	out, err := exec.CommandContext(ctx, "wevtutil.exe", "qe", log, "/q:"+query, "/f:RenderedXml").Output()
+	cmd := exec.CommandContext(ctx, "wevtutil.exe", "qe", log, "/q:"+query, "/f:RenderedXml")
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("wevtutil qe %s: %w", log, err)
 	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("wevtutil qe %s: %w", log, err)
+	}
+	out, readErr := io.ReadAll(io.LimitReader(stdout, maxEventExport+1))
+	if len(out) > maxEventExport {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("wevtutil qe %s: the export for the last %s is larger than %d MiB; use a shorter window", log, since, maxEventExport>>20)
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("wevtutil qe %s: %w", log, err)
+	}
+	if readErr != nil {
+		return nil, fmt.Errorf("wevtutil qe %s: %w", log, readErr)
+	}
 	return out, nil
 }
+
+// maxEventExport bounds what one event-log export may hold in the agent's memory.
+const maxEventExport = 256 << 20
 
 // ProbeLSA times a call the Local Security Authority answers from memory: the name of
 // the well-known SID S-1-5-18 (LocalSystem). An LSASS that has stopped answering makes it

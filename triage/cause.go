@@ -59,6 +59,8 @@ const (
 	PHAccount = "<ACCOUNT>" // the account that should own the SPN, DOMAIN\name
 	PHWrong   = "<WRONG>"   // an account that should not own the SPN
 	PHCode    = "<CODE>"    // an error code with its name
+	PHSam     = "<SAM>"     // the account's sAMAccountName, as AD cmdlets' -Identity takes it
+	PHSetAD   = "<SET-AD>"  // Set-ADUser, Set-ADComputer or Set-ADServiceAccount, by the account's class
 )
 
 const (
@@ -142,7 +144,7 @@ func Causes() []Cause {
 			Title:   "The SQL Server service account is disabled",
 			Summary: "The service account <ACCOUNT> is disabled",
 			Fix: []Step{
-				{Text: "Enable the account in Active Directory", Command: "Enable-ADAccount -Identity <ACCOUNT>"},
+				{Text: "Enable the account in Active Directory", Command: "Enable-ADAccount -Identity <SAM>"},
 			},
 			Links: []string{linkConsistent},
 		},
@@ -151,7 +153,7 @@ func Causes() []Cause {
 			Title:   "The SQL Server service account is locked out",
 			Summary: "The service account <ACCOUNT> is locked out",
 			Fix: []Step{
-				{Text: "Unlock the account", Command: "Unlock-ADAccount -Identity <ACCOUNT>"},
+				{Text: "Unlock the account", Command: "Unlock-ADAccount -Identity <SAM>"},
 				{Text: "Find the source of the bad passwords (event 4740 on the PDC emulator) before it locks again"},
 			},
 			Links: []string{linkConsistent},
@@ -161,7 +163,7 @@ func Causes() []Cause {
 			Title:   "The SQL Server service account has expired",
 			Summary: "The service account <ACCOUNT> expired",
 			Fix: []Step{
-				{Text: "Extend or clear the account's expiry date", Command: "Clear-ADAccountExpiration -Identity <ACCOUNT>"},
+				{Text: "Extend or clear the account's expiry date", Command: "Clear-ADAccountExpiration -Identity <SAM>"},
 			},
 			Links: []string{linkConsistent},
 		},
@@ -170,7 +172,7 @@ func Causes() []Cause {
 			Title:   "The service account's password has expired or must be changed",
 			Summary: "The password of the service account <ACCOUNT> has expired",
 			Fix: []Step{
-				{Text: "Reset the password in Active Directory", Command: "Set-ADAccountPassword -Identity <ACCOUNT> -Reset"},
+				{Text: "Reset the password in Active Directory", Command: "Set-ADAccountPassword -Identity <SAM> -Reset"},
 				{Text: "Enter the new password for the SQL Server service in SQL Server Configuration Manager, then restart the service"},
 			},
 			Links: []string{linkSSPIContext},
@@ -180,8 +182,8 @@ func Causes() []Cause {
 			Title:   "Client, KDC and service account share no usable Kerberos encryption type",
 			Summary: "The service account <ACCOUNT> has no Kerberos encryption type the KDC and clients accept",
 			Fix: []Step{
-				{Text: "Allow AES for the account", Command: "Set-ADUser <ACCOUNT> -KerberosEncryptionType AES128,AES256"},
-				{Text: "Reset the account's password so that AES keys exist, then update the SQL Server service and restart it"},
+				{Text: "Allow AES for the account", Command: "<SET-AD> -Identity <SAM> -KerberosEncryptionType AES128,AES256"},
+				{Text: "Make AES keys exist: reset a user account's password, then update the SQL Server service and restart it (a computer or managed service account gets them at its next automatic password change)"},
 			},
 			Links: []string{linkRC4},
 		},

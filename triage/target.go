@@ -136,6 +136,17 @@ func (t Target) ShortName() string {
 	return strings.ToUpper(short)
 }
 
+// ComputerAccount returns the sAMAccountName of the target's computer account: its
+// NetBIOS name, the first label of its name cut to the 15 characters NetBIOS allows,
+// in upper case, followed by $.
+func (t Target) ComputerAccount() string {
+	short := t.ShortName()
+	if len(short) > 15 {
+		short = short[:15]
+	}
+	return short + "$"
+}
+
 // RequiredSPNs returns the MSSQLSvc SPNs clients ask for when they connect to the
 // target's instances over TCP, in the FQDN forms Windows drivers build: for each
 // instance MSSQLSvc/FQDN:PORT when the port is known, and MSSQLSvc/FQDN for the default
@@ -193,7 +204,7 @@ func (t Target) SPNOwner(account string) string {
 	case account == "":
 		return ""
 	case IsVirtualAccount(account):
-		return t.ShortName() + "$"
+		return t.ComputerAccount()
 	}
 	return account
 }

@@ -63,9 +63,9 @@ func TestIntegrationScenarios(t *testing.T) {
 				wantCommand(t, *f, fmt.Sprintf(`setspn -D MSSQLSvc/%s:1433 CORP\svc_sqlwrong_other`, h.FQDN))
 				wantCommand(t, *f, fmt.Sprintf("setspn -S MSSQLSvc/%s:1433 %s", h.FQDN, account))
 			case triage.AccountDisabled:
-				wantCommand(t, *f, "Enable-ADAccount -Identity "+account)
+				wantCommand(t, *f, "Enable-ADAccount -Identity "+h.ServiceAccount)
 			case triage.KerberosEtypeMismatch:
-				wantCommand(t, *f, "Set-ADUser "+account+" -KerberosEncryptionType AES128,AES256")
+				wantCommand(t, *f, "Set-ADUser -Identity "+h.ServiceAccount+" -KerberosEncryptionType AES128,AES256")
 				if f.Severity != triage.Critical {
 					t.Errorf("etype finding is %s; want critical, since the KDC refused the ticket", f.Severity)
 				}
@@ -133,8 +133,8 @@ func TestIntegrationClockSkew(t *testing.T) {
 	cfg := integrationConfig(t, d)
 	rep := runJSON(t, "check", testdomain.HostOK, "--config", cfg)
 	f := findCause(rep, triage.ClockSkew)
-	if f == nil || rep.Status != triage.StatusCritical {
-		t.Fatalf("status %s, findings %v; want clock.skew, critical", rep.Status, findingKeys(rep))
+	if f == nil || rep.Status != triage.StatusWarning {
+		t.Fatalf("status %s, findings %v; want clock.skew, a warning (the KDC and the checker disagree)", rep.Status, findingKeys(rep))
 	}
 	wantCommand(t, *f, "w32tm /resync /rediscover")
 	if !strings.Contains(f.Evidence[0].Text, "KRB_AP_ERR_SKEW") {
