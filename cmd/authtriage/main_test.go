@@ -47,7 +47,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestDemo(t *testing.T) {
-	for _, format := range []string{"text", "json"} {
+	for _, format := range []string{"text", "json", "blocks", "slack"} {
 		t.Run(format, func(t *testing.T) {
 			e, stdout, stderr := testEnv(nil)
 			code := e.run(t.Context(), []string{"demo", "--output", format})
@@ -208,8 +208,8 @@ func TestBadInput(t *testing.T) {
 		{"bad flag", []string{"check", "sqlhost01", "--erorlog", "x"}, "flag provided but not defined: -erorlog"},
 		{"bad since", []string{"check", "sqlhost01", "--since", "yesterday"}, "not a duration"},
 		{"negative since", []string{"check", "sqlhost01", "--since", "-1h"}, "must be more than 0"},
-		{"bad output", []string{"check", "sqlhost01", "--output", "xml"}, "--output must be text or json"},
-		{"blocks not yet", []string{"check", "sqlhost01", "--output", "blocks"}, "Slack bot"},
+		{"bad output", []string{"check", "sqlhost01", "--output", "xml"}, "--output must be text, json, blocks or slack"},
+		{"scan output", []string{"scan", "spn-duplicates", "--output", "blocks", "--ldif", notLog}, "--output must be text or json"},
 		{"bad port", []string{"check", "sqlhost01", "--port", "70000", "--errorlog", notLog}, "--port"},
 		{"bad instance", []string{"check", "sqlhost01", "--instance", "SALES:x", "--errorlog", notLog}, "--instance"},
 		{"bad account", []string{"check", "sqlhost01", "--service-account", "svc*)(", "--errorlog", notLog}, "--service-account"},

@@ -8,25 +8,35 @@ import (
 
 	"golang.org/x/term"
 
+	"authtriage/bot"
 	"authtriage/render"
 	"authtriage/triage"
 )
 
 func validOutput(s string) error {
 	switch s {
-	case "text", "json":
+	case "text", "json", "blocks", "slack":
 		return nil
-	case "blocks":
-		return fmt.Errorf("--output blocks comes with the Slack bot and is not in this version; use text or json")
 	}
-	return fmt.Errorf("--output must be text or json, not %q", printable(s))
+	return fmt.Errorf("--output must be text, json, blocks or slack, not %q", printable(s))
 }
 
 // write renders the report in the chosen format; text gets colour only on a terminal
 // that has not asked for none (NO_COLOR, TERM=dumb).
 func write(w io.Writer, rep triage.Report, format string, e env) error {
-	if format == "json" {
+	switch format {
+	case "json":
 		return render.JSON(w, rep)
+	case "blocks", "slack":
+		msgs, err := bot.Thread(rep, bot.ThreadOptions{Buttons: true})
+		if err != nil {
+			return fmt.Errorf("render the Slack thread: %w", err)
+		}
+		if format == "slack" {
+			_, err = io.WriteString(w, bot.ThreadText(msgs))
+			return err
+		}
+		return bot.BlocksJSON(w, msgs)
 	}
 	color := isTerminal(w) && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
 	return render.Text(w, rep, render.TextOptions{Color: color})

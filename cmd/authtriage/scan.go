@@ -62,8 +62,8 @@ func runScan(ctx context.Context, args []string, e env) int {
 	if code, done := parseNoArgs(fs, args[1:], e); done {
 		return code
 	}
-	if err := validOutput(o.output); err != nil {
-		return usageError(e, "%v", err)
+	if o.output != "text" && o.output != "json" {
+		return usageError(e, "--output must be text or json, not %q", printable(o.output))
 	}
 	prefix := o.prefix
 	if o.all {

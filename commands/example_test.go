@@ -1,0 +1,32 @@
+package commands_test
+
+import (
+	"errors"
+	"fmt"
+
+	"authtriage/commands"
+)
+
+func ExampleParse() {
+	c, err := commands.Parse("<@U0123ABCD> Check  sqlhost01\\SALES")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Verb, c.Host, c.Instance.Name)
+	fmt.Println(c)
+
+	_, err = commands.Parse("chek sqlhost01")
+	fmt.Println(errors.Is(err, commands.ErrUnknownCommand))
+	fmt.Println(err)
+	// Output:
+	// check sqlhost01 SALES
+	// check sqlhost01 SALES
+	// true
+	// "chek" is not a command; did you mean "check"? The commands are check, history, show, share and help.
+}
+
+func ExampleSuggest() {
+	fmt.Println(commands.Suggest("sqlhots01", []string{"sqlhost01", "sqlhost02", "dc01"}))
+	// Output: [sqlhost01 sqlhost02]
+}

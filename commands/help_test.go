@@ -1,0 +1,71 @@
+package commands_test
+
+import (
+	"strings"
+	"testing"
+
+	"authtriage/commands"
+)
+
+func TestHelp(t *testing.T) {
+	overview := commands.Help("")
+	for _, v := range commands.Verbs() {
+		if !strings.Contains(overview, string(v)+" ") && !strings.Contains(overview, string(v)+"\n") {
+			t.Errorf("Help(\"\") does not mention %q:\n%s", v, overview)
+		}
+		h := commands.Help(string(v))
+		if !strings.HasPrefix(h, string(v)) {
+			t.Errorf("Help(%q) = %q; want it to start with the usage", v, h)
+		}
+		// Every example in the help parses, as the verb it documents.
+		_, examples, _ := strings.Cut(h, "Examples:\n")
+		for _, line := range strings.Split(strings.TrimSpace(examples), "\n") {
+			ex := strings.TrimSpace(line)
+			c, err := commands.Parse(ex)
+			if err != nil {
+				t.Errorf("Help(%q) example %q does not parse: %v", v, ex, err)
+			} else if c.Verb != v {
+				t.Errorf("Help(%q) example %q parses as %q", v, ex, c.Verb)
+			}
+		}
+	}
+	if got := commands.Help("CHECK"); got != commands.Help("check") {
+		t.Errorf("Help ignores case: Help(%q) = %q", "CHECK", got)
+	}
+	if got := commands.Help("nonsense"); got != overview {
+		t.Errorf("Help(%q) = %q; want the overview", "nonsense", got)
+	}
+}
+
+// TestHelpIsMrkdwnSafe checks that help reads the same in Slack mrkdwn as in plain
+// text: no escapes needed and no formatting marks.
+func TestHelpIsMrkdwnSafe(t *testing.T) {
+	for _, v := range append([]string{""}, verbs()...) {
+		h := commands.Help(v)
+		if i := strings.IndexAny(h, "&<>*_~`"); i >= 0 {
+			t.Errorf("Help(%q) contains %q, which Slack mrkdwn would interpret:\n%s", v, h[i], h)
+		}
+	}
+}
+
+// TestUsageErrorsAreMrkdwnSafe checks the usage part the same way (the problem part
+// quotes the user and is escaped by the caller).
+func TestUsageErrorsAreMrkdwnSafe(t *testing.T) {
+	for _, in := range []string{"check", "history", "show", "share", "help a b"} {
+		_, err := commands.Parse(in)
+		if err == nil {
+			t.Fatalf("Parse(%q): no error", in)
+		}
+		if i := strings.IndexAny(err.Error(), "&<>*_~`"); i >= 0 {
+			t.Errorf("Parse(%q) error %q contains %q", in, err, err.Error()[i])
+		}
+	}
+}
+
+func verbs() []string {
+	var out []string
+	for _, v := range commands.Verbs() {
+		out = append(out, string(v))
+	}
+	return out
+}
