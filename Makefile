@@ -43,6 +43,8 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzLoadLDIF -fuzztime=$(FUZZTIME) ./directory
 	go test -run=NONE -fuzz=FuzzParseKDCError -fuzztime=$(FUZZTIME) ./kerberos
 	go test -run=NONE -fuzz=FuzzDecodeLine -fuzztime=$(FUZZTIME) ./agent
+	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./commands
+	go test -run=NONE -fuzz=FuzzThread -fuzztime=$(FUZZTIME) ./bot
 
 ## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
 bench-errorlog:
