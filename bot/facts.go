@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"authtriage/render"
 	"authtriage/triage"
 )
 
@@ -14,20 +15,6 @@ import (
 
 const timeLayout = "2006-01-02 15:04:05 -07:00"
 
-// displayZone returns the zone to show times in: the SQL Server host's, as its
-// ERRORLOG evidence carries it, so event-log times (UTC) line up with the log's; UTC
-// when there is no ERRORLOG evidence.
-func displayZone(rep triage.Report) *time.Location {
-	for _, f := range rep.Findings {
-		for _, e := range f.Evidence {
-			if e.Source == triage.SourceErrorlog && !e.Time.IsZero() {
-				return e.Time.Location()
-			}
-		}
-	}
-	return time.UTC
-}
-
 type factWriter struct{ zone *time.Location }
 
 // when returns "42 times from ... to ...", "42 times, last at ...", "at ..." or "".
@@ -35,7 +22,7 @@ func (w factWriter) when(e triage.Evidence) string {
 	last, first := e.Time.In(w.zone), e.First.In(w.zone)
 	switch {
 	case e.Count > 1 && !e.First.IsZero() && !e.Time.IsZero():
-		return fmt.Sprintf("%d times from %s", e.Count, timeRange(first, last))
+		return fmt.Sprintf("%d times from %s", e.Count, render.TimeRange(first, last))
 	case e.Count > 1 && !e.Time.IsZero():
 		return fmt.Sprintf("%d times, last at %s", e.Count, last.Format(timeLayout))
 	case e.Count > 1:
@@ -105,14 +92,6 @@ func clientList(names []string, more int) string {
 	return s
 }
 
-// timeRange writes a range with the date once when both ends are on the same day.
-func timeRange(from, to time.Time) string {
-	if from.Format("2006-01-02 -07:00") == to.Format("2006-01-02 -07:00") {
-		return fmt.Sprintf("%s to %s", from.Format("2006-01-02 15:04:05"), to.Format("15:04:05 -07:00"))
-	}
-	return fmt.Sprintf("%s to %s", from.Format(timeLayout), to.Format(timeLayout))
-}
-
 // formatDuration writes a check's or a report's duration: "<1ms", "120ms", "4.5s",
 // "2m3s".
 func formatDuration(d time.Duration) string {
@@ -125,27 +104,6 @@ func formatDuration(d time.Duration) string {
 		return d.Round(10 * time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
-}
-
-// countBySeverity returns "2 critical, 1 warning" or "no findings".
-func countBySeverity(fs []triage.Finding) string {
-	n := map[triage.Severity]int{}
-	for _, f := range fs {
-		n[f.Severity]++
-	}
-	var parts []string
-	for _, s := range []triage.Severity{triage.Critical, triage.Unknown, triage.Warning, triage.Info} {
-		if n[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
-		}
-	}
-	if len(parts) == 0 {
-		if len(fs) > 0 {
-			return fmt.Sprintf("%d %s", len(fs), plural(len(fs), "finding", "findings"))
-		}
-		return "no findings"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // statusLook returns the emoji and word for a report's status; anything but the

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"authtriage/render"
 	"authtriage/triage"
 )
 
@@ -19,7 +20,7 @@ import (
 // fields are folded.
 func Markdown(rep triage.Report) string {
 	var b strings.Builder
-	fw := factWriter{zone: displayZone(rep)}
+	fw := factWriter{zone: render.DisplayZone(rep)}
 	fs := slices.Clone(rep.Findings)
 	sortWorstFirst(fs)
 
@@ -32,7 +33,7 @@ func Markdown(rep triage.Report) string {
 	if rep.Duration > 0 {
 		fmt.Fprintf(&b, ", took %s", formatDuration(rep.Duration))
 	}
-	fmt.Fprintf(&b, ": %s.\n\n", countBySeverity(fs))
+	fmt.Fprintf(&b, ": %s.\n\n", render.CountBySeverity(fs))
 	switch {
 	case len(fs) > 0:
 		fmt.Fprintf(&b, "%s\n\n", mdText(fs[0].Summary))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"authtriage/render"
 	"authtriage/triage"
 )
 
@@ -177,7 +178,7 @@ type renderer struct {
 func newRenderer(rep triage.Report, opt ThreadOptions) *renderer {
 	fs := slices.Clone(rep.Findings)
 	sortWorstFirst(fs)
-	r := &renderer{rep: rep, opt: opt, findings: fs, facts: factWriter{zone: displayZone(rep)}}
+	r := &renderer{rep: rep, opt: opt, findings: fs, facts: factWriter{zone: render.DisplayZone(rep)}}
 	host, cut := clip(oneLine(rep.Host), budget{253, 600})
 	if host == "" {
 		host = "(no host)"
@@ -279,12 +280,12 @@ func (r *renderer) parent() Message {
 		blocks = append(blocks, section(fmt.Sprintf(":hourglass_flowing_sand: Checking *%s*…", r.host)))
 		if len(r.findings) > 0 || len(rep.Checks) > 0 {
 			blocks = append(blocks, section(fmt.Sprintf("So far: %s; %d %s finished.",
-				countBySeverity(r.findings), len(rep.Checks), plural(len(rep.Checks), "check", "checks"))))
+				render.CountBySeverity(r.findings), len(rep.Checks), plural(len(rep.Checks), "check", "checks"))))
 		}
 		text = fallback("Checking "+r.host+"…", "")
 	} else {
 		emoji, word := statusLook(rep.Status)
-		blocks = append(blocks, section(fmt.Sprintf("%s *%s* · *%s* · %s", emoji, word, r.host, countBySeverity(r.findings))))
+		blocks = append(blocks, section(fmt.Sprintf("%s *%s* · *%s* · %s", emoji, word, r.host, render.CountBySeverity(r.findings))))
 		verdict := ""
 		switch {
 		case len(r.findings) > 0:

@@ -21,9 +21,9 @@ type TextOptions struct {
 func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 	var b bytes.Buffer
 	p := painter{on: opt.Color}
-	zone := displayZone(rep)
+	zone := DisplayZone(rep)
 
-	counts := countBySeverity(rep.Findings)
+	counts := CountBySeverity(rep.Findings)
 	fmt.Fprintf(&b, "%s  %s  %s  (report %s, %s)\n",
 		p.status(rep.Status), p.bold(rep.Host), counts, rep.ID, rep.Duration.Round(time.Millisecond))
 	if f, ok := rep.Worst(); ok {
@@ -73,8 +73,8 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 	return err
 }
 
-// countBySeverity returns "2 critical, 1 warning" or "no findings".
-func countBySeverity(fs []triage.Finding) string {
+// CountBySeverity returns "2 critical, 1 warning", or "no findings" when there is none.
+func CountBySeverity(fs []triage.Finding) string {
 	n := map[triage.Severity]int{}
 	for _, f := range fs {
 		n[f.Severity]++
@@ -86,15 +86,18 @@ func countBySeverity(fs []triage.Finding) string {
 		}
 	}
 	if len(parts) == 0 {
+		if len(fs) > 0 { // severities outside the known ones
+			return fmt.Sprintf("%d findings", len(fs))
+		}
 		return "no findings"
 	}
 	return strings.Join(parts, ", ")
 }
 
-// displayZone returns the zone to show every time in: the SQL Server host's, as its
+// DisplayZone returns the zone to show every time in: the SQL Server host's, as its
 // ERRORLOG evidence carries it, so event-log times (UTC) line up with the log's; UTC
 // when there is no ERRORLOG evidence.
-func displayZone(rep triage.Report) *time.Location {
+func DisplayZone(rep triage.Report) *time.Location {
 	for _, f := range rep.Findings {
 		for _, e := range f.Evidence {
 			if e.Source == triage.SourceErrorlog && !e.Time.IsZero() {
@@ -112,7 +115,7 @@ func evidenceFacts(e triage.Evidence, zone *time.Location) string {
 	var parts []string
 	switch {
 	case e.Count > 1 && !e.First.IsZero():
-		parts = append(parts, fmt.Sprintf("%d times from %s", e.Count, timeRange(e.First, e.Time)))
+		parts = append(parts, fmt.Sprintf("%d times from %s", e.Count, TimeRange(e.First, e.Time)))
 	case e.Count > 1:
 		parts = append(parts, fmt.Sprintf("%d times, last at %s", e.Count, e.Time.Format(timeLayout)))
 	case !e.Time.IsZero():
@@ -137,8 +140,9 @@ func evidenceFacts(e triage.Evidence, zone *time.Location) string {
 
 const timeLayout = "2006-01-02 15:04:05 -07:00"
 
-// timeRange writes a range with the date once when both ends are on the same day.
-func timeRange(from, to time.Time) string {
+// TimeRange writes a range with the date once when both ends are on the same day:
+// "2025-06-02 09:00:01 to 09:41:13 +04:00".
+func TimeRange(from, to time.Time) string {
 	if from.Format("2006-01-02 -07:00") == to.Format("2006-01-02 -07:00") {
 		return fmt.Sprintf("%s to %s", from.Format("2006-01-02 15:04:05"), to.Format("15:04:05 -07:00"))
 	}
