@@ -32,10 +32,23 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 		fmt.Fprintf(&b, "No authentication problem found in the evidence read.\n")
 	}
 	if rep.Status == triage.StatusUnknown {
+		// Checks that failed for the same reason (an agent that did not answer) share a line.
+		var reasons []string
+		names := map[string][]string{}
 		for _, c := range rep.Checks {
 			if c.Status == triage.CheckError {
-				fmt.Fprintf(&b, "Incomplete: check %s could not run: %s\n", c.Name, c.Detail)
+				if _, seen := names[c.Detail]; !seen {
+					reasons = append(reasons, c.Detail)
+				}
+				names[c.Detail] = append(names[c.Detail], c.Name)
 			}
+		}
+		for _, r := range reasons {
+			what := "check " + names[r][0]
+			if len(names[r]) > 1 {
+				what = "checks " + strings.Join(names[r], ", ")
+			}
+			fmt.Fprintf(&b, "Incomplete: %s could not run: %s\n", what, r)
 		}
 	}
 

@@ -66,3 +66,21 @@ func TestTextSaysWhatCouldNotRun(t *testing.T) {
 		t.Errorf("output does not say which check could not run:\n%s", b.String())
 	}
 }
+
+func TestTextGroupsChecksThatFailedAlike(t *testing.T) {
+	why := "agent east did not answer: connection refused"
+	rep := triage.Report{ID: "x", Host: "h", Status: triage.StatusUnknown, Checks: []triage.CheckResult{
+		{Name: "spn", Status: triage.CheckError, Detail: why},
+		{Name: "dns", Status: triage.CheckError, Detail: why},
+		{Name: "clock", Status: triage.CheckError, Detail: "timed out"},
+	}}
+	var b bytes.Buffer
+	if err := Text(&b, rep, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "Incomplete: checks spn, dns could not run: "+why+"\n") ||
+		!strings.Contains(out, "Incomplete: check clock could not run: timed out\n") {
+		t.Errorf("output does not group the failures by reason:\n%s", out)
+	}
+}

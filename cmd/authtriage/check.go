@@ -215,6 +215,10 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 	}
 	p.dir = dir
 	p.since = since
+	if p.remote != nil && since > agent.MaxSince {
+		p.dir.close()
+		return p, fmt.Errorf("--since %s is longer than the %s an agent reads", formatSince(since), formatSince(agent.MaxSince))
+	}
 	p.sql.NoSource = "no Kerberos settings for SQL Server logins: add a kerberos section to the configuration (or run on Windows)"
 	if cfg != nil && (cfg.Kerberos != nil || runtime.GOOS == "windows") {
 		sql, err := newSQLChecker(cfg, log)
@@ -348,4 +352,15 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// formatSince writes a window as people give it: 180d, 36h, 90m.
+func formatSince(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }

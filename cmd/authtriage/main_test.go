@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"authtriage/agent"
 	"authtriage/triage"
 )
 
@@ -360,5 +362,27 @@ func TestScanOffline(t *testing.T) {
 	}
 	if len(got.Duplicates) != 1 || got.Duplicates[0].SPN != "MSSQLSvc/sqlhost01.corp.example:1433" || len(got.Duplicates[0].Owners) != 2 {
 		t.Errorf("duplicates = %+v", got.Duplicates)
+	}
+}
+
+// TestSinceBeyondTheAgent: an agent reads at most 90 days; asking a host it serves for
+// more is a usage error here, not a report of the agent refusing.
+func TestSinceBeyondTheAgent(t *testing.T) {
+	dir := t.TempDir()
+	if err := agent.GenerateCerts(dir, []string{"127.0.0.1"}, []string{"bot"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "bot.yaml")
+	content := fmt.Sprintf("agents:\n  - name: east\n    url: https://127.0.0.1:1\n    cert_path: %s\n    key_path: %s\n    ca_path: %s\nhosts:\n  - name: sqlhost01\n    agent: east\n",
+		filepath.Join(dir, "bot.pem"), filepath.Join(dir, "bot-key.pem"), filepath.Join(dir, "ca.pem"))
+	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, stdout, stderr := testEnv(nil)
+	if code := e.run(t.Context(), []string{"check", "sqlhost01", "--config", cfg, "--since", "180d"}); code != exitUnknown {
+		t.Errorf("exit = %d; want 3", code)
+	}
+	if !strings.Contains(stderr.String(), "longer than") || stdout.Len() > 0 {
+		t.Errorf("stderr %q, stdout %q; want the limit explained and no report", stderr, stdout)
 	}
 }
