@@ -65,16 +65,7 @@ func (c *Client) Account(ctx context.Context, name string) (triage.Account, erro
 	if err != nil {
 		return triage.Account{}, err
 	}
-	var found []triage.Account
-	err = c.do(ctx, c.dc, func(s *session) error {
-		nc, err := c.namingContexts(s)
-		if err != nil {
-			return err
-		}
-		names, err := c.netbiosNames(s)
-		if err != nil {
-			return err
-		}
+	vet := func(nc naming, names map[string]string) error {
 		if n.domain != "" && !n.dns {
 			domain, _ := domainOfDN(nc.base)
 			if netbios := names[domain]; !domainIsNetBIOS(domain, netbios, n.domain) {
@@ -82,10 +73,9 @@ func (c *Client) Account(ctx context.Context, name string) (triage.Account, erro
 					n.domain, domain, cmp.Or(netbios, "NetBIOS name unknown"))
 			}
 		}
-		found, err = c.accounts(s, nc.base, accountFilter(n), accountAttributes, names, maxMatches,
-			func(a triage.Account) bool { return matchesName(a, n) })
-		return err
-	})
+		return nil
+	}
+	found, err := c.domainAccounts(ctx, accountFilter(n), vet, func(a triage.Account) bool { return matchesName(a, n) })
 	if err != nil {
 		return triage.Account{}, fmt.Errorf("look up account %q: %w", name, err)
 	}
@@ -101,8 +91,21 @@ func (c *Client) ComputerByDNSName(ctx context.Context, fqdn string) (triage.Acc
 	if err != nil {
 		return triage.Account{}, err
 	}
+	found, err := c.domainAccounts(ctx, computerFilter(name), nil,
+		func(a triage.Account) bool { return strings.EqualFold(a.DNSHostName, name) })
+	if err != nil {
+		return triage.Account{}, fmt.Errorf("look up computer %q: %w", fqdn, err)
+	}
+	return one("computer", fqdn, found)
+}
+
+// domainAccounts searches the domain this client reads, on a domain controller, for
+// the accounts filter selects and keep accepts (at most maxMatches). vet, if set,
+// checks the request against the domain's naming contexts and NetBIOS names first.
+func (c *Client) domainAccounts(ctx context.Context, filter string, vet func(naming, map[string]string) error,
+	keep func(triage.Account) bool) ([]triage.Account, error) {
 	var found []triage.Account
-	err = c.do(ctx, c.dc, func(s *session) error {
+	err := c.do(ctx, c.dc, func(s *session) error {
 		nc, err := c.namingContexts(s)
 		if err != nil {
 			return err
@@ -111,14 +114,15 @@ func (c *Client) ComputerByDNSName(ctx context.Context, fqdn string) (triage.Acc
 		if err != nil {
 			return err
 		}
-		found, err = c.accounts(s, nc.base, computerFilter(name), accountAttributes, names, maxMatches,
-			func(a triage.Account) bool { return strings.EqualFold(a.DNSHostName, name) })
+		if vet != nil {
+			if err := vet(nc, names); err != nil {
+				return err
+			}
+		}
+		found, err = c.accounts(s, nc.base, filter, accountAttributes, names, maxMatches, keep)
 		return err
 	})
-	if err != nil {
-		return triage.Account{}, fmt.Errorf("look up computer %q: %w", fqdn, err)
-	}
-	return one("computer", fqdn, found)
+	return found, err
 }
 
 // MaxPwdAge returns the domain's maximum password age (maxPwdAge of the domain
