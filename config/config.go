@@ -24,6 +24,10 @@ type Config struct {
 	Agent     *AgentServer // nil unless this file configures an agent
 	Agents    []Agent      // agents the hosts' checks are sent to
 	Hosts     []Host
+	Slack     *Slack       // nil when the file has no slack section; only serve needs it
+	Access    []AccessRule // who may run which commands; none allows only help
+	Schedules []Schedule   // triages the bot runs on its own
+	Store     Store        // where serve keeps reports; the defaults when the file has no store section
 }
 
 // maxFileSize bounds the configuration file and the files X_file keys name.
@@ -86,7 +90,7 @@ func Parse(data []byte, name string, getenv func(string) string, readFile func(s
 // keys) and a validate function (rules on the typed values, reported with
 // reporter.add); a new section adds one line here and one in validate.
 func decodeConfig(d *decoder, n *yaml.Node) *Config {
-	c := &Config{Defaults: defaultDefaults()}
+	c := &Config{Defaults: defaultDefaults(), Store: defaultStore()}
 	fs := fields{
 		"defaults": func(n *yaml.Node, path string) { c.Defaults = decodeDefaults(d, n, path) },
 		"hosts":    func(n *yaml.Node, path string) { c.Hosts = decodeHosts(d, n, path) },
@@ -107,6 +111,14 @@ func decodeConfig(d *decoder, n *yaml.Node) *Config {
 			}
 		},
 		"agents": func(n *yaml.Node, path string) { c.Agents = decodeAgents(d, n, path) },
+		"slack": func(n *yaml.Node, path string) {
+			if !isNull(n) {
+				c.Slack = decodeSlack(d, n, path)
+			}
+		},
+		"access":    func(n *yaml.Node, path string) { c.Access = decodeAccess(d, n, path) },
+		"schedules": func(n *yaml.Node, path string) { c.Schedules = decodeSchedules(d, n, path) },
+		"store":     func(n *yaml.Node, path string) { c.Store = decodeStore(d, n, path) },
 	}
 	if n = d.visit(n); n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -127,11 +139,16 @@ func (c *Config) validate(r *reporter) {
 	validateSQL(r, "sql", c.SQL)
 	validateAgentServer(r, "agent", c.Agent)
 	validateAgents(r, "agents", c.Agents, c.Hosts)
+	validateSlack(r, "slack", c.Slack)
+	validateAccess(r, "access", c.Access)
+	validateSchedules(r, "schedules", c.Schedules, c.Hosts, c.Defaults)
+	validateStore(r, "store", c.Store)
 }
 
 // Validate reports every problem of c as a *Error, or returns nil. Parse and
 // Load have already called it; call it on a Config built or changed in code.
-// Problems about a host carry its Line.
+// Problems about a host, an access rule, a schedule or the slack section carry
+// its Line. Validate sets each schedule's Location from its TimeZone.
 func (c *Config) Validate() error {
 	r := newReporter("")
 	for i, h := range c.Hosts {

@@ -34,6 +34,7 @@ func TestLoadGood(t *testing.T) {
 	}
 	want := &Config{
 		Defaults: Defaults{Since: 7 * 24 * time.Hour, CheckTimeout: 20 * time.Second, Deadline: 2 * time.Minute},
+		Store:    defaultStore(),
 		Hosts: []Host{
 			{
 				Name: "sqlhost01",
@@ -97,6 +98,7 @@ func TestLoadBad(t *testing.T) {
 		{"bad-defaults-zero.yaml", "durations that are not positive"},
 		{"bad-alias-bomb.yaml", "merge-key alias bombs stop within a budget"},
 		{"bad-many.yaml", "many problems in one file, all reported, sorted by line"},
+		{"bad-serve.yaml", "slack, access, schedules and store, no secret shown"},
 	}
 	files, err := filepath.Glob("testdata/bad-*.yaml")
 	if err != nil {
@@ -215,22 +217,25 @@ func TestParse(t *testing.T) {
 		{
 			name: "empty file gives the defaults",
 			src:  "",
-			want: &Config{Defaults: Defaults{Since: 24 * time.Hour, CheckTimeout: 30 * time.Second, Deadline: time.Minute}},
+			want: &Config{
+				Defaults: Defaults{Since: 24 * time.Hour, CheckTimeout: 30 * time.Second, Deadline: time.Minute},
+				Store:    Store{Driver: "sqlite", Path: "authtriage.db", Retention: 90 * 24 * time.Hour},
+			},
 		},
 		{
 			name: "comments only gives the defaults",
 			src:  "# nothing yet\n",
-			want: &Config{Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline}},
+			want: &Config{Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline}, Store: defaultStore()},
 		},
 		{
 			name: "null sections and keys are absent",
 			src:  "defaults:\nhosts:\n",
-			want: &Config{Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline}},
+			want: &Config{Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline}, Store: defaultStore()},
 		},
 		{
 			name: "defaults fill what is not given",
 			src:  "defaults: {since: 1d}\n",
-			want: &Config{Defaults: Defaults{Since: 24 * time.Hour, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline}},
+			want: &Config{Defaults: Defaults{Since: 24 * time.Hour, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline}, Store: defaultStore()},
 		},
 		{
 			name: "several variables in one value, $$ and a lone $",
@@ -238,6 +243,7 @@ func TestParse(t *testing.T) {
 			env:  map[string]string{"N": "36", "UNIT": "h", "HOST": "sql1", "DOMAIN": "corp.example", "DOMAIN_NB": "CORP"},
 			want: &Config{
 				Defaults: Defaults{Since: 36 * time.Hour, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline},
+				Store:    defaultStore(),
 				Hosts: []Host{{
 					Name: "sql1", FQDN: "sql1.corp.example", ServiceAccount: `CORP\gmsa$`,
 					ErrorLog: "/logs/$weird/sql1", Line: 3,
@@ -250,6 +256,7 @@ func TestParse(t *testing.T) {
 			env:  map[string]string{"P": "/x/${HOME}/$$"},
 			want: &Config{
 				Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline},
+				Store:    defaultStore(),
 				Hosts:    []Host{{Name: "h", ErrorLog: "/x/${HOME}/$$", Line: 2}},
 			},
 		},
@@ -260,6 +267,7 @@ func TestParse(t *testing.T) {
 			files: map[string]string{"/run/secrets/sa": "CORP\\svc$${X}\n"},
 			want: &Config{
 				Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline},
+				Store:    defaultStore(),
 				Hosts:    []Host{{Name: "h", ServiceAccount: `CORP\svc$${X}`, Line: 2}},
 			},
 		},
@@ -270,6 +278,7 @@ func TestParse(t *testing.T) {
 				"agents:\n  - {name: a, url: 'https://a:8443', cert_path: /c, key_path: /k, ca_path: /ca}\n",
 			want: &Config{
 				Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline},
+				Store:    defaultStore(),
 				Hosts: []Host{
 					{Name: "h", Agent: "a", ErrorLog: ErrorLogSQL, Events: []string{"/e"}, Tags: []string{"own"}, Line: 4},
 					{Name: "g", Line: 7},
@@ -282,6 +291,7 @@ func TestParse(t *testing.T) {
 			src:  "hosts:\n  - name: h\n    instances: [SALES, 'HR:50124', ':1433', {name: FIN}, {port: 1500}, {name: ops, port: '1600'}]\n",
 			want: &Config{
 				Defaults: Defaults{Since: DefaultSince, CheckTimeout: DefaultCheckTimeout, Deadline: DefaultDeadline},
+				Store:    defaultStore(),
 				Hosts: []Host{{Name: "h", Line: 2, Instances: []triage.Instance{
 					{Name: "SALES"}, {Name: "HR", Port: 50124}, {Port: 1433}, {Name: "FIN"}, {Port: 1500}, {Name: "ops", Port: 1600},
 				}}},
@@ -335,7 +345,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "a key that cannot be a path is quoted",
 			src:  "\"a\\nt.yaml:1: forged\": 1\n",
-			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: agent, agents, defaults, directory, hosts, kerberos, sql`},
+			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: access, agent, agents, defaults, directory, hosts, kerberos, schedules, slack, sql, store`},
 		},
 		{
 			name: "a mapping key is refused",
@@ -533,6 +543,7 @@ func TestDistance(t *testing.T) {
 func TestValidate(t *testing.T) {
 	cfg := &Config{
 		Defaults: Defaults{Since: DefaultSince, CheckTimeout: time.Minute, Deadline: time.Second},
+		Store:    defaultStore(),
 		Hosts: []Host{
 			{Name: "ok", Instances: []triage.Instance{{}, {Name: "BAD:1"}, {Port: 70000}}},
 			{Name: "OK", Line: 9, ServiceAccount: "x(y)"},
@@ -557,7 +568,7 @@ func TestValidate(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Validate problems (-want +got):\n%s", diff)
 	}
-	if err := (&Config{Defaults: defaultDefaults()}).Validate(); err != nil {
+	if err := (&Config{Defaults: defaultDefaults(), Store: defaultStore()}).Validate(); err != nil {
 		t.Errorf("Validate of the defaults = %v", err)
 	}
 }

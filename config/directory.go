@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -106,3 +107,7 @@ func ldapURL(s string) string {
 	}
 	return ""
 }
+
+// Format prints d as fmt prints a pointer to a struct at the top level, with any
+// verb, wherever d is, so its bind password stays redacted; see Slack.Format.
+func (d *Directory) Format(f fmt.State, verb rune) { formatPointer(f, verb, d) }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -74,3 +75,7 @@ func validateKerberos(r *reporter, path string, k *Kerberos) {
 		r.add(field(path, "timeout"), "must be longer than 0")
 	}
 }
+
+// Format prints k as fmt prints a pointer to a struct at the top level, with any
+// verb, wherever k is, so its password stays redacted; see Slack.Format.
+func (k *Kerberos) Format(f fmt.State, verb rune) { formatPointer(f, verb, k) }
