@@ -1,0 +1,327 @@
+package bot
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"authtriage/schedule"
+	"authtriage/triage"
+)
+
+// Budgets of a fleet summary's parent message, chosen so that it stays below
+// MaxMessageBytes whatever the hosts are called: four lists of at most
+// summaryListBudget, the error, and a few short blocks.
+var (
+	summaryListBudget  = budget{1400, 2600}
+	summaryErrBudget   = budget{1200, 2400}
+	summaryHostBudget  = budget{100, 300}       // a host name in the parent's lists
+	hostLineHostBudget = budget{253, 600}       // a host name in a reply (a DNS name is at most 253)
+	hostLineErrBudget  = detailBudget           // why a host could not be triaged
+	causeBudget        = budget{80, 200}        // one cause ID
+	reportIDBudget     = budget{64, 200}        // one report ID
+	summaryMessageRoom = MaxMessageBytes - 1024 // a reply's sections, leaving room for its text and context
+)
+
+const (
+	maxSummaryListed = 15 // hosts per list of the parent
+	maxLineCauses    = 5  // causes per host line
+)
+
+// SummaryThread renders a fleet run's summary as a Slack thread, with times in zone
+// (nil for UTC).
+//
+// The parent message has the header "Fleet health: NAME"; the hosts' count by
+// status; the run's error, when s.Err is set; whether this is the first run, or
+// nothing changed, or else the hosts that got worse and better (host, from → to)
+// and the causes that are new and resolved (host: cause), each list cut at 15
+// entries or about 1400 characters with "…and N more"; and a context line with
+// the run's tick and how long it took.
+//
+// The replies have one line per host, worst first and then by name: the status
+// emoji, the host, its causes (at most 5) or why it could not be triaged, and the
+// report ID. They are cut into as many messages as they need, each ending in a
+// context line saying which hosts it holds; there are none when the run has no
+// hosts (as in the bare summary of a run whose full summary could not be posted).
+//
+// Every message passes Validate, whatever the number of hosts and their names;
+// the error is for a message that does not, which is a bug.
+func SummaryThread(s schedule.Summary, zone *time.Location) ([]Message, error) {
+	if zone == nil {
+		zone = time.UTC
+	}
+	name := oneLine(s.Schedule.Name)
+	if name == "" {
+		name = "(unnamed schedule)"
+	}
+	msgs := []Message{summaryParent(s, name, zone)}
+	msgs = append(msgs, summaryReplies(s, name)...)
+	var errs []error
+	for i, m := range msgs {
+		if err := Validate(m); err != nil {
+			errs = append(errs, fmt.Errorf("message %d: %w", i, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("render the summary of %q: %w", printable(name), err)
+	}
+	return msgs, nil
+}
+
+// statusOrder lists the statuses worst first, as counts show them.
+var statusOrder = [...]triage.Status{triage.StatusCritical, triage.StatusUnknown, triage.StatusWarning, triage.StatusOK}
+
+// countByStatus returns counts folded into the four statuses (any other reads
+// as unknown, as Rank says), and the total.
+func countByStatus(counts map[triage.Status]int) (map[triage.Status]int, int) {
+	folded := map[triage.Status]int{}
+	total := 0
+	for st, n := range counts {
+		switch st {
+		case triage.StatusCritical, triage.StatusUnknown, triage.StatusWarning, triage.StatusOK:
+			folded[st] += n
+		default:
+			folded[triage.StatusUnknown] += n
+		}
+		total += n
+	}
+	return folded, total
+}
+
+// countsMrkdwn writes counts as ":red_circle: *2* critical · :large_green_circle:
+// *40* ok", leaving out statuses no host has.
+func countsMrkdwn(counts map[triage.Status]int) string {
+	var parts []string
+	for _, st := range statusOrder {
+		if n := counts[st]; n > 0 {
+			emoji, word := statusLook(st)
+			parts = append(parts, fmt.Sprintf("%s *%d* %s", emoji, n, strings.ToLower(word)))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// countsPlain writes counts as "2 critical, 40 ok".
+func countsPlain(counts map[triage.Status]int) string {
+	var parts []string
+	for _, st := range statusOrder {
+		if n := counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, st))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func summaryParent(s schedule.Summary, name string, zone *time.Location) Message {
+	counts := s.Counts
+	if counts == nil {
+		counts = map[triage.Status]int{}
+		for _, h := range s.Run.Hosts {
+			counts[h.Status]++
+		}
+	}
+	folded, total := countByStatus(counts)
+
+	blocks := []slack.Block{header("Fleet health: " + name)}
+	if total == 0 {
+		blocks = append(blocks, section("No hosts in this run."))
+	} else {
+		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %d %s", countsMrkdwn(folded), total, plural(total, "host", "hosts"))))
+	}
+	if s.Err != nil {
+		msg := strings.Join(strings.FieldsFunc(sanitize(s.Err.Error()), func(r rune) bool { return r == '\n' }), "; ")
+		msg, _ = clip(oneLine(msg), summaryErrBudget)
+		blocks = append(blocks, section(":warning: *This run did not go as planned:* "+esc(msg)))
+	}
+	switch {
+	case s.Previous == nil:
+		blocks = append(blocks, section("First run of this schedule: nothing to compare with yet."))
+	case !s.Changed:
+		blocks = append(blocks, section(fmt.Sprintf("No change since the run of %s.", esc(formatTime(s.Previous.Tick, zone)))))
+	default:
+		blocks = append(blocks, section(fmt.Sprintf("Changes since the run of %s:", esc(formatTime(s.Previous.Tick, zone)))))
+		blocks = append(blocks, changeList("*Got worse*", s.Worse)...)
+		blocks = append(blocks, changeList("*Got better*", s.Better)...)
+		blocks = append(blocks, causeList("*New causes*", s.New)...)
+		blocks = append(blocks, causeList("*Resolved*", s.Resolved)...)
+	}
+	var ctx []string
+	if !s.Run.Tick.IsZero() {
+		ctx = append(ctx, "run of "+esc(formatTime(s.Run.Tick, zone)))
+	}
+	if d := s.Run.Finished.Sub(s.Run.Started); !s.Run.Started.IsZero() && d > 0 {
+		ctx = append(ctx, "took "+formatDuration(d))
+	}
+	if len(s.Run.Hosts) > 0 {
+		ctx = append(ctx, "each host in the thread")
+	}
+	if len(ctx) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(strings.Join(ctx, " · "))))
+	}
+
+	text := "Fleet health " + name + ": "
+	if total == 0 {
+		text += "no hosts"
+	} else {
+		text += countsPlain(folded)
+	}
+	if s.Previous != nil && s.Changed {
+		text += fmt.Sprintf("; %d got worse, %d got better", len(s.Worse), len(s.Better))
+	}
+	if s.Err != nil {
+		text += "; the run had errors"
+	}
+	t, _ := clip(text, fallbackBudget)
+	return Message{Text: esc(t), Blocks: blocks}
+}
+
+func formatTime(t time.Time, zone *time.Location) string { return t.In(zone).Format(timeLayout) }
+
+// boundedList returns lines as a section under title, with as many lines as fit
+// in summaryListBudget and maxSummaryListed, and a last line saying how many
+// were left out. It returns nothing when there are no lines.
+func boundedList(title string, lines []string) []slack.Block {
+	if len(lines) == 0 {
+		return nil
+	}
+	used := measure(title)
+	var shown []string
+	for i, l := range lines {
+		c := measure("\n" + l)
+		rest := len(lines) - i
+		more := measure(fmt.Sprintf("\n…and %d more.", rest))
+		if i == maxSummaryListed || !summaryListBudget.minus(used).minus(more).fits(c) {
+			shown = append(shown, fmt.Sprintf("…and %d more.", rest))
+			break
+		}
+		shown = append(shown, l)
+		used.units += c.units
+		used.bytes += c.bytes
+	}
+	return []slack.Block{section(title + "\n" + strings.Join(shown, "\n"))}
+}
+
+func listHost(host string) string {
+	h, _ := clip(oneLine(host), summaryHostBudget)
+	if h == "" {
+		h = "(no host)"
+	}
+	return "*" + esc(h) + "*"
+}
+
+func statusWord(s triage.Status) string {
+	_, word := statusLook(s)
+	return strings.ToLower(word)
+}
+
+func changeList(title string, cs []schedule.Change) []slack.Block {
+	lines := make([]string, len(cs))
+	for i, c := range cs {
+		emoji, _ := statusLook(c.To)
+		from := statusWord(c.From)
+		if c.From == "" {
+			from = "new host"
+		}
+		lines[i] = fmt.Sprintf("• %s %s %s → %s", emoji, listHost(c.Host), from, statusWord(c.To))
+	}
+	return boundedList(title, lines)
+}
+
+func causeList(title string, cs []schedule.CauseChange) []slack.Block {
+	lines := make([]string, len(cs))
+	for i, c := range cs {
+		cause, _ := clip(oneLine(string(c.Cause)), causeBudget)
+		lines[i] = fmt.Sprintf("• %s: %s", listHost(c.Host), codeSpan(cause))
+	}
+	return boundedList(title, lines)
+}
+
+// hostsWorstFirst returns the hosts by status, worst first, then by name.
+func hostsWorstFirst(hosts []triage.HostState) []triage.HostState {
+	hs := slices.Clone(hosts)
+	slices.SortStableFunc(hs, func(a, b triage.HostState) int {
+		return cmp.Or(cmp.Compare(schedule.Rank(b.Status), schedule.Rank(a.Status)), cmp.Compare(a.Host, b.Host))
+	})
+	return hs
+}
+
+// causesMrkdwn writes at most maxLineCauses causes as code spans, "+N more" for
+// the rest.
+func causesMrkdwn(causes []triage.CauseID) string {
+	var parts []string
+	for i, c := range causes {
+		if i == maxLineCauses {
+			parts = append(parts, fmt.Sprintf("+%d more", len(causes)-i))
+			break
+		}
+		c, _ := clip(oneLine(string(c)), causeBudget)
+		parts = append(parts, codeSpan(c))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// hostLine is one host of the summary's thread: status emoji, host, causes or
+// why it could not be triaged, report ID.
+func hostLine(h triage.HostState) string {
+	emoji, _ := statusLook(h.Status)
+	host, _ := clip(oneLine(h.Host), hostLineHostBudget)
+	if host == "" {
+		host = "(no host)"
+	}
+	line := emoji + " *" + esc(host) + "*"
+	switch {
+	case len(h.Causes) > 0:
+		line += " · " + causesMrkdwn(h.Causes)
+	case h.Error != "":
+		e, _ := clip(oneLine(h.Error), hostLineErrBudget)
+		line += " · could not triage: " + esc(e)
+	}
+	if id, _ := clip(oneLine(h.ReportID), reportIDBudget); id != "" {
+		line += " · Report " + codeSpan(id)
+	}
+	return line
+}
+
+// summaryReplies renders the hosts of the run, a message per group of lines that
+// fits in summaryMessageRoom.
+func summaryReplies(s schedule.Summary, name string) []Message {
+	hosts := hostsWorstFirst(s.Run.Hosts)
+	if len(hosts) == 0 {
+		return nil
+	}
+	type group struct{ from, to int } // hosts[from:to]
+	var groups []group
+	cur, used := group{}, 0
+	for i, h := range hosts {
+		n := measure(hostLine(h)).bytes + 1
+		if i > cur.from && used+n > summaryMessageRoom {
+			groups = append(groups, cur)
+			cur, used = group{from: i}, 0
+		}
+		cur.to = i + 1
+		used += n
+	}
+	groups = append(groups, cur)
+
+	short, _ := clip(name, budget{100, 300})
+	msgs := make([]Message, len(groups))
+	for i, g := range groups {
+		lines := make([]string, 0, g.to-g.from)
+		for _, h := range hosts[g.from:g.to] {
+			lines = append(lines, hostLine(h))
+		}
+		where := fmt.Sprintf("hosts %d to %d of %d", g.from+1, g.to, len(hosts))
+		if g.to-g.from == 1 {
+			where = fmt.Sprintf("host %d of %d", g.from+1, len(hosts))
+		}
+		blocks := sections("", lines)
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Fleet health: "+esc(short)+" · "+where)))
+		msgs[i] = Message{Text: esc("Fleet health " + short + ": " + where), Blocks: blocks}
+	}
+	return msgs
+}

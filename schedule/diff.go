@@ -1,0 +1,137 @@
+package schedule
+
+import (
+	"cmp"
+	"slices"
+
+	"authtriage/triage"
+)
+
+// A Summary is what a fleet run found, compared with the schedule's previous run:
+// the content of the message the Notifier posts.
+type Summary struct {
+	Schedule Schedule
+	Run      triage.FleetRun
+	// Previous is the schedule's last run before this one; nil on the first run
+	// (or when it could not be read, and then Err says so).
+	Previous *triage.FleetRun
+	// Counts is the number of hosts of Run by status; statuses no host has are
+	// absent.
+	Counts map[triage.Status]int
+	// Worse and Better are the hosts whose status ranks worse or better than in
+	// Previous (see Rank), by host name. A host that was not in Previous (it joined
+	// the schedule) is in Worse with From "" when its status is not ok.
+	Worse, Better []Change
+	// New are the causes a host has in Run and did not have in Previous; Resolved
+	// the reverse. Both are ordered by host name, then cause. A host that joined
+	// the schedule brings all its causes as New; a host that left it resolves
+	// nothing (nobody looked), but makes the run Changed.
+	New, Resolved []CauseChange
+	// Changed is set when anything differs from Previous: a status, a cause, the
+	// set of hosts; and always on the first run. A new report ID or a different
+	// error text for an unknown host is not a change.
+	Changed bool
+	// Err is set when the run failed or panicked, or some of it could not be
+	// stored; the summary is posted all the same, saying so.
+	Err error
+}
+
+// A Change is one host's change of status. ReportID is the host's report in the
+// current run ("" when it has none).
+type Change struct {
+	Host     string
+	From, To triage.Status
+	ReportID string
+}
+
+// A CauseChange is one cause that appeared at (New) or disappeared from
+// (Resolved) a host. ReportID is the host's report in the current run.
+type CauseChange struct {
+	Host     string
+	Cause    triage.CauseID
+	ReportID string
+}
+
+// Rank orders statuses by urgency, as the project's precedence does (critical >
+// unknown > warning > ok): ok 0, warning 1, unknown 2, critical 3. Unknown ranks
+// above warning because "we could not look" must not read as "fine". Any other
+// value ranks as unknown, as its exit code does.
+func Rank(s triage.Status) int {
+	switch s {
+	case triage.StatusOK:
+		return 0
+	case triage.StatusWarning:
+		return 1
+	case triage.StatusCritical:
+		return 3
+	}
+	return 2
+}
+
+// Diff compares a run with the previous one (nil when there is none). It is pure
+// and its lists are in a deterministic order (by host, then cause). The Summary's
+// Schedule and Err are left for the caller.
+func Diff(prev *triage.FleetRun, cur triage.FleetRun) Summary {
+	s := Summary{Run: cur, Previous: prev, Counts: map[triage.Status]int{}}
+	for _, h := range cur.Hosts {
+		s.Counts[h.Status]++
+	}
+	if prev == nil {
+		s.Changed = true
+		return s
+	}
+	before := make(map[string]triage.HostState, len(prev.Hosts))
+	for _, h := range prev.Hosts {
+		before[h.Host] = h
+	}
+	seen := make(map[string]bool, len(cur.Hosts))
+	for _, h := range cur.Hosts {
+		seen[h.Host] = true
+		p, ok := before[h.Host]
+		if !ok {
+			s.Changed = true
+			if Rank(h.Status) > Rank(triage.StatusOK) {
+				s.Worse = append(s.Worse, Change{Host: h.Host, To: h.Status, ReportID: h.ReportID})
+			}
+			for _, c := range h.Causes {
+				s.New = append(s.New, CauseChange{Host: h.Host, Cause: c, ReportID: h.ReportID})
+			}
+			continue
+		}
+		if p.Status != h.Status {
+			s.Changed = true
+			c := Change{Host: h.Host, From: p.Status, To: h.Status, ReportID: h.ReportID}
+			switch rf, rt := Rank(p.Status), Rank(h.Status); {
+			case rt > rf:
+				s.Worse = append(s.Worse, c)
+			case rt < rf:
+				s.Better = append(s.Better, c)
+			}
+		}
+		for _, c := range h.Causes {
+			if !slices.Contains(p.Causes, c) {
+				s.New = append(s.New, CauseChange{Host: h.Host, Cause: c, ReportID: h.ReportID})
+			}
+		}
+		for _, c := range p.Causes {
+			if !slices.Contains(h.Causes, c) {
+				s.Resolved = append(s.Resolved, CauseChange{Host: h.Host, Cause: c, ReportID: h.ReportID})
+			}
+		}
+	}
+	for _, h := range prev.Hosts {
+		if !seen[h.Host] {
+			s.Changed = true
+		}
+	}
+	s.Changed = s.Changed || len(s.New) > 0 || len(s.Resolved) > 0
+	byHost := func(a, b Change) int { return cmp.Compare(a.Host, b.Host) }
+	byCause := func(a, b CauseChange) int {
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Cause, b.Cause))
+	}
+	slices.SortStableFunc(s.Worse, byHost)
+	slices.SortStableFunc(s.Better, byHost)
+	slices.SortStableFunc(s.New, byCause)
+	slices.SortStableFunc(s.Resolved, byCause)
+	return s
+}

@@ -1,0 +1,260 @@
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// fakeClock is a Clock that moves only when Advance is called.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []waiter
+}
+
+type waiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock(now time.Time) *fakeClock { return &fakeClock{now: now} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
+	return ch
+}
+
+// Advance moves the clock by d and wakes the waiters that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if w.at.After(c.now) {
+			kept = append(kept, w)
+			continue
+		}
+		w.ch <- c.now
+	}
+	clear(c.waiters[len(kept):])
+	c.waiters = kept
+}
+
+// fakeStore keeps leases, runs and reports in memory, with store.DB's lease
+// semantics on a Clock.
+type fakeStore struct {
+	clock Clock
+
+	mu      sync.Mutex
+	leases  map[string]*fakeLease
+	runs    map[string][]triage.FleetRun // by schedule, in tick order
+	reports map[string]store.Record
+	// failReports makes SaveReport fail.
+	failReports bool
+}
+
+type fakeLease struct {
+	holder  string
+	expires time.Time
+	done    bool
+}
+
+func newFakeStore(c Clock) *fakeStore {
+	return &fakeStore{clock: c, leases: map[string]*fakeLease{}, runs: map[string][]triage.FleetRun{},
+		reports: map[string]store.Record{}}
+}
+
+func (s *fakeStore) Lease(ctx context.Context, key, holder string, ttl time.Duration) (store.LeaseState, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	l := s.leases[key]
+	switch {
+	case l != nil && l.done:
+		return store.Done, nil
+	case l != nil && l.holder != holder && l.expires.After(now):
+		return store.Held, nil
+	}
+	s.leases[key] = &fakeLease{holder: holder, expires: now.Add(ttl)}
+	return store.Acquired, nil
+}
+
+func (s *fakeStore) Finish(ctx context.Context, key, holder string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.leases[key]
+	if l == nil || l.holder != holder {
+		return fmt.Errorf("finish %s: not held by %s", key, holder)
+	}
+	l.done = true
+	return nil
+}
+
+func (s *fakeStore) SaveRun(ctx context.Context, run triage.FleetRun) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	runs := s.runs[run.Schedule]
+	i := slices.IndexFunc(runs, func(r triage.FleetRun) bool { return r.Tick.Equal(run.Tick) })
+	if i >= 0 {
+		runs[i] = run
+		return nil
+	}
+	runs = append(runs, run)
+	slices.SortFunc(runs, func(a, b triage.FleetRun) int { return a.Tick.Compare(b.Tick) })
+	s.runs[run.Schedule] = runs
+	return nil
+}
+
+func (s *fakeStore) LastRun(ctx context.Context, schedule string, before time.Time) (triage.FleetRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	runs := s.runs[schedule]
+	for i := len(runs) - 1; i >= 0; i-- {
+		if runs[i].Tick.Before(before) {
+			return runs[i], nil
+		}
+	}
+	return triage.FleetRun{}, fmt.Errorf("last run of %s: %w", schedule, store.ErrNotFound)
+}
+
+func (s *fakeStore) Run(ctx context.Context, schedule string, tick time.Time) (triage.FleetRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.runs[schedule] {
+		if r.Tick.Equal(tick) {
+			return r, nil
+		}
+	}
+	return triage.FleetRun{}, fmt.Errorf("run of %s at %s: %w", schedule, tick, store.ErrNotFound)
+}
+
+func (s *fakeStore) SaveReport(ctx context.Context, r store.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failReports {
+		return fmt.Errorf("save report %s: disk full", r.Report.ID)
+	}
+	s.reports[r.Report.ID] = r
+	return nil
+}
+
+func (s *fakeStore) leaseDone(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.leases[key]
+	return l != nil && l.done
+}
+
+func (s *fakeStore) savedReports() map[string]store.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.reports)
+}
+
+// scriptedTriager answers with the status and causes set for each host; hosts
+// not set are ok. Its hooks, when set, run first.
+type scriptedTriager struct {
+	mu     sync.Mutex
+	hosts  map[string]hostScript
+	calls  int
+	before func(ctx context.Context, host string) error // an error is returned as is
+}
+
+type hostScript struct {
+	status triage.Status
+	causes []triage.CauseID
+}
+
+func newScriptedTriager() *scriptedTriager { return &scriptedTriager{hosts: map[string]hostScript{}} }
+
+func (t *scriptedTriager) set(host string, status triage.Status, causes ...triage.CauseID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hosts[host] = hostScript{status, causes}
+}
+
+func (t *scriptedTriager) callCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.calls
+}
+
+func (t *scriptedTriager) Triage(ctx context.Context, host string) (triage.Report, error) {
+	t.mu.Lock()
+	t.calls++
+	sc, ok := t.hosts[host]
+	before := t.before
+	t.mu.Unlock()
+	if before != nil {
+		if err := before(ctx, host); err != nil {
+			return triage.Report{}, err
+		}
+	}
+	if !ok {
+		sc.status = triage.StatusOK
+	}
+	rep := triage.Report{ID: triage.NewID(), Host: host, Status: sc.status}
+	for _, c := range sc.causes {
+		rep.Findings = append(rep.Findings, triage.Finding{Cause: c, Severity: triage.Critical})
+	}
+	return rep, nil
+}
+
+// recordingNotifier records the summaries it is given. Its hook, when set, runs
+// first and may panic or fail.
+type recordingNotifier struct {
+	mu        sync.Mutex
+	summaries []Summary
+	before    func(s Summary) error
+}
+
+func (n *recordingNotifier) PostSummary(ctx context.Context, s Summary) (string, string, error) {
+	n.mu.Lock()
+	before := n.before
+	n.mu.Unlock()
+	if before != nil {
+		if err := before(s); err != nil {
+			return "", "", err
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.summaries = append(n.summaries, s)
+	return s.Schedule.Channel, fmt.Sprintf("1700000000.%06d", len(n.summaries)), nil
+}
+
+func (n *recordingNotifier) posted() []Summary {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.summaries)
+}

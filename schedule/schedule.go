@@ -1,0 +1,272 @@
+// Package schedule runs fleet health sweeps on cron schedules, once per tick across
+// all replicas, and hands each run's summary, compared with the run before, to a
+// Notifier.
+//
+// The timer loop is our own rather than robfig/cron's Cron runner: Cron reads
+// time.Now directly, so it cannot be driven by a fake clock in tests, and its
+// default chain does not recover panics (a panicking job ends the process). We
+// use only cron's parser and its Schedule.Next, and time everything through a
+// Clock.
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// A Schedule is one recurring sweep of a list of hosts.
+type Schedule struct {
+	// Name identifies the schedule in the store, in lease keys and in the
+	// summary's header. It must be unique.
+	Name string
+	// Spec is a cron spec: 5 fields ("0 7 * * 1-5") or a descriptor ("@hourly",
+	// "@every 1h"). It may start with CRON_TZ=Zone, which then overrides Location.
+	// "@every D" ticks fall on multiples of D since the zero time (for D dividing
+	// a day: since midnight UTC), not D after the process started, so that all
+	// replicas agree on them.
+	Spec string
+	// Location is the zone the spec is read in; nil means UTC.
+	Location *time.Location
+	// Channel is the Slack channel ID the summary goes to.
+	Channel string
+	// Hosts are the host names to sweep, already resolved by the caller.
+	// Duplicates are swept once.
+	Hosts []string
+	// Quiet posts a summary only when something changed since the previous run
+	// (or the run failed); the first run always posts.
+	Quiet bool
+	// Concurrency bounds the hosts triaged at once; 0 means 16.
+	Concurrency int
+	// Deadline bounds the sweep of a whole run; 0 means 10 minutes. A host not
+	// triaged by then is reported unknown.
+	Deadline time.Duration
+}
+
+// Defaults for a Schedule's and the Options' zero values.
+const (
+	DefaultConcurrency = 16
+	DefaultDeadline    = 10 * time.Minute
+	DefaultLeaseTTL    = time.Minute
+)
+
+// A Triager triages one host. An error means the host could not be triaged at
+// all (a report with unknown status is not an error). It must return soon after
+// ctx is done; one that does not is abandoned when the run's deadline passes.
+type Triager interface {
+	Triage(ctx context.Context, host string) (triage.Report, error)
+}
+
+// Store is what the Scheduler keeps: leases, reports and runs. *store.DB
+// implements it.
+type Store interface {
+	Lease(ctx context.Context, key, holder string, ttl time.Duration) (store.LeaseState, error)
+	Finish(ctx context.Context, key, holder string) error
+	SaveRun(ctx context.Context, run triage.FleetRun) error
+	// LastRun returns the schedule's latest run with a tick before before; its
+	// error wraps store.ErrNotFound when there is none.
+	LastRun(ctx context.Context, schedule string, before time.Time) (triage.FleetRun, error)
+	// Run returns the schedule's run for a tick; its error wraps
+	// store.ErrNotFound when there is none.
+	Run(ctx context.Context, schedule string, tick time.Time) (triage.FleetRun, error)
+	SaveReport(ctx context.Context, r store.Record) error
+}
+
+// A Notifier posts a run's summary: the parent message in s.Schedule.Channel and
+// the per-host details in its thread. It returns where the parent is.
+type Notifier interface {
+	PostSummary(ctx context.Context, s Summary) (channel, threadTS string, err error)
+}
+
+// Options configure a Scheduler.
+type Options struct {
+	Schedules []Schedule
+	Triager   Triager
+	Store     Store
+	Notifier  Notifier
+	// Holder identifies this replica in leases; every replica needs its own.
+	Holder string
+	// LeaseTTL is how long a run's lease lasts unless renewed; 0 means 1 minute.
+	// The holder renews it every LeaseTTL/3, and another replica takes a run over
+	// once its holder has not renewed it for LeaseTTL.
+	LeaseTTL time.Duration
+	// Clock is nil for the system clock.
+	Clock Clock
+	// Log is nil for no logging.
+	Log *slog.Logger
+}
+
+// A Scheduler runs schedules. Several replicas may run the same schedules over
+// one shared Store: each tick is run, and its summary posted, by one of them.
+type Scheduler struct {
+	entries  []entry
+	triager  Triager
+	store    Store
+	notifier Notifier
+	holder   string
+	leaseTTL time.Duration
+	clock    Clock
+	log      *slog.Logger
+}
+
+// entry is a schedule with its parsed spec.
+type entry struct {
+	sc   Schedule
+	spec cron.Schedule
+}
+
+// New checks the options and parses every spec. Its errors name the schedule.
+func New(o Options) (*Scheduler, error) {
+	s := &Scheduler{
+		triager: o.Triager, store: o.Store, notifier: o.Notifier, holder: o.Holder,
+		leaseTTL: o.LeaseTTL, clock: o.Clock, log: o.Log,
+	}
+	var errs []error
+	for _, missing := range []struct {
+		what string
+		nil  bool
+	}{
+		{"no triager", o.Triager == nil},
+		{"no store", o.Store == nil},
+		{"no notifier", o.Notifier == nil},
+		{"no holder ID", o.Holder == ""},
+	} {
+		if missing.nil {
+			errs = append(errs, errors.New(missing.what))
+		}
+	}
+	if o.LeaseTTL < 0 {
+		errs = append(errs, fmt.Errorf("lease TTL %v is negative", o.LeaseTTL))
+	}
+	if s.leaseTTL == 0 {
+		s.leaseTTL = DefaultLeaseTTL
+	}
+	if s.clock == nil {
+		s.clock = realClock{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	names := map[string]bool{}
+	for i, sc := range o.Schedules {
+		e, err := newEntry(sc)
+		if err != nil {
+			name := fmt.Sprintf("schedule %q", sc.Name)
+			if sc.Name == "" {
+				name = fmt.Sprintf("schedule %d", i+1)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		if names[sc.Name] {
+			errs = append(errs, fmt.Errorf("schedule %q: name used twice", sc.Name))
+			continue
+		}
+		names[sc.Name] = true
+		if e.next(s.clock.Now()).IsZero() {
+			errs = append(errs, fmt.Errorf("schedule %q: spec %q never fires", sc.Name, sc.Spec))
+			continue
+		}
+		s.entries = append(s.entries, e)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	return s, nil
+}
+
+// newEntry checks sc, fills in its defaults and parses its spec with cron's
+// standard parser (5 fields, descriptors, CRON_TZ=).
+func newEntry(sc Schedule) (entry, error) {
+	sc, err := withDefaults(sc)
+	if err != nil {
+		return entry{}, err
+	}
+	spec, err := cron.ParseStandard(sc.Spec)
+	if err != nil {
+		return entry{}, fmt.Errorf("spec %q: %w", sc.Spec, err)
+	}
+	return entry{sc: sc, spec: spec}, nil
+}
+
+// withDefaults checks what a run needs of sc and fills in its defaults.
+func withDefaults(sc Schedule) (Schedule, error) {
+	switch {
+	case sc.Name == "":
+		return sc, errors.New("no name")
+	case sc.Channel == "":
+		return sc, errors.New("no channel")
+	case sc.Concurrency < 0:
+		return sc, fmt.Errorf("concurrency %d is negative", sc.Concurrency)
+	case sc.Deadline < 0:
+		return sc, fmt.Errorf("deadline %v is negative", sc.Deadline)
+	}
+	if sc.Location == nil {
+		sc.Location = time.UTC
+	}
+	if sc.Concurrency == 0 {
+		sc.Concurrency = DefaultConcurrency
+	}
+	if sc.Deadline == 0 {
+		sc.Deadline = DefaultDeadline
+	}
+	return sc, nil
+}
+
+// next returns the schedule's first tick after t, in its Location; zero when
+// there is none within five years.
+func (e entry) next(t time.Time) time.Time {
+	t = t.In(e.sc.Location)
+	if d, ok := e.spec.(cron.ConstantDelaySchedule); ok {
+		// Aligned to multiples of the delay, so that every replica computes the
+		// same ticks (cron counts from whenever Next is first called).
+		return t.Truncate(d.Delay).Add(d.Delay)
+	}
+	return e.spec.Next(t)
+}
+
+// Run runs the schedules until ctx is done: for each, it waits for the spec's
+// next tick and calls RunTick, one tick at a time. A run that overruns the next
+// ticks makes the schedule skip them. Run returns nil once ctx is done and the
+// runs in progress have returned (their sweeps are abandoned, unposted, for
+// another replica to take over).
+func (s *Scheduler) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, e := range s.entries {
+		wg.Go(func() { s.loop(ctx, e) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (s *Scheduler) loop(ctx context.Context, e entry) {
+	log := s.log.With("schedule", e.sc.Name)
+	for {
+		now := s.clock.Now()
+		tick := e.next(now)
+		if tick.IsZero() {
+			log.ErrorContext(ctx, "schedule never fires again", "spec", e.sc.Spec)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.clock.After(tick.Sub(now)):
+		}
+		if err := s.RunTick(ctx, e.sc, tick); err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "scheduled run failed", "tick", tick, "err", err)
+		}
+		if after := e.next(tick); !after.IsZero() && !after.After(s.clock.Now()) {
+			log.WarnContext(ctx, "run overran the next tick; skipping to the one after now",
+				"tick", tick, "missed", after)
+		}
+	}
+}

@@ -1,0 +1,730 @@
+package schedule
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// The tests run in a synctest bubble, where synctest.Wait tells when every
+// goroutine of the Scheduler is blocked (on the fake clock, mostly): advance
+// moves the fake clock and waits for that after each step.
+
+var start = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+func hourly(hosts ...string) Schedule {
+	return Schedule{Name: "fleet", Spec: "0 * * * *", Channel: "C0FLEET", Hosts: hosts}
+}
+
+// advance moves clk by d in steps of at most step, letting the bubble settle
+// after each.
+func advance(clk *fakeClock, d, step time.Duration) {
+	for d > 0 {
+		s := min(step, d)
+		clk.Advance(s)
+		synctest.Wait()
+		d -= s
+	}
+}
+
+// logBuffer collects log output safely across goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type replica struct {
+	*Scheduler
+	notifier *recordingNotifier
+	triager  *scriptedTriager
+	logs     *logBuffer
+}
+
+func newReplica(t *testing.T, holder string, clk Clock, st Store, tr *scriptedTriager, scs ...Schedule) replica {
+	t.Helper()
+	if tr == nil {
+		tr = newScriptedTriager()
+	}
+	r := replica{notifier: &recordingNotifier{}, triager: tr, logs: &logBuffer{}}
+	s, err := New(Options{
+		Schedules: scs, Triager: tr, Store: st, Notifier: r.notifier, Holder: holder, Clock: clk,
+		Log: slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Scheduler = s
+	return r
+}
+
+// runInBackground starts s.Run and returns a function that stops it and checks
+// that it returned nil.
+func runInBackground(t *testing.T, s *Scheduler) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	synctest.Wait()
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v; want nil after cancel", err)
+		}
+	}
+}
+
+type causeLine struct {
+	Host  string
+	Cause triage.CauseID
+}
+
+func causeLines(cs []CauseChange) []causeLine {
+	var out []causeLine
+	for _, c := range cs {
+		out = append(out, causeLine{c.Host, c.Cause})
+	}
+	return out
+}
+
+func TestRunPostsOneSummaryPerTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		r := newReplica(t, "replica-1", clk, st, nil, hourly("a", "b", "c"))
+		r.triager.set("a", triage.StatusCritical, triage.SPNDuplicate)
+		r.triager.set("b", triage.StatusWarning, triage.ClockSkew)
+		stop := runInBackground(t, r.Scheduler)
+		defer stop()
+
+		type tickWant struct {
+			New, Resolved []causeLine
+			first         bool
+			setup         func()
+		}
+		ticks := []tickWant{
+			{first: true},
+			{
+				setup: func() {
+					r.triager.set("a", triage.StatusCritical, triage.SPNDuplicate, triage.DCUnreachable)
+					r.triager.set("b", triage.StatusOK)
+				},
+				New:      []causeLine{{"a", triage.DCUnreachable}},
+				Resolved: []causeLine{{"b", triage.ClockSkew}},
+			},
+			{
+				setup: func() {
+					r.triager.set("a", triage.StatusOK)
+				},
+				Resolved: []causeLine{{"a", triage.DCUnreachable}, {"a", triage.SPNDuplicate}},
+			},
+		}
+		for i, tw := range ticks {
+			if tw.setup != nil {
+				tw.setup()
+			}
+			before := 30 * time.Minute // to 10:00 for the first tick
+			if i > 0 {
+				before = time.Hour
+			}
+			advance(clk, before, time.Minute)
+			posted := r.notifier.posted()
+			if len(posted) != i+1 {
+				t.Fatalf("after tick %d: %d summaries posted; want %d", i+1, len(posted), i+1)
+			}
+			s := posted[i]
+			wantTick := start.Add(30*time.Minute + time.Duration(i)*time.Hour)
+			if !s.Run.Tick.Equal(wantTick) {
+				t.Errorf("tick %d: Run.Tick = %v; want %v", i+1, s.Run.Tick, wantTick)
+			}
+			if (s.Previous == nil) != tw.first || !s.Changed || s.Err != nil {
+				t.Errorf("tick %d: Previous = %v, Changed = %v, Err = %v; want first run %v, changed, no error",
+					i+1, s.Previous, s.Changed, s.Err, tw.first)
+			}
+			if diff := cmp.Diff(tw.New, causeLines(s.New)); diff != "" {
+				t.Errorf("tick %d: New mismatch (-want +got):\n%s", i+1, diff)
+			}
+			if diff := cmp.Diff(tw.Resolved, causeLines(s.Resolved)); diff != "" {
+				t.Errorf("tick %d: Resolved mismatch (-want +got):\n%s", i+1, diff)
+			}
+			run, err := st.Run(t.Context(), "fleet", wantTick)
+			if err != nil || run.ThreadTS == "" || run.Channel != "C0FLEET" || len(run.Hosts) != 3 {
+				t.Errorf("tick %d: stored run = %+v, %v; want 3 hosts and where the summary is", i+1, run, err)
+			}
+			if !st.leaseDone(leaseKey("fleet", wantTick)) {
+				t.Errorf("tick %d: lease not finished", i+1)
+			}
+		}
+		reports := st.savedReports()
+		if got := len(reports); got != 9 {
+			t.Errorf("%d reports saved; want 9 (3 hosts, 3 ticks)", got)
+		}
+		for id, rec := range reports {
+			if rec.RequestedBy != "schedule:fleet" {
+				t.Errorf("report %s: RequestedBy = %q; want schedule:fleet", id, rec.RequestedBy)
+			}
+		}
+	})
+}
+
+func TestRunQuietPostsOnlyChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		sc := hourly("a", "b")
+		sc.Quiet = true
+		r := newReplica(t, "replica-1", clk, st, nil, sc)
+		r.triager.set("a", triage.StatusWarning, triage.ClockSkew)
+		stop := runInBackground(t, r.Scheduler)
+		defer stop()
+
+		advance(clk, 30*time.Minute, time.Minute) // 10:00, the first run: posts
+		advance(clk, time.Hour, time.Minute)      // 11:00, unchanged: quiet
+		if n := len(r.notifier.posted()); n != 1 {
+			t.Fatalf("after an unchanged run: %d summaries; want 1", n)
+		}
+		quiet, err := st.Run(t.Context(), "fleet", start.Add(90*time.Minute))
+		if err != nil || quiet.ThreadTS != "" {
+			t.Errorf("quiet run stored as %+v, %v; want saved without a thread", quiet, err)
+		}
+		r.triager.set("b", triage.StatusCritical, triage.DCUnreachable)
+		advance(clk, time.Hour, time.Minute) // 12:00, b got worse: posts
+		posted := r.notifier.posted()
+		if len(posted) != 2 {
+			t.Fatalf("after a change: %d summaries; want 2", len(posted))
+		}
+		if s := posted[1]; len(s.Worse) != 1 || s.Worse[0].Host != "b" || s.Previous == nil || !s.Previous.Tick.Equal(quiet.Tick) {
+			t.Errorf("second summary: Worse = %v, Previous = %v; want b, compared with the quiet run", s.Worse, s.Previous)
+		}
+	})
+}
+
+func TestTwoReplicasPostOncePerTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		tr := newScriptedTriager()
+		sc := hourly("a", "b", "c")
+		r1 := newReplica(t, "replica-1", clk, st, tr, sc)
+		r2 := newReplica(t, "replica-2", clk, st, tr, sc)
+		stop1 := runInBackground(t, r1.Scheduler)
+		stop2 := runInBackground(t, r2.Scheduler)
+
+		advance(clk, 30*time.Minute, 10*time.Second)
+		for range 2 {
+			tr.set("a", triage.StatusCritical, triage.SPNDuplicate)
+			advance(clk, time.Hour, 10*time.Second)
+		}
+		stop1()
+		stop2()
+		all := append(r1.notifier.posted(), r2.notifier.posted()...)
+		ticks := map[time.Time]int{}
+		for _, s := range all {
+			ticks[s.Run.Tick]++
+		}
+		if len(all) != 3 || len(ticks) != 3 {
+			t.Errorf("%d summaries for ticks %v; want one for each of 3 ticks", len(all), ticks)
+		}
+		if tr.callCount() != 9 {
+			t.Errorf("%d triages; want 9 (each host once per tick)", tr.callCount())
+		}
+	})
+}
+
+func TestTakeOverFromDeadHolder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tick := start
+		clk := newFakeClock(tick)
+		st := newFakeStore(clk)
+		sc := hourly("a", "b")
+
+		// The first holder hangs in its sweep until its process "dies".
+		hung := newScriptedTriager()
+		hung.before = func(ctx context.Context, host string) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		first := newReplica(t, "replica-1", clk, st, hung, sc)
+		second := newReplica(t, "replica-2", clk, st, nil, sc)
+
+		ctx1, die := context.WithCancel(t.Context())
+		err1 := make(chan error, 1)
+		go func() { err1 <- first.RunTick(ctx1, sc, tick) }()
+		synctest.Wait()
+		err2 := make(chan error, 1)
+		go func() { err2 <- second.RunTick(t.Context(), sc, tick) }()
+		synctest.Wait()
+
+		advance(clk, 90*time.Second, 5*time.Second) // the first renews its lease every 20s
+		select {
+		case err := <-err2:
+			t.Fatalf("second replica returned %v while the first held the lease", err)
+		default:
+		}
+		die()
+		synctest.Wait()
+		if err := <-err1; !errors.Is(err, context.Canceled) {
+			t.Errorf("dead holder's RunTick = %v; want context.Canceled", err)
+		}
+		if len(second.notifier.posted()) != 0 {
+			t.Fatal("second replica posted before the dead holder's lease expired")
+		}
+		advance(clk, 2*time.Minute, 5*time.Second) // its lease, renewed at 80s, expires at 2m20s
+		if err := <-err2; err != nil {
+			t.Errorf("second replica's RunTick = %v; want nil", err)
+		}
+		if n := len(first.notifier.posted()); n != 0 {
+			t.Errorf("dead holder posted %d summaries; want 0", n)
+		}
+		posted := second.notifier.posted()
+		if len(posted) != 1 || len(posted[0].Run.Hosts) != 2 || posted[0].Run.Hosts[0].Status != triage.StatusOK {
+			t.Errorf("second replica posted %+v; want one summary of 2 ok hosts", posted)
+		}
+		if !st.leaseDone(leaseKey("fleet", tick)) {
+			t.Error("lease not finished")
+		}
+		if !strings.Contains(second.logs.String(), "taking the run over") {
+			t.Errorf("second replica's log does not say it took the run over:\n%s", second.logs)
+		}
+	})
+}
+
+// partitionedStore fails Lease while down: its replica cannot renew.
+type partitionedStore struct {
+	*fakeStore
+	down *atomic.Bool
+}
+
+func (s partitionedStore) Lease(ctx context.Context, key, holder string, ttl time.Duration) (store.LeaseState, error) {
+	if s.down.Load() {
+		return 0, errors.New("store unreachable")
+	}
+	return s.fakeStore.Lease(ctx, key, holder, ttl)
+}
+
+// A holder cut off from the store loses its lease; when it comes back it must
+// not post what the replica that took over has posted.
+func TestLostLeaseIsNotPosted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tick := start
+		clk := newFakeClock(tick)
+		st := newFakeStore(clk)
+		sc := hourly("a")
+		var down atomic.Bool
+		release := make(chan struct{})
+		slow := newScriptedTriager()
+		slow.before = func(ctx context.Context, host string) error { <-release; return nil }
+		first := newReplica(t, "replica-1", clk, partitionedStore{st, &down}, slow, sc)
+		second := newReplica(t, "replica-2", clk, st, nil, sc)
+
+		err1 := make(chan error, 1)
+		go func() { err1 <- first.RunTick(t.Context(), sc, tick) }()
+		synctest.Wait()
+		down.Store(true)
+		err2 := make(chan error, 1)
+		go func() { err2 <- second.RunTick(t.Context(), sc, tick) }()
+		advance(clk, 2*time.Minute, 5*time.Second)
+		if err := <-err2; err != nil || len(second.notifier.posted()) != 1 {
+			t.Fatalf("second replica: RunTick = %v, %d summaries; want it to take over and post", err, len(second.notifier.posted()))
+		}
+		down.Store(false)
+		close(release)
+		synctest.Wait()
+		advance(clk, 20*time.Second, 5*time.Second)
+		if err := <-err1; !errors.Is(err, errLeaseLost) {
+			t.Errorf("first replica's RunTick = %v; want errLeaseLost", err)
+		}
+		if n := len(first.notifier.posted()); n != 0 {
+			t.Errorf("first replica posted %d summaries; want 0", n)
+		}
+	})
+}
+
+func TestTakeOverAfterPostOnlyFinishes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tick := start
+		clk := newFakeClock(tick)
+		st := newFakeStore(clk)
+		sc := hourly("a")
+		// The first holder posted and saved the run, then died before Finish.
+		if _, err := st.Lease(t.Context(), leaseKey("fleet", tick), "replica-1", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveRun(t.Context(), triage.FleetRun{Schedule: "fleet", Tick: tick, Channel: "C0FLEET", ThreadTS: "1.2"}); err != nil {
+			t.Fatal(err)
+		}
+		second := newReplica(t, "replica-2", clk, st, nil, sc)
+		errc := make(chan error, 1)
+		go func() { errc <- second.RunTick(t.Context(), sc, tick) }()
+		synctest.Wait()
+		advance(clk, 2*time.Minute, 10*time.Second)
+		if err := <-errc; err != nil {
+			t.Errorf("RunTick = %v; want nil", err)
+		}
+		if n, calls := len(second.notifier.posted()), second.triager.callCount(); n != 0 || calls != 0 {
+			t.Errorf("posted %d summaries after %d triages; want none of either", n, calls)
+		}
+		if !st.leaseDone(leaseKey("fleet", tick)) {
+			t.Error("lease not finished")
+		}
+	})
+}
+
+func TestRunRecoversPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		r := newReplica(t, "replica-1", clk, st, nil, hourly("a", "b"))
+		var mu sync.Mutex
+		phase := 1
+		r.triager.before = func(ctx context.Context, host string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if phase == 1 && host == "b" {
+				panic("triager bug")
+			}
+			return nil
+		}
+		notifierPanics := 0
+		r.notifier.before = func(s Summary) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if phase == 2 && notifierPanics < 1 {
+				notifierPanics++
+				panic("renderer bug")
+			}
+			if phase == 3 {
+				panic("renderer bug, every time")
+			}
+			return nil
+		}
+		setPhase := func(p int) { mu.Lock(); phase = p; mu.Unlock() }
+		stop := runInBackground(t, r.Scheduler)
+		defer stop()
+
+		// Tick 1: the triage of b panics; b is unknown and the summary says why.
+		advance(clk, 30*time.Minute, time.Minute)
+		posted := r.notifier.posted()
+		if len(posted) != 1 {
+			t.Fatalf("tick 1: %d summaries; want 1", len(posted))
+		}
+		s := posted[0]
+		if s.Err == nil || !strings.Contains(s.Err.Error(), "triage of b panicked: triager bug") {
+			t.Errorf("tick 1: Err = %v; want the triager's panic", s.Err)
+		}
+		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || !strings.Contains(b.Error, "panicked") {
+			t.Errorf("tick 1: host b = %+v; want unknown, saying it panicked", b)
+		}
+
+		// Tick 2: the notifier panics once; the bare summary is posted with the error.
+		setPhase(2)
+		advance(clk, time.Hour, time.Minute)
+		posted = r.notifier.posted()
+		if len(posted) != 2 {
+			t.Fatalf("tick 2: %d summaries; want 2", len(posted))
+		}
+		if s := posted[1]; s.Err == nil || !strings.Contains(s.Err.Error(), "notifier panicked: renderer bug") || s.Run.Hosts != nil {
+			t.Errorf("tick 2: Err = %v, %d hosts; want the notifier's panic, no hosts", s.Err, len(s.Run.Hosts))
+		}
+
+		// Tick 3: the notifier panics every time: nothing posted, the run is saved
+		// and finished all the same.
+		setPhase(3)
+		advance(clk, time.Hour, time.Minute)
+		tick3 := start.Add(150 * time.Minute)
+		if n := len(r.notifier.posted()); n != 2 {
+			t.Errorf("tick 3: %d summaries; want still 2", n)
+		}
+		if !st.leaseDone(leaseKey("fleet", tick3)) {
+			t.Error("tick 3: lease not finished")
+		}
+
+		// Tick 4: all is well again: Run kept going.
+		setPhase(4)
+		advance(clk, time.Hour, time.Minute)
+		if n := len(r.notifier.posted()); n != 3 {
+			t.Errorf("tick 4: %d summaries; want 3", n)
+		}
+		logs := r.logs.String()
+		if strings.Count(logs, "recovered from a panic") < 4 || !strings.Contains(logs, "goroutine ") {
+			t.Errorf("want 4 recovered panics logged with their stacks; log:\n%s", logs)
+		}
+	})
+}
+
+// panickyStore panics in LastRun: a panic in the run itself, outside the
+// Triager and the Notifier.
+type panickyStore struct{ *fakeStore }
+
+func (panickyStore) LastRun(context.Context, string, time.Time) (triage.FleetRun, error) {
+	panic("store bug")
+}
+
+func TestRunTickRecoversPanicInRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		sc := hourly("a")
+		r := newReplica(t, "replica-1", clk, panickyStore{st}, nil, sc)
+		err := r.RunTick(t.Context(), sc, start)
+		if err == nil || !strings.Contains(err.Error(), "run panicked: store bug") {
+			t.Errorf("RunTick = %v; want the panic", err)
+		}
+		posted := r.notifier.posted()
+		if len(posted) != 1 || posted[0].Err == nil || len(posted[0].Run.Hosts) != 1 {
+			t.Fatalf("posted %+v; want one summary of 1 host with the error", posted)
+		}
+		if run, err := st.Run(t.Context(), "fleet", start); err != nil || run.ThreadTS == "" {
+			t.Errorf("stored run = %+v, %v; want it saved with its thread", run, err)
+		}
+		if !st.leaseDone(leaseKey("fleet", start)) {
+			t.Error("lease not finished")
+		}
+	})
+}
+
+func TestRunTickDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		sc := hourly("fast", "polite", "stubborn")
+		sc.Deadline = time.Minute
+		release := make(chan struct{})
+		defer close(release)
+		tr := newScriptedTriager()
+		tr.before = func(ctx context.Context, host string) error {
+			switch host {
+			case "polite": // gives up when told
+				<-ctx.Done()
+				return ctx.Err()
+			case "stubborn": // ignores its context
+				<-release
+				return errors.New("too late")
+			}
+			return nil
+		}
+		r := newReplica(t, "replica-1", clk, st, tr, sc)
+		errc := make(chan error, 1)
+		go func() { errc <- r.RunTick(t.Context(), sc, start) }()
+		synctest.Wait()
+		advance(clk, 59*time.Second, 10*time.Second)
+		select {
+		case err := <-errc:
+			t.Fatalf("RunTick returned %v before the deadline", err)
+		default:
+		}
+		advance(clk, time.Second, time.Second)
+		if err := <-errc; err != nil {
+			t.Fatalf("RunTick = %v; want nil", err)
+		}
+		posted := r.notifier.posted()
+		if len(posted) != 1 {
+			t.Fatalf("%d summaries; want 1", len(posted))
+		}
+		got := map[string]string{}
+		for _, h := range posted[0].Run.Hosts {
+			got[h.Host] = string(h.Status) + " " + h.Error
+		}
+		want := map[string]string{
+			"fast":     "ok ",
+			"polite":   "unknown " + DeadlineError,
+			"stubborn": "unknown " + DeadlineError,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("hosts mismatch (-want +got):\n%s", diff)
+		}
+		if got := posted[0].Run.Finished.Sub(posted[0].Run.Started); got != time.Minute {
+			t.Errorf("run took %v; want the deadline, 1m", got)
+		}
+	})
+}
+
+func TestRunTickBoundsConcurrency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		sc := hourly("h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9", "h9")
+		sc.Concurrency = 3
+		var mu sync.Mutex
+		inFlight, peak := 0, 0
+		tr := newScriptedTriager()
+		tr.before = func(ctx context.Context, host string) error {
+			mu.Lock()
+			inFlight++
+			peak = max(peak, inFlight)
+			mu.Unlock()
+			time.Sleep(time.Second) // bubble time
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			return nil
+		}
+		r := newReplica(t, "replica-1", clk, st, tr, sc)
+		if err := r.RunTick(t.Context(), sc, start); err != nil {
+			t.Fatal(err)
+		}
+		if calls := tr.callCount(); peak != 3 || calls != 10 {
+			t.Errorf("peak %d triages at once, %d in all; want 3 and 10 (duplicates swept once)", peak, calls)
+		}
+	})
+}
+
+func TestRunTickTriagerErrorAndUnsavedReports(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		st.failReports = true
+		sc := hourly("a", "b")
+		tr := newScriptedTriager()
+		tr.before = func(ctx context.Context, host string) error {
+			if host == "b" {
+				return errors.New("agent on b: connection refused")
+			}
+			return nil
+		}
+		r := newReplica(t, "replica-1", clk, st, tr, sc)
+		if err := r.RunTick(t.Context(), sc, start); err != nil {
+			t.Fatal(err)
+		}
+		s := r.notifier.posted()[0]
+		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || b.Error != "agent on b: connection refused" || b.ReportID != "" {
+			t.Errorf("host b = %+v; want unknown with the triager's error", b)
+		}
+		if s.Err == nil || !strings.Contains(s.Err.Error(), "1 of 1 reports could not be saved") {
+			t.Errorf("Err = %v; want the unsaved report", s.Err)
+		}
+	})
+}
+
+func TestNew(t *testing.T) {
+	good := hourly("a")
+	tests := []struct {
+		name    string
+		mutate  func(o *Options)
+		wantErr string // "" for none
+	}{
+		{name: "good", mutate: func(o *Options) {}},
+		{name: "descriptor", mutate: func(o *Options) { o.Schedules[0].Spec = "@every 15m" }},
+		{name: "bad spec names the schedule", mutate: func(o *Options) { o.Schedules[0].Spec = "61 * * * *" },
+			wantErr: `schedule "fleet": spec "61 * * * *"`},
+		{name: "six fields are not standard", mutate: func(o *Options) { o.Schedules[0].Spec = "0 0 * * * *" },
+			wantErr: `schedule "fleet": spec`},
+		{name: "never fires", mutate: func(o *Options) { o.Schedules[0].Spec = "0 0 30 2 *" },
+			wantErr: `schedule "fleet": spec "0 0 30 2 *" never fires`},
+		{name: "no channel", mutate: func(o *Options) { o.Schedules[0].Channel = "" },
+			wantErr: `schedule "fleet": no channel`},
+		{name: "no name", mutate: func(o *Options) { o.Schedules[0].Name = "" },
+			wantErr: `schedule 1: no name`},
+		{name: "name twice", mutate: func(o *Options) { o.Schedules = append(o.Schedules, good) },
+			wantErr: `schedule "fleet": name used twice`},
+		{name: "no holder", mutate: func(o *Options) { o.Holder = "" }, wantErr: "no holder ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock(start)
+			o := Options{Schedules: []Schedule{good}, Triager: newScriptedTriager(), Store: newFakeStore(clk),
+				Notifier: &recordingNotifier{}, Holder: "r1", Clock: clk}
+			tt.mutate(&o)
+			_, err := New(o)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("New = %v; want no error", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("New = %v; want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNextTick(t *testing.T) {
+	eastern := time.FixedZone("UTC-5", -5*3600)
+	tests := []struct {
+		spec string
+		loc  *time.Location
+		now  time.Time
+		want time.Time
+	}{
+		{"0 * * * *", nil, start, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		{"0 7 * * *", eastern, start, time.Date(2026, 3, 2, 7, 0, 0, 0, eastern)},
+		{"CRON_TZ=UTC 0 7 * * *", eastern, start, time.Date(2026, 3, 3, 7, 0, 0, 0, time.UTC)},
+		{"@hourly", nil, start, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+		// @every ticks on multiples of its delay, wherever the replica started.
+		{"@every 15m", nil, start.Add(7*time.Minute + 3*time.Second), time.Date(2026, 3, 2, 9, 45, 0, 0, time.UTC)},
+		{"@every 15m", nil, start.Add(14 * time.Minute), time.Date(2026, 3, 2, 9, 45, 0, 0, time.UTC)},
+		{"@every 15m", nil, start.Add(15 * time.Minute), time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		e, err := newEntry(Schedule{Name: "x", Channel: "C", Spec: tt.spec, Location: tt.loc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.next(tt.now); !got.Equal(tt.want) {
+			t.Errorf("next(%q, %v) = %v; want %v", tt.spec, tt.now, got, tt.want)
+		}
+	}
+}
+
+func TestLeaseKey(t *testing.T) {
+	tick := time.Date(2026, 3, 2, 7, 0, 0, 0, time.FixedZone("", -5*3600))
+	if got, want := leaseKey("nightly", tick), "schedule/nightly/2026-03-02T12:00:00Z"; got != want {
+		t.Errorf("leaseKey = %q; want %q", got, want)
+	}
+}
+
+// The fake store must refuse a lease held by another until it expires, and
+// refuse every lease once finished.
+func TestFakeStoreLease(t *testing.T) {
+	clk := newFakeClock(start)
+	st := newFakeStore(clk)
+	ctx := t.Context()
+	steps := []struct {
+		holder string
+		after  time.Duration
+		finish bool
+		want   store.LeaseState
+	}{
+		{holder: "a", want: store.Acquired},
+		{holder: "b", after: 59 * time.Second, want: store.Held},
+		{holder: "a", want: store.Acquired}, // renewed until 1m59s
+		{holder: "b", after: 59 * time.Second, want: store.Held},
+		{holder: "b", after: time.Second, want: store.Acquired}, // a's expired
+		{holder: "a", want: store.Held},
+		{holder: "b", finish: true, want: store.Done},
+		{holder: "a", after: time.Hour, want: store.Done},
+	}
+	for i, s := range steps {
+		clk.Advance(s.after)
+		if s.finish {
+			if err := st.Finish(ctx, "k", s.holder); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := st.Lease(ctx, "k", s.holder, time.Minute); err != nil || got != s.want {
+			t.Errorf("step %d: Lease(%s) = %v, %v; want %v", i, s.holder, got, err, s.want)
+		}
+	}
+}

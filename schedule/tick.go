@@ -1,0 +1,500 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// DeadlineError is the Error of a host that was not triaged by the run's deadline.
+const DeadlineError = "not triaged within the run's deadline"
+
+// errLeaseLost cancels a run whose lease another replica has taken over.
+var errLeaseLost = errors.New("the run's lease was taken over by another replica")
+
+// errDeadline cancels the hosts' triage when the run's deadline passes.
+var errDeadline = errors.New("run deadline passed")
+
+// A panicError is a recovered panic.
+type panicError struct {
+	where string
+	value any
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("%s panicked: %v", e.where, e.value) }
+
+// leaseKey returns the key of the lease on one tick of a schedule.
+func leaseKey(name string, tick time.Time) string {
+	return "schedule/" + name + "/" + tick.UTC().Format(time.RFC3339)
+}
+
+// run is the state of one RunTick, for the recovery of a panic in it.
+type run struct {
+	sc      Schedule
+	tick    time.Time
+	key     string
+	log     *slog.Logger
+	held    bool            // we hold the lease
+	posted  bool            // the summary was posted, or posting was tried
+	fleet   triage.FleetRun // as far as it got
+	summary *Summary        // once diffed
+	errs    []error         // for the summary's Err
+}
+
+// RunTick runs sc once for tick, exactly once across the replicas that share the
+// Store, through a lease on the tick ("schedule/NAME/TICK", TICK in RFC 3339 UTC):
+//
+//   - Acquired: when the Store already has the run (its holder posted, saved the
+//     run and died before finishing the lease), it finishes the lease. Otherwise it
+//     sweeps sc.Hosts, sc.Concurrency at a time, within sc.Deadline (hosts not done
+//     by then are unknown, with Error DeadlineError), renewing the lease every
+//     LeaseTTL/3; saves every report; compares the run with the previous one
+//     (Diff); posts the summary unless sc.Quiet and nothing changed; saves the run
+//     with where the summary is; and finishes the lease.
+//   - Held: another replica is running the tick. It asks again every LeaseTTL/2
+//     until that one finishes (Done), or its lease expires unrenewed and this
+//     replica takes the run over (Acquired), or ctx is done, or tick + Deadline +
+//     2*LeaseTTL has passed (an error).
+//   - Done: the tick was run; it returns nil.
+//
+// When ctx is done during the sweep, or the lease is lost (another replica took
+// over), the run is abandoned: nothing is posted, saved or finished, and RunTick
+// returns the reason. A Triager error makes the host unknown with the error as
+// its Error. A panic anywhere (in the Triager, the Notifier, the Store or here)
+// is recovered and logged with its stack, and the summary is posted with Err set
+// when that is still possible; RunTick then returns an error.
+//
+// A summary posted by a holder that dies before it saves the run is posted again
+// by the replica that takes the run over.
+func (s *Scheduler) RunTick(ctx context.Context, sc Schedule, tick time.Time) (err error) {
+	sc, err = withDefaults(sc)
+	if err != nil {
+		return fmt.Errorf("schedule %q: %w", sc.Name, err)
+	}
+	r := &run{sc: sc, tick: tick, key: leaseKey(sc.Name, tick)}
+	r.log = s.log.With("schedule", sc.Name, "tick", tick.UTC().Format(time.RFC3339))
+	defer func() {
+		if v := recover(); v != nil {
+			err = s.recovered(ctx, r, v)
+		}
+	}()
+	state, err := s.acquire(ctx, r)
+	if err != nil || state == store.Done {
+		return err
+	}
+	r.held = true
+	return s.runHeld(ctx, r)
+}
+
+// acquire takes the tick's lease, waiting while another replica holds it.
+func (s *Scheduler) acquire(ctx context.Context, r *run) (store.LeaseState, error) {
+	giveUp := r.tick.Add(r.sc.Deadline + 2*s.leaseTTL)
+	for waited := false; ; waited = true {
+		state, err := s.store.Lease(ctx, r.key, s.holder, s.leaseTTL)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			r.log.WarnContext(ctx, "cannot take the run's lease; trying again", "err", err)
+		case state == store.Acquired:
+			if waited {
+				r.log.InfoContext(ctx, "taking the run over from a replica that stopped renewing its lease")
+			}
+			return state, nil
+		case state == store.Done:
+			r.log.DebugContext(ctx, "run already done by another replica")
+			return state, nil
+		}
+		now := s.clock.Now()
+		if !now.Before(giveUp) {
+			if err != nil {
+				return 0, fmt.Errorf("lease %s: %w", r.key, err)
+			}
+			return 0, fmt.Errorf("lease %s: still held by another replica at %s; giving up", r.key, now.UTC().Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-s.clock.After(min(s.leaseTTL/2, giveUp.Sub(now))):
+		}
+	}
+}
+
+// runHeld runs the tick under its lease.
+func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
+	switch prior, err := s.store.Run(ctx, r.sc.Name, r.tick); {
+	case err == nil:
+		// The run is saved after its summary is posted: the holder got that far.
+		r.log.InfoContext(ctx, "run was done by a replica that did not finish its lease; finishing it",
+			"thread_ts", prior.ThreadTS)
+		r.posted = true
+		return s.finish(ctx, r)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !errors.Is(err, store.ErrNotFound):
+		// Running it again risks a second summary; not running it, none at all.
+		r.log.WarnContext(ctx, "cannot tell whether the run was done; running it", "err", err)
+	}
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := s.renew(runCtx, r, cancel)
+	defer stop()
+
+	r.fleet = triage.FleetRun{Schedule: r.sc.Name, Tick: r.tick, Started: s.clock.Now()}
+	results, err := s.sweep(runCtx, r)
+	if err != nil {
+		r.log.WarnContext(ctx, "run abandoned", "err", err)
+		return err
+	}
+	r.fleet.Finished = s.clock.Now()
+	r.fleet.Hosts = make([]triage.HostState, len(results))
+	for i, res := range results {
+		r.fleet.Hosts[i] = res.state
+		if res.err != nil {
+			r.errs = append(r.errs, res.err)
+		}
+	}
+	if err := s.saveReports(runCtx, r, results); err != nil {
+		return err
+	}
+
+	var prev *triage.FleetRun
+	switch p, err := s.store.LastRun(runCtx, r.sc.Name, r.tick); {
+	case err == nil:
+		prev = &p
+	case runCtx.Err() != nil:
+		return context.Cause(runCtx)
+	case !errors.Is(err, store.ErrNotFound):
+		r.errs = append(r.errs, fmt.Errorf("cannot read the previous run, so this one is compared with none: %w", err))
+	}
+	sum := Diff(prev, r.fleet)
+	sum.Schedule = r.sc
+	sum.Err = errors.Join(r.errs...)
+	r.summary = &sum
+	return s.publish(runCtx, r, sum)
+}
+
+// saveReports stores every report of the sweep. A report that cannot be saved is
+// reported in the summary; the run goes on.
+func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResult) error {
+	failed, total := 0, 0
+	var first error
+	for _, res := range results {
+		if res.report == nil {
+			continue
+		}
+		total++
+		err := s.store.SaveReport(ctx, store.Record{Report: *res.report, RequestedBy: "schedule:" + r.sc.Name})
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		r.log.WarnContext(ctx, "cannot save report", "host", res.state.Host, "report", res.report.ID, "err", err)
+		failed++
+		if first == nil {
+			first = err
+		}
+	}
+	if failed > 0 {
+		r.errs = append(r.errs, fmt.Errorf("%d of %d reports could not be saved: %w", failed, total, first))
+	}
+	return nil
+}
+
+// publish posts the summary (unless quiet and unchanged), saves the run and
+// finishes the lease.
+func (s *Scheduler) publish(ctx context.Context, r *run, sum Summary) error {
+	var postErr error
+	if r.sc.Quiet && !sum.Changed && sum.Err == nil {
+		r.log.InfoContext(ctx, "nothing changed; quiet schedule posts nothing", "hosts", len(r.fleet.Hosts))
+	} else {
+		// Posting is the one step that cannot be undone: make sure the run is
+		// still ours (this also renews the lease).
+		if err := s.stillHeld(ctx, r); err != nil {
+			r.log.WarnContext(ctx, "run abandoned", "err", err)
+			return err
+		}
+		r.posted = true
+		var ch, ts string
+		ch, ts, postErr = s.post(ctx, r, sum)
+		r.fleet.Channel, r.fleet.ThreadTS = ch, ts
+		if postErr != nil {
+			r.log.ErrorContext(ctx, "cannot post the summary", "err", postErr)
+			postErr = fmt.Errorf("post summary: %w", postErr)
+		} else {
+			r.log.InfoContext(ctx, "posted fleet summary", "hosts", len(r.fleet.Hosts), "changed", sum.Changed,
+				"channel", ch, "thread_ts", ts)
+		}
+	}
+	// Once posted, the run must be saved and the lease finished even if ctx ends
+	// now: another replica would post it again. The lease's TTL bounds the wait.
+	after, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseTTL)
+	defer cancel()
+	var saveErr error
+	if err := s.store.SaveRun(after, r.fleet); err != nil {
+		r.log.ErrorContext(ctx, "cannot save the run", "err", err)
+		saveErr = fmt.Errorf("save run: %w", err)
+	}
+	return errors.Join(postErr, saveErr, s.finish(after, r))
+}
+
+// stillHeld renews the lease and returns an error when it is no longer ours. A
+// Store that cannot answer is taken as a yes: better a summary twice than never.
+func (s *Scheduler) stillHeld(ctx context.Context, r *run) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	state, err := s.store.Lease(ctx, r.key, s.holder, s.leaseTTL)
+	switch {
+	case err != nil:
+		r.log.WarnContext(ctx, "cannot confirm the run's lease before posting; posting", "err", err)
+	case state != store.Acquired:
+		return fmt.Errorf("%w (lease %s)", errLeaseLost, state)
+	}
+	return nil
+}
+
+// post posts the summary. When the Notifier panics (a rendering bug on this
+// content, say), it tries once more with the bare summary (counts and the
+// error, no hosts). It returns where the summary is even when the error is the
+// first panic.
+func (s *Scheduler) post(ctx context.Context, r *run, sum Summary) (channel, threadTS string, err error) {
+	channel, threadTS, err = s.postOnce(ctx, r, sum)
+	var p *panicError
+	if !errors.As(err, &p) {
+		return channel, threadTS, err
+	}
+	bare := Summary{Schedule: sum.Schedule, Run: sum.Run, Previous: sum.Previous, Counts: sum.Counts,
+		Changed: sum.Changed, Err: errors.Join(sum.Err, err)}
+	bare.Run.Hosts = nil
+	channel, threadTS, err2 := s.postOnce(ctx, r, bare)
+	return channel, threadTS, errors.Join(err, err2)
+}
+
+func (s *Scheduler) postOnce(ctx context.Context, r *run, sum Summary) (channel, threadTS string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = s.panicked(ctx, r, "notifier", v)
+		}
+	}()
+	return s.notifier.PostSummary(ctx, sum)
+}
+
+func (s *Scheduler) finish(ctx context.Context, r *run) error {
+	if err := s.store.Finish(ctx, r.key, s.holder); err != nil {
+		r.log.ErrorContext(ctx, "cannot finish the run's lease", "err", err)
+		return fmt.Errorf("finish lease %s: %w", r.key, err)
+	}
+	return nil
+}
+
+// renew renews the lease every LeaseTTL/3 until stop is called or ctx is done.
+// When the lease turns out to be someone else's, it cancels the run with
+// errLeaseLost.
+func (s *Scheduler) renew(ctx context.Context, r *run, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer func() {
+			if v := recover(); v != nil {
+				cancel(s.panicked(ctx, r, "lease renewal", v))
+			}
+		}()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-s.clock.After(s.leaseTTL / 3):
+			}
+			state, err := s.store.Lease(ctx, r.key, s.holder, s.leaseTTL)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				r.log.WarnContext(ctx, "cannot renew the run's lease", "err", err)
+			case state != store.Acquired:
+				r.log.WarnContext(ctx, "lost the run's lease to another replica; abandoning the run", "lease", state)
+				cancel(errLeaseLost)
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// hostResult is one host's outcome in a sweep.
+type hostResult struct {
+	state  triage.HostState
+	report *triage.Report // nil when there is none
+	err    error          // a panic, for the summary's Err
+}
+
+// sweep triages the schedule's hosts, sc.Concurrency at a time, and returns their
+// results in host order. It returns by the run's deadline, even when a Triager
+// ignores its context (its goroutine is then abandoned and its result dropped).
+// It returns an error, and no results, when ctx is done first.
+func (s *Scheduler) sweep(ctx context.Context, r *run) ([]hostResult, error) {
+	hosts := slices.Compact(slices.Sorted(slices.Values(r.sc.Hosts)))
+	// The deadline is kept on the Clock; the context's own timeout gives
+	// Triagers a ctx.Deadline to plan by (with a real clock they agree).
+	hostsCtx, cancelHosts := context.WithCancelCause(ctx)
+	defer cancelHosts(nil)
+	hostsCtx, cancelTimeout := context.WithTimeout(hostsCtx, r.sc.Deadline)
+	defer cancelTimeout()
+	stopTimer := make(chan struct{})
+	defer close(stopTimer)
+	go func() {
+		select {
+		case <-s.clock.After(r.sc.Deadline):
+			cancelHosts(errDeadline)
+		case <-stopTimer:
+		}
+	}()
+
+	jobs := make(chan int, len(hosts))
+	for i := range hosts {
+		jobs <- i
+	}
+	close(jobs)
+	var (
+		mu      sync.Mutex
+		results = make([]hostResult, len(hosts))
+		done    = make([]bool, len(hosts))
+		closed  bool // results are taken: late ones are dropped
+		wg      sync.WaitGroup
+	)
+	for range min(r.sc.Concurrency, len(hosts)) {
+		wg.Go(func() {
+			for i := range jobs {
+				if hostsCtx.Err() != nil {
+					return
+				}
+				res := s.triageHost(hostsCtx, r, hosts[i])
+				mu.Lock()
+				if !closed {
+					results[i], done[i] = res, true
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-hostsCtx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	closed = true
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	late := 0
+	for i, ok := range done {
+		if !ok {
+			results[i] = hostResult{state: unknownState(hosts[i], r.fleet.Started, DeadlineError)}
+			late++
+		}
+	}
+	if late > 0 {
+		r.log.WarnContext(ctx, "hosts not triaged within the run's deadline", "hosts", late, "deadline", r.sc.Deadline)
+	}
+	return results, nil
+}
+
+// triageHost triages one host with its own context.
+func (s *Scheduler) triageHost(ctx context.Context, r *run, host string) (res hostResult) {
+	started := s.clock.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			err := s.panicked(ctx, r, "triage of "+host, v)
+			res = hostResult{state: unknownState(host, started, err.Error()), err: err}
+		}
+	}()
+	rep, err := s.triager.Triage(ctx, host)
+	if err != nil {
+		msg := err.Error()
+		if ctx.Err() != nil {
+			msg = DeadlineError
+		}
+		return hostResult{state: unknownState(host, started, msg)}
+	}
+	if rep.ID == "" {
+		rep.ID = triage.NewID()
+	}
+	st := triage.StateOf(rep)
+	st.Host = host // the name the schedule knows it by, which the diff compares
+	if st.StartedAt.IsZero() {
+		st.StartedAt = started
+	}
+	return hostResult{state: st, report: &rep}
+}
+
+func unknownState(host string, started time.Time, why string) triage.HostState {
+	return triage.HostState{Host: host, Status: triage.StatusUnknown, StartedAt: started, Error: why}
+}
+
+// panicked logs a recovered panic with its stack and returns it as an error.
+func (s *Scheduler) panicked(ctx context.Context, r *run, where string, v any) error {
+	err := &panicError{where: where, value: v}
+	r.log.ErrorContext(ctx, "recovered from a panic", "where", where, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	return err
+}
+
+// recovered handles a panic that reached RunTick: it logs it and, when this
+// replica holds the lease and nothing was posted yet, posts the summary as far
+// as it got with the panic as its Err; then it saves the run and finishes the
+// lease, so that no replica runs into the same panic again. It never panics.
+func (s *Scheduler) recovered(ctx context.Context, r *run, v any) error {
+	err := s.panicked(ctx, r, "run", v)
+	if !r.held || ctx.Err() != nil {
+		return err
+	}
+	var errs []error
+	safely := func(what string, f func() error) {
+		defer func() {
+			if v := recover(); v != nil {
+				errs = append(errs, s.panicked(ctx, r, what, v))
+			}
+		}()
+		if err := f(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !r.posted {
+		r.posted = true
+		var sum Summary
+		if r.summary != nil {
+			sum = *r.summary
+		} else {
+			sum = Diff(nil, r.fleet)
+			sum.Schedule = r.sc
+		}
+		sum.Err = errors.Join(append(slices.Clone(r.errs), err)...)
+		safely("posting after a panic", func() error {
+			ch, ts, err := s.post(ctx, r, sum)
+			r.fleet.Channel, r.fleet.ThreadTS = ch, ts
+			return err
+		})
+		safely("saving the run after a panic", func() error { return s.store.SaveRun(ctx, r.fleet) })
+	}
+	safely("finishing the lease after a panic", func() error { return s.finish(ctx, r) })
+	return errors.Join(append([]error{err}, errs...)...)
+}
