@@ -64,7 +64,12 @@ func usage(v Verb) string { return helpFor(v).usage }
 // command its usage, what it does and examples. An unknown verb gets the overview.
 // The text is plain, with lines separated by "\n", and reads the same as Slack
 // mrkdwn (no & < > * _ ~ or backquote), so it can be posted as is.
-func Help(verb string) string {
+func Help(verb string) string { return HelpAllowed(verb, nil) }
+
+// HelpAllowed is Help for a person who may run only the commands allowed reports
+// true for (nil allows all): the overview lists only those, and says so when some
+// are hidden. help itself is always listed.
+func HelpAllowed(verb string, allowed func(Verb) bool) string {
 	v := Verb(strings.ToLower(strings.TrimSpace(verb)))
 	var b strings.Builder
 	if v.known() {
@@ -78,9 +83,17 @@ func Help(verb string) string {
 		return b.String()
 	}
 	b.WriteString("I triage failed Windows logins to SQL Server. Commands:\n")
+	hidden := 0
 	for _, v := range Verbs() {
+		if allowed != nil && v != VerbHelp && !allowed(v) {
+			hidden++
+			continue
+		}
 		e := helpFor(v)
 		b.WriteString(e.usage + " - " + e.brief + "\n")
+	}
+	if hidden > 0 {
+		b.WriteString("(Commands you may not run here are not listed.)\n")
 	}
 	b.WriteString("Say help COMMAND for more, as in: help check\n")
 	return b.String()

@@ -69,3 +69,21 @@ func verbs() []string {
 	}
 	return out
 }
+
+func TestHelpAllowed(t *testing.T) {
+	onlyCheck := func(v commands.Verb) bool { return v == commands.VerbCheck }
+	got := commands.HelpAllowed("", onlyCheck)
+	for _, want := range []string{"check HOST", "help", "not listed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("HelpAllowed overview lacks %q:\n%s", want, got)
+		}
+	}
+	for _, hidden := range []string{"history HOST", "share ID"} {
+		if strings.Contains(got, hidden) {
+			t.Errorf("HelpAllowed overview lists %q, which the caller may not run:\n%s", hidden, got)
+		}
+	}
+	if all := commands.HelpAllowed("", nil); all != commands.Help("") || strings.Contains(all, "not listed") {
+		t.Errorf("HelpAllowed with nil differs from Help:\n%s", all)
+	}
+}

@@ -2,18 +2,29 @@
 # test.sh: runs the whole Go test suite with the race detector inside a throwaway Samba AD
 # domain (scripts/testdomain.sh), so the directory and Kerberos integration tests run
 # against a real DC and KDC and fail, rather than skip, when it is missing
-# (AUTHTRIAGE_REQUIRE_INTEGRATION=1). Needs root (network namespace, Debian packages).
+# (AUTHTRIAGE_REQUIRE_INTEGRATION=1), and with a throwaway PostgreSQL for the store's
+# second backend (scripts/postgres.sh, AUTHTRIAGE_REQUIRE_POSTGRES=1). Needs root (network namespace, Debian packages).
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run TestIntegration ./cmd/...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/testdomain.sh deps
+bash scripts/postgres.sh deps
 go mod download # the namespace has no network but loopback
 
+# A throwaway PostgreSQL on a unix socket (reachable from inside the namespace), so
+# the store's tests run against both backends and fail, rather than skip, without it.
+pgdir=$(mktemp -d -t authtriage-pg.XXXXXX)
 dir=$(mktemp -d -t authtriage-domain.XXXXXX)
 export AUTHTRIAGE_NETNS=${AUTHTRIAGE_NETNS:-authtriage-test-$$}
-cleanup() { bash scripts/testdomain.sh down "$dir" --purge >/dev/null 2>&1 || true; }
+cleanup() {
+	bash scripts/testdomain.sh down "$dir" --purge >/dev/null 2>&1 || true
+	bash scripts/postgres.sh down "$pgdir" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
+AUTHTRIAGE_TEST_POSTGRES_DSN=$(bash scripts/postgres.sh up "$pgdir")
+export AUTHTRIAGE_TEST_POSTGRES_DSN
+export AUTHTRIAGE_REQUIRE_POSTGRES=1
 
 bash scripts/testdomain.sh up "$dir"
 args=("$@")

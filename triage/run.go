@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,11 @@ type Runner struct {
 	Now   func() time.Time
 	NewID func() string
 	Log   *slog.Logger // nil means no logging
+	// Progress, when set, is called each time a check finishes (or panics), with
+	// how many checks have finished so far and how many there are. It is called from
+	// the checks' goroutines, possibly at the same time, so it must be quick and safe
+	// for concurrent use. Checks abandoned at the deadline never report.
+	Progress func(done, total int)
 }
 
 // grace is how long Run waits past a check's timeout for it to notice its context.
@@ -53,6 +59,7 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 
+	var finished atomic.Int64
 	chans := make([]chan outcome, len(r.Checks))
 	for i, c := range r.Checks {
 		chans[i] = make(chan outcome, 1) // buffered: an abandoned check never blocks
@@ -68,6 +75,9 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 				}
 				o.took = now().Sub(checkBegan)
 				chans[i] <- o
+				if r.Progress != nil {
+					r.Progress(int(finished.Add(1)), len(r.Checks))
+				}
 			}()
 			o.res, o.err = c.Run(cctx, t)
 		}()

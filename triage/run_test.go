@@ -3,7 +3,9 @@ package triage_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -269,4 +271,31 @@ func TestRunDeadline(t *testing.T) {
 			t.Errorf("check = %+v; want error", rep.Checks[0])
 		}
 	})
+}
+
+// TestRunProgress: Progress hears of every finished check, a panicking one too, with
+// counts that rise to the number of checks.
+func TestRunProgress(t *testing.T) {
+	ok := func(context.Context) (triage.Result, error) { return triage.Result{}, nil }
+	boom := func(context.Context) (triage.Result, error) { panic("boom") }
+	var mu sync.Mutex
+	var seen []int
+	r := triage.Runner{
+		Checks: []triage.Check{fakeCheck{"a", ok}, fakeCheck{"b", boom}, fakeCheck{"c", ok}},
+		Progress: func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			if total != 3 {
+				t.Errorf("total = %d; want 3", total)
+			}
+			seen = append(seen, done)
+		},
+	}
+	r.Run(t.Context(), triage.Target{Host: "h"})
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(seen)
+	if !slices.Equal(seen, []int{1, 2, 3}) {
+		t.Errorf("progress counts = %v; want 1, 2, 3", seen)
+	}
 }

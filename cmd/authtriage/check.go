@@ -144,13 +144,21 @@ type checkPlan struct {
 // entry when the configuration lists the host, with the flags' files and names taking
 // precedence; flags and files alone otherwise.
 func planCheck(host string, o checkOptions, getenv func(string) string, log *slog.Logger) (checkPlan, error) {
-	var p checkPlan
 	var cfg *config.Config
 	if o.configPath != "" {
 		var err error
 		if cfg, err = config.Load(o.configPath, getenv); err != nil {
-			return p, err
+			return checkPlan{}, err
 		}
+	}
+	return planFor(cfg, host, o, log)
+}
+
+// planFor is planCheck with the configuration loaded already (nil for none). The
+// caller closes the plan's directory sources (p.dir.close) when the plan is done.
+func planFor(cfg *config.Config, host string, o checkOptions, log *slog.Logger) (checkPlan, error) {
+	var p checkPlan
+	if cfg != nil {
 		p.checkTimeout, p.deadline = cfg.Defaults.CheckTimeout, cfg.Defaults.Deadline
 	}
 	since := o.since.d
@@ -223,6 +231,7 @@ func planCheck(host string, o checkOptions, getenv func(string) string, log *slo
 	if cfg != nil && (cfg.Kerberos != nil || runtime.GOOS == "windows") {
 		sql, err := newSQLChecker(cfg, log)
 		if err != nil {
+			p.dir.close()
 			return p, err
 		}
 		p.sql.Server = sql

@@ -13,6 +13,9 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	// Schedules name IANA time zones, and the container image has no zone database.
+	_ "time/tzdata"
 )
 
 // Exit statuses follow the monitoring-plugin convention.
@@ -64,6 +67,8 @@ func (e env) run(ctx context.Context, args []string) int {
 		return runScan(ctx, args[1:], e)
 	case "agent":
 		return runAgent(ctx, args[1:], e)
+	case "serve":
+		return runServe(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		return runVersion(args[1:], e)
 	case "help", "-h", "-help", "--help":
@@ -80,6 +85,7 @@ Usage:
   authtriage check HOST [flags]   triage one host from files or its configured sources
   authtriage demo [flags]         triage built-in sample evidence (no network, no credentials)
   authtriage scan spn-duplicates  find SPNs registered on more than one account (setspn -X)
+  authtriage serve --config FILE  run the Slack bot (Socket Mode or HTTP), schedules and history
   authtriage agent --config FILE  run the helper agent inside the Windows network (mutual TLS)
   authtriage agent certs ...      create a CA and certificates for the agent and its clients
   authtriage version              print the version
@@ -100,6 +106,10 @@ func runHelp(args []string, e env) int {
 		newDemoFlags(&demoOptions{}, e.stdout).Usage()
 	case "scan":
 		newScanFlags(&scanOptions{}, e.stdout).Usage()
+	case "serve":
+		var path string
+		var v bool
+		newServeFlags(&path, &v, e.stdout).Usage()
 	case "agent":
 		var path string
 		var v bool

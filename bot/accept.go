@@ -1,0 +1,157 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"authtriage/commands"
+	"authtriage/triage"
+)
+
+// A Reply is an ephemeral answer to the person who asked: only they see it.
+type Reply struct {
+	Text   string // mrkdwn
+	Blocks []slack.Block
+}
+
+func (r Reply) empty() bool { return r.Text == "" && len(r.Blocks) == 0 }
+
+// Accept takes a request and returns at once, before any check runs: it parses
+// the command, checks who may run it, drops repeated deliveries, and queues the
+// work. It never blocks on Slack or on a triage; its only I/O is the store's
+// de-duplication claim.
+//
+// The Reply is what to acknowledge a slash command with (Slack shows it to the
+// user at once). Other origins cannot carry a reply in their acknowledgement, so
+// for them Accept posts its answer itself, in the background, and returns the
+// zero Reply.
+func (b *Bot) Accept(ctx context.Context, req Request) Reply {
+	reply := b.accept(ctx, req)
+	if req.Origin == FromSlash || reply.empty() {
+		return reply
+	}
+	if !b.enqueue(b.light, job{req: req, run: func(ctx context.Context) { b.tell(ctx, req, reply) }}, false) {
+		b.log.Warn("reply dropped: the bot is stopping or overloaded", "user", req.User, "channel", req.Channel)
+	}
+	return Reply{}
+}
+
+func (b *Bot) accept(ctx context.Context, req Request) Reply {
+	if !b.accepting.Load() {
+		b.audit(req, describe(req), "busy", "the bot is stopping")
+		return Reply{Text: ":hourglass: authtriage is restarting. Try again in a minute."}
+	}
+	if req.User == "" || req.Channel == "" {
+		b.log.Warn("request without user or channel ignored", "origin", req.Origin)
+		return Reply{}
+	}
+	if req.Key != "" {
+		first, err := b.o.Store.Claim(ctx, "slack:"+req.Key, b.o.DedupTTL)
+		switch {
+		case err != nil:
+			// Better to answer twice than not at all.
+			b.log.Error("de-duplication claim failed; handling the request anyway", "key", req.Key, "err", err)
+		case !first:
+			b.metrics.deduplicated.Inc()
+			b.metrics.request(req.Origin, "duplicate")
+			b.log.Info("repeated delivery dropped", "key", req.Key, "origin", req.Origin)
+			return Reply{}
+		}
+	}
+	if req.Origin == FromButton {
+		return b.acceptAction(req)
+	}
+
+	cmd, err := commands.Parse(req.Text)
+	if err != nil {
+		b.audit(req, req.Text, "rejected", err.Error())
+		return Reply{Text: esc(err.Error()) + " Type `/authtriage help` for the commands."}
+	}
+	if !b.allowed(cmd.Verb, req) {
+		b.audit(req, cmd.String(), "denied", "no access rule allows it")
+		return denial(cmd.Verb)
+	}
+	switch cmd.Verb {
+	case commands.VerbHelp:
+		b.audit(req, cmd.String(), "ok", "")
+		return Reply{Text: "```" + escCode(commands.HelpAllowed(string(cmd.Topic), func(v commands.Verb) bool { return b.allowed(v, req) })) + "```"}
+	case commands.VerbCheck, commands.VerbHistory:
+		host, ok := b.o.Inventory.Lookup(cmd.Host)
+		if !ok {
+			b.audit(req, cmd.String(), "rejected", "host not in the inventory")
+			return unknownHost(cmd.Host, b.o.Inventory.Suggest(cmd.Host))
+		}
+		if cmd.Verb == commands.VerbHistory {
+			return b.queueLight(req, cmd, func(ctx context.Context) { b.history(ctx, req, host) })
+		}
+		return b.queueCheck(req, cmd, host, cmd.Instance, req.Channel, req.ThreadTS)
+	case commands.VerbShow:
+		return b.queueLight(req, cmd, func(ctx context.Context) { b.show(ctx, req, cmd.ReportID) })
+	case commands.VerbShare:
+		if cmd.Channel.ID == "" {
+			b.audit(req, cmd.String(), "rejected", "channel given by name")
+			return Reply{Text: fmt.Sprintf("I need the channel picked from Slack's list (type `#` and choose %s from the suggestions), so that I get its ID; a typed name can be any channel.", esc("#"+cmd.Channel.Name))}
+		}
+		return b.queueLight(req, cmd, func(ctx context.Context) { b.share(ctx, req, cmd.ReportID, cmd.Channel.ID) })
+	}
+	return Reply{Text: "I do not know how to do that yet."}
+}
+
+// queueCheck queues a triage of host; its thread goes to channel, under threadTS
+// when that is set.
+func (b *Bot) queueCheck(req Request, cmd commands.Command, host string, inst triage.Instance, channel, threadTS string) Reply {
+	j := job{
+		req: req,
+		run: func(ctx context.Context) { b.check(ctx, req, cmd, host, inst, channel, threadTS) },
+		interrupted: func(ctx context.Context) {
+			b.audit(req, cmd.String(), "error", "interrupted: the bot stopped before the triage started")
+			b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: authtriage restarted before it could check *%s*. Please run the command again.", esc(host))})
+		},
+	}
+	if !b.enqueue(b.triages, j, true) {
+		b.audit(req, cmd.String(), "busy", "triage queue full")
+		return Reply{Text: fmt.Sprintf(":hourglass: I am busy with %d triages. Try again in a minute.", b.o.Workers+b.o.Queue)}
+	}
+	if req.Origin != FromSlash {
+		return Reply{} // the thread's first message appears at once and says so
+	}
+	return Reply{Text: fmt.Sprintf(":mag: Checking *%s*… the diagnosis will appear in a thread here.", esc(host))}
+}
+
+// queueLight queues a cheap command; its answer is posted by run.
+func (b *Bot) queueLight(req Request, cmd commands.Command, run func(context.Context)) Reply {
+	if !b.enqueue(b.light, job{req: req, run: run}, false) {
+		b.audit(req, cmd.String(), "busy", "queue full")
+		return Reply{Text: ":hourglass: I am busy. Try again in a minute."}
+	}
+	return Reply{}
+}
+
+func denial(v commands.Verb) Reply {
+	return Reply{Text: fmt.Sprintf(":no_entry: You may not run `%s` here. Who may run which command in which channel is set in authtriage's configuration (`access:`); ask its owners to add you, your user group or this channel.", v)}
+}
+
+func unknownHost(name string, suggestions []string) Reply {
+	text := fmt.Sprintf("*%s* is not in authtriage's inventory, so I will not probe it.", esc(name))
+	if len(suggestions) > 0 {
+		quoted := make([]string, len(suggestions))
+		for i, s := range suggestions {
+			quoted[i] = "*" + esc(s) + "*"
+		}
+		text += " Did you mean " + strings.Join(quoted, " or ") + "?"
+	}
+	return Reply{Text: text}
+}
+
+// errorText is what a user is told of an error of Slack's API.
+func errorText(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err.Error()
+}

@@ -1,0 +1,355 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// SlackAPI is what the bot calls of Slack's Web API; *slack.Client has it.
+type SlackAPI interface {
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
+	GetPermalinkContext(ctx context.Context, params *slack.PermalinkParameters) (string, error)
+	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
+	GetUserGroupMembersContext(ctx context.Context, group string, options ...slack.GetUserGroupMembersOption) ([]string, error)
+	PublishViewContext(ctx context.Context, req slack.PublishViewContextRequest) (*slack.ViewResponse, error)
+}
+
+// Store is what the bot keeps and looks up; *store.DB has it.
+type Store interface {
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	SaveReport(ctx context.Context, r store.Record) error
+	Report(ctx context.Context, id string) (store.Record, error)
+	History(ctx context.Context, host string, limit int) ([]store.Entry, error)
+	Since(ctx context.Context, host string, cause triage.CauseID) (time.Time, bool, error)
+	Latest(ctx context.Context) ([]store.Entry, error)
+	Audit(ctx context.Context, e store.AuditEntry) error
+}
+
+// A TriageRequest asks for one triage. ID is the report's ID, chosen by the bot so
+// that the thread shows it from the first message on.
+type TriageRequest struct {
+	ID       string
+	Host     string          // an inventory host name, as Inventory.Lookup returned it
+	Instance triage.Instance // the zero Instance means every instance of the host
+	// Progress is called as checks finish (see triage.Runner.Progress).
+	Progress func(done, total int)
+}
+
+// A Triager runs triages. An error means no triage could be made at all (the host
+// left the inventory); a triage whose checks failed is a report, not an error.
+type Triager interface {
+	Triage(ctx context.Context, r TriageRequest) (triage.Report, error)
+}
+
+// An Inventory says which hosts the bot may triage. Nothing outside it is ever
+// probed: a typed name is looked up, never passed on.
+type Inventory interface {
+	// Lookup returns the inventory name of the host called name (its name or
+	// FQDN, ignoring case).
+	Lookup(name string) (host string, ok bool)
+	// Suggest returns inventory names close to name, closest first.
+	Suggest(name string) []string
+}
+
+// A Rule says who may run which command where; config.AccessRule is one.
+type Rule interface {
+	Allows(verb, channel, user string, inGroup func(group string) bool) bool
+}
+
+// Options configure a Bot. API, Store, Triager and Inventory are required.
+type Options struct {
+	API       SlackAPI
+	Store     Store
+	Triager   Triager
+	Inventory Inventory
+	// Access rules: a command runs when one of them allows it; help always runs.
+	// No rules means nothing but help.
+	Access []Rule
+	// UserGroups are the IDs of the user groups the rules name; their members are
+	// fetched at start and every GroupRefresh.
+	UserGroups   []string
+	GroupRefresh time.Duration // default 5 minutes
+	// BotUserID is the bot's own user ID (auth.test), so it ignores itself.
+	BotUserID string
+	// Workers bound the triages that run at once (default 8); Queue bounds those
+	// waiting (default 64). A request beyond both is answered "busy", never
+	// blocked. Cheap commands (help, history, show, share, buttons) have a pool of
+	// their own, so slow triages never hold them up.
+	Workers, Queue int
+	// MaxThreadMessages bounds a diagnosis thread (ThreadOptions.MaxMessages).
+	MaxThreadMessages int
+	// DedupTTL is how long a delivery's key is remembered; default 1 hour (Slack
+	// retries within minutes).
+	DedupTTL time.Duration
+	// PostTimeout bounds how long posting one message may wait out Slack's rate
+	// limits; default 10 minutes.
+	PostTimeout time.Duration
+	// ShutdownGrace is how long Run waits for running triages when it stops before
+	// cancelling them; they then post what they have. Default 30 seconds.
+	ShutdownGrace time.Duration
+	// ProgressEvery is the least time between two updates of a thread's parent
+	// while its triage runs; default 2 seconds (Slack allows about one post a
+	// second per channel).
+	ProgressEvery time.Duration
+	Metrics       *Metrics // nil: metrics are kept but not registered anywhere
+	Log           *slog.Logger
+	Now           func() time.Time
+	NewID         func() string
+}
+
+// A Bot answers requests from Slack. Transports (HTTPHandler, RunSocketMode) turn
+// deliveries into Requests and call Accept; Run does the work.
+type Bot struct {
+	o       Options
+	log     *slog.Logger
+	metrics *Metrics
+
+	triages chan job // triages waiting for a worker
+	light   chan job // cheap commands and replies waiting for a worker
+
+	accepting atomic.Bool
+	started   atomic.Bool
+	groups    groupCache
+	home      homeViewers
+	audits    chan store.AuditEntry
+	auditWG   sync.WaitGroup
+}
+
+// A job is queued work; interrupted runs instead of run when the bot stops before
+// the job started, to tell the person who asked.
+type job struct {
+	req         Request
+	run         func(ctx context.Context)
+	interrupted func(ctx context.Context)
+}
+
+// New checks the options and returns a Bot that accepts requests once Run runs.
+func New(o Options) (*Bot, error) {
+	var missing []string
+	for name, v := range map[string]any{"API": o.API, "Store": o.Store, "Triager": o.Triager, "Inventory": o.Inventory} {
+		if v == nil {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("bot options lack %v", missing)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.GroupRefresh, 5*time.Minute)
+	def(&o.DedupTTL, time.Hour)
+	def(&o.PostTimeout, 10*time.Minute)
+	def(&o.ShutdownGrace, 30*time.Second)
+	def(&o.ProgressEvery, 2*time.Second)
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.Queue < 0 {
+		o.Queue = 0
+	} else if o.Queue == 0 {
+		o.Queue = 64
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = triage.NewID
+	}
+	m := o.Metrics
+	if m == nil {
+		m = NewMetrics(prometheus.NewRegistry()) // kept, not exported
+	}
+	return &Bot{
+		o: o, log: o.Log, metrics: m,
+		triages: make(chan job, o.Queue),
+		light:   make(chan job, lightQueue),
+		audits:  make(chan store.AuditEntry, 1024),
+	}, nil
+}
+
+// The pool for cheap work: help, history, show, share, buttons and replies.
+const (
+	lightWorkers = 8
+	lightQueue   = 256
+)
+
+// Run starts the workers and accepts requests until ctx is done. Then it stops
+// accepting (new requests are told the bot is restarting), tells the people whose
+// requests were queued but not started, waits up to ShutdownGrace for running
+// triages, cancels those still running (they post their partial reports), and
+// returns when all is posted and audited. Run may be called once.
+func (b *Bot) Run(ctx context.Context) error {
+	if b.started.Swap(true) {
+		return errors.New("bot: Run called twice")
+	}
+	// work outlives ctx by the grace period: triages that run when ctx ends may
+	// finish and post.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	b.auditWG.Add(1)
+	go b.writeAudits()
+
+	groupsDone := make(chan struct{})
+	go func() {
+		defer close(groupsDone)
+		b.refreshGroups(ctx)
+	}()
+
+	var workers sync.WaitGroup
+	for range b.o.Workers {
+		workers.Go(func() { b.work(work, b.triages, true) })
+	}
+	var lightWG sync.WaitGroup
+	for range lightWorkers {
+		lightWG.Go(func() { b.work(work, b.light, false) })
+	}
+	b.accepting.Store(true)
+	b.log.InfoContext(ctx, "bot accepting requests", "workers", b.o.Workers, "queue", b.o.Queue)
+
+	<-ctx.Done()
+	b.accepting.Store(false)
+	b.log.Info("bot stopping: no new requests; waiting for running triages", "grace", b.o.ShutdownGrace)
+	close(b.triages)
+	close(b.light)
+
+	done := make(chan struct{})
+	go func() {
+		workers.Wait()
+		lightWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(b.o.ShutdownGrace):
+		b.log.Warn("bot stopping: grace period over; cancelling running triages, which post what they have")
+		cancelWork()
+		<-done
+	}
+	<-groupsDone
+	close(b.audits)
+	b.auditWG.Wait()
+	b.log.Info("bot stopped")
+	return nil
+}
+
+// work runs jobs until the queue is closed. After ctx (the bot's work context) is
+// cancelled, or when the bot stopped before a job started, jobs left are told
+// they were interrupted instead.
+func (b *Bot) work(ctx context.Context, q <-chan job, triage bool) {
+	for j := range q {
+		if triage {
+			b.metrics.queued.Dec()
+		}
+		if !b.accepting.Load() || ctx.Err() != nil {
+			if j.interrupted != nil {
+				b.safely(ctx, j.req, j.interrupted)
+			}
+			continue
+		}
+		if triage {
+			b.metrics.running.Inc()
+		}
+		b.safely(ctx, j.req, j.run)
+		if triage {
+			b.metrics.running.Dec()
+		}
+	}
+}
+
+// safely runs f, turning a panic into a logged error and an audit entry: one bad
+// request never takes the bot down.
+func (b *Bot) safely(ctx context.Context, req Request, f func(context.Context)) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("request handler panicked", "origin", req.Origin, "user", req.User, "channel", req.Channel, "panic", p)
+			b.audit(req, describe(req), "error", fmt.Sprintf("internal error: %v", p))
+		}
+	}()
+	f(ctx)
+}
+
+// enqueue queues a job without blocking; false when the queue is full or the bot
+// is stopping.
+func (b *Bot) enqueue(q chan job, j job, triage bool) (ok bool) {
+	if !b.accepting.Load() {
+		return false
+	}
+	defer func() {
+		if recover() != nil { // the queue was closed by Run stopping
+			ok = false
+		}
+	}()
+	select {
+	case q <- j:
+		if triage {
+			b.metrics.queued.Inc()
+		}
+		return true
+	default:
+		return false
+	}
+}
+
+// audit records a command without making the caller wait for the store; entries
+// queue for one writer, which Run drains before it returns. When the queue is full
+// the entry is written at once, so none is lost.
+func (b *Bot) audit(req Request, command, result, detail string) {
+	e := store.AuditEntry{
+		Time: b.o.Now(), User: req.User, Channel: req.Channel, Origin: string(req.Origin),
+		Command: command, Result: result, Detail: detail,
+	}
+	b.metrics.request(req.Origin, result)
+	defer func() {
+		if recover() != nil { // Run has returned; write directly
+			b.writeAudit(e)
+		}
+	}()
+	select {
+	case b.audits <- e:
+	default:
+		b.writeAudit(e)
+	}
+}
+
+func (b *Bot) writeAudits() {
+	defer b.auditWG.Done()
+	for e := range b.audits {
+		b.writeAudit(e)
+	}
+}
+
+func (b *Bot) writeAudit(e store.AuditEntry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.o.Store.Audit(ctx, e); err != nil {
+		b.log.Error("audit entry not stored", "user", e.User, "channel", e.Channel, "command", e.Command, "result", e.Result, "err", err)
+	}
+}
+
+// describe returns the request as an audit log shows it.
+func describe(req Request) string {
+	if req.Origin == FromButton {
+		return "button " + req.Action + " " + req.Value
+	}
+	return req.Text
+}

@@ -1,0 +1,204 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"authtriage/commands"
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// check runs one triage and answers with its thread in channel (under threadTS
+// when that is set): first a parent message that says the check runs and is
+// updated as checks finish, then, when the report is in, the parent shows the
+// verdict and buttons, each finding follows as a reply, and a report too long for
+// the thread is attached as a Markdown file. The report is stored before it is
+// posted, so a post that fails loses nothing.
+func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host string, inst triage.Instance, channel, threadTS string) {
+	id := b.o.NewID()
+	log := b.log.With("report", id, "host", host, "user", req.User, "channel", channel)
+	started := b.o.Now()
+
+	parentTS, err := b.post(ctx, channel, threadTS, progressMessage(id, host, started, 0, 0))
+	if err != nil {
+		b.audit(req, cmd.String(), "error", "could not post: "+errorText(err))
+		b.tell(ctx, req, cannotPost(channel, err))
+		return
+	}
+	replyTS := threadTS
+	if replyTS == "" {
+		replyTS = parentTS
+	}
+
+	prog := newProgress(b.o.ProgressEvery, func(done, total int) {
+		if err := b.update(ctx, channel, parentTS, progressMessage(id, host, started, done, total)); err != nil {
+			log.Warn("progress not shown", "err", err)
+		}
+	})
+	rep, err := b.o.Triager.Triage(ctx, TriageRequest{ID: id, Host: host, Instance: inst, Progress: prog.report})
+	prog.stop()
+	if err != nil {
+		b.audit(req, cmd.String(), "error", err.Error())
+		msg := Message{Text: "Could not check " + esc(host), Blocks: []slack.Block{
+			section(fmt.Sprintf(":x: Could not check *%s*: %s", esc(host), esc(oneLine(err.Error())))),
+		}}
+		if err := b.update(ctx, channel, parentTS, msg); err != nil {
+			log.Error("failure not shown", "err", err)
+		}
+		return
+	}
+	rep.ID = id // the Triager was asked for this ID; the thread shows no other
+	b.metrics.triaged(rep)
+
+	saveCtx, cancel := b.postCtx(ctx)
+	defer cancel()
+	rec := store.Record{Report: rep, Channel: channel, ThreadTS: parentTS, RequestedBy: req.User}
+	if err := b.o.Store.SaveReport(saveCtx, rec); err != nil {
+		log.Error("report not stored; it is posted but show, share and history will not find it", "err", err)
+	}
+	b.postThread(ctx, rep, channel, parentTS, replyTS, log)
+	b.audit(req, cmd.String(), "ok", id)
+	b.refreshHome(ctx)
+}
+
+// postThread shows a finished report: it replaces the message parentTS (or posts
+// a new parent when parentTS is "") and posts the rest of the thread under
+// replyTS (the parent's ts when ""). It returns the parent's ts.
+func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parentTS, replyTS string, log *slog.Logger) string {
+	msgs, err := Thread(rep, ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages})
+	if err != nil {
+		log.Error("report not rendered", "err", err)
+		msgs = []Message{{Text: "Report " + rep.ID, Blocks: []slack.Block{
+			section(fmt.Sprintf(":x: The report %s could not be shown in Slack: %s. It is stored: ask for it with `show %s` after a fix, or use the CLI.", rep.ID, esc(err.Error()), rep.ID)),
+		}}}
+	}
+	if parentTS == "" {
+		ts, err := b.post(ctx, channel, replyTS, msgs[0])
+		if err != nil {
+			log.Error("report not posted", "err", err)
+			return ""
+		}
+		parentTS = ts
+	} else if err := b.update(ctx, channel, parentTS, msgs[0]); err != nil {
+		log.Error("verdict not shown on the thread's parent", "err", err)
+	}
+	if replyTS == "" {
+		replyTS = parentTS
+	}
+	for i, m := range msgs[1:] {
+		if _, err := b.post(ctx, channel, replyTS, m); err != nil {
+			log.Error("thread reply not posted", "reply", i+1, "of", len(msgs)-1, "err", err)
+		}
+	}
+	if last := msgs[len(msgs)-1]; last.Truncated {
+		b.upload(ctx, channel, replyTS, rep, log)
+	}
+	return parentTS
+}
+
+// upload attaches the whole report as Markdown to the thread.
+func (b *Bot) upload(ctx context.Context, channel, threadTS string, rep triage.Report, log *slog.Logger) {
+	ctx, cancel := b.postCtx(ctx)
+	defer cancel()
+	md := Markdown(rep)
+	err := b.call(ctx, "files.upload", func(ctx context.Context) error {
+		_, err := b.o.API.UploadFileContext(ctx, slack.UploadFileParameters{
+			Channel: channel, ThreadTimestamp: threadTS,
+			Filename: MarkdownFileName(rep.ID), Title: "authtriage report " + rep.ID + " (" + rep.Host + ")",
+			Content: md, FileSize: len(md), SnippetType: "markdown",
+		})
+		return err
+	})
+	if err != nil {
+		log.Error("full report not attached", "err", err)
+	}
+}
+
+// progressMessage is the parent of a thread whose triage runs: done of total
+// checks have finished (total 0: not known yet).
+func progressMessage(id, host string, started time.Time, done, total int) Message {
+	text := fmt.Sprintf(":hourglass_flowing_sand: Checking *%s*…", esc(host))
+	if total > 0 {
+		text += fmt.Sprintf(" %d of %d checks finished.", done, total)
+	}
+	return Message{
+		Text: "Checking " + esc(host) + "…",
+		Blocks: []slack.Block{
+			section(text),
+			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
+				fmt.Sprintf("report %s · started %s UTC", id, started.UTC().Format("15:04:05")), false, false)),
+		},
+	}
+}
+
+// cannotPost tells the user why their thread did not appear.
+func cannotPost(channel string, err error) Reply {
+	code := errorText(err)
+	text := fmt.Sprintf(":x: I could not post in this channel (%s).", esc(code))
+	if code == "not_in_channel" || code == "channel_not_found" {
+		text += " Invite me first: `/invite @authtriage`."
+	}
+	return Reply{Text: text}
+}
+
+// progress throttles updates of a thread's parent to one per interval, always
+// showing the latest count. After stop returns, no update runs or will run, so a
+// late progress update can never overwrite the verdict.
+type progress struct {
+	every   time.Duration
+	show    func(done, total int)
+	pending sync.WaitGroup // an update scheduled or being shown
+	mu      sync.Mutex     // guards the fields below
+	last    time.Time
+	latest  [2]int
+	timer   *time.Timer
+	closed  bool
+}
+
+func newProgress(every time.Duration, show func(done, total int)) *progress {
+	return &progress{every: every, show: show}
+}
+
+func (p *progress) report(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || done >= total { // the verdict replaces the parent anyway
+		return
+	}
+	p.latest = [2]int{max(done, p.latest[0]), total}
+	if p.timer != nil {
+		return // an update is due; it will show the latest count
+	}
+	p.pending.Add(1)
+	p.timer = time.AfterFunc(max(0, p.every-time.Since(p.last)), p.fire)
+}
+
+func (p *progress) fire() {
+	defer p.pending.Done()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	d, t := p.latest[0], p.latest[1]
+	p.timer, p.last = nil, time.Now()
+	p.mu.Unlock()
+	p.show(d, t)
+}
+
+// stop ends updates and waits for one being shown.
+func (p *progress) stop() {
+	p.mu.Lock()
+	p.closed = true
+	if p.timer != nil && p.timer.Stop() {
+		p.pending.Done() // it will never fire
+	}
+	p.mu.Unlock()
+	p.pending.Wait()
+}

@@ -1,0 +1,244 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// load returns the stored report id, or tells the user it is not there.
+func (b *Bot) load(ctx context.Context, req Request, id string) (store.Record, bool) {
+	rec, err := b.o.Store.Report(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		b.audit(req, describe(req), "rejected", "no report "+id)
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf("There is no report `%s`. Reports are kept for a limited time; `history HOST` lists a host's recent ones.", id)})
+		return rec, false
+	case err != nil:
+		b.audit(req, describe(req), "error", err.Error())
+		b.log.Error("report not loaded", "report", id, "err", err)
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":x: I could not read report `%s` from my store. Try again shortly.", id)})
+		return rec, false
+	}
+	return rec, true
+}
+
+// show posts a stored report again, as a new thread in the channel where it was
+// asked for.
+func (b *Bot) show(ctx context.Context, req Request, id string) {
+	rec, ok := b.load(ctx, req, id)
+	if !ok {
+		return
+	}
+	if b.postThread(ctx, rec.Report, req.Channel, "", req.ThreadTS, b.log.With("report", id)) == "" {
+		b.audit(req, describe(req), "error", "could not post")
+		b.tell(ctx, req, cannotPost(req.Channel, errors.New("posting failed")))
+		return
+	}
+	b.audit(req, "show "+id, "ok", id)
+}
+
+// share posts a compact card of a stored report to channel, with a link to the
+// report's thread.
+func (b *Bot) share(ctx context.Context, req Request, id, channel string) {
+	rec, ok := b.load(ctx, req, id)
+	if !ok {
+		return
+	}
+	link := ""
+	if rec.Channel != "" && rec.ThreadTS != "" {
+		pctx, cancel := b.postCtx(ctx)
+		err := b.call(pctx, "chat.getPermalink", func(ctx context.Context) error {
+			var err error
+			link, err = b.o.API.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: rec.Channel, Ts: rec.ThreadTS})
+			return err
+		})
+		cancel()
+		if err != nil {
+			b.log.Warn("permalink not found; sharing without it", "report", id, "err", err)
+		}
+	}
+	if _, err := b.post(ctx, channel, "", shareCard(rec.Report, req.User, link)); err != nil {
+		b.audit(req, "share "+id+" <#"+channel+">", "error", errorText(err))
+		b.tell(ctx, req, cannotPost(channel, err))
+		return
+	}
+	b.audit(req, "share "+id+" <#"+channel+">", "ok", id)
+	b.tell(ctx, req, Reply{Text: fmt.Sprintf(":white_check_mark: Shared report `%s` to <#%s>.", id, channel)})
+}
+
+// shareCard is the compact card share posts: status, host, verdict, who shared it
+// and the link to the thread.
+func shareCard(rep triage.Report, user, link string) Message {
+	emoji, word := statusLook(rep.Status)
+	verdict := "No authentication problem found."
+	if f, ok := rep.Worst(); ok {
+		verdict = summaryOf(f)
+	}
+	v, _ := clip(oneLine(verdict), summaryBudget)
+	where := fmt.Sprintf("`show %s` posts the whole report", rep.ID)
+	if link != "" && linkable(link) {
+		where = "<" + link + "|open the diagnosis thread>"
+	}
+	return Message{
+		Text: fallback(word+" "+rep.Host+": ", verdict),
+		Blocks: []slack.Block{
+			section(fmt.Sprintf("%s *%s* · *%s* · %s", emoji, word, esc(rep.Host), esc(v))),
+			slack.NewContextBlock("", mrkdwn(fmt.Sprintf("shared by <@%s> · report %s · %s", user, rep.ID, where))),
+		},
+	}
+}
+
+// history tells the user a host's recent reports and since when its current
+// causes have been seen.
+func (b *Bot) history(ctx context.Context, req Request, host string) {
+	entries, err := b.o.Store.History(ctx, host, 10)
+	if err != nil {
+		b.audit(req, "history "+host, "error", err.Error())
+		b.tell(ctx, req, Reply{Text: ":x: I could not read the history from my store. Try again shortly."})
+		return
+	}
+	if len(entries) == 0 {
+		b.audit(req, "history "+host, "ok", "")
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf("I have no reports of *%s* yet. `check %s` makes one.", esc(host), esc(host))})
+		return
+	}
+	lines := []string{fmt.Sprintf("*History of %s*, newest first:", esc(host))}
+	for _, e := range entries {
+		emoji, word := statusLook(e.Status)
+		causes := "no problem"
+		if len(e.Causes) > 0 {
+			names := make([]string, len(e.Causes))
+			for i, c := range e.Causes {
+				names[i] = string(c)
+			}
+			causes = esc(strings.Join(names, ", "))
+		}
+		lines = append(lines, fmt.Sprintf("%s %s · %s · %s · `%s`", emoji, e.StartedAt.UTC().Format("Jan 2 15:04 UTC"), word, causes, e.ReportID))
+	}
+	if causes := entries[0].Causes; len(causes) > 0 {
+		lines = append(lines, "*Seen since:*")
+		for _, c := range causes {
+			since, ok, err := b.o.Store.Since(ctx, host, c)
+			if err != nil || !ok {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("• %s since %s (%s)", esc(string(c)), since.UTC().Format("Jan 2 15:04 UTC"), ago(b.o.Now().Sub(since))))
+		}
+	}
+	lines = append(lines, "`show ID` posts a report again.")
+	b.audit(req, "history "+host, "ok", "")
+	b.tell(ctx, req, Reply{Text: "History of " + host, Blocks: chunkSections(lines, "")})
+}
+
+// rawEvidence tells the user every evidence item of a stored report, as recorded.
+func (b *Bot) rawEvidence(ctx context.Context, req Request, id string) {
+	rec, ok := b.load(ctx, req, id)
+	if !ok {
+		return
+	}
+	var lines []string
+	for _, f := range rec.Report.Findings {
+		lines = append(lines, fmt.Sprintf("== %s (%s)", f.Cause, f.Severity))
+		for _, e := range f.Evidence {
+			line := "[" + string(e.Source) + "]"
+			if !e.Time.IsZero() {
+				line += " " + e.Time.UTC().Format(time.RFC3339)
+			}
+			if e.Count > 0 {
+				line += fmt.Sprintf(" x%d", e.Count)
+			}
+			lines = append(lines, line+" "+oneLine(e.Text))
+		}
+	}
+	if len(lines) == 0 {
+		lines = []string{"(no findings, so no evidence)"}
+	}
+	b.audit(req, describe(req), "ok", id)
+	b.tell(ctx, req, Reply{Text: "Raw evidence of report " + id, Blocks: chunkSections(lines, "```")})
+}
+
+// fixScript tells the user the report's remediation commands as one script, each
+// under a comment saying which finding and step it belongs to.
+func (b *Bot) fixScript(ctx context.Context, req Request, id string) {
+	rec, ok := b.load(ctx, req, id)
+	if !ok {
+		return
+	}
+	lines := []string{fmt.Sprintf("# authtriage report %s for %s. Review each command before running it.", id, rec.Report.Host)}
+	n := 0
+	for _, f := range rec.Report.Findings {
+		for _, s := range f.Remediation {
+			if s.Command == "" {
+				continue
+			}
+			n++
+			lines = append(lines, "", "# "+string(f.Cause)+": "+oneLine(s.Text), s.Command)
+		}
+	}
+	if n == 0 {
+		b.audit(req, describe(req), "ok", id)
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf("Report `%s` has no commands to run.", id)})
+		return
+	}
+	b.audit(req, describe(req), "ok", id)
+	b.tell(ctx, req, Reply{Text: "Fix script of report " + id, Blocks: chunkSections(lines, "```")})
+}
+
+// chunkSections puts lines into section blocks within Slack's limits, each
+// wrapped in fence ("```" for code, "" for mrkdwn), with what does not fit in
+// an ephemeral message's 50 blocks replaced by a note. Lines inside a fence are
+// escaped for code; others must be mrkdwn already.
+func chunkSections(lines []string, fence string) []slack.Block {
+	const maxText = MaxSectionText - 100
+	const maxBlocks = MaxBlocks - 1
+	var blocks []slack.Block
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			blocks = append(blocks, section(fence+cur.String()+fence))
+			cur.Reset()
+		}
+	}
+	for i, l := range lines {
+		if fence != "" {
+			l = escCode(l)
+		}
+		if c, _ := clip(l, budget{maxText, maxText * 6}); c != l {
+			l = c
+		}
+		if cur.Len()+len(l)+1 > maxText {
+			flush()
+		}
+		if len(blocks) == maxBlocks {
+			blocks = append(blocks, section(fmt.Sprintf("…and %d more lines; `show ID` attaches the full report as a file when it is long.", len(lines)-i)))
+			return blocks
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(l)
+	}
+	flush()
+	return blocks
+}
+
+// ago says how long ago something was, roughly: "12 min ago", "3 h ago".
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}

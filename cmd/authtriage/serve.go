@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"authtriage/bot"
+	"authtriage/config"
+	"authtriage/diagnosis"
+	"authtriage/schedule"
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+func newServeFlags(configPath *string, verbose *bool, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(configPath, "config", "", "configuration `FILE` (YAML) with slack, access, hosts and, optionally, agents, schedules and store")
+	fs.BoolVar(verbose, "verbose", false, "log debug messages")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: authtriage serve --config FILE
+
+Runs the Slack bot: answers /authtriage and @authtriage commands with diagnosis
+threads, posts the configured schedules' fleet summaries, and keeps reports, history
+and the audit log in its store. Socket Mode (default) needs no inbound port; HTTP
+mode serves /slack/commands, /slack/events and /slack/interactivity on slack.listen.
+/healthz, /readyz and /metrics are served on slack.ops_listen.
+
+Logs are JSON lines on stderr. SIGINT or SIGTERM stops it gracefully: running
+triages finish (or post what they have after 30 s) before it exits.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runServe(ctx context.Context, args []string, e env) int {
+	var configPath string
+	var verbose bool
+	fs := newServeFlags(&configPath, &verbose, e.stderr)
+	if code, done := parseNoArgs(fs, args, e); done {
+		return code
+	}
+	if configPath == "" {
+		return usageError(e, "serve needs --config FILE")
+	}
+	cfg, err := config.Load(configPath, e.getenv)
+	if err != nil {
+		return usageError(e, "%v", err)
+	}
+	if cfg.Slack == nil {
+		return usageError(e, "%s has no slack section (mode, bot_token, app_token or signing_secret)", configPath)
+	}
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if err := serve(ctx, cfg, log, e); err != nil {
+		log.Error("serve stopped", "err", err)
+		return exitUnknown
+	}
+	return exitOK
+}
+
+// serve runs the bot until ctx ends or a part fails for good.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) error {
+	sc := cfg.Slack
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	opts := []slack.Option{
+		slack.OptionAPIURL(sc.APIURL),
+		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}),
+	}
+	if sc.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(sc.AppToken.Reveal()))
+	}
+	api := slack.New(sc.BotToken.Reveal(), opts...)
+	authCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	auth, err := api.AuthTestContext(authCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("slack auth.test with the bot token: %w", err)
+	}
+	log.Info("connected to Slack", "team", auth.Team, "bot_user", auth.UserID)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := bot.NewMetrics(reg)
+
+	tr := &triager{cfg: cfg, log: log, now: e.now}
+	var rules []bot.Rule
+	var groups []string
+	for _, r := range cfg.Access {
+		rules = append(rules, r)
+		groups = append(groups, r.UserGroups...)
+	}
+	b, err := bot.New(bot.Options{
+		API: api, Store: db, Triager: tr, Inventory: inventory{cfg},
+		Access: rules, UserGroups: groups, BotUserID: auth.UserID,
+		Workers: sc.Workers, Queue: sc.Queue, MaxThreadMessages: sc.MaxThreadMessages,
+		Metrics: metrics, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	sched, err := newScheduler(cfg, db, tr, b, log)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	fail := make(chan error, 4)
+	part := func(name string, f func() error) {
+		wg.Go(func() {
+			if err := f(); err != nil {
+				fail <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
+	botDone := make(chan struct{})
+	go func() {
+		defer close(botDone)
+		b.Run(ctx)
+	}()
+
+	var socket bot.SocketState
+	ready := func() error {
+		if sc.Mode == "socket" && !socket.Connected() {
+			return errors.New("socket mode is not connected to Slack")
+		}
+		return nil
+	}
+	if sc.OpsListen != "off" {
+		part("ops server", func() error { return listenAndServe(ctx, sc.OpsListen, bot.OpsHandler(reg, ready), log, "ops") })
+	}
+	switch sc.Mode {
+	case "http":
+		part("slack http", func() error {
+			return listenAndServe(ctx, sc.Listen, b.HTTPHandler(sc.SigningSecret.Reveal()), log, "slack")
+		})
+	default:
+		part("socket mode", func() error {
+			return b.RunSocketMode(ctx, func() *socketmode.Client { return socketmode.New(api) }, &socket)
+		})
+	}
+	if sched != nil {
+		part("scheduler", func() error { return sched.Run(ctx) })
+	}
+	part("store pruning", func() error { prune(ctx, db, log); return nil })
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err = <-fail:
+		log.Error("stopping after a failure", "err", err)
+	}
+	stop()
+	wg.Wait()
+	<-botDone
+	return err
+}
+
+// listenAndServe serves h on addr until ctx ends, then shuts down gracefully.
+func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.Logger, name string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "server", name, "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// openStore opens the configured store.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.DB, error) {
+	s := cfg.Store
+	dsn := s.Path
+	if s.Driver == "postgres" {
+		dsn = s.DSN.Reveal()
+	}
+	db, err := store.Open(ctx, store.Options{Driver: s.Driver, DSN: dsn, Retention: s.Retention, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("open the %s store: %w", s.Driver, err)
+	}
+	return db, nil
+}
+
+// prune deletes what the store keeps past its retention, hourly, until ctx ends.
+func prune(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.Prune(ctx); err != nil && ctx.Err() == nil {
+			log.Error("store not pruned", "err", err)
+		} else if n > 0 {
+			log.Info("store pruned", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// newScheduler returns the scheduler of the configured schedules, nil for none.
+func newScheduler(cfg *config.Config, db *store.DB, tr *triager, b *bot.Bot, log *slog.Logger) (*schedule.Scheduler, error) {
+	if len(cfg.Schedules) == 0 {
+		return nil, nil
+	}
+	var list []schedule.Schedule
+	for _, s := range cfg.Schedules {
+		var hosts []string
+		for _, h := range cfg.ScheduleHosts(s) {
+			hosts = append(hosts, h.Name)
+		}
+		list = append(list, schedule.Schedule{
+			Name: s.Name, Spec: s.Cron, Location: s.Location, Channel: s.Channel, Hosts: hosts,
+			Quiet: s.Quiet, Concurrency: s.Concurrency, Deadline: s.Deadline,
+		})
+	}
+	return schedule.New(schedule.Options{
+		Schedules: list, Triager: fleetTriager{tr}, Store: db, Notifier: b,
+		Holder: replicaID(), Log: log,
+	})
+}
+
+// replicaID names this process among replicas sharing a store: host name, process
+// ID and a random suffix.
+func replicaID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// inventory is the configuration's host list as the bot looks hosts up.
+type inventory struct{ cfg *config.Config }
+
+func (i inventory) Lookup(name string) (string, bool) {
+	h, ok := i.cfg.Host(name)
+	return h.Name, ok
+}
+
+func (i inventory) Suggest(name string) []string { return i.cfg.Suggest(name) }
+
+// triager runs the triage of an inventory host the way `check --config` does.
+type triager struct {
+	cfg *config.Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+func (t *triager) Triage(ctx context.Context, r bot.TriageRequest) (triage.Report, error) {
+	return t.run(ctx, r.Host, r.Instance, func() string { return r.ID }, r.Progress)
+}
+
+func (t *triager) run(ctx context.Context, host string, inst triage.Instance, newID func() string, progress func(done, total int)) (triage.Report, error) {
+	if _, ok := t.cfg.Host(host); !ok {
+		return triage.Report{}, fmt.Errorf("%s is not in the inventory", host)
+	}
+	o := checkOptions{configPath: "the configuration"}
+	plan, err := planFor(t.cfg, host, o, t.log)
+	if err != nil {
+		return triage.Report{}, err
+	}
+	defer plan.dir.close()
+	if inst != (triage.Instance{}) {
+		plan.target.Instances = []triage.Instance{inst}
+	}
+	if t.now != nil { // tests pin the clock; the logs' window ends at it
+		plan.errorlog.Now, plan.eventlog.Now = t.now, t.now
+	}
+	runner := triage.Runner{
+		Checks: plan.checks(o), Rules: diagnosis.Rules(),
+		CheckTimeout: plan.checkTimeout, Deadline: plan.deadline,
+		Log: t.log, Now: t.now, NewID: newID, Progress: progress,
+	}
+	return runner.Run(ctx, plan.target), nil
+}
+
+// fleetTriager is the triager as the scheduler calls it.
+type fleetTriager struct{ t *triager }
+
+func (f fleetTriager) Triage(ctx context.Context, host string) (triage.Report, error) {
+	return f.t.run(ctx, host, triage.Instance{}, nil, nil)
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"authtriage/internal/slackfake"
+)
+
+// lockedBuffer is an io.Writer that several goroutines may write and a test read.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// listenAddr waits for serve's "listening" log line of server name and returns
+// the address.
+func listenAddr(t *testing.T, logs *lockedBuffer, name string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(logs.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Server, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Server == name {
+				return line.Addr
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("serve never logged that %s listens; logs:\n%s", name, logs.String())
+	return ""
+}
+
+// TestServeHTTPMode runs `authtriage serve` in HTTP mode against a fake Slack with
+// the demo host's evidence in its inventory: a signed slash command is answered at
+// once, and the diagnosis thread of the real triage follows, with its fixes and
+// Learn links; /readyz and /metrics answer; SIGTERM-like cancellation stops it
+// cleanly.
+func TestServeHTTPMode(t *testing.T) {
+	fake := slackfake.New()
+	defer fake.Close()
+	dir := t.TempDir()
+	abs := func(p string) string {
+		a, err := filepath.Abs(filepath.Join("..", "..", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	cfg := `
+defaults: {since: 24h}
+slack:
+  mode: http
+  bot_token: xoxb-test
+  signing_secret: ${SIGNING_SECRET}
+  listen: 127.0.0.1:0
+  ops_listen: 127.0.0.1:0
+  api_url: ` + fake.APIURL() + `
+access:
+  - commands: ["*"]
+    channels: [C0INCIDENT]
+store:
+  driver: sqlite
+  path: ` + filepath.Join(dir, "authtriage.db") + `
+hosts:
+  - name: sqlhost01
+    fqdn: sqlhost01.corp.example
+    service_account: CORP\svc_sql01
+    errorlog: ` + abs("demo/sqlhost01/ERRORLOG") + `
+    events: [` + abs("demo/sqlhost01/System.xml") + `]
+`
+	path := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "0123456789abcdef0123456789abcdef"
+	logs := &lockedBuffer{}
+	e := env{
+		getenv: func(k string) string { return map[string]string{"SIGNING_SECRET": secret}[k] },
+		stdout: io.Discard, stderr: logs,
+		now: demoNow, // the demo's incident is "now", so the 24 h window holds it
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() { done <- e.run(ctx, []string{"serve", "--config", path}) }()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != exitOK {
+				t.Errorf("serve exited %d; want 0 after cancellation. Logs:\n%s", code, logs.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop within 15 s of cancellation")
+		}
+		if strings.Contains(logs.String(), secret) || strings.Contains(logs.String(), "xoxb-test") {
+			t.Error("a secret appears in serve's logs")
+		}
+	}()
+	slackAddr, opsAddr := listenAddr(t, logs, "slack"), listenAddr(t, logs, "ops")
+
+	resp, err := http.Get("http://" + opsAddr + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/readyz = %v, %v; want 200", resp, err)
+	}
+	resp.Body.Close()
+
+	body := url.Values{"command": {"/authtriage"}, "text": {"check sqlhost01"}, "user_id": {"U0DBA"},
+		"channel_id": {"C0INCIDENT"}, "trigger_id": {"t.1"}, "response_url": {fake.ResponseURL("r")}}.Encode()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+slackAddr+"/slack/commands", strings.NewReader(body))
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	io.WriteString(mac, "v0:"+ts+":"+body)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	began := time.Now()
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	t.Logf("acknowledged in %s", time.Since(began))
+	if resp.StatusCode != 200 || !strings.Contains(string(ack), "Checking *sqlhost01*") {
+		t.Fatalf("ack = %d %s", resp.StatusCode, ack)
+	}
+
+	wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer wcancel()
+	// The verdict on the parent, then the findings in its thread.
+	updates, err := fake.WaitCalls(wctx, "chat.update", 1)
+	for err == nil && !strings.Contains(updates[len(updates)-1].Params.Get("blocks"), "CRITICAL") &&
+		!strings.Contains(updates[len(updates)-1].Params.Get("blocks"), "critical") {
+		updates, err = fake.WaitCalls(wctx, "chat.update", len(updates)+1)
+	}
+	if err != nil {
+		t.Fatalf("no verdict: %v; logs:\n%s", err, logs.String())
+	}
+	parentTS := updates[len(updates)-1].Params.Get("ts")
+	var thread string
+	for range 50 {
+		thread = ""
+		for _, c := range fake.Calls("chat.postMessage") {
+			if c.Params.Get("thread_ts") == parentTS {
+				thread += c.Params.Get("blocks")
+			}
+		}
+		if strings.Contains(thread, "Checks") || strings.Contains(thread, "checks") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, want := range []string{"dc.unreachable", "lsa.unresponsive", "0x80090311", "https://learn.microsoft.com/"} {
+		if !strings.Contains(thread, want) {
+			t.Errorf("the thread lacks %q", want)
+		}
+	}
+
+	resp, err = http.Get("http://" + opsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`authtriage_triages_total{status="critical"} 1`, `authtriage_findings_total{cause="dc.unreachable",severity="critical"} 1`, "authtriage_ack_seconds_bucket"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
