@@ -219,7 +219,7 @@ func TestParse(t *testing.T) {
 			src:  "",
 			want: &Config{
 				Defaults: Defaults{Since: 24 * time.Hour, CheckTimeout: 30 * time.Second, Deadline: time.Minute},
-				Store:    Store{Driver: "sqlite", Path: "authtriage.db", Retention: 90 * 24 * time.Hour},
+				Store:    Store{Driver: "sqlite", Path: "authtriage.db", Retention: 90 * 24 * time.Hour, LeaseTTL: time.Minute},
 			},
 		},
 		{

@@ -13,6 +13,10 @@ type Store struct {
 	Path      string        // sqlite: the database file, relative to the working directory; default "authtriage.db"
 	DSN       Secret        // postgres: the connection string (URL or key=value); may hold a password, so also dsn_file
 	Retention time.Duration // how long reports are kept; default 90 days, at least 1h
+	// LeaseTTL is how long a replica's claim on a scheduled run lasts unless
+	// renewed: how soon another replica takes over when the one running it dies.
+	// Default 1m, 5s to 1h.
+	LeaseTTL time.Duration
 }
 
 // The values of Store.Driver.
@@ -25,10 +29,11 @@ const (
 const (
 	DefaultStorePath      = "authtriage.db"
 	DefaultStoreRetention = 90 * 24 * time.Hour
+	DefaultLeaseTTL       = time.Minute
 )
 
 func defaultStore() Store {
-	return Store{Driver: StoreSQLite, Path: DefaultStorePath, Retention: DefaultStoreRetention}
+	return Store{Driver: StoreSQLite, Path: DefaultStorePath, Retention: DefaultStoreRetention, LeaseTTL: DefaultLeaseTTL}
 }
 
 func decodeStore(d *decoder, n *yaml.Node, path string) Store {
@@ -38,6 +43,7 @@ func decodeStore(d *decoder, n *yaml.Node, path string) Store {
 		"path":      d.str(&s.Path),
 		"dsn":       d.secret(&s.DSN),
 		"retention": d.duration(&s.Retention),
+		"lease_ttl": d.duration(&s.LeaseTTL),
 	})
 	return s
 }
@@ -75,5 +81,8 @@ func validateStore(r *reporter, path string, s Store) {
 	}
 	if s.Retention < time.Hour {
 		r.add(field(path, "retention"), "must be at least 1h")
+	}
+	if s.LeaseTTL < 5*time.Second || s.LeaseTTL > time.Hour {
+		r.add(field(path, "lease_ttl"), "must be between 5s and 1h")
 	}
 }

@@ -14,15 +14,15 @@ func TestStoreSection(t *testing.T) {
 		files map[string]string
 		want  Store
 	}{
-		{name: "no section gives the defaults", src: "", want: Store{Driver: "sqlite", Path: "authtriage.db", Retention: 2160 * time.Hour}},
+		{name: "no section gives the defaults", src: "", want: Store{Driver: "sqlite", Path: "authtriage.db", Retention: 2160 * time.Hour, LeaseTTL: time.Minute}},
 		{name: "a null section gives the defaults", src: "store:\n", want: defaultStore()},
 		{name: "sqlite elsewhere, kept 30 days", src: "store: {path: /var/lib/authtriage/a.db, retention: 30d}\n",
-			want: Store{Driver: StoreSQLite, Path: "/var/lib/authtriage/a.db", Retention: 30 * 24 * time.Hour}},
+			want: Store{Driver: StoreSQLite, Path: "/var/lib/authtriage/a.db", Retention: 30 * 24 * time.Hour, LeaseTTL: time.Minute}},
 		{name: "postgres from the environment", src: "store:\n  driver: postgres\n  dsn: ${DSN}\n  retention: 1h\n",
-			want: Store{Driver: StorePostgres, Path: DefaultStorePath, DSN: testDSN, Retention: time.Hour}},
+			want: Store{Driver: StorePostgres, Path: DefaultStorePath, DSN: testDSN, Retention: time.Hour, LeaseTTL: time.Minute}},
 		{name: "postgres from a file, key=value", src: "store:\n  driver: postgres\n  dsn_file: /run/secrets/dsn\n",
 			files: map[string]string{"/run/secrets/dsn": "host=db.corp.example dbname=authtriage password=pgSECRET\n"},
-			want:  Store{Driver: StorePostgres, Path: DefaultStorePath, DSN: "host=db.corp.example dbname=authtriage password=pgSECRET", Retention: DefaultStoreRetention}},
+			want:  Store{Driver: StorePostgres, Path: DefaultStorePath, DSN: "host=db.corp.example dbname=authtriage password=pgSECRET", Retention: DefaultStoreRetention, LeaseTTL: time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +40,11 @@ func TestStoreProblems(t *testing.T) {
 		src  string
 		want []string
 	}{
+		{
+			name: "a lease too short to renew",
+			src:  "store:\n  lease_ttl: 1s\n",
+			want: []string{`t.yaml:2: store.lease_ttl: must be between 5s and 1h`},
+		},
 		{
 			name: "a misspelt driver",
 			src:  "store:\n  driver: postgresql\n",

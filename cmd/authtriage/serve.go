@@ -259,7 +259,7 @@ func newScheduler(cfg *config.Config, db *store.DB, tr *triager, b *bot.Bot, log
 	}
 	return schedule.New(schedule.Options{
 		Schedules: list, Triager: fleetTriager{tr}, Store: db, Notifier: b,
-		Holder: replicaID(), Log: log,
+		Holder: replicaID(), LeaseTTL: cfg.Store.LeaseTTL, Log: log,
 	})
 }
 
