@@ -2,7 +2,7 @@
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS := ./...
 
-.PHONY: test lint unit integration windows demo fuzz bench-errorlog bench-spnscan build
+.PHONY: test lint unit integration windows demo fuzz bench-errorlog bench-spnscan bench-ack bench-sweep build
 
 ## test: everything CI runs: formatting, vet, staticcheck, the Windows build, and all tests
 ## with the race detector inside a throwaway Samba AD domain (needs root; installs Samba)
@@ -24,7 +24,7 @@ windows:
 integration:
 	bash scripts/test.sh $(PKGS)
 
-## unit: all tests without the test domain (the directory and Kerberos integration tests skip)
+## unit: all tests without the test domain or PostgreSQL (those integration tests skip and say why)
 unit:
 	go test -race -count=1 $(PKGS)
 
@@ -53,3 +53,11 @@ bench-errorlog:
 ## bench-spnscan: our forest-wide duplicate-SPN scan against ldapsearch over 20,000 accounts
 bench-spnscan:
 	bash scripts/bench-spnscan.sh
+
+## bench-ack: p50/p99 acknowledgement latency of signed slash commands at rising rates (HTTP mode)
+bench-ack:
+	bash scripts/bench-ack.sh
+
+## bench-sweep: a fleet sweep of 1,000 simulated hosts against the ideal (hosts x latency / concurrency)
+bench-sweep:
+	bash scripts/bench-sweep.sh
