@@ -45,6 +45,7 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzDecodeLine -fuzztime=$(FUZZTIME) ./agent
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./commands
 	go test -run=NONE -fuzz=FuzzThread -fuzztime=$(FUZZTIME) ./bot
+	go test -run=NONE -fuzz=FuzzHTTP -fuzztime=$(FUZZTIME) ./bot
 
 ## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
 bench-errorlog:

@@ -98,7 +98,7 @@ func (inv inventoryOf) Suggest(name string) []string {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	fake  *slackfake.Server
 	db    *store.DB
 	tr    *fakeTriager
@@ -111,7 +111,7 @@ type harness struct {
 
 // newHarness starts a Bot against a fake Slack and a real SQLite store, with its
 // HTTP handler served; change adjusts the options first.
-func newHarness(t *testing.T, change ...func(*Options)) *harness {
+func newHarness(t testing.TB, change ...func(*Options)) *harness {
 	t.Helper()
 	fake := slackfake.New()
 	t.Cleanup(fake.Close)
@@ -167,12 +167,18 @@ func newHarness(t *testing.T, change ...func(*Options)) *harness {
 }
 
 // sign returns a request to path of the harness's HTTP handler, signed with key
-// at time at, as Slack signs: v0=HMAC-SHA256(key, "v0:" + timestamp + ":" + body).
+// at time at; see signedRequest.
 func (h *harness) sign(path, contentType, body, key string, at time.Time) *http.Request {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.http.URL+path, strings.NewReader(body))
+	return signedRequest(h.t, h.http.URL+path, contentType, body, key, at)
+}
+
+// signedRequest returns a POST of body to url signed as Slack signs, with key at
+// time at: v0=HMAC-SHA256(key, "v0:" + timestamp + ":" + body).
+func signedRequest(tb testing.TB, url, contentType, body, key string, at time.Time) *http.Request {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
-		h.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ts := strconv.FormatInt(at.Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(key))
