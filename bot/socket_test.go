@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"authtriage/internal/slackfake"
 )
 
 func TestSocketModeEnvelopesAreAckedAndHandled(t *testing.T) {
@@ -196,5 +199,27 @@ func TestBusyAndShutdown(t *testing.T) {
 	told := h.wait("response_url:slash", 1)
 	if last := told[len(told)-1].JSON["text"]; !strings.Contains(last.(string), "run the command again") {
 		t.Errorf("the queued request's user was told %q; want to run it again", last)
+	}
+}
+
+// TestSocketModeRefusedTokens: when Slack refuses the tokens, no reconnect can
+// help: RunSocketMode returns an error saying so instead of retrying forever.
+func TestSocketModeRefusedTokens(t *testing.T) {
+	h := newHarness(t)
+	h.fake.Respond("apps.connections.open", func(slackfake.Call) (int, http.Header, any) {
+		return 200, nil, map[string]any{"ok": false, "error": "invalid_auth"}
+	})
+	api := slack.New("xoxb-test", slack.OptionAPIURL(h.fake.APIURL()), slack.OptionAppLevelToken("xapp-revoked"))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var state SocketState
+	err := h.bot.RunSocketMode(ctx, func() *socketmode.Client {
+		return socketmode.New(api, socketmode.OptionPingInterval(time.Hour))
+	}, &state)
+	if err == nil || !strings.Contains(err.Error(), "invalid_auth") || ctx.Err() != nil {
+		t.Errorf("RunSocketMode = %v (ctx %v); want an invalid_auth error at once", err, ctx.Err())
+	}
+	if state.Connected() {
+		t.Error("state says connected")
 	}
 }
