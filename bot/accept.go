@@ -147,11 +147,31 @@ func unknownHost(name string, suggestions []string) Reply {
 	return Reply{Text: text}
 }
 
-// errorText is what a user is told of an error of Slack's API.
+// errorText is what a user is told of an error of Slack's API: Slack's error
+// code, or the error.
 func errorText(err error) string {
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return se.Err
 	}
 	return err.Error()
+}
+
+// errorLabel is errorText as a metric label: Slack's error code, or one of a few
+// kinds, so the label's values stay few.
+func errorLabel(err error) string {
+	var se slack.SlackErrorResponse
+	var sc slack.StatusCodeError
+	var rl *slack.RateLimitedError
+	switch {
+	case errors.As(err, &se) && len(se.Err) <= 40:
+		return se.Err
+	case errors.As(err, &rl):
+		return "ratelimited"
+	case errors.As(err, &sc):
+		return fmt.Sprintf("http_%d", sc.Code)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return "timeout"
+	}
+	return "transport"
 }

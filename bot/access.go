@@ -67,7 +67,7 @@ func (b *Bot) refreshGroups(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				b.metrics.apiErrors.WithLabelValues("usergroups.users.list", errorText(err)).Inc()
+				b.metrics.apiErrors.WithLabelValues("usergroups.users.list", errorLabel(err)).Inc()
 				b.log.Error("user group members not fetched; access through the group uses the last known members", "group", g, "err", err)
 				continue
 			}

@@ -51,9 +51,13 @@ func TestStoredReportCommands(t *testing.T) {
 		t.Errorf("share to a typed #name = %s; want to be asked to pick the channel", body)
 	}
 	h.slash(dba, incident, "show zzzzzzzz")
-	told = h.wait("response_url:slash", 3)
-	if last := told[len(told)-1].JSON["text"].(string); !strings.Contains(last, "no report") {
-		t.Errorf("show of an unknown ID told %q", last)
+	told = h.wait("response_url:slash", 3) // history, share's confirmation, this
+	var texts []string
+	for _, c := range told {
+		texts = append(texts, c.JSON["text"].(string))
+	}
+	if all := strings.Join(texts, "\n"); !strings.Contains(all, "There is no report `zzzzzzzz`") || !strings.Contains(all, "Shared report") {
+		t.Errorf("the user was told:\n%s\nwant the share confirmed and the unknown ID explained", all)
 	}
 }
 

@@ -31,7 +31,7 @@ func (b *Bot) call(ctx context.Context, method string, f func(ctx context.Contex
 			wait = time.Duration(serverRetries) * time.Second
 		}
 		if wait == 0 {
-			b.metrics.apiErrors.WithLabelValues(method, errorText(err)).Inc()
+			b.metrics.apiErrors.WithLabelValues(method, errorLabel(err)).Inc()
 			b.log.ErrorContext(ctx, "Slack API call failed", "method", method, "err", err)
 			return fmt.Errorf("slack %s: %w", method, err)
 		}
