@@ -58,8 +58,8 @@ type TriageRequest struct {
 // A check's status is skipped or error as a local run would record it, or pass for a
 // check that ran: the agent does not diagnose, so warn and fail are for the client to
 // derive from the findings over the merged observations. Observations travel with
-// triage's Go field names ("Logs", "Directory"), so renaming one there changes this
-// wire format.
+// triage's Go field names ("Logs", "Directory", "Trend"), so renaming one there
+// changes this wire format; a trend inside them has the report's JSON form.
 type Line struct {
 	Check        *triage.CheckResult  `json:"check,omitempty"`
 	Observations *triage.Observations `json:"observations,omitempty"`
@@ -87,7 +87,8 @@ const maxCheckDuration = 24 * time.Hour
 
 // DecodeLine parses one line of the triage stream. Fields it does not know are
 // ignored, so that an agent may add some; a line must be either a check with a name
-// and a known status, or the end marker, and nothing may follow the JSON value.
+// and a known status, or the end marker, and nothing may follow the JSON value. A
+// trend (Observations.Trend) may have at most triage.TrendHours hours.
 func DecodeLine(b []byte) (Line, error) {
 	var l Line
 	if err := json.Unmarshal(b, &l); err != nil { // also refuses data after the value
@@ -104,6 +105,8 @@ func DecodeLine(b []byte) (Line, error) {
 		return Line{}, errors.New("bad line: a check without a name")
 	case l.Check.Duration < 0 || l.Check.Duration > maxCheckDuration || l.Check.Duration%time.Millisecond != 0:
 		return Line{}, fmt.Errorf("bad line: check %q: duration out of range", l.Check.Name)
+	case l.Observations != nil && l.Observations.Trend != nil && len(l.Observations.Trend.Hours) > triage.TrendHours:
+		return Line{}, fmt.Errorf("bad line: check %q: a trend of %d hours; at most %d", l.Check.Name, len(l.Observations.Trend.Hours), triage.TrendHours)
 	}
 	switch l.Check.Status {
 	case triage.CheckPass, triage.CheckWarn, triage.CheckFail, triage.CheckError, triage.CheckSkipped:

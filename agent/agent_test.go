@@ -40,6 +40,15 @@ func TestDecodeLine(t *testing.T) {
 		{name: "negative duration", line: `{"check":{"name":"spn","status":"pass","duration_ms":-1}}`, wantErr: "duration out of range"},
 		{name: "absurd duration", line: `{"check":{"name":"spn","status":"pass","duration_ms":99999999999999}}`, wantErr: "duration out of range"},
 		{name: "wrong type", line: `{"check":{"name":"spn","status":"pass"},"observations":{"Logs":7}}`, wantErr: "bad line"},
+		{name: "a trend of a day",
+			line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T14:54:03Z","hours":[{"start":"2026-11-24T14:00:00Z","sspi_handshake":63,"untrusted_domain":63,"login_failed":1}]}}}`,
+			want: agent.Line{
+				Check: &triage.CheckResult{Name: "errorlog", Status: triage.CheckPass},
+				Observations: &triage.Observations{Trend: &triage.Trend{End: time.Date(2026, 11, 24, 14, 54, 3, 0, time.UTC),
+					Hours: []triage.HourCount{{Start: time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC), SSPIHandshake: 63, UntrustedDomain: 63, LoginFailed: 1}}}},
+			}},
+		{name: "a trend longer than a day", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"hours":[` +
+			strings.Repeat(`{},`, triage.TrendHours) + `{}]}}}`, wantErr: "trend of 25 hours"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +86,10 @@ func TestLineRoundTrip(t *testing.T) {
 		},
 		SQL:    []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 8, ServerTime: at, ReadAt: at}},
 		Agents: []triage.AgentFacts{{Agent: "east", URL: "https://east:8443", Err: "refused", Missing: []string{"sql"}}},
+		Trend: &triage.Trend{End: at.UTC(), Hours: []triage.HourCount{
+			{Start: at.UTC().Truncate(time.Hour).Add(-time.Hour), LoginFailed: 2},
+			{Start: at.UTC().Truncate(time.Hour), SSPIHandshake: 47, UntrustedDomain: 47},
+		}},
 	}
 	want := agent.Line{Check: &triage.CheckResult{Name: "all", Status: triage.CheckPass, Duration: 1500 * time.Millisecond, Detail: "everything"}, Observations: obs}
 	b, err := json.Marshal(want)
@@ -100,6 +113,7 @@ func FuzzDecodeLine(f *testing.F) {
 		`{"check":{"name":"errorlog","status":"pass","duration_ms":12,"detail":"ERRORLOG"},"observations":{"Logs":[{"ID":17806,"Count":2,"First":"2026-11-24T09:14:02-05:00"}]}}`,
 		`{"check":{"name":"dns","status":"error","detail":"x"},"observations":{"Directory":{"DNS":{"ReverseFor":{"10.0.0.5":null}}}}}`,
 		`{"check":{"name":"spn","status":"skipped","detail":"no directory"}}`,
+		`{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T14:54:03Z","hours":[{"start":"2026-11-24T14:00:00Z","login_failed":1}]}}}`,
 		`{"check":{"name":"a","status":"pass"},"observations":{"Server":{"StartedAt":"0001-01-01T00:00:00Z"},"Agents":[{"Missing":[]}]}}`,
 	} {
 		f.Add([]byte(s))

@@ -65,6 +65,12 @@ func TestEndToEnd(t *testing.T) {
 	if diff := cmp.Diff(local.Findings, remote.Findings); diff != "" {
 		t.Errorf("findings through the agent differ from those in process (-local +remote):\n%s", diff)
 	}
+	if local.Trend == nil {
+		t.Error("the demo has no trend in process; the comparison would prove nothing")
+	}
+	if diff := cmp.Diff(local.Trend, remote.Trend); diff != "" {
+		t.Errorf("trend through the agent differs from that in process (-local +remote):\n%s", diff)
+	}
 	if local.Status != remote.Status {
 		t.Errorf("status %s through the agent; %s in process", remote.Status, local.Status)
 	}

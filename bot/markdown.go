@@ -11,9 +11,10 @@ import (
 
 // Markdown returns the whole report as Markdown, nothing shortened or left out: every
 // finding with all its evidence and clients, every fix step with its command exactly
-// as given (in a fence longer than any run of backquotes in it), every link and every
-// check. It is the file the bot attaches to a thread Thread had to shorten (see
-// Message.Truncated and MarkdownFileName).
+// as given (in a fence longer than any run of backquotes in it), every link, the
+// failures per hour when the report has a trend, and every check. It is the file the
+// bot attaches to a thread Thread had to shorten (see Message.Truncated and
+// MarkdownFileName).
 //
 // Report text is written as is, except that characters Markdown would read as
 // markup (\ ` * < [ ]) are escaped with a backslash, and line breaks in one-line
@@ -96,6 +97,10 @@ func Markdown(rep triage.Report) string {
 			}
 			b.WriteString("\n")
 		}
+	}
+
+	if span, lines := render.TrendLines(rep.Trend, fw.zone); len(lines) > 0 {
+		fmt.Fprintf(&b, "## Failures per hour\n\nIn ERRORLOG, %s, one character an hour:\n\n```\n%s\n```\n\n", mdText(span), strings.Join(lines, "\n"))
 	}
 
 	b.WriteString("## Checks\n\n")

@@ -663,7 +663,8 @@ func (r *renderer) overflow(from int) Message {
 	return msgs[0]
 }
 
-// checks renders the last reply: how each check went.
+// checks renders the last reply: the report's trend, when it has one, then how
+// each check went.
 func (r *renderer) checks() Message {
 	var lines []string
 	for _, c := range r.rep.Checks {
@@ -692,9 +693,22 @@ func (r *renderer) checks() Message {
 		}
 	}
 	text := fmt.Sprintf("Checks for %s", r.host)
-	msgs := r.pack(text, nil, nil, sections("*Checks*", lines), []string{r.host, r.started(), r.took()}, 1,
+	content := append(r.trend(), sections("*Checks*", lines)...)
+	msgs := r.pack(text, nil, nil, content, []string{r.host, r.started(), r.took()}, 1,
 		"…and more checks, in the attached report.")
 	return msgs[0]
+}
+
+// trend renders the report's trend as a section, or nothing when it holds no
+// failure: a title with the hours it covers, then one line per error in a code
+// block, which keeps the sparklines' spaces and lines them up (render.TrendLines).
+// It is a few hundred characters whatever the report holds.
+func (r *renderer) trend() []slack.Block {
+	span, lines := render.TrendLines(r.rep.Trend, r.facts.zone)
+	if len(lines) == 0 {
+		return nil
+	}
+	return []slack.Block{section(fmt.Sprintf("*Failures per hour* in ERRORLOG, %s:\n```%s```", esc(span), escCode(strings.Join(lines, "\n"))))}
 }
 
 // addNote adds a section before the context block at the end of m.

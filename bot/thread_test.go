@@ -63,7 +63,7 @@ func threadJSON(t *testing.T, msgs []Message) []byte {
 	return buf.Bytes()
 }
 
-func loadReport(t *testing.T, path string) triage.Report {
+func loadReport(t testing.TB, path string) triage.Report {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -2,10 +2,13 @@ package checks
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"authtriage/demo"
@@ -96,5 +99,79 @@ func TestFormatDuration(t *testing.T) {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%s) = %q; want %q", d, got, want)
 		}
+	}
+}
+
+// TestErrorLogTrend: the check carries the reader's trend of 17806, 18452 and 18456
+// per hour in its observations, merging those of files read one by one.
+func TestErrorLogTrend(t *testing.T) {
+	entry := func(at string, id int, text string) string {
+		return fmt.Sprintf("%s Logon       Error: %d, Severity: 14, State: 8.\n%s Logon       %s\n", at, id, at, text)
+	}
+	const start = "2026-11-23 22:14:05.12 Server      Microsoft SQL Server 2022 (RTM) - 16.0.1000.6 (X64)\n"
+	login := "Login failed for user 'sa'. Reason: Password did not match that for the login provided. [CLIENT: 10.0.0.1]"
+	files := fstest.MapFS{
+		"a/ERRORLOG": {Data: []byte(start + entry("2026-11-24 08:10:00.00", 18456, login) + entry("2026-11-24 09:40:00.00", 18456, login))},
+		"b/ERRORLOG": {Data: []byte(start + entry("2026-11-24 10:05:00.00", 18456, login))},
+		"quiet":      {Data: []byte(start)},
+	}
+	utc := func(h, m int) time.Time { return time.Date(2026, 11, 24, h, m, 0, 0, time.UTC) }
+	// last returns 24 hourly counts, those given being the last ones.
+	last := func(counts ...int) []int {
+		out := make([]int, triage.TrendHours)
+		copy(out[len(out)-len(counts):], counts)
+		return out
+	}
+	tests := []struct {
+		name    string
+		check   ErrorLog
+		end     time.Time     // the trend's End
+		newest  time.Time     // the start of its newest hour
+		perHour map[int][]int // error -> count per hour; nil for no trend
+	}{
+		{
+			name:    "the demo: the incident's hours, in UTC",
+			check:   ErrorLog{FS: demo.Files(), Files: []string{demo.ErrorLog}, Copied: true},
+			end:     time.Date(2026, 11, 24, 14, 54, 3, 180e6, time.UTC),
+			newest:  utc(14, 0),
+			perHour: map[int][]int{17806: last(63), 18452: last(63), 18456: last(2, 1)},
+		},
+		{
+			name:    "files read one by one: merged, ending with the newest",
+			check:   ErrorLog{FS: files, Files: []string{"a/ERRORLOG", "b/ERRORLOG"}, Copied: true},
+			end:     utc(10, 5),
+			newest:  utc(10, 0),
+			perHour: map[int][]int{17806: last(), 18452: last(), 18456: last(1, 1, 1)},
+		},
+		{
+			name:  "no failures: no trend",
+			check: ErrorLog{FS: files, Files: []string{"quiet"}, Copied: true},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := tt.check.Run(t.Context(), triage.Target{Host: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := res.Obs.Trend
+			if tt.perHour == nil {
+				if tr != nil {
+					t.Errorf("Trend = %+v; want nil", tr)
+				}
+				return
+			}
+			if tr == nil {
+				t.Fatal("Trend = nil")
+			}
+			if n := len(tr.Hours); !tr.End.Equal(tt.end) || n == 0 || !tr.Hours[n-1].Start.Equal(tt.newest) {
+				t.Errorf("Trend ends %v with %d hours; want it to end %v with the hour of %v", tr.End, n, tt.end, tt.newest)
+			}
+			for id, want := range tt.perHour {
+				if got := tr.Counts(id); !slices.Equal(got, want) {
+					t.Errorf("%d per hour = %v; want %v", id, got, want)
+				}
+			}
+		})
 	}
 }

@@ -35,7 +35,9 @@ type ErrorLog struct {
 func (ErrorLog) Name() string { return "errorlog" }
 
 // Run reads the logs within the window. The result's detail names the files and the
-// window; an unreadable file is an error, kept with whatever was read before it.
+// window, and its observations hold the log events and, when the window holds 17806,
+// 18452 or 18456 entries, their trend per hour (errorlog.Summary.Trend). An
+// unreadable file is an error, kept with whatever was read before it.
 func (c ErrorLog) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if len(c.Files) == 0 {
 		reason := c.NoSource
@@ -46,7 +48,7 @@ func (c ErrorLog) Run(ctx context.Context, _ triage.Target) (triage.Result, erro
 	}
 	opt := errorlog.Options{Since: c.Since, Progress: c.Progress, End: windowEnd(c.Copied, c.Now)}
 	sum, err := c.read(ctx, opt)
-	res := triage.Result{Obs: triage.Observations{Logs: sum.Events, Server: sum.Server}}
+	res := triage.Result{Obs: triage.Observations{Logs: sum.Events, Server: sum.Server, Trend: sum.Trend}}
 	if len(sum.Files) > 0 {
 		res.Detail = fmt.Sprintf("%s: %s", baseNames(sum.Files), describeWindow(sum.From, sum.To, orDefault(c.Since)))
 	}
@@ -70,6 +72,7 @@ func (c ErrorLog) read(ctx context.Context, opt errorlog.Options) (errorlog.Summ
 			all.Server = sum.Server
 		}
 		all.From, all.To = sum.From, sum.To
+		all.Trend = triage.MergeTrends(all.Trend, sum.Trend)
 		if err != nil {
 			return all, err
 		}

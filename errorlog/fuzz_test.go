@@ -50,6 +50,31 @@ func FuzzRead(f *testing.F) {
 				t.Errorf("event %d from %v to %v outside the window %v to %v", e.ID, e.First, e.Last, sum.From, sum.To)
 			}
 		}
+		// The trend counts some of the events' entries, within the last day of the window.
+		if tr := sum.Trend; tr != nil {
+			if len(tr.Hours) == 0 || len(tr.Hours) > triage.TrendHours || !tr.End.Equal(sum.To) {
+				t.Errorf("trend of %d hours ending %v; want 1 to %d ending at %v", len(tr.Hours), tr.End, triage.TrendHours, sum.To)
+			}
+			counted := 0
+			for _, id := range triage.TrendErrors() {
+				inEvents, inTrend := 0, 0
+				for _, e := range sum.Events {
+					if e.ID == id {
+						inEvents += e.Count
+					}
+				}
+				for _, n := range tr.Counts(id) {
+					inTrend += n
+				}
+				if inTrend > inEvents {
+					t.Errorf("trend counts %d entries of %d; the events %d", inTrend, id, inEvents)
+				}
+				counted += inTrend
+			}
+			if counted == 0 {
+				t.Error("a trend with nothing counted; want nil")
+			}
+		}
 		if sum.Bytes > 4*int64(len(data)) {
 			t.Errorf("read %d bytes of %d", sum.Bytes, len(data))
 		}

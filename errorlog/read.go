@@ -51,6 +51,10 @@ type Summary struct {
 	Files []string
 	// From and To are the window used: entries written in [From, To] were counted.
 	From, To time.Time
+	// Trend counts the 17806, 18452 and 18456 entries of the window per hour, over the
+	// hours of the last day of the window (see triage.NewTrend: they end with the hour
+	// holding To); nil when the window holds none.
+	Trend *triage.Trend
 	// Bytes is the number of bytes read, which shows how little of a large log a
 	// short window needs.
 	Bytes int64
@@ -154,6 +158,8 @@ type run struct {
 	from, end time.Time
 	groups    []group
 	total     int64 // bytes the read expects to read, for Progress
+	trend     *triage.Trend
+	counted   int // entries counted in trend
 }
 
 // read reads groups as ReadFiles describes: the heads of the newest files for the
@@ -200,6 +206,7 @@ func read(ctx context.Context, groups []group, opt Options, t tuning) (Summary, 
 		return r.summary(nil, nil), nil
 	}
 	r.from = r.end.Add(-since)
+	r.trend = triage.NewTrend(r.from, r.end)
 
 	work, inWindow, err := r.overlapping(ctx)
 	if err != nil {
@@ -299,6 +306,9 @@ func (r *run) scanFile(ctx context.Context, s *source, isUp bool, info *triage.S
 				}
 			}
 			g.Add(f.entry)
+			if r.trend.Add(f.entry.ID, f.entry.Time) {
+				r.counted++
+			}
 		}
 	}
 	var upTo time.Time // SPN messages up to this time belong to the start-up
@@ -447,6 +457,9 @@ func (r *run) progress() {
 
 func (r *run) summary(events []triage.LogEvent, info *triage.ServerInfo) Summary {
 	sum := Summary{Events: events, Server: info, From: r.from, To: r.end, Bytes: r.read()}
+	if r.counted > 0 {
+		sum.Trend = r.trend
+	}
 	var files []*source
 	for _, g := range r.groups {
 		for _, s := range g.files {

@@ -17,7 +17,8 @@ type TextOptions struct {
 
 // Text writes the report for an on-call engineer: the verdict on the first line, then
 // the findings worst first, each with its evidence, the fix and where to read more,
-// and last how each check went.
+// then the failures per hour when the report has a trend (TrendLines), and last how
+// each check went.
 func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 	var b bytes.Buffer
 	p := painter{on: opt.Color}
@@ -75,6 +76,13 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 		}
 		for _, l := range f.Links {
 			fmt.Fprintf(&b, "   Read: %s\n", l)
+		}
+	}
+
+	if span, lines := TrendLines(rep.Trend, zone); len(lines) > 0 {
+		fmt.Fprintf(&b, "\nFailures per hour in ERRORLOG, %s:\n", span)
+		for _, l := range lines {
+			fmt.Fprintf(&b, "  %s\n", l)
 		}
 	}
 

@@ -28,6 +28,9 @@ type Observations struct {
 	SQL       []SQLLogin      // logins to the host's instances
 	Host      *HostFacts      // what the agent saw on the SQL Server host; nil when not there
 	Agents    []AgentFacts    // agents that could not run some checks
+	// Trend counts the failures in ERRORLOG per hour over the last day of the window;
+	// nil when the log holds none in the window, or was not read.
+	Trend *Trend
 }
 
 // merge appends o's observations to obs, naming check as their origin.
@@ -57,6 +60,9 @@ func (obs *Observations) merge(o Observations, check string) {
 		}
 	}
 	obs.Agents = append(obs.Agents, o.Agents...)
+	if o.Trend != nil {
+		obs.Trend = MergeTrends(obs.Trend, o.Trend)
+	}
 }
 
 // mergeDirectory adds the directory facts one check saw to those of the others: each

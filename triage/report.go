@@ -16,6 +16,10 @@ type Report struct {
 	Duration  time.Duration `json:"-"`
 	Findings  []Finding     `json:"findings"`
 	Checks    []CheckResult `json:"checks"`
+	// Trend is when the authentication failures in ERRORLOG happened, per hour over
+	// the last day (Observations.Trend); nil, and left out of the JSON, when the log
+	// holds none or was not read.
+	Trend *Trend `json:"trend,omitempty"`
 }
 
 // A CheckResult is how one check went.

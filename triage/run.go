@@ -34,9 +34,10 @@ type Runner struct {
 const grace = 250 * time.Millisecond
 
 // Run runs every check concurrently, each with its own timeout and all within the
-// overall deadline, applies the rules to what they saw and returns the report. It
-// always returns a report: a check that fails, times out or panics is recorded as a
-// check with status error and its reason, and what it returned is kept.
+// overall deadline, applies the rules to what they saw and returns the report, whose
+// Trend is the checks' merged Observations.Trend. It always returns a report: a check
+// that fails, times out or panics is recorded as a check with status error and its
+// reason, and what it returned is kept.
 //
 // Run returns within the deadline (plus a short grace) even if a check ignores its
 // context; such a check is abandoned and its goroutine ends when the check returns.
@@ -111,6 +112,7 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 		rep.Checks = append(rep.Checks, cr)
 	}
 
+	rep.Trend = obs.Trend
 	rep.Findings = r.diagnose(ctx, t, obs, &rep, log)
 	if rep.Findings == nil {
 		rep.Findings = []Finding{} // an empty list, not null, in JSON
