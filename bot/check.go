@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -21,7 +22,7 @@ import (
 // the thread is attached as a Markdown file. The report is stored before it is
 // posted, so a post that fails loses nothing.
 func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host string, inst triage.Instance, channel, threadTS string) {
-	id := b.o.NewID()
+	id := b.freshID(ctx)
 	log := b.log.With("report", id, "host", host, "user", req.User, "channel", channel)
 	started := b.o.Now()
 
@@ -62,15 +63,33 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	if err := b.o.Store.SaveReport(saveCtx, rec); err != nil {
 		log.Error("report not stored; it is posted but show, share and history will not find it", "err", err)
 	}
-	b.postThread(ctx, rep, channel, parentTS, replyTS, log)
+	if _, err := b.postThread(ctx, rep, channel, parentTS, replyTS, log); err != nil {
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: Part of report `%s` could not be posted (%s). It is stored: `show %s` posts it again.", id, esc(errorText(err)), id)})
+	}
 	b.audit(req, cmd.String(), "ok", id)
 	b.refreshHome(ctx)
 }
 
+// freshID returns a new report ID that no stored report has: IDs are short, so
+// over a long retention two triages could draw the same one.
+func (b *Bot) freshID(ctx context.Context) string {
+	id := b.o.NewID()
+	for range 5 {
+		if _, err := b.o.Store.Report(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			id = b.o.NewID() // taken, or the store cannot tell: draw again
+			continue
+		}
+		break
+	}
+	return id
+}
+
 // postThread shows a finished report: it replaces the message parentTS (or posts
 // a new parent when parentTS is "") and posts the rest of the thread under
-// replyTS (the parent's ts when ""). It returns the parent's ts.
-func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parentTS, replyTS string, log *slog.Logger) string {
+// replyTS (the parent's ts when ""). It returns the parent's ts ("" when it could
+// not be posted) and the first error of any part that was not shown, after
+// trying every part.
+func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parentTS, replyTS string, log *slog.Logger) (string, error) {
 	msgs, err := Thread(rep, ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages})
 	if err != nil {
 		log.Error("report not rendered", "err", err)
@@ -78,36 +97,45 @@ func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parent
 			section(fmt.Sprintf(":x: The report %s could not be shown in Slack: %s. It is stored: ask for it with `show %s` after a fix, or use the CLI.", rep.ID, esc(err.Error()), rep.ID)),
 		}}}
 	}
+	var first error
+	failed := func(what string, err error, args ...any) {
+		log.Error(what, append(args, "err", err)...)
+		if first == nil {
+			first = err
+		}
+	}
 	if parentTS == "" {
 		ts, err := b.post(ctx, channel, replyTS, msgs[0])
 		if err != nil {
-			log.Error("report not posted", "err", err)
-			return ""
+			failed("report not posted", err)
+			return "", first
 		}
 		parentTS = ts
 	} else if err := b.update(ctx, channel, parentTS, msgs[0]); err != nil {
-		log.Error("verdict not shown on the thread's parent", "err", err)
+		failed("verdict not shown on the thread's parent", err)
 	}
 	if replyTS == "" {
 		replyTS = parentTS
 	}
 	for i, m := range msgs[1:] {
 		if _, err := b.post(ctx, channel, replyTS, m); err != nil {
-			log.Error("thread reply not posted", "reply", i+1, "of", len(msgs)-1, "err", err)
+			failed("thread reply not posted", err, "reply", i+1, "of", len(msgs)-1)
 		}
 	}
 	if last := msgs[len(msgs)-1]; last.Truncated {
-		b.upload(ctx, channel, replyTS, rep, log)
+		if err := b.upload(ctx, channel, replyTS, rep); err != nil {
+			failed("full report not attached", err)
+		}
 	}
-	return parentTS
+	return parentTS, first
 }
 
 // upload attaches the whole report as Markdown to the thread.
-func (b *Bot) upload(ctx context.Context, channel, threadTS string, rep triage.Report, log *slog.Logger) {
+func (b *Bot) upload(ctx context.Context, channel, threadTS string, rep triage.Report) error {
 	ctx, cancel := b.postCtx(ctx)
 	defer cancel()
 	md := Markdown(rep)
-	err := b.call(ctx, "files.upload", func(ctx context.Context) error {
+	return b.call(ctx, "files.upload", func(ctx context.Context) error {
 		_, err := b.o.API.UploadFileContext(ctx, slack.UploadFileParameters{
 			Channel: channel, ThreadTimestamp: threadTS,
 			Filename: MarkdownFileName(rep.ID), Title: "authtriage report " + rep.ID + " (" + rep.Host + ")",
@@ -115,9 +143,6 @@ func (b *Bot) upload(ctx context.Context, channel, threadTS string, rep triage.R
 		})
 		return err
 	})
-	if err != nil {
-		log.Error("full report not attached", "err", err)
-	}
 }
 
 // progressMessage is the parent of a thread whose triage runs: done of total

@@ -37,10 +37,12 @@ func (b *Bot) show(ctx context.Context, req Request, id string) {
 	if !ok {
 		return
 	}
-	if b.postThread(ctx, rec.Report, req.Channel, "", req.ThreadTS, b.log.With("report", id)) == "" {
-		b.audit(req, describe(req), "error", "could not post")
-		b.tell(ctx, req, cannotPost(req.Channel, errors.New("posting failed")))
+	if ts, err := b.postThread(ctx, rec.Report, req.Channel, "", req.ThreadTS, b.log.With("report", id)); ts == "" {
+		b.audit(req, describe(req), "error", "could not post: "+errorText(err))
+		b.tell(ctx, req, cannotPost(req.Channel, err))
 		return
+	} else if err != nil {
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: Part of report `%s` could not be posted (%s).", id, esc(errorText(err)))})
 	}
 	b.audit(req, "show "+id, "ok", id)
 }
