@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -50,7 +51,11 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 		return Reply{}
 	}
 	if req.Key != "" {
-		first, err := b.o.Store.Claim(ctx, "slack:"+req.Key, b.o.DedupTTL)
+		// Bounded: Slack waits 3 seconds for the acknowledgement, and a
+		// duplicate answer is better than none.
+		cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		first, err := b.o.Store.Claim(cctx, "slack:"+req.Key, b.o.DedupTTL)
+		cancel()
 		switch {
 		case err != nil:
 			// Better to answer twice than not at all.
@@ -96,6 +101,10 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 			b.audit(req, cmd.String(), "rejected", "channel given by name")
 			return Reply{Text: fmt.Sprintf("I need the channel picked from Slack's list (type `#` and choose %s from the suggestions), so that I get its ID; a typed name can be any channel.", esc("#"+cmd.Channel.Name))}
 		}
+		if !b.allowed(commands.VerbShare, Request{User: req.User, Channel: cmd.Channel.ID}) {
+			b.audit(req, cmd.String(), "denied", "no access rule allows sharing to "+cmd.Channel.ID)
+			return shareDenied(cmd.Channel.ID)
+		}
 		return b.queueLight(req, cmd, func(ctx context.Context) { b.share(ctx, req, cmd.ReportID, cmd.Channel.ID) })
 	}
 	return Reply{Text: "I do not know how to do that yet."}
@@ -131,6 +140,14 @@ func (b *Bot) queueLight(req Request, cmd commands.Command, run func(context.Con
 	return Reply{}
 }
 
+// claimTimeout bounds the de-duplication claim on the acknowledgement path.
+const claimTimeout = time.Second
+
+// shareDenied says a report may not be shared to channel.
+func shareDenied(channel string) Reply {
+	return Reply{Text: fmt.Sprintf(":no_entry: You may not share reports to <#%s>: no access rule allows `share` there.", channel)}
+}
+
 func denial(v commands.Verb) Reply {
 	return Reply{Text: fmt.Sprintf(":no_entry: You may not run `%s` here. Who may run which command in which channel is set in authtriage's configuration (`access:`); ask its owners to add you, your user group or this channel.", v)}
 }
@@ -148,13 +165,25 @@ func unknownHost(name string, suggestions []string) Reply {
 }
 
 // errorText is what a user is told of an error of Slack's API: Slack's error
-// code, or the error.
+// code, or what kind of failure it was. Never the error's own text, which may
+// hold URLs (a response URL lets anyone post to the user).
 func errorText(err error) string {
 	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
+	var sc slack.StatusCodeError
+	var rl *slack.RateLimitedError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &se):
 		return se.Err
+	case errors.As(err, &rl):
+		return "Slack kept rate-limiting the bot"
+	case errors.As(err, &sc):
+		return fmt.Sprintf("Slack answered HTTP %d", sc.Code)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "Slack did not answer in time"
 	}
-	return err.Error()
+	return "the bot could not reach Slack"
 }
 
 // errorLabel is errorText as a metric label: Slack's error code, or one of a few

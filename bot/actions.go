@@ -47,6 +47,16 @@ func (b *Bot) acceptAction(req Request) Reply {
 		b.audit(req, cmd, "denied", "no access rule allows "+string(verb))
 		return denial(verb)
 	}
+	if req.Action == ActionShareTo {
+		if !channelID(req.Value) {
+			b.audit(req, cmd, "rejected", "not a channel ID")
+			return Reply{Text: "Pick a channel to share to."}
+		}
+		if !b.allowed(commands.VerbShare, Request{User: req.User, Channel: req.Value}) {
+			b.audit(req, cmd, "denied", "no access rule allows sharing to "+req.Value)
+			return shareDenied(req.Value)
+		}
+	}
 	var run func(context.Context)
 	switch req.Action {
 	case ActionRerun:
@@ -72,6 +82,19 @@ func (b *Bot) acceptAction(req Request) Reply {
 func validID(s string) bool {
 	c, err := commands.Parse("show " + s)
 	return err == nil && c.ReportID == s
+}
+
+// channelID reports whether s looks like a public or private channel's ID.
+func channelID(s string) bool {
+	if len(s) < 7 || len(s) > 32 || (s[0] != 'C' && s[0] != 'G') {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // shareChooser asks which channel to share report id to.

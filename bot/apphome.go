@@ -67,9 +67,21 @@ func (b *Bot) HomeOpened(ctx context.Context, user string) {
 // the scheduler calls it after a fleet run.
 func (b *Bot) RefreshHome(ctx context.Context) { b.refreshHome(ctx) }
 
+// refreshHome queues one republishing of the Home tabs on the cheap pool and
+// returns: a triage worker never waits on it, and refreshes asked for while one
+// is queued are the same refresh.
 func (b *Bot) refreshHome(ctx context.Context) {
-	if users := b.home.list(b.o.Now()); len(users) > 0 {
-		b.publishHome(ctx, users)
+	if len(b.home.list(b.o.Now())) == 0 || b.homeQueued.Swap(true) {
+		return
+	}
+	j := job{run: func(ctx context.Context) {
+		b.homeQueued.Store(false)
+		if users := b.home.list(b.o.Now()); len(users) > 0 {
+			b.publishHome(ctx, users)
+		}
+	}}
+	if !b.enqueue(b.light, j, false) {
+		b.homeQueued.Store(false)
 	}
 }
 

@@ -120,13 +120,25 @@ type Bot struct {
 	triages chan job // triages waiting for a worker
 	light   chan job // cheap commands and replies waiting for a worker
 
-	accepting atomic.Bool
-	started   atomic.Bool
-	groups    groupCache
-	home      homeViewers
-	audits    chan store.AuditEntry
-	auditWG   sync.WaitGroup
+	accepting  atomic.Bool
+	started    atomic.Bool
+	groups     groupCache
+	home       homeViewers
+	homeQueued atomic.Bool // a Home refresh is queued
+	audits     chan store.AuditEntry
+	auditWG    sync.WaitGroup
+	// socketWork bounds the Socket Mode envelopes being handled at once.
+	socketWork chan struct{}
+	// hard is cancelled postGrace after the shutdown grace is over: posts still
+	// waiting (on rate limits, say) then give up, so the process can exit.
+	hard       context.Context
+	cancelHard context.CancelFunc
 }
+
+// postGrace is how long posts may go on after the shutdown grace, for the
+// triages cancelled then to post what they have. An orchestrator's termination
+// grace should exceed ShutdownGrace plus postGrace.
+const postGrace = 10 * time.Second
 
 // A job is queued work; interrupted runs instead of run when the bot stops before
 // the job started, to tell the person who asked.
@@ -178,11 +190,14 @@ func New(o Options) (*Bot, error) {
 	if m == nil {
 		m = NewMetrics(prometheus.NewRegistry()) // kept, not exported
 	}
+	hard, cancelHard := context.WithCancel(context.Background())
 	return &Bot{
-		o: o, log: o.Log, metrics: m,
+		o: o, log: o.Log, metrics: m, hard: hard, cancelHard: cancelHard,
 		triages: make(chan job, o.Queue),
 		light:   make(chan job, lightQueue),
 		audits:  make(chan store.AuditEntry, 1024),
+
+		socketWork: make(chan struct{}, 64),
 	}, nil
 }
 
@@ -191,6 +206,10 @@ const (
 	lightWorkers = 8
 	lightQueue   = 256
 )
+
+// Accepting reports whether the bot takes requests: Run has started and ctx is
+// not done yet.
+func (b *Bot) Accepting() bool { return b.accepting.Load() }
 
 // Run starts the workers and accepts requests until ctx is done. Then it stops
 // accepting (new requests are told the bot is restarting), tells the people whose
@@ -205,6 +224,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	// finish and post.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	defer b.cancelHard()
 
 	b.auditWG.Add(1)
 	go b.writeAudits()
@@ -241,9 +261,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-time.After(b.o.ShutdownGrace):
-		b.log.Warn("bot stopping: grace period over; cancelling running triages, which post what they have")
+		b.log.Warn("bot stopping: grace period over; cancelling running triages, which post what they have", "for", postGrace)
 		cancelWork()
+		t := time.AfterFunc(postGrace, b.cancelHard)
 		<-done
+		t.Stop()
 	}
 	<-groupsDone
 	close(b.audits)
@@ -252,17 +274,20 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
-// work runs jobs until the queue is closed. After ctx (the bot's work context) is
-// cancelled, or when the bot stopped before a job started, jobs left are told
-// they were interrupted instead.
+// work runs jobs until the queue is closed. Once the bot stops, triages that
+// have not started are not started; cheap jobs still run during the grace
+// period. A job that does not run is told it was interrupted (its interrupted
+// function, or an audit entry).
 func (b *Bot) work(ctx context.Context, q <-chan job, triage bool) {
 	for j := range q {
 		if triage {
 			b.metrics.queued.Dec()
 		}
-		if !b.accepting.Load() || ctx.Err() != nil {
+		if (triage && !b.accepting.Load()) || ctx.Err() != nil {
 			if j.interrupted != nil {
 				b.safely(ctx, j.req, j.interrupted)
+			} else if j.req.User != "" {
+				b.audit(j.req, describe(j.req), "error", "interrupted: the bot stopped before it could answer")
 			}
 			continue
 		}

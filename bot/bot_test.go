@@ -130,6 +130,7 @@ func newHarness(t testing.TB, change ...func(*Options)) *harness {
 		Access: []Rule{
 			config.AccessRule{Commands: []string{"*"}, Channels: []string{incident, "dm"}},
 			config.AccessRule{Commands: []string{"check"}, UserGroups: []string{oncall}},
+			config.AccessRule{Commands: []string{"share"}, Channels: []string{"C0DBA0001"}}, // reports may be shared there
 		},
 		UserGroups:    []string{oncall},
 		BotUserID:     "UBOT",
@@ -422,6 +423,7 @@ func TestAccessRules(t *testing.T) {
 		{"no rule for the channel", dba, elsewhere, "check sqlhost01", "You may not run `check` here"},
 		{"group may check anywhere", "U0ONCALL", elsewhere, "check sqlhost01", "Checking *sqlhost01*"},
 		{"group may not share", "U0ONCALL", elsewhere, "share abcdefgh <#C0OTHER|other>", "You may not run `share` here"},
+		{"no sharing into a channel no rule allows it for", dba, incident, "share abcdefgh <#C0RANDOM|random>", `You may not share reports to \u003c#C0RANDOM`},
 		{"help is always allowed, filtered", dba, elsewhere, "help", "not listed"},
 		{"unknown host: did you mean", dba, incident, "check sqlhost0", "not in authtriage's inventory"},
 		{"not a command", dba, incident, "chekc sqlhost01", `did you mean \"check\"`},
@@ -441,8 +443,8 @@ func TestAccessRules(t *testing.T) {
 	for _, a := range audit {
 		results[a.Result]++
 	}
-	if results["denied"] != 2 || results["rejected"] != 2 {
-		t.Errorf("audit results = %v; want 2 denied and 2 rejected recorded", results)
+	if results["denied"] != 3 || results["rejected"] != 2 {
+		t.Errorf("audit results = %v; want 3 denied and 2 rejected recorded", results)
 	}
 
 	// A mention cannot carry an answer in its acknowledgement: the denial is ephemeral.

@@ -63,10 +63,11 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	if err := b.o.Store.SaveReport(saveCtx, rec); err != nil {
 		log.Error("report not stored; it is posted but show, share and history will not find it", "err", err)
 	}
+	b.audit(req, cmd.String(), "ok", id) // before posting, which may outlast a shutdown
 	if _, err := b.postThread(ctx, rep, channel, parentTS, replyTS, log); err != nil {
+		b.audit(req, cmd.String(), "error", "report "+id+" not fully posted: "+errorText(err))
 		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: Part of report `%s` could not be posted (%s). It is stored: `show %s` posts it again.", id, esc(errorText(err)), id)})
 	}
-	b.audit(req, cmd.String(), "ok", id)
 	b.refreshHome(ctx)
 }
 
@@ -162,12 +163,12 @@ func progressMessage(id, host string, started time.Time, done, total int) Messag
 	}
 }
 
-// cannotPost tells the user why their thread did not appear.
+// cannotPost tells the user why a message did not appear in channel.
 func cannotPost(channel string, err error) Reply {
 	code := errorText(err)
-	text := fmt.Sprintf(":x: I could not post in this channel (%s).", esc(code))
+	text := fmt.Sprintf(":x: I could not post in <#%s> (%s).", channel, esc(code))
 	if code == "not_in_channel" || code == "channel_not_found" {
-		text += " Invite me first: `/invite @authtriage`."
+		text += " Invite me there first: `/invite @authtriage`."
 	}
 	return Reply{Text: text}
 }

@@ -36,11 +36,11 @@ func TestStoredReportCommands(t *testing.T) {
 		t.Errorf("show posted %v; want the report's parent again as a new message", reposted.Params)
 	}
 
-	h.slash(dba, incident, "share "+reportID(1)+" <#C0DBA|dba>")
+	h.slash(dba, incident, "share "+reportID(1)+" <#C0DBA0001|dba>")
 	posts = h.wait("chat.postMessage", posted+len(msgs)+1)
 	card := posts[len(posts)-1]
-	if card.Params.Get("channel") != "C0DBA" || !strings.Contains(card.Params.Get("blocks"), "shared by \\u003c@"+dba) {
-		t.Errorf("share posted %v; want a card in C0DBA saying who shared it", card.Params)
+	if card.Params.Get("channel") != "C0DBA0001" || !strings.Contains(card.Params.Get("blocks"), "shared by \\u003c@"+dba) {
+		t.Errorf("share posted %v; want a card in C0DBA0001 saying who shared it", card.Params)
 	}
 	links := h.fake.Calls("chat.getPermalink")
 	if len(links) != 1 || links[0].Params.Get("message_ts") != parent.Params.Get("ts") {

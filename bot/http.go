@@ -32,8 +32,10 @@ const replayWindow = 5 * time.Minute
 // Every request must carry a valid Slack signature made with signingSecret and a
 // timestamp within five minutes, and must not repeat a signature already seen:
 // otherwise 401 and nothing runs. A body over MaxRequestBody gets 413, another
-// method 405, an unknown path 404, a body that does not parse 400. Each request is
-// answered as soon as Accept returns; the work runs afterwards.
+// method 405, an unknown path 404, a body that does not parse 400. While the bot
+// is stopping, events and clicks get 503 so that Slack delivers them again, and
+// slash commands are told to retry. Each request is answered as soon as Accept
+// returns; the work runs afterwards.
 func (b *Bot) HTTPHandler(signingSecret string) http.Handler {
 	h := &httpTransport{bot: b, secret: signingSecret, seen: map[string]time.Time{}}
 	mux := http.NewServeMux()
@@ -47,7 +49,8 @@ type httpTransport struct {
 	bot    *Bot
 	secret string
 	mu     sync.Mutex
-	seen   map[string]time.Time // signatures of the last replayWindow
+	seen   map[string]time.Time // signatures of the last 2 replayWindows
+	pruned time.Time            // when seen was last pruned
 }
 
 // verified wraps a handler with the body limit, the signature check and the
@@ -99,10 +102,13 @@ func (h *httpTransport) verify(header http.Header, body []byte) error {
 	if _, dup := h.seen[sig]; dup {
 		return errors.New("replayed request (signature seen before)")
 	}
-	for s, t := range h.seen {
-		if now.Sub(t) > 2*replayWindow {
-			delete(h.seen, s)
+	if now.Sub(h.pruned) > time.Minute { // at most once a minute: the map can be large
+		for s, t := range h.seen {
+			if now.Sub(t) > 2*replayWindow {
+				delete(h.seen, s)
+			}
 		}
+		h.pruned = now
 	}
 	h.seen[sig] = now
 	return nil
@@ -149,7 +155,12 @@ func (h *httpTransport) event(w http.ResponseWriter, r *http.Request, body []byt
 		io.WriteString(w, c.Challenge)
 		return
 	case slackevents.AppRateLimited:
-		h.bot.log.Warn("Slack is rate-limiting this app's events", "body", string(body))
+		h.bot.log.Warn("Slack is rate-limiting this app's events")
+	}
+	if !h.bot.accepting.Load() {
+		// Stopping: refuse, so Slack delivers it again (to another replica).
+		http.Error(w, "restarting", http.StatusServiceUnavailable)
+		return
 	}
 	w.WriteHeader(http.StatusOK)
 	h.bot.Event(r.Context(), ev)
@@ -159,6 +170,10 @@ func (h *httpTransport) interaction(w http.ResponseWriter, r *http.Request, _ []
 	cb, err := slack.InteractionCallbackParse(r)
 	if err != nil {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
+		return
+	}
+	if !h.bot.accepting.Load() {
+		http.Error(w, "restarting", http.StatusServiceUnavailable)
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -26,23 +26,29 @@ func (b *Bot) call(ctx context.Context, method string, f func(ctx context.Contex
 		switch {
 		case errors.As(err, &rl):
 			wait = min(max(rl.RetryAfter, time.Second), 5*time.Minute)
+		case errors.As(err, &sc) && sc.Code == 429: // a 429 without Retry-After
+			wait = time.Second
 		case errors.As(err, &sc) && sc.Code >= 500 && serverRetries < 2:
 			serverRetries++
 			wait = time.Duration(serverRetries) * time.Second
 		}
+		logged := any(err)
+		if method == "response_url" {
+			logged = errorLabel(err) // the error may quote the URL, which lets anyone post to the user
+		}
 		if wait == 0 {
 			b.metrics.apiErrors.WithLabelValues(method, errorLabel(err)).Inc()
-			b.log.ErrorContext(ctx, "Slack API call failed", "method", method, "err", err)
+			b.log.ErrorContext(ctx, "Slack API call failed", "method", method, "err", logged)
 			return fmt.Errorf("slack %s: %w", method, err)
 		}
 		b.metrics.apiRetries.WithLabelValues(method).Inc()
-		b.log.WarnContext(ctx, "Slack API call to be retried", "method", method, "wait", wait, "err", err)
+		b.log.WarnContext(ctx, "Slack API call to be retried", "method", method, "wait", wait, "err", logged)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			b.metrics.apiErrors.WithLabelValues(method, "gave_up").Inc()
-			b.log.ErrorContext(ctx, "Slack API call given up while waiting to retry", "method", method, "err", err)
+			b.log.ErrorContext(ctx, "Slack API call given up while waiting to retry", "method", method, "err", logged)
 			return fmt.Errorf("slack %s: %w (gave up waiting to retry: %w)", method, err, ctx.Err())
 		case <-t.C:
 		}
@@ -53,7 +59,9 @@ func (b *Bot) call(ctx context.Context, method string, f func(ctx context.Contex
 // work (a triage cancelled at shutdown still posts what it has), but bounded by
 // PostTimeout.
 func (b *Bot) postCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), b.o.PostTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.o.PostTimeout)
+	stop := context.AfterFunc(b.hard, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // msgOptions returns the options that post m: its blocks and fallback text, with
@@ -126,6 +134,6 @@ func (b *Bot) tell(ctx context.Context, req Request, r Reply) {
 		})
 	}
 	if err != nil {
-		b.log.Error("could not answer the user", "user", req.User, "channel", req.Channel, "err", err)
+		b.log.Error("could not answer the user", "user", req.User, "channel", req.Channel, "err", errorText(err))
 	}
 }

@@ -14,7 +14,10 @@ import (
 
 // A SocketMode connection state, for readiness: whether a Socket Mode
 // connection is up now.
-type SocketState struct{ connected atomic.Bool }
+type SocketState struct {
+	connected atomic.Bool
+	connects  atomic.Int64 // connections made so far
+}
 
 // Connected reports whether the connection is up.
 func (s *SocketState) Connected() bool { return s.connected.Load() }
@@ -36,6 +39,7 @@ func (b *Bot) RunSocketMode(ctx context.Context, newClient func() *socketmode.Cl
 	backoff := time.Second
 	for {
 		c := newClient()
+		connects := state.connects.Load()
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- c.RunContext(runCtx) }()
@@ -47,6 +51,9 @@ func (b *Bot) RunSocketMode(ctx context.Context, newClient func() *socketmode.Cl
 		}
 		if fatal != nil {
 			return fatal
+		}
+		if state.connects.Load() > connects {
+			backoff = time.Second // it worked for a while: start the backoff again
 		}
 		b.log.Warn("Socket Mode connection ended; reconnecting", "backoff", backoff)
 		select {
@@ -67,10 +74,8 @@ func (b *Bot) socketEvents(ctx context.Context, c *socketmode.Client, state *Soc
 			if err == nil || ctx.Err() != nil {
 				return nil
 			}
-			for _, f := range fatalSocketErrors {
-				if containsWord(err.Error(), f) {
-					return fmt.Errorf("socket mode: %w (check the app-level and bot tokens)", err)
-				}
+			if fatalCode(err) != "" {
+				return fmt.Errorf("socket mode: %w (check the app-level and bot tokens)", err)
 			}
 			b.log.Error("Socket Mode run ended", "err", err)
 			return nil
@@ -92,60 +97,98 @@ func (b *Bot) socketEvent(ctx context.Context, c *socketmode.Client, state *Sock
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
 		state.connected.Store(true)
+		state.connects.Add(1)
 		b.log.Info("Socket Mode connected")
 	case socketmode.EventTypeConnecting:
-		b.log.Info("Socket Mode connecting")
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeDisconnect:
 		state.connected.Store(false)
-		b.log.Warn("Socket Mode connection lost", "type", evt.Type, "data", fmt.Sprint(evt.Data))
+		b.log.Info("Socket Mode connecting")
+	case socketmode.EventTypeConnectionError:
+		state.connected.Store(false)
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok && ce.ErrorObj != nil {
+			if code := fatalCode(ce.ErrorObj); code != "" {
+				return fmt.Errorf("socket mode: Slack refused to connect: %s (check the app-level and bot tokens and the app's scopes)", code)
+			}
+			b.log.Warn("Socket Mode connection failed; slack-go retries", "attempt", ce.Attempt, "backoff", ce.Backoff, "err", ce.ErrorObj)
+			break
+		}
+		b.log.Warn("Socket Mode connection failed", "data", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeDisconnect:
+		state.connected.Store(false)
+		b.log.Warn("Socket Mode disconnected by Slack; reconnecting")
 	case socketmode.EventTypeInvalidAuth:
 		state.connected.Store(false)
 		return errors.New("socket mode: Slack refused the tokens (invalid_auth)")
-	case socketmode.EventTypeEventsAPI:
-		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
-		b.ack(c, evt, nil, began)
-		if ok {
-			b.Event(ctx, ev)
-		}
-	case socketmode.EventTypeSlashCommand:
-		s, ok := evt.Data.(slack.SlashCommand)
-		if !ok {
-			b.ack(c, evt, nil, began)
+	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
+		if evt.Request == nil {
 			break
 		}
-		reply := b.Accept(ctx, fromSlash(s, began))
-		var payload any
-		if !reply.empty() {
-			payload = slashResponse(reply)
-		}
-		b.ack(c, evt, payload, began)
-	case socketmode.EventTypeInteractive:
-		cb, ok := evt.Data.(slack.InteractionCallback)
-		b.ack(c, evt, nil, began)
-		if ok {
-			if req, ok := fromInteraction(cb, began); ok {
-				b.Accept(ctx, req)
-			}
-		}
+		// Handled off the loop: a slow store must not hold up the envelopes
+		// behind this one. The loop waits only when handlers are at their bound.
+		b.socketWork <- struct{}{}
+		go func() {
+			defer func() { <-b.socketWork }()
+			b.handleEnvelope(ctx, c, evt, began)
+		}()
 	}
 	return nil
 }
 
-// ack acknowledges a Socket Mode envelope; a payload only for slash commands.
-func (b *Bot) ack(c *socketmode.Client, evt socketmode.Event, payload any, began time.Time) {
-	if evt.Request == nil {
+// handleEnvelope acknowledges a request envelope and hands it to Accept: events
+// and clicks are acknowledged first, slash commands with Accept's reply. While the
+// bot is stopping, events and clicks are not acknowledged, so Slack delivers them
+// again (to another replica, or to this one once it is back).
+func (b *Bot) handleEnvelope(ctx context.Context, c *socketmode.Client, evt socketmode.Event, began time.Time) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("Socket Mode envelope handler panicked", "type", evt.Type, "panic", p)
+		}
+	}()
+	if evt.Type != socketmode.EventTypeSlashCommand && !b.accepting.Load() {
+		b.log.Warn("envelope left unacknowledged while stopping, for Slack to deliver again", "envelope", evt.Request.EnvelopeID)
 		return
 	}
-	var err error
-	if payload != nil {
-		err = c.Ack(*evt.Request, payload)
-	} else {
-		err = c.Ack(*evt.Request)
+	switch data := evt.Data.(type) {
+	case slackevents.EventsAPIEvent:
+		b.ack(ctx, c, evt, nil, began)
+		b.Event(ctx, data)
+	case slack.SlashCommand:
+		reply := b.Accept(ctx, fromSlash(data, began))
+		var payload any
+		if !reply.empty() {
+			payload = slashResponse(reply)
+		}
+		b.ack(ctx, c, evt, payload, began)
+	case slack.InteractionCallback:
+		b.ack(ctx, c, evt, nil, began)
+		if req, ok := fromInteraction(data, began); ok {
+			b.Accept(ctx, req)
+		}
+	default:
+		b.ack(ctx, c, evt, nil, began)
 	}
+}
+
+// ack acknowledges a Socket Mode envelope; a payload only for slash commands. It
+// gives up after a few seconds (Slack waits 3): slack-go's send queue does not
+// drain while the connection is down.
+func (b *Bot) ack(ctx context.Context, c *socketmode.Client, evt socketmode.Event, payload any, began time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := c.AckCtx(ctx, evt.Request.EnvelopeID, payload)
 	b.metrics.ObserveAck("socket", time.Since(began))
 	if err != nil {
 		b.log.Error("Socket Mode acknowledgement failed", "envelope", evt.Request.EnvelopeID, "err", err)
 	}
+}
+
+// fatalCode returns the token error in err that no reconnect cures, or "".
+func fatalCode(err error) string {
+	for _, f := range fatalSocketErrors {
+		if containsWord(err.Error(), f) {
+			return f
+		}
+	}
+	return ""
 }
 
 // containsWord reports whether s contains w as a whole word of [a-z_].

@@ -108,7 +108,7 @@ func TestButtons(t *testing.T) {
 			"channel":      map[string]string{"id": incident},
 			"container":    map[string]string{"type": "message", "channel_id": incident, "message_ts": parent.Params.Get("ts")},
 			"response_url": responseURL,
-			"actions":      []map[string]any{{"action_id": action, "block_id": block, "value": value, "selected_conversation": map[string]string{"share_to": "C0DBA"}[action]}},
+			"actions":      []map[string]any{{"action_id": action, "block_id": block, "value": value, "selected_conversation": map[string]string{"share_to": "C0DBA0001"}[action]}},
 		})
 		body := url.Values{"payload": {string(cb)}}.Encode()
 		if code, _ := h.do(h.sign("/slack/interactivity", "application/x-www-form-urlencoded", body, secret, time.Now())); code != 200 {
@@ -136,8 +136,8 @@ func TestButtons(t *testing.T) {
 	h.wait("chat.getPermalink", 1)
 	cards := h.wait("chat.postMessage", posted+1)
 	card := cards[len(cards)-1]
-	if card.Params.Get("channel") != "C0DBA" || !strings.Contains(card.Params.Get("blocks"), "open the diagnosis thread") || !strings.Contains(card.Params.Get("blocks"), reportID(1)) {
-		t.Errorf("share card = %v; want a card in C0DBA linking to the thread", card.Params)
+	if card.Params.Get("channel") != "C0DBA0001" || !strings.Contains(card.Params.Get("blocks"), "open the diagnosis thread") || !strings.Contains(card.Params.Get("blocks"), reportID(1)) {
+		t.Errorf("share card = %v; want a card in C0DBA0001 linking to the thread", card.Params)
 	}
 	click(ActionRerun, reportID(1), "", h.fake.ResponseURL("rerun"))
 	h.wait("chat.update", 2)
