@@ -8,9 +8,13 @@ import (
 	"authtriage/schedule"
 )
 
-// PostSummary posts a fleet run's summary to the schedule's channel, its per-host
-// details in the summary's thread, and refreshes the App Home tabs. It returns
-// where the summary is, for the run's record. It implements schedule.Notifier.
+// The Bot posts the scheduler's fleet summaries.
+var _ schedule.Notifier = (*Bot)(nil)
+
+// PostSummary posts the parent message of a fleet run's summary (see
+// SummaryThread) to the schedule's channel and returns where it is. It posts
+// nothing else: the scheduler records the run as soon as the parent is out,
+// and then calls PostDetails. It implements schedule.Notifier.
 func (b *Bot) PostSummary(ctx context.Context, s schedule.Summary) (channel, threadTS string, err error) {
 	msgs, err := SummaryThread(s, time.UTC)
 	if err != nil {
@@ -21,11 +25,34 @@ func (b *Bot) PostSummary(ctx context.Context, s schedule.Summary) (channel, thr
 	if err != nil {
 		return "", "", fmt.Errorf("post the summary of %s: %w", s.Schedule.Name, err)
 	}
+	return channel, ts, nil
+}
+
+// PostDetails posts the per-host replies of a fleet run's summary in the thread
+// of its parent, posted by PostSummary at channel and threadTS, and refreshes the
+// App Home tabs. A reply that cannot be posted does not stop the others; the
+// error names how many were not posted. It implements schedule.Notifier.
+func (b *Bot) PostDetails(ctx context.Context, s schedule.Summary, channel, threadTS string) error {
+	defer b.refreshHome(ctx)
+	msgs, err := SummaryThread(s, time.UTC)
+	if err != nil {
+		return fmt.Errorf("render the summary of %s: %w", s.Schedule.Name, err)
+	}
+	var (
+		failed int
+		first  error
+	)
 	for i, m := range msgs[1:] {
-		if _, err := b.post(ctx, channel, ts, m); err != nil {
+		if _, err := b.post(ctx, channel, threadTS, m); err != nil {
 			b.log.Error("summary detail not posted", "schedule", s.Schedule.Name, "reply", i+1, "err", err)
+			failed++
+			if first == nil {
+				first = err
+			}
 		}
 	}
-	b.refreshHome(ctx)
-	return channel, ts, nil
+	if failed > 0 {
+		return fmt.Errorf("%d of %d replies of the summary of %s not posted: %w", failed, len(msgs)-1, s.Schedule.Name, first)
+	}
+	return nil
 }

@@ -31,8 +31,7 @@ func (slowClaims) Claim(ctx context.Context, _ string, _ time.Duration) (bool, e
 // TestSlowStoreDoesNotDelayTheAck: a hanging store delays the acknowledgement by
 // at most claimTimeout, and the request is still handled.
 func TestSlowStoreDoesNotDelayTheAck(t *testing.T) {
-	var h *harness
-	h = newHarness(t, func(o *Options) { o.Store = slowClaims{o.Store} })
+	h := newHarness(t, func(o *Options) { o.Store = slowClaims{o.Store} })
 	began := time.Now()
 	code, body := h.slash(dba, incident, "check sqlhost01")
 	if took := time.Since(began); took > claimTimeout+time.Second || code != 200 || !strings.Contains(body, "Checking") {

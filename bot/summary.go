@@ -15,10 +15,10 @@ import (
 )
 
 // Budgets of a fleet summary's parent message, chosen so that it stays below
-// MaxMessageBytes whatever the hosts are called: four lists of at most
+// MaxMessageBytes whatever the hosts are called: five lists of at most
 // summaryListBudget, the error, and a few short blocks.
 var (
-	summaryListBudget  = budget{1400, 2600}
+	summaryListBudget  = budget{1200, 2200}
 	summaryErrBudget   = budget{1200, 2400}
 	summaryHostBudget  = budget{100, 300}       // a host name in the parent's lists
 	hostLineHostBudget = budget{253, 600}       // a host name in a reply (a DNS name is at most 253)
@@ -38,10 +38,11 @@ const (
 //
 // The parent message has the header "Fleet health: NAME"; the hosts' count by
 // status; the run's error, when s.Err is set; whether this is the first run, or
-// nothing changed, or else the hosts that got worse and better (host, from → to)
-// and the causes that are new and resolved (host: cause), each list cut at 15
-// entries or about 1400 characters with "…and N more"; and a context line with
-// the run's tick and how long it took.
+// nothing changed, or else the hosts that got worse and better (host, from →
+// to), the hosts that could not be checked this time (host, from → not
+// checked), and the causes that are new and resolved (host: cause), each list
+// cut at 15 entries or about 1200 characters with "…and N more"; and a context
+// line with the run's tick and how long it took.
 //
 // The replies have one line per host, worst first and then by name: the status
 // emoji, the host, its causes (at most 5) or why it could not be triaged, and the
@@ -147,6 +148,7 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 		blocks = append(blocks, section(fmt.Sprintf("Changes since the run of %s:", esc(formatTime(s.Previous.Tick, zone)))))
 		blocks = append(blocks, changeList("*Got worse*", s.Worse)...)
 		blocks = append(blocks, changeList("*Got better*", s.Better)...)
+		blocks = append(blocks, notCheckedList("*Not checked*", s.NotChecked)...)
 		blocks = append(blocks, causeList("*New causes*", s.New)...)
 		blocks = append(blocks, causeList("*Resolved*", s.Resolved)...)
 	}
@@ -172,6 +174,9 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 	}
 	if s.Previous != nil && s.Changed {
 		text += fmt.Sprintf("; %d got worse, %d got better", len(s.Worse), len(s.Better))
+		if n := len(s.NotChecked); n > 0 {
+			text += fmt.Sprintf(", %d not checked", n)
+		}
 	}
 	if s.Err != nil {
 		text += "; the run had errors"
@@ -228,6 +233,26 @@ func changeList(title string, cs []schedule.Change) []slack.Block {
 			from = "new host"
 		}
 		lines[i] = fmt.Sprintf("• %s %s %s → %s", emoji, listHost(c.Host), from, statusWord(c.To))
+	}
+	return boundedList(title, lines)
+}
+
+// notCheckedList lists hosts that could not be triaged as "host was → not
+// checked", and hosts whose report is incomplete as "→ not fully checked":
+// neither better nor worse, as nobody looked at all of it.
+func notCheckedList(title string, cs []schedule.Change) []slack.Block {
+	lines := make([]string, len(cs))
+	for i, c := range cs {
+		emoji, _ := statusLook(c.To)
+		from := statusWord(c.From)
+		if c.From == "" {
+			from = "new host"
+		}
+		to := "not checked"
+		if c.ReportID != "" { // triaged, but some checks could not run
+			to = "not fully checked"
+		}
+		lines[i] = fmt.Sprintf("• %s %s %s → %s", emoji, listHost(c.Host), from, to)
 	}
 	return boundedList(title, lines)
 }

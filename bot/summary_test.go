@@ -77,8 +77,10 @@ func TestSummaryThreadStates(t *testing.T) {
 		dontWant []string
 	}{
 		{name: "typical", s: typicalSummary(), replies: 1,
-			want: []string{"*Got worse*", "*sqlhost01* ok → critical", "*sqlhost03* ok → unknown", "*Got better*",
-				"*sqlhost02* critical → ok", "*New causes*", "*sqlhost01*: `dc.unreachable`", "*Resolved*", "*sqlhost02*: `spn.duplicate`"}},
+			want: []string{"*Got worse*", "*sqlhost01* ok → critical", "*Got better*", "*sqlhost02* critical → ok",
+				"*Not checked*\n• :large_purple_circle: *sqlhost03* ok → not checked",
+				"*New causes*", "*sqlhost01*: `dc.unreachable`", "*Resolved*", "*sqlhost02*: `spn.duplicate`"},
+			dontWant: []string{"*sqlhost03* ok → unknown"}},
 		{name: "first run", s: first, replies: 1, want: []string{"First run of this schedule"}, dontWant: []string{"Got worse"}},
 		{name: "unchanged", s: unchanged, replies: 1, want: []string{"No change since the run of 2026-11-24 07:00:00 -05:00."}},
 		{name: "failed", s: failed, replies: 1,
@@ -163,9 +165,21 @@ func randomFleet(r *rand.Rand, n int, hostile bool) schedule.Summary {
 			return s
 		}
 		p, c := st(), st()
-		if hostile {
-			p.Status, p.Causes = triage.StatusOK, nil
-			c.Status, c.Causes = triage.StatusCritical, causes
+		if hostile { // every list of the parent full
+			p.ReportID, p.Error = triage.NewID(), ""
+			c.ReportID, c.Error = triage.NewID(), ""
+			switch i % 3 {
+			case 0: // worse, with new causes
+				p.Status, p.Causes = triage.StatusOK, nil
+				c.Status, c.Causes = triage.StatusCritical, causes
+			case 1: // better, with resolved causes
+				p.Status, p.Causes = triage.StatusCritical, causes
+				c.Status, c.Causes = triage.StatusOK, nil
+			case 2: // not checked
+				p.Status, p.Causes = triage.StatusCritical, causes
+				c.Status, c.Causes, c.ReportID = triage.StatusUnknown, nil, ""
+				c.Error = strings.Repeat("dial tcp <10.0.0.1>: refused & ", 200)
+			}
 		}
 		prev.Hosts = append(prev.Hosts, p)
 		cur.Hosts = append(cur.Hosts, c)
@@ -210,6 +224,19 @@ func TestSummaryThreadProperties(t *testing.T) {
 				}
 				if n > 0 && len(msgs) < 2 {
 					t.Errorf("%d messages; want the parent and replies", len(msgs))
+				}
+				if hostile && n >= 1000 {
+					parent := strings.Join(sectionTexts(msgs[0]), "\n")
+					for _, title := range []string{"*Got worse*", "*Got better*", "*Not checked*", "*New causes*", "*Resolved*"} {
+						if !strings.Contains(parent, title+"\n") {
+							t.Errorf("the parent has no list %s", title)
+						}
+					}
+					if got := strings.Count(parent, " more."); got != 5 {
+						t.Errorf("%d lists of the parent are cut; want all 5", got)
+					}
+					size, err := messageSize(msgs[0])
+					t.Logf("parent: %d bytes of JSON (%v)", size, err)
 				}
 				t.Logf("%d hosts: %d messages", n, len(msgs))
 			})

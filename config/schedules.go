@@ -15,7 +15,7 @@ import (
 type Schedule struct {
 	Name        string         // unique; 1 to 64 lower-case letters, digits, '_' or '-'
 	Cron        string         // five cron fields ("0 8 * * 1-5") or a descriptor (@hourly, @daily, @every 30m, at least 1m)
-	TimeZone    string         // IANA name Cron is read in; default "UTC"
+	TimeZone    string         // IANA name Cron is read in; default "UTC". Across clock changes a daily time fires once: in the spring gap at its end, in the repeated hour the first time
 	Location    *time.Location // TimeZone loaded; set by Validate (and so by Parse and Load)
 	Channel     string         // Slack channel ID (C..., G...) to post to
 	Hosts       []string       // inventory hosts by name or FQDN, each in the hosts section

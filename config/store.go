@@ -12,7 +12,7 @@ type Store struct {
 	Driver    string        // StoreSQLite (the default) or StorePostgres
 	Path      string        // sqlite: the database file, relative to the working directory; default "authtriage.db"
 	DSN       Secret        // postgres: the connection string (URL or key=value); may hold a password, so also dsn_file
-	Retention time.Duration // how long reports are kept; default 90 days, at least 1h
+	Retention time.Duration // how long reports, audit log entries and schedule runs are kept (a schedule's newest run stays); default 90 days, at least 1h
 	// LeaseTTL is how long a replica's claim on a scheduled run lasts unless
 	// renewed: how soon another replica takes over when the one running it dies.
 	// Default 1m, 5s to 1h.

@@ -54,6 +54,8 @@ func (nopNotifier) PostSummary(context.Context, Summary) (string, string, error)
 	return "C0FLEET", "1700000000.000100", nil
 }
 
+func (nopNotifier) PostDetails(context.Context, Summary, string, string) error { return nil }
+
 // heapSampler records the peak of live heap objects while it runs.
 type heapSampler struct {
 	stop chan struct{}

@@ -20,16 +20,27 @@ type Summary struct {
 	Counts map[triage.Status]int
 	// Worse and Better are the hosts whose status ranks worse or better than in
 	// Previous (see Rank), by host name. A host that was not in Previous (it joined
-	// the schedule) is in Worse with From "" when its status is not ok.
+	// the schedule) is in Worse with From "" when its status is not ok. A host
+	// that could not be triaged in Run (its Error is set) is in neither: see
+	// NotChecked.
 	Worse, Better []Change
+	// NotChecked are the hosts that could not be triaged in Run (their Error is
+	// set) but were triaged in Previous, or were not in it (From ""), and the
+	// hosts whose report went from critical to unknown (some checks could not
+	// run), by host name; To is unknown. Nobody looked at all of them, so they
+	// are not better or worse and resolve no cause: what they had is carried to
+	// the next run's comparison (see Baseline).
+	NotChecked []Change
 	// New are the causes a host has in Run and did not have in Previous; Resolved
 	// the reverse. Both are ordered by host name, then cause. A host that joined
 	// the schedule brings all its causes as New; a host that left it resolves
-	// nothing (nobody looked), but makes the run Changed.
+	// nothing (nobody looked), but makes the run Changed; so does a host that
+	// could not be triaged in Run.
 	New, Resolved []CauseChange
 	// Changed is set when anything differs from Previous: a status, a cause, the
-	// set of hosts; and always on the first run. A new report ID or a different
-	// error text for an unknown host is not a change.
+	// set of hosts, a host not checked that was; and always on the first run. A
+	// new report ID or a different error text for an unknown host is not a
+	// change.
 	Changed bool
 	// Err is set when the run failed or panicked, or some of it could not be
 	// stored; the summary is posted all the same, saying so.
@@ -68,9 +79,17 @@ func Rank(s triage.Status) int {
 	return 2
 }
 
+// untriaged reports whether h is a host a run could not triage at all.
+func untriaged(h triage.HostState) bool { return h.Error != "" }
+
 // Diff compares a run with the previous one (nil when there is none). It is pure
 // and its lists are in a deterministic order (by host, then cause). The Summary's
 // Schedule and Err are left for the caller.
+//
+// A host that could not be triaged in cur goes to NotChecked (when it was
+// triaged in prev, or was not in it) and nowhere else. A host that could not
+// be triaged in prev is compared with what prev says of it: status unknown,
+// and the causes Baseline carried over from the run before.
 func Diff(prev *triage.FleetRun, cur triage.FleetRun) Summary {
 	s := Summary{Run: cur, Previous: prev, Counts: map[triage.Status]int{}}
 	for _, h := range cur.Hosts {
@@ -88,6 +107,13 @@ func Diff(prev *triage.FleetRun, cur triage.FleetRun) Summary {
 	for _, h := range cur.Hosts {
 		seen[h.Host] = true
 		p, ok := before[h.Host]
+		if untriaged(h) {
+			if !ok || !untriaged(p) {
+				s.Changed = true
+				s.NotChecked = append(s.NotChecked, Change{Host: h.Host, From: p.Status, To: h.Status})
+			}
+			continue
+		}
 		if !ok {
 			s.Changed = true
 			if Rank(h.Status) > Rank(triage.StatusOK) {
@@ -98,14 +124,19 @@ func Diff(prev *triage.FleetRun, cur triage.FleetRun) Summary {
 			}
 			continue
 		}
+		// A report whose status is unknown is incomplete: some checks could not
+		// run. It is never "better", and what it does not show is not resolved.
+		incomplete := h.Status == triage.StatusUnknown
 		if p.Status != h.Status {
 			s.Changed = true
 			c := Change{Host: h.Host, From: p.Status, To: h.Status, ReportID: h.ReportID}
 			switch rf, rt := Rank(p.Status), Rank(h.Status); {
 			case rt > rf:
 				s.Worse = append(s.Worse, c)
-			case rt < rf:
+			case rt < rf && !incomplete:
 				s.Better = append(s.Better, c)
+			case rt < rf:
+				s.NotChecked = append(s.NotChecked, c)
 			}
 		}
 		for _, c := range h.Causes {
@@ -114,7 +145,7 @@ func Diff(prev *triage.FleetRun, cur triage.FleetRun) Summary {
 			}
 		}
 		for _, c := range p.Causes {
-			if !slices.Contains(h.Causes, c) {
+			if !incomplete && !slices.Contains(h.Causes, c) {
 				s.Resolved = append(s.Resolved, CauseChange{Host: h.Host, Cause: c, ReportID: h.ReportID})
 			}
 		}
@@ -131,7 +162,43 @@ func Diff(prev *triage.FleetRun, cur triage.FleetRun) Summary {
 	}
 	slices.SortStableFunc(s.Worse, byHost)
 	slices.SortStableFunc(s.Better, byHost)
+	slices.SortStableFunc(s.NotChecked, byHost)
 	slices.SortStableFunc(s.New, byCause)
 	slices.SortStableFunc(s.Resolved, byCause)
 	return s
+}
+
+// Baseline returns cur as it is kept for the next run's Diff: a host that
+// could not be triaged in cur (its Error is set, its Causes empty) gets the
+// causes prev has for it, so that the next run compares with what was last
+// known of the host rather than with "no causes", and a cause that was never
+// seen to go is never reported resolved. Its Status stays unknown and its
+// Error stays set. A host whose report is incomplete (status unknown) keeps
+// prev's causes beside its own, for the same reason. prev may be nil; cur is
+// not changed.
+func Baseline(prev *triage.FleetRun, cur triage.FleetRun) triage.FleetRun {
+	if prev == nil {
+		return cur
+	}
+	known := make(map[string][]triage.CauseID, len(prev.Hosts))
+	for _, h := range prev.Hosts {
+		known[h.Host] = h.Causes
+	}
+	out := cur
+	out.Hosts = slices.Clone(cur.Hosts)
+	for i, h := range out.Hosts {
+		switch {
+		case untriaged(h) && len(h.Causes) == 0:
+			out.Hosts[i].Causes = slices.Clone(known[h.Host])
+		case h.Status == triage.StatusUnknown: // incomplete: keep what it could not see
+			causes := slices.Clone(h.Causes)
+			for _, c := range known[h.Host] {
+				if !slices.Contains(causes, c) {
+					causes = append(causes, c)
+				}
+			}
+			out.Hosts[i].Causes = causes
+		}
+	}
+	return out
 }

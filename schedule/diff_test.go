@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,9 +28,13 @@ func TestDiff(t *testing.T) {
 		dc       = triage.DCUnreachable
 		skew     = triage.ClockSkew
 	)
+	down := func(host string, causes ...triage.CauseID) triage.HostState { // could not be triaged
+		return triage.HostState{Host: host, Status: unknown, Error: "agent unreachable", Causes: causes}
+	}
 	type want struct {
 		Counts        map[triage.Status]int
 		Worse, Better []Change
+		NotChecked    []Change
 		New, Resolved []CauseChange
 		Changed       bool
 	}
@@ -78,12 +83,10 @@ func TestDiff(t *testing.T) {
 			want: want{
 				Counts: map[triage.Status]int{unknown: 2, warning: 1},
 				Worse:  []Change{{Host: "a", From: warning, To: unknown, ReportID: "r-a"}},
-				Better: []Change{
-					{Host: "b", From: unknown, To: warning, ReportID: "r-b"},
-					{Host: "c", From: critical, To: unknown, ReportID: "r-c"},
-				},
-				Resolved: []CauseChange{{Host: "c", Cause: dc, ReportID: "r-c"}},
-				Changed:  true,
+				Better: []Change{{Host: "b", From: unknown, To: warning, ReportID: "r-b"}},
+				// c's report is incomplete: not better, and dc not seen to go.
+				NotChecked: []Change{{Host: "c", From: critical, To: unknown, ReportID: "r-c"}},
+				Changed:    true,
 			},
 		},
 		{
@@ -136,6 +139,54 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
+			name: "a host that could not be triaged resolves nothing and is not better",
+			prev: new(fleet(hs("a", critical, dc, dup), hs("b", ok))),
+			cur:  fleet(down("a"), hs("b", ok)),
+			want: want{
+				Counts:     map[triage.Status]int{unknown: 1, ok: 1},
+				NotChecked: []Change{{Host: "a", From: critical, To: unknown}},
+				Changed:    true,
+			},
+		},
+		{
+			name: "an ok host that could not be triaged is not worse",
+			prev: new(fleet(hs("a", ok))),
+			cur:  fleet(down("a")),
+			want: want{
+				Counts:     map[triage.Status]int{unknown: 1},
+				NotChecked: []Change{{Host: "a", From: ok, To: unknown}},
+				Changed:    true,
+			},
+		},
+		{
+			name: "a host that joins untriaged is not checked, not worse",
+			prev: new(fleet(hs("a", ok))),
+			cur:  fleet(hs("a", ok), down("new")),
+			want: want{
+				Counts:     map[triage.Status]int{ok: 1, unknown: 1},
+				NotChecked: []Change{{Host: "new", To: unknown}},
+				Changed:    true,
+			},
+		},
+		{
+			name: "still not triaged, with the causes carried: no change",
+			prev: new(fleet(down("a", dup))),
+			cur:  fleet(down("a")),
+			want: want{Counts: map[triage.Status]int{unknown: 1}},
+		},
+		{
+			name: "triaged again: compared with the causes carried",
+			prev: new(fleet(down("a", dup, dc), down("b", skew))),
+			cur:  fleet(hs("a", critical, dup), hs("b", ok)),
+			want: want{
+				Counts:   map[triage.Status]int{critical: 1, ok: 1},
+				Worse:    []Change{{Host: "a", From: unknown, To: critical, ReportID: "r-a"}},
+				Better:   []Change{{Host: "b", From: unknown, To: ok, ReportID: "r-b"}},
+				Resolved: []CauseChange{{Host: "a", Cause: dc, ReportID: "r-a"}, {Host: "b", Cause: skew, ReportID: "r-b"}},
+				Changed:  true,
+			},
+		},
+		{
 			name: "a new report ID alone is no change",
 			prev: new(fleet(triage.HostState{Host: "a", ReportID: "old", Status: unknown, Error: "timeout"})),
 			cur:  fleet(triage.HostState{Host: "a", ReportID: "new", Status: unknown, Error: "refused"}),
@@ -145,7 +196,7 @@ func TestDiff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := Diff(tt.prev, tt.cur)
-			got := want{s.Counts, s.Worse, s.Better, s.New, s.Resolved, s.Changed}
+			got := want{s.Counts, s.Worse, s.Better, s.NotChecked, s.New, s.Resolved, s.Changed}
 			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Diff mismatch (-want +got):\n%s", diff)
 			}
@@ -184,5 +235,59 @@ func TestRank(t *testing.T) {
 	}
 	if Rank("bogus") != Rank(triage.StatusUnknown) {
 		t.Errorf("Rank(bogus) = %d; want unknown's %d", Rank("bogus"), Rank(triage.StatusUnknown))
+	}
+}
+
+func TestBaseline(t *testing.T) {
+	const (
+		critical = triage.StatusCritical
+		dup      = triage.SPNDuplicate
+		skew     = triage.ClockSkew
+		dc       = triage.DCUnreachable
+	)
+	down := func(host string, causes ...triage.CauseID) triage.HostState {
+		return triage.HostState{Host: host, Status: triage.StatusUnknown, Error: "agent unreachable", Causes: causes}
+	}
+	tests := []struct {
+		name string
+		prev *triage.FleetRun
+		cur  triage.FleetRun
+		want triage.FleetRun
+	}{
+		{
+			name: "first run: kept as it is",
+			cur:  fleet(down("a"), hs("b", critical, dup)),
+			want: fleet(down("a"), hs("b", critical, dup)),
+		},
+		{
+			name: "untriaged hosts get their last known causes",
+			prev: new(fleet(hs("a", critical, dup), hs("b", triage.StatusOK), hs("c", critical, skew))),
+			cur:  fleet(down("a"), down("b"), hs("c", critical, dup), down("new")),
+			want: fleet(down("a", dup), down("b"), hs("c", critical, dup), down("new")),
+		},
+		{
+			name: "an incomplete report keeps the causes it could not see",
+			prev: new(fleet(hs("a", critical, dup, skew))),
+			cur:  fleet(hs("a", triage.StatusUnknown, dc)),
+			want: fleet(hs("a", triage.StatusUnknown, dc, dup, skew)),
+		},
+		{
+			name: "carried from run to run",
+			prev: new(fleet(down("a", dup, skew))),
+			cur:  fleet(down("a")),
+			want: fleet(down("a", dup, skew)),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := fleet(slices.Clone(tt.cur.Hosts)...)
+			got := Baseline(tt.prev, tt.cur)
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Baseline mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, tt.cur, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Baseline changed its argument (-before +after):\n%s", diff)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,15 +13,18 @@ import (
 	"authtriage/triage"
 )
 
-// fakeClock is a Clock that moves only when Advance is called.
+// fakeClock is a Clock that moves only when Advance or Jump is called. Like the
+// system's, its waits run on elapsed (monotonic) time, which a jump of the wall
+// clock does not move.
 type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
+	elapsed time.Duration // monotonic time since the start
 	waiters []waiter
 }
 
 type waiter struct {
-	at time.Time
+	at time.Duration // elapsed time when it is due
 	ch chan time.Time
 }
 
@@ -40,7 +44,7 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 		ch <- c.now
 		return ch
 	}
-	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
+	c.waiters = append(c.waiters, waiter{c.elapsed + d, ch})
 	return ch
 }
 
@@ -49,9 +53,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	c.elapsed += d
 	kept := c.waiters[:0]
 	for _, w := range c.waiters {
-		if w.at.After(c.now) {
+		if w.at > c.elapsed {
 			kept = append(kept, w)
 			continue
 		}
@@ -59,6 +64,15 @@ func (c *fakeClock) Advance(d time.Duration) {
 	}
 	clear(c.waiters[len(kept):])
 	c.waiters = kept
+}
+
+// Jump moves the wall clock by d and nothing else, as a machine that was
+// suspended (whose monotonic clock stood still) or whose clock was stepped
+// sees it: no waiter is woken.
+func (c *fakeClock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // fakeStore keeps leases, runs and reports in memory, with store.DB's lease
@@ -164,6 +178,9 @@ func (s *fakeStore) SaveReport(ctx context.Context, r store.Record) error {
 	if s.failReports {
 		return fmt.Errorf("save report %s: disk full", r.Report.ID)
 	}
+	if old, ok := s.reports[r.Report.ID]; ok && !strings.EqualFold(old.Report.Host, r.Report.Host) {
+		return fmt.Errorf("save report %s of %s: %w", r.Report.ID, r.Report.Host, store.ErrIDTaken)
+	}
 	s.reports[r.Report.ID] = r
 	return nil
 }
@@ -188,6 +205,7 @@ type scriptedTriager struct {
 	hosts  map[string]hostScript
 	calls  int
 	before func(ctx context.Context, host string) error // an error is returned as is
+	id     func() string                                // the reports' IDs; nil for triage.NewID
 }
 
 type hostScript struct {
@@ -213,8 +231,11 @@ func (t *scriptedTriager) Triage(ctx context.Context, host string) (triage.Repor
 	t.mu.Lock()
 	t.calls++
 	sc, ok := t.hosts[host]
-	before := t.before
+	before, newID := t.before, t.id
 	t.mu.Unlock()
+	if newID == nil {
+		newID = triage.NewID
+	}
 	if before != nil {
 		if err := before(ctx, host); err != nil {
 			return triage.Report{}, err
@@ -223,19 +244,22 @@ func (t *scriptedTriager) Triage(ctx context.Context, host string) (triage.Repor
 	if !ok {
 		sc.status = triage.StatusOK
 	}
-	rep := triage.Report{ID: triage.NewID(), Host: host, Status: sc.status}
+	rep := triage.Report{ID: newID(), Host: host, Status: sc.status}
 	for _, c := range sc.causes {
 		rep.Findings = append(rep.Findings, triage.Finding{Cause: c, Severity: triage.Critical})
 	}
 	return rep, nil
 }
 
-// recordingNotifier records the summaries it is given. Its hook, when set, runs
+// recordingNotifier records the summaries it is given. Its hooks, when set, run
 // first and may panic or fail.
 type recordingNotifier struct {
 	mu        sync.Mutex
 	summaries []Summary
+	details   []string // the threads whose details were posted
 	before    func(s Summary) error
+	// beforeDetails runs before the details are posted.
+	beforeDetails func(ctx context.Context, s Summary, channel, threadTS string) error
 }
 
 func (n *recordingNotifier) PostSummary(ctx context.Context, s Summary) (string, string, error) {
@@ -253,8 +277,29 @@ func (n *recordingNotifier) PostSummary(ctx context.Context, s Summary) (string,
 	return s.Schedule.Channel, fmt.Sprintf("1700000000.%06d", len(n.summaries)), nil
 }
 
+func (n *recordingNotifier) PostDetails(ctx context.Context, s Summary, channel, threadTS string) error {
+	n.mu.Lock()
+	before := n.beforeDetails
+	n.mu.Unlock()
+	if before != nil {
+		if err := before(ctx, s, channel, threadTS); err != nil {
+			return err
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.details = append(n.details, threadTS)
+	return nil
+}
+
 func (n *recordingNotifier) posted() []Summary {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return slices.Clone(n.summaries)
+}
+
+func (n *recordingNotifier) detailed() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.details)
 }

@@ -33,6 +33,12 @@ type Schedule struct {
 	// "@every D" ticks fall on multiples of D since the zero time (for D dividing
 	// a day: since midnight UTC), not D after the process started, so that all
 	// replicas agree on them.
+	//
+	// When Location's clocks change, a spec whose hour field does not name every
+	// hour (a daily "30 2 * * *", not an hourly "30 * * * *") fires once per
+	// matching wall-clock time: a time skipped by the spring change fires at the
+	// end of the gap (02:30 becomes 03:00 in Europe/Berlin), and a time the
+	// autumn change repeats fires the first time only.
 	Spec string
 	// Location is the zone the spec is read in; nil means UTC.
 	Location *time.Location
@@ -47,7 +53,8 @@ type Schedule struct {
 	// Concurrency bounds the hosts triaged at once; 0 means 16.
 	Concurrency int
 	// Deadline bounds the sweep of a whole run; 0 means 10 minutes. A host not
-	// triaged by then is reported unknown.
+	// triaged by then is reported unknown. A tick that Run finds more than
+	// Deadline in the past (the machine slept, or its clock jumped) is dropped.
 	Deadline time.Duration
 }
 
@@ -80,10 +87,17 @@ type Store interface {
 	SaveReport(ctx context.Context, r store.Record) error
 }
 
-// A Notifier posts a run's summary: the parent message in s.Schedule.Channel and
-// the per-host details in its thread. It returns where the parent is.
+// A Notifier posts a run's summary in two steps, so that the Scheduler can
+// record the run between them: once the run is saved with where its summary
+// is, a replica that takes the run over does not post it again.
 type Notifier interface {
+	// PostSummary posts the summary's parent message in s.Schedule.Channel and
+	// returns where it is. An error means the parent was not posted.
 	PostSummary(ctx context.Context, s Summary) (channel, threadTS string, err error)
+	// PostDetails posts the per-host details in the thread of the parent that
+	// PostSummary posted at channel and threadTS, and refreshes what else shows
+	// the fleet (the App Home tabs). An error means some of it was not posted.
+	PostDetails(ctx context.Context, s Summary, channel, threadTS string) error
 }
 
 // Options configure a Scheduler.
@@ -222,15 +236,88 @@ func withDefaults(sc Schedule) (Schedule, error) {
 }
 
 // next returns the schedule's first tick after t, in its Location; zero when
-// there is none within five years.
+// there is none within five years. See Schedule.Spec for clock changes.
 func (e entry) next(t time.Time) time.Time {
 	t = t.In(e.sc.Location)
-	if d, ok := e.spec.(cron.ConstantDelaySchedule); ok {
+	switch spec := e.spec.(type) {
+	case cron.ConstantDelaySchedule:
 		// Aligned to multiples of the delay, so that every replica computes the
 		// same ticks (cron counts from whenever Next is first called).
-		return t.Truncate(d.Delay).Add(d.Delay)
+		return t.Truncate(spec.Delay).Add(spec.Delay)
+	case *cron.SpecSchedule:
+		if spec.Hour&allHours != allHours {
+			return nextOncePerWallClock(spec, t)
+		}
 	}
 	return e.spec.Next(t)
+}
+
+// allHours is a cron hour field that names every hour.
+const allHours = 1<<24 - 1
+
+// nextOncePerWallClock is spec.Next, except across clock changes: a tick cron
+// would skip because its wall-clock time falls in a spring gap fires at the
+// end of the gap, and a tick at a wall-clock time that already occurred (the
+// hour an autumn change repeats) is skipped.
+func nextOncePerWallClock(spec *cron.SpecSchedule, t time.Time) time.Time {
+	loc := spec.Location
+	if loc == time.Local { // as cron reads it: the zone of the time given
+		loc = t.Location()
+	}
+	for from := t; ; {
+		n := spec.Next(from)
+		if n.IsZero() {
+			return n
+		}
+		if g := gapTick(spec, from.In(loc), n); !g.IsZero() {
+			return g.In(t.Location())
+		}
+		if !repeated(n.In(loc)) {
+			return n
+		}
+		from = n
+	}
+}
+
+// gapTick returns the end of the first spring gap after from and no later than
+// n in from's zone during which spec would have fired, or zero when there is
+// none. A gap is a change to a greater UTC offset: the wall-clock times between
+// the old and the new offset do not exist.
+func gapTick(spec *cron.SpecSchedule, from, n time.Time) time.Time {
+	for at := from; ; {
+		_, end := at.ZoneBounds()
+		if end.IsZero() || end.After(n) {
+			return time.Time{}
+		}
+		_, before := at.Zone()
+		_, after := end.Zone()
+		if after > before {
+			// The gap's wall-clock times are, read with the offset before the
+			// change, the instants [end, end + the change).
+			old := *spec
+			old.Location = time.FixedZone("", before)
+			// Next looks from the whole second after its argument: from end.
+			if g := old.Next(end.Add(-time.Second)); !g.IsZero() && g.Before(end.Add(time.Duration(after-before)*time.Second)) {
+				return end
+			}
+		}
+		at = end
+	}
+}
+
+// repeated reports whether t's wall-clock time already occurred earlier: t is in
+// the hour (or so) an autumn change repeats. It assumes no two changes of t's
+// zone lie within 12 hours, as none do.
+func repeated(t time.Time) bool {
+	_, off := t.Zone()
+	_, earlier := t.Add(-12 * time.Hour).Zone()
+	shift := time.Duration(earlier-off) * time.Second
+	if shift <= 0 {
+		return false
+	}
+	// The same wall-clock time, shift earlier, under the earlier offset.
+	_, o := t.Add(-shift).Zone()
+	return o == earlier
 }
 
 // Run runs the schedules until ctx is done: for each, it waits for the spec's
@@ -238,6 +325,11 @@ func (e entry) next(t time.Time) time.Time {
 // ticks makes the schedule skip them. Run returns nil once ctx is done and the
 // runs in progress have returned (their sweeps are abandoned, unposted, for
 // another replica to take over).
+//
+// It waits at most maxSleep at a time and then reads the Clock again, so that a
+// tick is not late when the wall clock jumped (a suspended machine wakes, NTP
+// steps the clock) while it waited; a tick found more than the schedule's
+// Deadline in the past is dropped, and logged, rather than run late.
 func (s *Scheduler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, e := range s.entries {
@@ -247,26 +339,51 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	return nil
 }
 
+// maxSleep is the longest Run waits before it reads the Clock again.
+const maxSleep = time.Minute
+
 func (s *Scheduler) loop(ctx context.Context, e entry) {
 	log := s.log.With("schedule", e.sc.Name)
+	tick := e.next(s.clock.Now())
 	for {
-		now := s.clock.Now()
-		tick := e.next(now)
 		if tick.IsZero() {
 			log.ErrorContext(ctx, "schedule never fires again", "spec", e.sc.Spec)
 			return
 		}
-		select {
-		case <-ctx.Done():
+		if !s.sleepUntil(ctx, tick) {
 			return
-		case <-s.clock.After(tick.Sub(now)):
+		}
+		now := s.clock.Now()
+		if late := now.Sub(tick); late > e.sc.Deadline {
+			log.WarnContext(ctx, "dropping a tick found too late (the machine slept or its clock jumped)",
+				"tick", tick, "late", late, "deadline", e.sc.Deadline)
+			tick = e.next(now)
+			continue
 		}
 		if err := s.RunTick(ctx, e.sc, tick); err != nil && ctx.Err() == nil {
 			log.ErrorContext(ctx, "scheduled run failed", "tick", tick, "err", err)
 		}
-		if after := e.next(tick); !after.IsZero() && !after.After(s.clock.Now()) {
+		now = s.clock.Now()
+		if after := e.next(tick); !after.IsZero() && !after.After(now) {
 			log.WarnContext(ctx, "run overran the next tick; skipping to the one after now",
 				"tick", tick, "missed", after)
+		}
+		tick = e.next(now)
+	}
+}
+
+// sleepUntil waits until the Clock reads t or later, at most maxSleep at a
+// time; false when ctx is done first.
+func (s *Scheduler) sleepUntil(ctx context.Context, t time.Time) bool {
+	for {
+		d := t.Sub(s.clock.Now())
+		if d <= 0 {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.clock.After(min(d, maxSleep)):
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	_ "time/tzdata" // Europe/Berlin where the system has no zone database
 
 	"github.com/google/go-cmp/cmp"
 
@@ -111,6 +112,19 @@ func causeLines(cs []CauseChange) []causeLine {
 	return out
 }
 
+type changeLine struct {
+	Host     string
+	From, To triage.Status
+}
+
+func changeLines(cs []Change) []changeLine {
+	var out []changeLine
+	for _, c := range cs {
+		out = append(out, changeLine{c.Host, c.From, c.To})
+	}
+	return out
+}
+
 func TestRunPostsOneSummaryPerTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := newFakeClock(start)
@@ -123,6 +137,7 @@ func TestRunPostsOneSummaryPerTick(t *testing.T) {
 
 		type tickWant struct {
 			New, Resolved []causeLine
+			Worse, Better []changeLine
 			first         bool
 			setup         func()
 		}
@@ -132,15 +147,19 @@ func TestRunPostsOneSummaryPerTick(t *testing.T) {
 				setup: func() {
 					r.triager.set("a", triage.StatusCritical, triage.SPNDuplicate, triage.DCUnreachable)
 					r.triager.set("b", triage.StatusOK)
+					r.triager.set("c", triage.StatusWarning, triage.ClockSkew)
 				},
-				New:      []causeLine{{"a", triage.DCUnreachable}},
+				New:      []causeLine{{"a", triage.DCUnreachable}, {"c", triage.ClockSkew}},
 				Resolved: []causeLine{{"b", triage.ClockSkew}},
+				Worse:    []changeLine{{"c", triage.StatusOK, triage.StatusWarning}},
+				Better:   []changeLine{{"b", triage.StatusWarning, triage.StatusOK}},
 			},
 			{
 				setup: func() {
 					r.triager.set("a", triage.StatusOK)
 				},
 				Resolved: []causeLine{{"a", triage.DCUnreachable}, {"a", triage.SPNDuplicate}},
+				Better:   []changeLine{{"a", triage.StatusCritical, triage.StatusOK}},
 			},
 		}
 		for i, tw := range ticks {
@@ -171,9 +190,18 @@ func TestRunPostsOneSummaryPerTick(t *testing.T) {
 			if diff := cmp.Diff(tw.Resolved, causeLines(s.Resolved)); diff != "" {
 				t.Errorf("tick %d: Resolved mismatch (-want +got):\n%s", i+1, diff)
 			}
+			if diff := cmp.Diff(tw.Worse, changeLines(s.Worse)); diff != "" {
+				t.Errorf("tick %d: Worse mismatch (-want +got):\n%s", i+1, diff)
+			}
+			if diff := cmp.Diff(tw.Better, changeLines(s.Better)); diff != "" {
+				t.Errorf("tick %d: Better mismatch (-want +got):\n%s", i+1, diff)
+			}
 			run, err := st.Run(t.Context(), "fleet", wantTick)
 			if err != nil || run.ThreadTS == "" || run.Channel != "C0FLEET" || len(run.Hosts) != 3 {
 				t.Errorf("tick %d: stored run = %+v, %v; want 3 hosts and where the summary is", i+1, run, err)
+			}
+			if got := r.notifier.detailed(); len(got) != i+1 || got[i] != run.ThreadTS {
+				t.Errorf("tick %d: details posted in threads %v; want one per tick, the last in %s", i+1, got, run.ThreadTS)
 			}
 			if !st.leaseDone(leaseKey("fleet", wantTick)) {
 				t.Errorf("tick %d: lease not finished", i+1)
@@ -451,23 +479,33 @@ func TestRunRecoversPanics(t *testing.T) {
 			t.Errorf("tick 2: Err = %v, %d hosts; want the notifier's panic, no hosts", s.Err, len(s.Run.Hosts))
 		}
 
-		// Tick 3: the notifier panics every time: nothing posted, the run is saved
-		// and finished all the same.
+		// Tick 3: the notifier panics every time: nothing posted, the lease is
+		// finished all the same. Neither this run nor the one whose changes only
+		// the bare summary gave is the baseline of the next.
 		setPhase(3)
 		advance(clk, time.Hour, time.Minute)
-		tick3 := start.Add(150 * time.Minute)
+		tick1, tick2, tick3 := start.Add(30*time.Minute), start.Add(90*time.Minute), start.Add(150*time.Minute)
 		if n := len(r.notifier.posted()); n != 2 {
 			t.Errorf("tick 3: %d summaries; want still 2", n)
 		}
 		if !st.leaseDone(leaseKey("fleet", tick3)) {
 			t.Error("tick 3: lease not finished")
 		}
+		for _, tick := range []time.Time{tick2, tick3} {
+			if _, err := st.Run(t.Context(), "fleet", tick); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("run of %v: %v; want it not saved", tick, err)
+			}
+		}
 
-		// Tick 4: all is well again: Run kept going.
+		// Tick 4: all is well again: Run kept going, and compares with tick 1.
 		setPhase(4)
 		advance(clk, time.Hour, time.Minute)
-		if n := len(r.notifier.posted()); n != 3 {
-			t.Errorf("tick 4: %d summaries; want 3", n)
+		posted = r.notifier.posted()
+		if len(posted) != 3 {
+			t.Fatalf("tick 4: %d summaries; want 3", len(posted))
+		}
+		if p := posted[2].Previous; p == nil || !p.Tick.Equal(tick1) {
+			t.Errorf("tick 4: Previous = %v; want the run of tick 1, the last announced in full", p)
 		}
 		logs := r.logs.String()
 		if strings.Count(logs, "recovered from a panic") < 4 || !strings.Contains(logs, "goroutine ") {
@@ -495,11 +533,14 @@ func TestRunTickRecoversPanicInRun(t *testing.T) {
 			t.Errorf("RunTick = %v; want the panic", err)
 		}
 		posted := r.notifier.posted()
-		if len(posted) != 1 || posted[0].Err == nil || len(posted[0].Run.Hosts) != 1 {
-			t.Fatalf("posted %+v; want one summary of 1 host with the error", posted)
+		if len(posted) != 1 || posted[0].Err == nil || len(posted[0].Run.Hosts) != 1 ||
+			posted[0].Run.Schedule != "fleet" || !posted[0].Run.Tick.Equal(start) {
+			t.Fatalf("posted %+v; want one summary of the tick's 1 host with the error", posted)
 		}
-		if run, err := st.Run(t.Context(), "fleet", start); err != nil || run.ThreadTS == "" {
-			t.Errorf("stored run = %+v, %v; want it saved with its thread", run, err)
+		// It was never compared with the previous run, so its changes were not
+		// announced: it is not the next run's baseline.
+		if run, err := st.Run(t.Context(), "fleet", start); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("stored run = %+v, %v; want none", run, err)
 		}
 		if !st.leaseDone(leaseKey("fleet", start)) {
 			t.Error("lease not finished")
@@ -727,4 +768,138 @@ func TestFakeStoreLease(t *testing.T) {
 			t.Errorf("step %d: Lease(%s) = %v, %v; want %v", i, s.holder, got, err, s.want)
 		}
 	}
+}
+
+// TestNextTickAcrossClockChanges follows specs through Europe/Berlin's clock
+// changes of 2026: on 29 March 02:00 CET becomes 03:00 CEST, on 25 October
+// 03:00 CEST becomes 02:00 CET.
+func TestNextTickAcrossClockChanges(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cet, cest := time.FixedZone("CET", 3600), time.FixedZone("CEST", 7200)
+	at := func(zone *time.Location, month time.Month, day, hour, minute int) time.Time {
+		return time.Date(2026, month, day, hour, minute, 0, 0, zone)
+	}
+	tests := []struct {
+		name string
+		spec string
+		loc  *time.Location
+		from time.Time
+		want []time.Time
+	}{
+		{
+			name: "daily in the spring gap fires at its end",
+			spec: "30 2 * * *", loc: berlin, from: at(cet, time.March, 28, 0, 0),
+			want: []time.Time{at(cet, time.March, 28, 2, 30), at(cest, time.March, 29, 3, 0), at(cest, time.March, 30, 2, 30)},
+		},
+		{
+			name: "daily repeated in autumn fires once",
+			spec: "30 2 * * *", loc: berlin, from: at(cest, time.October, 24, 0, 0),
+			want: []time.Time{at(cest, time.October, 24, 2, 30), at(cest, time.October, 25, 2, 30), at(cet, time.October, 26, 2, 30)},
+		},
+		{
+			name: "several times in the gap fire once",
+			spec: "*/20 2 * * *", loc: berlin, from: at(cet, time.March, 29, 1, 0),
+			want: []time.Time{at(cest, time.March, 29, 3, 0), at(cest, time.March, 30, 2, 0)},
+		},
+		{
+			name: "several times in the repeated hour fire once each",
+			spec: "*/20 2 * * *", loc: berlin, from: at(cest, time.October, 25, 1, 0),
+			want: []time.Time{
+				at(cest, time.October, 25, 2, 0), at(cest, time.October, 25, 2, 20), at(cest, time.October, 25, 2, 40),
+				at(cet, time.October, 26, 2, 0),
+			},
+		},
+		{
+			name: "a tick at the gap's end is not doubled",
+			spec: "0 2,3 * * *", loc: berlin, from: at(cet, time.March, 29, 0, 0),
+			want: []time.Time{at(cest, time.March, 29, 3, 0), at(cest, time.March, 30, 2, 0)},
+		},
+		{
+			name: "from inside the repeated hour",
+			spec: "30 2 * * *", loc: berlin, from: at(cet, time.October, 25, 2, 15),
+			want: []time.Time{at(cet, time.October, 26, 2, 30)},
+		},
+		{
+			name: "hourly keeps cron's real hours",
+			spec: "30 * * * *", loc: berlin, from: at(cest, time.October, 25, 1, 45),
+			want: []time.Time{at(cest, time.October, 25, 2, 30), at(cet, time.October, 25, 2, 30), at(cet, time.October, 25, 3, 30)},
+		},
+		{
+			name: "hourly across the gap",
+			spec: "30 * * * *", loc: berlin, from: at(cet, time.March, 29, 1, 15),
+			want: []time.Time{at(cet, time.March, 29, 1, 30), at(cest, time.March, 29, 3, 30)},
+		},
+		{
+			name: "CRON_TZ overrides Location",
+			spec: "CRON_TZ=Europe/Berlin 30 2 * * *", loc: time.UTC, from: at(cet, time.March, 28, 12, 0),
+			want: []time.Time{at(cest, time.March, 29, 3, 0), at(cest, time.March, 30, 2, 30)},
+		},
+		{
+			name: "UTC has no changes",
+			spec: "30 2 * * *", loc: nil, from: at(time.UTC, time.March, 29, 0, 0),
+			want: []time.Time{at(time.UTC, time.March, 29, 2, 30), at(time.UTC, time.March, 30, 2, 30)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := newEntry(Schedule{Name: "x", Channel: "C", Spec: tt.spec, Location: tt.loc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []time.Time
+			for tick := tt.from; len(got) < len(tt.want); {
+				tick = e.next(tick)
+				got = append(got, tick)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.Comparer(time.Time.Equal)); diff != "" {
+				t.Errorf("ticks of %q from %v (-want +got):\n%s", tt.spec, tt.from, diff)
+			}
+			keys := map[string]bool{}
+			for _, tick := range got {
+				if k := leaseKey("x", tick); keys[k] {
+					t.Errorf("lease key %s twice", k)
+				} else {
+					keys[k] = true
+				}
+			}
+		})
+	}
+}
+
+// A wall clock that jumps while Run waits (a suspended machine wakes up, the
+// clock is stepped) does not make the tick fire late: Run notices within
+// maxSleep and drops a tick staler than the schedule's deadline.
+func TestRunDropsStaleTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start) // 09:30; the first tick is 10:00
+		st := newFakeStore(clk)
+		r := newReplica(t, "replica-1", clk, st, nil, hourly("a"))
+		stop := runInBackground(t, r.Scheduler)
+		defer stop()
+
+		clk.Jump(3 * time.Hour) // 12:30, and no waiter woken
+		advance(clk, maxSleep, time.Second)
+		if n := len(r.notifier.posted()); n != 0 {
+			t.Errorf("%d summaries after the jump; want 0: the 10:00 tick is 2.5h stale", n)
+		}
+		if logs := r.logs.String(); !strings.Contains(logs, "dropping a tick") {
+			t.Errorf("the dropped tick is not logged:\n%s", logs)
+		}
+		advance(clk, 30*time.Minute, time.Minute) // 13:01
+		posted := r.notifier.posted()
+		if len(posted) != 1 || !posted[0].Run.Tick.Equal(start.Add(3*time.Hour+30*time.Minute)) {
+			t.Fatalf("posted %d summaries; want the 13:00 tick's", len(posted))
+		}
+
+		// A jump shorter than the deadline: the tick runs, a little late.
+		clk.Jump(time.Hour) // 14:01
+		advance(clk, maxSleep, time.Second)
+		posted = r.notifier.posted()
+		if len(posted) != 2 || !posted[1].Run.Tick.Equal(start.Add(4*time.Hour+30*time.Minute)) {
+			t.Errorf("posted %d summaries; want the 14:00 tick's too", len(posted))
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,48 +39,68 @@ func leaseKey(name string, tick time.Time) string {
 
 // run is the state of one RunTick, for the recovery of a panic in it.
 type run struct {
-	sc      Schedule
-	tick    time.Time
-	key     string
-	log     *slog.Logger
-	held    bool            // we hold the lease
-	posted  bool            // the summary was posted, or posting was tried
-	fleet   triage.FleetRun // as far as it got
-	summary *Summary        // once diffed
-	errs    []error         // for the summary's Err
+	sc     Schedule
+	tick   time.Time
+	key    string
+	log    *slog.Logger
+	held   bool // we hold the lease
+	posted bool // posting the summary was tried (or another replica did post it)
+	// prev is the schedule's previous run, once read; nil when there is none.
+	prev *triage.FleetRun
+	// fleet is the run as far as it got; its Schedule and Tick are set from
+	// the start.
+	fleet   triage.FleetRun
+	summary *Summary // once diffed
+	errs    []error  // for the summary's Err
+	// stopRenewal stops renewing the lease; nil until the renewal starts. It
+	// may be called more than once.
+	stopRenewal func()
+	finishing   bool // finish was called
 }
 
 // RunTick runs sc once for tick, exactly once across the replicas that share the
 // Store, through a lease on the tick ("schedule/NAME/TICK", TICK in RFC 3339 UTC):
 //
-//   - Acquired: when the Store already has the run (its holder posted, saved the
-//     run and died before finishing the lease), it finishes the lease. Otherwise it
-//     sweeps sc.Hosts, sc.Concurrency at a time, within sc.Deadline (hosts not done
-//     by then are unknown, with Error DeadlineError), renewing the lease every
-//     LeaseTTL/3; saves every report; compares the run with the previous one
-//     (Diff); posts the summary unless sc.Quiet and nothing changed; saves the run
-//     with where the summary is; and finishes the lease.
+//   - Acquired: when the Store already has the run (its holder posted the
+//     summary, saved the run and died before finishing the lease), it finishes
+//     the lease. Otherwise it sweeps sc.Hosts, sc.Concurrency at a time, within
+//     sc.Deadline (hosts not done by then are unknown, with Error
+//     DeadlineError), renewing the lease every LeaseTTL/3; saves every report
+//     (under a new ID when its ID is another host's report's); compares the run
+//     with the previous one (Diff); and then:
+//     when sc.Quiet and nothing changed, saves the run and finishes the lease;
+//     otherwise posts the summary's parent (PostSummary), saves the run with
+//     where the parent is as soon as it is posted, posts the details
+//     (PostDetails), and finishes the lease.
 //   - Held: another replica is running the tick. It asks again every LeaseTTL/2
 //     until that one finishes (Done), or its lease expires unrenewed and this
 //     replica takes the run over (Acquired), or ctx is done, or tick + Deadline +
 //     2*LeaseTTL has passed (an error).
 //   - Done: the tick was run; it returns nil.
 //
-// When ctx is done during the sweep, or the lease is lost (another replica took
-// over), the run is abandoned: nothing is posted, saved or finished, and RunTick
-// returns the reason. A Triager error makes the host unknown with the error as
-// its Error. A panic anywhere (in the Triager, the Notifier, the Store or here)
-// is recovered and logged with its stack, and the summary is posted with Err set
-// when that is still possible; RunTick then returns an error.
+// The run is saved as the baseline the next run is compared with (see
+// Baseline) only when nothing had to be announced or its summary was posted in
+// full: when posting fails (Slack, rendering, shutdown), the lease is finished
+// but the run is not saved, so that the next run reports the changes again,
+// compared with the last run that was announced.
 //
-// A summary posted by a holder that dies before it saves the run is posted again
-// by the replica that takes the run over.
+// When ctx is done before the summary is posted, or the lease is lost (another
+// replica took over), the run is abandoned: nothing is posted, saved or
+// finished, and RunTick returns the reason. A Triager error makes the host
+// unknown with the error as its Error. A panic anywhere (in the Triager, the
+// Notifier, the Store or here) is recovered and logged with its stack, and the
+// summary is posted with Err set when that is still possible; RunTick then
+// returns an error. Each Lease and Finish call has a timeout of LeaseTTL/3.
+//
+// A summary whose holder dies after posting its parent and before saving the
+// run is posted again by the replica that takes the run over; one whose holder
+// dies after saving the run is not, and its details are then not posted.
 func (s *Scheduler) RunTick(ctx context.Context, sc Schedule, tick time.Time) (err error) {
 	sc, err = withDefaults(sc)
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", sc.Name, err)
 	}
-	r := &run{sc: sc, tick: tick, key: leaseKey(sc.Name, tick)}
+	r := &run{sc: sc, tick: tick, key: leaseKey(sc.Name, tick), fleet: triage.FleetRun{Schedule: sc.Name, Tick: tick}}
 	r.log = s.log.With("schedule", sc.Name, "tick", tick.UTC().Format(time.RFC3339))
 	defer func() {
 		if v := recover(); v != nil {
@@ -94,11 +115,18 @@ func (s *Scheduler) RunTick(ctx context.Context, sc Schedule, tick time.Time) (e
 	return s.runHeld(ctx, r)
 }
 
+// lease takes or renews the run's lease, within LeaseTTL/3.
+func (s *Scheduler) lease(ctx context.Context, r *run) (store.LeaseState, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.leaseTTL/3)
+	defer cancel()
+	return s.store.Lease(ctx, r.key, s.holder, s.leaseTTL)
+}
+
 // acquire takes the tick's lease, waiting while another replica holds it.
 func (s *Scheduler) acquire(ctx context.Context, r *run) (store.LeaseState, error) {
 	giveUp := r.tick.Add(r.sc.Deadline + 2*s.leaseTTL)
 	for waited := false; ; waited = true {
-		state, err := s.store.Lease(ctx, r.key, s.holder, s.leaseTTL)
+		state, err := s.lease(ctx, r)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -133,7 +161,8 @@ func (s *Scheduler) acquire(ctx context.Context, r *run) (store.LeaseState, erro
 func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 	switch prior, err := s.store.Run(ctx, r.sc.Name, r.tick); {
 	case err == nil:
-		// The run is saved after its summary is posted: the holder got that far.
+		// A run is saved once nothing had to be posted or its summary's parent
+		// was: the holder got that far.
 		r.log.InfoContext(ctx, "run was done by a replica that did not finish its lease; finishing it",
 			"thread_ts", prior.ThreadTS)
 		r.posted = true
@@ -147,10 +176,10 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stop := s.renew(runCtx, r, cancel)
-	defer stop()
+	r.stopRenewal = s.renew(runCtx, r, cancel)
+	defer r.stopRenewal()
 
-	r.fleet = triage.FleetRun{Schedule: r.sc.Name, Tick: r.tick, Started: s.clock.Now()}
+	r.fleet.Started = s.clock.Now()
 	results, err := s.sweep(runCtx, r)
 	if err != nil {
 		r.log.WarnContext(ctx, "run abandoned", "err", err)
@@ -168,33 +197,37 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 		return err
 	}
 
-	var prev *triage.FleetRun
 	switch p, err := s.store.LastRun(runCtx, r.sc.Name, r.tick); {
 	case err == nil:
-		prev = &p
+		r.prev = &p
 	case runCtx.Err() != nil:
 		return context.Cause(runCtx)
 	case !errors.Is(err, store.ErrNotFound):
 		r.errs = append(r.errs, fmt.Errorf("cannot read the previous run, so this one is compared with none: %w", err))
 	}
-	sum := Diff(prev, r.fleet)
+	sum := Diff(r.prev, r.fleet)
 	sum.Schedule = r.sc
 	sum.Err = errors.Join(r.errs...)
 	r.summary = &sum
 	return s.publish(runCtx, r, sum)
 }
 
-// saveReports stores every report of the sweep. A report that cannot be saved is
-// reported in the summary; the run goes on.
+// maxIDTries is how many IDs saveReport tries for one report.
+const maxIDTries = 5
+
+// saveReports stores every report of the sweep, each under a new ID when its
+// ID is another host's report's (and then r.fleet has the new one). A report
+// that cannot be saved is reported in the summary; the run goes on.
 func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResult) error {
 	failed, total := 0, 0
 	var first error
-	for _, res := range results {
+	for i, res := range results {
 		if res.report == nil {
 			continue
 		}
 		total++
-		err := s.store.SaveReport(ctx, store.Record{Report: *res.report, RequestedBy: "schedule:" + r.sc.Name})
+		err := s.saveReport(ctx, r, res.report)
+		r.fleet.Hosts[i].ReportID = res.report.ID
 		if err == nil {
 			continue
 		}
@@ -213,41 +246,76 @@ func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResul
 	return nil
 }
 
-// publish posts the summary (unless quiet and unchanged), saves the run and
-// finishes the lease.
-func (s *Scheduler) publish(ctx context.Context, r *run, sum Summary) error {
-	var postErr error
-	if r.sc.Quiet && !sum.Changed && sum.Err == nil {
-		r.log.InfoContext(ctx, "nothing changed; quiet schedule posts nothing", "hosts", len(r.fleet.Hosts))
-	} else {
-		// Posting is the one step that cannot be undone: make sure the run is
-		// still ours (this also renews the lease).
-		if err := s.stillHeld(ctx, r); err != nil {
-			r.log.WarnContext(ctx, "run abandoned", "err", err)
+// saveReport saves rep, giving it a new ID (triage.NewID) each time the store
+// says its ID is another host's report's, at most maxIDTries times.
+func (s *Scheduler) saveReport(ctx context.Context, r *run, rep *triage.Report) error {
+	for try := 1; ; try++ {
+		err := s.store.SaveReport(ctx, store.Record{Report: *rep, RequestedBy: "schedule:" + r.sc.Name})
+		if !errors.Is(err, store.ErrIDTaken) || try == maxIDTries {
 			return err
 		}
-		r.posted = true
-		var ch, ts string
-		ch, ts, postErr = s.post(ctx, r, sum)
-		r.fleet.Channel, r.fleet.ThreadTS = ch, ts
-		if postErr != nil {
-			r.log.ErrorContext(ctx, "cannot post the summary", "err", postErr)
-			postErr = fmt.Errorf("post summary: %w", postErr)
-		} else {
-			r.log.InfoContext(ctx, "posted fleet summary", "hosts", len(r.fleet.Hosts), "changed", sum.Changed,
-				"channel", ch, "thread_ts", ts)
-		}
+		taken := rep.ID
+		rep.ID = triage.NewID()
+		r.log.InfoContext(ctx, "report ID taken by another host's report; saving the report under a new one",
+			"host", rep.Host, "taken", taken, "report", rep.ID)
 	}
-	// Once posted, the run must be saved and the lease finished even if ctx ends
-	// now: another replica would post it again. The lease's TTL bounds the wait.
-	after, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseTTL)
-	defer cancel()
+}
+
+// publish saves the run and finishes the lease when the schedule is quiet and
+// nothing changed, and otherwise announces the summary.
+func (s *Scheduler) publish(ctx context.Context, r *run, sum Summary) error {
+	if r.sc.Quiet && !sum.Changed && sum.Err == nil {
+		r.log.InfoContext(ctx, "nothing changed; quiet schedule posts nothing", "hosts", len(r.fleet.Hosts))
+		return errors.Join(s.saveRun(ctx, r), s.finish(ctx, r))
+	}
+	// Posting is the one step that cannot be undone: make sure the run is
+	// still ours (this also renews the lease).
+	if err := s.stillHeld(ctx, r); err != nil {
+		r.log.WarnContext(ctx, "run abandoned", "err", err)
+		return err
+	}
+	return s.announce(ctx, r, sum, true)
+}
+
+// announce posts the summary's parent; once it is posted, saves the run with
+// where it is (when baseline is set and the full summary, not the bare one,
+// went out), then posts the details; and finishes the lease, whether or not
+// anything was posted.
+func (s *Scheduler) announce(ctx context.Context, r *run, sum Summary, baseline bool) error {
+	r.posted = true
+	posted, bare, postErr := s.post(ctx, r, sum)
+	if postErr != nil {
+		r.log.ErrorContext(ctx, "cannot post the summary", "err", postErr)
+		postErr = fmt.Errorf("post summary: %w", postErr)
+	}
+	if r.fleet.ThreadTS == "" {
+		r.log.WarnContext(ctx, "nothing posted: the run is not saved, so the next one is compared with the last announced")
+		return errors.Join(postErr, s.finish(ctx, r))
+	}
+	r.log.InfoContext(ctx, "posted fleet summary", "hosts", len(r.fleet.Hosts), "changed", sum.Changed,
+		"channel", r.fleet.Channel, "thread_ts", r.fleet.ThreadTS)
 	var saveErr error
-	if err := s.store.SaveRun(after, r.fleet); err != nil {
-		r.log.ErrorContext(ctx, "cannot save the run", "err", err)
-		saveErr = fmt.Errorf("save run: %w", err)
+	switch {
+	case bare:
+		r.log.WarnContext(ctx, "only the bare summary was posted: the run is not saved, so the next one is compared with the last announced")
+	case baseline:
+		saveErr = s.saveRun(ctx, r)
 	}
-	return errors.Join(postErr, saveErr, s.finish(after, r))
+	detailsErr := s.details(ctx, r, posted)
+	return errors.Join(postErr, saveErr, detailsErr, s.finish(ctx, r))
+}
+
+// saveRun saves the run (as Baseline keeps it). It goes on when ctx is done,
+// for at most LeaseTTL: once the summary is posted, a run not saved would be
+// posted again by another replica.
+func (s *Scheduler) saveRun(ctx context.Context, r *run) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseTTL)
+	defer cancel()
+	if err := s.store.SaveRun(ctx, Baseline(r.prev, r.fleet)); err != nil {
+		r.log.ErrorContext(ctx, "cannot save the run", "err", err)
+		return fmt.Errorf("save run: %w", err)
+	}
+	return nil
 }
 
 // stillHeld renews the lease and returns an error when it is no longer ours. A
@@ -256,7 +324,7 @@ func (s *Scheduler) stillHeld(ctx context.Context, r *run) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	state, err := s.store.Lease(ctx, r.key, s.holder, s.leaseTTL)
+	state, err := s.lease(ctx, r)
 	switch {
 	case err != nil:
 		r.log.WarnContext(ctx, "cannot confirm the run's lease before posting; posting", "err", err)
@@ -266,33 +334,65 @@ func (s *Scheduler) stillHeld(ctx context.Context, r *run) error {
 	return nil
 }
 
-// post posts the summary. When the Notifier panics (a rendering bug on this
-// content, say), it tries once more with the bare summary (counts and the
-// error, no hosts). It returns where the summary is even when the error is the
-// first panic.
-func (s *Scheduler) post(ctx context.Context, r *run, sum Summary) (channel, threadTS string, err error) {
-	channel, threadTS, err = s.postOnce(ctx, r, sum)
+// post posts the summary's parent and sets r.fleet's Channel and ThreadTS to
+// where it is (left "" when nothing was posted). When the Notifier panics (a
+// rendering bug on this content, say), it tries once more with the bare
+// summary (counts and the error, no hosts or changes), and then returns that
+// summary as posted, bare set, and the first panic as its error.
+func (s *Scheduler) post(ctx context.Context, r *run, sum Summary) (posted Summary, bare bool, err error) {
+	channel, threadTS, err := s.postOnce(ctx, r, sum)
 	var p *panicError
-	if !errors.As(err, &p) {
-		return channel, threadTS, err
+	if err == nil || !errors.As(err, &p) {
+		r.fleet.Channel, r.fleet.ThreadTS = channel, threadTS
+		return sum, false, err
 	}
-	bare := Summary{Schedule: sum.Schedule, Run: sum.Run, Previous: sum.Previous, Counts: sum.Counts,
+	posted = Summary{Schedule: sum.Schedule, Run: sum.Run, Previous: sum.Previous, Counts: sum.Counts,
 		Changed: sum.Changed, Err: errors.Join(sum.Err, err)}
-	bare.Run.Hosts = nil
-	channel, threadTS, err2 := s.postOnce(ctx, r, bare)
-	return channel, threadTS, errors.Join(err, err2)
+	posted.Run.Hosts = nil
+	channel, threadTS, err2 := s.postOnce(ctx, r, posted)
+	r.fleet.Channel, r.fleet.ThreadTS = channel, threadTS
+	return posted, true, errors.Join(err, err2)
 }
 
+// postOnce calls PostSummary; where it says the parent is, "" when it fails.
 func (s *Scheduler) postOnce(ctx context.Context, r *run, sum Summary) (channel, threadTS string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = s.panicked(ctx, r, "notifier", v)
+			channel, threadTS, err = "", "", s.panicked(ctx, r, "notifier", v)
 		}
 	}()
-	return s.notifier.PostSummary(ctx, sum)
+	channel, threadTS, err = s.notifier.PostSummary(ctx, sum)
+	if err != nil || threadTS == "" {
+		return "", "", cmp.Or(err, errors.New("the notifier posted no parent message"))
+	}
+	return channel, threadTS, nil
 }
 
+// details posts the details of the summary posted, in its thread. A failure
+// is logged and returned; the summary is out already.
+func (s *Scheduler) details(ctx context.Context, r *run, posted Summary) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = s.panicked(ctx, r, "notifier's details", v)
+		}
+		if err != nil {
+			r.log.ErrorContext(ctx, "cannot post the summary's details", "err", err)
+			err = fmt.Errorf("post the summary's details: %w", err)
+		}
+	}()
+	return s.notifier.PostDetails(ctx, posted, r.fleet.Channel, r.fleet.ThreadTS)
+}
+
+// finish stops renewing the lease (so that no renewal finds it finished and
+// reads that as lost) and marks it done, within LeaseTTL/3 even when ctx is
+// done.
 func (s *Scheduler) finish(ctx context.Context, r *run) error {
+	r.finishing = true
+	if r.stopRenewal != nil {
+		r.stopRenewal()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseTTL/3)
+	defer cancel()
 	if err := s.store.Finish(ctx, r.key, s.holder); err != nil {
 		r.log.ErrorContext(ctx, "cannot finish the run's lease", "err", err)
 		return fmt.Errorf("finish lease %s: %w", r.key, err)
@@ -302,7 +402,8 @@ func (s *Scheduler) finish(ctx context.Context, r *run) error {
 
 // renew renews the lease every LeaseTTL/3 until stop is called or ctx is done.
 // When the lease turns out to be someone else's, it cancels the run with
-// errLeaseLost.
+// errLeaseLost. stop waits for the renewal to end, and may be called more than
+// once.
 func (s *Scheduler) renew(ctx context.Context, r *run, cancel context.CancelCauseFunc) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -320,7 +421,7 @@ func (s *Scheduler) renew(ctx context.Context, r *run, cancel context.CancelCaus
 				return
 			case <-s.clock.After(s.leaseTTL / 3):
 			}
-			state, err := s.store.Lease(ctx, r.key, s.holder, s.leaseTTL)
+			state, err := s.lease(ctx, r)
 			switch {
 			case ctx.Err() != nil:
 				return
@@ -333,7 +434,7 @@ func (s *Scheduler) renew(ctx context.Context, r *run, cancel context.CancelCaus
 			}
 		}
 	})
-	return func() { close(done); wg.Wait() }
+	return sync.OnceFunc(func() { close(done); wg.Wait() })
 }
 
 // hostResult is one host's outcome in a sweep.
@@ -459,9 +560,11 @@ func (s *Scheduler) panicked(ctx context.Context, r *run, where string, v any) e
 }
 
 // recovered handles a panic that reached RunTick: it logs it and, when this
-// replica holds the lease and nothing was posted yet, posts the summary as far
-// as it got with the panic as its Err; then it saves the run and finishes the
-// lease, so that no replica runs into the same panic again. It never panics.
+// replica holds the lease and nothing was posted yet, announces the summary as
+// far as it got with the panic as its Err (saving the run only when it had been
+// compared with the previous one, so that its changes were announced); and it
+// finishes the lease, so that no replica runs into the same panic again. It
+// never panics.
 func (s *Scheduler) recovered(ctx context.Context, r *run, v any) error {
 	err := s.panicked(ctx, r, "run", v)
 	if !r.held || ctx.Err() != nil {
@@ -479,7 +582,6 @@ func (s *Scheduler) recovered(ctx context.Context, r *run, v any) error {
 		}
 	}
 	if !r.posted {
-		r.posted = true
 		var sum Summary
 		if r.summary != nil {
 			sum = *r.summary
@@ -488,13 +590,10 @@ func (s *Scheduler) recovered(ctx context.Context, r *run, v any) error {
 			sum.Schedule = r.sc
 		}
 		sum.Err = errors.Join(append(slices.Clone(r.errs), err)...)
-		safely("posting after a panic", func() error {
-			ch, ts, err := s.post(ctx, r, sum)
-			r.fleet.Channel, r.fleet.ThreadTS = ch, ts
-			return err
-		})
-		safely("saving the run after a panic", func() error { return s.store.SaveRun(ctx, r.fleet) })
+		safely("announcing after a panic", func() error { return s.announce(ctx, r, sum, r.summary != nil) })
 	}
-	safely("finishing the lease after a panic", func() error { return s.finish(ctx, r) })
+	if !r.finishing {
+		safely("finishing the lease after a panic", func() error { return s.finish(ctx, r) })
+	}
 	return errors.Join(append([]error{err}, errs...)...)
 }

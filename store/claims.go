@@ -12,7 +12,8 @@ import (
 // returns true to exactly one of any number of concurrent callers claiming the
 // same key, in this process or any other sharing the database, and false to
 // the others. Once ttl has passed since the successful claim (by the store's
-// clock), the key may be claimed again.
+// clock: the database server's on PostgreSQL, see Options.Now), the key may
+// be claimed again.
 func (db *DB) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	if key == "" {
 		return false, errors.New("claim: empty key")
@@ -20,14 +21,14 @@ func (db *DB) Claim(ctx context.Context, key string, ttl time.Duration) (bool, e
 	if ttl <= 0 {
 		return false, fmt.Errorf("claim %s: ttl %v is not positive", key, ttl)
 	}
-	now := db.now()
 	// One statement, so atomic in both backends: the insert wins, or the
 	// update of an expired claim does; a live claim is left as it is and
 	// nothing is changed.
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO claims (key, claimed_at, expires_at) VALUES ($1, $2, $3)
+	q, args := db.clocked(`INSERT INTO claims (key, claimed_at, expires_at) VALUES ($1, {now}, {now} + $2)
 		ON CONFLICT (key) DO UPDATE SET claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
-		WHERE claims.expires_at <= $2`,
-		key, micros(now), micros(now.Add(ttl)))
+		WHERE claims.expires_at <= excluded.claimed_at`,
+		key, ttl.Microseconds())
+	res, err := db.sql.ExecContext(ctx, q, args...)
 	if err != nil {
 		return false, fmt.Errorf("claim %s: %w", key, err)
 	}
@@ -48,7 +49,9 @@ func (db *DB) Claim(ctx context.Context, key string, ttl time.Duration) (bool, e
 //   - Held when another holder's lease has not expired.
 //   - Done when the work was finished (Finish): nobody may take the lease again.
 //
-// It is atomic across processes sharing the database.
+// It is atomic across processes sharing the database. "now" is the store's
+// clock: on PostgreSQL the database server's (see Options.Now), so that a
+// replica whose clock runs ahead does not take a lease that has not expired.
 func (db *DB) Lease(ctx context.Context, key, holder string, ttl time.Duration) (LeaseState, error) {
 	if key == "" || holder == "" {
 		return 0, fmt.Errorf("lease %q for %q: empty key or holder", key, holder)
@@ -56,11 +59,11 @@ func (db *DB) Lease(ctx context.Context, key, holder string, ttl time.Duration) 
 	if ttl <= 0 {
 		return 0, fmt.Errorf("lease %s for %s: ttl %v is not positive", key, holder, ttl)
 	}
-	now := db.now()
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO leases (key, holder, expires_at) VALUES ($1, $2, $3)
+	q, args := db.clocked(`INSERT INTO leases (key, holder, expires_at) VALUES ($1, $2, {now} + $3)
 		ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE leases.done_at IS NULL AND (leases.holder = excluded.holder OR leases.expires_at <= $4)`,
-		key, holder, micros(now.Add(ttl)), micros(now))
+		WHERE leases.done_at IS NULL AND (leases.holder = excluded.holder OR leases.expires_at <= {now})`,
+		key, holder, ttl.Microseconds())
+	res, err := db.sql.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("lease %s for %s: %w", key, holder, err)
 	}
@@ -99,8 +102,8 @@ func (db *DB) Finish(ctx context.Context, key, holder string) error {
 	if key == "" || holder == "" {
 		return fmt.Errorf("finish lease %q for %q: empty key or holder", key, holder)
 	}
-	res, err := db.sql.ExecContext(ctx, `UPDATE leases SET done_at = $3 WHERE key = $1 AND holder = $2 AND done_at IS NULL`,
-		key, holder, micros(db.now()))
+	q, args := db.clocked(`UPDATE leases SET done_at = {now} WHERE key = $1 AND holder = $2 AND done_at IS NULL`, key, holder)
+	res, err := db.sql.ExecContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("finish lease %s for %s: %w", key, holder, err)
 	}

@@ -177,3 +177,97 @@ func TestLeaseStateString(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredLeaseTakenOnce has 50 holders on two handles race for a lease
+// whose holder stopped renewing it: exactly one takes it over.
+func TestExpiredLeaseTakenOnce(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, o Options) {
+		clk := newClock(t0)
+		o.Now = clk.Now
+		dbs := []*DB{openTest(t, o), openTest(t, o)}
+		const key = "schedule/nightly/2026-03-02T09:00:00Z"
+		if s, err := dbs[0].Lease(t.Context(), key, "dead", time.Minute); err != nil || s != Acquired {
+			t.Fatalf("Lease(dead) = %v, %v; want acquired", s, err)
+		}
+		clk.Advance(time.Minute) // expired
+		var (
+			acquired, held atomic.Int32
+			winner         atomic.Value
+			wg             sync.WaitGroup
+			start          = make(chan struct{})
+		)
+		for i := range 50 {
+			wg.Go(func() {
+				<-start
+				holder := fmt.Sprintf("replica-%d", i)
+				s, err := dbs[i%2].Lease(t.Context(), key, holder, time.Minute)
+				switch {
+				case err != nil:
+					t.Errorf("Lease: %v", err)
+				case s == Acquired:
+					acquired.Add(1)
+					winner.Store(holder)
+				case s == Held:
+					held.Add(1)
+				default:
+					t.Errorf("Lease = %v; want acquired or held", s)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if a, h := acquired.Load(), held.Load(); a != 1 || h != 49 {
+			t.Fatalf("50 holders after expiry: %d acquired, %d held; want 1 and 49", a, h)
+		}
+		if s, err := dbs[0].Lease(t.Context(), key, "dead", time.Minute); err != nil || s != Held {
+			t.Errorf("Lease by the old holder = %v, %v; want held by %v", s, err, winner.Load())
+		}
+	})
+}
+
+// TestServerClock runs claims and leases on PostgreSQL without Options.Now:
+// they expire by the server's clock, so a replica whose own clock is far ahead
+// takes no live lease or claim.
+func TestServerClock(t *testing.T) {
+	o := Options{Driver: "postgres", DSN: postgresSchema(t), Log: testLogger(t)}
+	honest, skewed := openTest(t, o), openTest(t, o)
+	skewed.clock = func() time.Time { return time.Now().Add(time.Hour) } // what the store would otherwise read
+	ctx := t.Context()
+	if s, err := honest.Lease(ctx, "k", "a", time.Minute); err != nil || s != Acquired {
+		t.Fatalf("Lease(a) = %v, %v; want acquired", s, err)
+	}
+	if s, err := skewed.Lease(ctx, "k", "b", time.Minute); err != nil || s != Held {
+		t.Errorf("Lease(b) by a replica an hour ahead = %v, %v; want held", s, err)
+	}
+	if ok, err := honest.Claim(ctx, "Ev1", time.Minute); err != nil || !ok {
+		t.Fatalf("Claim = %v, %v; want true", ok, err)
+	}
+	if ok, err := skewed.Claim(ctx, "Ev1", time.Minute); err != nil || ok {
+		t.Errorf("Claim by a replica an hour ahead = %v, %v; want false", ok, err)
+	}
+	// The server's clock does move: short leases and claims expire.
+	if s, err := honest.Lease(ctx, "short", "a", 50*time.Millisecond); err != nil || s != Acquired {
+		t.Fatalf("Lease(short, a) = %v, %v; want acquired", s, err)
+	}
+	if ok, err := honest.Claim(ctx, "Ev2", 50*time.Millisecond); err != nil || !ok {
+		t.Fatalf("Claim(Ev2) = %v, %v; want true", ok, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if s, err := skewed.Lease(ctx, "short", "b", time.Minute); err != nil || s != Acquired {
+		t.Errorf("Lease(short, b) after expiry = %v, %v; want acquired", s, err)
+	}
+	if ok, err := skewed.Claim(ctx, "Ev2", time.Minute); err != nil || !ok {
+		t.Errorf("Claim(Ev2) after expiry = %v, %v; want true", ok, err)
+	}
+	if err := skewed.Finish(ctx, "short", "b"); err != nil {
+		t.Fatal(err)
+	}
+	var expires, done int64
+	if err := honest.sql.QueryRowContext(ctx, `SELECT expires_at, done_at FROM leases WHERE key = 'short'`).Scan(&expires, &done); err != nil {
+		t.Fatal(err)
+	}
+	// Both by the server's clock: the lease was finished within its minute.
+	if d := time.Duration(expires-done) * time.Microsecond; d <= 0 || d > time.Minute {
+		t.Errorf("lease expires %v after it was finished; want within (0, 1m]", d)
+	}
+}

@@ -31,8 +31,11 @@ type Options struct {
 	// Retention is how long Prune keeps reports, audit entries and runs, and
 	// claims and leases after they expired. 0 means 90 days.
 	Retention time.Duration
-	// Now is the store's clock (claim and lease expiry, audit times, Prune).
-	// nil means time.Now; tests pass a fake clock.
+	// Now is the store's clock: claim and lease expiry, audit times, Prune.
+	// nil means the real clock, and then on PostgreSQL Claim, Lease and Finish
+	// read the database server's clock, not this process's: replicas whose
+	// clocks disagree still agree on when a claim or lease expires. Tests pass
+	// a fake clock, which every backend then uses throughout.
 	Now func() time.Time
 	// Log receives the store's few log lines (migrations, pruning). nil means
 	// discard.
@@ -52,7 +55,10 @@ type DB struct {
 	dialect   dialect
 	retention time.Duration
 	clock     func() time.Time
-	log       *slog.Logger
+	// serverClock is set when claims and leases expire by the database
+	// server's clock (PostgreSQL without Options.Now); see clocked.
+	serverClock bool
+	log         *slog.Logger
 }
 
 // dialect is one backend's SQL flavour. The queries themselves are shared
@@ -99,6 +105,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.sql, err = openSQLite(o.DSN)
 	case "postgres":
 		db.dialect = postgresDialect
+		db.serverClock = o.Now == nil
 		db.sql, err = openPostgres(o.DSN)
 	default:
 		return nil, fmt.Errorf("open store: unknown driver %q (want sqlite or postgres)", o.Driver)
@@ -186,6 +193,23 @@ func (db *DB) Close() error {
 // now returns the store's clock reading as it is stored: UTC, microseconds.
 func (db *DB) now() time.Time {
 	return db.clock().UTC().Truncate(time.Microsecond)
+}
+
+// serverNow is the PostgreSQL server's clock in stored form (microseconds
+// since the Unix epoch). statement_timestamp() is when the server received the
+// statement, so it has one value however often a statement uses it.
+const serverNow = `(extract(epoch FROM statement_timestamp()) * 1000000)::bigint`
+
+// clocked returns query with each "{now}" replaced by the store's time in
+// stored form, and the arguments to run it with. With the server's clock that
+// is serverNow; otherwise it is one more parameter, after args, holding
+// db.now() (cast, so that PostgreSQL knows its type in "{now} + $2").
+func (db *DB) clocked(query string, args ...any) (string, []any) {
+	if db.serverClock {
+		return strings.ReplaceAll(query, "{now}", serverNow), args
+	}
+	param := fmt.Sprintf("CAST($%d AS BIGINT)", len(args)+1)
+	return strings.ReplaceAll(query, "{now}", param), append(args, micros(db.now()))
 }
 
 // micros returns t as stored: microseconds since the Unix epoch. Times before

@@ -13,9 +13,13 @@ import (
 	"authtriage/triage"
 )
 
-// SaveReport stores r, replacing the record with the same Report.ID if there
-// is one: the bot saves a report before posting it and again with its Channel
-// and ThreadTS. The report needs an ID and a Host.
+// SaveReport stores r, replacing the record with the same Report.ID if it is
+// the same host's (hosts compare case-insensitively): the bot saves a report
+// before posting it and again with its Channel and ThreadTS. When the ID is
+// another host's report's, it changes nothing and returns an error wrapping
+// ErrIDTaken. The report needs an ID and a Host.
+//
+// It also keeps the host's entry of Latest, in the same transaction.
 //
 // The report is kept as its JSON; Report gives back what that JSON holds:
 // Report.StartedAt in UTC to the microsecond, durations to the millisecond,
@@ -38,20 +42,57 @@ func (db *DB) SaveReport(ctx context.Context, r Record) error {
 	if err != nil {
 		return fmt.Errorf("save report %s: %w", rep.ID, err)
 	}
-	_, err = db.sql.ExecContext(ctx, `
+	if err := db.saveReport(ctx, r, rep, string(doc), string(causes)); err != nil {
+		return fmt.Errorf("save report %s of %s: %w", rep.ID, rep.Host, err)
+	}
+	return nil
+}
+
+// saveReport writes the report and its host's latest entry in one transaction.
+func (db *DB) saveReport(ctx context.Context, r Record, rep triage.Report, doc, causes string) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// The update of an existing row happens only when it is the same host's;
+	// otherwise no row is affected.
+	res, err := tx.ExecContext(ctx, `
 		INSERT INTO reports (id, host, host_key, status, started_at, causes, channel, thread_ts, requested_by, report, saved_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (id) DO UPDATE SET
 			host = excluded.host, host_key = excluded.host_key, status = excluded.status,
 			started_at = excluded.started_at, causes = excluded.causes, channel = excluded.channel,
 			thread_ts = excluded.thread_ts, requested_by = excluded.requested_by,
-			report = excluded.report, saved_at = excluded.saved_at`,
-		rep.ID, rep.Host, hostKey(rep.Host), string(rep.Status), micros(rep.StartedAt), string(causes),
-		r.Channel, r.ThreadTS, r.RequestedBy, string(doc), micros(db.now()))
+			report = excluded.report, saved_at = excluded.saved_at
+		WHERE reports.host_key = excluded.host_key`,
+		rep.ID, rep.Host, hostKey(rep.Host), string(rep.Status), micros(rep.StartedAt), causes,
+		r.Channel, r.ThreadTS, r.RequestedBy, doc, micros(db.now()))
 	if err != nil {
-		return fmt.Errorf("save report %s: %w", rep.ID, err)
+		return err
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrIDTaken
+	}
+	// The host's newest report, read through reports_by_host, replaces the
+	// latest entry when it is at least as new, or when the entry is this
+	// report (whose StartedAt may have changed). The guard keeps a concurrent
+	// save of a newer report from being undone by this one.
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO latest (host_key, report_id, started_at)
+		SELECT host_key, id, started_at FROM reports WHERE host_key = $1
+		ORDER BY started_at DESC, id DESC LIMIT 1
+		ON CONFLICT (host_key) DO UPDATE SET report_id = excluded.report_id, started_at = excluded.started_at
+		WHERE latest.report_id = $2 OR latest.started_at < excluded.started_at
+			OR (latest.started_at = excluded.started_at AND latest.report_id <= excluded.report_id)`,
+		hostKey(rep.Host), rep.ID); err != nil {
+		return fmt.Errorf("latest report: %w", err)
+	}
+	return tx.Commit()
 }
 
 // causeList returns cs, or an empty list for nil, so the column holds "[]"
@@ -153,51 +194,104 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 // reports (ordered as History orders them) that list cause. It returns false
 // when the host's newest report does not list cause, or the host has no
 // reports.
+//
+// It reads the host's reports newest first in pages, a few at first and more
+// while the streak lasts, and stops at the first report without cause: it
+// reads the streak and one report more, not the host's whole history.
 func (db *DB) Since(ctx context.Context, host string, cause triage.CauseID) (time.Time, bool, error) {
 	if host == "" || cause == "" {
 		return time.Time{}, false, fmt.Errorf("read streak of %q on %q: empty host or cause", cause, host)
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT started_at, causes FROM reports
-		WHERE host_key = $1 ORDER BY started_at DESC, id DESC`, hostKey(host))
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read streak of %s on %s: %w", cause, host, err)
-	}
-	defer rows.Close()
 	var (
 		since time.Time
 		found bool
+		after *sinceCursor // the last report read; nil before the first page
 	)
-	for rows.Next() {
-		var (
-			started int64
-			doc     string
-			causes  []triage.CauseID
-		)
-		if err := rows.Scan(&started, &doc); err != nil {
+	for page := sincePageMin; ; page = min(4*page, sincePageMax) {
+		rows, err := db.sincePage(ctx, host, after, page)
+		if err != nil {
 			return time.Time{}, false, fmt.Errorf("read streak of %s on %s: %w", cause, host, err)
 		}
-		if err := json.Unmarshal([]byte(doc), &causes); err != nil {
-			return time.Time{}, false, fmt.Errorf("read streak of %s on %s: decode causes: %w", cause, host, err)
+		for _, row := range rows {
+			if !slices.Contains(row.causes, cause) {
+				return since, found, nil
+			}
+			since, found = fromMicros(row.started), true
 		}
-		if !slices.Contains(causes, cause) {
-			break
+		if len(rows) < page {
+			return since, found, nil // the host has no older reports
 		}
-		since, found = fromMicros(started), true
+		after = &rows[len(rows)-1].sinceCursor
 	}
-	if err := rows.Err(); err != nil {
-		return time.Time{}, false, fmt.Errorf("read streak of %s on %s: %w", cause, host, err)
+}
+
+// The sizes of the pages Since reads: the first, and the largest.
+const (
+	sincePageMin = 8
+	sincePageMax = 512
+)
+
+// sinceCursor is where a page of Since starts: just after (older than) this
+// report, in History's order.
+type sinceCursor struct {
+	started int64
+	id      string
+}
+
+type sinceRow struct {
+	sinceCursor
+	causes []triage.CauseID
+}
+
+// sincePage returns at most limit of host's reports, newest first, older than
+// after (from the newest when nil). Both backends bound the row-value
+// comparison with reports_by_host, so a page costs its rows, not what came
+// before. It reads them all before it returns, so that the connection is free
+// between pages.
+func (db *DB) sincePage(ctx context.Context, host string, after *sinceCursor, limit int) ([]sinceRow, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if after == nil {
+		rows, err = db.sql.QueryContext(ctx, `SELECT started_at, id, causes FROM reports
+			WHERE host_key = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, hostKey(host), limit)
+	} else {
+		rows, err = db.sql.QueryContext(ctx, `SELECT started_at, id, causes FROM reports
+			WHERE host_key = $1 AND (started_at, id) < ($2, $3)
+			ORDER BY started_at DESC, id DESC LIMIT $4`, hostKey(host), after.started, after.id, limit)
 	}
-	return since, found, nil
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sinceRow
+	for rows.Next() {
+		var (
+			r   sinceRow
+			doc string
+		)
+		if err := rows.Scan(&r.started, &r.id, &doc); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(doc), &r.causes); err != nil {
+			return nil, fmt.Errorf("report %s: decode causes: %w", r.id, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // Latest returns each host's newest report (as History orders them), sorted
 // by host name, case-insensitively. The host is named as its newest report
-// names it.
+// names it. It reads the latest table, which SaveReport keeps: one row per
+// host, whatever the number of reports. A host whose reports were all pruned
+// is not listed (see Prune).
 func (db *DB) Latest(ctx context.Context) ([]Entry, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+entryColumns+` FROM (
-			SELECT `+entryColumns+`, host_key, row_number() OVER (PARTITION BY host_key ORDER BY started_at DESC, id DESC) AS n FROM reports
-		) AS newest
-		WHERE n = 1 ORDER BY host_key, host`)
+	// entryColumns, of reports.
+	rows, err := db.sql.QueryContext(ctx, `SELECT r.id, r.host, r.status, r.started_at, r.causes, r.channel, r.thread_ts
+		FROM latest AS l JOIN reports AS r ON r.id = l.report_id
+		ORDER BY l.host_key`)
 	if err != nil {
 		return nil, fmt.Errorf("read latest reports: %w", err)
 	}

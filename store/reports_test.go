@@ -293,3 +293,138 @@ func TestLatest(t *testing.T) {
 		}
 	})
 }
+
+func TestSaveReportIDTaken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		mine := Record{Report: report("k7m2p9qx", "sql01", t0, triage.SPNMissing), RequestedBy: "U1"}
+		if err := db.SaveReport(ctx, mine); err != nil {
+			t.Fatal(err)
+		}
+		theirs := Record{Report: report("k7m2p9qx", "sql02", t0.Add(time.Hour)), RequestedBy: "U2"}
+		if err := db.SaveReport(ctx, theirs); !errors.Is(err, ErrIDTaken) {
+			t.Fatalf("SaveReport of another host's report with a taken ID = %v; want ErrIDTaken", err)
+		}
+		got, err := db.Report(ctx, "k7m2p9qx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(mine, got); diff != "" {
+			t.Errorf("the first report after a colliding save (-want +got):\n%s", diff)
+		}
+		if hist, err := db.History(ctx, "sql02", 0); err != nil || len(hist) != 0 {
+			t.Errorf("History(sql02) = %v, %v; want nothing saved", hist, err)
+		}
+
+		// The same host, however it is written, replaces its report.
+		same := Record{Report: report("k7m2p9qx", "SQL01", t0), Channel: "C1", ThreadTS: "1.2", RequestedBy: "U1"}
+		if err := db.SaveReport(ctx, same); err != nil {
+			t.Fatalf("SaveReport of the same host's report: %v", err)
+		}
+		if got, err := db.Report(ctx, "k7m2p9qx"); err != nil || got.ThreadTS != "1.2" || got.Report.Host != "SQL01" {
+			t.Errorf("Report after replacing = %+v, %v; want the replacement", got, err)
+		}
+	})
+}
+
+// TestLatestFollowsReplacedReports checks the latest table through saves that
+// replace a host's newest report with an older StartedAt, and through saves
+// of older reports.
+func TestLatestFollowsReplacedReports(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		save := func(r triage.Report) {
+			t.Helper()
+			if err := db.SaveReport(ctx, Record{Report: r}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		latest := func() []string {
+			t.Helper()
+			es, err := db.Latest(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return reportIDs(es)
+		}
+		save(report("b", "sql01", t0))
+		save(report("a", "sql01", t0.Add(-time.Hour))) // older: b stays
+		if diff := cmp.Diff([]string{"b"}, latest()); diff != "" {
+			t.Errorf("Latest after an older report (-want +got):\n%s", diff)
+		}
+		save(report("b", "sql01", t0.Add(-2*time.Hour))) // b replaced, now the oldest
+		if diff := cmp.Diff([]string{"a"}, latest()); diff != "" {
+			t.Errorf("Latest after the newest report moved back (-want +got):\n%s", diff)
+		}
+		save(report("c", "sql01", t0.Add(-time.Hour))) // same time as a, higher ID
+		save(report("d", "sql02", t0))
+		if diff := cmp.Diff([]string{"c", "d"}, latest()); diff != "" {
+			t.Errorf("Latest (-want +got):\n%s", diff)
+		}
+		if n := count(t, db, "latest"); n != 2 {
+			t.Errorf("latest has %d rows; want one per host, 2", n)
+		}
+	})
+}
+
+// TestLatestMigrationBackfills applies the latest table's migration to a
+// database that has reports already.
+func TestLatestMigrationBackfills(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, o Options) {
+		ctx := t.Context()
+		db := openTest(t, o)
+		for _, r := range []triage.Report{
+			report("a1", "sql01", t0), report("a2", "SQL01", t0.Add(time.Hour)), report("b1", "sql02", t0),
+		} {
+			if err := db.SaveReport(ctx, Record{Report: r}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Back to the schema before the migration: Open applies it again.
+		for _, q := range []string{`DROP TABLE latest`, `DELETE FROM schema_migrations WHERE name = 'latest'`} {
+			if _, err := db.sql.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reopened := openTest(t, o)
+		es, err := reopened.Latest(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"a2", "b1"}, reportIDs(es)); diff != "" {
+			t.Errorf("Latest after the migration (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestSinceLongStreak reads a streak longer than several of Since's pages,
+// with reports that share a StartedAt across the pages' boundaries.
+func TestSinceLongStreak(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		const c = triage.SPNMissing
+		const streak = sincePageMin + 4*sincePageMin + sincePageMax + 3 // into the fourth page
+		save := func(id string, at time.Time, causes ...triage.CauseID) {
+			t.Helper()
+			if err := db.SaveReport(ctx, Record{Report: report(id, "sql01", at, causes...)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save("before", t0.Add(-time.Hour)) // without c: ends the streak
+		for i := range streak {
+			// Three reports per StartedAt.
+			save(fmt.Sprintf("s%04d", i), t0.Add(time.Duration(i/3)*time.Minute), c)
+		}
+		got, ok, err := db.Since(ctx, "sql01", c)
+		if err != nil || !ok || !got.Equal(t0) {
+			t.Errorf("Since = %v, %v, %v; want %v, true", got, ok, err, t0)
+		}
+		// Without a report to end it, the streak runs to the oldest report.
+		if _, err := db.sql.ExecContext(ctx, `DELETE FROM reports WHERE id = 'before'`); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := db.Since(ctx, "sql01", c); err != nil || !ok || !got.Equal(t0) {
+			t.Errorf("Since without the older report = %v, %v, %v; want %v, true", got, ok, err, t0)
+		}
+	})
+}

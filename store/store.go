@@ -18,6 +18,11 @@ import (
 // ErrNotFound is returned (wrapped) when a report or run asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrIDTaken is returned (wrapped) by SaveReport when the report's ID is
+// already another host's report's. Report IDs are short and random, so they
+// can collide: the caller gives the report a new ID and saves it again.
+var ErrIDTaken = errors.New("report ID is taken by another host's report")
+
 // A Record is one stored triage: the full report and where it was posted.
 type Record struct {
 	Report triage.Report

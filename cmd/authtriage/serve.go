@@ -131,11 +131,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 		return err
 	}
 
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	var wg sync.WaitGroup
-	fail := make(chan error, 4)
-	part := func(name string, f func() error) {
+	// Shutdown order: first the parts that take requests (transports, the
+	// scheduler), so nothing new arrives; then the bot, which finishes or records
+	// what it took; the ops endpoints last, so /healthz answers until the end.
+	front, stopFront := context.WithCancel(ctx)
+	defer stopFront()
+	botCtx, stopBot := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBot()
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOps()
+
+	fail := make(chan error, 8)
+	var frontWG, opsWG sync.WaitGroup
+	part := func(wg *sync.WaitGroup, name string, f func() error) {
 		wg.Go(func() {
 			if err := f(); err != nil {
 				fail <- fmt.Errorf("%s: %w", name, err)
@@ -145,33 +153,36 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 	botDone := make(chan struct{})
 	go func() {
 		defer close(botDone)
-		b.Run(ctx)
+		b.Run(botCtx)
 	}()
 
 	var socket bot.SocketState
 	ready := func() error {
-		if sc.Mode == "socket" && !socket.Connected() {
+		if !b.Accepting() {
+			return errors.New("the bot is not accepting requests (starting or stopping)")
+		}
+		if sc.Mode == config.SlackSocket && !socket.Connected() {
 			return errors.New("socket mode is not connected to Slack")
 		}
 		return nil
 	}
-	if sc.OpsListen != "off" {
-		part("ops server", func() error { return listenAndServe(ctx, sc.OpsListen, bot.OpsHandler(reg, ready), log, "ops") })
+	if sc.OpsListen != config.OpsOff {
+		part(&opsWG, "ops server", func() error { return listenAndServe(opsCtx, sc.OpsListen, bot.OpsHandler(reg, ready), log, "ops") })
 	}
 	switch sc.Mode {
-	case "http":
-		part("slack http", func() error {
-			return listenAndServe(ctx, sc.Listen, b.HTTPHandler(sc.SigningSecret.Reveal()), log, "slack")
+	case config.SlackHTTP:
+		part(&frontWG, "slack http", func() error {
+			return listenAndServe(front, sc.Listen, b.HTTPHandler(sc.SigningSecret.Reveal()), log, "slack")
 		})
 	default:
-		part("socket mode", func() error {
-			return b.RunSocketMode(ctx, func() *socketmode.Client { return socketmode.New(api) }, &socket)
+		part(&frontWG, "socket mode", func() error {
+			return b.RunSocketMode(front, func() *socketmode.Client { return socketmode.New(api) }, &socket)
 		})
 	}
 	if sched != nil {
-		part("scheduler", func() error { return sched.Run(ctx) })
+		part(&frontWG, "scheduler", func() error { return sched.Run(front) })
 	}
-	part("store pruning", func() error { prune(ctx, db, log); return nil })
+	part(&frontWG, "store pruning", func() error { prune(front, db, log); return nil })
 
 	select {
 	case <-ctx.Done():
@@ -179,9 +190,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 	case err = <-fail:
 		log.Error("stopping after a failure", "err", err)
 	}
-	stop()
-	wg.Wait()
+	stopFront()
+	frontWG.Wait()
+	stopBot()
 	<-botDone
+	stopOps()
+	opsWG.Wait()
 	return err
 }
 

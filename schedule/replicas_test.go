@@ -1,0 +1,236 @@
+package schedule
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for creating test schemas
+
+	"authtriage/store"
+	"authtriage/triage"
+)
+
+// Environment of the PostgreSQL tests, as in package store: scripts/postgres.sh
+// up DIR prints a DSN.
+const (
+	envPostgresDSN     = "AUTHTRIAGE_TEST_POSTGRES_DSN"
+	envRequirePostgres = "AUTHTRIAGE_REQUIRE_POSTGRES"
+)
+
+// forEachStore runs f once per backend of the real store, in parallel
+// subtests, with the options of a fresh, empty database: a SQLite file in a
+// temporary directory, and a new schema of the PostgreSQL database named by
+// AUTHTRIAGE_TEST_POSTGRES_DSN (dropped when the test ends). Without that
+// variable the PostgreSQL subtest is skipped, or fails when
+// AUTHTRIAGE_REQUIRE_POSTGRES=1.
+func forEachStore(t *testing.T, f func(t *testing.T, o store.Options)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		f(t, store.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "store.db")})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		f(t, store.Options{Driver: "postgres", DSN: postgresSchema(t)})
+	})
+}
+
+// postgresSchema creates a schema with a random name in the test database and
+// returns a DSN whose connections use it; the schema is dropped when the test
+// ends.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(envPostgresDSN)
+	if dsn == "" {
+		if os.Getenv(envRequirePostgres) == "1" {
+			t.Fatalf("%s=1 but %s is not set", envRequirePostgres, envPostgresDSN)
+		}
+		t.Skipf("PostgreSQL tests skipped: set %s (dsn=$(scripts/postgres.sh up DIR) prints one)", envPostgresDSN)
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	admin.SetMaxOpenConns(1)
+	schema := "test_" + strings.ToLower(rand.Text())
+	t.Cleanup(func() {
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // t.Context is done by now
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop test schema: %v", err)
+		}
+	})
+	if _, err := admin.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("create test schema: %v", err)
+	}
+	return withSearchPath(t, dsn, schema)
+}
+
+// withSearchPath returns dsn with its connections' search_path set to schema.
+func withSearchPath(t *testing.T, dsn, schema string) string {
+	t.Helper()
+	if !strings.Contains(dsn, "://") {
+		return dsn + " search_path=" + schema // key=value form
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s is not a valid URL", envPostgresDSN) // not the DSN itself: it may hold a password
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openStore opens o, and closes it when the test ends.
+func openStore(t *testing.T, o store.Options) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), o)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return db
+}
+
+// eventually returns once cond holds, or after ten seconds of bubble time. A
+// SQLite handle waiting for another's write lock sleeps in bubble time, which
+// synctest.Wait does not wait out: sleeping here lets that time pass.
+func eventually(cond func() bool) {
+	for range 1000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTwoReplicasOnTheStore runs two Schedulers, each with its own handle on
+// one real store, through four hourly ticks: each tick is posted once, by one
+// of them, compared with the tick before.
+func TestTwoReplicasOnTheStore(t *testing.T) {
+	forEachStore(t, func(t *testing.T, o store.Options) {
+		synctest.Test(t, func(t *testing.T) {
+			clk := newFakeClock(start)
+			o.Now = clk.Now
+			tr := newScriptedTriager()
+			sc := hourly("a", "b", "c")
+			dbs := []*store.DB{openStore(t, o), openStore(t, o)}
+			r1 := newReplica(t, "replica-1", clk, dbs[0], tr, sc)
+			r2 := newReplica(t, "replica-2", clk, dbs[1], tr, sc)
+			stops := []func(){runInBackground(t, r1.Scheduler), runInBackground(t, r2.Scheduler)}
+			defer func() {
+				for _, stop := range stops {
+					stop()
+				}
+			}()
+
+			tr.set("a", triage.StatusCritical, triage.SPNDuplicate)
+			tr.set("b", triage.StatusWarning, triage.ClockSkew)
+			ticks := []struct {
+				setup         func()
+				Worse, Better []changeLine
+				New, Resolved []causeLine
+			}{
+				{}, // the first: nothing to compare with
+				{
+					setup: func() {
+						tr.set("a", triage.StatusCritical, triage.SPNDuplicate, triage.DCUnreachable)
+						tr.set("b", triage.StatusOK)
+						tr.set("c", triage.StatusWarning, triage.ClockSkew)
+					},
+					Worse:    []changeLine{{"c", triage.StatusOK, triage.StatusWarning}},
+					Better:   []changeLine{{"b", triage.StatusWarning, triage.StatusOK}},
+					New:      []causeLine{{"a", triage.DCUnreachable}, {"c", triage.ClockSkew}},
+					Resolved: []causeLine{{"b", triage.ClockSkew}},
+				},
+				{
+					setup: func() {
+						tr.set("a", triage.StatusOK)
+						tr.set("b", triage.StatusCritical, triage.DCUnreachable)
+					},
+					Worse:    []changeLine{{"b", triage.StatusOK, triage.StatusCritical}},
+					Better:   []changeLine{{"a", triage.StatusCritical, triage.StatusOK}},
+					New:      []causeLine{{"b", triage.DCUnreachable}},
+					Resolved: []causeLine{{"a", triage.DCUnreachable}, {"a", triage.SPNDuplicate}},
+				},
+				{}, // nothing changed
+			}
+			for i, tw := range ticks {
+				if tw.setup != nil {
+					tw.setup()
+				}
+				before := time.Hour
+				if i == 0 {
+					before = 30 * time.Minute // to 10:00
+				}
+				advance(clk, before, 10*time.Second)
+				posted := func() []Summary { return append(r1.notifier.posted(), r2.notifier.posted()...) }
+				eventually(func() bool { return len(posted()) > i })
+				all := posted()
+				slices.SortFunc(all, func(a, b Summary) int { return a.Run.Tick.Compare(b.Run.Tick) })
+				if len(all) != i+1 {
+					t.Fatalf("after tick %d: %d summaries posted by the two replicas; want %d", i+1, len(all), i+1)
+				}
+				s := all[i]
+				wantTick := start.Add(30*time.Minute + time.Duration(i)*time.Hour)
+				if !s.Run.Tick.Equal(wantTick) {
+					t.Errorf("tick %d: summary of %v; want %v", i+1, s.Run.Tick, wantTick)
+				}
+				if i > 0 && (s.Previous == nil || !s.Previous.Tick.Equal(wantTick.Add(-time.Hour))) {
+					t.Errorf("tick %d: Previous = %v; want the run an hour before", i+1, s.Previous)
+				}
+				if s.Err != nil || s.Changed != (i < 3) {
+					t.Errorf("tick %d: Err = %v, Changed = %v; want no error, changed %v", i+1, s.Err, s.Changed, i < 3)
+				}
+				for _, d := range []struct {
+					what      string
+					want, got any
+				}{
+					{"Worse", tw.Worse, changeLines(s.Worse)},
+					{"Better", tw.Better, changeLines(s.Better)},
+					{"New", tw.New, causeLines(s.New)},
+					{"Resolved", tw.Resolved, causeLines(s.Resolved)},
+				} {
+					if diff := cmp.Diff(d.want, d.got); diff != "" {
+						t.Errorf("tick %d: %s mismatch (-want +got):\n%s", i+1, d.what, diff)
+					}
+				}
+				run, err := dbs[i%2].Run(t.Context(), "fleet", wantTick)
+				if err != nil || run.ThreadTS == "" || len(run.Hosts) != 3 {
+					t.Errorf("tick %d: stored run = %+v, %v; want 3 hosts and where the summary is", i+1, run, err)
+				}
+			}
+			// A second post of the last tick would come by now.
+			advance(clk, 2*time.Minute, 10*time.Second)
+			time.Sleep(time.Second)
+			if n := len(r1.notifier.posted()) + len(r2.notifier.posted()); n != len(ticks) {
+				t.Errorf("%d summaries in all; want %d", n, len(ticks))
+			}
+			if n := tr.callCount(); n != 3*len(ticks) {
+				t.Errorf("%d triages; want %d (each host once per tick)", n, 3*len(ticks))
+			}
+			for _, host := range []string{"a", "b", "c"} {
+				hist, err := dbs[0].History(t.Context(), host, 0)
+				if err != nil || len(hist) != len(ticks) {
+					t.Errorf("History(%s) = %d entries, %v; want %d", host, len(hist), err, len(ticks))
+				}
+			}
+		})
+	})
+}
