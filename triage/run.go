@@ -75,10 +75,10 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 					o.err = fmt.Errorf("internal error: %v", p)
 				}
 				o.took = now().Sub(checkBegan)
-				chans[i] <- o
-				if r.Progress != nil {
+				if r.Progress != nil { // before the result is in, so Run returns after it
 					r.Progress(int(finished.Add(1)), len(r.Checks))
 				}
+				chans[i] <- o
 			}()
 			o.res, o.err = c.Run(cctx, t)
 		}()
