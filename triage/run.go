@@ -26,7 +26,8 @@ type Runner struct {
 	// Progress, when set, is called each time a check finishes (or panics), with
 	// how many checks have finished so far and how many there are. It is called from
 	// the checks' goroutines, possibly at the same time, so it must be quick and safe
-	// for concurrent use. Checks abandoned at the deadline never report.
+	// for concurrent use. A check abandoned at the deadline reports when it ends,
+	// which may be after Run has returned.
 	Progress func(done, total int)
 }
 
