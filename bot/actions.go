@@ -24,7 +24,7 @@ func actionVerb(action string) (commands.Verb, bool) {
 		return commands.VerbCheck, true
 	case ActionShare, ActionShareTo:
 		return commands.VerbShare, true
-	case ActionRawEvidence, ActionFixScript:
+	case ActionRawEvidence, ActionFixScript, ActionExport:
 		return commands.VerbShow, true
 	}
 	return "", false
@@ -70,6 +70,8 @@ func (b *Bot) acceptAction(req Request) Reply {
 		run = func(ctx context.Context) { b.rawEvidence(ctx, req, id) }
 	case ActionFixScript:
 		run = func(ctx context.Context) { b.fixScript(ctx, req, id) }
+	case ActionExport:
+		run = func(ctx context.Context) { b.export(ctx, req, id) }
 	}
 	if !b.enqueue(b.light, job{req: req, run: run}, false) {
 		b.audit(req, cmd, "busy", "queue full")

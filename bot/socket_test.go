@@ -139,6 +139,10 @@ func TestButtons(t *testing.T) {
 	if card.Params.Get("channel") != "C0DBA0001" || !strings.Contains(card.Params.Get("blocks"), "open the diagnosis thread") || !strings.Contains(card.Params.Get("blocks"), reportID(1)) {
 		t.Errorf("share card = %v; want a card in C0DBA0001 linking to the thread", card.Params)
 	}
+	click(ActionExport, reportID(1), "", h.fake.ResponseURL("export"))
+	if files := h.wait("files.completeUploadExternal", 1); files[0].Params.Get("thread_ts") != parent.Params.Get("ts") {
+		t.Errorf("Markdown attached to %v; want the report's thread %s", files[0].Params, parent.Params.Get("ts"))
+	}
 	click(ActionRerun, reportID(1), "", h.fake.ResponseURL("rerun"))
 	h.wait("chat.update", 2)
 	if got := h.tr.calls(); len(got) != 2 {

@@ -194,6 +194,25 @@ func (b *Bot) fixScript(ctx context.Context, req Request, id string) {
 	b.tell(ctx, req, Reply{Text: "Fix script of report " + id, Blocks: chunkSections(lines, "```")})
 }
 
+// export attaches the whole report as a Markdown file, for a ticket, to the
+// report's thread (or, for a report that has none, where it was asked for).
+func (b *Bot) export(ctx context.Context, req Request, id string) {
+	rec, ok := b.load(ctx, req, id)
+	if !ok {
+		return
+	}
+	channel, thread := rec.Channel, rec.ThreadTS
+	if channel == "" {
+		channel, thread = req.Channel, req.ThreadTS
+	}
+	if err := b.upload(ctx, channel, thread, rec.Report); err != nil {
+		b.audit(req, describe(req), "error", errorText(err))
+		b.tell(ctx, req, cannotPost(channel, err))
+		return
+	}
+	b.audit(req, describe(req), "ok", id)
+}
+
 // chunkSections puts lines into section blocks within Slack's limits, each
 // wrapped in fence ("```" for code, "" for mrkdwn), with what does not fit in
 // an ephemeral message's 50 blocks replaced by a note. Lines inside a fence are

@@ -35,7 +35,7 @@ type Message struct {
 
 // ThreadOptions control Thread.
 type ThreadOptions struct {
-	// Buttons adds the buttons Re-run, Share, Raw evidence and Fix script to the
+	// Buttons adds the buttons Re-run, Share, Raw evidence, Fix script and Markdown to the
 	// parent message (action IDs ActionRerun and so on, value the report ID).
 	// They are left out while Progress is set: the report is not final yet.
 	Buttons bool
@@ -60,6 +60,7 @@ const (
 	ActionShare       = "share"
 	ActionRawEvidence = "raw_evidence"
 	ActionFixScript   = "fix_script"
+	ActionExport      = "export"
 )
 
 // maxFindingMessages bounds the messages of one finding; the rest of a finding with
@@ -343,6 +344,7 @@ func (r *renderer) buttons() *slack.ActionBlock {
 		btn(ActionShare, "Share…"),
 		btn(ActionRawEvidence, "Raw evidence"),
 		btn(ActionFixScript, "Fix script"),
+		btn(ActionExport, "Markdown"),
 	)
 }
 

@@ -252,7 +252,7 @@ func TestThreadButtons(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"rerun=7kq2m9xd", "share=7kq2m9xd", "raw_evidence=7kq2m9xd", "fix_script=7kq2m9xd"}
+	want := []string{"rerun=7kq2m9xd", "share=7kq2m9xd", "raw_evidence=7kq2m9xd", "fix_script=7kq2m9xd", "export=7kq2m9xd"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("parent buttons (-want +got):\n%s", diff)
 	}

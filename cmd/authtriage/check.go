@@ -39,7 +39,7 @@ func newCheckFlags(o *checkOptions, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` with the host inventory")
-	fs.StringVar(&o.output, "output", "text", "output `FORMAT`: text, json, blocks (the Slack thread as Block Kit JSON, one message a line) or slack (the thread as Slack shows it)")
+	fs.StringVar(&o.output, "output", "text", "output `FORMAT`: text, json, blocks (the Slack thread as Block Kit JSON, one message a line), slack (the thread as Slack shows it) or markdown (the whole report, for a ticket)")
 	fs.Var(&o.since, "since", "how far back to look, e.g. 1h, 24h, 7d (`DURATION`; default 24h, counted back from now for live sources and from the newest entry for files given here)")
 	fs.Var(&o.errorlogs, "errorlog", "read this ERRORLOG `FILE` instead of the live source (repeatable; a file named ERRORLOG brings its rollover set ERRORLOG.1, .2 ...)")
 	fs.Var(&o.events, "events", "read this event-log export `FILE` (wevtutil qe System /f:xml; repeatable)")

@@ -23,7 +23,7 @@ func demoNow() time.Time { return time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
 func newDemoFlags(o *demoOptions, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&o.output, "output", "text", "output `FORMAT`: text, json, blocks (the Slack thread as Block Kit JSON, one message a line) or slack (the thread as Slack shows it)")
+	fs.StringVar(&o.output, "output", "text", "output `FORMAT`: text, json, blocks (the Slack thread as Block Kit JSON, one message a line), slack (the thread as Slack shows it) or markdown (the whole report, for a ticket)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: authtriage demo [flags]
 

@@ -210,7 +210,7 @@ func TestBadInput(t *testing.T) {
 		{"bad flag", []string{"check", "sqlhost01", "--erorlog", "x"}, "flag provided but not defined: -erorlog"},
 		{"bad since", []string{"check", "sqlhost01", "--since", "yesterday"}, "not a duration"},
 		{"negative since", []string{"check", "sqlhost01", "--since", "-1h"}, "must be more than 0"},
-		{"bad output", []string{"check", "sqlhost01", "--output", "xml"}, "--output must be text, json, blocks or slack"},
+		{"bad output", []string{"check", "sqlhost01", "--output", "xml"}, "--output must be text, json, blocks, slack or markdown"},
 		{"scan output", []string{"scan", "spn-duplicates", "--output", "blocks", "--ldif", notLog}, "--output must be text or json"},
 		{"bad port", []string{"check", "sqlhost01", "--port", "70000", "--errorlog", notLog}, "--port"},
 		{"bad instance", []string{"check", "sqlhost01", "--instance", "SALES:x", "--errorlog", notLog}, "--instance"},

@@ -15,10 +15,10 @@ import (
 
 func validOutput(s string) error {
 	switch s {
-	case "text", "json", "blocks", "slack":
+	case "text", "json", "blocks", "slack", "markdown":
 		return nil
 	}
-	return fmt.Errorf("--output must be text, json, blocks or slack, not %q", printable(s))
+	return fmt.Errorf("--output must be text, json, blocks, slack or markdown, not %q", printable(s))
 }
 
 // write renders the report in the chosen format; text gets colour only on a terminal
@@ -27,6 +27,9 @@ func write(w io.Writer, rep triage.Report, format string, e env) error {
 	switch format {
 	case "json":
 		return render.JSON(w, rep)
+	case "markdown":
+		_, err := io.WriteString(w, bot.Markdown(rep))
+		return err
 	case "blocks", "slack":
 		msgs, err := bot.Thread(rep, bot.ThreadOptions{Buttons: true})
 		if err != nil {
