@@ -1,14 +1,8 @@
 package schedule
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,15 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for creating test schemas
 
+	"authtriage/internal/pgtest"
 	"authtriage/store"
 	"authtriage/triage"
-)
-
-// Environment of the PostgreSQL tests, as in package store: scripts/postgres.sh
-// up DIR prints a DSN.
-const (
-	envPostgresDSN     = "AUTHTRIAGE_TEST_POSTGRES_DSN"
-	envRequirePostgres = "AUTHTRIAGE_REQUIRE_POSTGRES"
 )
 
 // forEachStore runs f once per backend of the real store, in parallel
@@ -41,56 +29,8 @@ func forEachStore(t *testing.T, f func(t *testing.T, o store.Options)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		f(t, store.Options{Driver: "postgres", DSN: postgresSchema(t)})
+		f(t, store.Options{Driver: "postgres", DSN: pgtest.Schema(t)})
 	})
-}
-
-// postgresSchema creates a schema with a random name in the test database and
-// returns a DSN whose connections use it; the schema is dropped when the test
-// ends.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(envPostgresDSN)
-	if dsn == "" {
-		if os.Getenv(envRequirePostgres) == "1" {
-			t.Fatalf("%s=1 but %s is not set", envRequirePostgres, envPostgresDSN)
-		}
-		t.Skipf("PostgreSQL tests skipped: set %s (dsn=$(scripts/postgres.sh up DIR) prints one)", envPostgresDSN)
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open test database: %v", err)
-	}
-	admin.SetMaxOpenConns(1)
-	schema := "test_" + strings.ToLower(rand.Text())
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // t.Context is done by now
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop test schema: %v", err)
-		}
-	})
-	if _, err := admin.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create test schema: %v", err)
-	}
-	return withSearchPath(t, dsn, schema)
-}
-
-// withSearchPath returns dsn with its connections' search_path set to schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema // key=value form
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s is not a valid URL", envPostgresDSN) // not the DSN itself: it may hold a password
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // openStore opens o, and closes it when the test ends.

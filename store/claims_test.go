@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"authtriage/internal/pgtest"
 )
 
 // TestClaimOnce claims one key from 50 goroutines over one or two handles
@@ -229,7 +231,7 @@ func TestExpiredLeaseTakenOnce(t *testing.T) {
 // they expire by the server's clock, so a replica whose own clock is far ahead
 // takes no live lease or claim.
 func TestServerClock(t *testing.T) {
-	o := Options{Driver: "postgres", DSN: postgresSchema(t), Log: testLogger(t)}
+	o := Options{Driver: "postgres", DSN: pgtest.Schema(t), Log: testLogger(t)}
 	honest, skewed := openTest(t, o), openTest(t, o)
 	skewed.clock = func() time.Time { return time.Now().Add(time.Hour) } // what the store would otherwise read
 	ctx := t.Context()

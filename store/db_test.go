@@ -2,25 +2,15 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"errors"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for creating test schemas
-)
-
-// Environment of the PostgreSQL tests: scripts/postgres.sh up DIR prints a DSN.
-const (
-	envPostgresDSN     = "AUTHTRIAGE_TEST_POSTGRES_DSN"
-	envRequirePostgres = "AUTHTRIAGE_REQUIRE_POSTGRES"
+	"authtriage/internal/pgtest"
 )
 
 // t0 is the tests' "now": a time with microseconds, as the store keeps them.
@@ -68,7 +58,7 @@ func forEachDatabase(t *testing.T, f func(t *testing.T, o Options)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		f(t, Options{Driver: "postgres", DSN: postgresSchema(t), Log: testLogger(t)})
+		f(t, Options{Driver: "postgres", DSN: pgtest.Schema(t), Log: testLogger(t)})
 	})
 }
 
@@ -101,55 +91,6 @@ func testLogger(t *testing.T) *slog.Logger {
 		return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-// postgresSchema creates a schema with a random name in the test database
-// and returns a DSN whose connections use it; the schema is dropped when the
-// test ends.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(envPostgresDSN)
-	if dsn == "" {
-		if os.Getenv(envRequirePostgres) == "1" {
-			t.Fatalf("%s=1 but %s is not set", envRequirePostgres, envPostgresDSN)
-		}
-		t.Skipf("PostgreSQL tests skipped: set %s (dsn=$(scripts/postgres.sh up DIR) prints one)", envPostgresDSN)
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open test database: %v", err)
-	}
-	admin.SetMaxOpenConns(1)
-	schema := "test_" + strings.ToLower(rand.Text())
-	// Cleanups run last-registered first: this one after the DBs are closed.
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // t.Context is done by now
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop test schema: %v", err)
-		}
-	})
-	if _, err := admin.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create test schema: %v", err)
-	}
-	return withSearchPath(t, dsn, schema)
-}
-
-// withSearchPath returns dsn with its connections' search_path set to schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema // key=value form
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s is not a valid URL", envPostgresDSN) // not the DSN itself: it may hold a password
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // count returns the number of rows in table.
@@ -351,17 +292,6 @@ func TestTimesAreStoredToTheMicrosecond(t *testing.T) {
 	}
 	if got := stored(time.Time{}); !got.IsZero() {
 		t.Errorf("stored(zero) = %v; want the zero time", got)
-	}
-}
-
-func TestWithSearchPath(t *testing.T) {
-	for _, tc := range []struct{ dsn, want string }{
-		{"postgres:///authtriage?host=/tmp/pg&user=postgres", "postgres:///authtriage?host=%2Ftmp%2Fpg&search_path=s1&user=postgres"},
-		{"host=/tmp/pg dbname=authtriage", "host=/tmp/pg dbname=authtriage search_path=s1"},
-	} {
-		if got := withSearchPath(t, tc.dsn, "s1"); got != tc.want {
-			t.Errorf("withSearchPath(%q) = %q; want %q", tc.dsn, got, tc.want)
-		}
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -25,6 +23,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"authtriage/internal/pgtest"
 	"authtriage/internal/slackfake"
 )
 
@@ -38,43 +37,6 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	os.Exit(m.Run())
-}
-
-// postgresSchema returns a DSN for a fresh schema of the test PostgreSQL
-// (AUTHTRIAGE_TEST_POSTGRES_DSN), dropped when the test ends. Without the variable
-// the test skips, or fails when AUTHTRIAGE_REQUIRE_POSTGRES=1 (as CI sets it).
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("AUTHTRIAGE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("AUTHTRIAGE_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("AUTHTRIAGE_TEST_POSTGRES_DSN is not set (scripts/postgres.sh up DIR prints one)")
-		}
-		t.Skip("needs PostgreSQL: set AUTHTRIAGE_TEST_POSTGRES_DSN (scripts/postgres.sh up DIR prints one)")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "replicas_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // replica is one `authtriage serve` process.
@@ -150,7 +112,7 @@ func TestTwoReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a scheduled minute")
 	}
-	dsn := postgresSchema(t)
+	dsn := pgtest.Schema(t)
 	fake := slackfake.New()
 	defer fake.Close()
 	const secret = "two-replicas-signing-secret-0123"
