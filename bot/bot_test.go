@@ -2,9 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,18 +171,14 @@ func (h *harness) sign(path, contentType, body, key string, at time.Time) *http.
 }
 
 // signedRequest returns a POST of body to url signed as Slack signs, with key at
-// time at: v0=HMAC-SHA256(key, "v0:" + timestamp + ":" + body).
+// time at (slackfake.Sign).
 func signedRequest(tb testing.TB, url, contentType, body, key string, at time.Time) *http.Request {
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts := strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(key))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	slackfake.Sign(req, []byte(body), key, at)
 	return req
 }
 

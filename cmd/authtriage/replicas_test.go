@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -254,12 +251,8 @@ func parents(fake *slackfake.Server, channel string) int {
 func postSigned(t *testing.T, addr, path, body, secret string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(body))
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	slackfake.Sign(req, []byte(body), secret, time.Now())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Error(err)

@@ -3,16 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -135,12 +131,8 @@ hosts:
 	body := url.Values{"command": {"/authtriage"}, "text": {"check sqlhost01"}, "user_id": {"U0DBA"},
 		"channel_id": {"C0INCIDENT"}, "trigger_id": {"t.1"}, "response_url": {fake.ResponseURL("r")}}.Encode()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+slackAddr+"/slack/commands", strings.NewReader(body))
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	slackfake.Sign(req, []byte(body), secret, time.Now())
 	began := time.Now()
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {

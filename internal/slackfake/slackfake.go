@@ -18,6 +18,9 @@ package slackfake
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +30,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -352,4 +356,22 @@ func ok(fields map[string]any) map[string]any {
 
 func failure(code string) map[string]any {
 	return map[string]any{"ok": false, "error": code}
+}
+
+// Signature returns the signature Slack puts in X-Slack-Signature: "v0=" and the
+// hex HMAC-SHA256, keyed with the app's signing secret, of "v0:", the request
+// timestamp (Unix seconds), ":" and the body.
+func Signature(secret, timestamp string, body []byte) string {
+	h := hmac.New(sha256.New, []byte(secret))
+	io.WriteString(h, "v0:"+timestamp+":")
+	h.Write(body)
+	return "v0=" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Sign sets the headers with which Slack signs a request to an app:
+// X-Slack-Request-Timestamp (at) and X-Slack-Signature over body.
+func Sign(req *http.Request, body []byte, secret string, at time.Time) {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", Signature(secret, ts, body))
 }

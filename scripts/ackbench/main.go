@@ -22,10 +22,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -275,7 +272,7 @@ func (l *load) send(seq int) error {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", sign(l.secret, ts, body))
+	req.Header.Set("X-Slack-Signature", slackfake.Signature(string(l.secret), ts, body))
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return err
@@ -288,15 +285,6 @@ func (l *load) send(seq int) error {
 		return fmt.Errorf("status %s", resp.Status)
 	}
 	return nil
-}
-
-// sign returns Slack's request signature: "v0=" and the hex HMAC-SHA256, keyed
-// with the signing secret, of "v0:", the timestamp, ":" and the body.
-func sign(secret []byte, ts string, body []byte) string {
-	h := hmac.New(sha256.New, secret)
-	fmt.Fprintf(h, "v0:%s:", ts)
-	h.Write(body)
-	return "v0=" + hex.EncodeToString(h.Sum(nil))
 }
 
 func (r result) row() string {
