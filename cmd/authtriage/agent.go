@@ -60,24 +60,13 @@ func runAgent(ctx context.Context, args []string, e env) int {
 	var configPath string
 	var verbose bool
 	fs := newAgentFlags(&configPath, &verbose, e.stderr)
-	if code, done := parseNoArgs(fs, args, e); done {
+	cfg, log, code, done := startDaemon("agent", fs, &configPath, &verbose, args, e)
+	if done {
 		return code
-	}
-	if configPath == "" {
-		return usageError(e, "agent needs --config FILE")
-	}
-	cfg, err := config.Load(configPath, e.getenv)
-	if err != nil {
-		return usageError(e, "%v", err)
 	}
 	if cfg.Agent == nil {
 		return usageError(e, "%s has no agent section (listen, cert_path, key_path, client_ca_path, allowed_clients)", configPath)
 	}
-	level := slog.LevelInfo
-	if verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	if err := serveAgent(ctx, cfg, log); err != nil {
 		log.Error("agent stopped", "err", err)
 		return exitUnknown

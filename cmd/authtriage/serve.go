@@ -56,29 +56,40 @@ func runServe(ctx context.Context, args []string, e env) int {
 	var configPath string
 	var verbose bool
 	fs := newServeFlags(&configPath, &verbose, e.stderr)
-	if code, done := parseNoArgs(fs, args, e); done {
+	cfg, log, code, done := startDaemon("serve", fs, &configPath, &verbose, args, e)
+	if done {
 		return code
-	}
-	if configPath == "" {
-		return usageError(e, "serve needs --config FILE")
-	}
-	cfg, err := config.Load(configPath, e.getenv)
-	if err != nil {
-		return usageError(e, "%v", err)
 	}
 	if cfg.Slack == nil {
 		return usageError(e, "%s has no slack section (mode, bot_token, app_token or signing_secret)", configPath)
 	}
-	level := slog.LevelInfo
-	if verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	if err := serve(ctx, cfg, log, e); err != nil {
 		log.Error("serve stopped", "err", err)
 		return exitUnknown
 	}
 	return exitOK
+}
+
+// startDaemon does what the long-running commands (serve, agent) do first: it
+// parses their flags (--config and --verbose, no arguments), loads the
+// configuration and makes their logger, JSON lines on stderr. When done is true
+// the command returns code.
+func startDaemon(name string, fs *flag.FlagSet, configPath *string, verbose *bool, args []string, e env) (cfg *config.Config, log *slog.Logger, code int, done bool) {
+	if code, done := parseNoArgs(fs, args, e); done {
+		return nil, nil, code, true
+	}
+	if *configPath == "" {
+		return nil, nil, usageError(e, "%s needs --config FILE", name), true
+	}
+	cfg, err := config.Load(*configPath, e.getenv)
+	if err != nil {
+		return nil, nil, usageError(e, "%v", err), true
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	return cfg, slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})), 0, false
 }
 
 // serve runs the bot until ctx ends or a part fails for good.
