@@ -88,7 +88,7 @@ const maxCheckDuration = 24 * time.Hour
 // DecodeLine parses one line of the triage stream. Fields it does not know are
 // ignored, so that an agent may add some; a line must be either a check with a name
 // and a known status, or the end marker, and nothing may follow the JSON value. A
-// trend (Observations.Trend) may have at most triage.TrendHours hours.
+// trend (Observations.Trend) must pass triage.Trend.Validate.
 func DecodeLine(b []byte) (Line, error) {
 	var l Line
 	if err := json.Unmarshal(b, &l); err != nil { // also refuses data after the value
@@ -105,8 +105,8 @@ func DecodeLine(b []byte) (Line, error) {
 		return Line{}, errors.New("bad line: a check without a name")
 	case l.Check.Duration < 0 || l.Check.Duration > maxCheckDuration || l.Check.Duration%time.Millisecond != 0:
 		return Line{}, fmt.Errorf("bad line: check %q: duration out of range", l.Check.Name)
-	case l.Observations != nil && l.Observations.Trend != nil && len(l.Observations.Trend.Hours) > triage.TrendHours:
-		return Line{}, fmt.Errorf("bad line: check %q: a trend of %d hours; at most %d", l.Check.Name, len(l.Observations.Trend.Hours), triage.TrendHours)
+	case l.Observations != nil && l.Observations.Trend != nil && l.Observations.Trend.Validate() != nil:
+		return Line{}, fmt.Errorf("bad line: check %q: trend: %w", l.Check.Name, l.Observations.Trend.Validate())
 	}
 	switch l.Check.Status {
 	case triage.CheckPass, triage.CheckWarn, triage.CheckFail, triage.CheckError, triage.CheckSkipped:

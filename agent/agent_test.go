@@ -48,7 +48,15 @@ func TestDecodeLine(t *testing.T) {
 					Hours: []triage.HourCount{{Start: time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC), SSPIHandshake: 63, UntrustedDomain: 63, LoginFailed: 1}}}},
 			}},
 		{name: "a trend longer than a day", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"hours":[` +
-			strings.Repeat(`{},`, triage.TrendHours) + `{}]}}}`, wantErr: "trend of 25 hours"},
+			strings.Repeat(`{},`, triage.TrendHours) + `{}]}}}`, wantErr: "trend: 26 hours; at most 25"},
+		{name: "a trend with a negative count", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T14:54:03Z","hours":[{"start":"2026-11-24T14:00:00Z","sspi_handshake":-5}]}}}`,
+			wantErr: "negative count"},
+		{name: "a trend's hours out of order", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T14:54:03Z","hours":[{"start":"2026-11-24T14:00:00Z"},{"start":"2026-11-24T13:00:00Z"}]}}}`,
+			wantErr: "does not follow"},
+		{name: "a trend's hour off the hour", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T14:54:03Z","hours":[{"start":"2026-11-24T14:30:00Z"}]}}}`,
+			wantErr: "not on the hour"},
+		{name: "a trend ending outside its newest hour", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T18:54:03Z","hours":[{"start":"2026-11-24T14:00:00Z"}]}}}`,
+			wantErr: "not in the newest hour"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

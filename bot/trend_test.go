@@ -31,15 +31,15 @@ func TestThreadTrend(t *testing.T) {
 		lines []string // the trend's lines in the checks reply; none for no trend
 	}{
 		{"demo", func(t *testing.T) triage.Report { return loadReport(t, "testdata/demo.json") }, []string{
-			"*Failures per hour* in ERRORLOG, 2026-11-23 10:00 -05:00 to 2026-11-24 09:54 -05:00:\n```17806 SSPI handshake failed |",
-			"18456 login failed          |                      █▄| total 3, peak 2 at 08:00```",
+			"*Failures per hour* in ERRORLOG, 2026-11-23 09:00 -05:00 to 2026-11-24 09:54 -05:00:\n```17806 SSPI handshake failed |",
+			"18456 login failed          |                       █▄| total 3, peak 2 at 08:00```",
 		}},
 		{"no trend", func(*testing.T) triage.Report { return okReport() }, nil},
 		{"a trend without failures", func(*testing.T) triage.Report {
 			return withTrend(&triage.Trend{End: end, Hours: []triage.HourCount{{Start: end.Truncate(time.Hour)}}})
 		}, nil},
 		{"a huge trend", func(*testing.T) triage.Report { return withTrend(huge) }, []string{
-			"17806 SSPI handshake failed |████████████████████████| total 9223372036854775807",
+			"17806 SSPI handshake failed |" + strings.Repeat("█", triage.TrendHours) + "| total 9223372036854775807",
 			"18452 untrusted domain      |",
 		}},
 	}

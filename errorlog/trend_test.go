@@ -72,21 +72,23 @@ func TestReadTrend(t *testing.T) {
 				"17806 @2025-06-02 07:59:59.99", "18452 @2025-06-02 07:59:59.99",
 				"17806 @2025-06-02 08:00:00.00", "18452 @2025-06-02 08:00:00.00",
 				"18456 @2025-06-02 09:29:59.00"),
-			// 24 hours: 2025-06-01 10:00 to 2025-06-02 09:00; the last holds 09:00 to 09:30.
-			want: trendOf(utc(2, 9, 30), utc(1, 10, 0), append(zeros(21), [3]int{1, 1, 0}, [3]int{1, 1, 0}, [3]int{0, 0, 1})...),
+			// 25 hours: 2025-06-01 09:00 (the window starts at 09:30) to 2025-06-02
+			// 09:00; the last holds 09:00 to 09:30.
+			want: trendOf(utc(2, 9, 30), utc(1, 9, 0), append(zeros(22), [3]int{1, 1, 0}, [3]int{1, 1, 0}, [3]int{0, 0, 1})...),
 		},
 		{
 			name: "an entry at the end counts in the hour holding it, one after is not read",
 			log:  failureLog("2025-06-02 09:00:00.00", "18456 @2025-06-02 09:00:00.00", "18456 @2025-06-02 09:00:00.01"),
 			opt:  Options{End: utc(2, 9, 0)},
-			want: trendOf(utc(2, 9, 0), utc(1, 10, 0), append(zeros(23), [3]int{0, 0, 1})...),
+			want: trendOf(utc(2, 9, 0), utc(1, 9, 0), append(zeros(24), [3]int{0, 0, 1})...),
 		},
 		{
-			name: "an entry of the window older than the oldest hour is not counted",
+			name: "the hour the window starts in is counted from the window's start",
 			log: failureLog("2025-06-02 09:30:00.00",
-				"18456 @2025-06-01 09:45:00.00", // in the 24h window, which starts at 09:30
+				"18456 @2025-06-01 09:15:00.00", // before the 24h window, which starts at 09:30
+				"18456 @2025-06-01 09:45:00.00", // in it
 				"18456 @2025-06-01 10:00:00.00"),
-			want: trendOf(utc(2, 9, 30), utc(1, 10, 0), append([][3]int{{0, 0, 1}}, zeros(23)...)...),
+			want: trendOf(utc(2, 9, 30), utc(1, 9, 0), append([][3]int{{0, 0, 1}, {0, 0, 1}}, zeros(23)...)...),
 		},
 		{
 			name: "a window shorter than a day has fewer hours",
@@ -99,7 +101,7 @@ func TestReadTrend(t *testing.T) {
 			log:  failureLog("2025-06-02 09:30:00.00", "18452 @2025-06-02 08:10:00.00"),
 			opt:  Options{Location: minus5},
 			// 09:30 -05:00 is 14:30 UTC; 08:10 -05:00 is 13:10 UTC.
-			want: trendOf(utc(2, 14, 30), utc(1, 15, 0), append(zeros(22), [3]int{0, 1, 0}, [3]int{0, 0, 0})...),
+			want: trendOf(utc(2, 14, 30), utc(1, 14, 0), append(zeros(23), [3]int{0, 1, 0}, [3]int{0, 0, 0})...),
 		},
 	}
 	for _, tt := range tests {

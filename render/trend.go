@@ -44,7 +44,7 @@ var trendNames = map[int]string{
 }
 
 // TrendLines returns a report's trend as text for a monospaced font: the span it
-// covers, "2026-11-23 10:00 to 2026-11-24 09:54 -05:00" (from the start of its oldest
+// covers, "2026-11-23 09:00 -05:00 to 2026-11-24 09:54 -05:00" (from the start of its oldest
 // hour to its end, in zone), and one line per error with entries in it, in the order
 // of triage.TrendErrors:
 //

@@ -36,15 +36,15 @@ func TestTrendLines(t *testing.T) {
 		wantLines []string
 	}{
 		{name: "no trend", tr: nil, zone: est},
-		{name: "no failures", tr: trendOf(utc(24, 14, 54), utc(23, 15, 0), day()...), zone: est},
+		{name: "no failures", tr: trendOf(utc(24, 14, 54), utc(23, 14, 0), day()...), zone: est},
 		{
 			name: "only errors with failures, in the host's zone", zone: est,
-			tr:       trendOf(utc(24, 14, 54), utc(23, 15, 0), day([3]int{0, 0, 2}, [3]int{63, 63, 1})...),
-			wantSpan: "2026-11-23 10:00 -05:00 to 2026-11-24 09:54 -05:00",
+			tr:       trendOf(utc(24, 14, 54), utc(23, 14, 0), day([3]int{0, 0, 2}, [3]int{63, 63, 1})...),
+			wantSpan: "2026-11-23 09:00 -05:00 to 2026-11-24 09:54 -05:00",
 			wantLines: []string{
-				"17806 SSPI handshake failed |                       █| total 63, peak 63 at 09:00",
-				"18452 untrusted domain      |                       █| total 63, peak 63 at 09:00",
-				"18456 login failed          |                      █▄| total 3, peak 2 at 08:00",
+				"17806 SSPI handshake failed |                        █| total 63, peak 63 at 09:00",
+				"18452 untrusted domain      |                        █| total 63, peak 63 at 09:00",
+				"18456 login failed          |                       █▄| total 3, peak 2 at 08:00",
 			},
 		},
 		{
@@ -61,9 +61,9 @@ func TestTrendLines(t *testing.T) {
 		},
 		{
 			name: "only the last day of a longer trend", zone: time.UTC,
-			tr:        trendOf(utc(25, 9, 30), utc(24, 8, 0), append([][3]int{{0, 9, 0}, {0, 9, 0}}, day([3]int{0, 1, 0})...)...),
-			wantSpan:  "2026-11-24 10:00 +00:00 to 2026-11-25 09:30 +00:00",
-			wantLines: []string{"18452 untrusted domain |" + strings.Repeat(" ", 23) + "█| total 1, peak 1 at 09:00"},
+			tr:        trendOf(utc(25, 9, 30), utc(24, 7, 0), append([][3]int{{0, 9, 0}, {0, 9, 0}}, day([3]int{0, 1, 0})...)...),
+			wantSpan:  "2026-11-24 09:00 +00:00 to 2026-11-25 09:30 +00:00",
+			wantLines: []string{"18452 untrusted domain |" + strings.Repeat(" ", triage.TrendHours-1) + "█| total 1, peak 1 at 09:00"},
 		},
 		{
 			name: "negative counts are none, totals do not overflow", zone: time.UTC,

@@ -1,16 +1,20 @@
 package triage
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
-// TrendHours is the number of hours a Trend covers at most: a day.
-const TrendHours = 24
+// TrendHours is the number of hours a Trend covers at most: the clock hours a
+// day's window touches (24, and the partial hour it starts in).
+const TrendHours = 25
 
 // TrendErrors returns the SQL Server errors a Trend counts, in the order reports show
 // them: 17806 (SSPI handshake failed), 18452 (login from an untrusted domain) and
 // 18456 (login failed).
 func TrendErrors() []int { return []int{17806, 18452, 18456} }
 
-// A Trend counts the Windows-authentication failures in a host's ERRORLOG per hour
+// A Trend counts the authentication failures in a host's ERRORLOG per hour
 // over the last day of the time window read, so that responders see when they
 // started and whether they go on. Its JSON form is part of the report's contract.
 //
@@ -35,7 +39,8 @@ type HourCount struct {
 
 // NewTrend returns a trend with nothing counted for a time window from from to end:
 // the hours from the one holding from to the one holding end, at most TrendHours of
-// them, the newest holding end. A zero from means a window of at least a day.
+// them, the newest holding end; a day's window gets all its hours. A zero from
+// means a window of more than a day.
 func NewTrend(from, end time.Time) *Trend {
 	end = end.UTC()
 	last := end.Truncate(time.Hour) // Truncate works on absolute time: UTC hours
@@ -149,4 +154,29 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// Validate reports what is wrong with a trend that came from elsewhere (an
+// agent): more than TrendHours hours, hours not on the hour or not one after
+// the other, oldest first, negative counts, or an End outside the newest hour.
+func (t *Trend) Validate() error {
+	if len(t.Hours) > TrendHours {
+		return fmt.Errorf("%d hours; at most %d", len(t.Hours), TrendHours)
+	}
+	for i, h := range t.Hours {
+		switch {
+		case !h.Start.Equal(h.Start.Truncate(time.Hour)):
+			return fmt.Errorf("hour %d starts at %s, not on the hour", i, h.Start.Format(time.RFC3339))
+		case i > 0 && !h.Start.Equal(t.Hours[i-1].Start.Add(time.Hour)):
+			return fmt.Errorf("hour %d does not follow hour %d", i, i-1)
+		case h.SSPIHandshake < 0 || h.UntrustedDomain < 0 || h.LoginFailed < 0:
+			return fmt.Errorf("hour %d has a negative count", i)
+		}
+	}
+	if n := len(t.Hours); n > 0 {
+		if last := t.Hours[n-1].Start; t.End.Before(last) || !t.End.Before(last.Add(time.Hour)) {
+			return fmt.Errorf("end %s is not in the newest hour", t.End.Format(time.RFC3339))
+		}
+	}
+	return nil
 }

@@ -33,14 +33,14 @@ func TestNewTrend(t *testing.T) {
 		from, end   time.Time
 		first, last time.Time
 	}{
-		{"a day off the hour: the newest hour holds the end", utc(23, 9, 54), utc(24, 9, 54), utc(23, 10, 0), utc(24, 9, 0)},
-		{"a day on the hour: the newest hour starts at the end", utc(23, 9, 0), utc(24, 9, 0), utc(23, 10, 0), utc(24, 9, 0)},
-		{"a week: still a day", utc(17, 9, 54), utc(24, 9, 54), utc(23, 10, 0), utc(24, 9, 0)},
-		{"no start: a day", time.Time{}, utc(24, 9, 54), utc(23, 10, 0), utc(24, 9, 0)},
+		{"a day off the hour: from the hour holding its start to the one holding the end", utc(23, 9, 54), utc(24, 9, 54), utc(23, 9, 0), utc(24, 9, 0)},
+		{"a day on the hour: the newest hour starts at the end", utc(23, 9, 0), utc(24, 9, 0), utc(23, 9, 0), utc(24, 9, 0)},
+		{"a week: still a day", utc(17, 9, 54), utc(24, 9, 54), utc(23, 9, 0), utc(24, 9, 0)},
+		{"no start: a day", time.Time{}, utc(24, 9, 54), utc(23, 9, 0), utc(24, 9, 0)},
 		{"90 minutes: two hours", utc(24, 8, 24), utc(24, 9, 54), utc(24, 8, 0), utc(24, 9, 0)},
 		{"within one hour: one", utc(24, 9, 10), utc(24, 9, 54), utc(24, 9, 0), utc(24, 9, 0)},
 		{"a start after the end: one", utc(24, 11, 0), utc(24, 9, 54), utc(24, 9, 0), utc(24, 9, 0)},
-		{"hours of UTC in another zone", utc(23, 14, 54).In(minus5), utc(24, 14, 54).In(minus5), utc(23, 15, 0), utc(24, 14, 0)},
+		{"hours of UTC in another zone", utc(23, 14, 54).In(minus5), utc(24, 14, 54).In(minus5), utc(23, 14, 0), utc(24, 14, 0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,13 +70,13 @@ func TestTrendAdd(t *testing.T) {
 		at   time.Time
 		want int // index of the hour counted; -1 for none
 	}{
-		{"on the hour: the hour it starts", 17806, at(8, 0, 0), 22},
-		{"just before the hour: the hour before", 17806, at(7, 59, 59), 21},
-		{"the oldest hour's start", 18452, at(10, 0, 0).Add(-24 * time.Hour), 0},
-		{"before the oldest hour", 18452, at(9, 59, 59).Add(-24 * time.Hour), -1},
-		{"at the end", 18456, at(9, 54, 0), 23},
+		{"on the hour: the hour it starts", 17806, at(8, 0, 0), 23},
+		{"just before the hour: the hour before", 17806, at(7, 59, 59), 22},
+		{"the oldest hour's start", 18452, at(9, 0, 0).Add(-24 * time.Hour), 0},
+		{"before the oldest hour", 18452, at(8, 59, 59).Add(-24 * time.Hour), -1},
+		{"at the end", 18456, at(9, 54, 0), 24},
 		{"after the end", 18456, at(9, 54, 1), -1},
-		{"in another zone", 18456, at(8, 30, 0).In(minus5), 22},
+		{"in another zone", 18456, at(8, 30, 0).In(minus5), 23},
 		{"an error a trend does not count", 17830, at(8, 0, 0), -1},
 	}
 	for _, tt := range tests {
@@ -114,7 +114,7 @@ func TestMergeTrends(t *testing.T) {
 			hourly(utc(24, 10, 15), utc(24, 8, 0), [3]int{1, 2, 3}, [3]int{14, 5, 6}, [3]int{0, 0, 1})},
 		{"hours older than a day before the newest are dropped",
 			hourly(utc(22, 9, 30), utc(22, 9, 0), [3]int{7, 7, 7}), b,
-			hourly(utc(24, 10, 15), utc(23, 11, 0), append(make([][3]int, 22), [3]int{10, 0, 0}, [3]int{0, 0, 1})...)},
+			hourly(utc(24, 10, 15), utc(23, 10, 0), append(make([][3]int, 23), [3]int{10, 0, 0}, [3]int{0, 0, 1})...)},
 		{"an hour not on the hour is dropped",
 			&triage.Trend{End: utc(24, 9, 30), Hours: []triage.HourCount{{Start: utc(24, 9, 30), LoginFailed: 5}}}, nil,
 			hourly(utc(24, 9, 30), utc(24, 9, 0), [3]int{})},
