@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"authtriage/commands"
 )
 
 // homeViewers are the users who opened the bot's App Home recently: their Home
@@ -93,8 +95,12 @@ func (b *Bot) publishHome(ctx context.Context, users []string) {
 		b.log.Error("App Home not refreshed: store", "err", err)
 		return
 	}
-	view := HomeView(entries, b.o.Now(), time.UTC)
+	fleet := HomeView(entries, b.o.Now(), time.UTC)
 	for _, u := range users {
+		view := fleet
+		if !b.mayViewFleet(u) {
+			view = noFleetView()
+		}
 		err := b.call(ctx, "views.publish", func(ctx context.Context) error {
 			_, err := b.o.API.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: u, View: view})
 			return err
@@ -103,4 +109,24 @@ func (b *Bot) publishHome(ctx context.Context, users []string) {
 			b.log.Warn("App Home not published", "user", u, "err", err)
 		}
 	}
+}
+
+// mayViewFleet reports whether user may see every host's status in the Home
+// tab: whether an access rule lets them run history somewhere.
+func (b *Bot) mayViewFleet(user string) bool {
+	inGroup := func(group string) bool { return b.groups.has(group, user) }
+	for _, r := range b.o.Access {
+		if r.AllowsUser(string(commands.VerbHistory), user, inGroup) {
+			return true
+		}
+	}
+	return false
+}
+
+// noFleetView is the Home tab of a user who may not see the fleet.
+func noFleetView() slack.HomeTabViewRequest {
+	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: []slack.Block{
+		slack.NewHeaderBlock(plain("authtriage")),
+		section("The fleet's status is shown to those who may run `history`. Ask authtriage's owners for access (`access:` in its configuration). `/authtriage help` lists what you may run."),
+	}}}
 }

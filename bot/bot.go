@@ -67,6 +67,8 @@ type Inventory interface {
 // A Rule says who may run which command where; config.AccessRule is one.
 type Rule interface {
 	Allows(verb, channel, user string, inGroup func(group string) bool) bool
+	// AllowsUser is Allows for some channel: whether user may run verb anywhere.
+	AllowsUser(verb, user string, inGroup func(group string) bool) bool
 }
 
 // Options configure a Bot. API, Store, Triager and Inventory are required.
@@ -85,7 +87,7 @@ type Options struct {
 	// BotUserID is the bot's own user ID (auth.test), so it ignores itself.
 	BotUserID string
 	// Workers bound the triages that run at once (default 8); Queue bounds those
-	// waiting (default 64). A request beyond both is answered "busy", never
+	// waiting (0 means 64; negative means none wait). A request beyond both is answered "busy", never
 	// blocked. Cheap commands (help, history, show, share, buttons) have a pool of
 	// their own, so slow triages never hold them up.
 	Workers, Queue int

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"authtriage/config"
 )
 
 // TestStoredReportCommands: history, show and share work on what check stored.
@@ -90,7 +92,9 @@ func TestLongReportIsAttached(t *testing.T) {
 
 // TestAppHome: opening the Home tab publishes the fleet view; a triage refreshes it.
 func TestAppHome(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, func(o *Options) {
+		o.Access = []Rule{config.AccessRule{Commands: []string{"*"}, Channels: []string{incident}, Users: []string{dba}}}
+	})
 	open := map[string]any{"type": "app_home_opened", "user": dba, "channel": "D0HOME", "tab": "home"}
 	h.do(h.sign("/slack/events", "application/json", eventBody("EvHome", open), secret, time.Now()))
 	views := h.wait("views.publish", 1)
@@ -101,6 +105,14 @@ func TestAppHome(t *testing.T) {
 	views = h.wait("views.publish", 2)
 	if v, _ := json.Marshal(views[1].JSON["view"]); !strings.Contains(string(v), "sqlhost01") || !strings.Contains(string(v), reportID(1)) {
 		t.Errorf("Home after a triage = %s; want sqlhost01 and its report", v)
+	}
+	// Someone no rule lets run history sees no host.
+	open["user"] = "U0NOBODY1"
+	h.do(h.sign("/slack/events", "application/json", eventBody("EvHome2", open), secret, time.Now()))
+	views = h.wait("views.publish", 3)
+	last := views[len(views)-1]
+	if v, _ := json.Marshal(last.JSON["view"]); last.JSON["user_id"] != "U0NOBODY1" || strings.Contains(string(v), "sqlhost01") || !strings.Contains(string(v), "Ask") {
+		t.Errorf("Home of a user without access = %s; want no host and how to get access", v)
 	}
 }
 

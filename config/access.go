@@ -59,6 +59,13 @@ func (r AccessRule) Allows(verb, channel, user string, inGroup func(group string
 	return slices.ContainsFunc(r.UserGroups, inGroup)
 }
 
+// AllowsUser reports whether the rule lets user run verb in some channel: Allows
+// with the channels left out. The App Home, which belongs to no channel, uses it.
+func (r AccessRule) AllowsUser(verb, user string, inGroup func(group string) bool) bool {
+	r.Channels = nil
+	return r.Allows(verb, "", user, inGroup)
+}
+
 func decodeAccess(d *decoder, n *yaml.Node, path string) []AccessRule {
 	var rules []AccessRule
 	d.sequence(n, path, func(n *yaml.Node, path string) {

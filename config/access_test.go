@@ -185,3 +185,25 @@ func TestValidateAccessInCode(t *testing.T) {
 		t.Errorf("Validate = %v, want %s", err, want)
 	}
 }
+
+func TestAllowsUser(t *testing.T) {
+	inOncall := func(g string) bool { return g == "S0ONCALL1" }
+	tests := []struct {
+		name string
+		rule AccessRule
+		user string
+		want bool
+	}{
+		{"a channel rule allows its users anywhere it applies", AccessRule{Commands: []string{"history"}, Channels: []string{"C0DBA0001"}}, "U0ALICE01", true},
+		{"another command", AccessRule{Commands: []string{"check"}}, "U0ALICE01", false},
+		{"a user rule, another user", AccessRule{Commands: []string{"*"}, Users: []string{"U0BOB0001"}}, "U0ALICE01", false},
+		{"a group rule, a member", AccessRule{Commands: []string{"*"}, UserGroups: []string{"S0ONCALL1"}}, "U0ALICE01", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.rule.AllowsUser("history", tt.user, inOncall); got != tt.want {
+				t.Errorf("AllowsUser = %v; want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -139,6 +139,8 @@ func validateSlack(r *reporter, path string, s *Slack) {
 		u.User != nil || u.RawQuery != "" || u.Fragment != "" || !strings.HasSuffix(s.APIURL, "/") {
 		// Not quoted: a URL with user information would show a password.
 		r.add(field(path, "api_url"), `must be an http:// or https:// URL ending in "/", such as "https://slack.com/api/", without user, query or fragment`)
+	} else if u.Scheme == "http" && !loopback(u.Hostname()) {
+		r.add(field(path, "api_url"), "must be https:// unless its host is this machine (localhost, 127.0.0.1, ::1): the bot token goes with every call")
 	}
 	if s.Workers < 1 || s.Workers > 256 {
 		r.add(field(path, "workers"), "must be from 1 to 256")
@@ -211,4 +213,13 @@ func sameListener(a, b string) bool {
 	}
 	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
 	return ha == hb || wild(ha) || wild(hb)
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -183,6 +183,11 @@ func TestSlackProblems(t *testing.T) {
 			want: []string{`t.yaml:4: slack.ops_listen: ":99999" is not host:port (":9090" listens on every address)`},
 		},
 		{
+			name: "api_url over plain http to another machine would send the token in clear",
+			src:  tokens + "  api_url: http://proxy.corp.example/api/\n",
+			want: []string{`t.yaml:4: slack.api_url: must be https:// unless its host is this machine (localhost, 127.0.0.1, ::1): the bot token goes with every call`},
+		},
+		{
 			name: "api_url with a password does not show it",
 			src:  tokens + "  api_url: https://u:SECRET@slack.example/api/\n",
 			want: []string{`t.yaml:4: slack.api_url: must be an http:// or https:// URL ending in "/", such as "https://slack.com/api/", without user, query or fragment`},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -32,6 +33,10 @@ const (
 	DefaultLeaseTTL       = time.Minute
 )
 
+// Format prints s as fmt prints a pointer to a struct at the top level, with any
+// verb, wherever s is, so its DSN stays redacted; see Slack.Format.
+func (s *Store) Format(f fmt.State, verb rune) { formatPointer(f, verb, s) }
+
 func defaultStore() Store {
 	return Store{Driver: StoreSQLite, Path: DefaultStorePath, Retention: DefaultStoreRetention, LeaseTTL: DefaultLeaseTTL}
 }
@@ -56,6 +61,8 @@ func validateStore(r *reporter, path string, s Store) {
 			r.add(field(path, "path"), "is required: the SQLite database file, such as %q", DefaultStorePath)
 		} else if hasControl(s.Path) {
 			r.add(field(path, "path"), "%s contains a control character", quote(s.Path))
+		} else if strings.Contains(s.Path, "?") {
+			r.add(field(path, "path"), "%s contains '?', which the SQLite driver reads as options", quote(s.Path))
 		}
 		if s.DSN != "" {
 			r.add(field(path, "dsn"), "is for driver postgres; sqlite keeps its data in path")

@@ -41,6 +41,11 @@ func TestStoreProblems(t *testing.T) {
 		want []string
 	}{
 		{
+			name: "a path the SQLite driver would read as options",
+			src:  "store:\n  path: /var/lib/a.db?mode=ro\n",
+			want: []string{`t.yaml:2: store.path: "/var/lib/a.db?mode=ro" contains '?', which the SQLite driver reads as options`},
+		},
+		{
 			name: "a lease too short to renew",
 			src:  "store:\n  lease_ttl: 1s\n",
 			want: []string{`t.yaml:2: store.lease_ttl: must be between 5s and 1h`},

@@ -188,13 +188,13 @@ func planFor(cfg *config.Config, host string, o checkOptions, log *slog.Logger) 
 			case "":
 				p.errorlog.NoSource = "the inventory names no errorlog for " + h.Name
 			case "sql":
-				p.errorlog.NoSource = "the inventory reads this host's error log through sp_readerrorlog, which needs the agent (not in this version); give --errorlog FILE"
+				p.errorlog.NoSource = "the inventory reads this host's error log through sp_readerrorlog, which runs in an agent: give the host agent: NAME in the inventory (or, from the command line, --errorlog FILE)"
 			default:
 				p.errorlog.Files = []string{h.ErrorLog}
 			}
 			p.eventlog.Files = h.Events
 			if len(h.Events) == 0 {
-				p.eventlog.NoSource = "the inventory names no event-log exports for " + h.Name + "; live event logs need the agent (not in this version)"
+				p.eventlog.NoSource = "the inventory names no event-log exports for " + h.Name + "; live event logs are read by an agent on the host (give the host agent: NAME)"
 			}
 		}
 	}

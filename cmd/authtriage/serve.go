@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -126,12 +127,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 	var groups []string
 	for _, r := range cfg.Access {
 		rules = append(rules, r)
-		groups = append(groups, r.UserGroups...)
+		for _, g := range r.UserGroups {
+			if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+	}
+	queue := sc.Queue
+	if queue == 0 {
+		queue = -1 // the configuration's 0 is no queue; the bot's 0 is its default
 	}
 	b, err := bot.New(bot.Options{
 		API: api, Store: db, Triager: tr, Inventory: inventory{cfg},
 		Access: rules, UserGroups: groups, BotUserID: auth.UserID,
-		Workers: sc.Workers, Queue: sc.Queue, MaxThreadMessages: sc.MaxThreadMessages,
+		Workers: sc.Workers, Queue: queue, MaxThreadMessages: sc.MaxThreadMessages,
 		Metrics: metrics, Log: log,
 	})
 	if err != nil {
