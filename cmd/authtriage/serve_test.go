@@ -188,3 +188,82 @@ hosts:
 		}
 	}
 }
+
+// TestServeSocketMode runs `authtriage serve` in Socket Mode (the default) against
+// the fake Slack: /readyz says ready once the connection is up, and a slash
+// command envelope is acknowledged with the ephemeral answer and triaged.
+func TestServeSocketMode(t *testing.T) {
+	fake := slackfake.New()
+	defer fake.Close()
+	dir := t.TempDir()
+	errorlog, err := filepath.Abs(filepath.Join("..", "..", "demo", "sqlhost01", "ERRORLOG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := `
+slack:
+  bot_token: xoxb-test
+  app_token: xapp-test
+  ops_listen: 127.0.0.1:0
+  api_url: ` + fake.APIURL() + `
+access:
+  - commands: ["*"]
+    channels: [C0INCIDENT]
+store:
+  path: ` + filepath.Join(dir, "authtriage.db") + `
+hosts:
+  - name: sqlhost01
+    errorlog: ` + errorlog + `
+`
+	path := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	e := env{getenv: func(string) string { return "" }, stdout: io.Discard, stderr: logs, now: demoNow}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() { done <- e.run(ctx, []string{"serve", "--config", path}) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("serve exited %d; logs:\n%s", code, logs.String())
+		}
+	}()
+	opsAddr := listenAddr(t, logs, "ops")
+	ready := func() int {
+		resp, err := http.Get("http://" + opsAddr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ready() != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz never 200; logs:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer wcancel()
+	env := map[string]any{"type": "slash_commands", "envelope_id": "env-1", "accepts_response_payload": true,
+		"payload": map[string]string{"command": "/authtriage", "text": "check sqlhost01", "user_id": "U0DBA",
+			"channel_id": "C0INCIDENT", "trigger_id": "sock.serve.1", "response_url": fake.ResponseURL("r")}}
+	if err := fake.SendEnvelope(wctx, env); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := fake.WaitAck(wctx, "env-1")
+	if err != nil || !strings.Contains(string(ack), "Checking *sqlhost01*") {
+		t.Fatalf("ack = %s, %v; want the ephemeral Checking", ack, err)
+	}
+	updates, err := fake.WaitCalls(wctx, "chat.update", 1)
+	for err == nil && !strings.Contains(updates[len(updates)-1].Params.Get("blocks"), "CRITICAL") {
+		updates, err = fake.WaitCalls(wctx, "chat.update", len(updates)+1)
+	}
+	if err != nil {
+		t.Fatalf("no verdict: %v; logs:\n%s", err, logs.String())
+	}
+}
