@@ -90,7 +90,9 @@ func (b *Bot) refreshHome(ctx context.Context) {
 func (b *Bot) publishHome(ctx context.Context, users []string) {
 	ctx, cancel := b.postCtx(ctx)
 	defer cancel()
-	entries, err := b.o.Store.Latest(ctx)
+	sctx, cancel := storeCtx(ctx)
+	entries, err := b.o.Store.Latest(sctx)
+	cancel()
 	if err != nil {
 		b.log.Error("App Home not refreshed: store", "err", err)
 		return

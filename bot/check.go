@@ -76,7 +76,10 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 func (b *Bot) freshID(ctx context.Context) string {
 	id := b.o.NewID()
 	for range 5 {
-		if _, err := b.o.Store.Report(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := b.o.Store.Report(sctx, id)
+		cancel()
+		if !errors.Is(err, store.ErrNotFound) {
 			id = b.o.NewID() // taken, or the store cannot tell: draw again
 			continue
 		}

@@ -64,6 +64,15 @@ func (b *Bot) postCtx(ctx context.Context) (context.Context, context.CancelFunc)
 	return ctx, func() { stop(); cancel() }
 }
 
+// storeTimeout bounds one look-up in the store, so that a store that hangs
+// (a database out of reach) holds a worker for seconds, not minutes.
+const storeTimeout = 10 * time.Second
+
+// storeCtx returns the context of one look-up in the store.
+func storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, storeTimeout)
+}
+
 // msgOptions returns the options that post m: its blocks and fallback text, with
 // link unfurling off (Learn links would unfurl into large previews).
 func msgOptions(m Message) []slack.MsgOption {

@@ -15,7 +15,9 @@ import (
 
 // load returns the stored report id, or tells the user it is not there.
 func (b *Bot) load(ctx context.Context, req Request, id string) (store.Record, bool) {
-	rec, err := b.o.Store.Report(ctx, id)
+	sctx, cancel := storeCtx(ctx)
+	defer cancel()
+	rec, err := b.o.Store.Report(sctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		b.audit(req, describe(req), "rejected", "no report "+id)
@@ -101,7 +103,9 @@ func shareCard(rep triage.Report, user, link string) Message {
 // history tells the user a host's recent reports and since when its current
 // causes have been seen.
 func (b *Bot) history(ctx context.Context, req Request, host string) {
-	entries, err := b.o.Store.History(ctx, host, 10)
+	sctx, cancel := storeCtx(ctx)
+	defer cancel()
+	entries, err := b.o.Store.History(sctx, host, 10)
 	if err != nil {
 		b.audit(req, "history "+host, "error", err.Error())
 		b.tell(ctx, req, Reply{Text: ":x: I could not read the history from my store. Try again shortly."})
@@ -128,7 +132,7 @@ func (b *Bot) history(ctx context.Context, req Request, host string) {
 	if causes := entries[0].Causes; len(causes) > 0 {
 		lines = append(lines, "*Seen since:*")
 		for _, c := range causes {
-			since, ok, err := b.o.Store.Since(ctx, host, c)
+			since, ok, err := b.o.Store.Since(sctx, host, c)
 			if err != nil || !ok {
 				continue
 			}
