@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -171,6 +172,63 @@ func TestErrorLogTrend(t *testing.T) {
 				if got := tr.Counts(id); !slices.Equal(got, want) {
 					t.Errorf("%d per hour = %v; want %v", id, got, want)
 				}
+			}
+		})
+	}
+}
+
+// fakeSQLErrorLog answers ErrorLog with fixed results and records the window asked.
+type fakeSQLErrorLog struct {
+	events []triage.LogEvent
+	trend  *triage.Trend
+	err    error
+	since  *time.Duration
+}
+
+func (f fakeSQLErrorLog) ErrorLog(_ context.Context, _ triage.Target, _ triage.Instance, since time.Duration) ([]triage.LogEvent, *triage.Trend, error) {
+	*f.since = since
+	return f.events, f.trend, f.err
+}
+
+// TestSQLErrorLogTrend: the sp_readerrorlog check carries the reader's trend in its
+// observations as the errorlog check does, with what was read before an error.
+func TestSQLErrorLogTrend(t *testing.T) {
+	end := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	trend := triage.NewTrend(end.Add(-24*time.Hour), end)
+	trend.Add(18456, end.Add(-time.Minute))
+	events := []triage.LogEvent{{Source: triage.SourceErrorlog, Log: "sp_readerrorlog", ID: 18456, Count: 1}}
+	tests := []struct {
+		name    string
+		fake    fakeSQLErrorLog
+		since   time.Duration // SQLErrorLog.Since
+		want    *triage.Trend
+		wantWin time.Duration // the window asked of the reader
+		wantErr bool
+	}{
+		{name: "failures: the trend", fake: fakeSQLErrorLog{events: events, trend: trend}, want: trend, wantWin: 24 * time.Hour},
+		{name: "no failures: no trend", fake: fakeSQLErrorLog{}, since: time.Hour, wantWin: time.Hour},
+		{
+			name: "an error keeps what was read",
+			fake: fakeSQLErrorLog{events: events, trend: trend, err: errors.New("sp_readerrorlog 1 on sql01:1433: timeout")},
+			want: trend, wantWin: 24 * time.Hour, wantErr: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var since time.Duration
+			tt.fake.since = &since
+			res, err := SQLErrorLog{Server: tt.fake, Since: tt.since}.Run(t.Context(), triage.Target{Host: "sql01"})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Run error = %v; want an error: %t", err, tt.wantErr)
+			}
+			if res.Obs.Trend != tt.want {
+				t.Errorf("Trend = %+v; want %+v", res.Obs.Trend, tt.want)
+			}
+			if len(res.Obs.Logs) != len(tt.fake.events) {
+				t.Errorf("Logs = %+v; want %+v", res.Obs.Logs, tt.fake.events)
+			}
+			if since != tt.wantWin {
+				t.Errorf("window asked = %s; want %s", since, tt.wantWin)
 			}
 		})
 	}

@@ -48,9 +48,11 @@ func (c SQL) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	return triage.Result{Detail: strings.Join(parts, "; "), Obs: triage.Observations{SQL: logins}}, nil
 }
 
-// sqlErrorLog reads the error log through sp_readerrorlog.
+// sqlErrorLog reads the error log through sp_readerrorlog: the events of the window
+// and their trend per hour (nil when it holds no 17806, 18452 or 18456 entry), and,
+// with an error, what it read before it.
 type sqlErrorLog interface {
-	ErrorLog(ctx context.Context, t triage.Target, in triage.Instance, since time.Duration) ([]triage.LogEvent, error)
+	ErrorLog(ctx context.Context, t triage.Target, in triage.Instance, since time.Duration) ([]triage.LogEvent, *triage.Trend, error)
 }
 
 // SQLErrorLog reads ERRORLOG through sp_readerrorlog, for hosts whose file the agent
@@ -63,7 +65,9 @@ type SQLErrorLog struct {
 // Name returns "errorlog".
 func (SQLErrorLog) Name() string { return "errorlog" }
 
-// Run reads the first instance's log.
+// Run reads the first instance's log within the window. As the errorlog check's, its
+// observations hold the log events and, when the window holds 17806, 18452 or 18456
+// entries, their trend per hour. An error is kept with whatever was read before it.
 func (c SQLErrorLog) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Server == nil {
 		return triage.Result{}, triage.Skip("reading the error log through sp_readerrorlog needs the agent")
@@ -72,9 +76,9 @@ func (c SQLErrorLog) Run(ctx context.Context, t triage.Target) (triage.Result, e
 	if len(t.Instances) > 0 {
 		in = t.Instances[0]
 	}
-	events, err := c.Server.ErrorLog(ctx, t, in, orDefault(c.Since))
+	events, trend, err := c.Server.ErrorLog(ctx, t, in, orDefault(c.Since))
 	res := triage.Result{Detail: fmt.Sprintf("sp_readerrorlog on %s, last %s", in, formatDuration(orDefault(c.Since))),
-		Obs: triage.Observations{Logs: events}}
+		Obs: triage.Observations{Logs: events, Trend: trend}}
 	if err != nil {
 		return res, fmt.Errorf("sp_readerrorlog on %s: %w", in, err)
 	}

@@ -40,24 +40,30 @@ const (
 // then older ones while they may hold entries of the window; the SPN messages of a
 // start-up at the top of a log read are kept even when older than the window.
 //
+// It also returns the trend of the window's 17806, 18452 and 18456 entries, counted
+// as errorlog.Summary.Trend counts them for a window that ends at the server's clock:
+// each entry once (a header with its message is one entry), per UTC hour over the
+// hours of triage.NewTrend(clock-since, clock); nil when those hours hold none.
+//
 // LogDate is the server's local time; it is placed with the server's current UTC
 // offset, so entries from before a daylight-saving change are an hour off. An error
-// names the step; a login refused by the server wraps its error (see Logins).
-func (c *Checker) ErrorLog(ctx context.Context, t triage.Target, in triage.Instance, since time.Duration) (events []triage.LogEvent, err error) {
+// names the step; a login refused by the server wraps its error (see Logins). An error
+// reading a log comes with the events and trend of the rows read before it.
+func (c *Checker) ErrorLog(ctx context.Context, t triage.Target, in triage.Instance, since time.Duration) (events []triage.LogEvent, trend *triage.Trend, err error) {
 	if since < 0 {
-		return nil, fmt.Errorf("negative time window %s", since)
+		return nil, nil, fmt.Errorf("negative time window %s", since)
 	}
 	since = cmp.Or(since, 24*time.Hour)
 	host := cmp.Or(t.FQDN, t.Host)
 	d := &dialer{}
 	defer func() {
 		if r := recover(); r != nil {
-			events, err = nil, fmt.Errorf("sp_readerrorlog on %s: the SQL Server driver failed: %v", address(host, in, d.dialled()), r)
+			events, trend, err = nil, nil, fmt.Errorf("sp_readerrorlog on %s: the SQL Server driver failed: %v", address(host, in, d.dialled()), r)
 		}
 	}()
 	s, err := c.open(ctx, host, in, d)
 	if err != nil {
-		return nil, fmt.Errorf("log in to %s: %w", address(host, in, d.dialled()), err)
+		return nil, nil, fmt.Errorf("log in to %s: %w", address(host, in, d.dialled()), err)
 	}
 	defer s.close()
 	where := address(host, in, d.dialled())
@@ -65,13 +71,13 @@ func (c *Checker) ErrorLog(ctx context.Context, t triage.Target, in triage.Insta
 	var now time.Time
 	var offset int64
 	if err := s.queryRow(ctx, qClock, &now, &offset); err != nil {
-		return nil, fmt.Errorf("read the clock of %s: %w", where, err)
+		return nil, nil, fmt.Errorf("read the clock of %s: %w", where, err)
 	}
 	if offset < -14*60 || offset > 14*60 {
-		return nil, fmt.Errorf("%s reports a UTC offset of %d minutes", where, offset)
+		return nil, nil, fmt.Errorf("%s reports a UTC offset of %d minutes", where, offset)
 	}
 	zone := time.FixedZone("", int(offset)*60)
-	lr := &logReader{from: now.Add(-since)}
+	lr := newLogReader(now.Add(-since), now)
 	for n := range maxLogs {
 		first, err := s.readLog(ctx, n, zone, lr)
 		if err != nil {
@@ -80,13 +86,13 @@ func (c *Checker) ErrorLog(ctx context.Context, t triage.Target, in triage.Insta
 				c.log.DebugContext(ctx, "no older error log", "host", host, "log", n, "err", err)
 				break
 			}
-			return lr.events(), fmt.Errorf("sp_readerrorlog %d on %s: %w", n, where, err)
+			return lr.events(), lr.counts(), fmt.Errorf("sp_readerrorlog %d on %s: %w", n, where, err)
 		}
 		if !first.IsZero() && !first.After(lr.from) {
 			break // this log starts before the window: older ones end before it
 		}
 	}
-	return lr.events(), nil
+	return lr.events(), lr.counts(), nil
 }
 
 // readLog feeds log n to lr and returns the time of its first row, zero if it has none.
@@ -136,11 +142,15 @@ const lookaround = 8
 // A logReader turns sp_readerrorlog rows into log entries as errorlog's file reader
 // turns lines: a header row ("Error: 18456, Severity: 14, State: 8.") is paired with
 // the message row of the same time and process that follows it, which gives the
-// message the header's state; a header whose message is not recognised counts alone;
-// an 18452 takes the code of the 17806 written with it.
+// message the header's state; a header whose message is not recognised counts alone,
+// and a message without its header counts only if it is an SPN message; an 18452
+// takes the code of the 17806 written with it. Each entry of the window is
+// also counted in the trend, as errorlog's file reader counts it.
 type logReader struct {
-	from time.Time
-	g    triage.LogGrouper
+	from    time.Time
+	g       triage.LogGrouper
+	trend   *triage.Trend // the hours of the window's last day
+	counted int           // entries counted in trend
 	// oldest holds the oldest entry of each group: logs are read newest first, and a
 	// group's Text is that of its first entry in time.
 	oldest map[groupKey]triage.LogEntry
@@ -158,6 +168,11 @@ type header struct {
 	num   int
 	state int
 	left  int // rows after which the header counts alone
+}
+
+// newLogReader returns a reader for the window from from to end.
+func newLogReader(from, end time.Time) *logReader {
+	return &logReader{from: from, trend: triage.NewTrend(from, end)}
 }
 
 func (r *logReader) startLog() {
@@ -198,7 +213,10 @@ func (r *logReader) add(row logRow) {
 		}
 		r.headerAlone(h)
 	}
-	if ok {
+	if ok && isSPN(e.ID) {
+		// Only SPN messages count without their header: errorlog's file reader finds
+		// the others through their header, so that a failure whose message strays from
+		// its header counts once, alone, as there.
 		r.entry(e, row)
 	}
 	r.age()
@@ -226,7 +244,7 @@ func (r *logReader) headerAlone(h header) {
 }
 
 // entry counts e, written at row's time, if it is in the window or a start-up's SPN
-// message.
+// message, and counts it in the trend if it is in the window.
 func (r *logReader) entry(e triage.LogEntry, row logRow) {
 	e.Source, e.Log, e.Time = triage.SourceErrorlog, LogName, row.date
 	switch e.ID {
@@ -237,7 +255,11 @@ func (r *logReader) entry(e triage.LogEntry, row logRow) {
 			e.Code = r.sspi.Code
 		}
 	}
-	if !e.Time.Before(r.from) || isSPN(e.ID) && !r.upTo.IsZero() && !e.Time.After(r.upTo) {
+	inWindow := !e.Time.Before(r.from)
+	if inWindow && r.trend.Add(e.ID, e.Time) { // Add drops other errors, and entries after the end
+		r.counted++
+	}
+	if inWindow || isSPN(e.ID) && !r.upTo.IsZero() && !e.Time.After(r.upTo) {
 		r.g.Add(e)
 		k := keyOf(e.LogEvent)
 		if old, ok := r.oldest[k]; !ok || e.Time.Before(old.Time) {
@@ -247,6 +269,14 @@ func (r *logReader) entry(e triage.LogEntry, row logRow) {
 			r.oldest[k] = e
 		}
 	}
+}
+
+// counts returns the trend, nil if it counted no entry.
+func (r *logReader) counts() *triage.Trend {
+	if r.counted == 0 {
+		return nil
+	}
+	return r.trend
 }
 
 // events returns the groups in the order of their first entry, each with the text of

@@ -3,10 +3,12 @@ package sqlserver
 import (
 	"testing"
 	"time"
+
+	"authtriage/triage"
 )
 
 // FuzzLogReader checks that the reading of sp_readerrorlog rows never panics and never
-// counts more entries than rows.
+// counts more entries than rows, nor more in its trend than in its events.
 func FuzzLogReader(f *testing.F) {
 	f.Add("Error: 18456, Severity: 14, State: 8.", "Login failed for user 'CORP\\x'. Reason: x [CLIENT: 10.0.0.1]", "Logon", uint8(0))
 	f.Add("Error: 17806, Severity: 20, State: 14.", "SSPI handshake failed with error code 0x8009030c, state 14 [CLIENT: 10.0.0.7]", "Logon", uint8(1))
@@ -20,7 +22,7 @@ func FuzzLogReader(f *testing.F) {
 			{base, proc, a}, {base, proc, b}, {later, proc, a}, {base, "Logon", b},
 			{later, "Logon", a}, {later, proc, b}, {base.Add(-2 * time.Hour), proc, a}, {base, proc, b},
 		}
-		r := &logReader{from: base.Add(-time.Hour)}
+		r := newLogReader(base.Add(-time.Hour), base.Add(time.Hour))
 		for range 2 { // two logs
 			r.startLog()
 			for _, row := range rows {
@@ -37,6 +39,20 @@ func FuzzLogReader(f *testing.F) {
 		}
 		if total > 2*len(rows) {
 			t.Errorf("%d entries counted from %d rows", total, 2*len(rows))
+		}
+		trended := 0
+		if tr := r.counts(); tr != nil {
+			if err := tr.Validate(); err != nil {
+				t.Errorf("trend: %v", err)
+			}
+			for _, id := range triage.TrendErrors() {
+				for _, n := range tr.Counts(id) {
+					trended += n
+				}
+			}
+		}
+		if trended > total || (trended == 0) != (r.counts() == nil) {
+			t.Errorf("trend counts %d entries (nil: %t); the events count %d", trended, r.counts() == nil, total)
 		}
 	})
 }

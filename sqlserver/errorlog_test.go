@@ -182,7 +182,7 @@ func TestErrorLog(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := errorLogFake(t, errorLogs(t))
 			port := fake.Port()
-			got, err := newChecker(t, 5*time.Second).ErrorLog(t.Context(), target(port), triage.Instance{Port: port}, tt.since)
+			got, _, err := newChecker(t, 5*time.Second).ErrorLog(t.Context(), target(port), triage.Instance{Port: port}, tt.since)
 			if err != nil {
 				t.Fatalf("ErrorLog: %v", err)
 			}
@@ -207,10 +207,10 @@ func readErrorLogCalls(s *tdsfake.Server) []string {
 	return calls
 }
 
-// TestErrorLogAgreesWithFiles checks that ErrorLog reads the rows of sp_readerrorlog as
-// errorlog.ReadFiles reads the same entries from ERRORLOG files.
-func TestErrorLogAgreesWithFiles(t *testing.T) {
-	logs := errorLogs(t)
+// writeLogs writes logs, the current log first, as the ERRORLOG files of a new
+// directory, and returns the path of ERRORLOG.
+func writeLogs(t *testing.T, logs [][]tdsfake.LogRow) string {
+	t.Helper()
 	dir := t.TempDir()
 	for i, log := range logs {
 		name := "ERRORLOG"
@@ -225,21 +225,210 @@ func TestErrorLogAgreesWithFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return filepath.Join(dir, "ERRORLOG")
+}
+
+// readBoth reads logs for a window of since: from ERRORLOG files with
+// errorlog.ReadFiles, the window ending at the fake server's clock, and from the fake
+// server with ErrorLog.
+func readBoth(t *testing.T, logs [][]tdsfake.LogRow, since time.Duration) (errorlog.Summary, []triage.LogEvent, *triage.Trend) {
+	t.Helper()
+	sum, err := errorlog.ReadFiles(t.Context(), []string{writeLogs(t, logs)},
+		errorlog.Options{Since: since, End: logNow, Location: serverZone})
+	if err != nil {
+		t.Fatalf("ReadFiles: %v", err)
+	}
 	fake := errorLogFake(t, logs)
+	events, trend, err := newChecker(t, 5*time.Second).ErrorLog(t.Context(), target(fake.Port()), triage.Instance{Port: fake.Port()}, since)
+	if err != nil {
+		t.Fatalf("ErrorLog: %v", err)
+	}
+	return sum, events, trend
+}
+
+// TestErrorLogAgreesWithFiles checks that ErrorLog reads the rows of sp_readerrorlog as
+// errorlog.ReadFiles reads the same entries from ERRORLOG files: the same events and
+// the same trend.
+func TestErrorLogAgreesWithFiles(t *testing.T) {
 	for _, since := range []time.Duration{time.Hour, 12 * time.Hour, 24 * time.Hour, 36 * time.Hour, 72 * time.Hour} {
 		t.Run(since.String(), func(t *testing.T) {
-			sum, err := errorlog.ReadFiles(t.Context(), []string{filepath.Join(dir, "ERRORLOG")},
-				errorlog.Options{Since: since, End: logNow, Location: serverZone})
-			if err != nil {
-				t.Fatalf("ReadFiles: %v", err)
-			}
-			got, err := newChecker(t, 5*time.Second).ErrorLog(t.Context(), target(fake.Port()), triage.Instance{Port: fake.Port()}, since)
-			if err != nil {
-				t.Fatalf("ErrorLog: %v", err)
-			}
+			sum, got, trend := readBoth(t, errorLogs(t), since)
 			ignoreLog := cmpopts.IgnoreFields(triage.LogEvent{}, "Log")
 			if diff := cmp.Diff(acrossFiles(sum.Events), got, ignoreLog); diff != "" {
 				t.Errorf("ErrorLog differs from ReadFiles (-files +sp_readerrorlog):\n%s", diff)
+			}
+			if trend == nil {
+				t.Error("ErrorLog trend = nil; want the failures counted")
+			}
+			if diff := cmp.Diff(sum.Trend, trend); diff != "" {
+				t.Errorf("ErrorLog trend differs from ReadFiles' (-files +sp_readerrorlog):\n%s", diff)
+			}
+		})
+	}
+}
+
+// failure returns the rows of one entry of error id (17806, 18452 or 18456) written at
+// local time at, "2026-11-25 09:00:00.00": its header, then its message.
+func failure(id int, at string) []string {
+	var state int
+	var msg string
+	switch id {
+	case 17806:
+		state, msg = 14, fmt.Sprintf(sspiFailed, "10.0.0.9")
+	case 18452:
+		state, msg = 1, fmt.Sprintf(untrusted, "10.0.0.9")
+	case 18456:
+		state, msg = 8, fmt.Sprintf(badPassword, `CORP\bob`, "10.0.0.9")
+	default:
+		panic(fmt.Sprintf("no message for error %d", id))
+	}
+	return []string{fmt.Sprintf("%s|Logon|Error: %d, Severity: 14, State: %d.", at, id, state), at + "|Logon|" + msg}
+}
+
+// logStart returns the first rows of a log started at local time at.
+func logStart(at string) []string {
+	return []string{at + "|Server|" + banner, at + "|Server|" + utcAdjust}
+}
+
+// trendOf returns a trend that ends at logNow with n hours from first, an hour of
+// UTC: hour i holds counts[i], [17806, 18452, 18456], and the others none.
+func trendOf(first time.Time, n int, counts map[int][3]int) *triage.Trend {
+	tr := &triage.Trend{End: logNow}
+	for i := range n {
+		c := counts[i]
+		tr.Hours = append(tr.Hours, triage.HourCount{Start: first.Add(time.Duration(i) * time.Hour),
+			SSPIHandshake: c[0], UntrustedDomain: c[1], LoginFailed: c[2]})
+	}
+	return tr
+}
+
+// TestErrorLogTrend checks that ErrorLog counts the failures per hour as
+// errorlog.ReadFiles counts them in the same entries written as files. The server
+// runs at UTC-5 and its clock reads 25 Nov 10:00 local, 15:00 UTC; hours are UTC.
+func TestErrorLogTrend(t *testing.T) {
+	utc := func(day, h, m int) time.Time { return time.Date(2026, 11, day, h, m, 0, 0, time.UTC) }
+	day := utc(24, 15, 0) // the oldest hour of a window of a day or more
+	tests := []struct {
+		name  string
+		since time.Duration
+		logs  [][]string // rows "local time|process|text" of the current log, then archives
+		want  *triage.Trend
+	}{
+		{
+			name:  "each error counts once, its header and message one entry",
+			since: 24 * time.Hour,
+			logs: [][]string{slices.Concat(
+				logStart("2026-11-24 20:00:00.00"),
+				failure(18456, "2026-11-25 08:59:59.99"),
+				failure(17806, "2026-11-25 09:20:00.00"), failure(18452, "2026-11-25 09:20:00.00"),
+				[]string{ // another thread writes between a header and its message
+					"2026-11-25 09:45:00.00|Logon|" + header18456,
+					"2026-11-25 09:45:00.00|spid51|Another thread.",
+					"2026-11-25 09:45:00.00|Logon|" + fmt.Sprintf(badPassword, `CORP\carol`, "10.0.0.10"),
+				},
+				failure(18456, "2026-11-25 10:00:00.00"), // at the clock: the newest hour
+			)},
+			want: trendOf(day, 25, map[int][3]int{22: {0, 0, 1}, 23: {1, 1, 1}, 24: {0, 0, 1}}),
+		},
+		{
+			// The header waits for its message through eight rows of other threads;
+			// the message after them is not its header's, nor an entry of its own.
+			name:  "a header whose message comes too late counts once, alone",
+			since: 24 * time.Hour,
+			logs: [][]string{slices.Concat(
+				logStart("2026-11-24 20:00:00.00"),
+				[]string{
+					"2026-11-25 09:30:00.00|Logon|Error: 18456, Severity: 14, State: 5.",
+					"2026-11-25 09:30:00.00|spid9s|One.", "2026-11-25 09:30:00.00|spid9s|Two.",
+					"2026-11-25 09:30:00.00|spid9s|Three.", "2026-11-25 09:30:00.00|spid9s|Four.",
+					"2026-11-25 09:30:00.00|spid9s|Five.", "2026-11-25 09:30:00.00|spid9s|Six.",
+					"2026-11-25 09:30:00.00|spid9s|Seven.", "2026-11-25 09:30:00.00|spid9s|Eight.",
+					"2026-11-25 09:30:00.00|spid9s|Nine.",
+					"2026-11-25 09:30:00.00|Logon|" + fmt.Sprintf(badPassword, `CORP\dave`, "10.0.0.11"),
+				},
+			)},
+			want: trendOf(day, 25, map[int][3]int{23: {0, 0, 1}}),
+		},
+		{
+			name:  "a message without its header is not counted",
+			since: 24 * time.Hour,
+			logs: [][]string{slices.Concat(
+				logStart("2026-11-24 20:00:00.00"),
+				failure(17806, "2026-11-25 09:40:00.00"),
+				[]string{"2026-11-25 09:40:00.00|Logon|" + fmt.Sprintf(untrusted, "10.0.0.9")},
+			)},
+			want: trendOf(day, 25, map[int][3]int{23: {1, 0, 0}}),
+		},
+		{
+			// From 24 Nov 22:30 local, 03:30 UTC: the oldest hour, 03:00, counts from
+			// 03:30; an archive that ends before the window is not counted, nor are
+			// entries after the clock.
+			name:  "entries outside the window are not counted",
+			since: 11*time.Hour + 30*time.Minute,
+			logs: [][]string{
+				slices.Concat(
+					logStart("2026-11-24 20:00:00.00"),
+					failure(18456, "2026-11-24 22:15:00.00"),
+					failure(18456, "2026-11-24 22:45:00.00"),
+					failure(17806, "2026-11-25 10:05:00.00"),
+				),
+				slices.Concat(logStart("2026-11-23 20:00:00.00"), failure(18452, "2026-11-24 19:00:00.00")),
+			},
+			want: trendOf(utc(25, 3, 0), 13, map[int][3]int{0: {0, 0, 1}}),
+		},
+		{
+			// From 23 Nov 22:00 local: archive 1 is read; its entry of 24 Nov 09:30 local,
+			// 14:30 UTC, is in the window but older than the day of hours counted.
+			name:  "a window longer than a day counts its last day, across logs",
+			since: 36 * time.Hour,
+			logs: [][]string{
+				slices.Concat(logStart("2026-11-24 20:00:00.00"), failure(18456, "2026-11-25 09:20:00.00")),
+				slices.Concat(logStart("2026-11-23 20:00:00.00"),
+					failure(17806, "2026-11-24 09:30:00.00"), failure(17806, "2026-11-24 11:00:00.00")),
+			},
+			want: trendOf(day, 25, map[int][3]int{1: {1, 0, 0}, 23: {0, 0, 1}}),
+		},
+		{
+			name:  "no failures, no trend",
+			since: 24 * time.Hour,
+			logs: [][]string{slices.Concat(
+				logStart("2026-11-24 20:00:00.00"),
+				[]string{
+					"2026-11-24 20:00:03.50|Server|" + spnFailed,
+					"2026-11-25 09:00:00.00|Backup|Error: 3041, Severity: 16, State: 1.",
+					"2026-11-25 09:00:00.00|Backup|BACKUP failed to complete the command BACKUP DATABASE x.",
+				},
+			)},
+		},
+		{
+			name:  "failures only before the window, no trend",
+			since: time.Hour,
+			logs:  [][]string{slices.Concat(logStart("2026-11-24 20:00:00.00"), failure(18456, "2026-11-25 08:59:59.00"))},
+		},
+		{
+			name:  "failures only after the clock, no trend",
+			since: time.Hour,
+			logs:  [][]string{slices.Concat(logStart("2026-11-24 20:00:00.00"), failure(18456, "2026-11-25 10:00:01.00"))},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs [][]tdsfake.LogRow
+			for _, l := range tt.logs {
+				logs = append(logs, rows(t, l...))
+			}
+			sum, events, got := readBoth(t, logs, tt.since)
+			// ErrorLog keeps the entries written after it read the clock; the window of
+			// ReadFiles ends at End.
+			events = slices.DeleteFunc(events, func(ev triage.LogEvent) bool { return ev.First.After(logNow) })
+			if diff := cmp.Diff(acrossFiles(sum.Events), events, cmpopts.IgnoreFields(triage.LogEvent{}, "Log"), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("ErrorLog events differ from ReadFiles' (-files +sp_readerrorlog):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, sum.Trend); diff != "" {
+				t.Errorf("ReadFiles trend (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ErrorLog trend (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -283,7 +472,7 @@ func acrossFiles(events []triage.LogEvent) []triage.LogEvent {
 func TestErrorLogNoArchive(t *testing.T) {
 	logs := errorLogs(t)[:1]
 	fake := errorLogFake(t, logs)
-	got, err := newChecker(t, 5*time.Second).ErrorLog(t.Context(), target(fake.Port()), triage.Instance{Port: fake.Port()}, 72*time.Hour)
+	got, _, err := newChecker(t, 5*time.Second).ErrorLog(t.Context(), target(fake.Port()), triage.Instance{Port: fake.Port()}, 72*time.Hour)
 	if err != nil {
 		t.Fatalf("ErrorLog: %v", err)
 	}
@@ -336,7 +525,7 @@ func TestErrorLogErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := tdsfake.Start(t, tt.cfg)
-			_, err := newChecker(t, time.Second).ErrorLog(t.Context(), target(fake.Port()), triage.Instance{Port: fake.Port()}, time.Hour)
+			_, _, err := newChecker(t, time.Second).ErrorLog(t.Context(), target(fake.Port()), triage.Instance{Port: fake.Port()}, time.Hour)
 			if err == nil || !strings.Contains(err.Error(), tt.wantText) {
 				t.Fatalf("ErrorLog error = %v; want one containing %q", err, tt.wantText)
 			}
@@ -349,7 +538,7 @@ func TestErrorLogErrors(t *testing.T) {
 }
 
 func TestErrorLogNegativeWindow(t *testing.T) {
-	_, err := newChecker(t, time.Second).ErrorLog(t.Context(), target(1), triage.Instance{Port: 1}, -time.Hour)
+	_, _, err := newChecker(t, time.Second).ErrorLog(t.Context(), target(1), triage.Instance{Port: 1}, -time.Hour)
 	if err == nil {
 		t.Error("ErrorLog with a negative window succeeded")
 	}

@@ -88,12 +88,17 @@ func TestRealServer(t *testing.T) {
 		t.Errorf("ServerTime = %v, ReadAt = %v; want both read", l.ServerTime, l.ReadAt)
 	}
 
-	events, err := c.ErrorLog(t.Context(), tg, in, 7*24*time.Hour)
+	events, trend, err := c.ErrorLog(t.Context(), tg, in, 7*24*time.Hour)
 	if err != nil {
 		t.Fatalf("ErrorLog: %v", err)
 	}
 	for _, ev := range events {
 		t.Logf("errorlog: %d state %d x%d %s", ev.ID, ev.State, ev.Count, ev.Text)
+	}
+	if trend != nil {
+		if err := trend.Validate(); err != nil {
+			t.Errorf("ErrorLog trend: %v", err)
+		}
 	}
 
 	// A SQL login with a wrong password is told 18456, state 1.
