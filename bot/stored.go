@@ -136,7 +136,7 @@ func (b *Bot) history(ctx context.Context, req Request, host string) {
 			if err != nil || !ok {
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("• %s since %s (%s)", esc(string(c)), since.UTC().Format("Jan 2 15:04 UTC"), ago(b.o.Now().Sub(since))))
+			lines = append(lines, fmt.Sprintf("• %s since %s (%s)", esc(string(c)), since.UTC().Format("Jan 2 15:04 UTC"), timeAgo(b.o.Now().Sub(since))))
 		}
 	}
 	lines = append(lines, "`show ID` posts a report again.")
@@ -253,17 +253,4 @@ func chunkSections(lines []string, fence string) []slack.Block {
 	}
 	flush()
 	return blocks
-}
-
-// ago says how long ago something was, roughly: "12 min ago", "3 h ago".
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 }
