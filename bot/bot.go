@@ -129,6 +129,10 @@ type Bot struct {
 	homeQueued atomic.Bool // a Home refresh is queued
 	audits     chan store.AuditEntry
 	auditWG    sync.WaitGroup
+	// closeMu guards the closing of the queues and the audit channel, so that no
+	// send races a close.
+	closeMu                    sync.RWMutex
+	queuesClosed, auditsClosed bool
 	// socketWork bounds the Socket Mode envelopes being handled at once.
 	socketWork chan struct{}
 	// hard is cancelled postGrace after the shutdown grace is over: posts still
@@ -251,8 +255,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	<-ctx.Done()
 	b.accepting.Store(false)
 	b.log.Info("bot stopping: no new requests; waiting for running triages", "grace", b.o.ShutdownGrace)
+	b.closeMu.Lock()
+	b.queuesClosed = true
 	close(b.triages)
 	close(b.light)
+	b.closeMu.Unlock()
 
 	done := make(chan struct{})
 	go func() {
@@ -270,7 +277,10 @@ func (b *Bot) Run(ctx context.Context) error {
 		t.Stop()
 	}
 	<-groupsDone
+	b.closeMu.Lock()
+	b.auditsClosed = true
 	close(b.audits)
+	b.closeMu.Unlock()
 	b.auditWG.Wait()
 	b.log.Info("bot stopped")
 	return nil
@@ -317,15 +327,12 @@ func (b *Bot) safely(ctx context.Context, req Request, f func(context.Context)) 
 
 // enqueue queues a job without blocking; false when the queue is full or the bot
 // is stopping.
-func (b *Bot) enqueue(q chan job, j job, triage bool) (ok bool) {
-	if !b.accepting.Load() {
+func (b *Bot) enqueue(q chan job, j job, triage bool) bool {
+	b.closeMu.RLock()
+	defer b.closeMu.RUnlock()
+	if !b.accepting.Load() || b.queuesClosed {
 		return false
 	}
-	defer func() {
-		if recover() != nil { // the queue was closed by Run stopping
-			ok = false
-		}
-	}()
 	select {
 	case q <- j:
 		if triage {
@@ -346,14 +353,17 @@ func (b *Bot) audit(req Request, command, result, detail string) {
 		Command: command, Result: result, Detail: detail,
 	}
 	b.metrics.request(req.Origin, result)
-	defer func() {
-		if recover() != nil { // Run has returned; write directly
-			b.writeAudit(e)
+	b.closeMu.RLock()
+	queued := false
+	if !b.auditsClosed { // else Run has returned: write directly
+		select {
+		case b.audits <- e:
+			queued = true
+		default:
 		}
-	}()
-	select {
-	case b.audits <- e:
-	default:
+	}
+	b.closeMu.RUnlock()
+	if !queued {
 		b.writeAudit(e)
 	}
 }
