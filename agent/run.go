@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -27,10 +26,11 @@ type runner struct {
 
 // finished is what a check's goroutine hands back.
 type finished struct {
-	i    int
-	res  triage.Result
-	err  error
-	took time.Duration
+	i     int
+	res   triage.Result
+	err   error
+	took  time.Duration
+	fired string // the limit that had passed when the check returned (triage.FiredLimit)
 }
 
 // run runs every check of cs concurrently against t and calls emit with each result in
@@ -59,6 +59,7 @@ func (r runner) run(ctx context.Context, t triage.Target, cs []triage.Check, emi
 				done <- f
 			}()
 			f.res, f.err = c.Run(cctx, t)
+			f.fired = triage.FiredLimit(ctx, cctx, r.checkTimeout, r.deadline)
 		}()
 	}
 
@@ -119,7 +120,7 @@ func (r runner) line(name string, f finished) Line {
 	case skipped:
 		cr.Status, cr.Detail = triage.CheckSkipped, reason
 	default:
-		cr.Status, cr.Detail = triage.CheckError, describeErr(f.err, r.checkTimeout)
+		cr.Status, cr.Detail = triage.CheckError, triage.DescribeErr(f.err, f.fired)
 	}
 	l := Line{Check: &cr}
 	if !reflect.ValueOf(f.res.Obs).IsZero() {
@@ -130,14 +131,3 @@ func (r runner) line(name string, f finished) Line {
 
 // wholeMillis truncates d to whole milliseconds, as the stream carries it.
 func wholeMillis(d time.Duration) time.Duration { return d.Truncate(time.Millisecond) }
-
-// describeErr words a check's error as triage.Runner does.
-func describeErr(err error, timeout time.Duration) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("timed out (limit %s): %v", timeout, err)
-	case errors.Is(err, context.Canceled):
-		return "canceled: " + err.Error()
-	}
-	return err.Error()
-}

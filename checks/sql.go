@@ -34,7 +34,7 @@ func (c SQL) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 		return triage.Result{}, triage.Skip("the host's FQDN is not known: give fqdn in the inventory")
 	}
 	logins := c.Server.Logins(ctx, t)
-	var parts []string
+	var parts, unreached []string
 	for _, l := range logins {
 		switch {
 		case l.OK:
@@ -42,10 +42,17 @@ func (c SQL) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 		case l.Number != 0:
 			parts = append(parts, fmt.Sprintf("%s: error %d", l.Instance, l.Number))
 		default:
-			parts = append(parts, fmt.Sprintf("%s: %s", l.Instance, l.Err))
+			unreached = append(unreached, fmt.Sprintf("%s (%s): %s", l.Instance, l.Address, l.Err))
 		}
 	}
-	return triage.Result{Detail: strings.Join(parts, "; "), Obs: triage.Observations{SQL: logins}}, nil
+	res := triage.Result{Detail: strings.Join(parts, "; "), Obs: triage.Observations{SQL: logins}}
+	if len(unreached) > 0 {
+		// A login that never reached the server proves nothing about authentication:
+		// the check could not do its job for that instance, so it is an error, and the
+		// logins that did answer are kept.
+		return res, fmt.Errorf("could not reach SQL Server: %s", strings.Join(unreached, "; "))
+	}
+	return res, nil
 }
 
 // sqlErrorLog reads the error log through sp_readerrorlog: the events of the window

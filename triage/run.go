@@ -82,6 +82,7 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 				chans[i] <- o
 			}()
 			o.res, o.err = c.Run(cctx, t)
+			o.fired = FiredLimit(ctx, cctx, checkTimeout, deadline)
 		}()
 	}
 
@@ -102,7 +103,7 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 		case skipped:
 			cr.Duration, cr.Status, cr.Detail = o.took, CheckSkipped, reason
 		default:
-			cr.Duration, cr.Status, cr.Detail, cr.Err = o.took, CheckError, describeErr(o.err, checkTimeout), o.err
+			cr.Duration, cr.Status, cr.Detail, cr.Err = o.took, CheckError, DescribeErr(o.err, o.fired), o.err
 		}
 		if late == "" {
 			obs.merge(o.res.Obs, c.Name())
@@ -170,10 +171,29 @@ func markChecks(cs []CheckResult, fs []Finding) {
 	}
 }
 
-func describeErr(err error, timeout time.Duration) string {
+// FiredLimit names the limit whose expiry ended a check, for DescribeErr: the
+// run's deadline, the check's own timeout, or "" when neither has passed (an error that
+// says it timed out then comes from a limit of the check's own, which its text names).
+func FiredLimit(run, check context.Context, checkTimeout, deadline time.Duration) string {
 	switch {
+	case run.Err() == context.DeadlineExceeded:
+		return fmt.Sprintf("the triage's deadline of %s", deadline)
+	case check.Err() == context.DeadlineExceeded:
+		return fmt.Sprintf("the check's limit of %s", checkTimeout)
+	}
+	return ""
+}
+
+// DescribeErr words a check's error for its detail. fired names the limit that had
+// passed when the check returned (see FiredLimit); a timeout is attributed to it only
+// then, so an operation that gave up on a shorter limit of its own is never reported
+// under the check's limit.
+func DescribeErr(err error, fired string) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && fired != "":
+		return fmt.Sprintf("timed out at %s: %v", fired, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("timed out (limit %s): %v", timeout, err)
+		return "timed out: " + err.Error()
 	case errors.Is(err, context.Canceled):
 		return "canceled: " + err.Error()
 	}
@@ -189,9 +209,10 @@ func cmpOr(d, def time.Duration) time.Duration {
 
 // outcome is what a check's goroutine hands back.
 type outcome struct {
-	res  Result
-	err  error
-	took time.Duration
+	res   Result
+	err   error
+	took  time.Duration
+	fired string // the limit that had passed when the check returned, or ""
 }
 
 // await waits for a check's outcome until its timeout or the run's deadline. A result

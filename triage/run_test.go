@@ -3,6 +3,7 @@ package triage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -144,7 +145,20 @@ func TestRun(t *testing.T) {
 			}}},
 			wantStatus: triage.StatusUnknown,
 			wantChecks: map[string]triage.CheckStatus{"slow": triage.CheckError},
-			wantDetail: map[string]string{"slow": "timed out"},
+			wantDetail: map[string]string{"slow": "timed out at the check's limit of 1s"},
+		},
+		{
+			name: "an operation's own shorter timeout is not reported as the check's limit",
+			checks: []triage.Check{fakeCheck{"ldap", func(ctx context.Context) (triage.Result, error) {
+				octx, cancel := context.WithTimeoutCause(ctx, 300*time.Millisecond,
+					fmt.Errorf("no answer from dc1 within 300ms: %w", context.DeadlineExceeded))
+				defer cancel()
+				<-octx.Done()
+				return triage.Result{}, fmt.Errorf("search: %w", context.Cause(octx))
+			}}},
+			wantStatus: triage.StatusUnknown,
+			wantChecks: map[string]triage.CheckStatus{"ldap": triage.CheckError},
+			wantDetail: map[string]string{"ldap": "timed out: search: no answer from dc1 within 300ms"},
 		},
 	}
 	for _, tt := range tests {
