@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -79,10 +83,18 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 			if err != nil {
 				return nil, &connectError{err: err, retry: true}
 			}
-			tc := tls.Client(conn, tlsCfg)
+			cfg, offered := presentAlways(tlsCfg)
+			tc := tls.Client(conn, cfg)
 			hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 			defer cancel()
-			if err := tc.HandshakeContext(hctx); err != nil {
+			err = tc.HandshakeContext(hctx)
+			if why := offered.untrusted(); why != "" {
+				// Under TLS 1.3 the agent's refusal only arrives with the first read;
+				// it is certain once the agent named CAs that did not sign ours.
+				conn.Close()
+				return nil, &connectError{err: errors.New(why)}
+			}
+			if err != nil {
 				conn.Close()
 				return nil, &connectError{err: err, retry: !refusedByTLS(err)}
 			}
@@ -109,6 +121,83 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 
 // Name returns the agent's name, as reports show it.
 func (c *Client) Name() string { return c.name }
+
+// presentAlways returns a copy of cfg for one connection that presents cfg's client
+// certificate even when the agent's request does not list its issuer among the CAs it
+// accepts. crypto/tls would otherwise send no certificate, and the agent would refuse
+// with "certificate required", hiding the real fault; offered records the mismatch so
+// that the handshake's error can name it.
+func presentAlways(cfg *tls.Config) (*tls.Config, *offer) {
+	o := &offer{}
+	c := cfg.Clone()
+	cert := cfg.Certificates[0]
+	c.Certificates = nil
+	c.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		if err := cri.SupportsCertificate(&cert); err != nil && len(cri.AcceptableCAs) > 0 {
+			o.mu.Lock()
+			o.issuer, o.acceptable = issuerOf(cert), namesOf(cri.AcceptableCAs)
+			o.mu.Unlock()
+		}
+		return &cert, nil
+	}
+	return c, o
+}
+
+// An offer records, for one handshake, that the agent asked for a client certificate
+// from CAs that did not sign ours.
+type offer struct {
+	mu         sync.Mutex
+	issuer     string
+	acceptable []string
+}
+
+// untrusted says why the agent will refuse our certificate, or "" when it asked for
+// certificates of our issuer (or said nothing of its CAs).
+func (o *offer) untrusted() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.issuer == "" {
+		return ""
+	}
+	return fmt.Sprintf("the client certificate is not signed by a CA the agent trusts (it is issued by %q; the agent accepts certificates issued by %s)",
+		o.issuer, strings.Join(quoteAll(o.acceptable), ", "))
+}
+
+// issuerOf returns the issuer of cert's leaf, or "an unreadable issuer".
+func issuerOf(cert tls.Certificate) string {
+	leaf := cert.Leaf
+	if leaf == nil && len(cert.Certificate) > 0 {
+		leaf, _ = x509.ParseCertificate(cert.Certificate[0])
+	}
+	if leaf == nil {
+		return "an unreadable issuer"
+	}
+	return leaf.Issuer.String()
+}
+
+// namesOf decodes the DER distinguished names of a certificate request.
+func namesOf(ders [][]byte) []string {
+	var out []string
+	for _, der := range ders {
+		var seq pkix.RDNSequence
+		if rest, err := asn1.Unmarshal(der, &seq); err != nil || len(rest) > 0 {
+			out = append(out, "(an undecodable name)")
+			continue
+		}
+		var n pkix.Name
+		n.FillFromRDNSequence(&seq)
+		out = append(out, n.String())
+	}
+	return out
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
 
 // connectError is a failure to connect: before anything was sent, so retrying is safe
 // when retry says the cause may pass.
