@@ -66,6 +66,16 @@ func TestChecks(t *testing.T) {
 	if n := a.calls.Load(); n != 1 {
 		t.Errorf("the agent ran %d triages; want one stream for all the checks", n)
 	}
+	for _, cr := range remote.Checks {
+		if cr.Agent != "agent-test" {
+			t.Errorf("check %s ran through agent %q; want the report to name agent-test", cr.Name, cr.Agent)
+		}
+	}
+	for _, cr := range local.Checks {
+		if cr.Agent != "" {
+			t.Errorf("local check %s names agent %q; want none", cr.Name, cr.Agent)
+		}
+	}
 	if len(remoteObs.Agents) != 0 {
 		t.Errorf("Agents = %+v; want none when the agent answered in full", remoteObs.Agents)
 	}

@@ -52,6 +52,9 @@ type proxy struct {
 // Name returns the remote check's name.
 func (p proxy) Name() string { return p.name }
 
+// Agent returns the name of the agent that runs the check, as reports show it.
+func (p proxy) Agent() string { return p.s.c.name }
+
 // Run waits for the check's line from the agent, starting the stream if it is the
 // first to run. The target is the agent's business: it triages the host by its own
 // inventory.

@@ -28,6 +28,9 @@ type CheckResult struct {
 	Status   CheckStatus   `json:"status"`
 	Duration time.Duration `json:"-"`
 	Detail   string        `json:"detail,omitempty"`
+	// Agent names the helper agent that ran the check, as the configuration names it;
+	// "" when the check ran where authtriage runs.
+	Agent string `json:"agent,omitempty"`
 	// Err is the error of a check with status error, for callers that need its kind
 	// (see InputError); Detail already says it in words.
 	Err error `json:"-"`

@@ -91,6 +91,9 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 	defer hardStop.Stop()
 	for i, c := range r.Checks {
 		cr := CheckResult{Name: c.Name()}
+		if r, ok := c.(Remote); ok {
+			cr.Agent = r.Agent()
+		}
 		wait := time.NewTimer(checkTimeout + grace - time.Since(began))
 		o, late := await(chans[i], wait.C, hardStop.C)
 		wait.Stop()

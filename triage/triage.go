@@ -29,6 +29,12 @@ type Result struct {
 	Obs    Observations
 }
 
+// A Remote check runs somewhere else: Agent names the helper agent that runs it, and
+// the Runner records it in the check's result.
+type Remote interface {
+	Agent() string
+}
+
 // A Rule turns observations into findings. Apply must not modify obs.
 type Rule interface {
 	Name() string
