@@ -49,8 +49,13 @@ type AuditEntry struct {
 	Channel string // Slack channel ID ("D..." for a direct message)
 	Origin  string // slash, mention, dm, button, schedule
 	Command string // the command as commands.Command.String() writes it, or the button's action
-	Result  string // ok, denied, rejected (bad input), busy, error
+	Result  string // ok, denied, rejected (bad input), busy, error, limited (see the bot)
 	Detail  string // why, for denied/rejected/error; the report ID for ok triages
+	// CommandBytes and DetailBytes are the lengths in bytes of Command and
+	// Detail as given, before the store cut them to MaxAuditText (Bounded):
+	// larger than len(Command) or len(Detail) when they were cut. Zero when
+	// given means not cut yet.
+	CommandBytes, DetailBytes int
 }
 
 // LeaseState is what Lease found.
