@@ -16,12 +16,38 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
-// ErrNotRegular is matched (errors.Is) by the error for a path that names something
-// other than a regular file, such as a FIFO, a device, a socket or a directory.
+// ErrNotRegular is matched (errors.Is) by a *NotRegularError.
 var ErrNotRegular = errors.New("not a regular file")
+
+// A NotRegularError is the error for a path that names something other than a regular
+// file, such as a FIFO, a device, a socket or a directory (symbolic links followed).
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode // its type bits: fs.ModeNamedPipe, fs.ModeDir, ...
+}
+
+// Error says what the path names: "PATH is not a regular file (a FIFO)".
+func (e *NotRegularError) Error() string {
+	kind := "a special file"
+	switch {
+	case e.Mode&fs.ModeNamedPipe != 0:
+		kind = "a FIFO"
+	case e.Mode.IsDir():
+		kind = "a directory"
+	case e.Mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case e.Mode&fs.ModeDevice != 0:
+		kind = "a device"
+	}
+	return fmt.Sprintf("%s is not a regular file (%s)", e.Path, kind)
+}
+
+// Is reports whether target is ErrNotRegular.
+func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
 
 // DefaultLimit is the number of opens the package-level functions have in flight.
 const DefaultLimit = 4
@@ -54,8 +80,8 @@ func NewOpener(limit int) *Opener {
 	return &Opener{slots: make(chan struct{}, max(limit, 1)), open: openRegular}
 }
 
-// Open opens path for reading. It follows symbolic links, and refuses with an error
-// matching ErrNotRegular ("PATH is not a regular file (a FIFO)") anything that is not a
+// Open opens path for reading. It follows symbolic links, and refuses with a
+// *NotRegularError ("PATH is not a regular file (a FIFO)") anything that is not a
 // regular file, without blocking on it: on Unix the open is non-blocking and the file
 // is checked with fstat before O_NONBLOCK is cleared; on Windows the path is checked
 // with stat before it is opened.
@@ -131,17 +157,6 @@ func bounded[T any](ctx context.Context, o *Opener, path string, work func() (T,
 }
 
 // notRegular returns the error for a path whose mode is not a regular file's.
-func notRegular(path string, mode os.FileMode) error {
-	kind := "a special file"
-	switch {
-	case mode&os.ModeNamedPipe != 0:
-		kind = "a FIFO"
-	case mode.IsDir():
-		kind = "a directory"
-	case mode&os.ModeSocket != 0:
-		kind = "a socket"
-	case mode&os.ModeDevice != 0:
-		kind = "a device"
-	}
-	return fmt.Errorf("%s is %w (%s)", path, ErrNotRegular, kind)
+func notRegular(path string, mode fs.FileMode) error {
+	return &NotRegularError{Path: path, Mode: mode.Type()}
 }
