@@ -147,36 +147,111 @@ func (t Target) ComputerAccount() string {
 	return short + "$"
 }
 
-// RequiredSPNs returns the MSSQLSvc SPNs clients ask for when they connect to the
-// target's instances over TCP, in the FQDN forms Windows drivers build: for each
-// instance MSSQLSvc/FQDN:PORT when the port is known, and MSSQLSvc/FQDN for the default
-// instance or MSSQLSvc/FQDN:NAME for a named one. No instances means the default
-// instance on 1433. It returns nil when the FQDN is not known.
-func (t Target) RequiredSPNs() []string {
+// A Transport is how a client reaches an instance; it decides the SPN the client asks
+// the KDC for.
+type Transport string
+
+const (
+	// TransportTCP: the client asks for MSSQLSvc/FQDN:PORT, for default and named
+	// instances alike.
+	TransportTCP Transport = "tcp"
+	// TransportPipes: Named Pipes and Shared Memory; the client asks for
+	// MSSQLSvc/FQDN:INSTANCE for a named instance and MSSQLSvc/FQDN for the default one.
+	TransportPipes Transport = "named pipes"
+)
+
+// An SPNRequirement is one SPN the clients of an instance ask for, and over which
+// transport they ask for it.
+type SPNRequirement struct {
+	SPN       string
+	Transport Transport
+	Instance  Instance
+}
+
+// SPNRequirements returns the MSSQLSvc SPNs clients build when they connect to the
+// target's instances, in the FQDN forms Windows drivers build, TCP forms first: for
+// each instance MSSQLSvc/FQDN:PORT (TCP) when its port is known, then MSSQLSvc/FQDN
+// (default instance) or MSSQLSvc/FQDN:NAME (named instance) for Named Pipes and
+// Shared Memory. No instances means the default instance on 1433; a default instance
+// without a port is the one on 1433, where clients dial it. A named instance without a
+// port has no TCP requirement: see PortUnknown. It returns nil when the FQDN is not
+// known.
+//
+// Source: "Register a Service Principal Name for Kerberos Connections", Client
+// Connections: "For a TCP connection, an SPN in the format MSSQLSvc/FQDN:[port] is used
+// for both the named and default instances. For named pipes and shared memory
+// connections, an SPN in the format MSSQLSvc/<FQDN>:<instancename> is used for a named
+// instance and MSSQLSvc/<FQDN> is used for the default instance."
+// https://learn.microsoft.com/sql/database-engine/configure-windows/register-a-service-principal-name-for-kerberos-connections
+func (t Target) SPNRequirements() []SPNRequirement {
 	if t.FQDN == "" {
 		return nil
 	}
-	instances := t.Instances
-	if len(instances) == 0 {
-		instances = []Instance{{Port: 1433}}
-	}
-	var out []string
+	var tcp, pipes []SPNRequirement
 	seen := map[string]bool{}
-	add := func(s string) {
-		if k := strings.ToLower(s); !seen[k] {
+	add := func(to *[]SPNRequirement, spn string, tr Transport, in Instance) {
+		if k := strings.ToLower(spn); !seen[k] {
 			seen[k] = true
-			out = append(out, s)
+			*to = append(*to, SPNRequirement{SPN: spn, Transport: tr, Instance: in})
 		}
 	}
-	for _, in := range instances {
+	for _, in := range t.instances() {
 		if in.Port != 0 {
-			add("MSSQLSvc/" + t.FQDN + ":" + strconv.Itoa(in.Port))
+			add(&tcp, "MSSQLSvc/"+t.FQDN+":"+strconv.Itoa(in.Port), TransportTCP, in)
 		}
 		if in.IsDefault() {
-			add("MSSQLSvc/" + t.FQDN)
+			add(&pipes, "MSSQLSvc/"+t.FQDN, TransportPipes, in)
 		} else {
-			add("MSSQLSvc/" + t.FQDN + ":" + in.Name)
+			add(&pipes, "MSSQLSvc/"+t.FQDN+":"+in.Name, TransportPipes, in)
 		}
+	}
+	return append(tcp, pipes...)
+}
+
+// RequiredSPNs returns the SPNs of SPNRequirements, TCP forms first.
+func (t Target) RequiredSPNs() []string {
+	var out []string
+	for _, r := range t.SPNRequirements() {
+		out = append(out, r.SPN)
+	}
+	return out
+}
+
+// TransportOf returns the transport whose clients ask for spn, for an SPN of
+// SPNRequirements; TransportTCP for any other.
+func (t Target) TransportOf(spn string) Transport {
+	for _, r := range t.SPNRequirements() {
+		if strings.EqualFold(r.SPN, spn) {
+			return r.Transport
+		}
+	}
+	return TransportTCP
+}
+
+// PortUnknown returns the named instances whose TCP port is not known, so the SPN their
+// TCP clients ask for (MSSQLSvc/FQDN:PORT) cannot be named or checked.
+func (t Target) PortUnknown() []Instance {
+	var out []Instance
+	for _, in := range t.instances() {
+		if in.Port == 0 && !in.IsDefault() {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// instances returns the target's instances, a default instance without a port on
+// 1433, and no instances as the default instance on 1433.
+func (t Target) instances() []Instance {
+	if len(t.Instances) == 0 {
+		return []Instance{{Port: 1433}}
+	}
+	out := make([]Instance, len(t.Instances))
+	for i, in := range t.Instances {
+		if in.IsDefault() && in.Port == 0 {
+			in.Port = 1433
+		}
+		out[i] = in
 	}
 	return out
 }

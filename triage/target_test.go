@@ -74,6 +74,10 @@ func TestRequiredSPNs(t *testing.T) {
 			[]string{"MSSQLSvc/sql01.corp.example:50123", "MSSQLSvc/sql01.corp.example:SALES"}},
 		{"named instance on a dynamic port", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "SALES"}}},
 			[]string{"MSSQLSvc/sql01.corp.example:SALES"}},
+		{"default instance without a port is on 1433", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "MSSQLSERVER"}}},
+			[]string{"MSSQLSvc/sql01.corp.example:1433", "MSSQLSvc/sql01.corp.example"}},
+		{"TCP forms first", triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "SALES", Port: 50123}, {Port: 1433}}},
+			[]string{"MSSQLSvc/sql01.corp.example:50123", "MSSQLSvc/sql01.corp.example:1433", "MSSQLSvc/sql01.corp.example:SALES", "MSSQLSvc/sql01.corp.example"}},
 		{"no instances means the default on 1433", triage.Target{FQDN: "sql01.corp.example"},
 			[]string{"MSSQLSvc/sql01.corp.example:1433", "MSSQLSvc/sql01.corp.example"}},
 		{"no FQDN", triage.Target{Host: "sql01"}, nil},
@@ -82,5 +86,26 @@ func TestRequiredSPNs(t *testing.T) {
 		if got := tt.t.RequiredSPNs(); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: requiredSPNs = %q; want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestSPNRequirementsByTransport(t *testing.T) {
+	tg := triage.Target{FQDN: "sql01.corp.example", Instances: []triage.Instance{{Name: "SALES", Port: 50123}, {Name: "HR"}}}
+	want := []triage.SPNRequirement{
+		{SPN: "MSSQLSvc/sql01.corp.example:50123", Transport: triage.TransportTCP, Instance: triage.Instance{Name: "SALES", Port: 50123}},
+		{SPN: "MSSQLSvc/sql01.corp.example:SALES", Transport: triage.TransportPipes, Instance: triage.Instance{Name: "SALES", Port: 50123}},
+		{SPN: "MSSQLSvc/sql01.corp.example:HR", Transport: triage.TransportPipes, Instance: triage.Instance{Name: "HR"}},
+	}
+	if got := tg.SPNRequirements(); !slices.Equal(got, want) {
+		t.Errorf("SPNRequirements = %+v; want %+v", got, want)
+	}
+	if got := tg.PortUnknown(); !slices.Equal(got, []triage.Instance{{Name: "HR"}}) {
+		t.Errorf("PortUnknown = %+v; want HR", got)
+	}
+	if got := tg.TransportOf("mssqlsvc/SQL01.corp.example:sales"); got != triage.TransportPipes {
+		t.Errorf("TransportOf the instance-name form = %s; want named pipes", got)
+	}
+	if got := (triage.Target{FQDN: "sql01.corp.example"}).PortUnknown(); got != nil {
+		t.Errorf("PortUnknown of the default instance = %+v; want none", got)
 	}
 }
