@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"authtriage/internal/display"
 	"authtriage/render"
 	"authtriage/triage"
 )
@@ -16,9 +17,10 @@ import (
 // bot attaches to a thread Thread had to shorten (see Message.Truncated and
 // MarkdownFileName).
 //
-// Report text is written as is, except that characters Markdown would read as
-// markup (\ ` * < [ ]) are escaped with a backslash, and line breaks in one-line
-// fields are folded.
+// Report text is written as is, except that control, bidirectional and invisible
+// characters are escaped as package display says (\x1b, \u202e), characters
+// Markdown would read as markup (\ ` * < [ ]) are escaped with a backslash, and
+// line breaks in one-line fields are folded.
 func Markdown(rep triage.Report) string {
 	var b strings.Builder
 	fw := factWriter{zone: render.DisplayZone(rep)}
@@ -63,7 +65,7 @@ func Markdown(rep triage.Report) string {
 		if len(f.Evidence) > 0 {
 			b.WriteString("### Evidence\n\n")
 			for _, e := range f.Evidence {
-				text := strings.Trim(sanitize(e.Text), "\n")
+				text := strings.Trim(display.Text(e.Text), "\n")
 				fmt.Fprintf(&b, "- %s\n", indentLines(mdBlock(text), "  "))
 				if facts := fw.plain(e); facts != "" {
 					fmt.Fprintf(&b, "  %s\n", mdText(facts))
@@ -79,7 +81,7 @@ func Markdown(rep triage.Report) string {
 				}
 				fmt.Fprintf(&b, "%d. %s\n", j+1, mdText(st.Text))
 				if st.Command != "" {
-					cmd := strings.Trim(sanitize(st.Command), "\n")
+					cmd := strings.Trim(display.Text(st.Command), "\n")
 					fence := mdFence(cmd)
 					fmt.Fprintf(&b, "\n   %s\n   %s\n   %s\n", fence, indentLines(cmd, "   "), fence)
 				}
@@ -149,8 +151,8 @@ func mdText(s string) string { return mdEscape(oneLine(s)) }
 func mdBlock(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		l = mdEscape(strings.TrimRight(l, " "))
-		t := strings.TrimLeft(l, " ")
+		l = mdEscape(strings.TrimRight(l, " \t"))
+		t := strings.TrimLeft(l, " \t")
 		if t != "" && strings.ContainsRune("#>-+=_", rune(t[0])) {
 			l = l[:len(l)-len(t)] + `\` + t
 		}

@@ -2,9 +2,10 @@ package bot
 
 import (
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"authtriage/internal/display"
 )
 
 // Text from a report (host names, log messages, logins, commands) is user-controlled
@@ -35,33 +36,9 @@ func esc(s string) string {
 // codeSafe) and must stay as they are.
 func escCode(s string) string { return mrkdwnEscaper.Replace(s) }
 
-// sanitize makes report text safe to show: valid UTF-8, CRLF and CR as LF, tabs as
-// spaces, other control characters as U+FFFD, and bidirectional overrides (which can
-// make text read differently than it is, "Trojan Source") removed.
-func sanitize(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n':
-			return r
-		case r == '\r':
-			return '\n'
-		case r == '\t':
-			return ' '
-		case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f':
-			return -1
-		case unicode.IsControl(r):
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-}
-
-// oneLine sanitizes s and folds all its white space into single spaces.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(sanitize(s)), " ")
-}
+// oneLine returns report text on one line, fit to show: display.Line, which
+// escapes control, bidirectional and invisible characters and folds white space.
+func oneLine(s string) string { return display.Line(s) }
 
 // A budget bounds a piece of text, once escaped and once encoded as JSON: units are
 // UTF-16 code units (Slack's characters, see textLen), bytes are bytes of

@@ -28,11 +28,11 @@ func TestEsc(t *testing.T) {
 	}
 }
 
-func TestSanitize(t *testing.T) {
-	got := sanitize("a\r\nb\rc\td\x00e\x1b[0m\u202eevil\u2066x\xff")
-	want := "a\nb\nc d\uFFFDe\uFFFD[0mevilx\uFFFD"
+func TestOneLine(t *testing.T) {
+	got := oneLine("a\r\nb\rc\td\x00e\x1b[0m\u202eevil\u2066x\xff")
+	want := `a b\rc d\x00e\x1b[0m\u202eevil\u2066x` + "\uFFFD"
 	if got != want {
-		t.Errorf("sanitize = %q; want %q", got, want)
+		t.Errorf("oneLine = %q; want %q", got, want)
 	}
 }
 
@@ -112,7 +112,7 @@ func TestEscaping(t *testing.T) {
 			t.Errorf("the reader does not see %q", want)
 		}
 	}
-	if !strings.Contains(all, "\uFFFD[31mred") || strings.Contains(all, "\x1b") || strings.Contains(all, "\u202e") {
+	if !strings.Contains(all, `\x1b[31mred`) || strings.Contains(all, "\x1b") || strings.Contains(all, "\u202e") {
 		t.Error("control characters or bidirectional overrides reach Slack")
 	}
 	if !msgs[len(msgs)-1].Truncated {

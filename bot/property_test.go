@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"authtriage/internal/display"
 	"authtriage/triage"
 )
 
@@ -101,7 +102,7 @@ func checkThread(t *testing.T, rep triage.Report, opt ThreadOptions, msgs []Mess
 			t.Errorf("finding %d: cause %q not in the thread, and the thread is not Truncated", i, abbrev(cause))
 		}
 		for j, st := range f.Remediation {
-			if cmd := strings.Trim(sanitize(st.Command), "\n"); !strings.Contains(md, indentLines(cmd, "   ")) {
+			if cmd := strings.Trim(display.Text(st.Command), "\n"); !strings.Contains(md, indentLines(cmd, "   ")) {
 				t.Errorf("finding %d step %d: command %q not in Markdown", i, j, abbrev(cmd))
 			}
 		}
@@ -120,7 +121,7 @@ func checkThread(t *testing.T, rep triage.Report, opt ThreadOptions, msgs []Mess
 			}
 		}
 		for j, st := range f.Remediation {
-			for _, l := range strings.Split(strings.Trim(sanitize(st.Command), "\n"), "\n") {
+			for _, l := range strings.Split(strings.Trim(display.Text(st.Command), "\n"), "\n") {
 				if !strings.Contains(all, l) {
 					t.Errorf("finding %d step %d: command line %q not in the thread, which is not Truncated", i, j, abbrev(l))
 				}

@@ -144,7 +144,9 @@ func (b *Bot) history(ctx context.Context, req Request, host string) {
 	b.tell(ctx, req, Reply{Text: "History of " + host, Blocks: chunkSections(lines, "")})
 }
 
-// rawEvidence tells the user every evidence item of a stored report, as recorded.
+// rawEvidence tells the user every evidence item of a stored report, as recorded,
+// each on one line with control, bidirectional and invisible characters escaped
+// (oneLine).
 func (b *Bot) rawEvidence(ctx context.Context, req Request, id string) {
 	rec, ok := b.load(ctx, req, id)
 	if !ok {
@@ -152,9 +154,9 @@ func (b *Bot) rawEvidence(ctx context.Context, req Request, id string) {
 	}
 	var lines []string
 	for _, f := range rec.Report.Findings {
-		lines = append(lines, fmt.Sprintf("== %s (%s)", f.Cause, f.Severity))
+		lines = append(lines, fmt.Sprintf("== %s (%s)", oneLine(string(f.Cause)), f.Severity))
 		for _, e := range f.Evidence {
-			line := "[" + string(e.Source) + "]"
+			line := "[" + oneLine(string(e.Source)) + "]"
 			if !e.Time.IsZero() {
 				line += " " + e.Time.UTC().Format(time.RFC3339)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"authtriage/internal/display"
 	"authtriage/schedule"
 	"authtriage/triage"
 )
@@ -135,7 +136,7 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %d %s", countsMrkdwn(folded), total, plural(total, "host", "hosts"))))
 	}
 	if s.Err != nil {
-		msg := strings.Join(strings.FieldsFunc(sanitize(s.Err.Error()), func(r rune) bool { return r == '\n' }), "; ")
+		msg := strings.Join(strings.FieldsFunc(display.Text(s.Err.Error()), func(r rune) bool { return r == '\n' }), "; ")
 		msg, _ = clip(oneLine(msg), summaryErrBudget)
 		blocks = append(blocks, section(":warning: *This run did not go as planned:* "+esc(msg)))
 	}

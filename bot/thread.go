@@ -14,6 +14,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"authtriage/internal/display"
 	"authtriage/render"
 	"authtriage/triage"
 )
@@ -77,6 +78,9 @@ const maxFindingMessages = 4
 // last time, clients), each fix step with its command in a code block, and the
 // Learn links. A finding too big for one message continues in the next, under the
 // same header marked "continued".
+//
+// Report text reaches Slack escaped twice: control, bidirectional and invisible
+// characters as package display says (\x1b, \u202e), then Slack's markup (esc).
 //
 // Every message passes Validate. What does not fit (a thread longer than
 // opt.MaxMessages, a finding longer than 4 messages, an evidence text longer than
@@ -508,13 +512,14 @@ func (r *renderer) evidence(f triage.Finding) []slack.Block {
 // maxEvidenceLines bounds the lines of an evidence text shown.
 const maxEvidenceLines = 20
 
-// evidenceText returns an evidence text ready to clip: sanitized, without blank
-// lines or trailing spaces, at most maxEvidenceLines lines, and whether it lost lines.
+// evidenceText returns an evidence text ready to clip: through display.Text,
+// without blank lines or trailing white space, at most maxEvidenceLines lines, and
+// whether it lost lines.
 func evidenceText(s string) (string, bool) {
 	var lines []string
 	cut := false
-	for _, l := range strings.Split(sanitize(s), "\n") {
-		l = strings.TrimRight(l, " ")
+	for _, l := range strings.Split(display.Text(s), "\n") {
+		l = strings.TrimRight(l, " \t")
 		if isBlank(l) {
 			continue
 		}
@@ -588,7 +593,7 @@ func (r *renderer) fix(f triage.Finding) []slack.Block {
 // a single line too long for a block, or needs more than 3 blocks. A command is
 // never cut inside a line: half a command is worse than none.
 func (r *renderer) codeBlocks(cmd string) ([]string, bool) {
-	cmd = strings.Trim(sanitize(cmd), "\n")
+	cmd = strings.Trim(display.Text(cmd), "\n")
 	const fences = "``````"
 	room := segmentBudget.minus(measure(fences))
 	if !codeSafe(cmd) || isBlank(cmd) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"authtriage/internal/display"
 	"authtriage/triage"
 )
 
@@ -19,6 +20,11 @@ type TextOptions struct {
 // the findings worst first, each with its evidence, the fix and where to read more,
 // then the failures per hour when the report has a trend (TrendLines), and last how
 // each check went.
+//
+// Every piece of report text goes through package display: one-line fields
+// (host, summary, cause, clients, fix text, check details) with display.Line,
+// evidence text and commands with display.Text, so that nothing read from evidence
+// reaches the terminal as a control or bidirectional character.
 func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 	var b bytes.Buffer
 	p := painter{on: opt.Color}
@@ -26,9 +32,9 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 
 	counts := CountBySeverity(rep.Findings)
 	fmt.Fprintf(&b, "%s  %s  %s  (report %s, %s)\n",
-		p.status(rep.Status), p.bold(rep.Host), counts, rep.ID, rep.Duration.Round(time.Millisecond))
+		p.status(rep.Status), p.bold(display.Line(rep.Host)), counts, display.Line(rep.ID), rep.Duration.Round(time.Millisecond))
 	if f, ok := rep.Worst(); ok {
-		fmt.Fprintf(&b, "%s\n", f.Summary)
+		fmt.Fprintf(&b, "%s\n", display.Line(f.Summary))
 	} else if rep.Status == triage.StatusOK {
 		fmt.Fprintf(&b, "No authentication problem found in the evidence read.\n")
 	}
@@ -38,10 +44,11 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 		names := map[string][]string{}
 		for _, c := range rep.Checks {
 			if c.Status == triage.CheckError {
-				if _, seen := names[c.Detail]; !seen {
-					reasons = append(reasons, c.Detail)
+				detail := display.Line(c.Detail)
+				if _, seen := names[detail]; !seen {
+					reasons = append(reasons, detail)
 				}
-				names[c.Detail] = append(names[c.Detail], c.Name)
+				names[detail] = append(names[detail], display.Line(c.Name))
 			}
 		}
 		for _, r := range reasons {
@@ -54,12 +61,13 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 	}
 
 	for i, f := range rep.Findings {
-		fmt.Fprintf(&b, "\n%d. %s %s\n", i+1, p.severity(f.Severity), p.bold(string(f.Cause)))
-		fmt.Fprintf(&b, "   %s\n", f.Summary)
+		fmt.Fprintf(&b, "\n%d. %s %s\n", i+1, p.severity(f.Severity), p.bold(display.Line(string(f.Cause))))
+		fmt.Fprintf(&b, "   %s\n", display.Line(f.Summary))
 		if len(f.Evidence) > 0 {
 			fmt.Fprintf(&b, "   Evidence:\n")
 			for _, e := range f.Evidence {
-				fmt.Fprintf(&b, "   - %s\n", e.Text)
+				text := strings.TrimRight(display.Text(e.Text), "\n")
+				fmt.Fprintf(&b, "   - %s\n", strings.ReplaceAll(text, "\n", "\n     "))
 				if s := evidenceFacts(e, zone); s != "" {
 					fmt.Fprintf(&b, "     %s\n", s)
 				}
@@ -68,14 +76,14 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 		if len(f.Remediation) > 0 {
 			fmt.Fprintf(&b, "   Fix:\n")
 			for j, s := range f.Remediation {
-				fmt.Fprintf(&b, "   %d) %s\n", j+1, s.Text)
+				fmt.Fprintf(&b, "   %d) %s\n", j+1, display.Line(s.Text))
 				if s.Command != "" {
-					fmt.Fprintf(&b, "      %s\n", p.command(s.Command))
+					fmt.Fprintf(&b, "      %s\n", p.command(display.Text(s.Command)))
 				}
 			}
 		}
 		for _, l := range f.Links {
-			fmt.Fprintf(&b, "   Read: %s\n", l)
+			fmt.Fprintf(&b, "   Read: %s\n", display.Line(l))
 		}
 	}
 
@@ -88,7 +96,7 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 
 	fmt.Fprintf(&b, "\nChecks:\n")
 	for _, c := range rep.Checks {
-		fmt.Fprintf(&b, "  %-7s  %-9s %6s  %s\n", p.check(c.Status), c.Name, c.Duration.Round(time.Millisecond), oneLine(c.Detail))
+		fmt.Fprintf(&b, "  %-7s  %-9s %6s  %s\n", p.check(c.Status), display.Line(c.Name), c.Duration.Round(time.Millisecond), display.Line(c.Detail))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -150,7 +158,11 @@ func evidenceFacts(e triage.Evidence, zone *time.Location) string {
 			more += len(list) - show
 			list = list[:show]
 		}
-		s := "clients " + strings.Join(list, ", ")
+		names := make([]string, len(list))
+		for i, c := range list {
+			names[i] = display.Line(c)
+		}
+		s := "clients " + strings.Join(names, ", ")
 		if more > 0 {
 			s += fmt.Sprintf(" and %d more", more)
 		}
@@ -170,11 +182,6 @@ func TimeRange(from, to time.Time) string {
 	return fmt.Sprintf("%s to %s", from.Format(timeLayout), to.Format(timeLayout))
 }
 
-// oneLine folds a detail onto one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
 // painter adds ANSI colours when on.
 type painter struct{ on bool }
 
@@ -189,7 +196,7 @@ func (p painter) bold(s string) string    { return p.wrap("1", s) }
 func (p painter) command(s string) string { return p.wrap("36", s) }
 
 func (p painter) status(s triage.Status) string {
-	word := strings.ToUpper(string(s))
+	word := display.Line(strings.ToUpper(string(s)))
 	switch s {
 	case triage.StatusCritical:
 		return p.wrap("1;31", word)
@@ -215,7 +222,7 @@ func (p painter) severity(s triage.Severity) string {
 }
 
 func (p painter) check(s triage.CheckStatus) string {
-	word := fmt.Sprintf("%-7s", s)
+	word := fmt.Sprintf("%-7s", display.Line(string(s)))
 	switch s {
 	case triage.CheckFail:
 		return p.wrap("31", word)
