@@ -46,6 +46,7 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./commands
 	go test -run=NONE -fuzz=FuzzThread -fuzztime=$(FUZZTIME) ./bot
 	go test -run=NONE -fuzz=FuzzHTTP -fuzztime=$(FUZZTIME) ./bot
+	go test -run=NONE -fuzz=FuzzDisplay -fuzztime=$(FUZZTIME) ./internal/display
 
 ## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
 bench-errorlog:
