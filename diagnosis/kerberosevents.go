@@ -34,7 +34,7 @@ func (kerberosEventsRule) Apply(t triage.Target, obs triage.Observations) []tria
 			nf := triage.NewFinding(cause, n.with(triage.PHSPN, e.SPN, triage.PHCode, describeKerberos(e.Code)))
 			if cause == triage.SPNWrongAccount || cause == triage.SPNDuplicate {
 				// The event does not name the account holding the SPN: find it first.
-				find := triage.Step{Text: "Find the accounts that hold the SPN", Command: "setspn -Q " + e.SPN}
+				find := triage.NewStep("Find the accounts that hold the SPN", setspn("-Q", triage.PHSPN), map[string]string{triage.PHSPN: e.SPN})
 				nf.Remediation = append([]triage.Step{find}, nf.Remediation...)
 			}
 			f = &nf

@@ -71,28 +71,34 @@ func topStates(events []triage.LogEvent) string {
 	return strings.Join(parts, "; ")
 }
 
-// loginStateFix returns the step that fixes an 18456 state, with the login filled in.
+// loginStateFix returns the step that fixes an 18456 state, with the login filled in:
+// in the text as it is, in the T-SQL command as a delimited identifier
+// (triage.ShellTSQL), or no command when the name cannot be written safely.
 func loginStateFix(state int, login string) (triage.Step, bool) {
-	q := strings.ReplaceAll(login, "]", "]]")
+	vars := map[string]string{triage.PHLogin: login}
+	tsql := func(text, stmt string, args ...triage.Arg) triage.Step {
+		return triage.NewStep(text, triage.NewCommand(triage.ShellTSQL, stmt, args...), vars)
+	}
+	name := triage.Slot(triage.PHLogin)
 	switch state {
 	case 2, 5:
-		return triage.Step{Text: fmt.Sprintf("Create a login for %s, or correct the login name the application uses", login),
-			Command: fmt.Sprintf("CREATE LOGIN [%s] FROM WINDOWS;", q)}, true
+		return tsql(fmt.Sprintf("Create a login for %s, or correct the login name the application uses", login),
+			"CREATE LOGIN", name, triage.Lit("FROM WINDOWS;")), true
 	case 6:
 		return triage.Step{Text: fmt.Sprintf("%s is a Windows login: connect with Integrated Security (Trusted_Connection=yes) instead of a user name and password", login)}, true
 	case 7:
-		return triage.Step{Text: fmt.Sprintf("Enable the login %s if it should be used, and correct the password", login),
-			Command: fmt.Sprintf("ALTER LOGIN [%s] ENABLE;", q)}, true
+		return tsql(fmt.Sprintf("Enable the login %s if it should be used, and correct the password", login),
+			"ALTER LOGIN", name, triage.Lit("ENABLE;")), true
 	case 8, 9:
 		return triage.Step{Text: fmt.Sprintf("Correct the password the application uses for %s, or reset it (ALTER LOGIN ... WITH PASSWORD)", login)}, true
 	case 11, 12:
-		return triage.Step{Text: fmt.Sprintf("Give %s access: a login of its own or for one of its groups, with CONNECT SQL; local administrators must run the client elevated", login),
-			Command: fmt.Sprintf("GRANT CONNECT SQL TO [%s];", q)}, true
+		return tsql(fmt.Sprintf("Give %s access: a login of its own or for one of its groups, with CONNECT SQL; local administrators must run the client elevated", login),
+			"GRANT CONNECT SQL TO", triage.Suffixed(triage.PHLogin, ";")), true
 	case 18:
 		return triage.Step{Text: fmt.Sprintf("Change the password of %s (MUST_CHANGE is set)", login)}, true
 	case 38, 46, 40, 126:
-		return triage.Step{Text: fmt.Sprintf("Make the database %s uses available, or change its default database or the connection string's database", login),
-			Command: fmt.Sprintf("ALTER LOGIN [%s] WITH DEFAULT_DATABASE = [master];", q)}, true
+		return tsql(fmt.Sprintf("Make the database %s uses available, or change its default database or the connection string's database", login),
+			"ALTER LOGIN", name, triage.Lit("WITH DEFAULT_DATABASE = [master];")), true
 	case 58:
 		return triage.Step{Text: "Switch the server to mixed-mode authentication, or have the application use Windows authentication"}, true
 	}

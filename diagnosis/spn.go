@@ -55,20 +55,25 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 			}
 			switch {
 			case owner == nil:
-				// Without the service account, no -D can be told safe.
-				f.Remediation = []triage.Step{{Text: fmt.Sprintf("Find the account SQL Server runs as (SQL Server Configuration Manager, or sys.dm_server_services), keep the SPN on it and remove it from the others (setspn -D %s DOMAIN\\account): it is on %s", so.SPN, strings.Join(names, ", "))}}
+				// Without the service account, no -D can be told safe: the text shows
+				// the command's form, with the SPN quoted as the command would have it.
+				how := ""
+				if example, err := setspn("-D", triage.PHSPN, triage.PHWrong).Render(map[string]string{triage.PHSPN: so.SPN, triage.PHWrong: `DOMAIN\account`}); err == nil {
+					how = " (" + example + ")"
+				}
+				f.Remediation = []triage.Step{{Text: fmt.Sprintf("Find the account SQL Server runs as (SQL Server Configuration Manager, or sys.dm_server_services), keep the SPN on it and remove it from the others%s: it is on %s", how, strings.Join(names, ", "))}}
 			default:
 				for _, o := range so.Owners {
 					if !o.SameAs(*owner) {
-						f.Remediation = append(f.Remediation, triage.Step{
-							Text:    fmt.Sprintf("Remove the SPN from %s (%s)", o.Name(), o.DN),
-							Command: fmt.Sprintf("setspn -D %s %s", so.SPN, o.Name())})
+						f.Remediation = append(f.Remediation, triage.NewStep(
+							fmt.Sprintf("Remove the SPN from %s (%s)", o.Name(), o.DN),
+							setspn("-D", triage.PHSPN, triage.PHWrong), map[string]string{triage.PHSPN: so.SPN, triage.PHWrong: o.Name()}))
 					}
 				}
 				if !held {
-					f.Remediation = append(f.Remediation, triage.Step{
-						Text:    "Register it on the service account, which holds none of the copies",
-						Command: fmt.Sprintf("setspn -S %s %s", so.SPN, want)})
+					f.Remediation = append(f.Remediation, triage.NewStep(
+						"Register it on the service account, which holds none of the copies",
+						setspn("-S", triage.PHSPN, triage.PHAccount), map[string]string{triage.PHSPN: so.SPN, triage.PHAccount: want}))
 				}
 			}
 			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
@@ -85,6 +90,17 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 		}
 	}
 	return out
+}
+
+// setspn returns the setspn command with switch flag (-S registers an SPN after
+// checking for duplicates, -D deletes it, -Q finds its owners) and the slots that
+// follow it ("setspn", https://learn.microsoft.com/windows-server/administration/windows-commands/setspn).
+func setspn(flag string, slots ...string) triage.Command {
+	args := []triage.Arg{triage.Lit(flag)}
+	for _, ph := range slots {
+		args = append(args, triage.Slot(ph))
+	}
+	return triage.NewCommand(triage.ShellPowerShell, "setspn", args...)
 }
 
 // ticketEvidence returns the failed ticket request for spn, if the KDC was asked.

@@ -33,7 +33,9 @@ const (
 
 // A Cause is the catalog entry behind a CauseID: its default severity, what it means,
 // how to fix it and where to read more. Summary and the steps of Fix are templates
-// whose <PLACEHOLDERS> a rule fills in with real names (see NewFinding).
+// whose <PLACEHOLDERS> a rule fills in with real names (see NewFinding): into text by
+// replacement, into a step's command only through the slots of its Command, each
+// value checked and quoted for the command's shell.
 type Cause struct {
 	ID       CauseID
 	Severity Severity
@@ -44,9 +46,19 @@ type Cause struct {
 }
 
 // A Step is one remediation step: what to do, and the command that does it, if any.
+// Command is written for Shell, every value from evidence in it checked and quoted
+// (Command.Render); build steps with commands through NewStep or NewFinding, never
+// by putting strings together.
 type Step struct {
 	Text    string `json:"text"`
 	Command string `json:"command,omitempty"`
+	// Shell is what Command is written for: powershell, cmd, tsql or sh.
+	Shell Shell `json:"shell,omitempty"`
+	// Omitted says why a step that has a command in the catalog has none here: a
+	// value could not be written safely ("the SPN contains a line break (U+000A)").
+	Omitted string `json:"command_omitted,omitempty"`
+
+	cmd *Command // the catalog's command, before its slots are filled
 }
 
 // Placeholders that rules fill in. Any left unfilled stay in the text as written, which
@@ -61,6 +73,7 @@ const (
 	PHCode    = "<CODE>"    // an error code with its name
 	PHSam     = "<SAM>"     // the account's sAMAccountName, as AD cmdlets' -Identity takes it
 	PHSetAD   = "<SET-AD>"  // Set-ADUser, Set-ADComputer or Set-ADServiceAccount, by the account's class
+	PHLogin   = "<LOGIN>"   // a SQL Server login name, as the ERRORLOG writes it
 )
 
 const (
@@ -78,14 +91,19 @@ const (
 // Causes returns the cause catalog in the order of the published table. The slice is
 // new on every call.
 func Causes() []Cause {
+	var (
+		setspnS  = ps("setspn", Lit("-S"), Slot(PHSPN), Slot(PHAccount))
+		setspnD  = ps("setspn", Lit("-D"), Slot(PHSPN), Slot(PHWrong))
+		klistGet = ps("klist", Lit("get"), Slot(PHSPN))
+	)
 	return []Cause{
 		{
 			ID: DCUnreachable, Severity: Critical,
 			Title:   "No domain controller or KDC could be contacted from the SQL Server host (SEC_E_NO_AUTHENTICATING_AUTHORITY)",
 			Summary: "<HOST> could not contact a domain controller to authenticate Windows logins",
 			Fix: []Step{
-				{Text: "From <HOST>, ask Windows to find a domain controller and KDC now, bypassing its cache", Command: "nltest /dsgetdc:<DOMAIN> /force /kdc"},
-				{Text: "Check the host's secure channel to the domain", Command: "nltest /sc_query:<DOMAIN>"},
+				run("From <HOST>, ask Windows to find a domain controller and KDC now, bypassing its cache", ps("nltest", Prefixed("/dsgetdc:", PHDomain), Lit("/force"), Lit("/kdc"))),
+				run("Check the host's secure channel to the domain", ps("nltest", Prefixed("/sc_query:", PHDomain))),
 				{Text: "Make sure <HOST> can reach the domain controllers on TCP/UDP 88 (Kerberos), 389 (LDAP), 464 (password change), 53 (DNS), 135 and 49152-65535 (RPC)"},
 			},
 			Links: []string{linkLocalSecurity},
@@ -95,9 +113,9 @@ func Causes() []Cause {
 			Title:   "The Local Security Authority (LSASS) on the SQL Server host cannot be contacted or stopped responding (SEC_E_INTERNAL_ERROR)",
 			Summary: "The Local Security Authority on <HOST> is not answering SQL Server's authentication requests",
 			Fix: []Step{
-				{Text: "Check the health of lsass.exe on <HOST> (CPU, memory, handle count) and the System log for LsaSrv and Kerberos errors", Command: "Get-Process lsass | Format-List CPU,WorkingSet64,HandleCount"},
-				{Text: "Verify the instance's SPN is registered once, on the service account", Command: "setspn -Q <SPN>"},
-				{Text: "List the SPNs of the service account", Command: "setspn -L <ACCOUNT>"},
+				run("Check the health of lsass.exe on <HOST> (CPU, memory, handle count) and the System log for LsaSrv and Kerberos errors", pipe(ps("Get-Process", Lit("lsass")), ps("Format-List", Lit("CPU,WorkingSet64,HandleCount")))),
+				run("Verify the instance's SPN is registered once, on the service account", ps("setspn", Lit("-Q"), Slot(PHSPN))),
+				run("List the SPNs of the service account", ps("setspn", Lit("-L"), Slot(PHAccount))),
 			},
 			Links: []string{linkLocalSecurity},
 		},
@@ -106,7 +124,7 @@ func Causes() []Cause {
 			Title:   "A required MSSQLSvc SPN for the instance is registered on no account",
 			Summary: "<SPN> is not registered on any account",
 			Fix: []Step{
-				{Text: "Register the SPN on the service account (-S checks for duplicates first)", Command: "setspn -S <SPN> <ACCOUNT>"},
+				run("Register the SPN on the service account (-S checks for duplicates first)", setspnS),
 			},
 			Links: []string{linkRegisterSPN},
 		},
@@ -115,7 +133,7 @@ func Causes() []Cause {
 			Title:   "The same SPN is registered on two or more accounts",
 			Summary: "<SPN> is registered on more than one account",
 			Fix: []Step{
-				{Text: "Remove the SPN from every account that is not the service account", Command: "setspn -D <SPN> <WRONG>"},
+				run("Remove the SPN from every account that is not the service account", setspnD),
 			},
 			Links: []string{linkSSPIContext},
 		},
@@ -124,8 +142,8 @@ func Causes() []Cause {
 			Title:   "The SPN exists, but on an account other than the one SQL Server runs as",
 			Summary: "<SPN> is registered on <WRONG>, not on the service account <ACCOUNT>",
 			Fix: []Step{
-				{Text: "Remove the SPN from the wrong account", Command: "setspn -D <SPN> <WRONG>"},
-				{Text: "Register it on the service account", Command: "setspn -S <SPN> <ACCOUNT>"},
+				run("Remove the SPN from the wrong account", setspnD),
+				run("Register it on the service account", setspnS),
 			},
 			Links: []string{linkSSPIContext},
 		},
@@ -134,7 +152,7 @@ func Causes() []Cause {
 			Title:   "SQL Server could not register its own SPNs at start-up",
 			Summary: "SQL Server on <HOST> could not register <SPN> at start-up",
 			Fix: []Step{
-				{Text: "Register the SPN by hand (-S checks for duplicates first)", Command: "setspn -S <SPN> <ACCOUNT>"},
+				run("Register the SPN by hand (-S checks for duplicates first)", setspnS),
 				{Text: "Or let SQL Server register it at the next start: grant the service account \"Validated write to service principal name\" on its own AD object"},
 			},
 			Links: []string{linkRegisterSPN},
@@ -144,7 +162,7 @@ func Causes() []Cause {
 			Title:   "The SQL Server service account is disabled",
 			Summary: "The service account <ACCOUNT> is disabled",
 			Fix: []Step{
-				{Text: "Enable the account in Active Directory", Command: "Enable-ADAccount -Identity <SAM>"},
+				run("Enable the account in Active Directory", ps("Enable-ADAccount", Lit("-Identity"), Slot(PHSam))),
 			},
 			Links: []string{linkConsistent},
 		},
@@ -153,7 +171,7 @@ func Causes() []Cause {
 			Title:   "The SQL Server service account is locked out",
 			Summary: "The service account <ACCOUNT> is locked out",
 			Fix: []Step{
-				{Text: "Unlock the account", Command: "Unlock-ADAccount -Identity <SAM>"},
+				run("Unlock the account", ps("Unlock-ADAccount", Lit("-Identity"), Slot(PHSam))),
 				{Text: "Find the source of the bad passwords (event 4740 on the PDC emulator) before it locks again"},
 			},
 			Links: []string{linkConsistent},
@@ -163,7 +181,7 @@ func Causes() []Cause {
 			Title:   "The SQL Server service account has expired",
 			Summary: "The service account <ACCOUNT> expired",
 			Fix: []Step{
-				{Text: "Extend or clear the account's expiry date", Command: "Clear-ADAccountExpiration -Identity <SAM>"},
+				run("Extend or clear the account's expiry date", ps("Clear-ADAccountExpiration", Lit("-Identity"), Slot(PHSam))),
 			},
 			Links: []string{linkConsistent},
 		},
@@ -172,7 +190,7 @@ func Causes() []Cause {
 			Title:   "The service account's password has expired or must be changed",
 			Summary: "The password of the service account <ACCOUNT> has expired",
 			Fix: []Step{
-				{Text: "Reset the password in Active Directory", Command: "Set-ADAccountPassword -Identity <SAM> -Reset"},
+				run("Reset the password in Active Directory", ps("Set-ADAccountPassword", Lit("-Identity"), Slot(PHSam), Lit("-Reset"))),
 				{Text: "Enter the new password for the SQL Server service in SQL Server Configuration Manager, then restart the service"},
 			},
 			Links: []string{linkSSPIContext},
@@ -182,7 +200,7 @@ func Causes() []Cause {
 			Title:   "Client, KDC and service account share no usable Kerberos encryption type",
 			Summary: "The service account <ACCOUNT> has no Kerberos encryption type the KDC and clients accept",
 			Fix: []Step{
-				{Text: "Allow AES for the account", Command: "<SET-AD> -Identity <SAM> -KerberosEncryptionType AES128,AES256"},
+				run("Allow AES for the account", Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{Lit("-Identity"), Slot(PHSam), Lit("-KerberosEncryptionType"), Lit("AES128,AES256")}}),
 				{Text: "Make AES keys exist: reset a user account's password, then update the SQL Server service and restart it (a computer or managed service account gets them at its next automatic password change)"},
 			},
 			Links: []string{linkRC4},
@@ -192,8 +210,8 @@ func Causes() []Cause {
 			Title:   "Clocks of the SQL Server host and the domain controller differ by more than the Kerberos tolerance (5 minutes by default)",
 			Summary: "The clock of <HOST> differs from the domain's by more than Kerberos allows",
 			Fix: []Step{
-				{Text: "Resynchronise the host's clock with the domain hierarchy", Command: "w32tm /resync /rediscover"},
-				{Text: "Make the domain hierarchy the host's time source", Command: "w32tm /config /syncfromflags:domhier /update"},
+				run("Resynchronise the host's clock with the domain hierarchy", ps("w32tm", Lit("/resync"), Lit("/rediscover"))),
+				run("Make the domain hierarchy the host's time source", ps("w32tm", Lit("/config"), Lit("/syncfromflags:domhier"), Lit("/update"))),
 			},
 			Links: []string{linkKerberos},
 		},
@@ -202,7 +220,7 @@ func Causes() []Cause {
 			Title:   "A service ticket for the SPN could not be obtained",
 			Summary: "The KDC refused a service ticket for <SPN>: <CODE>",
 			Fix: []Step{
-				{Text: "Request the ticket by hand from a client to see the KDC's answer", Command: "klist get <SPN>"},
+				run("Request the ticket by hand from a client to see the KDC's answer", klistGet),
 			},
 			Links: []string{linkKerberos},
 		},
@@ -211,7 +229,7 @@ func Causes() []Cause {
 			Title:   "SQL Server on Linux: the keytab lacks the SPN or holds an old key version",
 			Summary: "The keytab on <HOST> does not match the service account <ACCOUNT>",
 			Fix: []Step{
-				{Text: "Rotate the keytab with the next key version number", Command: "mssql-conf setup-ad-keytab /var/opt/mssql/secrets/mssql.keytab <ACCOUNT> --use-next-kvno"},
+				run("Rotate the keytab with the next key version number", NewCommand(ShellSh, "mssql-conf", Lit("setup-ad-keytab"), Lit("/var/opt/mssql/secrets/mssql.keytab"), Slot(PHAccount), Lit("--use-next-kvno"))),
 			},
 			Links: []string{linkLinuxAD},
 		},
@@ -220,7 +238,7 @@ func Causes() []Cause {
 			Title:   "Name resolution gives clients a different SPN than the one registered",
 			Summary: "DNS names for <HOST> disagree, so clients may ask for the wrong SPN",
 			Fix: []Step{
-				{Text: "Make the A and PTR records of <FQDN> agree, or connect by the FQDN (or an explicit ServerSPN)", Command: "nslookup <FQDN>"},
+				run("Make the A and PTR records of <FQDN> agree, or connect by the FQDN (or an explicit ServerSPN)", ps("nslookup", Slot(PHFQDN))),
 			},
 			Links: []string{linkSSPIContext},
 		},
@@ -230,7 +248,7 @@ func Causes() []Cause {
 			Summary: "SQL Server on <HOST> rejected Windows logins as from an untrusted domain",
 			Fix: []Step{
 				{Text: "Check that the clients' domain and the server's domain trust each other, and that the clients log on to the domain (not a local account)"},
-				{Text: "Confirm the host still has a working secure channel", Command: "nltest /sc_query:<DOMAIN>"},
+				run("Confirm the host still has a working secure channel", ps("nltest", Prefixed("/sc_query:", PHDomain))),
 			},
 			Links: []string{link18452},
 		},
@@ -262,8 +280,8 @@ func Causes() []Cause {
 			Title:   "Windows logins to the instance from another machine use NTLM, not Kerberos",
 			Summary: "A remote Windows login to <HOST> used NTLM: clients could not get a Kerberos ticket for <SPN>",
 			Fix: []Step{
-				{Text: "Check that the SPN exists once, on the service account", Command: "setspn -Q <SPN>"},
-				{Text: "From a client, ask for the ticket the driver would ask for", Command: "klist get <SPN>"},
+				run("Check that the SPN exists once, on the service account", ps("setspn", Lit("-Q"), Slot(PHSPN))),
+				run("From a client, ask for the ticket the driver would ask for", klistGet),
 			},
 			Links: []string{linkRegisterSPN},
 		},
@@ -289,7 +307,9 @@ func LookupCause(id CauseID) (Cause, bool) {
 }
 
 // NewFinding returns a finding for cause id with its default severity, summary, fix and
-// links, every placeholder replaced by vars (keys are placeholders such as PHSPN).
+// links, every placeholder replaced by vars (keys are placeholders such as PHSPN):
+// in text as written, in commands checked and quoted for their shell (NewStep), a
+// step whose value cannot be written safely saying so instead of carrying a command.
 // Placeholders without a value stay as written. It panics if id is not in the
 // catalog, which is a programming error caught by the rules' tests.
 func NewFinding(id CauseID, vars map[string]string) Finding {
@@ -300,13 +320,33 @@ func NewFinding(id CauseID, vars map[string]string) Finding {
 	fill := fillFunc(vars)
 	f := Finding{Cause: id, Severity: c.Severity, Title: c.Title, Summary: fill(c.Summary), Links: c.Links}
 	for _, s := range c.Fix {
-		f.Remediation = append(f.Remediation, Step{Text: fill(s.Text), Command: fill(s.Command)})
+		if s.cmd == nil {
+			f.Remediation = append(f.Remediation, Step{Text: fill(s.Text)})
+			continue
+		}
+		f.Remediation = append(f.Remediation, NewStep(fill(s.Text), *s.cmd, vars))
 	}
 	return f
 }
 
-// Fill replaces the placeholders in s with vars, as NewFinding does.
+// Fill replaces the placeholders in s with vars, as NewFinding does for text. It is
+// for prose only: a command is built with Command and NewStep.
 func Fill(s string, vars map[string]string) string { return fillFunc(vars)(s) }
+
+// run returns a catalog step that does text with cmd; its Command shows cmd with
+// every slot as its placeholder.
+func run(text string, cmd Command) Step {
+	return Step{Text: text, Command: cmd.Template(), Shell: cmd.Shell, cmd: &cmd}
+}
+
+// ps returns a PowerShell command.
+func ps(program string, args ...Arg) Command { return NewCommand(ShellPowerShell, program, args...) }
+
+// pipe returns a piped into b.
+func pipe(a, b Command) Command {
+	a.Pipe = &b
+	return a
+}
 
 func fillFunc(vars map[string]string) func(string) string {
 	pairs := make([]string, 0, 2*len(vars))
