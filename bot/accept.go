@@ -71,6 +71,11 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 		return b.acceptAction(req)
 	}
 
+	if len(req.Text) > maxCommandText {
+		// Not parsed: no command is this long, and parsing a megabyte costs.
+		b.audit(req, req.Text, "rejected", fmt.Sprintf("%d bytes long, over the %d a command may have", len(req.Text), maxCommandText))
+		return Reply{Text: fmt.Sprintf("That is %d bytes long; no command is longer than %d. Type `/authtriage help` for the commands.", len(req.Text), maxCommandText)}
+	}
 	cmd, err := commands.Parse(req.Text)
 	if err != nil {
 		b.audit(req, req.Text, "rejected", err.Error())
@@ -139,6 +144,11 @@ func (b *Bot) queueLight(req Request, cmd commands.Command, run func(context.Con
 	}
 	return Reply{}
 }
+
+// maxCommandText is the longest request text the bot parses. Commands are a
+// verb and a few names (a host name is at most 253 bytes); a longer text is
+// refused unparsed.
+const maxCommandText = 4096
 
 // claimTimeout bounds the de-duplication claim on the acknowledgement path.
 const claimTimeout = time.Second

@@ -129,6 +129,7 @@ type Bot struct {
 	homeQueued atomic.Bool // a Home refresh is queued
 	audits     chan store.AuditEntry
 	auditWG    sync.WaitGroup
+	refused    auditLimiter // what is stored of refused requests
 	// closeMu guards the closing of the queues and the audit channel, so that no
 	// send races a close.
 	closeMu                    sync.RWMutex
@@ -346,13 +347,19 @@ func (b *Bot) enqueue(q chan job, j job, triage bool) bool {
 
 // audit records a command without making the caller wait for the store; entries
 // queue for one writer, which Run drains before it returns. When the queue is full
-// the entry is written at once, so none is lost.
+// the entry is written at once, so none is lost. Entries are bounded as the store
+// keeps them (store.AuditEntry.Bounded), and refused requests are stored within
+// limits (auditlimit.go).
 func (b *Bot) audit(req Request, command, result, detail string) {
 	e := store.AuditEntry{
 		Time: b.o.Now(), User: req.User, Channel: req.Channel, Origin: string(req.Origin),
 		Command: command, Result: result, Detail: detail,
-	}
+	}.Bounded()
 	b.metrics.request(req.Origin, result)
+	e, keep := b.limitAudit(e)
+	if !keep {
+		return
+	}
 	b.closeMu.RLock()
 	queued := false
 	if !b.auditsClosed { // else Run has returned: write directly

@@ -21,6 +21,9 @@ type Metrics struct {
 	queued       prometheus.Gauge
 	running      prometheus.Gauge
 	deduplicated prometheus.Counter
+	// auditSuppressed counts refused requests not stored in the audit log, by
+	// the limit they were over (auditlimit.go).
+	auditSuppressed *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -68,9 +71,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "authtriage_deliveries_deduplicated_total",
 			Help: "Slack deliveries dropped as repeats of one already handled (retries, double subscriptions, other replicas).",
 		}),
+		auditSuppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "authtriage_audit_suppressed_total",
+			Help: "Refused requests (denied, rejected) answered but not stored in the audit log because their user, their channel or the bot as a whole was over its limit of refused requests stored, by limit (user, channel, all). One entry with result limited stands for them per limit and 10 minutes.",
+		}, []string{"limit"}),
 	}
 	reg.MustRegister(m.requests, m.ack, m.triages, m.causes, m.duration, m.apiErrors, m.apiRetries,
-		m.queued, m.running, m.deduplicated)
+		m.queued, m.running, m.deduplicated, m.auditSuppressed)
 	return m
 }
 
