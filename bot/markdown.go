@@ -116,7 +116,11 @@ func Markdown(rep triage.Report) string {
 		if c.Duration > 0 {
 			took = formatDuration(c.Duration)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCell(c.Name), mdCell(string(c.Status)), took, mdCell(c.Detail))
+		detail := c.Detail
+		if via := c.Via(); via != "" {
+			detail = strings.TrimSuffix(via+": "+detail, ": ")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCell(c.Name), mdCell(string(c.Status)), took, mdCell(detail))
 	}
 	return b.String()
 }

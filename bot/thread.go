@@ -685,6 +685,9 @@ func (r *renderer) checks() Message {
 		if c.Duration > 0 {
 			line += " · " + formatDuration(c.Duration)
 		}
+		if via := c.Via(); via != "" {
+			line += " · " + esc(oneLine(via))
+		}
 		if d := oneLine(c.Detail); d != "" {
 			d, cut := clip(d, detailBudget)
 			r.truncated = r.truncated || cut

@@ -96,7 +96,11 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 
 	fmt.Fprintf(&b, "\nChecks:\n")
 	for _, c := range rep.Checks {
-		fmt.Fprintf(&b, "  %-7s  %-9s %6s  %s\n", p.check(c.Status), display.Line(c.Name), c.Duration.Round(time.Millisecond), display.Line(c.Detail))
+		detail := display.Line(c.Detail)
+		if via := c.Via(); via != "" {
+			detail = strings.TrimSuffix(display.Line(via)+": "+detail, ": ")
+		}
+		fmt.Fprintf(&b, "  %-7s  %-9s %6s  %s\n", p.check(c.Status), display.Line(c.Name), c.Duration.Round(time.Millisecond), detail)
 	}
 	_, err := w.Write(b.Bytes())
 	return err

@@ -36,6 +36,14 @@ type CheckResult struct {
 	Err error `json:"-"`
 }
 
+// Via returns "via agent NAME" for a check a helper agent ran, or "".
+func (c CheckResult) Via() string {
+	if c.Agent == "" {
+		return ""
+	}
+	return "via agent " + c.Agent
+}
+
 // MarshalJSON writes the report with its duration in whole milliseconds.
 func (r Report) MarshalJSON() ([]byte, error) {
 	type plain Report
