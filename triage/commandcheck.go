@@ -57,6 +57,17 @@ func checkChars(v string) string {
 	return ""
 }
 
+// ValidAccount returns nil when account, written DOMAIN\name, name@dns.domain or as
+// a bare name, is a name Active Directory can hold, and otherwise an
+// *UnsafeValueError saying why: the checks a command makes of an account it is
+// filled with.
+func ValidAccount(account string) error {
+	if reason := checkValue(PHAccount, account); reason != "" {
+		return &UnsafeValueError{Slot: PHAccount, Reason: reason}
+	}
+	return nil
+}
+
 // isAccountSlot reports whether ph holds an account as DOMAIN\name or name@domain.
 func isAccountSlot(ph string) bool { return ph == PHAccount || ph == PHWrong }
 

@@ -333,7 +333,7 @@ func validAccount(s string) error {
 			return fmt.Errorf("%q is not allowed in an account name", r)
 		}
 	}
-	return nil
+	return triage.ValidAccount(s) // what Active Directory cannot hold in an account name
 }
 
 // regularFile checks that a file named by the user exists and is a file.
