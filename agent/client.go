@@ -53,8 +53,9 @@ const (
 	handshakeTimeout = 10 * time.Second
 )
 
-// NewClient returns a client for the agent cfg describes. A nil log discards.
-func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
+// NewClient returns a client for the agent cfg describes; its certificate and CA
+// files are read under ctx. A nil log discards.
+func NewClient(ctx context.Context, cfg ClientConfig, log *slog.Logger) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -66,7 +67,7 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 	if serverName == "" {
 		serverName = u.Hostname()
 	}
-	tlsCfg, err := clientTLS(cfg.CertFile, cfg.KeyFile, cfg.CAFile, serverName)
+	tlsCfg, err := clientTLS(ctx, cfg.CertFile, cfg.KeyFile, cfg.CAFile, serverName)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", u.Host, err)
 	}

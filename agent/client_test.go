@@ -317,7 +317,7 @@ func TestTLSRefusalsNotRetried(t *testing.T) {
 	p := newPKI(t, "bot")
 	other := newPKI(t, "bot")
 	a := startAgent(t, p, okChecks, nil)
-	c, err := agent.NewClient(agent.ClientConfig{URL: a.url, CertFile: other.path("bot.pem"), KeyFile: other.path("bot-key.pem"), CAFile: p.path("ca.pem")}, nil)
+	c, err := agent.NewClient(t.Context(), agent.ClientConfig{URL: a.url, CertFile: other.path("bot.pem"), KeyFile: other.path("bot-key.pem"), CAFile: p.path("ca.pem")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestTLSRefusalsNotRetried(t *testing.T) {
 		t.Errorf("Health took %s; want no retries", took)
 	}
 	// And an agent whose certificate the client does not trust.
-	c, err = agent.NewClient(agent.ClientConfig{URL: a.url, CertFile: p.path("bot.pem"), KeyFile: p.path("bot-key.pem"), CAFile: other.path("ca.pem")}, nil)
+	c, err = agent.NewClient(t.Context(), agent.ClientConfig{URL: a.url, CertFile: p.path("bot.pem"), KeyFile: p.path("bot-key.pem"), CAFile: other.path("ca.pem")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestNewClientErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := agent.NewClient(tt.cfg, nil)
+			_, err := agent.NewClient(t.Context(), tt.cfg, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("NewClient = %v; want an error containing %q", err, tt.want)
 			}

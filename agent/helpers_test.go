@@ -40,7 +40,7 @@ func (p pki) path(name string) string { return filepath.Join(p.dir, name) }
 
 func (p pki) serverTLS(t *testing.T) *tls.Config {
 	t.Helper()
-	cfg, err := agent.ServerTLS(p.path("server.pem"), p.path("server-key.pem"), p.path("ca.pem"))
+	cfg, err := agent.ServerTLS(t.Context(), p.path("server.pem"), p.path("server-key.pem"), p.path("ca.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func startAgent(t *testing.T, p pki, checks func() []triage.Check, edit func(*ag
 // newClient returns a client of the agent at url with client certificate name.
 func newClient(t *testing.T, p pki, url, name string, timeout time.Duration) *agent.Client {
 	t.Helper()
-	c, err := agent.NewClient(agent.ClientConfig{
+	c, err := agent.NewClient(t.Context(), agent.ClientConfig{
 		Name: "agent-test", URL: url,
 		CertFile: p.path(name + ".pem"), KeyFile: p.path(name + "-key.pem"), CAFile: p.path("ca.pem"),
 		Timeout: timeout,

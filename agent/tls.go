@@ -1,22 +1,28 @@
 package agent
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
+
+	"authtriage/internal/safefile"
 )
+
+// maxPEMFile bounds a certificate, key or CA file.
+const maxPEMFile = 1 << 20
 
 // ServerTLS returns the agent's TLS configuration: its certificate and key, TLS 1.2 or
 // later (1.3 when the client has it), and a client certificate signed by the CA in
-// clientCAFile required on every connection.
-func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+// clientCAFile required on every connection. The files are opened under ctx with
+// safefile and must be regular files.
+func ServerTLS(ctx context.Context, certFile, keyFile, clientCAFile string) (*tls.Config, error) {
+	cert, err := loadKeyPair(ctx, certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load the agent's certificate: %w", err)
 	}
-	pool, err := loadPool(clientCAFile)
+	pool, err := loadPool(ctx, clientCAFile)
 	if err != nil {
 		return nil, fmt.Errorf("load the client CA: %w", err)
 	}
@@ -29,13 +35,14 @@ func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 }
 
 // clientTLS returns a client's TLS configuration: its certificate, and only the CA in
-// caFile trusted for the agent's.
-func clientTLS(certFile, keyFile, caFile, serverName string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+// caFile trusted for the agent's. The files are opened under ctx with safefile and
+// must be regular files.
+func clientTLS(ctx context.Context, certFile, keyFile, caFile, serverName string) (*tls.Config, error) {
+	cert, err := loadKeyPair(ctx, certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load the client certificate: %w", err)
 	}
-	pool, err := loadPool(caFile)
+	pool, err := loadPool(ctx, caFile)
 	if err != nil {
 		return nil, fmt.Errorf("load the agent's CA: %w", err)
 	}
@@ -47,9 +54,23 @@ func clientTLS(certFile, keyFile, caFile, serverName string) (*tls.Config, error
 	}, nil
 }
 
+// loadKeyPair reads a certificate and its private key from PEM files, as
+// tls.LoadX509KeyPair does.
+func loadKeyPair(ctx context.Context, certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := safefile.ReadFile(ctx, certFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := safefile.ReadFile(ctx, keyFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
+}
+
 // loadPool reads the PEM certificates of a CA file.
-func loadPool(file string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(file)
+func loadPool(ctx context.Context, file string) (*x509.CertPool, error) {
+	data, err := safefile.ReadFile(ctx, file, maxPEMFile)
 	if err != nil {
 		return nil, err
 	}

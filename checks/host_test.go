@@ -21,7 +21,7 @@ func TestHostChecks(t *testing.T) {
 		t.Errorf("LSA without a probe did not skip")
 	}
 
-	read := func(path string) (triage.KeytabFacts, error) {
+	read := func(_ context.Context, path string) (triage.KeytabFacts, error) {
 		if path == "/bad" {
 			return triage.KeytabFacts{}, errors.New("/bad is not a keytab")
 		}

@@ -3,14 +3,16 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"authtriage/internal/safefile"
 )
 
 // Config is the content of a configuration file. Parse and Load return only
@@ -34,11 +36,13 @@ type Config struct {
 const maxFileSize = 16 << 20
 
 // Load reads and parses the configuration file at path; see Parse. Relative
-// file names in X_file keys are relative to the directory of path. Problems in
-// the file are reported as a *Error; a file that cannot be read gives an error
-// that wraps the os error.
-func Load(path string, getenv func(string) string) (*Config, error) {
-	data, err := readLimited(path)
+// file names in X_file keys are relative to the directory of path. Files are opened
+// with safefile under ctx: a path that is not a regular file (a FIFO, a device) is
+// refused at once, and an open the file system does not answer gives up when ctx is
+// done. Problems in the file are reported as a *Error; a file that cannot be read
+// gives an error that wraps the os error.
+func Load(ctx context.Context, path string, getenv func(string) string) (*Config, error) {
+	data, err := readLimited(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
@@ -47,26 +51,14 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		if !filepath.IsAbs(name) {
 			name = filepath.Join(dir, name)
 		}
-		return readLimited(name)
+		return readLimited(ctx, name)
 	}
 	return Parse(data, path, getenv, readFile)
 }
 
-// readLimited reads a file of at most maxFileSize bytes.
-func readLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB", name, maxFileSize>>20)
-	}
-	return data, nil
+// readLimited reads a regular file of at most maxFileSize bytes.
+func readLimited(ctx context.Context, name string) ([]byte, error) {
+	return safefile.ReadFile(ctx, name, maxFileSize)
 }
 
 // Parse parses a configuration file's content; name is the file name shown in

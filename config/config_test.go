@@ -28,7 +28,7 @@ func testEnv(name string) string {
 }
 
 func TestLoadGood(t *testing.T) {
-	got, err := Load("testdata/good.yaml", testEnv)
+	got, err := Load(t.Context(), "testdata/good.yaml", testEnv)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestLoadBad(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".yaml"), func(t *testing.T) {
 			path := filepath.Join("testdata", tt.file)
-			cfg, err := Load(path, testEnv)
+			cfg, err := Load(t.Context(), path, testEnv)
 			if cfg != nil {
 				t.Errorf("Load returned a Config with error %v", err)
 			}
@@ -147,7 +147,7 @@ func TestLoadBad(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), testEnv)
+	_, err := Load(t.Context(), filepath.Join(t.TempDir(), "absent.yaml"), testEnv)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Load of a missing file = %v, want an error wrapping fs.ErrNotExist", err)
 	}
@@ -170,11 +170,11 @@ func TestLoadReadsFilesRelativeToConfig(t *testing.T) {
 	agents := "agents:\n  - name: abs-agent\n    url: https://agent.corp.example:8443\n    cert_path: /c.pem\n    key_path: /k.pem\n    ca_path: /ca.pem\n"
 	write("c.yaml", agents+"hosts:\n  - name: h\n    service_account_file: account\n    agent_file: "+filepath.Join(dir, "absolute")+"\n")
 	// Only one newline is trimmed: "abs-agent\n" is not an agent name.
-	if _, err := Load(filepath.Join(dir, "c.yaml"), nil); err == nil || !strings.Contains(err.Error(), `"abs-agent\n" is not a valid agent name`) {
+	if _, err := Load(t.Context(), filepath.Join(dir, "c.yaml"), nil); err == nil || !strings.Contains(err.Error(), `"abs-agent\n" is not a valid agent name`) {
 		t.Fatalf("Load = %v, want the agent name with a newline refused", err)
 	}
 	write("absolute", "abs-agent\n")
-	cfg, err := Load(filepath.Join(dir, "c.yaml"), nil)
+	cfg, err := Load(t.Context(), filepath.Join(dir, "c.yaml"), nil)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

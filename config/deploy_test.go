@@ -55,7 +55,7 @@ func uncomment(t *testing.T, src string, keys ...string) string {
 }
 
 func TestServeExample(t *testing.T) {
-	cfg, err := config.Load(serveExample, exampleEnv)
+	cfg, err := config.Load(t.Context(), serveExample, exampleEnv)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

@@ -42,14 +42,15 @@ type naming struct {
 	config string // configuration naming context
 }
 
-// New returns a Client for cfg. It validates cfg and reads CAFile but does not
-// connect; servers are found and dialled when first needed. A nil log discards.
-func New(cfg Config, log *slog.Logger) (*Client, error) {
+// New returns a Client for cfg. It validates cfg and reads CAFile (under ctx) but
+// does not connect; servers are found and dialled when first needed. A nil log
+// discards.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 	dcs, gcs, err := cfg.validate()
 	if err != nil {
 		return nil, fmt.Errorf("directory configuration: %w", err)
 	}
-	tc, err := tlsConfig(cfg.CAFile)
+	tc, err := tlsConfig(ctx, cfg.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("directory configuration: %w", err)
 	}

@@ -42,7 +42,7 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg, nil)
+			_, err := New(t.Context(), tt.cfg, nil)
 			if err == nil {
 				t.Fatalf("New(%s) = nil error", tt.name)
 			}
@@ -58,7 +58,7 @@ func TestNewValidates(t *testing.T) {
 	}
 
 	// New does not dial: a server that is not there is not its concern.
-	if _, err := New(Config{URLs: []string{refusingURL(t)}, BindDN: "r", Password: secret}, nil); err != nil {
+	if _, err := New(t.Context(), Config{URLs: []string{refusingURL(t)}, BindDN: "r", Password: secret}, nil); err != nil {
 		t.Errorf("New with an unreachable server: %v", err)
 	}
 }
@@ -147,7 +147,7 @@ func TestUnresponsiveServers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			urls := tt.urls(t)
-			c, err := New(Config{URLs: urls, GCURLs: urls, BindDN: "r", Password: secret, InsecureNoTLS: tt.noTLS, Timeout: timeout}, nil)
+			c, err := New(t.Context(), Config{URLs: urls, GCURLs: urls, BindDN: "r", Password: secret, InsecureNoTLS: tt.noTLS, Timeout: timeout}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,7 +240,7 @@ func TestFailover(t *testing.T) {
 func TestBadCredentials(t *testing.T) {
 	first, second := newFakeServer(t, corpFixture), newFakeServer(t, corpFixture)
 	var logs bytes.Buffer
-	c, err := New(Config{
+	c, err := New(t.Context(), Config{
 		URLs: []string{first.url, second.url}, BindDN: first.bindDN, Password: secret,
 		InsecureNoTLS: true, Timeout: time.Second,
 	}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))

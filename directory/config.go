@@ -1,19 +1,20 @@
 package directory
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"authtriage/internal/safefile"
 )
 
 // Config says how a Client reaches and authenticates to Active Directory.
@@ -183,23 +184,16 @@ func (cfg Config) validate() (dcs, gcs []endpoint, err error) {
 }
 
 // tlsConfig returns the TLS configuration for the servers, trusting the
-// certificate authorities in caFile or, when it is empty, the system's.
-func tlsConfig(caFile string) (*tls.Config, error) {
+// certificate authorities in caFile (a regular file, opened under ctx with safefile)
+// or, when it is empty, the system's.
+func tlsConfig(ctx context.Context, caFile string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile == "" {
 		return cfg, nil
 	}
-	f, err := os.Open(caFile)
+	pem, err := safefile.ReadFile(ctx, caFile, maxCAFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read CA file: %w", err)
-	}
-	defer f.Close()
-	pem, err := io.ReadAll(io.LimitReader(f, maxCAFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read CA file: %w", err)
-	}
-	if len(pem) > maxCAFileSize {
-		return nil, fmt.Errorf("CA file %s is larger than %d bytes", caFile, maxCAFileSize)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {

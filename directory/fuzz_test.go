@@ -79,7 +79,7 @@ func checkLDIF(t *testing.T, text string) {
 			}
 			dups++
 			return nil
-		}); err != nil {
+		}); err != nil && len(l.bySPN) > 0 {
 			t.Fatal(err)
 		}
 	}

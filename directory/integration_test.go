@@ -39,7 +39,7 @@ func liveClient(t testing.TB, d testdomain.Domain, edit ...func(*directory.Confi
 	for _, e := range edit {
 		e(&cfg)
 	}
-	c, err := directory.New(cfg, slog.New(slog.DiscardHandler))
+	c, err := directory.New(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type LDIF struct {
 	maxPwdAge []time.Duration   // of the domain objects, in file order
 	netbios   map[string]string // DNS domain -> NetBIOS name, from crossRefs
 	domains   map[string]string // DNS domain -> NetBIOS name ("" if unknown) of every account
+	entries   int               // entries read (the root DSE aside), kept or not
 }
 
 // An ldifAccount is an object of the export that is an account or holds SPNs.
@@ -49,6 +51,12 @@ func (a ldifAccount) account() triage.Account {
 // names, and ignores everything else. Syntax errors and malformed values are
 // *triage.InputError values naming the line. To bound memory it keeps at most
 // 1,048,576 objects and reads lines of at most 1 MiB and entries of at most 16 MiB.
+//
+// An export may hold nothing about what is asked: it may be empty, hold no accounts,
+// have been made without servicePrincipalName, or be of another domain. An LDIF then
+// answers with an error that says so where a directory would answer that nothing was
+// found (an SPN without owner, an account or computer not found, no duplicate SPNs),
+// since what an export does not hold proves nothing.
 //
 // Constructed attributes (msDS-UserPasswordExpiryTimeComputed,
 // msDS-User-Account-Control-Computed, msDS-KeyVersionNumber) are in an export only
@@ -89,6 +97,7 @@ func (l *LDIF) add(lr *ldifReader, rec *ldifRecord, seen map[string]int) error {
 	if rec.dn == "" {
 		return nil // the root DSE, as "ldapsearch -s base -b ''" writes it
 	}
+	l.entries++
 	classes := rec.attrs[atObjectClass]
 	has := func(class string) bool {
 		return slices.ContainsFunc(classes, func(c string) bool { return strings.EqualFold(c, class) })
@@ -158,7 +167,65 @@ func (l *LDIF) FindSPN(ctx context.Context, spn string) (triage.SPNOwners, error
 	for _, i := range l.bySPN[strings.ToLower(spn)] {
 		owners = append(owners, l.accounts[i].account())
 	}
+	if len(owners) == 0 {
+		if err := l.cannotTell(domainOfHost(spnHost(spn)), true); err != nil {
+			return triage.SPNOwners{}, err
+		}
+	}
 	return triage.SPNOwners{SPN: spn, Owners: distinct(owners)}, nil
+}
+
+// cannotTell returns nil when the export can show that an object of domain (a DNS
+// domain; "" for any) is not in the directory, else an error that says why it cannot:
+// it holds no entries, no accounts, no SPNs at all (when spns), or nothing of domain.
+func (l *LDIF) cannotTell(domain string, spns bool) error {
+	switch {
+	case l.entries == 0:
+		return fmt.Errorf("the LDIF %s holds no entries, so it shows nothing about the directory", l.name)
+	case len(l.accounts) == 0:
+		return fmt.Errorf("the LDIF %s holds no accounts (objects of class user), so it shows nothing about them", l.name)
+	case spns && len(l.bySPN) == 0:
+		return fmt.Errorf("the LDIF %s holds no servicePrincipalName values (was it exported without them?), so it shows nothing about SPNs", l.name)
+	case domain != "" && !l.holdsDomain(domain):
+		return fmt.Errorf("the LDIF %s holds nothing about the domain %s (its accounts are of %s)", l.name, domain, l.domainList())
+	}
+	return nil
+}
+
+// holdsDomain reports whether the export has accounts of domain, of a domain above it
+// or of one below it.
+func (l *LDIF) holdsDomain(domain string) bool {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	for d := range l.domains {
+		if d == domain || strings.HasSuffix(domain, "."+d) || strings.HasSuffix(d, "."+domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// domainList names the domains of the export's accounts, sorted, at most three.
+func (l *LDIF) domainList() string {
+	ds := slices.Sorted(maps.Keys(l.domains))
+	if len(ds) > 3 {
+		return strings.Join(ds[:3], ", ") + fmt.Sprintf(" and %d more", len(ds)-3)
+	}
+	return strings.Join(ds, ", ")
+}
+
+// spnHost returns the host of an SPN (service/host[:port][/name]).
+func spnHost(spn string) string {
+	_, rest, _ := strings.Cut(spn, "/")
+	if i := strings.IndexAny(rest, ":/"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+// domainOfHost returns the DNS domain of a host's FQDN, "" for a name of one label.
+func domainOfHost(host string) string {
+	_, domain, _ := strings.Cut(strings.TrimSuffix(host, "."), ".")
+	return domain
 }
 
 // Account returns the account name names, as Client.Account does. A DOMAIN\ prefix
@@ -177,6 +244,9 @@ func (l *LDIF) Account(ctx context.Context, name string) (triage.Account, error)
 	if n.dns {
 		candidates = append(slices.Clip(candidates), l.byUPN[strings.ToLower(n.upn())]...)
 	}
+	if err := l.cannotTell("", false); err != nil {
+		return triage.Account{}, fmt.Errorf("look up account %q: %w", name, err)
+	}
 	if n.domain != "" && !n.dns && !l.hasNetBIOS(n.domain) {
 		return triage.Account{}, fmt.Errorf("look up account %q: domain %s is not a domain of %s", name, n.domain, l.name)
 	}
@@ -185,6 +255,11 @@ func (l *LDIF) Account(ctx context.Context, name string) (triage.Account, error)
 		a := l.accounts[i]
 		if a.user && matchesName(a.Account, n) {
 			found = append(found, a.account())
+		}
+	}
+	if len(found) == 0 && n.dns {
+		if err := l.cannotTell(n.domain, false); err != nil {
+			return triage.Account{}, fmt.Errorf("look up account %q: %w", name, err)
 		}
 	}
 	return one("account", name, found)
@@ -217,6 +292,11 @@ func (l *LDIF) ComputerByDNSName(ctx context.Context, fqdn string) (triage.Accou
 			found = append(found, a.account())
 		}
 	}
+	if len(found) == 0 {
+		if err := l.cannotTell(domainOfHost(host), false); err != nil {
+			return triage.Account{}, fmt.Errorf("look up computer %q: %w", fqdn, err)
+		}
+	}
 	return one("computer", fqdn, found)
 }
 
@@ -226,6 +306,9 @@ func (l *LDIF) MaxPwdAge(ctx context.Context) (time.Duration, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if l.entries == 0 {
+		return 0, fmt.Errorf("read maximum password age: %w", l.cannotTell("", false))
+	}
 	if len(l.maxPwdAge) == 0 {
 		return 0, fmt.Errorf("read maximum password age: %s has no domain object with maxPwdAge", l.name)
 	}
@@ -234,10 +317,13 @@ func (l *LDIF) MaxPwdAge(ctx context.Context) (time.Duration, error) {
 
 // ScanDuplicateSPNs finds the SPNs starting with prefix held by more than one
 // object of the export, as Client.ScanDuplicateSPNs does, and returns how many
-// objects holding such an SPN it scanned. The owners passed to fn are complete
+// objects holding such an SPN it scanned. An export with no SPN at all is an error. The owners passed to fn are complete
 // accounts.
 func (l *LDIF) ScanDuplicateSPNs(ctx context.Context, prefix string, fn func(triage.SPNOwners) error) (scanned int, err error) {
 	if err := validateSPNPrefix(prefix); err != nil {
+		return 0, err
+	}
+	if err := l.cannotTell("", true); err != nil {
 		return 0, err
 	}
 	d := newDupFinder(prefix)

@@ -64,7 +64,7 @@ func newTestClient(t *testing.T, s *fakeServer, edit ...func(*Config)) *Client {
 	for _, e := range edit {
 		e(&cfg)
 	}
-	c, err := New(cfg, slog.New(slog.DiscardHandler))
+	c, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +129,7 @@ func TestAccount(t *testing.T) {
 		check   func(triage.Account) string // "" when fine
 		wantErr error                       // errors.Is target; nil: no error
 		anyErr  bool                        // an error that is neither ErrNotFound nor ErrAmbiguous
+		ldifErr string                      // from the LDIF: an error with this text, not ErrNotFound
 	}{
 		{name: "bare sAMAccountName", account: "svc_sqlok", want: &svcSQLOK},
 		{name: "NetBIOS form", account: `CORP\svc_sqlok`, want: &svcSQLOK},
@@ -173,13 +174,19 @@ func TestAccount(t *testing.T) {
 		{name: "absent in the right domain", account: `CORP\svc_sqlmissing`, wantErr: ErrNotFound},
 		{name: "group is not an account", account: "SQL Admins", wantErr: ErrNotFound},
 		{name: "another domain", account: `OTHER\svc_sqlok`, anyErr: true},
-		{name: "another DNS domain", account: "svc_sqlok@other.example", wantErr: ErrNotFound},
+		{name: "another DNS domain", account: "svc_sqlok@other.example", wantErr: ErrNotFound,
+			ldifErr: "the LDIF testdata/corp.ldf holds nothing about the domain other.example (its accounts are of corp.example)"},
 	}
 	for srcName, src := range sources(t) {
 		for _, tt := range tests {
 			t.Run(srcName+"/"+tt.name, func(t *testing.T) {
 				got, err := src.Account(t.Context(), tt.account)
 				switch {
+				case srcName == "ldif" && tt.ldifErr != "":
+					if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), tt.ldifErr) {
+						t.Fatalf("Account(%q) = %v; want an error with %q", tt.account, err, tt.ldifErr)
+					}
+					return
 				case tt.anyErr:
 					if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAmbiguous) {
 						t.Fatalf("Account(%q) = %v; want an error of its own", tt.account, err)

@@ -10,10 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
+	"authtriage/internal/safefile"
 	"authtriage/triage"
 )
 
@@ -45,9 +45,15 @@ const (
 const exportHint = `export the log as XML with: wevtutil qe System /f:xml > system.xml ` +
 	`(or /f:RenderedXml to keep the message texts; use Application for SQL Server's events)`
 
-// ReadFile reads the event export at path; see Read.
+// ErrNoEvents is matched (errors.Is) by the error of Read for an input that holds no
+// event at all: it is no evidence of what happened in any window.
+var ErrNoEvents = errors.New("the export holds no events")
+
+// ReadFile reads the event export at path; see Read. It opens path with safefile.Open
+// under ctx: a path that is not a regular file (a FIFO, a device) is refused at once,
+// and an open the file system does not answer gives up when ctx is done.
 func ReadFile(ctx context.Context, path string, opt Options) (Summary, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(ctx, path)
 	if err != nil {
 		return Summary{}, fmt.Errorf("read event export: %w", err)
 	}
@@ -60,7 +66,12 @@ func ReadFile(ctx context.Context, path string, opt Options) (Summary, error) {
 // <Events> root as Event Viewer and Get-WinEvent pipelines write it, in UTF-8 or UTF-16
 // (with or without a byte-order mark). name names the input in errors, and its file
 // name is the guess for the log of events that do not say ("application" in it means
-// Application, anything else System). An empty input is an export of no events.
+// Application, anything else System).
+//
+// An input without any <Event> (empty, only white space, or an <Events> root with no
+// event in it) proves nothing: Read returns an empty Summary and an error matching
+// ErrNoEvents that says so. A caller that asked a live log for a window, where an
+// empty answer means that nothing happened, tests for it with errors.Is.
 //
 // Read keeps the events authtriage reads (Kerberos client, KDC, NETLOGON, LsaSrv and
 // SQL Server's own authentication events) whose TimeCreated falls in the window
@@ -113,6 +124,9 @@ func Read(ctx context.Context, r io.Reader, name string, opt Options) (Summary, 
 
 	c := newCollector(name, since, opt.End)
 	err = scan(ctx, d, src, c)
+	if err == nil && c.total == 0 {
+		err = fmt.Errorf("%s: %w, so it shows nothing about any time; %s", name, ErrNoEvents, exportHint)
+	}
 	return c.summary(), err
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"authtriage/eventlog"
+	"authtriage/internal/safefile"
+	"authtriage/internal/safefile/safefiletest"
 	"authtriage/triage"
 )
 
@@ -508,6 +511,10 @@ func TestReadRefuses(t *testing.T) {
 }
 
 func TestReadFileErrors(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "system.xml")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		path string
@@ -517,6 +524,16 @@ func TestReadFileErrors(t *testing.T) {
 		{"evtx file: the hint names the file", "testdata/system.evtx", "testdata/system.evtx: this is a binary event log (.evtx), not an XML export; export the log as XML with: wevtutil qe System /f:xml > system.xml (or /f:RenderedXml to keep the message texts; use Application for SQL Server's events); or convert this file with: wevtutil qe system.evtx /lf:true /f:RenderedXml > system.xml", nil},
 		{"CSV file", "testdata/system.csv", "testdata/system.csv: not a Windows event export (it starts with text, not <Event> or <Events>); export the log as XML with: wevtutil qe System /f:xml > system.xml (or /f:RenderedXml to keep the message texts; use Application for SQL Server's events)", nil},
 		{"missing file", "testdata/no-such-file.xml", "read event export: open testdata/no-such-file.xml: no such file or directory", fs.ErrNotExist},
+		{"directory", "testdata", "read event export: testdata is not a regular file (a directory)", safefile.ErrNotRegular},
+		{"empty file", empty, empty + ": the export holds no events, so it shows nothing about any time; export the log as XML with: wevtutil qe System /f:xml > system.xml (or /f:RenderedXml to keep the message texts; use Application for SQL Server's events)", eventlog.ErrNoEvents},
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		tests = append(tests, struct {
+			name string
+			path string
+			want string
+			is   error
+		}{"endless device", "/dev/zero", "read event export: /dev/zero is not a regular file (a device)", safefile.ErrNotRegular})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -531,6 +548,15 @@ func TestReadFileErrors(t *testing.T) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
 			}
 		})
+	}
+}
+
+// TestReadFileFIFO checks that a FIFO is refused at once, not read when a writer comes.
+func TestReadFileFIFO(t *testing.T) {
+	fifo := safefiletest.FIFO(t)
+	_, err := eventlog.ReadFile(t.Context(), fifo, eventlog.Options{})
+	if want := "read event export: " + fifo + " is not a regular file (a FIFO)"; err == nil || err.Error() != want {
+		t.Fatalf("ReadFile(FIFO) error = %v; want %q", err, want)
 	}
 }
 
@@ -615,8 +641,8 @@ func TestReadKeepsEventsBeforeAProblem(t *testing.T) {
 func TestReadEmpty(t *testing.T) {
 	for _, in := range []string{"", "\r\n", "\xFF\xFE", `<?xml version="1.0" encoding="UTF-16"?><Events></Events>`, "<Events/>"} {
 		s, err := eventlog.Read(t.Context(), strings.NewReader(in), "empty.xml", eventlog.Options{})
-		if err != nil {
-			t.Errorf("Read(%q) error: %v", in, err)
+		if !errors.Is(err, eventlog.ErrNoEvents) || !strings.HasPrefix(err.Error(), "empty.xml: the export holds no events") {
+			t.Errorf("Read(%q) error: %v; want ErrNoEvents", in, err)
 		}
 		if diff := cmp.Diff(eventlog.Summary{}, s, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("Read(%q) mismatch (-want +got):\n%s", in, diff)
@@ -627,7 +653,12 @@ func TestReadEmpty(t *testing.T) {
 func TestReadCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := eventlog.ReadFile(ctx, "testdata/system-rendered.xml", eventlog.Options{})
+	f, err := os.Open("testdata/system-rendered.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = eventlog.Read(ctx, f, "testdata/system-rendered.xml", eventlog.Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error = %v, want context.Canceled", err)
 	}

@@ -5,8 +5,10 @@ package hostlocal
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Where SQL Server on Linux keeps its settings and, by default, its error log.
@@ -15,11 +17,17 @@ const (
 	defaultErrorlog = "/var/opt/mssql/log/errorlog"
 )
 
+// confTimeout bounds the read of mssql.conf, a small local file read while the checks
+// of a triage are made, before any check's deadline exists.
+const confTimeout = 5 * time.Second
+
 // ErrorLogPath returns the ERRORLOG of the instance on this host. On Linux there is one
 // instance; its error log is errorlogfile under [filelocation] in mssql.conf (set with
 // mssql-conf set filelocation.errorlogfile), or /var/opt/mssql/log/errorlog.
 func ErrorLogPath(string) (string, error) {
-	data, err := readLimited(mssqlConf, 1<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), confTimeout)
+	defer cancel()
+	data, err := readLimited(ctx, mssqlConf, 1<<20)
 	if err != nil {
 		return defaultErrorlog, nil // no mssql.conf: nothing was changed from the defaults
 	}

@@ -6,6 +6,7 @@
 package hostlocal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -21,9 +22,10 @@ var ErrUnsupported = errors.New("not available on this operating system")
 const maxKeytab = 1 << 20
 
 // ReadKeytab lists the entries of a keytab, such as SQL Server on Linux's
-// /var/opt/mssql/secrets/mssql.keytab. Keys themselves are never returned.
-func ReadKeytab(path string) (triage.KeytabFacts, error) {
-	data, err := readLimited(path, maxKeytab)
+// /var/opt/mssql/secrets/mssql.keytab, opened under ctx; a path that is not a regular
+// file is refused. Keys themselves are never returned.
+func ReadKeytab(ctx context.Context, path string) (triage.KeytabFacts, error) {
+	data, err := readLimited(ctx, path, maxKeytab)
 	if err != nil {
 		return triage.KeytabFacts{}, err
 	}

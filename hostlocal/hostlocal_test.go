@@ -27,7 +27,7 @@ func TestReadKeytab(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	facts, err := ReadKeytab(path)
+	facts, err := ReadKeytab(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +40,10 @@ func TestReadKeytab(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not a keytab"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadKeytab(bad); err == nil {
+	if _, err := ReadKeytab(t.Context(), bad); err == nil {
 		t.Errorf("ReadKeytab(text) = nil error")
 	}
-	if _, err := ReadKeytab(filepath.Join(t.TempDir(), "none")); err == nil {
+	if _, err := ReadKeytab(t.Context(), filepath.Join(t.TempDir(), "none")); err == nil {
 		t.Errorf("ReadKeytab(missing) = nil error")
 	}
 }

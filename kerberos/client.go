@@ -1,12 +1,11 @@
 package kerberos
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"authtriage/internal/safefile"
 )
 
 // Size limits for the files a Config names.
@@ -23,7 +24,7 @@ const (
 )
 
 // client returns a gokrb5 client for one Tickets call.
-func (t *Tester) client() (*client.Client, error) {
+func (t *Tester) client(ctx context.Context) (*client.Client, error) {
 	conf, err := t.krb5()
 	if err != nil {
 		return nil, err
@@ -35,7 +36,7 @@ func (t *Tester) client() (*client.Client, error) {
 		client.Logger(slog.NewLogLogger(t.log.Handler(), slog.LevelDebug)),
 	}
 	if t.keytab != "" {
-		kt, err := loadKeytab(t.keytab, t.principal, t.realm)
+		kt, err := loadKeytab(ctx, t.keytab, t.principal, t.realm)
 		if err != nil {
 			return nil, err
 		}
@@ -96,8 +97,8 @@ func hasKDC(c *config.Config, realm string) bool {
 }
 
 // loadKrb5Conf reads and parses the krb5.conf file name.
-func loadKrb5Conf(name string) ([]byte, *config.Config, error) {
-	data, err := readLimited(name, maxKrb5ConfSize)
+func loadKrb5Conf(ctx context.Context, name string) ([]byte, *config.Config, error) {
+	data, err := safefile.ReadFile(ctx, name, maxKrb5ConfSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read krb5.conf: %w", err)
 	}
@@ -121,8 +122,8 @@ func parseKrb5Conf(data []byte, name string) (*config.Config, error) {
 
 // loadKeytab reads the keytab file name and checks that it has keys for
 // principal@realm.
-func loadKeytab(name, principal, realm string) (*keytab.Keytab, error) {
-	data, err := readLimited(name, maxKeytabSize)
+func loadKeytab(ctx context.Context, name, principal, realm string) (*keytab.Keytab, error) {
+	data, err := safefile.ReadFile(ctx, name, maxKeytabSize)
 	if err != nil {
 		return nil, fmt.Errorf("read keytab: %w", err)
 	}
@@ -144,23 +145,6 @@ func loadKeytab(name, principal, realm string) (*keytab.Keytab, error) {
 		return nil, fmt.Errorf("keytab %s has no keys", name)
 	}
 	return nil, fmt.Errorf("keytab %s has no key for %s@%s, only for %s", name, principal, realm, strings.Join(others, ", "))
-}
-
-// readLimited reads the file name if it holds at most limit bytes.
-func readLimited(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
-	}
-	return data, nil
 }
 
 // kdcAddr checks a KDC address and gives it a port, 88 unless it has one.

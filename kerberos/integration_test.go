@@ -315,7 +315,7 @@ func TestIntegrationClockSkew(t *testing.T) {
 func integrationTester(t *testing.T, cfg kerberos.Config) *kerberos.Tester {
 	t.Helper()
 	cfg.Timeout = 10 * time.Second
-	tester, err := kerberos.New(cfg, slog.New(slog.DiscardHandler))
+	tester, err := kerberos.New(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,8 +86,9 @@ type Tester struct {
 }
 
 // New checks cfg and returns a Tester for it. It reads the krb5.conf and keytab files cfg
-// names, but does not touch the network. A nil log discards log records.
-func New(cfg Config, log *slog.Logger) (*Tester, error) {
+// names (regular files only, opened under ctx with safefile), but does not touch the
+// network. A nil log discards log records.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Tester, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -115,7 +116,7 @@ func New(cfg Config, log *slog.Logger) (*Tester, error) {
 	}
 	realm := cfg.Realm
 	if cfg.Krb5Conf != "" {
-		data, conf, err := loadKrb5Conf(cfg.Krb5Conf)
+		data, conf, err := loadKrb5Conf(ctx, cfg.Krb5Conf)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -143,7 +144,7 @@ func New(cfg Config, log *slog.Logger) (*Tester, error) {
 	}
 	// With the fields known good, check that they can make a client: the keytab has
 	// keys for the principal and some KDC can be found.
-	if _, err := t.client(); err != nil {
+	if _, err := t.client(ctx); err != nil {
 		return nil, fmt.Errorf("kerberos configuration: %w", err)
 	}
 	return t, nil
@@ -209,7 +210,7 @@ func (t *Tester) Tickets(ctx context.Context, spns []string) ([]triage.TicketRes
 		return nil, err
 	}
 
-	cl, err := t.client()
+	cl, err := t.client(ctx)
 	if err != nil {
 		return nil, t.loginFailed(ctx, err)
 	}

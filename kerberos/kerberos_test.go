@@ -62,7 +62,7 @@ func TestNewRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := ok
 			tt.change(&cfg)
-			_, err := kerberos.New(cfg, nil)
+			_, err := kerberos.New(t.Context(), cfg, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("New(%v) = %v; want error containing %q", cfg, err, tt.wantErr)
 			}
@@ -99,7 +99,7 @@ func TestNewAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := kerberos.New(tt.cfg, nil); err != nil {
+			if _, err := kerberos.New(t.Context(), tt.cfg, nil); err != nil {
 				t.Errorf("New(%v) = %v; want nil", tt.cfg, err)
 			}
 		})
@@ -110,7 +110,7 @@ func TestConfigHidesPassword(t *testing.T) {
 	cfg := kerberos.Config{Realm: "CORP.TEST", KDCs: []string{"127.0.0.1:88"}, Principal: "authtriage_ro", Password: testPassword}
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", cfg)
-	tester, err := kerberos.New(cfg, nil)
+	tester, err := kerberos.New(t.Context(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func newTester(t *testing.T, kdc string, timeout time.Duration) (*kerberos.Teste
 	t.Helper()
 	logs := new(syncBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tester, err := kerberos.New(kerberos.Config{
+	tester, err := kerberos.New(t.Context(), kerberos.Config{
 		Realm:     "CORP.TEST",
 		KDCs:      []string{kdc},
 		Principal: "authtriage_ro",

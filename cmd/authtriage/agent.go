@@ -60,7 +60,7 @@ func runAgent(ctx context.Context, args []string, e env) int {
 	var configPath string
 	var verbose bool
 	fs := newAgentFlags(&configPath, &verbose, e.stderr)
-	cfg, log, code, done := startDaemon("agent", fs, &configPath, &verbose, args, e)
+	cfg, log, code, done := startDaemon(ctx, "agent", fs, &configPath, &verbose, args, e)
 	if done {
 		return code
 	}
@@ -76,7 +76,7 @@ func runAgent(ctx context.Context, args []string, e env) int {
 
 // serveAgent runs the agent until ctx ends.
 func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	dir, err := newDirectorySources("", cfg, log)
+	dir, err := newDirectorySources(ctx, "", cfg, log)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := agent.ServerTLS(cfg.Agent.CertPath, cfg.Agent.KeyPath, cfg.Agent.ClientCAPath)
+	tlsCfg, err := agent.ServerTLS(ctx, cfg.Agent.CertPath, cfg.Agent.KeyPath, cfg.Agent.ClientCAPath)
 	if err != nil {
 		return err
 	}
@@ -181,12 +181,12 @@ func nonEmpty(s string) []string {
 
 // agentClient returns a client for the agent that serves h, if the configuration
 // names one.
-func agentClient(cfg *config.Config, h config.Host, log *slog.Logger) (*agent.Client, error) {
+func agentClient(ctx context.Context, cfg *config.Config, h config.Host, log *slog.Logger) (*agent.Client, error) {
 	a, ok := cfg.AgentFor(h)
 	if !ok {
 		return nil, nil
 	}
-	c, err := agent.NewClient(agent.ClientConfig{Name: a.Name, URL: a.URL, CertFile: a.CertPath, KeyFile: a.KeyPath,
+	c, err := agent.NewClient(ctx, agent.ClientConfig{Name: a.Name, URL: a.URL, CertFile: a.CertPath, KeyFile: a.KeyPath,
 		CAFile: a.CAPath, ServerName: a.ServerName, Timeout: cfg.Defaults.Deadline}, log)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", a.Name, err)

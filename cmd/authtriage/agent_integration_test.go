@@ -59,7 +59,7 @@ func TestIntegrationAgent(t *testing.T) {
   client_ca_path: %s
   allowed_clients: [authtriage-bot]
 `, addr, filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"), filepath.Join(dir, "ca.pem")))
-	cfg, err := config.Load(agentCfg, nil)
+	cfg, err := config.Load(t.Context(), agentCfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func freeAddr(t *testing.T) string {
 
 func waitHealthy(t *testing.T, dir, addr string) {
 	t.Helper()
-	c, err := agent.NewClient(agent.ClientConfig{URL: "https://" + addr, CertFile: filepath.Join(dir, "authtriage-bot.pem"),
+	c, err := agent.NewClient(t.Context(), agent.ClientConfig{URL: "https://" + addr, CertFile: filepath.Join(dir, "authtriage-bot.pem"),
 		KeyFile: filepath.Join(dir, "authtriage-bot-key.pem"), CAFile: filepath.Join(dir, "ca.pem"), Timeout: 2 * time.Second}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

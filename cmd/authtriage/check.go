@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"authtriage/checks"
 	"authtriage/config"
 	"authtriage/diagnosis"
+	"authtriage/internal/safefile"
 	"authtriage/triage"
 )
 
@@ -89,7 +89,7 @@ func runCheck(ctx context.Context, args []string, e env) int {
 	}
 
 	log := newLogger(e.stderr, o.verbose)
-	plan, err := planCheck(host, o, e.getenv, log)
+	plan, err := planCheck(ctx, host, o, e.getenv, log)
 	if err != nil {
 		return usageError(e, "%v", err)
 	}
@@ -143,20 +143,21 @@ type checkPlan struct {
 // planCheck turns the host and flags into a target and its checks: the inventory's
 // entry when the configuration lists the host, with the flags' files and names taking
 // precedence; flags and files alone otherwise.
-func planCheck(host string, o checkOptions, getenv func(string) string, log *slog.Logger) (checkPlan, error) {
+func planCheck(ctx context.Context, host string, o checkOptions, getenv func(string) string, log *slog.Logger) (checkPlan, error) {
 	var cfg *config.Config
 	if o.configPath != "" {
 		var err error
-		if cfg, err = config.Load(o.configPath, getenv); err != nil {
+		if cfg, err = config.Load(ctx, o.configPath, getenv); err != nil {
 			return checkPlan{}, err
 		}
 	}
-	return planFor(cfg, host, o, log)
+	return planFor(ctx, cfg, host, o, log)
 }
 
-// planFor is planCheck with the configuration loaded already (nil for none). The
+// planFor is planCheck with the configuration loaded already (nil for none); the
+// files it reads (--ldif, certificates, CA files, keytab) are read under ctx. The
 // caller closes the plan's directory sources (p.dir.close) when the plan is done.
-func planFor(cfg *config.Config, host string, o checkOptions, log *slog.Logger) (checkPlan, error) {
+func planFor(ctx context.Context, cfg *config.Config, host string, o checkOptions, log *slog.Logger) (checkPlan, error) {
 	var p checkPlan
 	if cfg != nil {
 		p.checkTimeout, p.deadline = cfg.Defaults.CheckTimeout, cfg.Defaults.Deadline
@@ -174,7 +175,7 @@ func planFor(cfg *config.Config, host string, o checkOptions, log *slog.Logger) 
 		if h, ok := cfg.Host(host); ok {
 			inInventory = true
 			p.target = h.Target()
-			remote, err := agentClient(cfg, h, log)
+			remote, err := agentClient(ctx, cfg, h, log)
 			if err != nil {
 				return p, err
 			}
@@ -213,11 +214,11 @@ func planFor(cfg *config.Config, host string, o checkOptions, log *slog.Logger) 
 		p.eventlog.Files, p.eventlog.Copied = o.events, true
 	}
 	for _, f := range append(append([]string{}, o.errorlogs...), o.events...) {
-		if err := regularFile(f); err != nil {
+		if err := regularFile(ctx, f); err != nil {
 			return p, err
 		}
 	}
-	dir, err := newDirectorySources(o.ldif, cfg, log)
+	dir, err := newDirectorySources(ctx, o.ldif, cfg, log)
 	if err != nil {
 		return p, err
 	}
@@ -336,18 +337,20 @@ func validAccount(s string) error {
 	return triage.ValidAccount(s) // what Active Directory cannot hold in an account name
 }
 
-// regularFile checks that a file named by the user exists and is a file.
-func regularFile(path string) error {
-	st, err := os.Stat(path)
+// regularFile checks that a file named by the user exists and is a regular file (not
+// a FIFO or a device, which would block or never end), opening it under ctx.
+func regularFile(ctx context.Context, path string) error {
+	f, err := safefile.Open(ctx, path)
+	var nr *safefile.NotRegularError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s: no such file", path)
+	case errors.As(err, &nr) && nr.Mode.IsDir():
+		return fmt.Errorf("%s is a directory; name the file (for ERRORLOG, the current one: its rollover files are read with it)", path)
 	case err != nil:
 		return err
-	case st.IsDir():
-		return fmt.Errorf("%s is a directory; name the file (for ERRORLOG, the current one: its rollover files are read with it)", path)
 	}
-	return nil
+	return f.Close()
 }
 
 func usageError(e env, format string, args ...any) int {

@@ -69,7 +69,7 @@ func runScan(ctx context.Context, args []string, e env) int {
 	if o.all {
 		prefix = ""
 	}
-	scanner, closeDir, err := openScanner(o, e)
+	scanner, closeDir, err := openScanner(ctx, o, e)
 	if err != nil {
 		return usageError(e, "%v", err)
 	}
@@ -136,22 +136,22 @@ func runScan(ctx context.Context, args []string, e env) int {
 }
 
 // openScanner returns the LDIF export or the live directory of the configuration.
-func openScanner(o scanOptions, e env) (duplicateScanner, func(), error) {
+func openScanner(ctx context.Context, o scanOptions, e env) (duplicateScanner, func(), error) {
 	if o.ldif != "" {
-		l, err := readLDIF(o.ldif)
+		l, err := readLDIF(ctx, o.ldif)
 		return l, func() {}, err
 	}
 	if o.configPath == "" {
 		return nil, nil, errors.New("scan spn-duplicates needs --config FILE with a directory section, or --ldif FILE")
 	}
-	cfg, err := config.Load(o.configPath, e.getenv)
+	cfg, err := config.Load(ctx, o.configPath, e.getenv)
 	if err != nil {
 		return nil, nil, err
 	}
 	if cfg.Directory == nil {
 		return nil, nil, fmt.Errorf("%s has no directory section", o.configPath)
 	}
-	s, err := newDirectorySources("", cfg, newLogger(e.stderr, o.verbose))
+	s, err := newDirectorySources(ctx, "", cfg, newLogger(e.stderr, o.verbose))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,7 +57,7 @@ func runServe(ctx context.Context, args []string, e env) int {
 	var configPath string
 	var verbose bool
 	fs := newServeFlags(&configPath, &verbose, e.stderr)
-	cfg, log, code, done := startDaemon("serve", fs, &configPath, &verbose, args, e)
+	cfg, log, code, done := startDaemon(ctx, "serve", fs, &configPath, &verbose, args, e)
 	if done {
 		return code
 	}
@@ -75,14 +75,14 @@ func runServe(ctx context.Context, args []string, e env) int {
 // parses their flags (--config and --verbose, no arguments), loads the
 // configuration and makes their logger, JSON lines on stderr. When done is true
 // the command returns code.
-func startDaemon(name string, fs *flag.FlagSet, configPath *string, verbose *bool, args []string, e env) (cfg *config.Config, log *slog.Logger, code int, done bool) {
+func startDaemon(ctx context.Context, name string, fs *flag.FlagSet, configPath *string, verbose *bool, args []string, e env) (cfg *config.Config, log *slog.Logger, code int, done bool) {
 	if code, done := parseNoArgs(fs, args, e); done {
 		return nil, nil, code, true
 	}
 	if *configPath == "" {
 		return nil, nil, usageError(e, "%s needs --config FILE", name), true
 	}
-	cfg, err := config.Load(*configPath, e.getenv)
+	cfg, err := config.Load(ctx, *configPath, e.getenv)
 	if err != nil {
 		return nil, nil, usageError(e, "%v", err), true
 	}
@@ -332,7 +332,7 @@ func (t *triager) run(ctx context.Context, host string, inst triage.Instance, ne
 		return triage.Report{}, fmt.Errorf("%s is not in the inventory", host)
 	}
 	o := checkOptions{configPath: "the configuration"}
-	plan, err := planFor(t.cfg, host, o, t.log)
+	plan, err := planFor(ctx, t.cfg, host, o, t.log)
 	if err != nil {
 		return triage.Report{}, err
 	}

@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"authtriage/checks"
 	"authtriage/config"
 	"authtriage/directory"
+	"authtriage/internal/safefile"
 	"authtriage/kerberos"
 )
 
@@ -28,14 +30,14 @@ type directorySources struct {
 }
 
 // newDirectorySources builds the directory checks from --ldif (offline) or the
-// configuration's directory and kerberos sections (live). Checks without a source are
-// skipped with the reason.
-func newDirectorySources(ldif string, cfg *config.Config, log *slog.Logger) (directorySources, error) {
+// configuration's directory and kerberos sections (live), reading the files they name
+// under ctx. Checks without a source are skipped with the reason.
+func newDirectorySources(ctx context.Context, ldif string, cfg *config.Config, log *slog.Logger) (directorySources, error) {
 	s := directorySources{close: func() {}}
 	s.account.NotFound = directory.ErrNotFound
 	switch {
 	case ldif != "":
-		l, err := readLDIF(ldif)
+		l, err := readLDIF(ctx, ldif)
 		if err != nil {
 			return s, err
 		}
@@ -45,7 +47,7 @@ func newDirectorySources(ldif string, cfg *config.Config, log *slog.Logger) (dir
 		return s, nil
 	case cfg != nil && cfg.Directory != nil:
 		d := cfg.Directory
-		c, err := directory.New(directory.Config{
+		c, err := directory.New(ctx, directory.Config{
 			URLs: d.URLs, GCURLs: d.GCURLs, Domain: d.Domain, Resolver: resolverFor(d.DNSServer),
 			BaseDN: d.BaseDN, NetBIOS: d.NetBIOS, BindDN: d.BindDN, Password: d.BindPassword.Reveal(), CAFile: d.CAPath, Timeout: d.Timeout,
 		}, log)
@@ -62,7 +64,7 @@ func newDirectorySources(ldif string, cfg *config.Config, log *slog.Logger) (dir
 	}
 	if cfg != nil && cfg.Kerberos != nil {
 		k := cfg.Kerberos
-		t, err := kerberos.New(kerberos.Config{
+		t, err := kerberos.New(ctx, kerberos.Config{
 			Realm: k.Realm, KDCs: k.KDCs, Krb5Conf: k.Krb5Conf, Principal: k.Principal,
 			Keytab: k.Keytab, Password: k.Password.Reveal(), Timeout: k.Timeout,
 		}, log)
@@ -92,13 +94,17 @@ func resolverFor(server string) *net.Resolver {
 	}
 }
 
-// readLDIF loads an LDIF export the user named.
-func readLDIF(path string) (*directory.LDIF, error) {
-	if err := regularFile(path); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
+// readLDIF loads an LDIF export the user named, opened under ctx: a path that is not a
+// regular file (a FIFO, a device) is refused at once.
+func readLDIF(ctx context.Context, path string) (*directory.LDIF, error) {
+	f, err := safefile.Open(ctx, path)
+	var nr *safefile.NotRegularError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: no such file", path)
+	case errors.As(err, &nr):
+		return nil, fmt.Errorf("--ldif: %w", err)
+	case err != nil:
 		return nil, err
 	}
 	defer f.Close()

@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("test domain: %w (run inside scripts/testdomain.sh exec)", err)
 	}
-	c, err := directory.New(directory.Config{
+	c, err := directory.New(ctx, directory.Config{
 		URLs:     []string{d.LDAPURL},
 		GCURLs:   []string{d.GCURL},
 		CAFile:   d.CAFile,
