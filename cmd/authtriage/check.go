@@ -16,6 +16,7 @@ import (
 	"authtriage/checks"
 	"authtriage/config"
 	"authtriage/diagnosis"
+	"authtriage/internal/display"
 	"authtriage/internal/safefile"
 	"authtriage/triage"
 )
@@ -122,7 +123,7 @@ func report(rep triage.Report, output string, e env) int {
 		}
 	}
 	if err := write(e.stdout, rep, output, e); err != nil {
-		fmt.Fprintf(e.stderr, "authtriage: %v\n", err)
+		fmt.Fprintf(e.stderr, "authtriage: %s\n", display.Text(err.Error()))
 		return exitUnknown
 	}
 	return rep.Status.ExitCode()
@@ -353,8 +354,11 @@ func regularFile(ctx context.Context, path string) error {
 	return f.Close()
 }
 
+// usageError tells the user what is wrong, on stderr, and returns exitUnknown. The
+// message may name a host, a path or a value read from a file: it is shown through
+// display.Text.
 func usageError(e env, format string, args ...any) int {
-	fmt.Fprintf(e.stderr, "authtriage: "+format+"\n", args...)
+	fmt.Fprintf(e.stderr, "authtriage: %s\n", display.Text(fmt.Sprintf(format, args...)))
 	return exitUnknown
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"authtriage/config"
+	"authtriage/internal/display"
 	"authtriage/triage"
 )
 
@@ -126,7 +127,11 @@ func runScan(ctx context.Context, args []string, e env) int {
 			fmt.Fprintf(&b, "  Keep it on the account the service runs as; on each other one: setspn -D %s DOMAIN\\account\n", d.SPN)
 		}
 	}
-	if _, err := e.stdout.Write(b.Bytes()); err != nil {
+	out := b.Bytes()
+	if o.output != "json" { // names and DNs from the directory or an LDIF
+		out = []byte(display.Text(b.String()))
+	}
+	if _, err := e.stdout.Write(out); err != nil {
 		return exitUnknown
 	}
 	if len(result.Duplicates) > 0 {
