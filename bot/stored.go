@@ -173,31 +173,120 @@ func (b *Bot) rawEvidence(ctx context.Context, req Request, id string) {
 	b.tell(ctx, req, Reply{Text: "Raw evidence of report " + id, Blocks: chunkSections(lines, "```")})
 }
 
-// fixScript tells the user the report's remediation commands as one script, each
-// under a comment saying which finding and step it belongs to.
+// fixScript tells the user the report's remediation commands as one PowerShell
+// script, each under a comment saying which finding and step it belongs to; the
+// commands of other shells (T-SQL, sh on Linux) follow in sections of their own,
+// labelled with where to run them, so that pasting the script into PowerShell runs
+// no line written for another interpreter.
 func (b *Bot) fixScript(ctx context.Context, req Request, id string) {
 	rec, ok := b.load(ctx, req, id)
 	if !ok {
 		return
 	}
-	lines := []string{fmt.Sprintf("# authtriage report %s for %s. Review each command before running it.", id, rec.Report.Host)}
-	n := 0
-	for _, f := range rec.Report.Findings {
-		for _, s := range f.Remediation {
-			if s.Command == "" {
-				continue
-			}
-			n++
-			lines = append(lines, "", "# "+string(f.Cause)+": "+oneLine(s.Text), s.Command)
-		}
-	}
+	blocks, n := fixScriptBlocks(rec.Report, id)
+	b.audit(req, describe(req), "ok", id)
 	if n == 0 {
-		b.audit(req, describe(req), "ok", id)
-		b.tell(ctx, req, Reply{Text: fmt.Sprintf("Report `%s` has no commands to run.", id)})
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf("Report `%s` has no commands to run.", id), Blocks: blocks})
 		return
 	}
-	b.audit(req, describe(req), "ok", id)
-	b.tell(ctx, req, Reply{Text: "Fix script of report " + id, Blocks: chunkSections(lines, "```")})
+	b.tell(ctx, req, Reply{Text: "Fix script of report " + id, Blocks: blocks})
+}
+
+// A fixShell is a shell a Fix script has a section for: the comment marker of its
+// language and, but for the script's own PowerShell, where to run it.
+type fixShell struct {
+	shell   triage.Shell
+	comment string
+	label   string
+}
+
+// fixShells returns the sections of a Fix script, in order: the script itself
+// (PowerShell), then the other shells.
+func fixShells() []fixShell {
+	return []fixShell{
+		{triage.ShellPowerShell, "#", ""},
+		{triage.ShellCmd, "REM", "*cmd.exe*: run these in a Command Prompt, not in PowerShell."},
+		{triage.ShellTSQL, "--", "*T-SQL*: run these in SQL Server Management Studio or sqlcmd, connected to the instance, not in PowerShell."},
+		{triage.ShellSh, "#", "*sh*: run these in a shell on the Linux host of SQL Server, not in PowerShell."},
+	}
+}
+
+// fixScriptBlocks returns the blocks of a report's Fix script and how many commands
+// they hold; with no command, the blocks say which steps have none and why, and are
+// nil when no step has anything to say. Every comment is one line of display text
+// (oneLine, backquotes made quotes, so no comment can end a line or a code block); a
+// step whose command was left out says why in its comment; a command that is not one
+// shell's (a report stored before commands were quoted for their shell), or that a
+// Slack code block cannot hold whole, is named in a comment and not shown, never cut
+// or guessed at.
+func fixScriptBlocks(rep triage.Report, id string) ([]slack.Block, int) {
+	const maxText = MaxSectionText - 100
+	// comment writes a step's text, shortened, and then what the script says of its
+	// command, which is never cut off.
+	comment := func(marker string, f triage.Finding, text, note string) string {
+		t, _ := clipPlain(oneLine(string(f.Cause)+": "+text), 400)
+		return marker + " " + strings.ReplaceAll(t+oneLine(note), "`", "'")
+	}
+	lines := map[triage.Shell][]string{}
+	n := 0
+	for _, f := range rep.Findings {
+		for _, s := range f.Remediation {
+			switch {
+			case s.Omitted != "":
+				note := ". The command is left out: " + s.Omitted
+				lines[triage.ShellPowerShell] = append(lines[triage.ShellPowerShell], "", comment("#", f, strings.TrimSuffix(s.Text, note), note))
+			case s.Command == "":
+			case !knownShell(s.Shell):
+				lines[triage.ShellPowerShell] = append(lines[triage.ShellPowerShell], "", comment("#", f, s.Text,
+					". Not shown: the report was stored without the shell of its command; check the host again to get it"))
+			default:
+				marker := fixComment(s.Shell)
+				if _, cut := clip(escCode(s.Command), budget{maxText, maxText * 6}); cut || !codeSafe(s.Command) {
+					lines[s.Shell] = append(lines[s.Shell], "", comment(marker, f, s.Text,
+						". Not shown: the command does not fit a Slack code block whole; export the report to get it"))
+					continue
+				}
+				n++
+				lines[s.Shell] = append(lines[s.Shell], "", comment(marker, f, s.Text, ""), s.Command)
+			}
+		}
+	}
+	if n == 0 && len(lines) == 0 {
+		return nil, 0
+	}
+	head := fmt.Sprintf("# authtriage report %s for %s: the fix commands for PowerShell. Review each command before running it.",
+		strings.ReplaceAll(oneLine(id), "`", "'"), strings.ReplaceAll(oneLine(rep.Host), "`", "'"))
+	var blocks []slack.Block
+	for _, sh := range fixShells() {
+		l := lines[sh.shell]
+		if sh.shell == triage.ShellPowerShell {
+			l = append([]string{head}, l...)
+		} else if len(l) == 0 {
+			continue
+		} else {
+			blocks = append(blocks, section(sh.label))
+			l = l[1:] // the blank line before the first step
+		}
+		blocks = append(blocks, chunkSections(l, "```")...)
+	}
+	if len(blocks) > MaxBlocks {
+		blocks = append(blocks[:MaxBlocks-1], section("…and more; `show ID` attaches the full report as a file when it is long."))
+	}
+	return blocks, n
+}
+
+// knownShell reports whether a Fix script has a section for sh.
+func knownShell(sh triage.Shell) bool { return fixComment(sh) != "" }
+
+// fixComment returns the comment marker of sh's language, or "" for a shell the Fix
+// script does not know.
+func fixComment(sh triage.Shell) string {
+	for _, f := range fixShells() {
+		if f.shell == sh {
+			return f.comment
+		}
+	}
+	return ""
 }
 
 // export attaches the whole report as a Markdown file, for a ticket, to the
