@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -12,9 +14,11 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"authtriage/triage"
 )
@@ -308,14 +312,20 @@ func decodeRequest(w http.ResponseWriter, r *http.Request) (TriageRequest, time.
 	if r.ContentLength > MaxRequestBytes {
 		return req, 0, http.StatusRequestEntityTooLarge, tooBig
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err == nil {
-		if _, err = dec.Token(); err == io.EOF {
-			err = nil
-		} else if err == nil {
-			err = errors.New("data after the JSON object")
+		err = strictKeys(body, jsonFields(reflect.TypeFor[TriageRequest]()))
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&req)
+		if err == nil {
+			if _, err = dec.Token(); err == io.EOF {
+				err = nil
+			} else if err == nil {
+				err = errors.New("data after the JSON object")
+			}
 		}
 	}
 	var maxErr *http.MaxBytesError
@@ -336,6 +346,99 @@ func decodeRequest(w http.ResponseWriter, r *http.Request) (TriageRequest, time.
 		}
 	}
 	return req, since, 0, nil
+}
+
+// strictKeys refuses JSON that encoding/json would read other than as written.
+// It matches an object's keys to a struct's fields ignoring case (by Unicode
+// simple folding, so "hoſt" is host too), and a later key overrides an earlier
+// one: {"host":"a","HOST":"b"} reads as host b. So in every object of data, no
+// two keys may be equal ignoring case; and the keys of the outermost object that
+// name one of fields must be spelt exactly as it is. Other keys are left to the
+// decoder (DisallowUnknownFields). Only data's first value is read; its syntax
+// errors are reported.
+func strictKeys(data []byte, fields []string) error {
+	type object struct {
+		seen map[string]string // the keys so far by their folded form; nil for an array
+		key  bool              // the next token is a key (or the end)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []object
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if n := len(stack); n > 0 && stack[n-1].key {
+			if key, ok := tok.(string); ok {
+				top := &stack[n-1]
+				top.key = false
+				f := fold(key)
+				if prev, dup := top.seen[f]; dup {
+					if prev == key {
+						return fmt.Errorf("key %q appears twice in an object", printable(key))
+					}
+					return fmt.Errorf("keys %q and %q are the same key: keys are matched ignoring case", printable(prev), printable(key))
+				}
+				top.seen[f] = key
+				if n == 1 {
+					for _, field := range fields {
+						if fold(field) == f && field != key {
+							return fmt.Errorf("key %q must be spelt %q", printable(key), field)
+						}
+					}
+				}
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, object{seen: map[string]string{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, object{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object, a key comes next.
+		if n := len(stack); n == 0 {
+			return nil
+		} else if stack[n-1].seen != nil {
+			stack[n-1].key = true
+		}
+	}
+}
+
+// fold returns the form of s that encoding/json compares keys with: each
+// character replaced by the smallest of those equal to it under Unicode simple
+// case folding, so that fold(a) == fold(b) exactly when strings.EqualFold(a, b).
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		for {
+			next := unicode.SimpleFold(r)
+			if next <= r {
+				return next
+			}
+			r = next
+		}
+	}, s)
+}
+
+// jsonFields returns the JSON names of struct type t's fields.
+func jsonFields(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		names = append(names, cmp.Or(name, f.Name))
+	}
+	return names
 }
 
 // clip shortens a message that may quote what the client sent.
@@ -383,7 +486,7 @@ func (s *Server) audit(r *http.Request, a *audit, code int, took time.Duration) 
 		"status", code,
 		"checks", strings.Join(results, ","),
 		"reason", a.reason,
-		"took", took.Round(time.Millisecond),
+		"took_ms", took.Milliseconds(),
 	)
 }
 
