@@ -47,6 +47,7 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzThread -fuzztime=$(FUZZTIME) ./bot
 	go test -run=NONE -fuzz=FuzzHTTP -fuzztime=$(FUZZTIME) ./bot
 	go test -run=NONE -fuzz=FuzzDisplay -fuzztime=$(FUZZTIME) ./internal/display
+	go test -run=NONE -fuzz=FuzzCommand -fuzztime=$(FUZZTIME) ./triage
 
 ## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
 bench-errorlog:
