@@ -348,6 +348,26 @@ func TestRegressions(t *testing.T) {
 	}
 }
 
+// TestShells: Windows commands are PowerShell, mssql-conf is sh, and the keytab
+// command's text is as before but for quoting.
+func TestShells(t *testing.T) {
+	for _, c := range Causes() {
+		for _, s := range c.Fix {
+			want := ShellPowerShell
+			if c.ID == KeytabStale {
+				want = ShellSh
+			}
+			if s.cmd != nil && s.Shell != want {
+				t.Errorf("%s: %q is for %q; want %q", c.ID, s.Command, s.Shell, want)
+			}
+		}
+	}
+	f := NewFinding(KeytabStale, map[string]string{PHAccount: `CORP\svc_sql01`})
+	if s := f.Remediation[0]; s.Command != `mssql-conf setup-ad-keytab /var/opt/mssql/secrets/mssql.keytab 'CORP\svc_sql01' --use-next-kvno` || s.Shell != ShellSh {
+		t.Errorf("keytab step %+v", s)
+	}
+}
+
 // TestStepJSON: a step keeps "text" and "command" and adds "shell" and
 // "command_omitted"; the catalog's command itself is not serialised.
 func TestStepJSON(t *testing.T) {
