@@ -62,3 +62,39 @@ func TestScanTextEscapesNamesFromTheLDIF(t *testing.T) {
 		t.Errorf("stdout does not show the hostile name escaped:\n%s", stdout)
 	}
 }
+
+// TestScanSetspnLineIsQuoted: the setspn line the scan prints for a duplicate SPN is
+// rendered from typed arguments: an SPN from the LDIF that carries a command separator
+// gets no command at all, and an ordinary one is written as one argument.
+func TestScanSetspnLineIsQuoted(t *testing.T) {
+	demo, err := os.ReadFile("../../demo/sqlhost01/directory.ldf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := "MSSQLSvc/sqlhost09.corp.example:1433&calc"
+	add := func(cn string) string {
+		return "\ndn: CN=" + cn + ",OU=Service Accounts,DC=corp,DC=example\n" +
+			"changetype: add\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: user\n" +
+			"cn: " + cn + "\nsAMAccountName: " + cn + "\nuserAccountControl: 66048\n" +
+			"servicePrincipalName: " + evil + "\n"
+	}
+	path := filepath.Join(t.TempDir(), "corp.ldf")
+	if err := os.WriteFile(path, append(demo, add("svc_a")+add("svc_b")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, stdout, stderr := testEnv(nil)
+	if code := e.run(t.Context(), []string{"scan", "spn-duplicates", "--ldif", path}); code != exitCritical {
+		t.Fatalf("exit = %d; want 2; stderr:\n%s", code, stderr)
+	}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if strings.Contains(line, "setspn") && strings.Contains(line, "&calc") {
+			t.Errorf("a setspn line carries the hostile SPN: %q", line)
+		}
+	}
+	if !strings.Contains(stdout.String(), "The command is left out") {
+		t.Errorf("the scan does not say why the command is left out:\n%s", stdout)
+	}
+	if !strings.Contains(stdout.String(), `setspn -D MSSQLSvc/sqlhost01.corp.example:1433 DOMAIN\account`) {
+		t.Errorf("the ordinary duplicate's command is missing:\n%s", stdout)
+	}
+}

@@ -124,7 +124,14 @@ func runScan(ctx context.Context, args []string, e env) int {
 			for _, o := range d.Owners {
 				fmt.Fprintf(&b, "  %-28s %s\n", o.Name, o.DN)
 			}
-			fmt.Fprintf(&b, "  Keep it on the account the service runs as; on each other one: setspn -D %s DOMAIN\\account\n", d.SPN)
+			step := triage.NewStep("  Keep it on the account the service runs as; on each other one",
+				triage.NewCommand(triage.ShellPowerShell, "setspn", triage.Lit("-D"), triage.Slot(triage.PHSPN), triage.Lit(`DOMAIN\account`)),
+				map[string]string{triage.PHSPN: d.SPN})
+			if step.Command != "" {
+				fmt.Fprintf(&b, "%s: %s\n", step.Text, step.Command)
+			} else {
+				fmt.Fprintf(&b, "%s\n", step.Text)
+			}
 		}
 	}
 	out := b.Bytes()
