@@ -142,7 +142,7 @@ func (b *Bot) upload(ctx context.Context, channel, threadTS string, rep triage.R
 	return b.call(ctx, "files.upload", func(ctx context.Context) error {
 		_, err := b.o.API.UploadFileContext(ctx, slack.UploadFileParameters{
 			Channel: channel, ThreadTimestamp: threadTS,
-			Filename: MarkdownFileName(rep.ID), Title: "authtriage report " + rep.ID + " (" + rep.Host + ")",
+			Filename: MarkdownFileName(rep.ID), Title: "authtriage report " + rep.ID + " (" + oneLine(rep.Host) + ")",
 			Content: md, FileSize: len(md), SnippetType: "markdown",
 		})
 		return err
