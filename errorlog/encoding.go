@@ -34,13 +34,28 @@ type codec struct {
 	enc  encoding
 	unit int    // bytes per code unit: 1 or 2
 	bom  int    // length of the byte-order mark at the start of the file
-	nl   []byte // "\n" encoded
+	nl   []byte // the line end encoded: "\n", or "\r" in a file whose lines end with CR alone
 }
 
 // detect returns the codec for a file that starts with head. Without a byte-order
 // mark, NUL bytes in the odd (even) positions of the first line mean UTF-16LE (BE);
-// anything else is read as UTF-8.
+// anything else is read as UTF-8. Lines end with LF (SQL Server writes CR LF on
+// Windows, LF on Linux), or with CR when head holds CR but no LF, as in a file saved by
+// a tool that writes CR alone.
 func detect(head []byte) codec {
+	c := detectEncoding(head)
+	if c.indexNL(head, c.bom) < 0 {
+		cr := c.encode("\r")
+		if cc := (codec{enc: c.enc, unit: c.unit, bom: c.bom, nl: cr}); cc.indexNL(head, c.bom) >= 0 {
+			return cc
+		}
+	}
+	return c
+}
+
+// detectEncoding returns the codec for the encoding of a file that starts with head,
+// as detect describes.
+func detectEncoding(head []byte) codec {
 	switch {
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
 		return newCodec(encUTF16LE, 2)

@@ -3,6 +3,7 @@ package errorlog
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 	"authtriage/triage"
 )
 
-// FuzzRead checks that no input makes Read panic or fail other than as "not a log",
+// FuzzRead checks that no input makes Read panic or fail other than as "not a log" or
+// "holds nothing",
 // that what it returns is consistent, and that small chunks read the same as large.
 func FuzzRead(f *testing.F) {
 	// Excerpts of the real logs, byte for byte: their start-up banner and their SPN
@@ -26,6 +28,12 @@ func FuzzRead(f *testing.F) {
 	for _, name := range []string{"rollover/ERRORLOG.txt", "cycled/ERRORLOG.txt"} {
 		f.Add(windowsLog(scenario(f, name)), uint16(0))
 	}
+	f.Add([]byte(strings.ReplaceAll(scenario(f, "failures.txt"), "\n", "\r")), uint16(0))
+	f.Add([]byte("2025-11-02 01:50:00.00 Logon       Error: 18456, Severity: 14, State: 8.\n"+
+		"2025-11-02 01:50:00.00 Logon       Login failed for user 'sa'. [CLIENT: 10.0.0.1]\n"+
+		"2025-11-02 01:10:00.00 Server      UTC adjustment: x\n"+
+		"2099-11-02 01:10:00.00 Logon       Error: 18456, Severity: 14, State: 8.\n"+
+		"2025-11-02 01:20:00.00 Logon       Login failed for user 'sa'. [CLIENT: 10.0.0.2]"), uint16(30))
 	f.Add([]byte{}, uint16(0))
 	f.Add([]byte{0xFF, 0xFE, '2', 0}, uint16(1))
 	f.Add([]byte("2025-06-01 09:00:00.00 Logon Error: 18456, Severity: 14, State: 8.\n"), uint16(0))
@@ -34,8 +42,8 @@ func FuzzRead(f *testing.F) {
 		opt := Options{Since: time.Duration(minutes) * time.Minute}
 		sum, err := Read(t.Context(), bytes.NewReader(data), int64(len(data)), "ERRORLOG", opt)
 		if err != nil {
-			if !errors.Is(err, ErrNotLog) {
-				t.Fatalf("Read() error = %v; want nil or ErrNotLog", err)
+			if !errors.Is(err, ErrNotLog) && !errors.Is(err, ErrEmpty) {
+				t.Fatalf("Read() error = %v; want nil, ErrNotLog or ErrEmpty", err)
 			}
 			return
 		}

@@ -38,6 +38,7 @@ type head struct {
 	banner, startup bool
 	info            triage.ServerInfo // StartedAt is left for the caller, who knows the zone
 	zone            *time.Location    // from "UTC adjustment", nil if the head has none
+	badZone         string            // the "UTC adjustment" line when it does not parse
 }
 
 // parseHead reads the start-up facts from v, which holds the start of a file. It
@@ -95,8 +96,10 @@ func (h *head) fact(i int, l line) {
 	case strings.HasPrefix(text, "Microsoft SQL Server ") && i <= 1 && !h.banner:
 		h.banner, h.startup = true, i == 0
 		h.info.Version = strings.TrimSpace(firstLineOf(text))
-	case strings.HasPrefix(text, "UTC adjustment: ") && h.zone == nil:
-		h.zone = utcAdjustment(text)
+	case strings.HasPrefix(text, "UTC adjustment: ") && h.zone == nil && h.badZone == "":
+		if h.zone = utcAdjustment(text); h.zone == nil {
+			h.badZone = firstLineOf(text)
+		}
 	case strings.HasPrefix(text, "The service account is '") && h.info.ServiceAccount == "":
 		if m := reAccount.FindStringSubmatch(text); m != nil {
 			h.info.ServiceAccount = m[1]

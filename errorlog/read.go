@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"authtriage/internal/safefile"
 	"authtriage/triage"
 )
 
@@ -21,12 +22,20 @@ import (
 // Server error log.
 var ErrNotLog = errors.New("not a SQL Server error log")
 
+// ErrEmpty is returned, wrapped with the files' names and what they hold, when no file
+// read holds an entry (0 bytes, only blank lines): such a log can neither show a
+// failure nor rule one out.
+var ErrEmpty = errors.New("holds nothing")
+
 // Options control which part of the log is read.
 type Options struct {
 	// Since is the length of the time window; 0 means 24 hours.
 	Since time.Duration
 	// End is the end of the window. Zero means the time of the newest entry in the
-	// files, which suits copied logs; callers pass time.Now() for live logs.
+	// files, which suits copied logs; callers pass time.Now() for live logs. The newest
+	// entry is the latest time written, which is not the last entry's when the clock
+	// went back (a daylight-saving change, a time sync) since it was written; an entry
+	// more than an hour later than its file's last entry does not count.
 	End time.Time
 	// Location is the zone of entry times when the log has no "UTC adjustment" line;
 	// nil means UTC.
@@ -58,6 +67,11 @@ type Summary struct {
 	// Bytes is the number of bytes read, which shows how little of a large log a
 	// short window needs.
 	Bytes int64
+	// Notes say, one sentence each naming its file, what limits what the files show:
+	// a file that holds nothing or was read already through another path, one that
+	// ends in the middle of a line, a "UTC adjustment" that does not parse, the clock
+	// going back.
+	Notes []string
 }
 
 // startupSpan bounds the start-up: SPN messages written more than this long after the
@@ -71,10 +85,15 @@ const maxRollover = 99
 // (in any case, without extension) stands for the whole set SQL Server rotates:
 // ERRORLOG, ERRORLOG.1, ERRORLOG.2 ... in the same directory, up to the first number
 // missing; older files of the set are read only while they can hold entries of the
-// window. Other paths are read as given; a path given twice is read once.
+// window. Other paths are read as given. A file reached through two paths (the same
+// path twice, a symbolic or hard link) is read once, through the first.
 //
-// Errors name the file; a file that is not an error log yields an error that
-// wraps ErrNotLog.
+// Files are opened with safefile.Open under ctx, so a path that is not a regular file
+// (a FIFO, a device) is refused without blocking, and an open that the file system
+// does not answer ends at ctx's deadline. Errors name the file. A file that is not an
+// error log yields an error that wraps ErrNotLog, one that is not a regular file one
+// that wraps safefile.ErrNotRegular, and a read whose files hold no entry at all one
+// that wraps ErrEmpty.
 func ReadFiles(ctx context.Context, paths []string, opt Options) (Summary, error) {
 	groups := expand(paths)
 	defer func() {
@@ -88,7 +107,8 @@ func ReadFiles(ctx context.Context, paths []string, opt Options) (Summary, error
 }
 
 // Read reads one error log file's content, size bytes from r, as ReadFiles reads a
-// single file; name is the file's name, as errors and Summary.Files show it.
+// single file; name is the file's name, as errors, Summary.Files and Summary.Notes
+// show it.
 func Read(ctx context.Context, r io.ReaderAt, size int64, name string, opt Options) (Summary, error) {
 	return readOne(ctx, r, size, name, opt, defaultTuning())
 }
@@ -107,8 +127,10 @@ type group struct {
 	rollover bool
 }
 
-// expand turns the paths given into groups of files, each file once.
+// expand turns the paths given into groups of files, each path once; the sources
+// share what they open, to read each file once.
 func expand(paths []string) []group {
+	opened := &openedFiles{}
 	seen := map[string]bool{}
 	add := func(g *group, path string) {
 		key := filepath.Clean(path)
@@ -119,7 +141,9 @@ func expand(paths []string) []group {
 			return
 		}
 		seen[key] = true
-		g.files = append(g.files, &source{path: path, log: logName(path), open: func() (*os.File, error) { return os.Open(path) }})
+		g.files = append(g.files, &source{path: path, log: logName(path), seen: opened, open: func(ctx context.Context) (*os.File, error) {
+			return safefile.Open(ctx, path)
+		}})
 	}
 	var groups []group
 	for _, p := range paths {
@@ -154,6 +178,7 @@ func logName(path string) string {
 type run struct {
 	opt       Options
 	t         tuning
+	since     time.Duration
 	loc       *time.Location
 	from, end time.Time
 	groups    []group
@@ -169,7 +194,7 @@ func read(ctx context.Context, groups []group, opt Options, t tuning) (Summary, 
 		return Summary{}, fmt.Errorf("negative time window %s", opt.Since)
 	}
 	since := cmp.Or(opt.Since, 24*time.Hour)
-	r := &run{opt: opt, t: t, loc: cmp.Or(opt.Location, time.UTC), groups: groups}
+	r := &run{opt: opt, t: t, since: since, loc: cmp.Or(opt.Location, time.UTC), groups: groups}
 
 	// The heads of the newest files, and of older ones up to the newest start-up.
 	for gi := range groups {
@@ -187,6 +212,9 @@ func read(ctx context.Context, groups []group, opt Options, t tuning) (Summary, 
 			}
 		}
 		r.zones(g)
+	}
+	if err := r.holdsSomething(); err != nil {
+		return Summary{}, err
 	}
 
 	// The window.
@@ -269,7 +297,7 @@ func (r *run) overlapping(ctx context.Context) ([]*source, map[*source]bool, err
 			if s.head.empty {
 				continue
 			}
-			last, err := s.newest(ctx)
+			last, err := s.newest(ctx, r.since, r.from)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -394,7 +422,7 @@ func (r *run) newestIn(ctx context.Context, g *group) (time.Time, error) {
 		if s.head == nil || s.head.empty {
 			continue
 		}
-		last, err := s.newest(ctx)
+		last, err := s.newest(ctx, r.since, time.Time{})
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -480,7 +508,95 @@ func (r *run) summary(events []triage.LogEvent, info *triage.ServerInfo) Summary
 	}
 	slices.SortStableFunc(files, func(a, b *source) int { return at(b).Compare(at(a)) })
 	for _, s := range files {
+		if s.dup != nil {
+			sum.Notes = append(sum.Notes, fmt.Sprintf("%s is the same file as %s, read once", s.path, s.dup.path))
+			continue
+		}
 		sum.Files = append(sum.Files, s.path)
+		sum.Notes = append(sum.Notes, r.notes(s)...)
 	}
 	return sum
+}
+
+// notes returns what limits what s shows, for Summary.Notes.
+func (r *run) notes(s *source) []string {
+	var out []string
+	if s.head.empty {
+		out = append(out, fmt.Sprintf("%s %s: %s", s.path, ErrEmpty, s.emptyWhy()))
+	}
+	if s.head.badZone != "" {
+		out = append(out, fmt.Sprintf("%s: the line %q does not give the server's UTC offset; its times are read as %s, which may not be the server's zone",
+			s.path, clip(s.head.badZone, 60), cmp.Or(s.zone, r.loc)))
+	}
+	if s.last != nil && s.last.in(time.UTC).Sub(s.lastEntry.in(time.UTC)) > minSetback {
+		out = append(out, fmt.Sprintf("%s: the entry written at %s is followed by entries with earlier times, down to the last at %s: the clock was set back (a daylight-saving change or a time sync); the window ends at the latest time written",
+			s.path, written(*s.last), written(s.lastEntry)))
+	}
+	if !s.beyond.isZero() {
+		out = append(out, fmt.Sprintf("%s: the entry written at %s is more than %s later than the last, at %s, and does not count for the window",
+			s.path, written(s.beyond), maxSetbackText, written(s.lastEntry)))
+	}
+	if s.cut {
+		out = append(out, fmt.Sprintf("%s ends in the middle of a line (cut short, or still being written): its last entry may be incomplete", s.path))
+	}
+	return out
+}
+
+// holdsSomething returns an error that wraps ErrEmpty when no file whose head has
+// been read holds an entry. The heads of a set are read down to its newest start-up,
+// so every file of a set without entries has been read.
+func (r *run) holdsSomething() error {
+	var empty []*source
+	for _, g := range r.groups {
+		for _, s := range g.files {
+			switch {
+			case s.head == nil || s.dup != nil:
+			case !s.head.empty:
+				return nil
+			default:
+				empty = append(empty, s)
+			}
+		}
+	}
+	if len(empty) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("%s %w: %s", empty[0].path, ErrEmpty, empty[0].emptyWhy())
+	switch rest := empty[1:]; len(rest) {
+	case 0:
+	case 1:
+		err = fmt.Errorf("%w; so does %s", err, rest[0].path)
+	default:
+		names := make([]string, len(rest))
+		for i, s := range rest {
+			names[i] = s.path
+		}
+		err = fmt.Errorf("%w; so do %s", err, strings.Join(names, ", "))
+	}
+	return err
+}
+
+// written formats st as the log writes it, to the second.
+func written(st stamp) string { return st.in(time.UTC).Format(time.DateTime) }
+
+// emptyWhy says what a file without entries holds.
+func (s *source) emptyWhy() string {
+	switch {
+	case s.size == 0:
+		return "0 bytes"
+	case s.size <= int64(s.c.bom):
+		return "only a byte-order mark"
+	}
+	return "only blank lines"
+}
+
+// clip returns s cut to at most n runes, with an ellipsis when cut.
+func clip(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
 }

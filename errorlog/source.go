@@ -1,10 +1,12 @@
 package errorlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 )
@@ -15,8 +17,10 @@ type source struct {
 	log  string // base name, for LogEvent.Log
 	r    io.ReaderAt
 	size int64
-	open func() (*os.File, error) // nil when r is given
+	open func(context.Context) (*os.File, error) // nil when r is given
 	file *os.File
+	seen *openedFiles // the files this read has opened, shared by its sources; nil when r is given
+	dup  *source      // the source already read that is the same file as this one, if any
 
 	c     codec
 	head  *head
@@ -24,10 +28,22 @@ type source struct {
 	last  *stamp // the newest entry, once the tail has been read; zero stamp if none
 	bytes int64  // bytes read
 
+	// What the tail read found, for Summary.Notes: the file does not end with a line
+	// end; its last entry, earlier than the newest when the clock went back; the first
+	// entry found that was too late to count (see maxSetback).
+	cut       bool
+	lastEntry stamp
+	beyond    stamp
+
 	// The last block of the file, kept once read: the newest entry and the start of
 	// a short window are both found in it.
 	tail    []byte
 	tailOff int64
+
+	// Where newest stopped reading backwards: a scan from walkStart sees every entry
+	// at or after walkFrom, so windowStart need not read again for a later start.
+	walkFrom  time.Time
+	walkStart int64
 }
 
 // readAt reads len(p) bytes at off, or fewer at the end of the file, and counts them.
@@ -60,26 +76,51 @@ func (s *source) pread(p []byte, off int64) (n int, fresh bool, err error) {
 	return n, true, nil
 }
 
-// ensureOpen opens the file if it is not open yet.
-func (s *source) ensureOpen() error {
-	if s.r != nil {
+// ensureOpen opens the file if it is not open yet. A file that another source of the
+// read has opened already (the same path twice, a symbolic or hard link to it) is
+// closed again and its source marked as a duplicate of that one.
+func (s *source) ensureOpen(ctx context.Context) error {
+	if s.r != nil || s.dup != nil {
 		return nil
 	}
-	f, err := s.open()
+	f, err := s.open(ctx)
 	if err != nil {
-		return err // *PathError, which names the file
+		return err // names the file
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return err
 	}
-	if fi.IsDir() {
-		f.Close()
-		return fmt.Errorf("read %s: is a directory", s.path)
+	if s.seen != nil {
+		if s.dup = s.seen.same(fi); s.dup != nil {
+			f.Close()
+			return nil
+		}
+		s.seen.add(s, fi)
 	}
 	s.file, s.r, s.size = f, f, fi.Size()
 	return nil
+}
+
+// openedFiles are the files one read has opened, by identity.
+type openedFiles struct {
+	srcs  []*source
+	infos []fs.FileInfo
+}
+
+// same returns the source that opened the file fi describes, or nil.
+func (o *openedFiles) same(fi fs.FileInfo) *source {
+	for i, seen := range o.infos {
+		if os.SameFile(seen, fi) {
+			return o.srcs[i]
+		}
+	}
+	return nil
+}
+
+func (o *openedFiles) add(s *source, fi fs.FileInfo) {
+	o.srcs, o.infos = append(o.srcs, s), append(o.infos, fi)
 }
 
 func (s *source) close() {
@@ -97,8 +138,12 @@ func (s *source) readHead(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", s.path, err)
 	}
-	if err := s.ensureOpen(); err != nil {
+	if err := s.ensureOpen(ctx); err != nil {
 		return err
+	}
+	if s.dup != nil { // read as the source it duplicates: here it holds nothing
+		s.c, s.head = newCodec(encUTF8, 0), &head{empty: true}
+		return nil
 	}
 	hs := int64(headSize)
 	if s.size <= smallFile {
@@ -114,7 +159,10 @@ func (s *source) readHead(ctx context.Context) error {
 	}
 	buf = buf[:n]
 	s.c = detect(buf)
-	s.size -= s.size % int64(s.c.unit) // a last odd byte of UTF-16 is no character
+	if odd := s.size % int64(s.c.unit); odd != 0 {
+		s.size -= odd // a last odd byte of UTF-16 is no character, but the end of one cut short
+		s.cut = true
+	}
 	buf = buf[:min(int64(n), s.size)]
 	v := &view{c: s.c, buf: buf, top: min(s.c.bom, len(buf))}
 	h, err := parseHead(v, s.size)
@@ -187,37 +235,151 @@ func (s *source) backwards(ctx context.Context, fn func(v *view, lo, hi int) boo
 	return nil
 }
 
-// newest returns the timestamp of the file's newest entry, read from its tail, and
-// false for a file without entries.
-func (s *source) newest(ctx context.Context) (stamp, error) {
+// maxSetback is how far back the clock may go and the window still end at the latest
+// time written. SQL Server writes local time, so when the clock goes back (a
+// daylight-saving change, by an hour), entries written later carry earlier times.
+// The reader reads this much of a file's end beyond the window for later times, and
+// an entry more than this later than the file's last entry does not count: a corrupt
+// line, or one forged through a name a client chose, would otherwise move the window
+// away from every real entry.
+const (
+	maxSetback     = time.Hour
+	maxSetbackText = "an hour" // maxSetback in words, for Summary.Notes
+)
+
+// minSetback is the smallest step back in time worth a note: smaller ones are entries
+// of other threads written a moment late.
+const minSetback = time.Minute
+
+// newest returns the latest entry time of the file, zero for a file without entries.
+// It reads the file backwards from the end, once, for two things: entries later than
+// the last one (the clock went back since they were written), back to an entry
+// written maxSetback before the latest seen; and where a scan must start to see every
+// entry at or after from, or latest-since when from is zero (see windowStart). On the
+// way it notes whether the file ends with a line end.
+func (s *source) newest(ctx context.Context, since time.Duration, from time.Time) (stamp, error) {
 	if s.last != nil {
 		return *s.last, nil
 	}
-	var last stamp
-	if !s.head.empty {
-		err := s.backwards(ctx, func(v *view, lo, hi int) bool {
-			var ok bool
-			last, ok = v.lastStamp(lo, hi)
-			return ok
-		})
-		if err != nil {
-			return stamp{}, err
-		}
-		if last.isZero() {
-			last = s.head.first
+	if s.head.empty {
+		s.last = &stamp{}
+		return *s.last, nil
+	}
+	w := tailWalk{s: s, since: since, from: from, start: -1}
+	if err := s.backwards(ctx, w.block); err != nil {
+		return stamp{}, err
+	}
+	if w.newest.isZero() { // no entry found, which the head says there is
+		w.last, w.newest, w.newestAt = s.head.first, s.head.first, s.head.first.in(s.zone)
+	}
+	s.last, s.lastEntry, s.beyond = &w.newest, w.last, w.beyond
+	s.walkFrom, s.walkStart = w.windowFrom(), max(w.start, 0)
+	return w.newest, nil
+}
+
+// A tailWalk is the state of newest's read backwards, one block at a time.
+type tailWalk struct {
+	s     *source
+	since time.Duration
+	from  time.Time // the window's start; zero for newestAt-since
+
+	last     stamp     // the file's last entry
+	limit    time.Time // a later entry does not count
+	newest   stamp
+	newestAt time.Time
+	key      []byte // newest's timestamp as encoded in the file: a line that starts with one not above it is not later
+	beyond   stamp  // the first entry found later than limit
+	settled  bool   // no entry before the blocks read can be later than newest
+	start    int64  // offset of the entry to scan from; -1 until found
+}
+
+func (w *tailWalk) windowFrom() time.Time {
+	if !w.from.IsZero() {
+		return w.from
+	}
+	return w.newestAt.Add(-w.since)
+}
+
+// block handles one block, [lo, hi) of v, and reports whether the walk is done.
+func (w *tailWalk) block(v *view, lo, hi int) bool {
+	s := w.s
+	if w.key == nil && !bytes.HasSuffix(v.buf[:hi], v.c.nl) { // the end of the file
+		s.cut = true
+	}
+	first, f := -1, stamp{}
+	for p := lo; p < hi; p = v.c.lineEnd(v.buf, p) {
+		if st, ok := v.stampAt(p); ok {
+			first, f = p, st
+			break
 		}
 	}
-	s.last = &last
-	return last, nil
+	if first < 0 {
+		return false
+	}
+	if w.key == nil {
+		p, st := v.lastEntry(first, hi)
+		w.last, w.newest, w.newestAt = st, st, st.in(s.zone)
+		w.limit = w.newestAt.Add(maxSetback)
+		w.key = bytes.Clone(v.buf[p : p+stampLen*v.c.unit])
+	}
+	if !w.settled {
+		for p := first; p < hi; p = v.c.lineEnd(v.buf, p) {
+			if p+len(w.key) > len(v.buf) || bytes.Compare(v.buf[p:p+len(w.key)], w.key) <= 0 {
+				continue
+			}
+			st, ok := v.stampAt(p)
+			if !ok {
+				continue
+			}
+			switch t := st.in(s.zone); {
+			case t.After(w.limit):
+				if w.beyond.isZero() {
+					w.beyond = st
+				}
+			case t.After(w.newestAt):
+				w.newest, w.newestAt = st, t
+				w.key = append(w.key[:0], v.buf[p:p+len(w.key)]...)
+				w.start = -1 // the clock went back: the entries before the start found may not be older than the window
+			}
+		}
+		// An entry written before f is at most maxSetback later than f.
+		w.settled = !f.in(s.zone).Add(maxSetback).After(w.newestAt)
+	}
+	if w.start < 0 {
+		// As windowStart: the entry before the block's first one in the window.
+		from := w.windowFrom()
+		if !s.head.first.in(s.zone).Before(from) {
+			w.start = 0
+		} else {
+			cand := -1
+			for p := first; p < hi; p = v.c.lineEnd(v.buf, p) {
+				st, ok := v.stampAt(p)
+				if !ok {
+					continue
+				}
+				if !st.in(s.zone).Before(from) {
+					break
+				}
+				cand = p
+			}
+			if cand >= 0 {
+				w.start = v.off + int64(cand)
+			}
+		}
+	}
+	return w.settled && w.start >= 0
 }
 
 // windowStart returns the offset of the entry to start a forward scan from to see
 // every entry at or after from: the last entry older than from, found by reading
 // backwards from the end. Entries are in time order, give or take the odd entry of
-// another thread written a moment late.
+// another thread written a moment late. newest must have been called.
 func (s *source) windowStart(ctx context.Context, from time.Time) (int64, error) {
 	if !s.head.first.in(s.zone).Before(from) {
 		return 0, nil
+	}
+	if !from.Before(s.walkFrom) {
+		return s.walkStart, nil // the scan start newest found holds for any later from
 	}
 	var at int64 = -1
 	err := s.backwards(ctx, func(v *view, lo, hi int) bool {

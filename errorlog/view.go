@@ -131,18 +131,25 @@ func (v *view) entry(p, end int) (line, bool) {
 
 // lastStamp returns the timestamp of the last entry that starts in [lo, hi).
 func (v *view) lastStamp(lo, hi int) (stamp, bool) {
+	p, st := v.lastEntry(lo, hi)
+	return st, p >= 0
+}
+
+// lastEntry returns the start and timestamp of the last entry that starts in [lo, hi),
+// or -1 when none does.
+func (v *view) lastEntry(lo, hi int) (int, stamp) {
 	p := hi
 	for p > lo {
 		l := v.lineStart(p - v.c.unit)
 		if l < lo {
-			return stamp{}, false
+			return -1, stamp{}
 		}
 		if st, ok := v.stampAt(l); ok {
-			return st, true
+			return l, st
 		}
 		p = l
 	}
-	return stamp{}, false
+	return -1, stamp{}
 }
 
 // A found is an entry of interest and the file offset where it starts.
