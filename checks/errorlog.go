@@ -3,8 +3,10 @@ package checks
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"authtriage/errorlog"
@@ -35,9 +37,12 @@ type ErrorLog struct {
 func (ErrorLog) Name() string { return "errorlog" }
 
 // Run reads the logs within the window. The result's detail names the files and the
-// window, and its observations hold the log events and, when the window holds 17806,
-// 18452 or 18456 entries, their trend per hour (errorlog.Summary.Trend). An
-// unreadable file is an error, kept with whatever was read before it.
+// window, followed by what limits what they show (errorlog.Summary.Notes), and its
+// observations hold the log events and, when the window holds 17806, 18452 or 18456
+// entries, their trend per hour (errorlog.Summary.Trend). An unreadable file is an
+// error, kept with whatever was read before it; so are files that hold no entry at
+// all, which prove nothing either way, and that error is never the user's input error
+// (the report is printed, its verdict unknown unless a finding explains the incident).
 func (c ErrorLog) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if len(c.Files) == 0 {
 		reason := c.NoSource
@@ -49,8 +54,13 @@ func (c ErrorLog) Run(ctx context.Context, _ triage.Target) (triage.Result, erro
 	opt := errorlog.Options{Since: c.Since, Progress: c.Progress, End: windowEnd(c.Copied, c.Now)}
 	sum, err := c.read(ctx, opt)
 	res := triage.Result{Obs: triage.Observations{Logs: sum.Events, Server: sum.Server, Trend: sum.Trend}}
+	var detail []string
 	if len(sum.Files) > 0 {
-		res.Detail = fmt.Sprintf("%s: %s", baseNames(sum.Files), describeWindow(sum.From, sum.To, orDefault(c.Since)))
+		detail = append(detail, fmt.Sprintf("%s: %s", baseNames(sum.Files), describeWindow(sum.From, sum.To, orDefault(c.Since))))
+	}
+	res.Detail = strings.Join(append(detail, sum.Notes...), "; ")
+	if errors.Is(err, errorlog.ErrEmpty) {
+		return res, err
 	}
 	return res, inputError(err, c.Copied)
 }
@@ -68,6 +78,7 @@ func (c ErrorLog) read(ctx context.Context, opt errorlog.Options) (errorlog.Summ
 		sum, err := errorlog.Read(ctx, bytes.NewReader(data), int64(len(data)), name, opt)
 		all.Events = append(all.Events, sum.Events...)
 		all.Files = append(all.Files, sum.Files...)
+		all.Notes = append(all.Notes, sum.Notes...)
 		if all.Server == nil {
 			all.Server = sum.Server
 		}
