@@ -240,7 +240,10 @@ func randomReport(r *rand.Rand) triage.Report {
 		} else {
 			c := causes[r.IntN(len(causes))]
 			f.Cause, f.Title, f.Links = c.ID, c.Title, c.Links
-			f.Remediation = c.Fix
+			f.Remediation = nil
+			for _, s := range c.Fix {
+				f.Remediation = append(f.Remediation, s.Template())
+			}
 		}
 		f.Summary = randText(r, sizeFor(r, class, 400, 5000))
 		for range r.IntN(4) + r.IntN(2)*r.IntN(30) {

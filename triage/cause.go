@@ -41,8 +41,24 @@ type Cause struct {
 	Severity Severity
 	Title    string // what it means, as one line
 	Summary  string // a finding's summary when the rule has nothing more specific
-	Fix      []Step
+	Fix      []FixStep
 	Links    []string
+}
+
+// A FixStep is a step of the catalog: what to do, and the command that does it with
+// its slots still empty (nil for a step that is prose only). NewFinding fills both.
+type FixStep struct {
+	Text    string
+	Command *Command
+}
+
+// Template returns the step as a finding would show it with no value known: every
+// slot written as its placeholder.
+func (s FixStep) Template() Step {
+	if s.Command == nil {
+		return Step{Text: s.Text}
+	}
+	return Step{Text: s.Text, Command: s.Command.Template(), Shell: s.Command.Shell}
 }
 
 // A Step is one remediation step: what to do, and the command that does it, if any.
@@ -57,8 +73,6 @@ type Step struct {
 	// Omitted says why a step that has a command in the catalog has none here: a
 	// value could not be written safely ("the SPN contains a line break (U+000A)").
 	Omitted string `json:"command_omitted,omitempty"`
-
-	cmd *Command // the catalog's command, before its slots are filled
 }
 
 // Placeholders that rules fill in. Any left unfilled stay in the text as written, which
@@ -101,7 +115,7 @@ func Causes() []Cause {
 			ID: DCUnreachable, Severity: Critical,
 			Title:   "No domain controller or KDC could be contacted from the SQL Server host (SEC_E_NO_AUTHENTICATING_AUTHORITY)",
 			Summary: "<HOST> could not contact a domain controller to authenticate Windows logins",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("From <HOST>, ask Windows to find a domain controller and KDC now, bypassing its cache", ps("nltest", Prefixed("/dsgetdc:", PHDomain), Lit("/force"), Lit("/kdc"))),
 				run("Check the host's secure channel to the domain", ps("nltest", Prefixed("/sc_query:", PHDomain))),
 				{Text: "Make sure <HOST> can reach the domain controllers on TCP/UDP 88 (Kerberos), 389 (LDAP), 464 (password change), 53 (DNS), 135 and 49152-65535 (RPC)"},
@@ -112,7 +126,7 @@ func Causes() []Cause {
 			ID: LSAUnresponsive, Severity: Critical,
 			Title:   "The Local Security Authority (LSASS) on the SQL Server host cannot be contacted or stopped responding (SEC_E_INTERNAL_ERROR)",
 			Summary: "The Local Security Authority on <HOST> is not answering SQL Server's authentication requests",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Check the health of lsass.exe on <HOST> (CPU, memory, handle count) and the System log for LsaSrv and Kerberos errors", pipe(ps("Get-Process", Lit("lsass")), ps("Format-List", Lit("CPU,WorkingSet64,HandleCount")))),
 				run("Verify the instance's SPN is registered once, on the service account", ps("setspn", Lit("-Q"), Slot(PHSPN))),
 				run("List the SPNs of the service account", ps("setspn", Lit("-L"), Slot(PHAccount))),
@@ -123,7 +137,7 @@ func Causes() []Cause {
 			ID: SPNMissing, Severity: Critical,
 			Title:   "A required MSSQLSvc SPN for the instance is registered on no account",
 			Summary: "<SPN> is not registered on any account",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Register the SPN on the service account (-S checks for duplicates first)", setspnS),
 			},
 			Links: []string{linkRegisterSPN},
@@ -132,7 +146,7 @@ func Causes() []Cause {
 			ID: SPNDuplicate, Severity: Critical,
 			Title:   "The same SPN is registered on two or more accounts",
 			Summary: "<SPN> is registered on more than one account",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Remove the SPN from every account that is not the service account", setspnD),
 			},
 			Links: []string{linkSSPIContext},
@@ -141,7 +155,7 @@ func Causes() []Cause {
 			ID: SPNWrongAccount, Severity: Critical,
 			Title:   "The SPN exists, but on an account other than the one SQL Server runs as",
 			Summary: "<SPN> is registered on <WRONG>, not on the service account <ACCOUNT>",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Remove the SPN from the wrong account", setspnD),
 				run("Register it on the service account", setspnS),
 			},
@@ -151,7 +165,7 @@ func Causes() []Cause {
 			ID: SPNRegistrationFailed, Severity: Warning,
 			Title:   "SQL Server could not register its own SPNs at start-up",
 			Summary: "SQL Server on <HOST> could not register <SPN> at start-up",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Register the SPN by hand (-S checks for duplicates first)", setspnS),
 				{Text: "Or let SQL Server register it at the next start: grant the service account \"Validated write to service principal name\" on its own AD object"},
 			},
@@ -161,7 +175,7 @@ func Causes() []Cause {
 			ID: AccountDisabled, Severity: Critical,
 			Title:   "The SQL Server service account is disabled",
 			Summary: "The service account <ACCOUNT> is disabled",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Enable the account in Active Directory", ps("Enable-ADAccount", Lit("-Identity"), Slot(PHSam))),
 			},
 			Links: []string{linkConsistent},
@@ -170,7 +184,7 @@ func Causes() []Cause {
 			ID: AccountLockedOut, Severity: Critical,
 			Title:   "The SQL Server service account is locked out",
 			Summary: "The service account <ACCOUNT> is locked out",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Unlock the account", ps("Unlock-ADAccount", Lit("-Identity"), Slot(PHSam))),
 				{Text: "Find the source of the bad passwords (event 4740 on the PDC emulator) before it locks again"},
 			},
@@ -180,7 +194,7 @@ func Causes() []Cause {
 			ID: AccountExpired, Severity: Critical,
 			Title:   "The SQL Server service account has expired",
 			Summary: "The service account <ACCOUNT> expired",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Extend or clear the account's expiry date", ps("Clear-ADAccountExpiration", Lit("-Identity"), Slot(PHSam))),
 			},
 			Links: []string{linkConsistent},
@@ -189,7 +203,7 @@ func Causes() []Cause {
 			ID: AccountPasswordExpired, Severity: Critical,
 			Title:   "The service account's password has expired or must be changed",
 			Summary: "The password of the service account <ACCOUNT> has expired",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Reset the password in Active Directory", ps("Set-ADAccountPassword", Lit("-Identity"), Slot(PHSam), Lit("-Reset"))),
 				{Text: "Enter the new password for the SQL Server service in SQL Server Configuration Manager, then restart the service"},
 			},
@@ -199,7 +213,7 @@ func Causes() []Cause {
 			ID: KerberosEtypeMismatch, Severity: Critical,
 			Title:   "Client, KDC and service account share no usable Kerberos encryption type",
 			Summary: "The service account <ACCOUNT> has no Kerberos encryption type the KDC and clients accept",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Allow AES for the account", Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{Lit("-Identity"), Slot(PHSam), Lit("-KerberosEncryptionType"), Lit("AES128,AES256")}}),
 				{Text: "Make AES keys exist: reset a user account's password, then update the SQL Server service and restart it (a computer or managed service account gets them at its next automatic password change)"},
 			},
@@ -209,7 +223,7 @@ func Causes() []Cause {
 			ID: ClockSkew, Severity: Critical,
 			Title:   "Clocks of the SQL Server host and the domain controller differ by more than the Kerberos tolerance (5 minutes by default)",
 			Summary: "The clock of <HOST> differs from the domain's by more than Kerberos allows",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Resynchronise the host's clock with the domain hierarchy", ps("w32tm", Lit("/resync"), Lit("/rediscover"))),
 				run("Make the domain hierarchy the host's time source", ps("w32tm", Lit("/config"), Lit("/syncfromflags:domhier"), Lit("/update"))),
 			},
@@ -219,7 +233,7 @@ func Causes() []Cause {
 			ID: KerberosTicketFailed, Severity: Critical,
 			Title:   "A service ticket for the SPN could not be obtained",
 			Summary: "The KDC refused a service ticket for <SPN>: <CODE>",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Request the ticket by hand from a client to see the KDC's answer", klistGet),
 			},
 			Links: []string{linkKerberos},
@@ -228,7 +242,7 @@ func Causes() []Cause {
 			ID: KeytabStale, Severity: Critical,
 			Title:   "SQL Server on Linux: the keytab lacks the SPN or holds an old key version",
 			Summary: "The keytab on <HOST> does not match the service account <ACCOUNT>",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Rotate the keytab with the next key version number", NewCommand(ShellSh, "mssql-conf", Lit("setup-ad-keytab"), Lit("/var/opt/mssql/secrets/mssql.keytab"), Slot(PHAccount), Lit("--use-next-kvno"))),
 			},
 			Links: []string{linkLinuxAD},
@@ -237,7 +251,7 @@ func Causes() []Cause {
 			ID: DNSMismatch, Severity: Warning,
 			Title:   "Name resolution gives clients a different SPN than the one registered",
 			Summary: "DNS names for <HOST> disagree, so clients may ask for the wrong SPN",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Make the A and PTR records of <FQDN> agree, or connect by the FQDN (or an explicit ServerSPN)", ps("nslookup", Slot(PHFQDN))),
 			},
 			Links: []string{linkSSPIContext},
@@ -246,7 +260,7 @@ func Causes() []Cause {
 			ID: LoginUntrustedDomain, Severity: Warning,
 			Title:   "SQL Server rejected Windows logins as coming from an untrusted domain (18452)",
 			Summary: "SQL Server on <HOST> rejected Windows logins as from an untrusted domain",
-			Fix: []Step{
+			Fix: []FixStep{
 				{Text: "Check that the clients' domain and the server's domain trust each other, and that the clients log on to the domain (not a local account)"},
 				run("Confirm the host still has a working secure channel", ps("nltest", Prefixed("/sc_query:", PHDomain))),
 			},
@@ -256,21 +270,21 @@ func Causes() []Cause {
 			ID: LoginFailed, Severity: Warning,
 			Title:   "Authentication reached SQL Server but the login was refused (18456): an authorization problem, not Kerberos",
 			Summary: "SQL Server on <HOST> refused logins (18456)",
-			Fix:     []Step{{Text: "Act on the state's meaning shown with the evidence"}},
+			Fix:     []FixStep{{Text: "Act on the state's meaning shown with the evidence"}},
 			Links:   []string{link18456},
 		},
 		{
 			ID: SSPIHandshakeFailed, Severity: Warning,
 			Title:   "The SSPI handshake failed with a code no more specific cause explains (17806)",
 			Summary: "SSPI handshakes on <HOST> failed with <CODE>",
-			Fix:     []Step{{Text: "Act on the code's meaning shown with the evidence"}},
+			Fix:     []FixStep{{Text: "Act on the code's meaning shown with the evidence"}},
 			Links:   []string{linkConsistent},
 		},
 		{
 			ID: AccountNotFound, Severity: Critical,
 			Title:   "The service account SQL Server is configured to run as does not exist in the directory",
 			Summary: "The service account <ACCOUNT> was not found in the directory",
-			Fix: []Step{
+			Fix: []FixStep{
 				{Text: "Check the account SQL Server runs as (SQL Server Configuration Manager, or sys.dm_server_services) and correct the inventory, or create the account"},
 			},
 			Links: []string{linkConsistent},
@@ -279,7 +293,7 @@ func Causes() []Cause {
 			ID: KerberosNTLMFallback, Severity: Warning,
 			Title:   "Windows logins to the instance from another machine use NTLM, not Kerberos",
 			Summary: "A remote Windows login to <HOST> used NTLM: clients could not get a Kerberos ticket for <SPN>",
-			Fix: []Step{
+			Fix: []FixStep{
 				run("Check that the SPN exists once, on the service account", ps("setspn", Lit("-Q"), Slot(PHSPN))),
 				run("From a client, ask for the ticket the driver would ask for", klistGet),
 			},
@@ -289,7 +303,7 @@ func Causes() []Cause {
 			ID: AgentUnreachable, Severity: Unknown,
 			Title:   "The helper agent that serves this host did not answer, so some checks could not run",
 			Summary: "The agent for <HOST> did not answer",
-			Fix: []Step{
+			Fix: []FixStep{
 				{Text: "Check that the agent service runs and that its port is reachable from the bot, with a valid certificate"},
 			},
 		},
@@ -320,11 +334,11 @@ func NewFinding(id CauseID, vars map[string]string) Finding {
 	fill := fillFunc(vars)
 	f := Finding{Cause: id, Severity: c.Severity, Title: c.Title, Summary: fill(c.Summary), Links: c.Links}
 	for _, s := range c.Fix {
-		if s.cmd == nil {
+		if s.Command == nil {
 			f.Remediation = append(f.Remediation, Step{Text: fill(s.Text)})
 			continue
 		}
-		f.Remediation = append(f.Remediation, NewStep(fill(s.Text), *s.cmd, vars))
+		f.Remediation = append(f.Remediation, NewStep(fill(s.Text), *s.Command, vars))
 	}
 	return f
 }
@@ -333,11 +347,8 @@ func NewFinding(id CauseID, vars map[string]string) Finding {
 // for prose only: a command is built with Command and NewStep.
 func Fill(s string, vars map[string]string) string { return fillFunc(vars)(s) }
 
-// run returns a catalog step that does text with cmd; its Command shows cmd with
-// every slot as its placeholder.
-func run(text string, cmd Command) Step {
-	return Step{Text: text, Command: cmd.Template(), Shell: cmd.Shell, cmd: &cmd}
-}
+// run returns a catalog step that does text with cmd.
+func run(text string, cmd Command) FixStep { return FixStep{Text: text, Command: &cmd} }
 
 // ps returns a PowerShell command.
 func ps(program string, args ...Arg) Command { return NewCommand(ShellPowerShell, program, args...) }

@@ -274,7 +274,7 @@ func TestCatalogCommandsReadBack(t *testing.T) {
 				t.Fatalf("%s: %d steps; want %d", c.ID, len(f.Remediation), len(c.Fix))
 			}
 			for i, s := range f.Remediation {
-				cmd := c.Fix[i].cmd
+				cmd := c.Fix[i].Command
 				if cmd == nil {
 					if s.Command != "" {
 						t.Errorf("%s step %d has command %q without one in the catalog", c.ID, i, s.Command)
@@ -357,8 +357,8 @@ func TestShells(t *testing.T) {
 			if c.ID == KeytabStale {
 				want = ShellSh
 			}
-			if s.cmd != nil && s.Shell != want {
-				t.Errorf("%s: %q is for %q; want %q", c.ID, s.Command, s.Shell, want)
+			if s.Command != nil && s.Command.Shell != want {
+				t.Errorf("%s: %q is for %q; want %q", c.ID, s.Command.Template(), s.Command.Shell, want)
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func Reports() []Report {
 			f := triage.NewFinding(c.ID, vars)
 			for j, s := range f.Remediation {
 				if s.Command != "" {
-					r.Want[s.Command] = words(c.Fix[j].Command, vars)
+					r.Want[s.Command] = words(c.Fix[j].Template().Command, vars)
 				}
 			}
 			r.Findings = append(r.Findings, f)
