@@ -29,6 +29,15 @@ const (
 	AgentUnreachable       CauseID = "agent.unreachable"
 	AccountNotFound        CauseID = "account.not_found"
 	KerberosNTLMFallback   CauseID = "kerberos.ntlm_fallback"
+	LoginAnonymous         CauseID = "login.anonymous"
+	LoginNullUser          CauseID = "login.null_user"
+	LoginEmptyUser         CauseID = "login.empty_user"
+	SecureChannelBroken    CauseID = "computer.secure_channel"
+	SSPILogonDenied        CauseID = "sspi.logon_denied"
+	KerberosRC4Default     CauseID = "kerberos.rc4_default"
+	DCCertificate          CauseID = "dc.certificate"
+	InstancePortUnknown    CauseID = "instance.port_unknown"
+	AccountMismatch        CauseID = "account.mismatch"
 )
 
 // A Cause is the catalog entry behind a CauseID: its default severity, what it means,
@@ -78,16 +87,17 @@ type Step struct {
 // Placeholders that rules fill in. Any left unfilled stay in the text as written, which
 // reads as "put the real value here" to the person following the steps.
 const (
-	PHHost    = "<HOST>"    // the host's short name, upper case
-	PHFQDN    = "<FQDN>"    // the host's fully qualified name
-	PHDomain  = "<DOMAIN>"  // the NetBIOS or DNS name of the domain
-	PHSPN     = "<SPN>"     // a service principal name
-	PHAccount = "<ACCOUNT>" // the account that should own the SPN, DOMAIN\name
-	PHWrong   = "<WRONG>"   // an account that should not own the SPN
-	PHCode    = "<CODE>"    // an error code with its name
-	PHSam     = "<SAM>"     // the account's sAMAccountName, as AD cmdlets' -Identity takes it
-	PHSetAD   = "<SET-AD>"  // Set-ADUser, Set-ADComputer or Set-ADServiceAccount, by the account's class
-	PHLogin   = "<LOGIN>"   // a SQL Server login name, as the ERRORLOG writes it
+	PHHost     = "<HOST>"     // the host's short name, upper case
+	PHFQDN     = "<FQDN>"     // the host's fully qualified name
+	PHDomain   = "<DOMAIN>"   // the NetBIOS or DNS name of the domain
+	PHSPN      = "<SPN>"      // a service principal name
+	PHAccount  = "<ACCOUNT>"  // the account that should own the SPN, DOMAIN\name
+	PHWrong    = "<WRONG>"    // an account that should not own the SPN
+	PHCode     = "<CODE>"     // an error code with its name
+	PHSam      = "<SAM>"      // the account's sAMAccountName, as AD cmdlets' -Identity takes it
+	PHSetAD    = "<SET-AD>"   // Set-ADUser, Set-ADComputer or Set-ADServiceAccount, by the account's class
+	PHLogin    = "<LOGIN>"    // a SQL Server login name, as the ERRORLOG writes it
+	PHInstance = "<INSTANCE>" // an instance as users write it: "SALES", "MSSQLSERVER:1433"
 )
 
 const (
@@ -97,9 +107,23 @@ const (
 	linkConsistent    = "https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/consistent-authentication-connectivity-issues"
 	linkRC4           = "https://learn.microsoft.com/windows-server/security/kerberos/detect-remediate-rc4-kerberos"
 	linkKerberos      = "https://learn.microsoft.com/troubleshoot/windows-server/windows-security/kerberos-authentication-troubleshooting-guidance"
-	linkLinuxAD       = "https://learn.microsoft.com/sql/linux/sql-server-linux-ad-auth-troubleshooting"
+	linkLinuxAD       = "https://learn.microsoft.com/sql/linux/security/authentication/troubleshoot-active-directory"
 	link18452         = "https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18452-database-engine-error"
 	link18456         = "https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18456-database-engine-error"
+	// "Active Directory has a newer password value than client device": the secure
+	// channel repair (nltest /sc_reset, Test-ComputerSecureChannel -Repair, restart).
+	linkSecureChannel = "https://learn.microsoft.com/troubleshoot/windows-server/windows-security/active-directory-has-newer-password-value-than-client-device"
+	// "Broken trust relationship between domain-joined device and its domain".
+	linkBrokenTrust = "https://learn.microsoft.com/troubleshoot/windows-server/windows-security/broken-trust-relationship-domain-joined-device-its-domain-secure-channel-issues"
+	// "Enable LDAP over SSL with a third-party certification authority": the DC
+	// certificate's requirements (FQDN in the subject or the subject alternative name,
+	// Server Authentication).
+	linkLDAPSCert = "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/enable-ldap-over-ssl-3rd-certification-authority"
+	// "Add SAN to secure LDAP certificate".
+	linkLDAPSSAN = "https://learn.microsoft.com/troubleshoot/windows-server/windows-security/add-san-to-secure-ldap-certificate"
+	// KB5073381, "How to manage Kerberos KDC usage of RC4 for service account ticket
+	// issuance changes related to CVE-2026-20833" (support.microsoft.com, not Learn).
+	linkKB5073381 = "https://support.microsoft.com/topic/1ebcda33-720a-4da8-93c1-b0496e1910dc"
 )
 
 // Causes returns the cause catalog in the order of the published table. The slice is
@@ -296,6 +320,97 @@ func Causes() []Cause {
 			Fix: []FixStep{
 				run("Check that the SPN exists once, on the service account", ps("setspn", Lit("-Q"), Slot(PHSPN))),
 				run("From a client, ask for the ticket the driver would ask for", klistGet),
+			},
+			Links: []string{linkRegisterSPN},
+		},
+		{
+			ID: LoginAnonymous, Severity: Critical,
+			Title:   "Windows logins reached SQL Server as NT AUTHORITY\\ANONYMOUS LOGON: a second hop without Kerberos delegation, NTLM where Kerberos is needed, or a missing or misplaced SPN",
+			Summary: "SQL Server on <HOST> refused logins as NT AUTHORITY\\ANONYMOUS LOGON",
+			Fix: []FixStep{
+				{Text: "Find the front end that connects on the users' behalf (a linked server, Reporting Services, an IIS or application pool): the user's identity is making a second hop, which needs Kerberos with delegation; NTLM cannot make it"},
+				run("Check that the SPN clients ask for exists once, on the service account of <HOST>", ps("setspn", Lit("-Q"), Slot(PHSPN))),
+				{Text: "Trust the front end's service account for constrained delegation to that SPN (Active Directory Users and Computers, Delegation tab: Trust this user for delegation to specified services only). Never grant the ANONYMOUS LOGON login access to SQL Server: that lets anyone in"},
+			},
+			Links: []string{link18456, linkConsistent},
+		},
+		{
+			ID: LoginNullUser, Severity: Critical,
+			Title:   "Windows logins failed for user '(null)': LSASS could not decrypt the client's security token with the service account's credentials, most often because the SPN is on the wrong account",
+			Summary: "SQL Server on <HOST> refused Windows logins as '(null)'",
+			Fix: []FixStep{
+				run("Check which account holds the SPN clients ask for", ps("setspn", Lit("-Q"), Slot(PHSPN))),
+				run("List the SPNs of the service account", ps("setspn", Lit("-L"), Slot(PHAccount))),
+			},
+			Links: []string{link18456, linkSSPIContext},
+		},
+		{
+			ID: LoginEmptyUser, Severity: Critical,
+			Title:   "Windows logins failed for an empty user name: SQL Server could not hand the credentials to LSASS, or no domain controller could be contacted",
+			Summary: "SQL Server on <HOST> refused Windows logins with an empty user name",
+			Fix: []FixStep{
+				run("Check the host's secure channel and which domain controller it uses", ps("nltest", Prefixed("/sc_query:", PHDomain))),
+				run("If that domain controller is failing, reset the secure channel so Windows picks another", ps("nltest", Prefixed("/sc_reset:", PHDomain))),
+			},
+			Links: []string{link18456, linkLocalSecurity},
+		},
+		{
+			ID: SecureChannelBroken, Severity: Critical,
+			Title:   "The SQL Server host's secure channel to the domain is broken: a domain controller has no matching computer account or password for it",
+			Summary: "<HOST> could not set up its secure channel with a domain controller",
+			Fix: []FixStep{
+				run("On <HOST>, as a domain administrator, repair the secure channel", ps("Test-ComputerSecureChannel", Lit("-Repair"))),
+				run("Or reset it with nltest, as a domain administrator", ps("nltest", Prefixed("/sc_reset:", PHDomain))),
+				{Text: "Restart <HOST> after the repair"},
+			},
+			Links: []string{linkSecureChannel, linkBrokenTrust},
+		},
+		{
+			ID: SSPILogonDenied, Severity: Warning,
+			Title:   "Windows refused the client's logon on the SQL Server host during the SSPI handshake (SEC_E_LOGON_DENIED, 0x8009030C)",
+			Summary: "Windows on <HOST> refused the logon of clients during the SSPI handshake (0x8009030C)",
+			Fix: []FixStep{
+				{Text: "Check that the clients' domain and the server's domain trust each other, and that the clients log on with domain accounts"},
+				{Text: "Check the user rights of <HOST> for the clients' accounts or groups (Local Security Policy, User Rights Assignment: Access this computer from the network; Deny access to this computer from the network)"},
+			},
+			Links: []string{link18452, linkConsistent},
+		},
+		{
+			ID: KerberosRC4Default, Severity: Warning,
+			Title:   "The service account has no msDS-SupportedEncryptionTypes and only RC4 tickets are issued for it: Kerberos to it fails once domain controllers default to AES only (KB5073381, CVE-2026-20833)",
+			Summary: "The service account <ACCOUNT> relies on the domain's default encryption types and gets RC4 tickets",
+			Fix: []FixStep{
+				run("Allow AES for the account explicitly", Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{Lit("-Identity"), Slot(PHSam), Lit("-KerberosEncryptionType"), Lit("AES128,AES256")}}),
+				{Text: "Make AES keys exist: reset a user account's password, then update the SQL Server service and restart it (a computer or managed service account gets them at its next automatic password change)"},
+			},
+			Links: []string{linkRC4, linkKB5073381},
+		},
+		{
+			ID: DCCertificate, Severity: Warning,
+			Title:   "A domain controller answered, but its LDAPS certificate failed verification, so the directory could not be read",
+			Summary: "The LDAPS certificate of a domain controller failed verification",
+			Fix: []FixStep{
+				{Text: "Give the domain controller a certificate with its FQDN as a DNS name in the Subject Alternative Name, for Server Authentication, issued by a CA the checker trusts (Go does not accept a name in the subject CN alone)"},
+				{Text: "Or give the checker the CA that issued the domain controller's certificate (the directory section's CA file)"},
+			},
+			Links: []string{linkLDAPSCert, linkLDAPSSAN},
+		},
+		{
+			ID: InstancePortUnknown, Severity: Unknown,
+			Title:   "The TCP port of a named instance is not known, so the SPN its TCP clients ask for (MSSQLSvc/FQDN:PORT) could not be checked",
+			Summary: "The TCP port of <INSTANCE> on <HOST> is not known: the SPN its TCP clients ask for could not be checked",
+			Fix: []FixStep{
+				{Text: "Give the instance's TCP port (NAME:PORT) so that authtriage can check MSSQLSvc/<FQDN>:PORT"},
+				{Text: "A named instance that clients reach with Kerberos should listen on a static TCP port, so that its SPN does not go stale when the port changes"},
+			},
+			Links: []string{linkRegisterSPN, linkSSPIContext},
+		},
+		{
+			ID: AccountMismatch, Severity: Warning,
+			Title:   "The service account configured for the host is not the one SQL Server says it runs as",
+			Summary: "SQL Server on <HOST> runs as <ACCOUNT>, not as the configured <WRONG>",
+			Fix: []FixStep{
+				{Text: "Correct the service account in the inventory; the SPN and account checks follow the one SQL Server reports"},
 			},
 			Links: []string{linkRegisterSPN},
 		},

@@ -16,6 +16,8 @@ func TestCatalog(t *testing.T) {
 		"account.password_expired", "kerberos.etype_mismatch", "clock.skew", "kerberos.ticket_failed",
 		"keytab.stale", "dns.mismatch", "login.untrusted_domain", "login.failed", "sspi.handshake_failed",
 		"agent.unreachable", "account.not_found", "kerberos.ntlm_fallback",
+		"login.anonymous", "login.null_user", "login.empty_user", "computer.secure_channel", "sspi.logon_denied",
+		"kerberos.rc4_default", "dc.certificate", "instance.port_unknown", "account.mismatch",
 	}
 	seen := map[triage.CauseID]bool{}
 	for _, c := range triage.Causes() {
@@ -27,8 +29,11 @@ func TestCatalog(t *testing.T) {
 			t.Errorf("cause %s lacks a title, summary or fix: %+v", c.ID, c)
 		}
 		for _, l := range c.Links {
-			if !strings.HasPrefix(l, "https://learn.microsoft.com/") {
-				t.Errorf("cause %s links to %s; want Microsoft Learn", c.ID, l)
+			if !strings.HasPrefix(l, "https://learn.microsoft.com/") && !strings.HasPrefix(l, "https://support.microsoft.com/") {
+				t.Errorf("cause %s links to %s; want Microsoft Learn or Support", c.ID, l)
+			}
+			if !triage.VerifiedPage(l) {
+				t.Errorf("cause %s links to %s, which is not in the list of pages verified to exist", c.ID, l)
 			}
 		}
 		if len(c.Links) == 0 && c.ID != triage.AgentUnreachable {
