@@ -92,9 +92,9 @@ func shareCard(rep triage.Report, user, link string) Message {
 		where = "<" + link + "|open the diagnosis thread>"
 	}
 	return Message{
-		Text: fallback(word+" "+rep.Host+": ", verdict),
+		Text: fallback(word+" "+oneLine(rep.Host)+": ", verdict),
 		Blocks: []slack.Block{
-			section(fmt.Sprintf("%s *%s* · *%s* · %s", emoji, word, esc(rep.Host), esc(v))),
+			section(fmt.Sprintf("%s *%s* · *%s* · %s", emoji, word, esc(oneLine(rep.Host)), esc(v))),
 			slack.NewContextBlock("", mrkdwn(fmt.Sprintf("shared by <@%s> · report %s · %s", user, rep.ID, where))),
 		},
 	}
@@ -125,7 +125,7 @@ func (b *Bot) history(ctx context.Context, req Request, host string) {
 			for i, c := range e.Causes {
 				names[i] = string(c)
 			}
-			causes = esc(strings.Join(names, ", "))
+			causes = esc(oneLine(strings.Join(names, ", ")))
 		}
 		lines = append(lines, fmt.Sprintf("%s %s · %s · %s · `%s`", emoji, e.StartedAt.UTC().Format("Jan 2 15:04 UTC"), word, causes, e.ReportID))
 	}
