@@ -60,8 +60,11 @@ func (s *source) scan(ctx context.Context, t tuning, j scanJob, emit func(chunkR
 	}
 	inflight := workers + 1
 	free := make(chan *slot, inflight)
+	// A chunk reads at most its bytes, which a short scan has fewer of than t.chunk,
+	// and those around it; +1: its start is rounded down to even.
+	size := min(min(int64(t.chunk), j.to-j.from)+int64(t.back+t.fwd)+1, s.size)
 	for range inflight {
-		free <- &slot{buf: make([]byte, 0, min(int64(t.back+t.chunk+t.fwd+1), s.size))} // +1: start is rounded down to even
+		free <- &slot{buf: make([]byte, 0, size)}
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
