@@ -236,8 +236,9 @@ func (s *source) backwards(ctx context.Context, fn func(v *view, lo, hi int) boo
 }
 
 // maxSetback is how far back the clock may go and the window still end at the latest
-// time written. SQL Server writes local time, so when the clock goes back (a
-// daylight-saving change, by an hour), entries written later carry earlier times.
+// time written. Entry times are civil times in the server's zone (see stamp), so when
+// its clock goes back (a daylight-saving change, by an hour; a time sync), entries
+// written later carry earlier times.
 // The reader reads this much of a file's end beyond the window for later times, and
 // an entry more than this later than the file's last entry does not count: a corrupt
 // line, or one forged through a name a client chose, would otherwise move the window
