@@ -61,7 +61,7 @@ func TestReadFile(t *testing.T) {
 			e.Count, e.First, e.Last = 1, at("2026-05-14T09:14:05.1111111Z"), at("2026-05-14T09:14:05.1111111Z")
 		}),
 		logEvent(func(e *triage.LogEvent) {
-			e.Log, e.Provider, e.ID, e.Code = "System", "LsaSrv", 40960, "0xc000005e"
+			e.Log, e.Provider, e.ID, e.Code, e.SPN = "System", "LsaSrv", 40960, "0xc000005e", "cifs/dc01.corp.example"
 			e.Count, e.First, e.Last = 1, at("2026-05-14T09:20:41.2222222Z"), at("2026-05-14T09:20:41.2222222Z")
 		}),
 		logEvent(func(e *triage.LogEvent) {

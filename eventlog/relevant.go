@@ -120,9 +120,11 @@ func classify(ev *event, name string) (triage.LogEntry, bool) {
 	case famKDC:
 		e, ok = kdc(ev, id)
 	case famNetlogon:
-		e, ok = ntStatusEvent(ev, id, 5719, 5721)
+		// 5719: no secure session with a DC; 5721 and 3210: a DC refused this
+		// computer's secure channel (see diagnosis/dcevents.go for their sources).
+		e, ok = ntStatusEvent(ev, id, 5719, 5721, 3210)
 	case famLsaSrv:
-		e, ok = ntStatusEvent(ev, id, 40960, 40961)
+		e, ok = lsaSrv(ev, id)
 	case famSQL:
 		e, ok = sqlServer(ev, id)
 	}
@@ -216,9 +218,34 @@ func ntStatusEvent(ev *event, id int, ids ...int) (triage.LogEntry, bool) {
 			return e, true
 		}
 	}
-	if e.Code = sspiCode(texts(ev)...); e.Code == "" {
+	if e.Code = secCode(texts(ev)...); e.Code == "" {
 		e.Code = binaryStatus(ev.EventData.Binary)
 	}
+	return e, true
+}
+
+// lsaSrv reads LsaSrv 40960 and 40961. No Microsoft page describes them; their texts
+// are known from extracts of lsasrv.dll's message table (third-party, for example the
+// LsaSrv page of github.com/scheatkode/brain):
+//
+//	40960 "The Security System detected an authentication error for the server %1.
+//	       The failure code from authentication protocol %2 was %3."
+//	40961 "The Security System could not establish a secured connection with the
+//	       server %1. No authentication protocol was available."
+//
+// The code is read as ntStatusEvent reads it (%3 of 40960 is a status text ending in
+// its NTSTATUS, "... (0xc000005e)"); SPN is the server %1: the Server data, else the
+// first insertion string, else the server the message names.
+func lsaSrv(ev *event, id int) (triage.LogEntry, bool) {
+	e, ok := ntStatusEvent(ev, id, 40960, 40961)
+	if !ok {
+		return e, false
+	}
+	e.SPN = firstSPN(
+		func() string { return named(ev, "Server") },
+		func() string { return positional(ev, 0) },
+		func() string { return submatch(reLsaServer, ev.Message) },
+	)
 	return e, true
 }
 
@@ -291,7 +318,8 @@ var (
 	reServer    = regexp.MustCompile(`Server Name:[ \t]*(\S+)`)
 	reTarget    = regexp.MustCompile(`Target Name:[ \t]*(\S+)`)
 	reTargetWas = regexp.MustCompile(`target name used was (\S+)`)
-	reSPNPhrase = regexp.MustCompile(`\(SPN\) (\S+) is`)
+	reLsaServer = regexp.MustCompile(`(?:authentication error for|secured connection with) the server (\S+)`)
+	reSECE      = regexp.MustCompile(`(?i)\b0x8009[0-9a-f]{4}\b`)
 	reDuplicate = regexp.MustCompile(`duplicate name is (.+?) \(of type`)
 	reMSSQLSvc  = regexp.MustCompile(`(?i)\bMSSQLSvc/[^\s@,;'"\[\]]+`)
 	reSQLClient = regexp.MustCompile(`\[CLIENT: ([^\]]*)\]`)
@@ -313,10 +341,30 @@ func sspiCode(texts ...string) string {
 	return ""
 }
 
+// secCode returns the SEC_E code (0x8009....) one of texts names: those of sspiCode
+// first, in either form, then any other in hex.
+func secCode(texts ...string) string {
+	if c := sspiCode(texts...); c != "" {
+		return c
+	}
+	for _, s := range texts {
+		if m := reSECE.FindString(s); m != "" {
+			return normCode(m)
+		}
+	}
+	return ""
+}
+
 // kerberosCode returns the Kerberos error code of an event: its ErrorCode data, the
-// "Error Code:" of its message, the fourth insertion string of an unnamed event 3, an
-// error name such as KRB_AP_ERR_MODIFIED in its data or message, or the error events
-// 4 and 5 always report.
+// "Error Code:" of its message, the fourth insertion string of an unnamed event 3 or
+// the second of an unnamed 100 or 101, an error name such as KRB_AP_ERR_MODIFIED in its
+// data or message (as triage.KerberosErrorNamed reads names), or the error events 4
+// and 5 always report.
+//
+// Microsoft documents no event 100 or 101 of Microsoft-Windows-Security-Kerberos; the
+// provider's manifest, as third parties list it (OTRF/OSSEM's ETW data dictionary),
+// gives both the fields SPN and ErrorCode, in that order. What the code means is the
+// diagnosis's to say, and only as a Kerberos error code.
 func kerberosCode(ev *event, id int) string {
 	if c := normCode(named(ev, "ErrorCode")); c != "" {
 		return c
@@ -324,15 +372,22 @@ func kerberosCode(ev *event, id int) string {
 	if c := normCode(submatch(reErrorCode, ev.Message)); c != "" {
 		return c
 	}
-	if id == 3 {
-		if c := normCode(positional(ev, 3)); c != "" {
+	var pos int
+	switch id {
+	case 3:
+		pos = 3
+	case 100, 101:
+		pos = 1
+	}
+	if pos > 0 {
+		if c := normCode(positional(ev, pos)); c != "" {
 			return c
 		}
 	}
 	for _, s := range append([]string{named(ev, "ErrorMessage"), ev.Message}, dataValues(ev)...) {
 		if name := reKrbName.FindString(s); name != "" {
-			if c, ok := krbErrors[strings.Replace(name, "KERB_", "KRB_", 1)]; ok {
-				return "0x" + strconv.FormatUint(uint64(c), 16)
+			if k, ok := triage.KerberosErrorNamed(name); ok {
+				return "0x" + strconv.FormatUint(uint64(k.Code), 16)
 			}
 		}
 	}
@@ -346,9 +401,9 @@ func kerberosCode(ev *event, id int) string {
 }
 
 // kerberosSPN returns the service principal name an event is about: the server or
-// target name of 3, the target name of 4, the SPN of 100 and 101. Named data come
-// first, then the message, then the insertion strings by position, then any MSSQLSvc
-// SPN in the event.
+// target name of 3, the target name of 4, the SPN field of 100 and 101 (see
+// kerberosCode). Named data come first, then the message, then the insertion strings
+// by position, then any MSSQLSvc SPN in the event.
 func kerberosSPN(ev *event, id int) string {
 	switch id {
 	case 3:
@@ -373,7 +428,6 @@ func kerberosSPN(ev *event, id int) string {
 			func() string { return named(ev, "SPN") },
 			func() string { return named(ev, "ServicePrincipalName") },
 			func() string { return named(ev, "TargetName") },
-			func() string { return submatch(reSPNPhrase, ev.Message) },
 			func() string { return positional(ev, 0) },
 			func() string { return scanSPN(ev) },
 		)
@@ -532,62 +586,4 @@ func submatch(re *regexp.Regexp, s string) string {
 		return m[1]
 	}
 	return ""
-}
-
-// krbErrors maps Kerberos error names (RFC 4120 section 7.5.9) to their codes.
-var krbErrors = map[string]uint32{
-	"KDC_ERR_NONE":                 0,
-	"KDC_ERR_NAME_EXP":             1,
-	"KDC_ERR_SERVICE_EXP":          2,
-	"KDC_ERR_BAD_PVNO":             3,
-	"KDC_ERR_C_OLD_MAST_KVNO":      4,
-	"KDC_ERR_S_OLD_MAST_KVNO":      5,
-	"KDC_ERR_C_PRINCIPAL_UNKNOWN":  6,
-	"KDC_ERR_S_PRINCIPAL_UNKNOWN":  7,
-	"KDC_ERR_PRINCIPAL_NOT_UNIQUE": 8,
-	"KDC_ERR_NULL_KEY":             9,
-	"KDC_ERR_CANNOT_POSTDATE":      10,
-	"KDC_ERR_NEVER_VALID":          11,
-	"KDC_ERR_POLICY":               12,
-	"KDC_ERR_BADOPTION":            13,
-	"KDC_ERR_ETYPE_NOSUPP":         14,
-	"KDC_ERR_ETYPE_NOTSUPP":        14,
-	"KDC_ERR_SUMTYPE_NOSUPP":       15,
-	"KDC_ERR_PADATA_TYPE_NOSUPP":   16,
-	"KDC_ERR_TRTYPE_NOSUPP":        17,
-	"KDC_ERR_CLIENT_REVOKED":       18,
-	"KDC_ERR_SERVICE_REVOKED":      19,
-	"KDC_ERR_TGT_REVOKED":          20,
-	"KDC_ERR_CLIENT_NOTYET":        21,
-	"KDC_ERR_SERVICE_NOTYET":       22,
-	"KDC_ERR_KEY_EXPIRED":          23,
-	"KDC_ERR_PREAUTH_FAILED":       24,
-	"KDC_ERR_PREAUTH_REQUIRED":     25,
-	"KDC_ERR_SERVER_NOMATCH":       26,
-	"KDC_ERR_MUST_USE_USER2USER":   27,
-	"KDC_ERR_PATH_NOT_ACCEPTED":    28,
-	"KDC_ERR_SVC_UNAVAILABLE":      29,
-	"KRB_AP_ERR_BAD_INTEGRITY":     31,
-	"KRB_AP_ERR_TKT_EXPIRED":       32,
-	"KRB_AP_ERR_TKT_NYV":           33,
-	"KRB_AP_ERR_REPEAT":            34,
-	"KRB_AP_ERR_NOT_US":            35,
-	"KRB_AP_ERR_BADMATCH":          36,
-	"KRB_AP_ERR_SKEW":              37,
-	"KRB_AP_ERR_BADADDR":           38,
-	"KRB_AP_ERR_BADVERSION":        39,
-	"KRB_AP_ERR_MSG_TYPE":          40,
-	"KRB_AP_ERR_MODIFIED":          41,
-	"KRB_AP_ERR_BADORDER":          42,
-	"KRB_AP_ERR_BADKEYVER":         44,
-	"KRB_AP_ERR_NOKEY":             45,
-	"KRB_AP_ERR_MUT_FAIL":          46,
-	"KRB_AP_ERR_BADDIRECTION":      47,
-	"KRB_AP_ERR_METHOD":            48,
-	"KRB_AP_ERR_BADSEQ":            49,
-	"KRB_AP_ERR_INAPP_CKSUM":       50,
-	"KRB_ERR_RESPONSE_TOO_BIG":     52,
-	"KRB_ERR_GENERIC":              60,
-	"KRB_ERR_FIELD_TOOLONG":        61,
-	"KDC_ERR_WRONG_REALM":          68,
 }

@@ -113,12 +113,39 @@ func TestClassify(t *testing.T) {
 			ok: true,
 		},
 		{
-			name: "Kerberos 100 in the Operational log: the SPN from the message",
-			xml: xmlEvent("Microsoft-Windows-Security-Kerberos", "100", "Microsoft-Windows-Kerberos/Operational", "",
-				"The service principal name (SPN) "+spn+" is not registered, which caused Kerberos authentication to fail: 0x7. Use the setspn command-line tool to register the SPN."),
+			name: "Kerberos 100 in the Operational log: the manifest's SPN and ErrorCode fields",
+			xml: xmlEvent("Microsoft-Windows-Security-Kerberos", "100", "Microsoft-Windows-Kerberos/Operational",
+				"<Data Name='SPN'>"+spn+"</Data><Data Name='ErrorCode'>7</Data>", ""),
 			want: entry(func(e *triage.LogEntry) {
-				e.Log, e.Provider, e.ID, e.SPN = "Microsoft-Windows-Kerberos/Operational", "Microsoft-Windows-Security-Kerberos", 100, spn
-				e.Text = "The service principal name (SPN) " + spn + " is not registered, which caused Kerberos authentication to fail: 0x7. Use the setspn command-line tool to register the SPN."
+				e.Log, e.Provider, e.ID, e.Code, e.SPN = "Microsoft-Windows-Kerberos/Operational", "Microsoft-Windows-Security-Kerberos", 100, "0x7", spn
+				e.Text = spn + "; 7"
+			}),
+			ok: true,
+		},
+		{
+			name: "Kerberos 101 with unnamed data in the manifest's order (SPN, ErrorCode)",
+			xml:  xmlEvent("Microsoft-Windows-Security-Kerberos", "101", "Microsoft-Windows-Kerberos/Operational", "<Data>"+spn+"</Data><Data>0x8</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Code, e.SPN = "Microsoft-Windows-Kerberos/Operational", "Microsoft-Windows-Security-Kerberos", 101, "0x8", spn
+				e.Text = spn + "; 0x8"
+			}),
+			ok: true,
+		},
+		{
+			name: "Kerberos 3 naming only Microsoft's spelling KDC_ERR_ETYPE_NOTSUPP",
+			xml:  xmlEvent("Kerberos", "3", "System", "<Data Name='ErrorMessage'>KDC_ERR_ETYPE_NOTSUPP</Data><Data Name='ServerName'>"+spn+"</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Provider, e.ID, e.Code, e.SPN = "Kerberos", 3, "0xe", spn
+				e.Text = "KDC_ERR_ETYPE_NOTSUPP; " + spn
+			}),
+			ok: true,
+		},
+		{
+			name: "Kerberos 3 naming an error with the KERB_ prefix some texts use",
+			xml:  xmlEvent("Kerberos", "3", "System", "", "A Kerberos error message was received: KERB_AP_ERR_MODIFIED Server Name: "+spn),
+			want: entry(func(e *triage.LogEntry) {
+				e.Provider, e.ID, e.Code, e.SPN = "Kerberos", 3, "0x29", spn
+				e.Text = "A Kerberos error message was received: KERB_AP_ERR_MODIFIED Server Name: " + spn
 			}),
 			ok: true,
 		},
@@ -177,20 +204,20 @@ func TestClassify(t *testing.T) {
 			xml:  xmlEvent("NETLOGON", "5783", "System", "<Data>CORP</Data>", ""),
 		},
 		{
-			name: "LsaSrv 40961 under its manifest name, NTSTATUS from the text in lower case",
+			name: "LsaSrv 40961 under its manifest name, NTSTATUS from the text in lower case, the server from the message",
 			xml: xmlEvent("Microsoft-Windows-LsaSrv", "40961", "System", "",
 				"The Security System could not establish a secured connection with the server ldap/dc01.corp.example. No authentication protocol was available. (0xC000005E)"),
 			want: entry(func(e *triage.LogEntry) {
-				e.Provider, e.ID, e.Code = "Microsoft-Windows-LsaSrv", 40961, "0xc000005e"
+				e.Provider, e.ID, e.Code, e.SPN = "Microsoft-Windows-LsaSrv", 40961, "0xc000005e", "ldap/dc01.corp.example"
 				e.Text = "The Security System could not establish a secured connection with the server ldap/dc01.corp.example. No authentication protocol was available. (0xC000005E)"
 			}),
 			ok: true,
 		},
 		{
-			name: "LsaSrv 40960 without a code",
+			name: "LsaSrv 40960 without a code: the server is %1",
 			xml:  xmlEvent("LsaSrv", "40960", "System", "<Data>cifs/dc01</Data><Data>Kerberos</Data><Data>The user name or password is incorrect.</Data>", ""),
 			want: entry(func(e *triage.LogEntry) {
-				e.Provider, e.ID = "LsaSrv", 40960
+				e.Provider, e.ID, e.SPN = "LsaSrv", 40960, "cifs/dc01"
 				e.Text = "cifs/dc01; Kerberos; The user name or password is incorrect."
 			}),
 			ok: true,
