@@ -62,6 +62,11 @@ func TestRuleCommandsReadBack(t *testing.T) {
 				return triage.Observations{Logs: []triage.LogEvent{winEv("System", "Microsoft-Windows-Security-Kerberos", 4, "", instance+h)}}
 			},
 			triage.SPNWrongAccount, 0, triage.ShellPowerShell, func(h string) []string { return []string{"setspn", "-Q", instance + h} }},
+		{"setspn -S for an LsaSrv 40960 0xc000018b SPN",
+			func(h string) triage.Observations {
+				return triage.Observations{Logs: []triage.LogEvent{winEv("System", "LsaSrv", 40960, "0xc000018b", instance+h)}}
+			},
+			triage.SPNMissing, 0, triage.ShellPowerShell, func(h string) []string { return []string{"setspn", "-S", instance + h, `CORP\svc_sql01`} }},
 		{"setspn -S for ERRORLOG 26067's SPN",
 			func(h string) triage.Observations {
 				e := logEv(26067, "0x2098", 1, 1)

@@ -356,9 +356,15 @@ func Causes() []Cause {
 		},
 		{
 			ID: SecureChannelBroken, Severity: Critical,
-			Title:   "The SQL Server host's secure channel to the domain is broken: a domain controller has no matching computer account or password for it",
+			Title:   "The SQL Server host's secure channel to the domain is broken: a domain controller does not recognise its computer account password (NETLOGON 3210) or has no account for it (NETLOGON 5721)",
 			Summary: "<HOST> could not set up its secure channel with a domain controller",
+			// "Broken trust relationship between domain-joined device and its domain":
+			// NETLOGON 3210, and nltest /sc_query answering ERROR_ACCESS_DENIED. "Active
+			// Directory has a newer password value than client device": the repair
+			// (nltest /sc_reset or Test-ComputerSecureChannel -Repair with domain admin
+			// credentials), then a restart.
 			Fix: []FixStep{
+				run("On <HOST>, query the secure channel: a broken one answers ERROR_ACCESS_DENIED", ps("nltest", Prefixed("/sc_query:", PHDomain))),
 				run("On <HOST>, as a domain administrator, repair the secure channel", ps("Test-ComputerSecureChannel", Lit("-Repair"))),
 				run("Or reset it with nltest, as a domain administrator", ps("nltest", Prefixed("/sc_reset:", PHDomain))),
 				{Text: "Restart <HOST> after the repair"},
@@ -369,11 +375,18 @@ func Causes() []Cause {
 			ID: SSPILogonDenied, Severity: Warning,
 			Title:   "Windows refused the client's logon on the SQL Server host during the SSPI handshake (SEC_E_LOGON_DENIED, 0x8009030C)",
 			Summary: "Windows on <HOST> refused the logon of clients during the SSPI handshake (0x8009030C)",
+			// Microsoft does not say why AcceptSecurityContext returns SEC_E_LOGON_DENIED
+			// ("The logon failed."), and no SQL Server article covers it; these steps read
+			// Windows' own reason. "4625(F) An account failed to log on." documents the
+			// Status codes and the logon types named here. "Access this computer from the
+			// network" and "Deny access to this computer from the network" (which
+			// supersedes it) are the user rights of a network logon.
 			Fix: []FixStep{
-				{Text: "Check that the clients' domain and the server's domain trust each other, and that the clients log on with domain accounts"},
-				{Text: "Check the user rights of <HOST> for the clients' accounts or groups (Local Security Policy, User Rights Assignment: Access this computer from the network; Deny access to this computer from the network)"},
+				{Text: "On <HOST>, read the Security log's failed logons at the times of the failures (Event Viewer, Windows Logs, Security, Filter Current Log for event ID 4625; logon type 3 is a network logon): Failure Reason, Status and Sub Status say why Windows refused each one, for example 0xC000015B (the user has not been granted the requested logon type at this machine), 0xC000018C (the trust relationship between the domains failed), 0xC000006D (a bad user name or authentication information)"},
+				{Text: "For 0xC000015B, check the user rights of <HOST> (Local Security Policy, User Rights Assignment): the clients' accounts or groups must hold Access this computer from the network, and must not be in Deny access to this computer from the network, which takes precedence"},
+				{Text: "For 0xC000018C, or clients from another domain, check that the clients' domain and the server's domain trust each other, and that the clients log on with domain accounts"},
 			},
-			Links: []string{link18452, linkConsistent},
+			Links: []string{link4625, linkNetworkLogonRight, link18452, linkConsistent},
 		},
 		{
 			ID: KerberosRC4Default, Severity: Warning,

@@ -139,9 +139,8 @@ var sspiStatuses = []SSPIStatus{
 	{Hex: "0x80090308", Symbol: "SEC_E_INVALID_TOKEN", Meaning: "the token passed to the function is not valid", Source: srcSSPIStatus},
 	{Hex: "0x8009030b", Symbol: "SEC_E_NO_IMPERSONATION", Meaning: "the security context does not allow impersonation of the client", Source: srcSSPIStatus},
 	{Hex: "0x8009030c", Symbol: "SEC_E_LOGON_DENIED", Meaning: "the logon failed",
-		Note: "AcceptSecurityContext returns it when Windows refused the client's logon on the SQL Server host; the SSPI Status Codes page calls the code obsolete, " +
-			"and no SQL Server article explains it: check the logon rights of the client's account on the host (Access this computer from the network), " +
-			"the trust between the client's and the server's domains, and the 18452 logged beside it",
+		Note: "the SSPI Status Codes page calls the code obsolete, while the AcceptSecurityContext page still lists it with only \"The logon failed.\"; " +
+			"no SQL Server article explains it, so Windows' own reason is in the host's Security log (event 4625)",
 		Source: srcAcceptSecurityContext},
 	{Hex: "0x8009030d", Symbol: "SEC_E_UNKNOWN_CREDENTIALS", Meaning: "the credentials provided were not recognized", Source: srcSSPIStatus},
 	{Hex: "0x8009030e", Symbol: "SEC_E_NO_CREDENTIALS", Meaning: "no credentials are available", Source: srcSSPIStatus},

@@ -23,6 +23,8 @@ var verifiedPages = []string{
 	linkLDAPSCert,
 	linkLDAPSSAN,
 	linkKB5073381,
+	link4625,
+	linkNetworkLogonRight,
 	srcRFC4120.URL,
 	srcEvent4768.URL,
 	srcSSPIStatus.URL,
@@ -38,4 +40,10 @@ func VerifiedPages() []string { return slices.Clone(verifiedPages) }
 // Pages cited by the knowledge tables and causes beyond cause.go's links.
 const (
 	linkLinuxKeytab = "https://learn.microsoft.com/sql/linux/security/authentication/rotate-keytabs"
+	// "4625(F) An account failed to log on.": the logon types (3 is Network) and the
+	// Status / Sub Status codes (0xC000015B, 0xC000018C, 0xC000006D, ...).
+	link4625 = "https://learn.microsoft.com/previous-versions/windows/it-pro/windows-10/security/threat-protection/auditing/event-4625"
+	// "Access this computer from the network - security policy setting"
+	// (SeNetworkLogonRight): who may connect to the computer from the network.
+	linkNetworkLogonRight = "https://learn.microsoft.com/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/access-this-computer-from-the-network"
 )
