@@ -130,6 +130,7 @@ type SSPIStatus struct {
 
 // sspiStatuses are keyed by lower-case hex. Meanings are from the SSPI Status Codes
 // page unless Source says otherwise; where Microsoft's pages disagree, Note says so.
+// The page gives the symbols, defined in Winerror.h; the hex values are Winerror.h's.
 var sspiStatuses = []SSPIStatus{
 	{Hex: "0x80090302", Symbol: "SEC_E_UNSUPPORTED_FUNCTION", Meaning: "the function requested is not supported", Source: srcSSPIStatus},
 	{Hex: "0x80090303", Symbol: "SEC_E_TARGET_UNKNOWN", Meaning: "the target was not recognized", Source: srcSSPIStatus},
@@ -145,7 +146,10 @@ var sspiStatuses = []SSPIStatus{
 	{Hex: "0x8009030d", Symbol: "SEC_E_UNKNOWN_CREDENTIALS", Meaning: "the credentials provided were not recognized", Source: srcSSPIStatus},
 	{Hex: "0x8009030e", Symbol: "SEC_E_NO_CREDENTIALS", Meaning: "no credentials are available", Source: srcSSPIStatus},
 	{Hex: "0x8009030f", Symbol: "SEC_E_MESSAGE_ALTERED", Meaning: "the message or signature supplied for verification has been altered", Source: srcSSPIStatus},
-	{Hex: "0x80090311", Symbol: "SEC_E_NO_AUTHENTICATING_AUTHORITY", Meaning: "no authority could be contacted for authentication (the domain name is wrong, the domain is unavailable, or the trust failed)", Source: srcAcceptSecurityContext},
+	{Hex: "0x80090311", Symbol: "SEC_E_NO_AUTHENTICATING_AUTHORITY", Meaning: "no authority could be contacted for authentication: the domain name is wrong, the domain is unavailable, or the trust failed", Source: srcAcceptSecurityContext},
+	{Hex: "0x80090321", Symbol: "SEC_E_BUFFER_TOO_SMALL", Meaning: "the buffers supplied to the function are not large enough to contain the information", Source: srcSSPIStatus},
+	{Hex: "0x80090332", Symbol: "SEC_E_SECURITY_QOS_FAILED", Meaning: "the security context could not be established due to a failure in the requested quality of service (for example, mutual authentication or delegation)", Source: srcSSPIStatus},
+	{Hex: "0x80090346", Symbol: "SEC_E_BAD_BINDINGS", Meaning: "the SSPI channel bindings supplied by the client are incorrect", Source: srcSSPIStatus},
 	{Hex: "0x80090317", Symbol: "SEC_E_CONTEXT_EXPIRED", Meaning: "the context has expired and can no longer be used", Source: srcSSPIStatus},
 	{Hex: "0x80090322", Symbol: "SEC_E_WRONG_PRINCIPAL", Meaning: "the target principal name is incorrect", Source: srcSSPIStatus},
 	{Hex: "0x80090324", Symbol: "SEC_E_TIME_SKEW", Meaning: "the clocks on the client and server computers do not match", Source: srcSSPIStatus},
