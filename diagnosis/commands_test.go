@@ -90,10 +90,10 @@ func TestRuleCommandsReadBack(t *testing.T) {
 			triage.KerberosEtypeMismatch, 0, triage.ShellPowerShell, func(h string) []string {
 				return []string{"Set-ADComputer", "-Identity", h, "-KerberosEncryptionType", "AES128,AES256"}
 			}},
-		{"CREATE LOGIN for 18456 state 5",
-			func(h string) triage.Observations { return loginFailed(5, h) },
+		{"CREATE LOGIN for 18456 state 5 of a Windows login",
+			func(h string) triage.Observations { return loginFailed(5, `CORP\`+h) },
 			triage.LoginFailed, 0, triage.ShellTSQL, func(h string) []string {
-				return []string{"w:CREATE", "w:LOGIN", "i:" + h, "w:FROM", "w:WINDOWS", "p:;"}
+				return []string{"w:CREATE", "w:LOGIN", "i:CORP\\" + h, "w:FROM", "w:WINDOWS", "p:;"}
 			}},
 		{"ALTER LOGIN ENABLE for 18456 state 7",
 			func(h string) triage.Observations { return loginFailed(7, h) },

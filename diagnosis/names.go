@@ -16,6 +16,7 @@ func Rules() []triage.Rule {
 		sspiRule{},
 		untrustedDomainRule{},
 		loginFailedRule{},
+		anonymousRule{},
 		spnRegistrationRule{},
 		slowSSPIRule{},
 		dcEventsRule{},

@@ -130,7 +130,7 @@ func TestRules(t *testing.T) {
 			target: target,
 			obs: triage.Observations{Logs: []triage.LogEvent{
 				login(8, "app_user", "Password did not match that for the login provided."),
-				login(38, `CORP\jdoe`, "Failed to open the explicitly specified database 'Sales'."),
+				login(38, `CORP\jdoe`, "Failed to open the database 'Sales' specified in the login properties."),
 			}},
 			want: []want{{cause: triage.LoginFailed, severity: triage.Warning,
 				summary:  []string{"refused 6 logins", "state 8, the password is incorrect (3)", "state 38"},

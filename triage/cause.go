@@ -331,6 +331,7 @@ func Causes() []Cause {
 				{Text: "Find the front end that connects on the users' behalf (a linked server, Reporting Services, an IIS or application pool): the user's identity is making a second hop, which needs Kerberos with delegation; NTLM cannot make it"},
 				run("Check that the SPN clients ask for exists once, on the service account of <HOST>", ps("setspn", Lit("-Q"), Slot(PHSPN))),
 				{Text: "Trust the front end's service account for constrained delegation to that SPN (Active Directory Users and Computers, Delegation tab: Trust this user for delegation to specified services only). Never grant the ANONYMOUS LOGON login access to SQL Server: that lets anyone in"},
+				{Text: "Where delegation is set up already, check that the SPN of <HOST> is among the front end's services to delegate to, and that the users' accounts are not marked \"Account is sensitive and cannot be delegated\""},
 			},
 			Links: []string{link18456, linkConsistent},
 		},
@@ -341,6 +342,7 @@ func Causes() []Cause {
 			Fix: []FixStep{
 				run("Check which account holds the SPN clients ask for", ps("setspn", Lit("-Q"), Slot(PHSPN))),
 				run("List the SPNs of the service account", ps("setspn", Lit("-L"), Slot(PHAccount))),
+				run("Look for SPNs registered on more than one account", ps("setspn", Lit("-X"))),
 			},
 			Links: []string{link18456, linkSSPIContext},
 		},
