@@ -8,10 +8,19 @@ import (
 )
 
 // returnCodes explain the Windows return codes of 26037/26067 (SPN registration).
+// SQL Server's message ("Database engine events and errors (26000 to 27999)",
+// https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-26000-to-27999)
+// gives the code but does not explain it. 0x2098 and 0x21c7 are system error codes:
+// "System Error Codes (8200-8999)",
+// https://learn.microsoft.com/windows/win32/debug/system-error-codes--8200-8999-
+// (8344 ERROR_DS_INSUFF_ACCESS_RIGHTS "Insufficient access rights to perform the
+// operation"; 8647 ERROR_DS_SPN_VALUE_NOT_UNIQUE_IN_FOREST "The operation failed because
+// SPN value provided for addition/modification is not unique forest-wide"). Microsoft
+// documents no meaning for 0xffffffff in these messages; the text says so.
 var returnCodes = map[string]string{
-	"0x2098":     "ERROR_DS_INSUFF_ACCESS_RIGHTS: the service account may not write servicePrincipalName on its own object",
-	"0x21c7":     "ERROR_DS_SPN_VALUE_NOT_UNIQUE_IN_FOREST: another account already has this SPN",
-	"0xffffffff": "SQL Server could not reach the directory; usual when the computer is not joined to a domain or no domain controller answered at start-up",
+	"0x2098":     "ERROR_DS_INSUFF_ACCESS_RIGHTS (insufficient access rights): the service account may not write servicePrincipalName",
+	"0x21c7":     "ERROR_DS_SPN_VALUE_NOT_UNIQUE_IN_FOREST: another account in the forest already has this SPN",
+	"0xffffffff": "not documented by Microsoft; in the field it goes with a host that could not reach a domain controller at start-up, or is not joined to a domain",
 }
 
 // loginState returns what an 18456 state means, as triage.LoginStateFor words it: a
