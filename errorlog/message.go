@@ -8,7 +8,15 @@ import (
 	"authtriage/triage"
 )
 
-// SQL Server message numbers that authtriage reads.
+// SQL Server message numbers that authtriage reads. Their texts are Microsoft's:
+// 17806 and 17830 in "Database engine events and errors (16000 to 17999)",
+// https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-16000-to-17999;
+// 18452 and 18456 on their own pages, "MSSQLSERVER_18452"
+// (https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18452-database-engine-error)
+// and "MSSQLSERVER_18456"
+// (https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18456-database-engine-error);
+// 26037, 26059, 26067 and 26076 in "Database engine events and errors (26000 to
+// 27999)", https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-26000-to-27999.
 const (
 	MsgSSPIHandshake      = 17806 // SSPI handshake failed with error code 0x...
 	MsgLoginTimers        = 17830 // network error during login, with per-phase times
