@@ -25,6 +25,10 @@ func TestSQLAndAgentRules(t *testing.T) {
 			[]want{{cause: triage.LoginUntrustedDomain, severity: triage.Warning, evidence: 1}}},
 		{"18456 to the checker", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 1, Message: "Login failed for user 'CORP\\authtriage'."}}},
 			[]want{{cause: triage.LoginFailed, severity: triage.Warning, summary: []string{"refused its login"}, evidence: 1}}},
+		{"18456 to the checker as ANONYMOUS LOGON", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 1, Message: "Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'."}}},
+			[]want{{cause: triage.LoginAnonymous, severity: triage.Critical, evidence: 1}}},
+		{"18456 to the checker as (null)", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 1, Message: "Login failed for user '(null)'."}}},
+			[]want{{cause: triage.LoginNullUser, severity: triage.Critical, evidence: 1}}},
 		{"SQL Server clock ahead of the checker's, no DC reading", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", OK: true, AuthScheme: "KERBEROS", ServerTime: now.Add(7 * time.Minute), ReadAt: now}}},
 			[]want{{cause: triage.ClockSkew, severity: triage.Warning, summary: []string{"where authtriage runs"}, evidence: 1}}},
 		{"SQL Server clock ahead of the DC's", triage.Observations{
@@ -43,7 +47,7 @@ func TestSQLAndAgentRules(t *testing.T) {
 
 func TestHostRules(t *testing.T) {
 	svc := triage.Account{DN: "CN=svc,DC=corp,DC=example", SID: "S-1-5-21-1", SAMAccountName: "svc_sql01", NetBIOSDomain: "CORP",
-		UAC: triage.UACDontExpirePassword, EncTypes: triage.EncTypesUnset, KVNO: 5}
+		UAC: triage.UACDontExpirePassword, EncTypes: triage.EtypeAESAll, KVNO: 5}
 	spn := "MSSQLSvc/sqlhost01.corp.example:1433"
 	dir := &triage.DirectoryFacts{ServiceAccount: &svc, RequiredSPNs: []string{spn}}
 	tests := []struct {

@@ -41,6 +41,15 @@ func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 			f.Summary = fmt.Sprintf("SQL Server on %s refused the checker's Windows login as from an untrusted domain (18452); its ERRORLOG has the 17806 with the reason", t.Host)
 			out = append(out, f)
 		case !l.OK && l.Number == errorlog.MsgLoginFailed:
+			if id, ok := anonymousCause(refusedLogin(l.Message), l.State); ok {
+				// The checker's own Windows identity did not reach SQL Server: the
+				// same causes as the 18456 entries for such logins in the ERRORLOG.
+				f := triage.NewFinding(id, n.vars)
+				ev.Text = fmt.Sprintf("login to %s (%s) refused: %d: %s", l.Instance, l.Address, l.Number, l.Message)
+				f.Evidence = []triage.Evidence{ev}
+				out = append(out, f)
+				continue
+			}
 			f := triage.NewFinding(triage.LoginFailed, n.vars)
 			ev.Text = fmt.Sprintf("login to %s (%s) refused: %d: %s (the client is always told state 1; the server's log has the real state)", l.Instance, l.Address, l.Number, l.Message)
 			f.Evidence = []triage.Evidence{ev}
@@ -64,4 +73,19 @@ func spnProblem(obs triage.Observations) bool {
 		}
 	}
 	return false
+}
+
+// refusedLogin returns the login name in an 18456 message, "Login failed for user
+// 'NAME'.", or "-" when the message names none (so that an unparsable message is
+// never read as the empty login).
+func refusedLogin(msg string) string {
+	_, rest, ok := strings.Cut(msg, "for user '")
+	if !ok {
+		return "-"
+	}
+	name, _, ok := strings.Cut(rest, "'.")
+	if !ok {
+		return "-"
+	}
+	return name
 }
