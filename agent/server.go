@@ -42,6 +42,11 @@ type ServerConfig struct {
 	RatePerMinute  int           // triage requests per minute per client; 0 means 30
 	Burst          int           // triage requests a client may make at once; 0 means 5
 	Version        string        // the build, as GET /v1/version reports it
+	// Rules are the diagnosis rules clients apply to what the checks saw
+	// (diagnosis.Rules()). With them, the audit records each check's status and the
+	// verdict as a client's report shows them for the agent's checks (pass, warn or
+	// fail from the findings); without them, the statuses the stream carries.
+	Rules []triage.Rule
 }
 
 // A Server answers triage requests for the hosts of its inventory. Every request is
@@ -55,6 +60,7 @@ type Server struct {
 	rate    int
 	slots   chan struct{} // one token per triage running
 	version string
+	rules   []triage.Rule
 	log     *slog.Logger
 }
 
@@ -117,6 +123,7 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		rate:    rate,
 		slots:   make(chan struct{}, orInt(cfg.MaxConcurrent, 4)),
 		version: cfg.Version,
+		rules:   cfg.Rules,
 		log:     log,
 	}, nil
 }
@@ -199,6 +206,9 @@ type audit struct {
 	host   string
 	reason string // why it was refused, or how the stream ended
 	checks []triage.CheckResult
+	// judged is the report a client draws from a complete stream (Server.judge): its
+	// checks' statuses and verdict; nil when the stream was cut or there are no rules.
+	judged *triage.Report
 }
 
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
@@ -284,7 +294,11 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
 		}
 		return rc.Flush()
 	}
-	a.checks, err = s.runner.run(r.Context(), t, s.checks(t, since), emit)
+	var lines []Line // every check's line, for the audit's verdict
+	a.checks, err = s.runner.run(r.Context(), t, s.checks(t, since), func(l Line) error {
+		lines = append(lines, l)
+		return emit(l)
+	})
 	canceled := r.Context().Err() // the client went away, or the agent is stopping
 	if err == nil && canceled == nil {
 		// Only a run that was not cut short ends with the end marker: a client reading a
@@ -298,8 +312,31 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
 		a.reason = "canceled: " + context.Cause(r.Context()).Error()
 	default:
 		a.reason = "complete"
+		a.judged = s.judge(r.Context(), t, lines)
 	}
 }
+
+// judge returns the report a client draws from a complete stream of lines: the rules
+// applied to the checks' observations, as triage.Runner applies them to the results
+// the client's proxies return (fromLine). It returns nil without rules.
+func (s *Server) judge(ctx context.Context, t triage.Target, lines []Line) *triage.Report {
+	if s.rules == nil {
+		return nil
+	}
+	replays := make([]triage.Check, len(lines))
+	for i, l := range lines {
+		replays[i] = replay{l}
+	}
+	rep := triage.Runner{Checks: replays, Rules: s.rules, NewID: func() string { return "" }}.Run(context.WithoutCancel(ctx), t)
+	return &rep
+}
+
+// replay is a check that returns what a line of the stream says it returned.
+type replay struct{ l Line }
+
+func (r replay) Name() string { return r.l.Check.Name }
+
+func (r replay) Run(context.Context, triage.Target) (triage.Result, error) { return fromLine(r.l) }
 
 // decodeRequest reads and checks the body of a triage request. On error it returns the
 // HTTP status that says what is wrong.
@@ -466,18 +503,31 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// audit logs one request: who asked, for which host, the HTTP status, how each check
-// ended and how long it all took. Refusals are warnings.
+// audit logs one request: who asked, for which host (as the request and the client's
+// report name it), the HTTP status, how each check ended and how long it all took.
+// When the server has rules and the stream was complete, checks holds each check's
+// status as the client's report shows it (pass, warn, fail, error, skipped), verdict
+// the report's status for these checks (ok, warning, critical, unknown) and findings
+// its causes; else checks holds the statuses the stream carried. Refusals are warnings.
 func (s *Server) audit(r *http.Request, a *audit, code int, took time.Duration) {
 	level := slog.LevelInfo
 	if code >= 400 {
 		level = slog.LevelWarn
 	}
-	results := make([]string, len(a.checks))
-	for i, c := range a.checks {
+	checks := a.checks
+	var verdict string
+	var causes []string
+	if a.judged != nil {
+		checks, verdict = a.judged.Checks, string(a.judged.Status)
+		for _, f := range a.judged.Findings {
+			causes = append(causes, string(f.Cause))
+		}
+	}
+	results := make([]string, len(checks))
+	for i, c := range checks {
 		results[i] = c.Name + "=" + string(c.Status)
 	}
-	s.log.Log(r.Context(), level, "request",
+	attrs := []any{
 		"client", a.client,
 		"remote", r.RemoteAddr,
 		"method", r.Method,
@@ -485,9 +535,12 @@ func (s *Server) audit(r *http.Request, a *audit, code int, took time.Duration) 
 		"host", a.host,
 		"status", code,
 		"checks", strings.Join(results, ","),
-		"reason", a.reason,
-		"took_ms", took.Milliseconds(),
-	)
+	}
+	if a.judged != nil {
+		attrs = append(attrs, "verdict", verdict, "findings", strings.Join(causes, ","))
+	}
+	attrs = append(attrs, "reason", a.reason, "took_ms", took.Milliseconds())
+	s.log.Log(r.Context(), level, "request", attrs...)
 }
 
 // statusWriter remembers the status of a response for the audit.

@@ -13,7 +13,8 @@ type dcProber interface {
 }
 
 // DC checks that the domain controllers answer on Kerberos and LDAP from where the
-// checker runs.
+// checker runs, telling a DC whose LDAPS certificate fails verification (it answered)
+// from one that does not answer.
 type DC struct {
 	Dir      dcProber // nil: skipped with NoSource
 	NoSource string
@@ -31,14 +32,21 @@ func (c DC) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if len(probes) == 0 {
 		return triage.Result{}, fmt.Errorf("no domain controller configured or discovered")
 	}
-	up := 0
+	up, badCert := 0, 0
 	for _, p := range probes {
-		if p.Err == "" && p.KDCError == "" {
+		switch {
+		case p.Cert != "":
+			badCert++
+		case p.Err == "" && p.KDCError == "":
 			up++
 		}
 	}
+	detail := fmt.Sprintf("%d of %d domain controllers answer", up, len(probes))
+	if badCert > 0 {
+		detail += fmt.Sprintf("; %d more answered, but with an LDAPS certificate that fails verification", badCert)
+	}
 	return triage.Result{
-		Detail: fmt.Sprintf("%d of %d domain controllers answer", up, len(probes)),
+		Detail: detail,
 		Obs:    triage.Observations{Directory: &triage.DirectoryFacts{DCs: probes}},
 	}, nil
 }

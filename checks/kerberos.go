@@ -41,7 +41,7 @@ func (c Kerberos) Run(ctx context.Context, t triage.Target) (triage.Result, erro
 			ok++
 		}
 	}
-	res.Detail = fmt.Sprintf("%d of %d service tickets issued", ok, len(spns))
+	res.Detail = withPortUnknown(fmt.Sprintf("%d of %d service tickets issued", ok, len(spns)), t)
 	var refused interface{ KDCCode() int }
 	if errors.As(err, &refused) && isClockCode(refused.KDCCode()) {
 		// The KDC refused the checker's own logon because the clocks differ: not a

@@ -45,7 +45,19 @@ func (c SPN) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 		parts = append(parts, fmt.Sprintf("%s: %s", spn, owners(so)))
 		res.Detail = strings.Join(parts, "; ")
 	}
+	res.Detail = withPortUnknown(res.Detail, t)
 	return res, nil
+}
+
+// withPortUnknown appends to a check's detail that the TCP SPN of each named instance
+// whose port is not known was not checked: TCP clients ask for MSSQLSvc/FQDN:PORT
+// ("Register a Service Principal Name for Kerberos Connections", Client Connections,
+// https://learn.microsoft.com/sql/database-engine/configure-windows/register-a-service-principal-name-for-kerberos-connections).
+func withPortUnknown(detail string, t triage.Target) string {
+	for _, in := range t.PortUnknown() {
+		detail += fmt.Sprintf("; not checked: the TCP SPN of %s (MSSQLSvc/%s:PORT), whose port is not known", in.Name, t.FQDN)
+	}
+	return detail
 }
 
 func owners(so triage.SPNOwners) string {

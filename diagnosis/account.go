@@ -17,8 +17,8 @@ func (accountRule) Name() string { return "account" }
 
 func (accountRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	d := obs.Directory
-	if d == nil {
-		return nil
+	if d == nil || runAsOf(t, obs).differ {
+		return nil // the account read is not SQL Server's: accountMismatchRule says so
 	}
 	n := namesFor(t, obs)
 	if d.ServiceAccountMissing != "" {

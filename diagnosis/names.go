@@ -22,7 +22,9 @@ func Rules() []triage.Rule {
 		dcEventsRule{},
 		kerberosEventsRule{},
 		spnRule{},
+		portUnknownRule{},
 		accountRule{},
+		accountMismatchRule{},
 		etypeRule{},
 		clockRule{},
 		dcReachRule{},
@@ -41,24 +43,24 @@ type names struct {
 }
 
 // namesFor collects the names known about t: host, FQDN, domain, the account that must
-// own the instance's SPNs and the first required SPN.
+// own the instance's SPNs and the first required SPN. The account is the one SQL
+// Server reports (ERRORLOG, sys.dm_server_services) when nothing is configured or the
+// configured one is another account (runAsOf), and its directory object's names when a
+// check read it.
 func namesFor(t triage.Target, obs triage.Observations) names {
 	v := map[string]string{
 		triage.PHHost: t.ShortName(),
 		triage.PHFQDN: t.FQDN,
 	}
-	account := t.ServiceAccount
-	if account == "" && obs.Server != nil {
-		account = obs.Server.ServiceAccount
-	}
+	r := runAsOf(t, obs)
+	account := r.name()
 	domain := dnsDomain(t.FQDN)
 	if domain == "" {
 		domain = accountDomain(account)
 	}
 	v[triage.PHDomain] = domain
 	v[triage.PHAccount] = spnOwner(account, t, domain)
-	if d := obs.Directory; d != nil && d.ServiceAccount != nil {
-		a := d.ServiceAccount
+	if a := r.object; a != nil {
 		v[triage.PHAccount] = a.Name()
 		v[triage.PHSam] = a.SAMAccountName
 		v[triage.PHSetAD] = setCmdlet(*a)

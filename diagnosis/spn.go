@@ -10,8 +10,13 @@ import (
 // spnRule compares the owners of each required MSSQLSvc SPN, as the global catalog
 // answers setspn -Q across the forest, with the account SQL Server runs as: no owner is
 // spn.missing, several are spn.duplicate, one other than the service account is
-// spn.wrong_account. Accounts are compared by SID or DN, never by name. A ticket request
-// that failed for the same SPN is attached as corroboration.
+// spn.wrong_account. The account SQL Server runs as is the one it reports when that is
+// not the configured one (runAsOf). Accounts are compared by SID or DN; by name only
+// when the account SQL Server reports was not read from the directory, and then only
+// names that cannot be the same account count as another (ownerIs). A missing SPN that
+// TCP clients ask for is critical; a missing Named Pipes and Shared Memory form alone
+// is a warning. A ticket request that failed for the same SPN is attached as
+// corroboration.
 type spnRule struct{}
 
 func (spnRule) Name() string { return "spn" }
@@ -22,7 +27,8 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 		return nil
 	}
 	n := namesFor(t, obs)
-	owner := d.ServiceAccount
+	run := runAsOf(t, obs)
+	owner := run.object
 	want := n.vars[triage.PHAccount]
 	if owner != nil {
 		want = owner.Name()
@@ -36,9 +42,24 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
 				Text: fmt.Sprintf("setspn -Q %s: no account in the forest has this SPN", so.SPN)})
 			f.Evidence = append(f.Evidence, ticketEvidence(d, so.SPN)...)
-			if want == "" {
+			switch {
+			case t.TransportOf(so.SPN) == triage.TransportPipes:
+				// "Register a Service Principal Name for Kerberos Connections", Client
+				// Connections: TCP clients ask for MSSQLSvc/FQDN:PORT, named and default
+				// instances alike; MSSQLSvc/FQDN:INSTANCE (named) and MSSQLSvc/FQDN
+				// (default) serve Named Pipes and Shared Memory only. Its Authentication
+				// Defaults: when "the SPN lookup fails", connections use NTLM.
+				// https://learn.microsoft.com/sql/database-engine/configure-windows/register-a-service-principal-name-for-kerberos-connections
+				f.Severity = triage.Warning
+				f.Summary = fmt.Sprintf("%s is not registered on any account: only Named Pipes and Shared Memory clients are affected (they fall back to NTLM, or fail where NTLM is refused); TCP clients ask for MSSQLSvc/FQDN:PORT", so.SPN)
+				if want == "" {
+					f.Summary += "; the service account is not known, so give it to have the exact command"
+				} else {
+					f.Summary += fmt.Sprintf(". It belongs on %s", want)
+				}
+			case want == "":
 				f.Summary += "; the service account is not known, so give it to have the exact command"
-			} else {
+			default:
 				f.Summary = fmt.Sprintf("%s is not registered on any account; clients fall back to NTLM or fail. It belongs on %s", so.SPN, want)
 			}
 			out = append(out, f)
@@ -87,6 +108,15 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
 				Text: fmt.Sprintf("setspn -Q %s: registered on %s (%s), but SQL Server runs as %s (%s)", so.SPN, wrong, so.Owners[0].DN, want, owner.DN)})
 			out = append(out, f)
+		case owner == nil && want != "" && ownerIs(so.Owners[0], run.reported, t) == differentAccounts:
+			// The account SQL Server says it runs as was not read from the directory:
+			// compared by name, and only when the names cannot be the same account. A
+			// configured name alone is not enough: it may be the one that is wrong.
+			wrong := so.Owners[0].Name()
+			f := triage.NewFinding(triage.SPNWrongAccount, n.with(triage.PHSPN, so.SPN, triage.PHAccount, want, triage.PHWrong, wrong))
+			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
+				Text: fmt.Sprintf("setspn -Q %s: registered on %s (%s), but SQL Server runs as %s (by name: that account was not read from the directory)", so.SPN, wrong, so.Owners[0].DN, want)})
+			out = append(out, f)
 		}
 	}
 	return out
@@ -119,4 +149,20 @@ func ticketError(tr triage.TicketResult) string {
 		return describeKerberos(fmt.Sprintf("0x%x", tr.Code))
 	}
 	return tr.Err
+}
+
+// ownerIs tells whether the directory object o is the account SQL Server runs as,
+// named account: the computer account for a virtual account, LocalSystem or
+// NetworkService, else by the names of o (accountNamed).
+func ownerIs(o triage.Account, account string, t triage.Target) sameness {
+	switch {
+	case account == "":
+		return cannotTell
+	case isComputer(account, t):
+		if strings.EqualFold(o.SAMAccountName, t.ComputerAccount()) {
+			return sameAccount
+		}
+		return differentAccounts
+	}
+	return namedBy(o, account)
 }

@@ -354,7 +354,8 @@ func (c *Client) discover(ctx context.Context, name string) ([]endpoint, error) 
 }
 
 // dial connects to ep, secures the connection (TLS or StartTLS) and binds, all
-// within the Timeout and ctx. Errors name the server and never hold the password.
+// within the Timeout and ctx. Errors name the server and never hold the password; a
+// certificate that fails verification is a *CertError saying what is wrong with it.
 func (c *Client) dial(ctx context.Context, ep endpoint) (*session, error) {
 	start := time.Now()
 	cctx, cancel := context.WithTimeoutCause(ctx, c.timeout,
@@ -368,6 +369,10 @@ func (c *Client) dial(ctx context.Context, ep endpoint) (*session, error) {
 	// Until the bind is done, the connect deadline or ctx closes the connection.
 	stop := context.AfterFunc(cctx, func() { raw.Close() })
 	s, err := c.secure(cctx, raw, ep)
+	if isCertFailure(err) {
+		// The server answered; say what is wrong with its certificate (CertError).
+		err = c.certError(cctx, ep, err)
+	}
 	if err == nil {
 		err = c.bind(s)
 	}

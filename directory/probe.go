@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -15,7 +16,8 @@ const kdcPort = "88"
 // ProbeDCs checks every configured or discovered domain controller, all at once,
 // each within the Timeout: whether its KDC accepts a TCP connection on port 88,
 // and how long an LDAP connect and bind take. Failures are reported in the probes,
-// not as an error; if discovery fails, the one probe says why.
+// not as an error; if discovery fails, the one probe says why. A DC whose certificate
+// fails verification answered: its probe's Cert says what is wrong with it.
 func (c *Client) ProbeDCs(ctx context.Context) []triage.DCProbe {
 	eps, err := c.endpoints(ctx, c.dc)
 	if err != nil {
@@ -47,6 +49,10 @@ func (c *Client) probe(ctx context.Context, ep endpoint) triage.DCProbe {
 	})
 	start := time.Now()
 	s, err := c.dial(ctx, ep)
+	var ce *CertError
+	if errors.As(err, &ce) {
+		p.Cert = ce.Summary()
+	}
 	if err != nil {
 		p.Err = err.Error()
 	} else {

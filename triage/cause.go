@@ -404,9 +404,15 @@ func Causes() []Cause {
 			ID: DCCertificate, Severity: Warning,
 			Title:   "A domain controller answered, but its LDAPS certificate failed verification, so the directory could not be read",
 			Summary: "The LDAPS certificate of a domain controller failed verification",
+			// "Enable LDAP over SSL with a third-party certification authority" lists the
+			// DC certificate's requirements: Server Authentication (1.3.6.1.5.5.7.3.1) in
+			// the Enhanced Key Usage; the DC's FQDN in the subject CN or as a DNS name in
+			// the Subject Alternative Name; issued by a CA the DC and the LDAPS clients
+			// trust. "Add SAN to secure LDAP certificate" shows how to add the SAN. Go
+			// (since 1.15) ignores the subject CN, so the checker needs the SAN.
 			Fix: []FixStep{
-				{Text: "Give the domain controller a certificate with its FQDN as a DNS name in the Subject Alternative Name, for Server Authentication, issued by a CA the checker trusts (Go does not accept a name in the subject CN alone)"},
-				{Text: "Or give the checker the CA that issued the domain controller's certificate (the directory section's CA file)"},
+				{Text: "Give the domain controller a certificate that is valid now, for Server Authentication (Enhanced Key Usage 1.3.6.1.5.5.7.3.1), with its FQDN as a DNS name in the Subject Alternative Name, issued by a CA the checker trusts: Windows also accepts the FQDN in the subject CN alone, the checker (Go) does not"},
+				{Text: "Or, when the certificate is right and only its issuer is unknown to the checker, give the checker that CA's certificate (the directory section's CA file), as LDAPS clients must trust the root CA the issuing CA chains to"},
 			},
 			Links: []string{linkLDAPSCert, linkLDAPSSAN},
 		},
@@ -425,7 +431,8 @@ func Causes() []Cause {
 			Title:   "The service account configured for the host is not the one SQL Server says it runs as",
 			Summary: "SQL Server on <HOST> runs as <ACCOUNT>, not as the configured <WRONG>",
 			Fix: []FixStep{
-				{Text: "Correct the service account in the inventory; the SPN and account checks follow the one SQL Server reports"},
+				{Text: "Correct the service account (service_account in the inventory, or --service-account) to the one SQL Server reports, and triage again: the account check reads the account named there, while the SPN findings already follow the one SQL Server reports"},
+				{Text: "To see what the instance runs as now, read service_account in sys.dm_server_services, or the Log On account in SQL Server Configuration Manager"},
 			},
 			Links: []string{linkRegisterSPN},
 		},

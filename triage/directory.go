@@ -93,6 +93,10 @@ type DCProbe struct {
 	Latency  time.Duration // LDAP bind round trip when it answered
 	Err      string        // why it did not answer; "" when it did
 	KDCError string        // TCP 88 failure, "" when it accepted a connection
+	// Cert says what is wrong with the LDAPS certificate when the DC answered but its
+	// certificate failed verification ("signed by an authority the checker does not
+	// trust (issuer CN=Corp CA; ...)"); Err then holds the whole error. "" otherwise.
+	Cert string
 }
 
 // A ClockReading compares the checker's clock with another's.

@@ -16,6 +16,7 @@ import (
 	"authtriage/agent"
 	"authtriage/checks"
 	"authtriage/config"
+	"authtriage/diagnosis"
 	"authtriage/hostlocal"
 	"authtriage/sqlserver"
 	"authtriage/triage"
@@ -103,6 +104,7 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		MaxConcurrent:  cfg.Agent.MaxConcurrent,
 		RatePerMinute:  cfg.Agent.RatePerMinute,
 		Version:        versionString(),
+		Rules:          diagnosis.Rules(),
 	}, log)
 	if err != nil {
 		return err
