@@ -74,6 +74,7 @@ hosts:
 			if f == nil {
 				t.Fatalf("no dc.certificate; findings %v\n%s", findingKeys(rep), stdout)
 			}
+			t.Logf("dc.certificate: %s", f.Summary)
 			for _, w := range tt.wantSummary {
 				if !strings.Contains(f.Summary, w) {
 					t.Errorf("dc.certificate summary %q lacks %q", f.Summary, w)
@@ -110,6 +111,7 @@ func TestIntegrationSQLUnreachable(t *testing.T) {
 		t.Fatalf("exit %d, no JSON report: %v\nstderr: %s", code, err, stderr)
 	}
 	c := checkResult(rep, "sql")
+	t.Logf("sql %s: %s", c.Status, c.Detail)
 	if c.Status != triage.CheckError || !strings.Contains(c.Detail, "could not reach SQL Server") {
 		t.Errorf("sql check %s %q; want error: could not reach SQL Server", c.Status, c.Detail)
 	}
