@@ -37,3 +37,10 @@ bash scripts/testdomain.sh down "$dir" --purge >/dev/null
 dir=$(mktemp -d -t authtriage-skewed.XXXXXX)
 AUTHTRIAGE_TEST_SKEW=1 bash scripts/testdomain.sh up "$dir"
 AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -count=1 -run 'ClockSkew' ./kerberos ./cmd/authtriage
+bash scripts/testdomain.sh down "$dir" --purge >/dev/null
+
+# A third domain whose KDC gives accounts without msDS-SupportedEncryptionTypes AES only,
+# the default KB5073381 brings, for the tests of those accounts.
+dir=$(mktemp -d -t authtriage-aes.XXXXXX)
+AUTHTRIAGE_TEST_AES_DEFAULT=1 bash scripts/testdomain.sh up "$dir"
+AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -count=1 -run 'RC4|Offered' ./kerberos ./cmd/authtriage

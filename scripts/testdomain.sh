@@ -34,6 +34,14 @@
 #                               ahead, so every AS exchange fails with KRB_AP_ERR_SKEW (37) (MIT
 #                               tools too: DIR/krb5.conf sets kdc_timesync = 0). LDAPS is unaffected.
 #                               DIR/env then says AUTHTRIAGE_TEST_SKEWED=1 and _SKEW_SECONDS=3600.
+#   AUTHTRIAGE_TEST_AES_DEFAULT=1  set "kdc default domain supported enctypes" to aes256-cts-hmac-sha1-96
+#                               and aes128-cts-hmac-sha1-96: the KDC's default for accounts without
+#                               msDS-SupportedEncryptionTypes becomes AES only, as KB5073381 makes
+#                               Windows domain controllers' DefaultDomainSupportedEncTypes (Samba's
+#                               option is that registry value's counterpart, smb.conf(5)). DIR/env
+#                               then says AUTHTRIAGE_TEST_AES_DEFAULT=1. Without it Samba 4.17's
+#                               default is arcfour-hmac-md5 and aes256-cts-hmac-sha1-96-sk: RC4
+#                               tickets with AES session keys, as Windows before KB5073381.
 #
 # Network
 #   The DC runs in its own network namespace with only `lo` up; /etc/netns/NAME/hosts (bind-mounted
@@ -68,11 +76,13 @@
 #   AUTHTRIAGE_TEST_PRINCIPAL       authtriage_ro (realm CORP.TEST)
 #   AUTHTRIAGE_TEST_SQLOK_KEYTAB    DIR/svc_sqlok.keytab: the SQL service key, for an acceptor
 #   AUTHTRIAGE_TEST_HOSTS           sqlok,sqlmissing,sqldup,sqlwrong,sqldisabled,sqlexpired,
-#                                   sqlpwdexpired,sqlrc4,sqllocked
+#                                   sqlpwdexpired,sqlrc4,sqllocked,sqlnoetype,sqlrc4keys
 #   AUTHTRIAGE_TEST_PASSWORD_<ACCOUNT>  password of each seeded account, upper-cased name, e.g.
 #                                   AUTHTRIAGE_TEST_PASSWORD_SVC_SQLOK, ..._SVC_SQLDUP_OLD
 #   AUTHTRIAGE_TEST_SKEWED          1 when the KDC runs under faketime, else 0
 #   AUTHTRIAGE_TEST_SKEW_SECONDS    3600 or 0
+#   AUTHTRIAGE_TEST_AES_DEFAULT     1 when the KDC's default for accounts without
+#                                   msDS-SupportedEncryptionTypes is AES only, else 0
 #   AUTHTRIAGE_TEST_BULK_USERS      users added by seed-bulk (0 until then)
 #   AUTHTRIAGE_TEST_BULK_DUPLICATES duplicate SPNs written among them (0 until then)
 #
@@ -96,6 +106,14 @@
 #                       set to 0 ("until an administrator unlocks") so it stays locked; the
 #                       lockoutThreshold stays 0, so bad passwords in tests never lock anything
 #                                                                              -> account.locked_out
+#   sqlnoetype          svc_sqlnoetype: NO msDS-SupportedEncryptionTypes; AES and RC4 keys (an
+#                       ordinary password)                         -> kerberos.rc4_default (RC4
+#                       tickets), nothing with AUTHTRIAGE_TEST_AES_DEFAULT=1 (AES tickets)
+#   sqlrc4keys          svc_sqlrc4keys: NO msDS-SupportedEncryptionTypes and ONLY an RC4 key: the
+#                       account is added without a password, then `pdbedit --set-nt-hash` gives it
+#                       the NT hash of its password (the RC4 key) and no Kerberos AES keys, as an
+#                       account whose password was last set before its domain could make them.
+#                       Samba allows it; msDS-KeyVersionNumber is 2.   -> kerberos.rc4_default
 #
 # What the Samba 4.17 KDC answers (checked by `verify`; MIT kvno as authtriage_ro with the keytab):
 #   TGS for MSSQLSvc/<host>.corp.test:1433 with the AES-only krb5.conf
@@ -109,9 +127,21 @@
 #            msDS-SupportedEncryptionTypes=4 alone makes the KDC refuse. With krb5-rc4.conf the
 #            same request gets an RC4 ticket, and sqlok (AES only) is refused with 14 instead.
 #     sqllocked 19 KDC_ERR_SERVICE_REVOKED
+#     sqlnoetype ticket, encrypted with rc4-hmac (session key aes256): the ticket's key comes from the
+#            account's types (the default, RC4), the client's offer chooses only the session key
+#     sqlrc4keys ticket, rc4-hmac, the same: before KB5073381 the KDC cannot tell the two apart
+#   The same with AUTHTRIAGE_TEST_AES_DEFAULT=1 (the KB5073381 default)
+#     sqlnoetype ticket, encrypted with aes256-cts-hmac-sha1-96
+#     sqlrc4keys ticket, rc4-hmac: Samba 4.17 still uses the only key the account has. A Windows
+#            domain controller with the AES-only default has no key to use and refuses, so the
+#            "KDC refuses an account without AES keys" case cannot be made with Samba; its rule
+#            is unit-tested only.
+#     and with krb5-rc4.conf (RC4-only client) sqlnoetype is refused with 14 KDC_ERR_ETYPE_NOSUPP
 #   AS (kinit AS the service account, with its password)
 #     svc_sqlok 0   svc_sqldisabled 18 KDC_ERR_CLIENT_REVOKED   svc_sqlexpired 18
-#     svc_sqlpwdexpired 23 KDC_ERR_KEY_EXPIRED   svc_sqllocked 18
+#     svc_sqlpwdexpired 23 KDC_ERR_KEY_EXPIRED   svc_sqllocked 18   svc_sqlnoetype 0
+#     svc_sqlrc4keys 14 KDC_ERR_ETYPE_NOSUPP with the AES-only krb5.conf, 0 with krb5-rc4.conf: the
+#            proof that it has no AES keys
 #
 # TLS
 #   Samba's autogenerated certificate has the host name only in its subject CN and no
@@ -138,7 +168,8 @@ readonly BASE_DN=DC=corp,DC=test
 readonly USERS_DN="CN=Users,${BASE_DN}"
 readonly PARTITION_FILE='DC=CORP,DC=TEST.ldb'
 readonly PACKAGES=(samba samba-ad-dc samba-ad-provision ldb-tools ldap-utils krb5-user faketime iproute2 openssl)
-readonly SCENARIO_HOSTS=(sqlok sqlmissing sqldup sqlwrong sqldisabled sqlexpired sqlpwdexpired sqlrc4 sqllocked)
+readonly SCENARIO_HOSTS=(sqlok sqlmissing sqldup sqlwrong sqldisabled sqlexpired sqlpwdexpired sqlrc4 sqllocked
+	sqlnoetype sqlrc4keys)
 readonly MARKER=.authtriage-testdomain
 readonly NETNS_DEFAULT=authtriage-dc
 readonly START_TIMEOUT=60
@@ -181,6 +212,12 @@ gen_password() {
 
 # unicodePwd value: the quoted password in UTF-16LE, base64.
 unicode_pwd() { printf '"%s"' "$1" | iconv -f UTF-8 -t UTF-16LE | base64 -w0; }
+
+# NT hash of a password (MD4 of its UTF-16LE form, upper-case hex): the account's RC4 key.
+nt_hash() {
+	printf '%s' "$1" | iconv -f UTF-8 -t UTF-16LE | openssl dgst -md4 -provider legacy -provider default -r 2>/dev/null |
+		awk '{print toupper($1)}'
+}
 
 abs_dir() {
 	[[ -n ${1:-} ]] || die "missing DIR"
@@ -248,7 +285,7 @@ cmd_deps() {
 
 check_tools() {
 	local t
-	for t in samba samba-tool samba_spnupdate ldbadd ldbmodify ldbsearch ldapsearch kinit kvno faketime ip openssl iconv; do
+	for t in samba samba-tool samba_spnupdate pdbedit ldbadd ldbmodify ldbsearch ldapsearch kinit kvno klist faketime ip openssl iconv; do
 		command -v "$t" >/dev/null || die "$t not found: run '$0 deps' first"
 	done
 }
@@ -405,13 +442,17 @@ provision() { # DIR ADMINPASS
 	fi
 }
 
-patch_smb_conf() { # DIR
-	local dir=$1 conf=$1/etc/smb.conf tmp
+patch_smb_conf() { # DIR AES_DEFAULT
+	local dir=$1 conf=$1/etc/smb.conf tmp aes=
+	if [[ $2 == 1 ]]; then
+		# The KB5073381 default for accounts without msDS-SupportedEncryptionTypes.
+		aes="aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96"
+	fi
 	mkdir -p "$dir/run" "$dir/ncalrpc" "$dir/winbindd" "$dir/ntp_signd"
 	tmp=$(mktemp "$conf.XXXXXX")
 	# Drop the forwarder provision copied from the host's resolv.conf (traffic stays on
 	# loopback) and the default log file; add our own directories and services after [global].
-	awk -v d="$dir" '
+	awk -v d="$dir" -v aes="$aes" '
 		/^[[:space:]]*dns forwarder[[:space:]]*=/ { next }
 		/^[[:space:]]*log file[[:space:]]*=/ { next }
 		{ print }
@@ -426,6 +467,7 @@ patch_smb_conf() { # DIR
 			print "\ttls keyfile = " d "/private/tls/key.pem"
 			print "\ttls certfile = " d "/private/tls/cert.pem"
 			print "\ttls cafile = " d "/private/tls/ca.pem"
+			if (aes != "") print "\tkdc default domain supported enctypes = " aes
 		}' "$conf" >"$tmp"
 	mv -f "$tmp" "$conf"
 }
@@ -494,7 +536,10 @@ user_ldif() {
 	printf 'dn: CN=%s,%s\n' "$name" "$USERS_DN"
 	printf 'objectClass: user\nsAMAccountName: %s\nuserPrincipalName: %s@%s\n' "$name" "$name" "$DNS_DOMAIN"
 	printf 'description: %s\nuserAccountControl: %s\n' "$desc" "$uac"
-	printf 'unicodePwd:: %s\n' "$(unicode_pwd "${PASSWORDS[$name]}")"
+	# shellcheck disable=SC2076 # a literal word match in the list
+	if [[ ! " ${RC4_KEY_ONLY[*]} " =~ " $name " ]]; then
+		printf 'unicodePwd:: %s\n' "$(unicode_pwd "${PASSWORDS[$name]}")"
+	fi
 	[[ -z $etypes ]] || printf 'msDS-SupportedEncryptionTypes: %s\n' "$etypes"
 	if [[ -n $spnhost ]]; then
 		printf 'servicePrincipalName: MSSQLSvc/%s.%s:1433\n' "$spnhost" "$DNS_DOMAIN"
@@ -515,10 +560,13 @@ computer_ldif() { # HOST
 # Declared here, filled by cmd_up: account name -> password.
 declare -A PASSWORDS=()
 readonly ACCOUNTS=(authtriage_ro svc_sqlok svc_sqlmissing svc_sqldup svc_sqldup_old svc_sqlwrong
-	svc_sqlwrong_other svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqlrc4 svc_sqllocked)
+	svc_sqlwrong_other svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqlrc4 svc_sqllocked
+	svc_sqlnoetype svc_sqlrc4keys)
+# Accounts that get only the NT hash of their password (the RC4 key), no AES keys.
+readonly RC4_KEY_ONLY=(svc_sqlrc4keys)
 
 seed() { # DIR
-	local dir=$1 sam=$1/private/sam.ldb now yesterday h
+	local dir=$1 sam=$1/private/sam.ldb now yesterday h a
 	now=$(date +%s)
 	yesterday=$(filetime_at $((now - 86400)))
 	# 66048 = NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD; 66050 adds ACCOUNTDISABLE; 512 = NORMAL_ACCOUNT.
@@ -536,6 +584,8 @@ seed() { # DIR
 		user_ldif svc_sqlpwdexpired 512 24 sqlpwdexpired "authtriage scenario sqlpwdexpired: account.password_expired"
 		user_ldif svc_sqlrc4 66048 4 sqlrc4 "authtriage scenario sqlrc4: kerberos.etype_mismatch (RC4 only)"
 		user_ldif svc_sqllocked 66048 24 sqllocked "authtriage scenario sqllocked: account.locked_out"
+		user_ldif svc_sqlnoetype 66048 "" sqlnoetype "authtriage scenario sqlnoetype: no msDS-SupportedEncryptionTypes, AES keys"
+		user_ldif svc_sqlrc4keys 66048 "" sqlrc4keys "authtriage scenario sqlrc4keys: no msDS-SupportedEncryptionTypes, RC4 key only"
 		for h in "${SCENARIO_HOSTS[@]}"; do computer_ldif "$h"; done
 	} | ldbadd -H "$sam" >"$dir/seed.log" 2>&1 || {
 		cat "$dir/seed.log" >&2
@@ -550,6 +600,16 @@ seed() { # DIR
 		cat "$dir/seed.log" >&2
 		die "seeding account states failed"
 	}
+	# RC4 key only: the NT hash of the password and nothing else (no supplementalCredentials,
+	# so no Kerberos AES keys). pdbedit prints the account with its hash: not logged.
+	for a in "${RC4_KEY_ONLY[@]}"; do
+		h=$(nt_hash "${PASSWORDS[$a]}")
+		[[ $h =~ ^[0-9A-F]{32}$ ]] || die "cannot compute an NT hash (openssl dgst -md4 needs OpenSSL's legacy provider)"
+		pdbedit -s "$dir/etc/smb.conf" -u "$a" --set-nt-hash="$h" >/dev/null 2>>"$dir/seed.log" || {
+			tail -n 5 "$dir/seed.log" >&2
+			die "setting the NT hash of $a failed"
+		}
+	done
 	# The duplicate: straight into the partition file, past samldb's uniqueness check.
 	printf '%s\n' "dn: CN=svc_sqldup_old,$USERS_DN" "changetype: modify" "add: servicePrincipalName" \
 		"servicePrincipalName: MSSQLSvc/sqldup.$DNS_DOMAIN:1433" |
@@ -573,7 +633,7 @@ export_keytabs() { # DIR
 	chmod 600 "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab"
 }
 
-write_env() { # DIR SKEWED
+write_env() { # DIR SKEWED AES_DEFAULT
 	local dir=$1 a key tmp
 	tmp=$(mktemp "$dir/.env.XXXXXX")
 	chmod 600 "$tmp"
@@ -612,6 +672,11 @@ write_env() { # DIR SKEWED
 		else
 			echo "AUTHTRIAGE_TEST_SKEWED=0"
 			echo "AUTHTRIAGE_TEST_SKEW_SECONDS=0"
+		fi
+		if [[ $3 == 1 ]]; then
+			echo "AUTHTRIAGE_TEST_AES_DEFAULT=1"
+		else
+			echo "AUTHTRIAGE_TEST_AES_DEFAULT=0"
 		fi
 		echo "AUTHTRIAGE_TEST_BULK_USERS=0"
 		echo "AUTHTRIAGE_TEST_BULK_DUPLICATES=0"
@@ -662,7 +727,7 @@ ldap_count() {
 }
 
 cmd_up() {
-	local dir t0 t skew=${AUTHTRIAGE_TEST_SKEW:-0} a n
+	local dir t0 t skew=${AUTHTRIAGE_TEST_SKEW:-0} aes=${AUTHTRIAGE_TEST_AES_DEFAULT:-0} a n
 	[[ $# -eq 1 ]] || usage
 	need_root up
 	check_tools
@@ -683,20 +748,20 @@ cmd_up() {
 	for a in "${ACCOUNTS[@]}"; do PASSWORDS[$a]=$(gen_password); done
 
 	setup_network "$dir"
-	printf 'netns=%s\ndc_addr=%s\nskewed=%s\n' "$NETNS" "$DC_ADDR" "$skew" >"$dir/$MARKER"
+	printf 'netns=%s\ndc_addr=%s\nskewed=%s\naes_default=%s\n' "$NETNS" "$DC_ADDR" "$skew" "$aes" >"$dir/$MARKER"
 
 	t=$(now_ns)
 	provision "$dir" "$(gen_password)"
 	log "provisioned $REALM in $(elapsed "$t")"
 
 	t=$(now_ns)
-	patch_smb_conf "$dir"
+	patch_smb_conf "$dir" "$aes"
 	make_tls "$dir"
 	write_krb5_conf "$dir/krb5.conf" "aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96"
 	write_krb5_conf "$dir/krb5-rc4.conf" "rc4-hmac"
 	seed "$dir"
 	export_keytabs "$dir"
-	write_env "$dir" "$skew"
+	write_env "$dir" "$skew" "$aes"
 	log "seeded ${#ACCOUNTS[@]} accounts and ${#SCENARIO_HOSTS[@]} hosts in $(elapsed "$t")"
 
 	t=$(now_ns)
@@ -914,11 +979,16 @@ check() { # DESCRIPTION WANT GOT
 }
 
 verify_all() { # DIR TMP
-	local dir=$1 tmp=$2 h spn got acct pw url
+	local dir=$1 tmp=$2 h spn got acct pw url aes noetype_tkt=arcfour-hmac noetype_rc4=0
 	local -A want_tgs=([sqlok]=0 [sqlmissing]=7 [sqldup]=7 [sqlwrong]=0 [sqldisabled]=0
-		[sqlexpired]=0 [sqlpwdexpired]=0 [sqlrc4]=14 [sqllocked]=19)
+		[sqlexpired]=0 [sqlpwdexpired]=0 [sqlrc4]=14 [sqllocked]=19 [sqlnoetype]=0 [sqlrc4keys]=0)
 	local -A want_as=([svc_sqlok]=0 [svc_sqldisabled]=18 [svc_sqlexpired]=18
-		[svc_sqlpwdexpired]=23 [svc_sqllocked]=18 [svc_sqlrc4]=0)
+		[svc_sqlpwdexpired]=23 [svc_sqllocked]=18 [svc_sqlrc4]=0 [svc_sqlnoetype]=0 [svc_sqlrc4keys]=14)
+	aes=$(env_get "$dir" AUTHTRIAGE_TEST_AES_DEFAULT)
+	if [[ $aes == 1 ]]; then
+		# The KDC's default for sqlnoetype is AES only: an AES ticket, and none for an RC4-only client.
+		noetype_tkt=aes256-cts-hmac-sha1-96 noetype_rc4=14
+	fi
 
 	echo "LDAP (LDAPS simple bind as authtriage_ro, CA and host name checked, paged):"
 	for url in "ldaps://$DC_FQDN:636" "ldaps://$DC_FQDN:3269"; do
@@ -927,6 +997,8 @@ verify_all() { # DIR TMP
 	done
 	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(servicePrincipalName=MSSQLSvc/sqlmissing.$DNS_DOMAIN*)" || echo error)
 	check "holders of MSSQLSvc/sqlmissing.$DNS_DOMAIN*" 0 "$got"
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(|(sAMAccountName=svc_sqlnoetype)(sAMAccountName=svc_sqlrc4keys))(msDS-SupportedEncryptionTypes=*))" || echo error)
+	check "svc_sqlnoetype, svc_sqlrc4keys with msDS-SupportedEncryptionTypes" 0 "$got"
 	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=svc_sqlwrong)(servicePrincipalName=*))" || echo error)
 	check "svc_sqlwrong with any SPN" 0 "$got"
 	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=svc_sqlwrong_other)(servicePrincipalName=MSSQLSvc/sqlwrong.$DNS_DOMAIN:1433))" || echo error)
@@ -959,6 +1031,10 @@ verify_all() { # DIR TMP
 	check "kvno MSSQLSvc/sqldup.$DNS_DOMAIN (port-less, held once)" 0 "$got"
 	got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlok:1433")
 	check "kvno MSSQLSvc/sqlok:1433 (short name, not registered)" 7 "$got"
+	echo "KDC, the key each ticket is encrypted in (klist -e; the client offered AES only):"
+	check "ticket of MSSQLSvc/sqlok.$DNS_DOMAIN:1433" aes256-cts-hmac-sha1-96 "$(tkt_etype "$dir" "MSSQLSvc/sqlok.$DNS_DOMAIN:1433")"
+	check "ticket of MSSQLSvc/sqlnoetype.$DNS_DOMAIN:1433 (no msDS-SupportedEncryptionTypes)" "$noetype_tkt" "$(tkt_etype "$dir" "MSSQLSvc/sqlnoetype.$DNS_DOMAIN:1433")"
+	check "ticket of MSSQLSvc/sqlrc4keys.$DNS_DOMAIN:1433 (RC4 key only)" arcfour-hmac "$(tkt_etype "$dir" "MSSQLSvc/sqlrc4keys.$DNS_DOMAIN:1433")"
 
 	echo "KDC, TGS with the RC4-only krb5-rc4.conf:"
 	export KRB5CCNAME="FILE:$tmp/ro-rc4.cc"
@@ -968,14 +1044,35 @@ verify_all() { # DIR TMP
 	check "kvno MSSQLSvc/sqlrc4.$DNS_DOMAIN:1433 (rc4)" 0 "$got"
 	got=$(krb_code "$dir" "$dir/krb5-rc4.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlok.$DNS_DOMAIN:1433")
 	check "kvno MSSQLSvc/sqlok.$DNS_DOMAIN:1433 (rc4; the account is AES only)" 14 "$got"
+	got=$(krb_code "$dir" "$dir/krb5-rc4.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlnoetype.$DNS_DOMAIN:1433")
+	check "kvno MSSQLSvc/sqlnoetype.$DNS_DOMAIN:1433 (rc4; no msDS-SupportedEncryptionTypes)" "$noetype_rc4" "$got"
+	got=$(krb_code "$dir" "$dir/krb5-rc4.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlrc4keys.$DNS_DOMAIN:1433")
+	check "kvno MSSQLSvc/sqlrc4keys.$DNS_DOMAIN:1433 (rc4; RC4 key only)" 0 "$got"
 
 	echo "KDC, AS: kinit as the service account with its password, AES-only krb5.conf:"
-	for acct in svc_sqlok svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqllocked svc_sqlrc4; do
+	for acct in svc_sqlok svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqllocked svc_sqlrc4 svc_sqlnoetype svc_sqlrc4keys; do
 		pw=$(env_get "$dir" "AUTHTRIAGE_TEST_PASSWORD_${acct^^}")
 		export KRB5CCNAME="FILE:$tmp/$acct.cc"
 		got=$(printf '%s\n' "$pw" | krb_code "$dir" "$dir/krb5.conf" "$tmp/as.trace" kinit "$acct@$REALM")
 		check "kinit $acct" "${want_as[$acct]}" "$got"
 	done
+	# The RC4 key is there: the account has its password's NT hash and nothing else.
+	pw=$(env_get "$dir" AUTHTRIAGE_TEST_PASSWORD_SVC_SQLRC4KEYS)
+	export KRB5CCNAME="FILE:$tmp/svc_sqlrc4keys-rc4.cc"
+	got=$(printf '%s\n' "$pw" | krb_code "$dir" "$dir/krb5-rc4.conf" "$tmp/as.trace" kinit svc_sqlrc4keys@"$REALM")
+	check "kinit svc_sqlrc4keys (rc4)" 0 "$got"
+}
+
+# tkt_etype DIR SPN: the encryption type of the ticket for SPN in $KRB5CCNAME as klist -e
+# names it ("aes256-cts-hmac-sha1-96", "arcfour-hmac"), "none" when there is none.
+tkt_etype() {
+	local e
+	e=$(in_ns "$1" env KRB5_CONFIG="$1/krb5.conf" klist -e 2>/dev/null | awk -v p="$2@$REALM" '
+		$NF == p { found = 1; next }
+		found && /Etype \(skey, tkt\):/ { sub(/.*Etype \(skey, tkt\): /, ""); split($0, e, ", "); print e[2]; exit }')
+	e=${e//DEPRECATED:/}
+	e=${e// /}
+	printf '%s' "${e:-none}"
 }
 
 cmd_verify() {

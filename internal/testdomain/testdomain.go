@@ -51,6 +51,7 @@ const (
 	EnvHosts         = "AUTHTRIAGE_TEST_HOSTS"
 	EnvSkewed        = "AUTHTRIAGE_TEST_SKEWED"
 	EnvSkewSeconds   = "AUTHTRIAGE_TEST_SKEW_SECONDS"
+	EnvAESDefault    = "AUTHTRIAGE_TEST_AES_DEFAULT"
 	EnvBulkUsers     = "AUTHTRIAGE_TEST_BULK_USERS"
 	EnvBulkDupes     = "AUTHTRIAGE_TEST_BULK_DUPLICATES"
 	EnvPasswordStart = "AUTHTRIAGE_TEST_PASSWORD_" // + upper-cased sAMAccountName
@@ -80,9 +81,15 @@ type Domain struct {
 	SQLOKKeytab  string // keytab of svc_sqlok, for a service-side (acceptor) test
 	Skewed       bool   // the KDC runs SkewSeconds ahead (faketime): AS exchanges fail with 37
 	SkewSeconds  int
-	BulkUsers    int // users bulk00001... added by seed-bulk, each with 2 MSSQLSvc SPNs
-	BulkDupes    int // duplicate SPNs written among the bulk users
+	AESDefault   bool // the KDC's default for accounts without msDS-SupportedEncryptionTypes is AES only (KB5073381's), not RC4
+	BulkUsers    int  // users bulk00001... added by seed-bulk, each with 2 MSSQLSvc SPNs
+	BulkDupes    int  // duplicate SPNs written among the bulk users
 	Hosts        map[string]Host
+	// RC4Hosts are the hosts whose service accounts have no msDS-SupportedEncryptionTypes
+	// (HostNoEtype, HostRC4Keys). They are not in Hosts: what they report depends on
+	// AESDefault, and the scenario loops over Hosts expect one cause per host. Empty when
+	// the domain was seeded without them.
+	RC4Hosts map[string]Host
 	// Passwords of every seeded account by sAMAccountName (authtriage_ro, svc_sqlok, ...).
 	Passwords map[string]string
 }
@@ -98,6 +105,17 @@ const (
 	HostPwdExpired = "sqlpwdexpired"
 	HostRC4        = "sqlrc4"
 	HostLocked     = "sqllocked"
+)
+
+// Hosts of RC4Hosts.
+const (
+	// HostNoEtype's svc_sqlnoetype has no msDS-SupportedEncryptionTypes and AES keys: the
+	// KDC issues RC4 tickets for it, AES tickets when AESDefault.
+	HostNoEtype = "sqlnoetype"
+	// HostRC4Keys's svc_sqlrc4keys has no msDS-SupportedEncryptionTypes and only an RC4
+	// key (its password's NT hash): RC4 tickets either way, as Samba 4.17 uses the only key
+	// an account has, where a Windows KDC with the AES-only default refuses.
+	HostRC4Keys = "sqlrc4keys"
 )
 
 // Kerberos error codes the scenarios produce (RFC 4120 section 7.5.9); 0 means a ticket.
@@ -165,6 +183,20 @@ var scenarios = []scenario{
 		[2][]string{{"svc_sqlrc4"}, {"svc_sqlrc4"}}, KDCErrEtypeNoSupp, KDCOK},
 	{HostLocked, "svc_sqllocked", "account.locked_out", "the service account is locked out (lockoutTime)",
 		[2][]string{{"svc_sqllocked"}, {"svc_sqllocked"}}, KDCErrServiceRevoked, KDCErrClientRevoked},
+}
+
+// rc4Scenarios are the hosts of RC4Hosts; tgs and cause hold the answers for the KDC's
+// default as seeded, index 0 for Samba's, 1 for AESDefault.
+var rc4Scenarios = []struct {
+	name, account, text string
+	cause               [2]string
+	tgs                 [2]int
+	as                  int // with the AES-only Krb5Conf: 14 without AES keys
+}{
+	{HostNoEtype, "svc_sqlnoetype", "no msDS-SupportedEncryptionTypes, AES keys",
+		[2]string{"kerberos.rc4_default", ""}, [2]int{KDCOK, KDCOK}, KDCOK},
+	{HostRC4Keys, "svc_sqlrc4keys", "no msDS-SupportedEncryptionTypes, an RC4 key only",
+		[2]string{"kerberos.rc4_default", "kerberos.rc4_default"}, [2]int{KDCOK, KDCOK}, KDCErrEtypeNoSupp},
 }
 
 // HostNames lists the scenario hosts in seeding order.
@@ -245,16 +277,18 @@ func FromEnv(getenv func(string) string) (Domain, error) {
 		SQLOKKeytab:  getenv(EnvSQLOKKeytab),
 		Skewed:       getenv(EnvSkewed) == "1",
 		SkewSeconds:  number(EnvSkewSeconds),
+		AESDefault:   getenv(EnvAESDefault) == "1",
 		BulkUsers:    number(EnvBulkUsers),
 		BulkDupes:    number(EnvBulkDupes),
 		Hosts:        make(map[string]Host, len(scenarios)),
+		RC4Hosts:     make(map[string]Host, len(rc4Scenarios)),
 		Passwords:    make(map[string]string),
 	}
 	if d.DNSDomain == "" {
 		d.DNSDomain = strings.ToLower(d.Realm)
 	}
+	have := map[string]bool{}
 	if listed := getenv(EnvHosts); listed != "" {
-		have := map[string]bool{}
 		for _, h := range strings.Split(listed, ",") {
 			have[h] = true
 		}
@@ -262,6 +296,28 @@ func FromEnv(getenv func(string) string) (Domain, error) {
 			if !have[s.name] {
 				problems = append(problems, fmt.Sprintf("%s lacks %s: the domain was seeded by another version of testdomain.sh", EnvHosts, s.name))
 			}
+		}
+	}
+	mode := 0
+	if d.AESDefault {
+		mode = 1
+	}
+	for _, s := range rc4Scenarios {
+		if !have[s.name] {
+			continue
+		}
+		pw := getenv(EnvPasswordStart + strings.ToUpper(s.account))
+		if pw == "" {
+			problems = append(problems, EnvPasswordStart+strings.ToUpper(s.account)+" is empty")
+		}
+		d.Passwords[s.account] = pw
+		fqdn := s.name + "." + d.DNSDomain
+		spns := []string{"MSSQLSvc/" + fqdn + ":1433", "MSSQLSvc/" + fqdn}
+		d.RC4Hosts[s.name] = Host{
+			Name: s.name, FQDN: fqdn, ServiceAccount: s.account, Password: pw,
+			Cause: s.cause[mode], Scenario: s.text, SPNs: spns,
+			Holders: map[string][]string{spns[0]: {s.account}, spns[1]: {s.account}},
+			TGS:     s.tgs[mode], AS: s.as,
 		}
 	}
 	for _, s := range scenarios {
