@@ -38,21 +38,8 @@ func ReadKeytab(ctx context.Context, path string) (triage.KeytabFacts, error) {
 		facts.Entries = append(facts.Entries, triage.KeytabEntry{
 			Principal: e.Principal.String(),
 			KVNO:      int(e.KVNO),
-			Etype:     etypeName(e.Key.KeyType),
+			Etype:     triage.EtypeName(int(e.Key.KeyType)),
 		})
 	}
 	return facts, nil
-}
-
-// etypeName names the Kerberos encryption types SQL Server keytabs hold.
-func etypeName(t int32) string {
-	switch t {
-	case 17:
-		return "aes128-cts-hmac-sha1-96"
-	case 18:
-		return "aes256-cts-hmac-sha1-96"
-	case 23:
-		return "rc4-hmac"
-	}
-	return fmt.Sprintf("etype %d", t)
 }

@@ -229,6 +229,8 @@ func (t *Tester) Tickets(ctx context.Context, spns []string) ([]triage.TicketRes
 	}
 	t.log.DebugContext(ctx, "kerberos login", "principal", t.who(), "took", time.Since(begin))
 
+	// gokrb5 offers these in every TGS-REQ (messages.NewTGSReq).
+	etypes := offered(cl.Config.LibDefaults.DefaultTGSEnctypeIDs)
 	results := make([]triage.TicketResult, 0, len(spns))
 	for _, spn := range spns {
 		begin := time.Now()
@@ -240,6 +242,7 @@ func (t *Tester) Tickets(ctx context.Context, spns []string) ([]triage.TicketRes
 			return results, fmt.Errorf("request service ticket for %s: %w", spn, ctx.Err())
 		}
 		res := ticketResult(spn, tkt, err)
+		res.Offered = etypes
 		t.log.DebugContext(ctx, "kerberos service ticket", "spn", spn, "ok", res.OK,
 			"etype", res.Etype, "kvno", res.KVNO, "code", res.Code, "err", res.Err,
 			"took", time.Since(begin))
@@ -278,31 +281,17 @@ func ticketResult(spn string, tkt messages.Ticket, err error) triage.TicketResul
 
 // EtypeName returns the MIT name of a Kerberos encryption type, such as
 // "aes256-cts-hmac-sha1-96" for 18 and "rc4-hmac" for 23, or "etype N" for one it does
-// not know.
-func EtypeName(etype int) string {
-	switch etype {
-	case 1:
-		return "des-cbc-crc"
-	case 3:
-		return "des-cbc-md5"
-	case 16:
-		return "des3-cbc-sha1"
-	case 17:
-		return "aes128-cts-hmac-sha1-96"
-	case 18:
-		return "aes256-cts-hmac-sha1-96"
-	case 19:
-		return "aes128-cts-hmac-sha256-128"
-	case 20:
-		return "aes256-cts-hmac-sha384-192"
-	case 23:
-		return "rc4-hmac"
-	case 24:
-		return "rc4-hmac-exp"
-	case 25:
-		return "camellia128-cts-cmac"
-	case 26:
-		return "camellia256-cts-cmac"
+// not know (triage.EtypeName).
+func EtypeName(etype int) string { return triage.EtypeName(etype) }
+
+// offered names the encryption types a TGS-REQ of cl offers, in its order.
+func offered(ids []int32) []string {
+	if len(ids) == 0 {
+		return nil
 	}
-	return fmt.Sprintf("etype %d", etype)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = EtypeName(int(id))
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -31,6 +32,14 @@ const (
 
 // EncTypesUnset is Account.EncTypes when msDS-SupportedEncryptionTypes is absent.
 const EncTypesUnset = -1
+
+// EncTypesDefault reports whether an account's msDS-SupportedEncryptionTypes leaves the
+// choice to the domain controllers: absent, or 0, which "Detect and remediate RC4 usage
+// in Kerberos" lists as "Not defined"
+// (https://learn.microsoft.com/windows-server/security/kerberos/detect-remediate-rc4-kerberos).
+// The KDC then applies DefaultDomainSupportedEncTypes, whose default KB5073381 changes
+// to AES only.
+func EncTypesDefault(v int) bool { return v == EncTypesUnset || v == 0 }
 
 // An Account is an Active Directory security principal as authtriage reads it: a user,
 // computer or managed service account. Times that the directory leaves unset are zero.
@@ -115,6 +124,77 @@ type TicketResult struct {
 	Code     int    // KRB-ERROR code when the KDC refused; 0 otherwise
 	CodeName string // "KDC_ERR_S_PRINCIPAL_UNKNOWN"
 	Err      string // the error in words when not OK (KDC refusal or transport failure)
+	// Offered are the encryption types the request offered the KDC (the checker's
+	// default_tgs_enctypes), in its order of preference, named as Etype is; nil when
+	// not known. They choose the ticket's session key, not the key the ticket is
+	// encrypted in, which the KDC picks from the service account's keys: an AES-only
+	// offer refused with KDC_ERR_ETYPE_NOSUPP means the KDC would not use AES for it.
+	Offered []string
+}
+
+// EtypeName returns the MIT name of a Kerberos encryption type (the IANA "Kerberos
+// Encryption Type Numbers", RFC 3961 section 8, RFC 3962, RFC 4757, RFC 8009), such as
+// "aes256-cts-hmac-sha1-96" for 18 and "rc4-hmac" for 23, or "etype N" for one it does
+// not know. MIT's klist writes 23 as "arcfour-hmac".
+func EtypeName(etype int) string {
+	switch etype {
+	case 1:
+		return "des-cbc-crc"
+	case 3:
+		return "des-cbc-md5"
+	case 16:
+		return "des3-cbc-sha1"
+	case 17:
+		return "aes128-cts-hmac-sha1-96"
+	case 18:
+		return "aes256-cts-hmac-sha1-96"
+	case 19:
+		return "aes128-cts-hmac-sha256-128"
+	case 20:
+		return "aes256-cts-hmac-sha384-192"
+	case 23:
+		return "rc4-hmac"
+	case 24:
+		return "rc4-hmac-exp"
+	case 25:
+		return "camellia128-cts-cmac"
+	case 26:
+		return "camellia256-cts-cmac"
+	}
+	return fmt.Sprintf("etype %d", etype)
+}
+
+// EtypeFamily says which family an encryption type named as EtypeName names it belongs
+// to: "aes", "rc4" or "des" (single DES, not des3), "" for others. It also reads
+// MIT's spellings ("arcfour-hmac", "arcfour-hmac-md5").
+func EtypeFamily(name string) string {
+	n := strings.ToLower(strings.TrimSpace(name))
+	switch {
+	case strings.HasPrefix(n, "aes"):
+		return "aes"
+	case strings.HasPrefix(n, "rc4"), strings.HasPrefix(n, "arcfour"):
+		return "rc4"
+	case strings.HasPrefix(n, "des-"):
+		return "des"
+	}
+	return ""
+}
+
+// MsdsEtypes returns the names of the ticket encryption types an
+// msDS-SupportedEncryptionTypes value allows, strongest first ([MS-KILE] 2.2.7
+// "Supported Encryption Types Bit Flags",
+// https://learn.microsoft.com/openspecs/windows_protocols/ms-kile/6cfc7b50-11ed-4b4d-846d-6f08f0812919).
+// AES256-SK (0x20) is about session keys only, and is left out.
+func MsdsEtypes(v int) []string {
+	var out []string
+	for _, b := range []struct {
+		bit, etype int
+	}{{EtypeAES256, 18}, {EtypeAES128, 17}, {EtypeRC4, 23}, {EtypeDESMD5, 3}, {EtypeDESCRC, 1}} {
+		if v > 0 && v&b.bit != 0 {
+			out = append(out, EtypeName(b.etype))
+		}
+	}
+	return out
 }
 
 // DNSFacts are the name-resolution facts behind dns.mismatch.
