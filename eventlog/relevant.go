@@ -192,6 +192,14 @@ func kerberos(ev *event, id int) (triage.LogEntry, bool) {
 func kdc(ev *event, id int) (triage.LogEntry, bool) {
 	e := triage.LogEntry{}
 	e.State = -1
+	if id >= 201 && id <= 209 {
+		// KDCSVC audit events of KB5073381 (CVE-2026-20833), System log. Only 205 has a
+		// meaning in Microsoft's text reachable so far, so the entry keeps the event's
+		// own message (its Text) and the MSSQLSvc SPN it names, if any; the
+		// rc4-default rule (diagnosis/rc4default.go) claims no more.
+		e.SPN = cleanSPN(scanSPN(ev))
+		return e, true
+	}
 	if id != 11 {
 		return e, false
 	}
