@@ -8,10 +8,27 @@ import (
 )
 
 // etypeRule reports a service account that shares no usable encryption type with the
-// KDC and clients: msDS-SupportedEncryptionTypes without AES (RC4-only or DES-only),
-// the USE_DES_KEY_ONLY flag, or a ticket request the KDC refused with
-// KDC_ERR_ETYPE_NOTSUPP. RC4-only without a refusal is a warning: it works until the
-// domain enforces AES (the 2026 RC4 hardening).
+// KDC and clients: an explicit msDS-SupportedEncryptionTypes without AES (RC4-only or
+// DES-only), the USE_DES_KEY_ONLY flag, or a ticket request the KDC refused with
+// KDC_ERR_ETYPE_NOTSUPP. An account whose attribute is absent or 0 is rc4DefaultRule's:
+// the domain controllers' default decides its encryption types, so a refusal for it
+// means something else.
+//
+// An explicit RC4-only account without a refusal is a warning, not because a date
+// breaks it: KB5073381 changes the default only "for accounts without an explicit
+// Kerberos encryption type configuration". Kerberos to it fails wherever RC4 is
+// disabled, on the clients (the policy "Network security: Configure encryption types
+// allowed for Kerberos") or on the domain controllers (DefaultDomainSupportedEncTypes
+// 0x38), as "Detect and remediate RC4 usage in Kerberos" shows for an account whose
+// only value is RC4
+// (https://learn.microsoft.com/windows-server/security/kerberos/detect-remediate-rc4-kerberos,
+// "Identify authentication failures after disabling RC4").
+//
+// desDisabled: "Starting with Windows 7, Windows Server 2008 R2, and all later Windows
+// operating systems, Data Encryption Standard (DES) encryption for Kerberos
+// authentication is disabled", and services configured for DES only fail ("KDC event
+// ID 16 or 27 is logged if DES for Kerberos is disabled",
+// https://learn.microsoft.com/troubleshoot/windows-server/windows-security/kdc-event-16-27-des-encryption-disabled).
 type etypeRule struct{}
 
 func (etypeRule) Name() string { return "etype" }
@@ -20,6 +37,10 @@ func (etypeRule) Apply(t triage.Target, obs triage.Observations) []triage.Findin
 	d := obs.Directory
 	if d == nil {
 		return nil
+	}
+	a := d.ServiceAccount
+	if a != nil && triage.EncTypesDefault(a.EncTypes) && a.UAC&triage.UACUseDESKeyOnly == 0 {
+		return nil // rc4DefaultRule
 	}
 	n := namesFor(t, obs)
 	var ev []triage.Evidence
@@ -32,16 +53,21 @@ func (etypeRule) Apply(t triage.Target, obs triage.Observations) []triage.Findin
 		}
 	}
 	account := n.vars[triage.PHAccount]
-	if a := d.ServiceAccount; a != nil {
+	rc4Only := false
+	if a != nil {
 		account = a.Name()
 		switch {
 		case a.UAC&triage.UACUseDESKeyOnly != 0:
 			ev = append([]triage.Evidence{{Check: "account", Source: triage.SourceDirectory,
 				Text: fmt.Sprintf("%s userAccountControl has USE_DES_KEY_ONLY (0x200000)", a.DN)}}, ev...)
-			refused = true // DES is disabled by default since Windows 7 / Server 2008 R2
-		case a.EncTypes != triage.EncTypesUnset && a.EncTypes&triage.EtypeAESAll == 0:
+			refused = true // desDisabled
+		case a.EncTypes&triage.EtypeAESAll == 0:
 			ev = append([]triage.Evidence{{Check: "account", Source: triage.SourceDirectory,
 				Text: fmt.Sprintf("%s msDS-SupportedEncryptionTypes is 0x%x (%s): no AES", a.DN, a.EncTypes, etypeNames(a.EncTypes))}}, ev...)
+			rc4Only = a.EncTypes&triage.EtypeRC4 != 0
+			if !rc4Only && a.EncTypes&(triage.EtypeDESCRC|triage.EtypeDESMD5) != 0 {
+				refused = true // desDisabled
+			}
 		}
 	}
 	if len(ev) == 0 {
@@ -49,11 +75,15 @@ func (etypeRule) Apply(t triage.Target, obs triage.Observations) []triage.Findin
 	}
 	f := triage.NewFinding(triage.KerberosEtypeMismatch, n.with(triage.PHAccount, account))
 	f.Evidence = ev
-	if !refused {
-		f.Severity = triage.Warning
-		f.Summary = fmt.Sprintf("The service account %s allows no AES encryption: tickets for it use RC4, which domains enforcing AES refuse", account)
-	} else {
+	switch {
+	case refused:
 		f.Summary = fmt.Sprintf("The KDC and the service account %s share no usable Kerberos encryption type, so no ticket can be issued for it", account)
+	case rc4Only:
+		f.Severity = triage.Warning
+		f.Summary = fmt.Sprintf("The service account %s allows RC4 only (msDS-SupportedEncryptionTypes 0x%x): Kerberos to it fails wherever RC4 is disabled, on clients or on domain controllers, and Microsoft recommends AES", account, a.EncTypes)
+	default:
+		f.Severity = triage.Warning
+		f.Summary = fmt.Sprintf("The service account %s allows no AES encryption (msDS-SupportedEncryptionTypes 0x%x)", account, a.EncTypes)
 	}
 	return []triage.Finding{f}
 }

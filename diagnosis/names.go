@@ -26,6 +26,7 @@ func Rules() []triage.Rule {
 		accountRule{},
 		accountMismatchRule{},
 		etypeRule{},
+		rc4DefaultRule{},
 		clockRule{},
 		dcReachRule{},
 		ticketRule{},

@@ -238,7 +238,7 @@ func Causes() []Cause {
 			Title:   "Client, KDC and service account share no usable Kerberos encryption type",
 			Summary: "The service account <ACCOUNT> has no Kerberos encryption type the KDC and clients accept",
 			Fix: []FixStep{
-				run("Allow AES for the account", Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{Lit("-Identity"), Slot(PHSam), Lit("-KerberosEncryptionType"), Lit("AES128,AES256")}}),
+				run("Allow AES for the account, once it has AES keys (next step): an account allowed AES only but without AES keys gets no ticket", Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{Lit("-Identity"), Slot(PHSam), Lit("-KerberosEncryptionType"), Lit("AES128,AES256")}}),
 				{Text: "Make AES keys exist: reset a user account's password, then update the SQL Server service and restart it (a computer or managed service account gets them at its next automatic password change)"},
 			},
 			Links: []string{linkRC4},
@@ -264,12 +264,25 @@ func Causes() []Cause {
 		},
 		{
 			ID: KeytabStale, Severity: Critical,
-			Title:   "SQL Server on Linux: the keytab lacks the SPN or holds an old key version",
+			Title:   "SQL Server on Linux: the keytab lacks the SPN, holds an old key version, or holds no key of the encryption type the KDC uses for the account",
 			Summary: "The keytab on <HOST> does not match the service account <ACCOUNT>",
+			// "Rotate keytabs for SQL Server on Linux" (linkLinuxKeytab): mssql-conf
+			// setup-ad-keytab KEYTAB ACCOUNT --use-next-kvno ("allocates the current kvno
+			// + 1"; the account is network.privilegedadaccount, a user name without the
+			// domain), or adutil keytab createauto / create with --kvno; then klist -kte,
+			// then the same new password in Active Directory; a restart only when Active
+			// Directory changed first. "Tutorial: Use adutil to configure Active Directory
+			// authentication with SQL Server on Linux"
+			// (https://learn.microsoft.com/sql/linux/security/authentication/adutil-tutorial):
+			// /opt/mssql/bin/mssql-conf, -e/--enctype, and "you should avoid arcfour-hmac
+			// in a production environment because it has weak encryption".
 			Fix: []FixStep{
-				run("Rotate the keytab with the next key version number", NewCommand(ShellSh, "mssql-conf", Lit("setup-ad-keytab"), Lit("/var/opt/mssql/secrets/mssql.keytab"), Slot(PHAccount), Lit("--use-next-kvno"))),
+				run("As the mssql user, after kinit as an account allowed to manage <ACCOUNT>, write the keys of the next key version into the keytab; mssql-conf asks for the new password", NewCommand(ShellSh, "/opt/mssql/bin/mssql-conf", Lit("setup-ad-keytab"), Lit("/var/opt/mssql/secrets/mssql.keytab"), Slot(PHSam), Lit("--use-next-kvno"))),
+				{Text: "Or with adutil: run adutil keytab createauto and adutil keytab create with --kvno set to the account's current key version plus one (kvno shows it), as \"Rotate keytabs for SQL Server on Linux\" shows, choosing the AES types aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96 (-e): Microsoft's adutil tutorial says to avoid the weak RC4 type in production"},
+				run("Check that the keytab holds the new key version for every SPN and for the account, with the encryption types the account allows", NewCommand(ShellSh, "klist", Lit("-kte"), Lit("/var/opt/mssql/secrets/mssql.keytab"))),
+				{Text: "Change the password of <ACCOUNT> in Active Directory to the same new password. If Active Directory already had a newer password than the keytab (the key versions differed), restart SQL Server too"},
 			},
-			Links: []string{linkLinuxAD},
+			Links: []string{linkLinuxKeytab, linkLinuxAD},
 		},
 		{
 			ID: DNSMismatch, Severity: Warning,
@@ -392,11 +405,21 @@ func Causes() []Cause {
 		},
 		{
 			ID: KerberosRC4Default, Severity: Warning,
-			Title:   "The service account has no msDS-SupportedEncryptionTypes and only RC4 tickets are issued for it: Kerberos to it fails once domain controllers default to AES only (KB5073381, CVE-2026-20833)",
-			Summary: "The service account <ACCOUNT> relies on the domain's default encryption types and gets RC4 tickets",
+			Title:   "The service account has no msDS-SupportedEncryptionTypes, so the domain controllers' default decides its Kerberos encryption: KB5073381 (CVE-2026-20833) makes that default AES only, and an account without AES keys then gets no ticket",
+			Summary: "The service account <ACCOUNT> has no msDS-SupportedEncryptionTypes: its tickets depend on the domain controllers' default, which KB5073381 makes AES only",
+			// "Detect and remediate RC4 usage in Kerberos" (linkRC4): Available Keys of
+			// events 4768/4769 and List-AccountKeys.ps1; "Changing the account password
+			// generates these keys"; "Define the specific msDS-SupportedEncryptionTypes
+			// value". When accounts got AES keys, Microsoft's pages disagree: that page
+			// says AES came with Windows Server 2003, "Protected Users Security Group"
+			// (https://learn.microsoft.com/windows-server/security/credentials-protection-and-management/protected-users-security-group)
+			// says users "need to change passwords after switching to domain functional
+			// level of Windows Server 2008 or later" to have AES keys. The step says so.
 			Fix: []FixStep{
-				run("Allow AES for the account explicitly", Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{Lit("-Identity"), Slot(PHSam), Lit("-KerberosEncryptionType"), Lit("AES128,AES256")}}),
-				{Text: "Make AES keys exist: reset a user account's password, then update the SQL Server service and restart it (a computer or managed service account gets them at its next automatic password change)"},
+				{Text: "Find out whether <ACCOUNT> has AES keys: on a domain controller, event 4769 for a ticket to <SPN> lists the account's Available Keys (Windows Server 2019 and later, or 2016 with its January 2025 update), and Microsoft's List-AccountKeys.ps1 (github.com/microsoft/Kerberos-Crypto) lists them from those events"},
+				run("Or request a ticket and read its encryption type: an AES ticket proves AES keys; an RC4 one proves nothing while the domain controllers' default still allows RC4", klistGet),
+				{Text: "If it has no AES keys, reset its password, which makes them (an account whose password was last set before the domain reached the Windows Server 2008 functional level has none, per \"Protected Users Security Group\"; \"Detect and remediate RC4 usage in Kerberos\" dates AES from Windows Server 2003 instead). Then enter the new password for the SQL Server service in SQL Server Configuration Manager and restart it; a computer or managed service account gets them at its next automatic password change"},
+				run("Once it has AES keys, set its encryption types explicitly, so that it no longer depends on the domain controllers' default", Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{Lit("-Identity"), Slot(PHSam), Lit("-KerberosEncryptionType"), Lit("AES128,AES256")}}),
 			},
 			Links: []string{linkRC4, linkKB5073381},
 		},

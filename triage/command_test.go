@@ -348,8 +348,8 @@ func TestRegressions(t *testing.T) {
 	}
 }
 
-// TestShells: Windows commands are PowerShell, mssql-conf is sh, and the keytab
-// command's text is as before but for quoting.
+// TestShells: Windows commands are PowerShell, mssql-conf and klist -kte are sh, and
+// the keytab command names the account as mssql-conf takes it.
 func TestShells(t *testing.T) {
 	for _, c := range Causes() {
 		for _, s := range c.Fix {
@@ -362,8 +362,9 @@ func TestShells(t *testing.T) {
 			}
 		}
 	}
-	f := NewFinding(KeytabStale, map[string]string{PHAccount: `CORP\svc_sql01`})
-	if s := f.Remediation[0]; s.Command != `mssql-conf setup-ad-keytab /var/opt/mssql/secrets/mssql.keytab 'CORP\svc_sql01' --use-next-kvno` || s.Shell != ShellSh {
+	// mssql-conf takes the account's user name alone ("Rotate keytabs for SQL Server on Linux").
+	f := NewFinding(KeytabStale, map[string]string{PHAccount: `CORP\svc_sql01`, PHSam: "svc_sql01"})
+	if s := f.Remediation[0]; s.Command != `/opt/mssql/bin/mssql-conf setup-ad-keytab /var/opt/mssql/secrets/mssql.keytab svc_sql01 --use-next-kvno` || s.Shell != ShellSh {
 		t.Errorf("keytab step %+v", s)
 	}
 }
