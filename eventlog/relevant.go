@@ -78,6 +78,33 @@ func providerFamily(p string) family {
 	return famOther
 }
 
+// The events read, and where their meaning comes from. What Microsoft does not
+// document is said so here and in the findings built from them.
+//
+//   - Security-Kerberos 3 ("A Kerberos Error Message was received", with the KRB error
+//     code and the server name), KDC 11 (duplicate names, "of type
+//     DS_SERVICE_PRINCIPAL_NAME") and NETLOGON 5721 (the DC "did not have an account
+//     ... needed to set up the session"): "Interactive logon isn't allowed", Microsoft
+//     support article of KB 2015518 (its Learn address could not be resolved from the
+//     published source; it is cited by title and KB number).
+//   - Security-Kerberos 4 (KRB_AP_ERR_MODIFIED: the SPN is on another account than the
+//     one the service runs as): "Kerberos client receives KRB_AP_ERR_MODIFIED error",
+//     https://learn.microsoft.com/troubleshoot/windows-server/windows-security/kerberos-client-krb-ap-err-modified-error
+//   - NETLOGON 5719 (no secure session with a DC), and 5719 with 0xC00000E5 expected on
+//     Windows Server 2025 members: "Event ID 5719 (STATUS_INTERNAL_ERROR) occurs when the
+//     NetLogon service restarts",
+//     https://learn.microsoft.com/troubleshoot/windows-server/windows-security/event-id-5719-when-netlogon-service-restarts
+//   - NETLOGON 3210 (a DC refused this computer's authentication): "Broken trust
+//     relationship between domain-joined device and its domain",
+//     https://learn.microsoft.com/troubleshoot/windows-server/windows-security/broken-trust-relationship-domain-joined-device-its-domain-secure-channel-issues
+//   - KDCSVC 201-209 (KB5073381, CVE-2026-20833): only 205 (an insecure
+//     DefaultDomainSupportedEncTypes) is explained in Microsoft's text reached; see kdc.
+//   - Security-Kerberos 5, 100, 101 and 200, and LsaSrv 40960/40961: no Microsoft page
+//     was found for them; they are read for the Kerberos or SSPI code they carry only
+//     (see lsaSrv), and the findings say the event is not documented by Microsoft.
+//   - SQL Server's own events carry the ERRORLOG messages (errorlog/message.go cites
+//     their pages).
+//
 // kerberosID reports whether a Kerberos event of this ID is always read; one of any
 // other ID is read only when it names an SSPI code of sspiCode.
 func kerberosID(id int) bool {
