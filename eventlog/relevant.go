@@ -100,8 +100,9 @@ func providerFamily(p string) family {
 //   - KDCSVC 201-209 (KB5073381, CVE-2026-20833): only 205 (an insecure
 //     DefaultDomainSupportedEncTypes) is explained in Microsoft's text reached; see kdc.
 //   - Security-Kerberos 5, 100, 101 and 200, and LsaSrv 40960/40961: no Microsoft page
-//     was found for them; they are read for the Kerberos or SSPI code they carry only
-//     (see lsaSrv), and the findings say the event is not documented by Microsoft.
+//     describing them was found; they are read for the Kerberos, SSPI or NTSTATUS code
+//     they carry only (see lsaSrv), and the findings built from 100/101 and from
+//     LsaSrv events say the event is not documented by Microsoft.
 //   - SQL Server's own events carry the ERRORLOG messages (errorlog/message.go cites
 //     their pages).
 //
