@@ -41,6 +41,8 @@ func (c SQL) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 			parts = append(parts, fmt.Sprintf("%s: %s", l.Instance, l.AuthScheme))
 		case l.Number != 0:
 			parts = append(parts, fmt.Sprintf("%s: error %d", l.Instance, l.Number))
+		case l.Connected:
+			parts = append(parts, fmt.Sprintf("%s: %s", l.Instance, l.Err))
 		default:
 			unreached = append(unreached, fmt.Sprintf("%s (%s): %s", l.Instance, l.Address, l.Err))
 		}

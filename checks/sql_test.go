@@ -19,6 +19,8 @@ func (f fakeLogins) Logins(context.Context, triage.Target) []triage.SQLLogin { r
 func TestSQLUnreachableIsAnError(t *testing.T) {
 	refused := triage.SQLLogin{Instance: "MSSQLSERVER:1433", Address: "sqlhost01.corp.example:1433",
 		Err: "unable to open tcp connection with host 'sqlhost01.corp.example:1433': dial tcp 10.0.0.5:1433: connect: connection refused"}
+	kerberos := triage.SQLLogin{Instance: "MSSQLSERVER:1433", Address: "sqlhost01.corp.example:1433", Connected: true,
+		Err: "kerberos: KRB Error: (7) KDC_ERR_S_PRINCIPAL_UNKNOWN Server not found in Kerberos database"}
 	accepted := triage.SQLLogin{Instance: "SALES:50123", Address: "sqlhost01.corp.example:50123", OK: true, AuthScheme: "KERBEROS"}
 	target := triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example"}
 
@@ -32,6 +34,7 @@ func TestSQLUnreachableIsAnError(t *testing.T) {
 		{"refused", fakeLogins{refused}, "could not reach SQL Server: MSSQLSERVER:1433 (sqlhost01.corp.example:1433): unable to open tcp connection", triage.CheckError, triage.StatusUnknown},
 		{"one of two refused", fakeLogins{accepted, refused}, "connection refused", triage.CheckError, triage.StatusUnknown},
 		{"accepted", fakeLogins{accepted}, "", triage.CheckPass, triage.StatusOK},
+		{"connected, then the client's Kerberos failed: evidence, not an error", fakeLogins{kerberos}, "", triage.CheckPass, triage.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

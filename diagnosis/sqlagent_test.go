@@ -25,6 +25,10 @@ func TestSQLAndAgentRules(t *testing.T) {
 			[]want{{cause: triage.LoginUntrustedDomain, severity: triage.Warning, evidence: 1}}},
 		{"18456 to the checker", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 1, Message: "Login failed for user 'CORP\\authtriage'."}}},
 			[]want{{cause: triage.LoginFailed, severity: triage.Warning, summary: []string{"refused its login"}, evidence: 1}}},
+		{"18452 to the checker, service account disabled: the account finding explains it", triage.Observations{
+			SQL:       []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18452, State: 1, Message: "Login failed. The login is from an untrusted domain"}},
+			Directory: &triage.DirectoryFacts{ServiceAccount: &triage.Account{DN: "CN=svc_sql01,CN=Users,DC=corp,DC=example", SAMAccountName: "svc_sql01", NetBIOSDomain: "CORP", UAC: triage.UACAccountDisable | 0x200, EncTypes: 24}},
+		}, []want{{cause: triage.AccountDisabled, severity: triage.Critical, evidence: 1}}},
 		{"18456 to the checker as ANONYMOUS LOGON", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 1, Message: "Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'."}}},
 			[]want{{cause: triage.LoginAnonymous, severity: triage.Critical, evidence: 1}}},
 		{"18456 to the checker as (null)", triage.Observations{SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 1, Message: "Login failed for user '(null)'."}}},

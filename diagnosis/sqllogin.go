@@ -32,8 +32,11 @@ func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 			f.Evidence = []triage.Evidence{ev}
 			out = append(out, f)
 		case !l.OK && l.Number == errorlog.MsgUntrustedDomain:
-			if spnProblem(obs) {
-				continue // a ticket for a misregistered SPN does not validate: the SPN findings say why
+			if spnProblem(obs) || serviceAccountUnusable(obs) {
+				// A ticket for a misregistered SPN does not validate, and a service
+				// account that is disabled, locked out, expired or whose password
+				// expired cannot be relied on to: those findings say why.
+				continue
 			}
 			f := triage.NewFinding(triage.LoginUntrustedDomain, n.vars)
 			ev.Text = fmt.Sprintf("login to %s (%s) refused: %d state %d: %s", l.Instance, l.Address, l.Number, l.State, l.Message)
@@ -58,6 +61,13 @@ func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 		}
 	}
 	return out
+}
+
+// serviceAccountUnusable reports whether the directory shows the service account
+// disabled, locked out, expired or with an expired password (accountRule's findings).
+func serviceAccountUnusable(obs triage.Observations) bool {
+	d := obs.Directory
+	return d != nil && d.ServiceAccount != nil && unusable(*d.ServiceAccount, d.MaxPwdAge, readAt(d))
 }
 
 // spnProblem reports whether the directory shows a required SPN missing, duplicated or

@@ -75,6 +75,8 @@
 #   AUTHTRIAGE_TEST_KEYTAB          DIR/authtriage_ro.keytab (kvno 1: aes256, aes128, rc4)
 #   AUTHTRIAGE_TEST_PRINCIPAL       authtriage_ro (realm CORP.TEST)
 #   AUTHTRIAGE_TEST_SQLOK_KEYTAB    DIR/svc_sqlok.keytab: the SQL service key, for an acceptor
+#   AUTHTRIAGE_TEST_DOMAIN_KEYTAB   DIR/domain.keytab: the keys of every account of the domain, so that
+#                                   one fake SQL Server can accept tickets as each scenario's service
 #   AUTHTRIAGE_TEST_HOSTS           sqlok,sqlmissing,sqldup,sqlwrong,sqldisabled,sqlexpired,
 #                                   sqlpwdexpired,sqlrc4,sqllocked,sqlnoetype,sqlrc4keys
 #   AUTHTRIAGE_TEST_PASSWORD_<ACCOUNT>  password of each seeded account, upper-cased name, e.g.
@@ -621,16 +623,19 @@ seed() { # DIR
 
 export_keytabs() { # DIR
 	local dir=$1 conf=$1/etc/smb.conf
-	rm -f "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab"
+	rm -f "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab" "$dir/domain.keytab"
 	samba-tool domain exportkeytab "$dir/authtriage_ro.keytab" --principal="authtriage_ro@$REALM" -s "$conf" >>"$dir/seed.log" 2>&1 &
 	local p1=$!
 	samba-tool domain exportkeytab "$dir/svc_sqlok.keytab" --principal="svc_sqlok@$REALM" -s "$conf" >>"$dir/seed.log" 2>&1 &
 	local p2=$!
+	samba-tool domain exportkeytab "$dir/domain.keytab" -s "$conf" >>"$dir/seed.log" 2>&1 &
+	local p3=$!
 	# The DC's own ldap/ SPNs (no dnsupdate service runs to add them).
 	samba_spnupdate -s "$conf" >>"$dir/seed.log" 2>&1 || die "samba_spnupdate failed (log: $dir/seed.log)"
 	wait "$p1" || die "exporting the authtriage_ro keytab failed (log: $dir/seed.log)"
 	wait "$p2" || die "exporting the svc_sqlok keytab failed (log: $dir/seed.log)"
-	chmod 600 "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab"
+	wait "$p3" || die "exporting the domain's keytab failed (log: $dir/seed.log)"
+	chmod 600 "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab" "$dir/domain.keytab"
 }
 
 write_env() { # DIR SKEWED AES_DEFAULT
@@ -658,6 +663,7 @@ write_env() { # DIR SKEWED AES_DEFAULT
 		echo "AUTHTRIAGE_TEST_KEYTAB=$dir/authtriage_ro.keytab"
 		echo "AUTHTRIAGE_TEST_PRINCIPAL=authtriage_ro"
 		echo "AUTHTRIAGE_TEST_SQLOK_KEYTAB=$dir/svc_sqlok.keytab"
+		echo "AUTHTRIAGE_TEST_DOMAIN_KEYTAB=$dir/domain.keytab"
 		echo "AUTHTRIAGE_TEST_HOSTS=$(
 			IFS=,
 			echo "${SCENARIO_HOSTS[*]}"

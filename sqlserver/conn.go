@@ -133,6 +133,13 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	return bc, nil
 }
 
+// connected reports whether any TCP connection was made.
+func (d *dialer) connected() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.conns) > 0
+}
+
 // bound holds every connection, and those dialled later, to ctx's deadline.
 func (d *dialer) bound(ctx context.Context) {
 	deadline, _ := ctx.Deadline()

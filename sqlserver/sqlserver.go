@@ -153,6 +153,7 @@ func (c *Checker) login(ctx context.Context, host string, in triage.Instance) (r
 	d := &dialer{}
 	defer func() {
 		res.Address = address(host, in, d.dialled())
+		res.Connected = d.connected()
 		if r := recover(); r != nil {
 			log.ErrorContext(ctx, "sql login panicked", "panic", r, "logged_in", res.OK)
 			if !res.OK {

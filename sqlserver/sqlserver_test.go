@@ -144,6 +144,7 @@ func TestLogins(t *testing.T) {
 			want := tt.want
 			want.Instance = "MSSQLSERVER:" + strconv.Itoa(fake.Port())
 			want.Address = fake.Addr()
+			want.Connected = true // every case reaches the fake
 			opts := cmp.Options{cmpopts.IgnoreFields(triage.SQLLogin{}, "Err", "ReadAt")}
 			if diff := cmp.Diff(want, got[0], opts); diff != "" {
 				t.Errorf("Logins (-want +got):\n%s", diff)
@@ -224,8 +225,8 @@ func TestLoginsConnectionRefused(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	got := newChecker(t, 5*time.Second).Logins(t.Context(), target(port))
-	if got[0].OK || got[0].Number != 0 || !strings.Contains(got[0].Err, "refused") {
-		t.Errorf("Logins = %+v; want Err saying the connection was refused", got[0])
+	if got[0].OK || got[0].Number != 0 || !strings.Contains(got[0].Err, "refused") || got[0].Connected {
+		t.Errorf("Logins = %+v; want Err saying the connection was refused, and no connection", got[0])
 	}
 	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(port)); got[0].Address != want {
 		t.Errorf("Address = %q; want %q", got[0].Address, want)

@@ -14,6 +14,11 @@ type SQLLogin struct {
 	State   int
 	Message string
 	Err     string
+	// Connected is whether a TCP connection to the instance was made. A login that
+	// failed without one (refused, unreachable, no answer, SQL Server Browser not
+	// answering) says nothing about authentication; one that failed after it (the
+	// client's Kerberos, TLS, the server's refusal) does.
+	Connected bool
 	// When it succeeded:
 	AuthScheme     string    // auth_scheme of this connection: KERBEROS, NTLM or SQL
 	ServiceAccount string    // service_account of the engine in sys.dm_server_services

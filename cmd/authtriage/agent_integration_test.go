@@ -14,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jcmturner/gokrb5/v8/keytab"
-
 	"authtriage/agent"
 	"authtriage/config"
-	"authtriage/internal/tdsfake"
 	"authtriage/internal/testdomain"
 	"authtriage/triage"
 )
@@ -29,16 +26,7 @@ import (
 // agent stopped, the report says agent.unreachable and its status is unknown.
 func TestIntegrationAgent(t *testing.T) {
 	d := loadDomain(t)
-	// A fake SQL Server where clients look for the scenario hosts (all on 127.0.0.1 in
-	// the domain's namespace), validating Kerberos tickets with svc_sqlok's keys: the
-	// sql check succeeds for sqlok and is refused (18452) where a ticket is for another
-	// account's key.
-	kt, err := keytab.Load(d.SQLOKKeytab)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tds := tdsfake.Start(t, tdsfake.Config{Addr: "127.0.0.1:1433", Kerberos: &tdsfake.Kerberos{Keytab: kt, Principal: "svc_sqlok"},
-		ServiceAccount: `CORP\svc_sqlok`})
+	tds := startSQL(t, d)
 	dir := t.TempDir()
 	if err := agent.GenerateCerts(dir, []string{"127.0.0.1", "localhost"}, []string{"authtriage-bot"}, 24*time.Hour); err != nil {
 		t.Fatal(err)

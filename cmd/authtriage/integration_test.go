@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,8 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"authtriage/internal/tdsfake"
 	"authtriage/internal/testdomain"
 	"authtriage/triage"
+
+	"github.com/jcmturner/gokrb5/v8/keytab"
 )
 
 // TestIntegrationScenarios runs `authtriage check HOST --config FILE --output json`
@@ -20,6 +24,7 @@ import (
 // SPNs and accounts.
 func TestIntegrationScenarios(t *testing.T) {
 	d := loadDomain(t)
+	startSQL(t, d)
 	cfg := integrationConfig(t, d)
 	for _, name := range slices.Sorted(maps.Keys(d.Hosts)) {
 		h := d.Hosts[name]
@@ -130,6 +135,7 @@ func TestIntegrationClockSkew(t *testing.T) {
 	if !d.Skewed {
 		t.Skip("the test domain's clock is not skewed; scripts/test.sh runs this test in a second, skewed domain")
 	}
+	startSQL(t, d)
 	cfg := integrationConfig(t, d)
 	rep := runJSON(t, "check", testdomain.HostOK, "--config", cfg)
 	f := findCause(rep, triage.ClockSkew)
@@ -140,6 +146,34 @@ func TestIntegrationClockSkew(t *testing.T) {
 	if !strings.Contains(f.Evidence[0].Text, "KRB_AP_ERR_SKEW") {
 		t.Errorf("evidence %+v does not name KRB_AP_ERR_SKEW", f.Evidence)
 	}
+}
+
+// startSQL starts a fake SQL Server where clients look for the scenario hosts (all on
+// 127.0.0.1:1433 in the domain's namespace), so that every host's sql check reaches a
+// server, as it would in a real domain. It validates Kerberos tickets as each host's
+// SQL Server would, with the keys of the domain's accounts (testdomain.sh exports
+// them): svc_sqlok's first, then those of the other scenario hosts' service accounts,
+// and answers service_account with the account whose keys validated the ticket. A
+// ticket encrypted for an account no SQL Server of the scenarios runs as (sqlwrong's
+// SPN on svc_sqlwrong_other, the old duplicate on svc_sqldup_old) does not validate
+// and is refused with 18452, as SQL Server refuses it. It stops when the test ends.
+func startSQL(t *testing.T, d testdomain.Domain) *tdsfake.Server {
+	t.Helper()
+	kt, err := keytab.Load(cmp.Or(d.DomainKeytab, d.SQLOKKeytab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []string
+	for _, name := range slices.Sorted(maps.Keys(d.Hosts)) {
+		if sam := d.Hosts[name].ServiceAccount; sam != "svc_sqlok" && d.DomainKeytab != "" {
+			others = append(others, sam)
+		}
+	}
+	return tdsfake.Start(t, tdsfake.Config{Addr: "127.0.0.1:1433",
+		Kerberos: &tdsfake.Kerberos{Keytab: kt, Principal: "svc_sqlok", Others: others},
+		ServiceAccountFor: func(l tdsfake.Login) string {
+			return d.NetBIOS + `\` + cmp.Or(l.KerberosService, "svc_sqlok")
+		}})
 }
 
 // loadDomain returns the test domain for the tests that need its clock right.

@@ -103,12 +103,12 @@ func (s *Server) decide(l *Login) *Error {
 			l.KerberosError = "no SSPI token"
 			return UntrustedDomain()
 		}
-		client, err := k.accept(l.SSPI)
+		client, service, err := k.accept(l.SSPI)
 		if err != nil {
 			l.KerberosError = err.Error()
 			return UntrustedDomain()
 		}
-		l.KerberosClient = client
+		l.KerberosClient, l.KerberosService = client, service
 	}
 	if s.cfg.Login != nil {
 		return s.cfg.Login(*l)
@@ -189,8 +189,11 @@ func (s *Server) rows(t *tokens, req request, l Login) *Error {
 	case q == qAuthScheme:
 		return one([]column{{name: "auth_scheme", typ: nvarchar, size: 40}}, s.authScheme(l))
 	case q == qServiceAccount:
-		return one([]column{{name: "service_account", typ: nvarchar, size: 256}},
-			cmp.Or(s.cfg.ServiceAccount, `NT Service\MSSQLSERVER`))
+		account := cmp.Or(s.cfg.ServiceAccount, `NT Service\MSSQLSERVER`)
+		if s.cfg.ServiceAccountFor != nil {
+			account = s.cfg.ServiceAccountFor(l)
+		}
+		return one([]column{{name: "service_account", typ: nvarchar, size: 256}}, account)
 	case q == qUTCNow:
 		return one([]column{{typ: datetime2}}, now().UTC())
 	case q == qClock:

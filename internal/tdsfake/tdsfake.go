@@ -65,6 +65,9 @@ type Login struct {
 	// "authtriage_ro@CORP.TEST"; KerberosError why a token did not validate.
 	KerberosClient string
 	KerberosError  string
+	// KerberosService is the keytab principal whose keys validated the ticket
+	// (Kerberos.Principal or one of Kerberos.Others).
+	KerberosService string
 }
 
 // A LogRow is one row of sp_readerrorlog.
@@ -108,10 +111,13 @@ type Config struct {
 	// of the procedure an RPC calls ("sp_readerrorlog"), without its parameters.
 	Deny func(query string) *Error
 
-	AuthScheme     string           // auth_scheme of the connection; "" means KERBEROS with Kerberos set, else NTLM
-	ServiceAccount string           // service_account of the engine; "" means NT Service\MSSQLSERVER
-	Now            func() time.Time // SYSUTCDATETIME(); nil means time.Now
-	UTCOffset      int              // the server's zone in minutes east of UTC, DATEPART(TZOFFSET, SYSDATETIMEOFFSET())
+	AuthScheme     string // auth_scheme of the connection; "" means KERBEROS with Kerberos set, else NTLM
+	ServiceAccount string // service_account of the engine; "" means NT Service\MSSQLSERVER
+	// ServiceAccountFor, if set, answers service_account for each login instead: a fake
+	// standing in for the SQL Servers of several service accounts.
+	ServiceAccountFor func(Login) string
+	Now               func() time.Time // SYSUTCDATETIME(); nil means time.Now
+	UTCOffset         int              // the server's zone in minutes east of UTC, DATEPART(TZOFFSET, SYSDATETIMEOFFSET())
 	// ErrorLogs answer sp_readerrorlog: ErrorLogs[n] is log n (0 the current one).
 	// A log number beyond them gets the error xp_readerrorlog gives for a missing file.
 	ErrorLogs  [][]LogRow

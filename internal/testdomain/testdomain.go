@@ -48,6 +48,7 @@ const (
 	EnvKeytab        = "AUTHTRIAGE_TEST_KEYTAB"
 	EnvPrincipal     = "AUTHTRIAGE_TEST_PRINCIPAL"
 	EnvSQLOKKeytab   = "AUTHTRIAGE_TEST_SQLOK_KEYTAB"
+	EnvDomainKeytab  = "AUTHTRIAGE_TEST_DOMAIN_KEYTAB"
 	EnvHosts         = "AUTHTRIAGE_TEST_HOSTS"
 	EnvSkewed        = "AUTHTRIAGE_TEST_SKEWED"
 	EnvSkewSeconds   = "AUTHTRIAGE_TEST_SKEW_SECONDS"
@@ -79,7 +80,10 @@ type Domain struct {
 	Keytab       string // keytab of Principal (kvno 1: aes256, aes128, rc4)
 	Principal    string // authtriage_ro (in Realm): the checker's Kerberos identity
 	SQLOKKeytab  string // keytab of svc_sqlok, for a service-side (acceptor) test
-	Skewed       bool   // the KDC runs SkewSeconds ahead (faketime): AS exchanges fail with 37
+	// DomainKeytab holds the keys of every account of the domain, for a fake SQL
+	// Server that accepts tickets as each scenario's service account.
+	DomainKeytab string
+	Skewed       bool // the KDC runs SkewSeconds ahead (faketime): AS exchanges fail with 37
 	SkewSeconds  int
 	AESDefault   bool // the KDC's default for accounts without msDS-SupportedEncryptionTypes is AES only (KB5073381's), not RC4
 	BulkUsers    int  // users bulk00001... added by seed-bulk, each with 2 MSSQLSvc SPNs
@@ -275,6 +279,7 @@ func FromEnv(getenv func(string) string) (Domain, error) {
 		Keytab:       need(EnvKeytab),
 		Principal:    need(EnvPrincipal),
 		SQLOKKeytab:  getenv(EnvSQLOKKeytab),
+		DomainKeytab: os.Getenv(EnvDomainKeytab),
 		Skewed:       getenv(EnvSkewed) == "1",
 		SkewSeconds:  number(EnvSkewSeconds),
 		AESDefault:   getenv(EnvAESDefault) == "1",
