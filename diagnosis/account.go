@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"authtriage/triage"
@@ -41,6 +42,11 @@ func (accountRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 	add := func(id triage.CauseID, summary string, evidence []triage.Evidence) {
 		f := triage.NewFinding(id, vars)
 		f.Summary, f.Evidence = summary, evidence
+		if who := builtinAccount(*a); who != "" {
+			// Enabling, unlocking or extending the domain's built-in Administrator,
+			// Guest or krbtgt account is never the fix for a SQL Server service.
+			f.Remediation = []triage.Step{{Text: fmt.Sprintf("SQL Server is configured to run as the domain's built-in %s account: do not enable, unlock or extend it; run SQL Server as a dedicated service account (a group managed service account where possible) and register the SPNs on that account", who)}}
+		}
 		out = append(out, f)
 	}
 	if a.UAC&triage.UACAccountDisable != 0 {
@@ -96,6 +102,25 @@ func passwordExpired(a triage.Account, maxAge time.Duration, now time.Time) stri
 		return "msDS-UserPasswordExpiryTimeComputed " + a.PasswordExpiry.UTC().Format(time.RFC3339) + " is past"
 	case maxAge > 0 && !a.PwdLastSet.IsZero() && a.PwdLastSet.Add(maxAge).Before(now):
 		return fmt.Sprintf("pwdLastSet %s plus the domain's maxPwdAge of %s is past", a.PwdLastSet.UTC().Format(time.RFC3339), maxAge)
+	}
+	return ""
+}
+
+// builtinAccount names the domain's built-in account a is, by the relative ID that ends
+// its SID: 500 Administrator, 501 Guest, 502 krbtgt ("Security identifiers",
+// https://learn.microsoft.com/windows-server/identity/ad-ds/manage/understand-security-identifiers),
+// or "" for any other account.
+func builtinAccount(a triage.Account) string {
+	if !strings.HasPrefix(a.SID, "S-1-5-21-") {
+		return ""
+	}
+	switch a.SID[strings.LastIndexByte(a.SID, '-')+1:] {
+	case "500":
+		return "Administrator"
+	case "501":
+		return "Guest"
+	case "502":
+		return "krbtgt"
 	}
 	return ""
 }

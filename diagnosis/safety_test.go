@@ -394,3 +394,26 @@ func loginEv(state int, login, client string) triage.LogEvent {
 	e.Login = login
 	return e
 }
+
+// TestBuiltinServiceAccountIsNeverEnabled: a service account that is the domain's
+// built-in Guest, Administrator or krbtgt account (by the RID of its SID) is never
+// enabled, unlocked or extended by a fix, whatever its state.
+func TestBuiltinServiceAccountIsNeverEnabled(t *testing.T) {
+	for _, rid := range []string{"500", "501", "502"} {
+		a := triage.Account{DN: "CN=Guest,CN=Users,DC=corp,DC=example", SID: "S-1-5-21-1-2-3-" + rid, SAMAccountName: "Guest",
+			NetBIOSDomain: "CORP", Class: "user", UAC: triage.UACAccountDisable | triage.UACLockout | 0x200, EncTypes: 24,
+			AccountExpires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+		obs := triage.Observations{Directory: &triage.DirectoryFacts{ServiceAccount: &a, ReadAt: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)}}
+		fs := accountRule{}.Apply(triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example", ServiceAccount: `CORP\Guest`}, obs)
+		if len(fs) == 0 {
+			t.Fatalf("RID %s: no finding for a disabled, locked out, expired account", rid)
+		}
+		for _, f := range fs {
+			for _, s := range f.Remediation {
+				if s.Command != "" {
+					t.Errorf("RID %s: %s offers %q; want no command for a built-in account", rid, f.Cause, s.Command)
+				}
+			}
+		}
+	}
+}
