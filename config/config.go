@@ -30,6 +30,7 @@ type Config struct {
 	Access    []AccessRule // who may run which commands; none allows only help
 	Schedules []Schedule   // triages the bot runs on its own
 	Store     Store        // where serve keeps reports; the defaults when the file has no store section
+	Role      Role         // what the file was loaded for (never RoleAuto): the sections above it uses
 }
 
 // maxFileSize bounds the configuration file and the files X_file keys name.
@@ -42,18 +43,34 @@ const maxFileSize = 16 << 20
 // done. Problems in the file are reported as a *Error; a file that cannot be read
 // gives an error that wraps the os error.
 func Load(ctx context.Context, path string, getenv func(string) string) (*Config, error) {
+	return LoadAs(ctx, path, getenv, RoleAll)
+}
+
+// LoadAs is Load for a role: only the sections role uses are expanded, read,
+// decoded and validated (see Role), and the role's own section is required.
+func LoadAs(ctx context.Context, path string, getenv func(string) string, role Role) (*Config, error) {
 	data, err := readLimited(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
-	dir := filepath.Dir(path)
-	readFile := func(name string) ([]byte, error) {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(dir, name)
-		}
-		return readLimited(ctx, name)
+	return ParseAs(data, path, getenv, fileReader(ctx, path), role)
+}
+
+// fileReader returns the reader of the files X_file keys name in the configuration
+// file at path: relative names are relative to its directory.
+func fileReader(ctx context.Context, path string) func(string) ([]byte, error) {
+	return func(name string) ([]byte, error) {
+		return readLimited(ctx, resolveFile(path, name))
 	}
-	return Parse(data, path, getenv, readFile)
+}
+
+// resolveFile returns the file name an X_file key of the configuration file at path
+// means: name itself when absolute, else name in the directory of path.
+func resolveFile(path, name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(filepath.Dir(path), name)
 }
 
 // readLimited reads a regular file of at most maxFileSize bytes.
@@ -74,15 +91,38 @@ func readLimited(ctx context.Context, name string) ([]byte, error) {
 // Giving both X and X_file is a problem. getenv nil means no variable is set;
 // readFile nil means X_file keys are problems.
 func Parse(data []byte, name string, getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
-	return parse(data, name, getenv, readFile, decodeConfig, (*Config).validate)
+	return ParseAs(data, name, getenv, readFile, RoleAll)
 }
 
-// decodeConfig decodes the root mapping. Each section is a struct with a
-// decode function (YAML nodes to the struct, reporting wrong types and unknown
-// keys) and a validate function (rules on the typed values, reported with
+// ParseAs is Parse for a role; see LoadAs.
+func ParseAs(data []byte, name string, getenv func(string) string, readFile func(string) ([]byte, error), role Role) (*Config, error) {
+	c, r, _ := parseConfig(data, name, getenv, readFile, role)
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseConfig parses a configuration file for role as far as it can: c is nil
+// when the file could not be decoded at all (decoded false), and holds what was
+// decoded, problems or not, otherwise; r has the problems and the lines of every
+// path, for further checks.
+func parseConfig(data []byte, name string, getenv func(string) string, readFile func(string) ([]byte, error), role Role) (c *Config, r *reporter, decoded bool) {
+	unused := func(root *yaml.Node) func(string) bool {
+		role = role.resolve(root)
+		return func(key string) bool { return !role.uses(key) }
+	}
+	decode := func(d *decoder, n *yaml.Node) *Config { return decodeConfig(d, n, role) }
+	return parseTree(data, name, getenv, readFile, unused, decode, (*Config).validate)
+}
+
+// decodeConfig decodes the root mapping for role; sections role does not use are
+// known keys that decode nothing. Each section is a struct with a decode
+// function (YAML nodes to the struct, reporting wrong types and unknown keys)
+// and a validate function (rules on the typed values, reported with
 // reporter.add); a new section adds one line here and one in validate.
-func decodeConfig(d *decoder, n *yaml.Node) *Config {
-	c := &Config{Defaults: defaultDefaults(), Store: defaultStore()}
+func decodeConfig(d *decoder, n *yaml.Node, role Role) *Config {
+	c := &Config{Defaults: defaultDefaults(), Store: defaultStore(), Role: role}
 	fs := fields{
 		"defaults": func(n *yaml.Node, path string) { c.Defaults = decodeDefaults(d, n, path) },
 		"hosts":    func(n *yaml.Node, path string) { c.Hosts = decodeHosts(d, n, path) },
@@ -112,6 +152,11 @@ func decodeConfig(d *decoder, n *yaml.Node) *Config {
 		"schedules": func(n *yaml.Node, path string) { c.Schedules = decodeSchedules(d, n, path) },
 		"store":     func(n *yaml.Node, path string) { c.Store = decodeStore(d, n, path) },
 	}
+	for key := range fs {
+		if !role.uses(key) {
+			fs[key] = func(*yaml.Node, string) {}
+		}
+	}
 	if n = d.visit(n); n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i]; k.Kind == yaml.ScalarNode && strings.HasPrefix(k.Value, "x-") {
@@ -123,18 +168,32 @@ func decodeConfig(d *decoder, n *yaml.Node) *Config {
 	return c
 }
 
+// validate checks the sections c.Role uses, and that its own section is there.
 func (c *Config) validate(r *reporter) {
+	role := c.Role
 	validateDefaults(r, "defaults", c.Defaults)
 	validateHosts(r, "hosts", c.Hosts)
 	validateDirectory(r, "directory", c.Directory)
 	validateKerberos(r, "kerberos", c.Kerberos)
 	validateSQL(r, "sql", c.SQL)
-	validateAgentServer(r, "agent", c.Agent)
-	validateAgents(r, "agents", c.Agents, c.Hosts)
-	validateSlack(r, "slack", c.Slack)
-	validateAccess(r, "access", c.Access)
-	validateSchedules(r, "schedules", c.Schedules, c.Hosts, c.Defaults)
-	validateStore(r, "store", c.Store)
+	if role.uses("agent") {
+		validateAgentServer(r, "agent", c.Agent)
+	}
+	if role.uses("agents") {
+		validateAgents(r, "agents", c.Agents, c.Hosts)
+	}
+	if role.uses("slack") {
+		validateSlack(r, "slack", c.Slack)
+		validateAccess(r, "access", c.Access)
+		validateSchedules(r, "schedules", c.Schedules, c.Hosts, c.Defaults)
+		validateStore(r, "store", c.Store)
+	}
+	switch {
+	case role == RoleBot && c.Slack == nil:
+		r.add("slack", "is required: serve connects to Slack with mode, bot_token and app_token (or signing_secret in http mode)")
+	case role == RoleAgent && c.Agent == nil:
+		r.add("agent", "is required: the agent listens with listen, cert_path, key_path, client_ca_path and allowed_clients")
+	}
 }
 
 // Validate reports every problem of c as a *Error, or returns nil. Parse and
@@ -186,28 +245,47 @@ func (c *Config) Suggest(name string) []string {
 // parse is Parse for any root type, so tests can decode a schema of their own.
 func parse[T any](data []byte, name string, getenv func(string) string, readFile func(string) ([]byte, error),
 	decode func(*decoder, *yaml.Node) T, validate func(T, *reporter)) (T, error) {
-	var zero T
+	v, r, _ := parseTree(data, name, getenv, readFile, nil, decode, validate)
+	if err := r.err(); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// parseTree parses, expands, reads, decodes and validates a file as far as it
+// can, and returns the value decoded, the reporter with every problem and the
+// lines of every path, and whether the value was decoded (false after a syntax
+// error or an alias bomb, when it is the zero value or incomplete). unused, when
+// not nil, is called with the root node and returns which top-level keys are
+// sections not to expand or read: their values are expanded without reporting
+// (a problem shows where an alias uses the value) and their X_file keys are not
+// read.
+func parseTree[T any](data []byte, name string, getenv func(string) string, readFile func(string) ([]byte, error),
+	unused func(root *yaml.Node) func(key string) bool,
+	decode func(*decoder, *yaml.Node) T, validate func(T, *reporter)) (v T, r *reporter, decoded bool) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	r := newReporter(name)
+	r = newReporter(name)
 	root := parseYAML(data, r)
 	if len(r.problems) > 0 {
-		return zero, r.err()
+		return v, r, false
 	}
 	d := newDecoder(r, root)
+	if unused != nil {
+		d.unused = unused(root)
+	}
 	if root != nil {
 		d.expandTree(root, "", getenv)
 		d.readFiles(root, "", readFile)
 	}
-	v := decode(d, root)
-	if !d.over { // else v is incomplete and its problems are not the file's
-		validate(v, r)
+	v = decode(d, root)
+	if d.over { // v is incomplete and its problems are not the file's
+		return v, r, false
 	}
-	if err := r.err(); err != nil {
-		return zero, err
-	}
-	return v, nil
+	validate(v, r)
+	return v, r, true
 }
 
 // parseYAML parses data as one YAML document and returns its root node, nil

@@ -14,12 +14,22 @@ import (
 // aliases and merge keys ("<<: *base"), within a work budget that stops alias
 // bombs.
 type decoder struct {
-	r      *reporter
-	bad    map[*yaml.Node]bool   // scalars whose problem was already reported (a failed ${VAR})
-	keys   map[*yaml.Node]string // key nodes renamed from X_file to X -> "X_file"
-	work   int                   // nodes visited so far
-	budget int                   // nodes that may be visited in all
-	over   bool                  // the budget ran out and was reported
+	r        *reporter
+	bad      map[*yaml.Node]bool   // scalars whose problem was already reported (a failed ${VAR}) or deferred
+	deferred map[*yaml.Node]string // bad scalars of unused sections -> the problem, reported where a used value aliases them
+	keys     map[*yaml.Node]string // key nodes renamed from X_file to X -> "X_file"
+	unused   func(key string) bool // top-level keys that are sections not to expand or read; nil for none
+	lenient  bool                  // expanding an unused section: problems are deferred
+	work     int                   // nodes visited so far
+	budget   int                   // nodes that may be visited in all
+	over     bool                  // the budget ran out and was reported
+}
+
+// A fileRef is a file an X_file key named.
+type fileRef struct {
+	path string // the key's path, such as "directory.bind_password_file"
+	name string // the file name as given (relative to the configuration file's directory)
+	line int
 }
 
 // fields maps each allowed key of a mapping to the function that decodes its
@@ -28,10 +38,11 @@ type fields map[string]func(n *yaml.Node, path string)
 
 func newDecoder(r *reporter, root *yaml.Node) *decoder {
 	return &decoder{
-		r:      r,
-		bad:    map[*yaml.Node]bool{},
-		keys:   map[*yaml.Node]string{},
-		budget: 10*countNodes(root) + 10000,
+		r:        r,
+		bad:      map[*yaml.Node]bool{},
+		deferred: map[*yaml.Node]string{},
+		keys:     map[*yaml.Node]string{},
+		budget:   10*countNodes(root) + 10000,
 	}
 }
 
@@ -236,7 +247,7 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 		return "", false
 	}
 	if d.bad[n] {
-		d.r.fail(path)
+		d.badNode(n, path)
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode || isNull(n) {
@@ -244,6 +255,17 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 		return "", false
 	}
 	return n.Value, true
+}
+
+// badNode handles a use of the scalar n whose value could not be expanded: the
+// problem was reported where n is, or, when n sits in a section this role does not
+// use, it is reported here, where a used value aliases it.
+func (d *decoder) badNode(n *yaml.Node, path string) {
+	if msg, ok := d.deferred[n]; ok {
+		d.r.at(n.Line, path, "%s", msg)
+		return
+	}
+	d.r.fail(path)
 }
 
 // str returns a field decoder that stores a scalar's text in p.

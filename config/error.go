@@ -27,16 +27,20 @@ func (e *Error) Error() string {
 // A Problem is one thing wrong in a configuration file. Line is 1-based and 0
 // when unknown; Path names the field as in "hosts[1].fqdn" and is empty for
 // problems with the file as a whole, such as a YAML syntax error. Msg never
-// contains the value of a secret.
+// contains the value of a secret. Only Check reports warnings: what works now
+// but will not for long (a certificate about to expire), or what fails one
+// host's checks rather than the command (an ERRORLOG that is not there).
 type Problem struct {
-	File string
-	Line int
-	Path string
-	Msg  string
+	File    string
+	Line    int
+	Path    string
+	Msg     string
+	Warning bool
 }
 
-// String formats the problem as "file:line: path: message", leaving out the
-// parts that are unknown.
+// String formats the problem as "file:line: path: message", or
+// "file:line: warning: path: message" for a warning, leaving out the parts that
+// are unknown.
 func (p Problem) String() string {
 	var b strings.Builder
 	switch {
@@ -46,6 +50,9 @@ func (p Problem) String() string {
 		b.WriteString(p.File + ": ")
 	case p.Line > 0:
 		b.WriteString("line " + strconv.Itoa(p.Line) + ": ")
+	}
+	if p.Warning {
+		b.WriteString("warning: ")
 	}
 	if p.Path != "" {
 		b.WriteString(p.Path + ": ")
@@ -64,6 +71,7 @@ type reporter struct {
 	problems []Problem
 	lines    map[string]int  // path -> line where it is defined
 	failed   map[string]bool // paths that already have a problem
+	files    []fileRef       // the files X_file keys named
 }
 
 func newReporter(file string) *reporter {
@@ -81,6 +89,15 @@ func (r *reporter) at(line int, path, format string, args ...any) {
 func (r *reporter) add(path, format string, args ...any) {
 	if !r.skip(path) {
 		r.at(r.line(path), path, format, args...)
+	}
+}
+
+// warn reports a warning at the line recorded for path or its nearest parent,
+// unless the path or a parent already has a problem. A warning does not stop
+// later problems about the path.
+func (r *reporter) warn(path, format string, args ...any) {
+	if !r.skip(path) {
+		r.problems = append(r.problems, Problem{File: r.file, Line: r.line(path), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
 	}
 }
 

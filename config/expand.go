@@ -12,7 +12,9 @@ import (
 // with getenv(NAME), and $$ with $. It runs on parsed nodes, so a variable's
 // value is only ever text: it cannot add keys, lists or documents. Aliases are
 // not followed; the anchored node is expanded once, where it is defined.
-// A value that cannot be expanded is reported and marked bad.
+// A value that cannot be expanded is reported and marked bad; in a top-level
+// section d.unused names, it is only marked, with its problem deferred to where a
+// used value aliases it.
 func (d *decoder) expandTree(n *yaml.Node, path string, getenv func(string) string) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
@@ -30,6 +32,12 @@ func (d *decoder) expandTree(n *yaml.Node, path string, getenv func(string) stri
 			if !isMerge(k) {
 				p = field(path, k.Value)
 			}
+			if path == "" && !d.lenient && d.unusedKey(k) {
+				d.lenient = true
+				d.expandTree(v, p, getenv)
+				d.lenient = false
+				continue
+			}
 			d.expandTree(v, p, getenv)
 		}
 	case yaml.ScalarNode:
@@ -38,7 +46,11 @@ func (d *decoder) expandTree(n *yaml.Node, path string, getenv func(string) stri
 		}
 		s, err := expand(n.Value, getenv)
 		if err != nil {
-			d.r.at(n.Line, path, "%v", err)
+			if d.lenient {
+				d.deferred[n] = err.Error()
+			} else {
+				d.r.at(n.Line, path, "%v", err)
+			}
 			d.bad[n] = true
 			return
 		}
@@ -132,6 +144,10 @@ func (d *decoder) readFiles(n *yaml.Node, path string, readFile func(string) ([]
 				p = field(path, k.Value)
 			}
 			base, isFile := strings.CutSuffix(k.Value, "_file")
+			if path == "" && d.unusedKey(k) {
+				content = append(content, k, v) // a section this role does not use: left as it is
+				continue
+			}
 			if k.Kind != yaml.ScalarNode || isMerge(k) || !isFile || base == "" {
 				d.readFiles(v, p, readFile)
 				content = append(content, k, v)
@@ -162,6 +178,7 @@ func (d *decoder) fileValue(v *yaml.Node, path string, readFile func(string) ([]
 		v = v.Alias
 	}
 	if d.bad[v] {
+		d.badNode(v, path)
 		return nil, false
 	}
 	if v.Kind != yaml.ScalarNode || isNull(v) || v.Value == "" {
@@ -172,6 +189,7 @@ func (d *decoder) fileValue(v *yaml.Node, path string, readFile func(string) ([]
 		d.r.at(v.Line, path, "cannot read %s: reading files is not enabled here", quote(v.Value))
 		return nil, false
 	}
+	d.r.files = append(d.r.files, fileRef{path: path, name: v.Value, line: v.Line})
 	data, err := readFile(v.Value)
 	if err != nil {
 		d.r.at(v.Line, path, "cannot read file: %v", err)
@@ -186,4 +204,17 @@ func (d *decoder) fileValue(v *yaml.Node, path string, readFile func(string) ([]
 		return nil, false
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Line: v.Line, Column: v.Column}, true
+}
+
+// unusedKey reports whether the top-level key k names a section d.unused says
+// this role does not use; for X_file, the section X.
+func (d *decoder) unusedKey(k *yaml.Node) bool {
+	if d.unused == nil || k.Kind != yaml.ScalarNode || isMerge(k) {
+		return false
+	}
+	base, isFile := strings.CutSuffix(k.Value, "_file")
+	if isFile && base != "" {
+		return d.unused(base)
+	}
+	return d.unused(k.Value)
 }
