@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -30,14 +31,31 @@ import (
 // Keys are ECDSA P-256 in PKCS #8 PEM, readable by the owner only. It creates dir if
 // needed, refuses to overwrite any file, and leaves no file behind when it fails.
 func GenerateCerts(dir string, serverNames, clientNames []string, validFor time.Duration) error {
-	if err := checkCertNames(serverNames, clientNames, validFor); err != nil {
+	return WriteCerts(dir, CertOptions{Servers: serverNames, Clients: clientNames, ValidFor: validFor, GID: -1})
+}
+
+// CertOptions are what WriteCerts makes.
+type CertOptions struct {
+	Servers  []string      // the agent's DNS names or IP addresses, as clients dial it
+	Clients  []string      // the client identities (CN), one certificate each
+	ValidFor time.Duration // how long every certificate is valid
+	// GID, when not -1, is the group the files go to (Unix): the certificates
+	// -rw-r--r-- and the agent's and clients' keys -rw-r----- to that group, so a
+	// service running as a member reads them; the CA's key stays the owner's
+	// alone, -rw-------. A folder WriteCerts creates is then drwxr-x--- to it.
+	GID int
+}
+
+// WriteCerts writes the files GenerateCerts describes into dir, as o says.
+func WriteCerts(dir string, o CertOptions) error {
+	if err := checkCertNames(o.Servers, o.Clients, o.ValidFor); err != nil {
 		return fmt.Errorf("generate certificates: %w", err)
 	}
-	files, err := makeCerts(serverNames, clientNames, validFor, time.Now())
+	files, err := makeCerts(o.Servers, o.Clients, o.ValidFor, time.Now())
 	if err != nil {
 		return fmt.Errorf("generate certificates: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := makeDir(dir, o.GID); err != nil {
 		return fmt.Errorf("generate certificates: %w", err)
 	}
 	for _, f := range files {
@@ -51,13 +69,42 @@ func GenerateCerts(dir string, serverNames, clientNames []string, validFor time.
 	var written []string
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
-		if err := writeNew(p, f.data, f.mode); err != nil {
+		mode, gid := f.mode, -1
+		if o.GID != -1 && f.name != caKeyFile {
+			mode, gid = mode|0o040, o.GID
+		}
+		if err := writeNew(p, f.data, mode, gid); err != nil {
 			for _, w := range written {
 				os.Remove(w)
 			}
 			return fmt.Errorf("generate certificates: %w", err)
 		}
 		written = append(written, p)
+	}
+	return nil
+}
+
+// caKeyFile is the CA's key, which no service needs.
+const caKeyFile = "ca-key.pem"
+
+// makeDir creates dir if it does not exist: drwx------, or drwxr-x--- to group gid
+// when gid is not -1. An existing folder is left as it is.
+func makeDir(dir string, gid int) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	mode := os.FileMode(0o700)
+	if gid != -1 {
+		mode = 0o750
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	if gid != -1 {
+		if err := os.Chown(dir, -1, gid); err != nil {
+			return err
+		}
+		return os.Chmod(dir, mode) // MkdirAll's mode is cut by the umask
 	}
 	return nil
 }
@@ -154,7 +201,7 @@ func makeCerts(serverNames, clientNames []string, validFor time.Duration, now ti
 			certFile{base + "-key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600})
 		return nil
 	}
-	if err := add("ca", caDER, caKey); err != nil {
+	if err := add(strings.TrimSuffix(caKeyFile, "-key.pem"), caDER, caKey); err != nil {
 		return nil, err
 	}
 	leaf := func(base string, tmpl *x509.Certificate) error {
@@ -197,16 +244,31 @@ func serial() *big.Int {
 	return n.SetBit(n, 126, 1)                                          // full length, so its first bytes exist
 }
 
-// writeNew writes a file that must not exist yet.
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+// writeNew writes a file that must not exist yet, with mode exactly (whatever the
+// umask) and, when gid is not -1, to group gid. The file is created readable by
+// the owner only and given to the group before anything is written to it.
+func writeNew(path string, data []byte, mode os.FileMode, gid int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	fail := func(err error) error {
 		f.Close()
 		os.Remove(path)
 		return err
+	}
+	if gid != -1 {
+		if err := f.Chown(-1, gid); err != nil {
+			return fail(fmt.Errorf("give %s to group %d: %w", path, gid, err))
+		}
+	}
+	if runtime.GOOS != "windows" {
+		if err := f.Chmod(mode); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(path)

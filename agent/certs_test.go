@@ -130,3 +130,34 @@ func TestGenerateCertsRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteCertsGroup: with a group, the certificates and the services' keys go to
+// it, the keys -rw-r-----, and the CA's key stays its owner's alone; a folder it
+// creates is the group's too.
+func TestWriteCertsGroup(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("groups and modes are Unix's")
+	}
+	gid := os.Getgid() // a group this process may give files to
+	dir := filepath.Join(t.TempDir(), "etc", "authtriage")
+	o := agent.CertOptions{Servers: []string{"agent-east.corp.example"}, Clients: []string{"authtriage-bot"}, ValidFor: time.Hour, GID: gid}
+	if err := agent.WriteCerts(dir, o); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]os.FileMode{
+		"ca.pem": 0o644, "ca-key.pem": 0o600, "server.pem": 0o644, "server-key.pem": 0o640,
+		"authtriage-bot.pem": 0o644, "authtriage-bot-key.pem": 0o640, ".": 0o750 | os.ModeDir,
+	}
+	for name, mode := range want {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode() & (os.ModePerm | os.ModeDir); got != mode {
+			t.Errorf("%s has mode %v; want %v", name, got, mode)
+		}
+		if g, ok := fileGID(fi); ok && g != gid {
+			t.Errorf("%s has group %d; want %d", name, g, gid)
+		}
+	}
+}
