@@ -110,16 +110,20 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("open store: unknown driver %q (want sqlite or postgres)", o.Driver)
 	}
+	what := string(db.dialect) + " store" // a PostgreSQL DSN may hold a password; a SQLite one is its path
+	if db.dialect == sqliteDialect {
+		what += " " + o.DSN
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s store: %w", db.dialect, err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
 	if err := db.connect(ctx); err != nil {
 		db.sql.Close()
-		return nil, fmt.Errorf("open %s store: connect: %w", db.dialect, err)
+		return nil, fmt.Errorf("open %s: connect: %w", what, err)
 	}
 	if err := db.migrate(ctx); err != nil {
 		db.sql.Close()
-		return nil, fmt.Errorf("open %s store: %w", db.dialect, err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
 	return db, nil
 }
