@@ -14,12 +14,19 @@ import (
 // TextOptions control terminal output.
 type TextOptions struct {
 	Color bool // ANSI colours; only for a terminal that wants them
+	// Zone is the zone of the report's own times (when it started); nil means the
+	// zone the report carries them in, the checker's. Evidence keeps the SQL Server
+	// host's time (see DisplayZone).
+	Zone *time.Location
 }
 
 // Text writes the report for an on-call engineer: the verdict on the first line, then
 // the findings worst first, each with its evidence, the fix and where to read more,
 // then the failures per hour when the report has a trend (TrendLines), and last how
-// each check went.
+// each check went. Every time shows its zone: the evidence's in the SQL Server host's
+// time with its offset, the report's own labelled as the checker's (or opt.Zone's).
+// A check that found something wrong reads "problem", never "fail", which people
+// take for "could not run" (that is "error"); JSON keeps the contract's "fail".
 //
 // Every piece of report text goes through package display: one-line fields
 // (host, summary, cause, clients, fix text, check details) with display.Line,
@@ -31,8 +38,12 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 	zone := DisplayZone(rep)
 
 	counts := CountBySeverity(rep.Findings)
-	fmt.Fprintf(&b, "%s  %s  %s  (report %s, %s)\n",
-		p.status(rep.Status), p.bold(display.Line(rep.Host)), counts, display.Line(rep.ID), rep.Duration.Round(time.Millisecond))
+	started := ""
+	if !rep.StartedAt.IsZero() {
+		started = "started " + ReportTime(rep.StartedAt, opt.Zone) + ", took "
+	}
+	fmt.Fprintf(&b, "%s  %s  %s  (report %s, %s%s)\n",
+		p.status(rep.Status), p.bold(display.Line(rep.Host)), counts, display.Line(rep.ID), started, rep.Duration.Round(time.Millisecond))
 	if f, ok := rep.Worst(); ok {
 		fmt.Fprintf(&b, "%s\n", display.Line(f.Summary))
 	} else if rep.Status == triage.StatusOK {
@@ -57,6 +68,15 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 				what = "checks " + strings.Join(names[r], ", ")
 			}
 			fmt.Fprintf(&b, "Incomplete: %s could not run: %s\n", what, r)
+		}
+	}
+
+	if hasEvidenceTimes(rep) {
+		if zone == time.UTC {
+			fmt.Fprintf(&b, "Evidence times are UTC.\n")
+		} else {
+			fmt.Fprintf(&b, "Evidence times are %s's (%s), as its ERRORLOG shows them.\n",
+				display.Line(rep.Host), time.Date(2000, 1, 1, 0, 0, 0, 0, zone).Format("UTC-07:00"))
 		}
 	}
 
@@ -94,7 +114,7 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 		}
 	}
 
-	fmt.Fprintf(&b, "\nChecks:\n")
+	fmt.Fprintf(&b, "\nChecks (problem: it found something wrong; error: it could not run):\n")
 	for _, c := range rep.Checks {
 		detail := display.Line(c.Detail)
 		if via := c.Via(); via != "" {
@@ -186,6 +206,43 @@ func TimeRange(from, to time.Time) string {
 	return fmt.Sprintf("%s to %s", from.Format(timeLayout), to.Format(timeLayout))
 }
 
+// ReportTime shows one of the report's own times (not the evidence's) in zone, nil
+// for t's own, labelled: "2026-11-24 15:00:00 UTC", "2026-11-24 16:00:00 +01:00
+// local time", "2026-11-24 16:00:00 +01:00 Europe/Berlin".
+func ReportTime(t time.Time, zone *time.Location) string {
+	if zone != nil {
+		t = t.In(zone)
+	}
+	switch loc := t.Location(); {
+	case loc == time.UTC:
+		return t.Format("2006-01-02 15:04:05") + " UTC"
+	case loc == time.Local:
+		return t.Format("2006-01-02 15:04:05 -07:00") + " local time"
+	default:
+		return t.Format("2006-01-02 15:04:05 -07:00") + " " + display.Line(loc.String())
+	}
+}
+
+// hasEvidenceTimes reports whether any evidence of the report has a time.
+func hasEvidenceTimes(rep triage.Report) bool {
+	for _, f := range rep.Findings {
+		for _, e := range f.Evidence {
+			if !e.Time.IsZero() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkWord is the word the text report shows for a check's status.
+func checkWord(s triage.CheckStatus) string {
+	if s == triage.CheckFail {
+		return "problem"
+	}
+	return string(s)
+}
+
 // painter adds ANSI colours when on.
 type painter struct{ on bool }
 
@@ -226,7 +283,7 @@ func (p painter) severity(s triage.Severity) string {
 }
 
 func (p painter) check(s triage.CheckStatus) string {
-	word := fmt.Sprintf("%-7s", display.Line(string(s)))
+	word := fmt.Sprintf("%-7s", display.Line(checkWord(s)))
 	switch s {
 	case triage.CheckFail:
 		return p.wrap("31", word)

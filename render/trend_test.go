@@ -97,7 +97,7 @@ func TestTextTrend(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "\nFailures per hour in ERRORLOG, 2026-11-24 09:00 to 09:30 +00:00:\n" +
-		"  17806 SSPI handshake failed |█| total 47, peak 47 at 09:00\n\nChecks:\n"
+		"  17806 SSPI handshake failed |█| total 47, peak 47 at 09:00\n\nChecks ("
 	if !strings.Contains(b.String(), want) {
 		t.Errorf("output lacks the trend before the checks:\n%s", b.String())
 	}
