@@ -1,9 +1,6 @@
 package config
 
-import (
-	"os/user"
-	"strconv"
-)
+import "os/user"
 
 // An Account is the user a command runs as, when Check is run by another (root,
 // usually): Check judges its access to each file from the file's owner, group and
@@ -25,20 +22,4 @@ func processUser() string {
 		return "this process"
 	}
 	return "user " + u.Username + " (this process)"
-}
-
-// userName returns the name of the user with the numeric ID uid, or the number.
-func userName(uid uint32) string {
-	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
-		return u.Username
-	}
-	return strconv.FormatUint(uint64(uid), 10)
-}
-
-// groupName returns the name of the group with the numeric ID gid, or the number.
-func groupName(gid uint32) string {
-	if g, err := user.LookupGroupId(strconv.FormatUint(uint64(gid), 10)); err == nil {
-		return g.Name
-	}
-	return strconv.FormatUint(uint64(gid), 10)
 }

@@ -190,3 +190,19 @@ func writableFile(name string, a *Account) error {
 	}
 	return nil
 }
+
+// userName returns the name of the user with the numeric ID uid, or the number.
+func userName(uid uint32) string {
+	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
+		return u.Username
+	}
+	return strconv.FormatUint(uint64(uid), 10)
+}
+
+// groupName returns the name of the group with the numeric ID gid, or the number.
+func groupName(gid uint32) string {
+	if g, err := user.LookupGroupId(strconv.FormatUint(uint64(gid), 10)); err == nil {
+		return g.Name
+	}
+	return strconv.FormatUint(uint64(gid), 10)
+}

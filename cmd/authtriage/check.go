@@ -148,7 +148,7 @@ func planCheck(ctx context.Context, host string, o checkOptions, getenv func(str
 	var cfg *config.Config
 	if o.configPath != "" {
 		var err error
-		if cfg, err = config.Load(ctx, o.configPath, getenv); err != nil {
+		if cfg, err = config.LoadAs(ctx, o.configPath, getenv, config.RoleCLI); err != nil {
 			return checkPlan{}, err
 		}
 	}

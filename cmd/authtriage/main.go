@@ -69,6 +69,8 @@ func (e env) run(ctx context.Context, args []string) int {
 		return runAgent(ctx, args[1:], e)
 	case "serve":
 		return runServe(ctx, args[1:], e)
+	case "config":
+		return runConfig(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		return runVersion(args[1:], e)
 	case "help", "-h", "-help", "--help":
@@ -88,6 +90,9 @@ Usage:
   authtriage serve --config FILE  run the Slack bot (Socket Mode or HTTP), schedules and history
   authtriage agent --config FILE  run the helper agent inside the Windows network (mutual TLS)
   authtriage agent certs ...      create a CA and certificates for the agent and its clients
+  authtriage agent ping ...       ask the configured agents whether they answer this client
+  authtriage agent install ...    install the agent as a Windows service (uninstall removes it)
+  authtriage config check ...     check configuration files, certificates and file access before a deployment
   authtriage version              print the version
   authtriage help [COMMAND]       show help for a command
 
@@ -114,6 +119,8 @@ func runHelp(args []string, e env) int {
 		var path string
 		var v bool
 		newAgentFlags(&path, &v, e.stdout).Usage()
+	case "config":
+		newConfigCheckFlags(&configCheckOptions{}, e.stdout).Usage()
 	case "version":
 		fmt.Fprintln(e.stdout, "Usage: authtriage version\n\nPrints the version, the source revision and the Go version.")
 	default:

@@ -55,8 +55,12 @@ type duplicateScanner interface {
 }
 
 func runScan(ctx context.Context, args []string, e env) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		newScanFlags(&scanOptions{}, e.stdout).Usage()
+		return exitOK
+	}
 	if len(args) == 0 || args[0] != "spn-duplicates" {
-		return usageError(e, "scan needs a kind: authtriage scan spn-duplicates [flags]")
+		return usageError(e, "scan needs a kind: authtriage scan spn-duplicates [flags] (see authtriage scan --help)")
 	}
 	var o scanOptions
 	fs := newScanFlags(&o, e.stderr)
@@ -114,7 +118,8 @@ func runScan(ctx context.Context, args []string, e env) int {
 		if prefix == "" {
 			what = "all SPNs"
 		}
-		fmt.Fprintf(&b, "%d duplicate SPNs among %d objects scanned (%s)\n", len(result.Duplicates), result.Scanned, what)
+		fmt.Fprintf(&b, "%s among %s scanned (%s)\n", plural(len(result.Duplicates), "duplicate SPN", "duplicate SPNs"),
+			plural(result.Scanned, "object", "objects"), what)
 		for _, d := range result.Duplicates {
 			names := make([]string, len(d.Owners))
 			for i, o := range d.Owners {
@@ -156,7 +161,7 @@ func openScanner(ctx context.Context, o scanOptions, e env) (duplicateScanner, f
 	if o.configPath == "" {
 		return nil, nil, errors.New("scan spn-duplicates needs --config FILE with a directory section, or --ldif FILE")
 	}
-	cfg, err := config.Load(ctx, o.configPath, e.getenv)
+	cfg, err := config.LoadAs(ctx, o.configPath, e.getenv, config.RoleCLI)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -33,15 +33,19 @@ func newServeFlags(configPath *string, verbose *bool, out io.Writer) *flag.FlagS
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(configPath, "config", "", "configuration `FILE` (YAML) with slack, access, hosts and, optionally, agents, schedules and store")
-	fs.BoolVar(verbose, "verbose", false, "log debug messages")
+	fs.BoolVar(verbose, "v", false, "log debug messages")
+	fs.BoolVar(verbose, "verbose", false, "the same as -v")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: authtriage serve --config FILE
+		fmt.Fprint(fs.Output(), `Usage: authtriage serve --config FILE [-v]
 
 Runs the Slack bot: answers /authtriage and @authtriage commands with diagnosis
 threads, posts the configured schedules' fleet summaries, and keeps reports, history
 and the audit log in its store. Socket Mode (default) needs no inbound port; HTTP
 mode serves /slack/commands, /slack/events and /slack/interactivity on slack.listen.
 /healthz, /readyz and /metrics are served on slack.ops_listen.
+
+It first checks the configuration as authtriage config check --as bot does (the files
+it names, certificates, keys and their CAs) and does not start on a problem.
 
 Logs are JSON lines on stderr. SIGINT or SIGTERM stops it gracefully: running
 triages finish (or post what they have after 30 s) before it exits.
@@ -57,12 +61,9 @@ func runServe(ctx context.Context, args []string, e env) int {
 	var configPath string
 	var verbose bool
 	fs := newServeFlags(&configPath, &verbose, e.stderr)
-	cfg, log, code, done := startDaemon(ctx, "serve", fs, &configPath, &verbose, args, e)
+	cfg, log, code, done := startDaemon(ctx, "serve", config.RoleBot, fs, &configPath, &verbose, args, e)
 	if done {
 		return code
-	}
-	if cfg.Slack == nil {
-		return usageError(e, "%s has no slack section (mode, bot_token, app_token or signing_secret)", configPath)
 	}
 	if err := serve(ctx, cfg, log, e); err != nil {
 		log.Error("serve stopped", "err", err)
@@ -72,25 +73,36 @@ func runServe(ctx context.Context, args []string, e env) int {
 }
 
 // startDaemon does what the long-running commands (serve, agent) do first: it
-// parses their flags (--config and --verbose, no arguments), loads the
-// configuration and makes their logger, JSON lines on stderr. When done is true
-// the command returns code.
-func startDaemon(ctx context.Context, name string, fs *flag.FlagSet, configPath *string, verbose *bool, args []string, e env) (cfg *config.Config, log *slog.Logger, code int, done bool) {
+// parses their flags (--config and -v, no arguments), makes their logger, JSON
+// lines on stderr, and loads and checks the configuration for role as
+// `config check` does, logging each problem and warning. On a problem it does not
+// return the configuration: done is true, and the command returns code.
+func startDaemon(ctx context.Context, name string, role config.Role, fs *flag.FlagSet, configPath *string, verbose *bool, args []string, e env) (cfg *config.Config, log *slog.Logger, code int, done bool) {
 	if code, done := parseNoArgs(fs, args, e); done {
 		return nil, nil, code, true
 	}
 	if *configPath == "" {
 		return nil, nil, usageError(e, "%s needs --config FILE", name), true
 	}
-	cfg, err := config.Load(ctx, *configPath, e.getenv)
-	if err != nil {
-		return nil, nil, usageError(e, "%v", err), true
-	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	return cfg, slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})), 0, false
+	log = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	r := config.Check(ctx, []string{*configPath}, role, e.getenv, config.CheckOptions{})[0]
+	for _, p := range r.Problems {
+		if p.Warning {
+			log.Warn("configuration warning", "problem", p.String())
+		} else {
+			log.Error("configuration problem", "problem", p.String())
+		}
+	}
+	if r.Config == nil {
+		log.Error("not starting: the configuration has "+plural(r.Errors(), "problem", "problems"), "config", *configPath,
+			"check", "authtriage config check --config "+*configPath)
+		return nil, nil, exitUnknown, true
+	}
+	return r.Config, log, 0, false
 }
 
 // serve runs the bot until ctx ends or a part fails for good.
@@ -163,10 +175,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 
 	fail := make(chan error, 8)
 	var frontWG, opsWG sync.WaitGroup
-	part := func(wg *sync.WaitGroup, name string, f func() error) {
+	// part runs f; its error, which must say which part failed, stops serve.
+	part := func(wg *sync.WaitGroup, f func() error) {
 		wg.Go(func() {
 			if err := f(); err != nil {
-				fail <- fmt.Errorf("%s: %w", name, err)
+				fail <- err
 			}
 		})
 	}
@@ -187,22 +200,27 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 		return nil
 	}
 	if sc.OpsListen != config.OpsOff {
-		part(&opsWG, "ops server", func() error { return listenAndServe(opsCtx, sc.OpsListen, bot.OpsHandler(reg, ready), log, "ops") })
+		part(&opsWG, func() error { return listenAndServe(opsCtx, sc.OpsListen, bot.OpsHandler(reg, ready), log, "ops") })
 	}
 	switch sc.Mode {
 	case config.SlackHTTP:
-		part(&frontWG, "slack http", func() error {
+		part(&frontWG, func() error {
 			return listenAndServe(front, sc.Listen, b.HTTPHandler(sc.SigningSecret.Reveal()), log, "slack")
 		})
 	default:
-		part(&frontWG, "socket mode", func() error {
+		part(&frontWG, func() error { // its errors start "socket mode:"
 			return b.RunSocketMode(front, func() *socketmode.Client { return socketmode.New(api) }, &socket)
 		})
 	}
 	if sched != nil {
-		part(&frontWG, "scheduler", func() error { return sched.Run(front) })
+		part(&frontWG, func() error {
+			if err := sched.Run(front); err != nil {
+				return fmt.Errorf("scheduler: %w", err)
+			}
+			return nil
+		})
 	}
-	part(&frontWG, "store pruning", func() error { prune(front, db, log); return nil })
+	part(&frontWG, func() error { prune(front, db, log); return nil })
 
 	select {
 	case <-ctx.Done():
@@ -219,11 +237,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 	return err
 }
 
-// listenAndServe serves h on addr until ctx ends, then shuts down gracefully.
+// listenAndServe serves h on addr until ctx ends, then shuts down gracefully. Its
+// errors name the server.
 func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.Logger, name string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("%s server: listen on %s: %w", name, addr, err)
 	}
 	srv := &http.Server{
 		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
@@ -235,7 +254,7 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, log *slog.
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("%s server: %w", name, err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -250,11 +269,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	if s.Driver == "postgres" {
 		dsn = s.DSN.Reveal()
 	}
-	db, err := store.Open(ctx, store.Options{Driver: s.Driver, DSN: dsn, Retention: s.Retention, Log: log})
-	if err != nil {
-		return nil, fmt.Errorf("open the %s store: %w", s.Driver, err)
-	}
-	return db, nil
+	return store.Open(ctx, store.Options{Driver: s.Driver, DSN: dsn, Retention: s.Retention, Log: log}) // its errors say which store
 }
 
 // prune deletes what the store keeps past its retention, hourly, until ctx ends.
