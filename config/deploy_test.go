@@ -193,3 +193,28 @@ func TestSlackManifest(t *testing.T) {
 		t.Errorf("HTTP mode URLs (-want +got):\n%s", diff)
 	}
 }
+
+// TestSystemdUnits: each unit's install notes create the user it runs as and give
+// /etc/authtriage to its group, and SupplementaryGroups= stays commented: a unit
+// naming a group the host lacks does not start.
+func TestSystemdUnits(t *testing.T) {
+	for _, unit := range []string{"../deploy/authtriage-agent.service", "../deploy/authtriage-bot.service"} {
+		src := readDeploy(t, unit)
+		for _, want := range []string{
+			"#   useradd --system --user-group --no-create-home --shell /usr/sbin/nologin authtriage",
+			"#   install -d -m 0750 -o root -g authtriage /etc/authtriage",
+			"config check --config /etc/authtriage/",
+			"\nUser=authtriage\n", "\nGroup=authtriage\n",
+		} {
+			if !strings.Contains(src, want) {
+				t.Errorf("%s lacks %q", unit, want)
+			}
+		}
+		if regexp.MustCompile(`(?m)^SupplementaryGroups=`).MatchString(src) {
+			t.Errorf("%s sets SupplementaryGroups=, which fails on a host without the group", unit)
+		}
+	}
+	if !strings.Contains(readDeploy(t, "../deploy/authtriage-agent.service"), "\n#SupplementaryGroups=mssql\n") {
+		t.Error("the agent's unit does not offer SupplementaryGroups=mssql, commented")
+	}
+}
