@@ -29,18 +29,24 @@ export AUTHTRIAGE_REQUIRE_POSTGRES=1
 bash scripts/testdomain.sh up "$dir"
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(./...)
-AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -race -count=1 "${args[@]}"
+# go test -json through scripts/testsummary: go test's usual output, then every skipped
+# test with its reason.
+summary=$(mktemp -d -t authtriage-summary.XXXXXX)/testsummary
+go build -o "$summary" ./scripts/testsummary
+AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -json -race -count=1 "${args[@]}" | "$summary"
 bash scripts/testdomain.sh down "$dir" --purge >/dev/null
 
 # A second domain whose DC and KDC run an hour ahead (faketime), for the clock-skew
 # tests; every other integration test skips there.
 dir=$(mktemp -d -t authtriage-skewed.XXXXXX)
 AUTHTRIAGE_TEST_SKEW=1 bash scripts/testdomain.sh up "$dir"
-AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -count=1 -run 'ClockSkew' ./kerberos ./cmd/authtriage
+echo "Clock-skew tests (only they run here; their skips are listed):"
+AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -json -count=1 -run 'ClockSkew' ./kerberos ./cmd/authtriage | "$summary"
 bash scripts/testdomain.sh down "$dir" --purge >/dev/null
 
 # A third domain whose KDC gives accounts without msDS-SupportedEncryptionTypes AES only,
 # the default KB5073381 brings, for the tests of those accounts.
 dir=$(mktemp -d -t authtriage-aes.XXXXXX)
 AUTHTRIAGE_TEST_AES_DEFAULT=1 bash scripts/testdomain.sh up "$dir"
-AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -count=1 -run 'RC4|Offered' ./kerberos ./cmd/authtriage
+echo "AES-default tests (only they run here; their skips are listed):"
+AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -json -count=1 -run 'RC4|Offered' ./kerberos ./cmd/authtriage | "$summary"
