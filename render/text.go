@@ -139,7 +139,11 @@ func CountBySeverity(fs []triage.Finding) string {
 		}
 	}
 	if len(parts) == 0 {
-		if len(fs) > 0 { // severities outside the known ones
+		switch len(fs) { // severities outside the known ones
+		case 0:
+		case 1:
+			return "1 finding"
+		default:
 			return fmt.Sprintf("%d findings", len(fs))
 		}
 		return "no findings"

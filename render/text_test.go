@@ -161,3 +161,19 @@ func TestTextTimesLabelled(t *testing.T) {
 		t.Errorf("event-log evidence alone is not labelled UTC:\n%s", b.String())
 	}
 }
+
+func TestCountBySeverityPlural(t *testing.T) {
+	for _, tt := range []struct {
+		fs   []triage.Finding
+		want string
+	}{
+		{nil, "no findings"},
+		{[]triage.Finding{{Severity: triage.Severity(99)}}, "1 finding"},
+		{[]triage.Finding{{Severity: triage.Severity(99)}, {Severity: triage.Severity(99)}}, "2 findings"},
+		{[]triage.Finding{{Severity: triage.Critical}}, "1 critical"},
+	} {
+		if got := CountBySeverity(tt.fs); got != tt.want {
+			t.Errorf("CountBySeverity(%d findings) = %q; want %q", len(tt.fs), got, tt.want)
+		}
+	}
+}

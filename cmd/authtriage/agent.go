@@ -145,11 +145,7 @@ func newSQLChecker(cfg *config.Config, log *slog.Logger) (*sqlserver.Checker, er
 	if k := cfg.Kerberos; k != nil {
 		sc.Krb5Conf, sc.Realm, sc.Keytab, sc.Principal, sc.Password = k.Krb5Conf, k.Realm, k.Keytab, k.Principal, k.Password.Reveal()
 	}
-	c, err := sqlserver.New(sc, log)
-	if err != nil {
-		return nil, fmt.Errorf("sql: %w", err)
-	}
-	return c, nil
+	return sqlserver.New(sc, log) // its errors start "sql server checker:"
 }
 
 // agentChecks are the fixed checks the agent runs for one inventory host. Evidence on

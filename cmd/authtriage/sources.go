@@ -52,7 +52,7 @@ func newDirectorySources(ctx context.Context, ldif string, cfg *config.Config, l
 			BaseDN: d.BaseDN, NetBIOS: d.NetBIOS, BindDN: d.BindDN, Password: d.BindPassword.Reveal(), CAFile: d.CAPath, Timeout: d.Timeout,
 		}, log)
 		if err != nil {
-			return s, fmt.Errorf("directory: %w", err)
+			return s, err // "directory configuration: ..."
 		}
 		s.close = func() { c.Close() }
 		s.spn.Dir, s.account.Dir, s.clock.DC, s.dc.Dir = c, c, c, c
@@ -70,7 +70,7 @@ func newDirectorySources(ctx context.Context, ldif string, cfg *config.Config, l
 		}, log)
 		if err != nil {
 			s.close()
-			return s, fmt.Errorf("kerberos: %w", err)
+			return s, err // "kerberos configuration: ..."
 		}
 		s.krb.KDC = t
 	} else {
