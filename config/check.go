@@ -140,7 +140,14 @@ func checkOne(ctx context.Context, file string, role Role, getenv func(string) s
 	data, err := readLimited(ctx, file)
 	if err != nil {
 		c.r = newReporter(file)
-		c.r.at(0, "", "cannot read the configuration: %s", fileProblem(file, err))
+		msg := "cannot be read: " + err.Error()
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			msg = "no such file"
+		case errors.Is(err, fs.ErrPermission):
+			msg = "permission denied to " + processUser()
+		}
+		c.r.at(0, "", "%s", msg)
 		return c
 	}
 	cfg, r, decoded := parseConfig(data, file, getenv, fileReader(ctx, file), role)
