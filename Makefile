@@ -2,7 +2,7 @@
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS := ./...
 
-.PHONY: test lint unit integration windows demo fuzz bench-errorlog bench-spnscan bench-ack bench-sweep build
+.PHONY: test lint unit integration windows demo fuzz bench-errorlog bench-spnscan bench-ack bench-sweep build release-snapshot deploy-smoke
 
 ## test: everything CI runs: formatting, vet, staticcheck, the Windows build, and all tests
 ## with the race detector inside a throwaway Samba AD domain (needs root; installs Samba)
@@ -31,8 +31,20 @@ unit:
 demo:
 	go run ./cmd/authtriage demo
 
+## build: ./authtriage, one static binary, as the release archives hold it
 build:
 	CGO_ENABLED=0 go build -trimpath -o authtriage ./cmd/authtriage
+
+## release-snapshot: the release archives (linux, windows x amd64, arm64) and their SHA-256
+## checksums in dist/, built by goreleaser without a tag or publishing, then checked; not in
+## CI (its first run compiles goreleaser)
+release-snapshot:
+	bash scripts/release-snapshot.sh
+
+## deploy-smoke: the README's install steps in a temporary root as a throwaway user, ending
+## with the agent answering over mutual TLS (needs root; make test runs it as TestDeploySmoke)
+deploy-smoke:
+	bash scripts/deploy-smoke.sh
 
 ## fuzz: run each parser's fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
