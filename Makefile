@@ -60,6 +60,7 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzHTTP -fuzztime=$(FUZZTIME) ./bot
 	go test -run=NONE -fuzz=FuzzDisplay -fuzztime=$(FUZZTIME) ./internal/display
 	go test -run=NONE -fuzz=FuzzCommand -fuzztime=$(FUZZTIME) ./triage
+	go test -run=NONE -fuzz=FuzzStrictKeys -fuzztime=$(FUZZTIME) ./agent
 
 ## bench-errorlog: our ERRORLOG scan against ripgrep on a generated 1 GiB log
 bench-errorlog:

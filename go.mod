@@ -1,4 +1,4 @@
-module authtriage
+module github.com/authtriage/authtriage
 
 go 1.26.0
 

@@ -23,7 +23,7 @@ import (
 	"fmt"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // API paths and media types of version 1.

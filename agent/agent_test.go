@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/agent"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestDecodeLine(t *testing.T) {

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/demo"
-	"authtriage/diagnosis"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestAuditAgreesWithTheReport: the agent's audit line names the host as the client's

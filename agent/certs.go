@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // GenerateCerts creates in dir what a first install needs for mutual TLS, all signed by

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/agent"
+	"github.com/authtriage/authtriage/agent"
 )
 
 func readCert(t *testing.T, path string) *x509.Certificate {

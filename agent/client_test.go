@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/agent"
-	"authtriage/diagnosis"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var remoteNames = []string{"errorlog", "slow", "spn", "account"}

@@ -7,12 +7,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/agent"
-	"authtriage/checks"
-	"authtriage/demo"
-	"authtriage/diagnosis"
-	"authtriage/directory"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/checks"
+	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // demoChecks are the real checks over the demo's sample evidence: an ERRORLOG, a

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // pki is a CA with its server and client certificates, made by GenerateCerts.

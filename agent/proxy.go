@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Checks returns one triage.Check per name (duplicates dropped), each standing for the

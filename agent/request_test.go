@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/agent"
+	"github.com/authtriage/authtriage/agent"
 )
 
 // TestRequestKeysAreStrict: a triage request is read as written. encoding/json

@@ -8,7 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // grace is how long the runner waits past a check's timeout for it to notice its

@@ -12,8 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // handlerRequest is a triage request as the TLS server hands it to the handler, from

@@ -20,7 +20,7 @@ import (
 	"time"
 	"unicode"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ServerConfig configures a Server.

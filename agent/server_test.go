@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func okChecks() []triage.Check {

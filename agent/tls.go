@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile"
 )
 
 // maxPEMFile bounds a certificate, key or CA file.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/commands"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/commands"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A Reply is an ephemeral answer to the person who asked: only they see it.

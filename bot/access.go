@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"authtriage/commands"
+	"github.com/authtriage/authtriage/commands"
 )
 
 // allowed reports whether the request's user may run verb in the request's

@@ -7,7 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/commands"
+	"github.com/authtriage/authtriage/commands"
 )
 
 // The select a Share click offers: its action ID, and its block ID's prefix (the

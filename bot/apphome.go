@@ -7,7 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/commands"
+	"github.com/authtriage/authtriage/commands"
 )
 
 // homeViewers are the users who opened the bot's App Home recently: their Home

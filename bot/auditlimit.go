@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"authtriage/store"
+	"github.com/authtriage/authtriage/store"
 )
 
 // What the bot stores of refused requests (results denied and rejected: no

@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"authtriage/store"
+	"github.com/authtriage/authtriage/store"
 )
 
 // TestRefusedFloodIsBounded is the reproduction of a flood of refused requests:

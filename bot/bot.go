@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // SlackAPI is what the bot calls of Slack's Web API; *slack.Client has it.

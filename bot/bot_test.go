@@ -16,10 +16,10 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/config"
-	"authtriage/internal/slackfake"
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // The channels, users and group of the tests' workspace.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/commands"
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/commands"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // check runs one triage and answers with its thread in channel (under threadTS

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/config"
+	"github.com/authtriage/authtriage/config"
 )
 
 // TestStoredReportCommands: history, show and share work on what check stored.

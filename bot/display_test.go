@@ -8,9 +8,9 @@ import (
 	"time"
 	"unicode"
 
-	"authtriage/schedule"
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/schedule"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // termPayload is what a client can put in the login name SQL Server writes to its

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/render"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/render"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // The facts of evidence are written as the terminal renderer writes them (package
@@ -57,7 +57,7 @@ func (w factWriter) mrkdwn(e triage.Evidence) (string, bool) {
 		}
 		parts = append(parts, clientList(names, more))
 	} else if e.MoreClients > 0 {
-		parts = append(parts, fmt.Sprintf("%d clients", e.MoreClients))
+		parts = append(parts, fmt.Sprintf("%d %s", e.MoreClients, plural(e.MoreClients, "client", "clients")))
 	}
 	return strings.Join(parts, "; "), cut
 }
@@ -75,7 +75,7 @@ func (w factWriter) plain(e triage.Evidence) string {
 		}
 		parts = append(parts, clientList(names, max(e.MoreClients, 0)))
 	} else if e.MoreClients > 0 {
-		parts = append(parts, fmt.Sprintf("%d clients", e.MoreClients))
+		parts = append(parts, fmt.Sprintf("%d %s", e.MoreClients, plural(e.MoreClients, "client", "clients")))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/internal/shelltest/hostile"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/shelltest/hostile"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // codeBlock matches a ``` code block in Slack mrkdwn.

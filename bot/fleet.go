@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"authtriage/schedule"
+	"github.com/authtriage/authtriage/schedule"
 )
 
 // The Bot posts the scheduler's fleet summaries.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 // PostSummary posts the parent only; PostDetails the replies, in its thread.

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // FuzzThread renders reports decoded from arbitrary JSON and checks that Thread never

@@ -9,9 +9,9 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/schedule"
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/schedule"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // MaxHomeBlocks is Slack's limit on the blocks of a Home tab view

@@ -11,8 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var homeNow = time.Date(2026, 11, 25, 9, 14, 0, 0, time.UTC)

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"authtriage/internal/display"
-	"authtriage/render"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/render"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Markdown returns the whole report as Markdown, nothing shortened or left out: every

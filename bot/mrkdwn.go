@@ -5,7 +5,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/display"
 )
 
 // Text from a report (host names, log messages, logins, commands) is user-controlled

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestEsc(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/internal/display"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestThreadProperties renders reports of every size, from none to 200 findings,

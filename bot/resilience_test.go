@@ -12,7 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 // slowClaims is a Store whose de-duplication claims hang, as a store busy with

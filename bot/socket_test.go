@@ -12,7 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 func TestSocketModeEnvelopesAreAckedAndHandled(t *testing.T) {

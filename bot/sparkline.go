@@ -1,6 +1,6 @@
 package bot
 
-import "authtriage/render"
+import "github.com/authtriage/authtriage/render"
 
 // Sparkline draws counts as a line of Unicode block characters, as render.Sparkline
 // does: one per count, the largest as █, a zero as a space, so put the line in a code

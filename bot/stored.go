@@ -9,8 +9,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // load returns the stored report id, or tells the user it is not there.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/internal/display"
-	"authtriage/schedule"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/schedule"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Budgets of a fleet summary's parent message, chosen so that it stays below

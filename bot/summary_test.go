@@ -10,8 +10,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/schedule"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/schedule"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var (

@@ -14,9 +14,9 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/internal/display"
-	"authtriage/render"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/render"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A Message is one Slack message of a thread.
@@ -663,7 +663,7 @@ func (r *renderer) overflow(from int) Message {
 		lines = append(lines, fmt.Sprintf("• %s %s · %s: %s", severityEmoji(f.Severity), codeSpan(cause), esc(oneLine(f.Severity.String())), esc(s)))
 	}
 	head := header(fmt.Sprintf("%d more %s", len(rest), plural(len(rest), "finding", "findings")))
-	text := fmt.Sprintf("%d more findings for %s", len(rest), r.host)
+	text := fmt.Sprintf("%d more %s for %s", len(rest), plural(len(rest), "finding", "findings"), r.host)
 	pos := fmt.Sprintf("findings %d to %d of %d", from+1, len(r.findings), len(r.findings))
 	msgs := r.pack(text, head, head, sections("These did not fit into this thread; the attached report has them in full:", lines),
 		[]string{r.host, pos}, 1, fmt.Sprintf("…and more: %d findings in all, in the attached report.", len(rest)))

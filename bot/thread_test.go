@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/render"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/render"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestThreadTrend: the checks reply, not the parent, shows the failures per hour of a

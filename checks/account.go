@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // accountReader reads an account and the domain's password policy.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // describeWindow returns "2025-06-01 09:22 to 2025-06-02 09:54 (24h window)".

@@ -12,8 +12,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"authtriage/demo"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestSkipsWithoutSource(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // clockSource reads another machine's clock against ours.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // dcProber finds the domain controllers and tries each.

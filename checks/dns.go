@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // resolver is the part of *net.Resolver the DNS check uses.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestErrorLogProvesNothing: an ERRORLOG that holds nothing, or that is not a log or

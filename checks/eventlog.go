@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/eventlog"
-	"authtriage/internal/safefile"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // EventLog reads Windows event-log exports (wevtutil qe System|Application /f:xml) for

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/demo"
-	"authtriage/directory"
-	"authtriage/eventlog"
-	"authtriage/internal/safefile"
-	"authtriage/internal/safefile/safefiletest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestEventLogProvesNothing: an export without events makes the check an error that

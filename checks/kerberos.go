@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ticketer requests service tickets, as klist get does.

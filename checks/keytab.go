@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Keytab reads SQL Server on Linux's keytab (run by the agent on the host), for the

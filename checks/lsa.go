@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // LSA times a call into the Local Security Authority on the SQL Server host (run by the

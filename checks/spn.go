@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // spnFinder answers setspn -Q across the forest.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // sqlLogger logs in to SQL Server with Windows authentication.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 type fakeLogins []triage.SQLLogin

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestPortUnknownDetail: the SPN and Kerberos checks say that the TCP SPN of a named

@@ -6,7 +6,7 @@ package commands
 import (
 	"strconv"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A Verb names a command.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"authtriage/commands"
+	"github.com/authtriage/authtriage/commands"
 )
 
 func ExampleParse() {

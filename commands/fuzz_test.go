@@ -4,7 +4,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"authtriage/commands"
+	"github.com/authtriage/authtriage/commands"
 )
 
 // FuzzParse checks that Parse never panics, that its errors are sentences of a

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/commands"
+	"github.com/authtriage/authtriage/commands"
 )
 
 func TestHelp(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Parse reads one command from text as a person typed it in Slack or on the command

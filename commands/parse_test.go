@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/commands"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/commands"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestParse(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/commands"
+	"github.com/authtriage/authtriage/commands"
 )
 
 func TestSuggest(t *testing.T) {

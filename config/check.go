@@ -16,7 +16,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
-	"authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile"
 )
 
 // CheckOptions say how Check judges what a configuration refers to.

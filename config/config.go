@@ -12,7 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile"
 )
 
 // Config is the content of a configuration file. Parse and Load return only

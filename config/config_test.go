@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the problems found")

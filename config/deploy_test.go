@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 
-	"authtriage/config"
+	"github.com/authtriage/authtriage/config"
 )
 
 // The files of ../deploy are tested here so that they cannot rot.

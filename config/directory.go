@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Directory says how to reach Active Directory: the domain controllers (or the DNS

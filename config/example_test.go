@@ -3,7 +3,7 @@ package config_test
 import (
 	"fmt"
 
-	"authtriage/config"
+	"github.com/authtriage/authtriage/config"
 )
 
 func ExampleParse() {

@@ -12,7 +12,7 @@ import (
 	"embed"
 	"io/fs"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 //go:embed sqlhost01/ERRORLOG sqlhost01/System.xml sqlhost01/directory.ldf

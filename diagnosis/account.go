@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // accountRule reads the state of the account that owns the instance's SPNs (the

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // agentRule reports a helper agent that did not answer for some of its checks: the

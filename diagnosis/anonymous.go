@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // anonymousRule reports the 18456 failures whose login is no user at all: Windows

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // errorlogHead is the start of an ERRORLOG as SQL Server 2019 writes it; the

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/errorlog"
-	"authtriage/eventlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Windows events as `wevtutil qe System /f:RenderedXml` writes them on the SQL Server

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // maxSkew is Kerberos' default tolerance for clock differences.

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // returnCodes explain the Windows return codes of 26037/26067 (SPN registration).

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestTicketCodesHaveMeanings: every KRB-ERROR code a ticket request can come back

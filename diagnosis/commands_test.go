@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/internal/shelltest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/shelltest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // hostile are values an attacker can put into a name read from evidence.

@@ -3,8 +3,8 @@ package diagnosis
 import (
 	"fmt"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // dcEventsRule reports domain-controller, secure-channel and LSA trouble that only

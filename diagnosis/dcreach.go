@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // dcReachRule reports domain controllers that do not answer from where authtriage runs

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestDirectoryRules(t *testing.T) {

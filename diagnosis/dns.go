@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // dnsRule reports names that would make clients ask for a different SPN than the one

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // etypeRule reports a service account that shares no usable encryption type with the

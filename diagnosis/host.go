@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // slowLSA is the LSA probe latency from which authtriage calls the LSA slow: a lookup of

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // kerberosEventsRule reads client-side Kerberos events (System log of the SQL Server

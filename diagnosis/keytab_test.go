@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/internal/shelltest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/shelltest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestKeytabEtypes: besides the key version, the keytab's keys must be of an encryption

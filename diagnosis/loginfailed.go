@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // loginFailedRule reports 18456: authentication reached SQL Server, which refused the

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Rules returns every diagnosis rule, in the order they are applied.

@@ -5,8 +5,8 @@ import (
 	"net"
 	"strings"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // portUnknownRule reports each named instance whose TCP port is not known when the SPN

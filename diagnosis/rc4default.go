@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // rc4DefaultRule reports the service account whose Kerberos encryption types the domain

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestRC4Default: an account without msDS-SupportedEncryptionTypes is judged by the

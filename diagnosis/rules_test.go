@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var (

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // The safety test: no remediation authtriage prints, from the catalog or built by a

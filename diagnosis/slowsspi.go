@@ -3,8 +3,8 @@ package diagnosis
 import (
 	"fmt"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // slowSSPIMillis is the "negotiating SSPI" time in a 17830 from which authtriage calls

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // spnRule compares the owners of each required MSSQLSvc SPN, as the global catalog

@@ -3,8 +3,8 @@ package diagnosis
 import (
 	"fmt"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // spnRegistrationRule reports SQL Server's failure to register its own SPNs at

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // sqlLoginRule reads the checker's own integrated-authentication logins to the

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // sspiRule explains 17806 "SSPI handshake failed" by its Windows error code, the

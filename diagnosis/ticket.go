@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ticketRule reports service-ticket requests the KDC refused for reasons no other rule

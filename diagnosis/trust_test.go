@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestSPNTransports: a missing SPN that TCP clients ask for (MSSQLSvc/FQDN:PORT) is

@@ -3,8 +3,8 @@ package diagnosis
 import (
 	"fmt"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // untrustedDomainRule reports 18452 "login is from an untrusted domain" on its own,

@@ -15,7 +15,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 const secret = "Sup3r-S3cret!pw"

@@ -12,7 +12,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // attrs holds the attribute values of one directory object, keyed by the lower-case

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ErrNotFound reports that the directory has no object of the name asked for.

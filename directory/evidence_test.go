@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/directory"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestLDIFThatProvesNothing checks that an export without anything about what is asked

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // FuzzLoadLDIF: LoadLDIF never panics; a syntax error names a line of the input;

@@ -12,9 +12,9 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"authtriage/directory"
-	"authtriage/internal/testdomain"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // These tests run against the Samba AD DC of scripts/testdomain.sh and skip without

@@ -11,7 +11,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Limits on LDIF input. A line is a logical line, after unfolding.

@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"authtriage/directory"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ldifEntry is a minimal account entry, as ldapsearch -LLL writes it.

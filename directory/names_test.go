@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestParseAccountName(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // LDIF is a directory read from an LDIF export, for offline triage. It answers the

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // kdcPort is the Kerberos port the probe checks on each domain controller.

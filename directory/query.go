@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // FindSPN returns every object in the forest that holds spn, as "setspn -Q spn"

@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/internal/safefile"
-	"authtriage/internal/safefile/safefiletest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // logText writes entries as SQL Server does: "2025-11-02 01:30:00.00 Logon       text".

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // FuzzRead checks that no input makes Read panic or fail other than as "not a log" or

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // headSize is how much of the start of each file is read for the start-up facts;

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // windowsLog returns text, read as UTF-8 with LF line ends, as SQL Server on Windows

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // SQL Server message numbers that authtriage reads. Their texts are Microsoft's:

@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestParseMessage(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/internal/safefile"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ErrNotLog is returned, wrapped with the file's name, for a file that is not a SQL

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"sync"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // tuning sets the sizes of the forward scan. Tests make chunks small to put entries

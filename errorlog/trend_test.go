@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // failureLog returns an error log, as UTF-8 text, that starts at 2025-06-01 00:00,

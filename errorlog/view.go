@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Limits on how far the reader looks around a match. They bound the work done for

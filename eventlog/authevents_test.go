@@ -5,8 +5,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/eventlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestReadAuthEvents reads exports of the events that tell a broken secure channel, an

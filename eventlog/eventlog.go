@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/internal/safefile"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Options choose the time window of a read.

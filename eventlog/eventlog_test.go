@@ -16,10 +16,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/eventlog"
-	"authtriage/internal/safefile"
-	"authtriage/internal/safefile/safefiletest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 const spn = "MSSQLSvc/sqlhost01.corp.example:1433"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/eventlog"
+	"github.com/authtriage/authtriage/eventlog"
 )
 
 // FuzzRead checks that Read never panics and that what it returns is consistent,

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/eventlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // kdcsvc returns an event of the Kerberos Key Distribution Center in a domain

@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // event is one <Event> of an export, as wevtutil, Event Viewer and Get-WinEvent write

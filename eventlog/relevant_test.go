@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // xmlEvent builds one <Event>: provider, ID, channel ("" for none), the inside of

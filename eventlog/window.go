@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A collector keeps the relevant events of one read that fall in its window.

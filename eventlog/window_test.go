@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func netlogonAt(t time.Time) *event {

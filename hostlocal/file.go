@@ -3,7 +3,7 @@ package hostlocal
 import (
 	"context"
 
-	"authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile"
 )
 
 // readLimited reads a regular file of at most max bytes, opened under ctx with safefile.

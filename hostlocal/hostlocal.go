@@ -12,7 +12,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ErrUnsupported is returned by what this operating system does not have.

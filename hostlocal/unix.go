@@ -6,7 +6,7 @@ import (
 	"context"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // EventLog is Windows-only.

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // lsaTimeout bounds the LSA probe.

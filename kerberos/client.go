@@ -14,7 +14,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
-	"authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile"
 )
 
 // Size limits for the files a Config names.

@@ -4,9 +4,9 @@ import (
 	"slices"
 	"testing"
 
-	"authtriage/internal/testdomain"
-	"authtriage/kerberos"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestIntegrationOffered: every result names the encryption types the request offered,

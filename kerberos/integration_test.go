@@ -14,9 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
-	"authtriage/internal/testdomain"
-	"authtriage/kerberos"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // The integration tests ask the Samba AD DC that scripts/testdomain.sh starts

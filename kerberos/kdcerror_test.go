@@ -8,8 +8,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/krberror"
 	"github.com/jcmturner/gokrb5/v8/messages"
 
-	"authtriage/kerberos"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Error texts recorded from gokrb5 v8.4.4 against the Samba 4.17 AD DC KDC that

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/messages"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // DefaultTimeout is how long Tickets waits for one KDC exchange when Config.Timeout is 0.

@@ -24,7 +24,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
-	"authtriage/kerberos"
+	"github.com/authtriage/authtriage/kerberos"
 )
 
 const testPassword = "S3cret!do-not-print"
@@ -395,7 +395,7 @@ func waitNoRunner(t *testing.T, limit time.Duration) {
 	for {
 		buf := make([]byte, 1<<20)
 		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "authtriage/kerberos.startRunner") {
+		if !strings.Contains(stacks, "github.com/authtriage/authtriage/kerberos.startRunner") {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/kerberos"
+	"github.com/authtriage/authtriage/kerberos"
 )
 
 func TestCheckSPN(t *testing.T) {

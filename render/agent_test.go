@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestTextNamesTheAgent: a check a helper agent ran says which agent ran it.

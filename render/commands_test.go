@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/internal/shelltest/hostile"
-	"authtriage/render"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/shelltest/hostile"
+	"github.com/authtriage/authtriage/render"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // stepLine matches a step of the text report's Fix section: "   2) Register ...".

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // payload is what a client can put in the login name SQL Server writes to its

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // JSON writes the report as one indented JSON object (the public contract in the

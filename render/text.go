@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/internal/display"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TextOptions control terminal output.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // sparkLevels are the eight heights of a sparkline, lowest first.

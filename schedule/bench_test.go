@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // sleepyTriager simulates a fleet: each triage takes mean ± jitter (uniform,

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A Summary is what a fleet run found, compared with the schedule's previous run:

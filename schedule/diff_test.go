@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func hs(host string, status triage.Status, causes ...triage.CauseID) triage.HostState {

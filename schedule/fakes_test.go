@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // fakeClock is a Clock that moves only when Advance or Jump is called. Like the

@@ -10,9 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for creating test schemas
 
-	"authtriage/internal/pgtest"
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/pgtest"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // forEachStore runs f once per backend of the real store, in parallel

@@ -19,8 +19,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A Schedule is one recurring sweep of a list of hosts.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // The tests run in a synctest bubble, where synctest.Wait tells when every

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // DeadlineError is the Error of a host that was not triaged by the run's deadline.

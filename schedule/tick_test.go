@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A host whose agent cannot be reached is not "fixed": its causes are neither

@@ -12,7 +12,7 @@ import (
 
 	mssql "github.com/microsoft/go-mssqldb"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // A session is one logged-in connection.

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/errorlog"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // LogName is LogEvent.Log of the entries ErrorLog reads.

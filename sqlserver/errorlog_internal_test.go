@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // FuzzLogReader checks that the reading of sp_readerrorlog rows never panics and never

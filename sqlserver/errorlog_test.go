@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/errorlog"
-	"authtriage/internal/tdsfake"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/internal/tdsfake"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // The server of these tests runs at UTC-5; its clock reads 10:00 local on 25 November.

@@ -9,10 +9,10 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
-	"authtriage/internal/tdsfake"
-	"authtriage/internal/testdomain"
-	"authtriage/sqlserver"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/tdsfake"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestLoginsKerberos logs in with a real ticket from the test domain's KDC (Samba) to

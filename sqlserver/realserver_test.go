@@ -8,8 +8,8 @@ import (
 
 	"github.com/microsoft/go-mssqldb/msdsn"
 
-	"authtriage/sqlserver"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Environment of the real-server test.

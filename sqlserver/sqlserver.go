@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // DefaultTimeout bounds the login and each query when Config.Timeout is 0.

@@ -12,9 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"authtriage/internal/tdsfake"
-	"authtriage/sqlserver"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/tdsfake"
+	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ntlm makes a checker log in with NTLM, which needs no KDC: the fake takes any token.

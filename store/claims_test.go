@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/internal/pgtest"
+	"github.com/authtriage/authtriage/internal/pgtest"
 )
 
 // TestClaimOnce claims one key from 50 goroutines over one or two handles

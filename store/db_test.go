@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/internal/pgtest"
+	"github.com/authtriage/authtriage/internal/pgtest"
 )
 
 // t0 is the tests' "now": a time with microseconds, as the store keeps them.

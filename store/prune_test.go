@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestPrune(t *testing.T) {

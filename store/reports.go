@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // SaveReport stores r, replacing the record with the same Report.ID if it is

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // report returns a report on host started at, with a warning finding for each

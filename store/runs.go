@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // SaveRun stores run, replacing the run of the same Schedule and Tick if there

@@ -12,7 +12,7 @@ import (
 	"errors"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // ErrNotFound is returned (wrapped) when a report or run asked for does not exist.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestCatalog: every published cause ID is in the catalog, once, with a severity,

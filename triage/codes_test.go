@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestCodeTablesCiteVerifiedPages: every Kerberos error, SSPI status and 18456 state

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode"
 
-	"authtriage/internal/shelltest"
+	"github.com/authtriage/authtriage/internal/shelltest"
 )
 
 // Hostile are values an attacker can put into a name authtriage reads from evidence.

@@ -11,7 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // fakeCheck is a check whose behaviour the test chooses.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func TestValidHostName(t *testing.T) {

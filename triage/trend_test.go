@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var minus5 = time.FixedZone("", -5*3600)

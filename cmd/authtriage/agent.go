@@ -15,14 +15,14 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/checks"
-	"authtriage/config"
-	"authtriage/diagnosis"
-	"authtriage/hostlocal"
-	"authtriage/internal/display"
-	"authtriage/sqlserver"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/checks"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/hostlocal"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // remoteCheckNames are the checks an agent runs for a host, in report order; they

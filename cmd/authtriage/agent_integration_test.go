@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/config"
-	"authtriage/internal/testdomain"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestIntegrationAgent starts a real agent on loopback (mutual TLS) against the Samba

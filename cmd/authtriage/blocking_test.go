@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/config"
-	"authtriage/diagnosis"
-	"authtriage/internal/safefile/safefiletest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // runBounded runs the command line and fails the test when it has not returned within

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/checks"
-	"authtriage/config"
-	"authtriage/diagnosis"
-	"authtriage/internal/display"
-	"authtriage/internal/safefile"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/checks"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // checkOptions are the flags of `authtriage check`.

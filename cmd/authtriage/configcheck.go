@@ -9,8 +9,8 @@ import (
 	"runtime"
 	"strings"
 
-	"authtriage/config"
-	"authtriage/internal/display"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/display"
 )
 
 // configCheckOptions are the flags of `authtriage config check`.

@@ -7,11 +7,11 @@ import (
 	"io"
 	"time"
 
-	"authtriage/checks"
-	"authtriage/demo"
-	"authtriage/diagnosis"
-	"authtriage/directory"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/checks"
+	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/triage"
 )
 
 type demoOptions struct{ output string }

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/config"
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 // TestAgentCertsGroup: agent certs --group gives the keys to the group, mode 0640,

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/internal/shelltest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/shelltest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestServiceAccountFlag: --service-account refuses, with exit 3 and the reason, an

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/internal/testdomain"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // The KB5073381 scenarios: service accounts without msDS-SupportedEncryptionTypes

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/internal/tdsfake"
-	"authtriage/internal/testdomain"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/tdsfake"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/triage"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 )

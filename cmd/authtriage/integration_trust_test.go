@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/internal/testdomain"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // TestIntegrationDCCertificate: a domain controller whose LDAPS certificate fails

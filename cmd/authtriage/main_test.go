@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/agent"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/triage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -8,9 +8,9 @@ import (
 
 	"golang.org/x/term"
 
-	"authtriage/bot"
-	"authtriage/render"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/bot"
+	"github.com/authtriage/authtriage/render"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func validOutput(s string) error {

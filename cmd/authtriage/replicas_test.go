@@ -20,8 +20,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"authtriage/internal/pgtest"
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/internal/pgtest"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 // TestMain lets TestTwoReplicas start this test binary as `authtriage serve`: a

@@ -10,9 +10,9 @@ import (
 	"io"
 	"strings"
 
-	"authtriage/config"
-	"authtriage/internal/display"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/triage"
 )
 
 type scanOptions struct {

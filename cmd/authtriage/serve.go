@@ -21,12 +21,12 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"authtriage/bot"
-	"authtriage/config"
-	"authtriage/diagnosis"
-	"authtriage/schedule"
-	"authtriage/store"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/bot"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/schedule"
+	"github.com/authtriage/authtriage/store"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func newServeFlags(configPath *string, verbose *bool, out io.Writer) *flag.FlagSet {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 // lockedBuffer is an io.Writer that several goroutines may write and a test read.

@@ -20,8 +20,8 @@ import (
 	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
 
-	"authtriage/config"
-	"authtriage/internal/display"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/display"
 )
 
 // defaultServiceName is the service agent install creates, and its event-log source.

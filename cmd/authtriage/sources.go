@@ -9,11 +9,11 @@ import (
 	"net"
 	"time"
 
-	"authtriage/checks"
-	"authtriage/config"
-	"authtriage/directory"
-	"authtriage/internal/safefile"
-	"authtriage/kerberos"
+	"github.com/authtriage/authtriage/checks"
+	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/kerberos"
 )
 
 // directorySources holds the directory and KDC adapters a command uses, and closes

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
 
 	"golang.org/x/sys/unix"
 )

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"authtriage/internal/safefile"
-	"authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
 )
 
 func TestOpen(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	mssql "github.com/microsoft/go-mssqldb"
 
-	"authtriage/internal/tdsfake"
+	"github.com/authtriage/authtriage/internal/tdsfake"
 )
 
 // open connects go-mssqldb to the fake: no TLS, NTLM as CORP\x unless user says

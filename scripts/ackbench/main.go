@@ -40,7 +40,7 @@ import (
 	"syscall"
 	"time"
 
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 func main() {

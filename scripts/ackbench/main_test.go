@@ -19,7 +19,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"authtriage/internal/slackfake"
+	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
 func TestPercentile(t *testing.T) {

@@ -18,9 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"authtriage/directory"
-	"authtriage/internal/testdomain"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/triage"
 )
 
 func main() {

@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"strings"
 
-	"authtriage/internal/shelltest"
-	"authtriage/triage"
+	"github.com/authtriage/authtriage/internal/shelltest"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Values are what an attacker puts into a name: shell and SQL metacharacters, line
