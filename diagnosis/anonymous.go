@@ -116,16 +116,7 @@ func (anonymousRule) Apply(t triage.Target, obs triage.Observations) []triage.Fi
 // Microsoft says that means, and what else the evidence shows.
 func anonymousSummary(cause triage.CauseID, t triage.Target, obs triage.Observations, events []triage.LogEvent, total int, also []string) string {
 	clients, more := distinctClients(events)
-	first, last := events[0].First, events[0].Last
-	for _, e := range events[1:] {
-		if e.First.Before(first) {
-			first = e.First
-		}
-		if e.Last.After(last) {
-			last = e.Last
-		}
-	}
-	when := span(triage.LogEvent{Count: total, First: first, Last: last})
+	when := spanAll(events, total)
 	from := ""
 	if n := len(clients) + more; n > 0 {
 		from = fmt.Sprintf(", from %s (%s)", plural(n, "client"), listClients(clients, more))

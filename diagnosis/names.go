@@ -182,6 +182,21 @@ func plural(n int, word string) string {
 // clientCount returns the number of distinct clients of a group.
 func clientCount(e triage.LogEvent) int { return len(e.Clients) + e.MoreClients }
 
+// spanAll is span over several groups of entries, total entries in all, from the first
+// entry of any of them to the last.
+func spanAll(events []triage.LogEvent, total int) string {
+	first, last := events[0].First, events[0].Last
+	for _, e := range events[1:] {
+		if e.First.Before(first) {
+			first = e.First
+		}
+		if e.Last.After(last) {
+			last = e.Last
+		}
+	}
+	return span(triage.LogEvent{Count: total, First: first, Last: last})
+}
+
 // span describes when a group happened: "at 09:41:13" or "from 09:00:01 to 09:41:13",
 // with the date and zone the first time, as the log wrote them.
 func span(e triage.LogEvent) string {

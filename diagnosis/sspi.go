@@ -168,16 +168,7 @@ func sspiText(e triage.LogEvent) string {
 }
 
 func sspiSummary(cause triage.CauseID, t triage.Target, codes []string, total, clients int, events []triage.LogEvent) string {
-	first, last := events[0].First, events[0].Last
-	for _, e := range events[1:] {
-		if e.First.Before(first) {
-			first = e.First
-		}
-		if e.Last.After(last) {
-			last = e.Last
-		}
-	}
-	when := span(triage.LogEvent{Count: total, First: first, Last: last})
+	when := spanAll(events, total)
 	who := ""
 	if clients > 0 {
 		who = " from " + plural(clients, "client")

@@ -22,7 +22,7 @@ const (
 )
 
 const realServerAdvice = envDSN + ` is not set. To test against a real SQL Server, start one, e.g.
-  docker run -d -e ACCEPT_EULA=Y -e MSSQL_SA_PASSWORD='Str0ng!Passw0rd' -p 1433:1433 mcr.microsoft.com/mssql/server:2022-latest
+  a SQL Server 2022 container from Microsoft's image, with ACCEPT_EULA=Y, the sa password Str0ng!Passw0rd, port 1433
 and set
   ` + envDSN + `='sqlserver://sa:Str0ng%21Passw0rd@localhost:1433?encrypt=true&TrustServerCertificate=true'
 (a SQL login), or a Windows login: authenticator=krb5 and its krb5-* keys on Linux, no user id on Windows.`

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -115,33 +113,7 @@ func rc4Hosts(t *testing.T, d testdomain.Domain) map[string]testdomain.Host {
 // is not judged here.
 func rc4Config(t *testing.T, d testdomain.Domain, krb5conf string) string {
 	t.Helper()
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "bind_password")
-	writeFile(t, pw, d.BindPassword+"\n")
-	var b strings.Builder
-	fmt.Fprintf(&b, `directory:
-  urls: [%s]
-  gc_urls: [%s]
-  bind_dn: %s
-  bind_password_file: %s
-  ca_path: %s
-kerberos:
-  realm: %s
-  kdcs: [%s]
-  krb5_conf: %s
-  principal: %s
-  keytab: %s
-sql:
-  encrypt: disable
-hosts:
-`, d.LDAPURL, d.GCURL, d.BindDN, pw, d.CAFile, d.Realm, d.KDC, krb5conf, d.Principal, d.Keytab)
-	for _, name := range slices.Sorted(maps.Keys(d.RC4Hosts)) {
-		h := d.RC4Hosts[name]
-		fmt.Fprintf(&b, "  - name: %s\n    fqdn: %s\n    instances: [\":1433\"]\n    service_account: CORP\\%s\n", name, h.FQDN, h.ServiceAccount)
-	}
-	path := filepath.Join(dir, "authtriage.yaml")
-	writeFile(t, path, b.String())
-	return path
+	return domainConfig(t, d, d.RC4Hosts, krb5conf)
 }
 
 // checksRan fails the test when one of the named checks did not run to a result.

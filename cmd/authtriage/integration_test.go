@@ -189,6 +189,13 @@ func loadDomain(t *testing.T) testdomain.Domain {
 // integrationConfig writes a configuration for the test domain and its scenario hosts.
 func integrationConfig(t *testing.T, d testdomain.Domain) string {
 	t.Helper()
+	return domainConfig(t, d, d.Hosts, d.Krb5Conf)
+}
+
+// domainConfig writes a configuration for the test domain and hosts, the checker's
+// Kerberos client configured by krb5conf.
+func domainConfig(t *testing.T, d testdomain.Domain, hosts map[string]testdomain.Host, krb5conf string) string {
+	t.Helper()
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "bind_password")
 	writeFile(t, pw, d.BindPassword+"\n")
@@ -208,9 +215,9 @@ kerberos:
 sql:
   encrypt: disable # the fake SQL Server speaks no TLS
 hosts:
-`, d.LDAPURL, d.GCURL, d.BindDN, pw, d.CAFile, d.Realm, d.KDC, d.Krb5Conf, d.Principal, d.Keytab)
-	for _, name := range slices.Sorted(maps.Keys(d.Hosts)) {
-		h := d.Hosts[name]
+`, d.LDAPURL, d.GCURL, d.BindDN, pw, d.CAFile, d.Realm, d.KDC, krb5conf, d.Principal, d.Keytab)
+	for _, name := range slices.Sorted(maps.Keys(hosts)) {
+		h := hosts[name]
 		fmt.Fprintf(&b, "  - name: %s\n    fqdn: %s\n    instances: [\":1433\"]\n    service_account: CORP\\%s\n", name, h.FQDN, h.ServiceAccount)
 	}
 	path := filepath.Join(dir, "authtriage.yaml")
