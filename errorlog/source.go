@@ -351,24 +351,28 @@ func (w *tailWalk) block(v *view, lo, hi int) bool {
 		from := w.windowFrom()
 		if !s.head.first.in(s.zone).Before(from) {
 			w.start = 0
-		} else {
-			cand := -1
-			for p := first; p < hi; p = v.c.lineEnd(v.buf, p) {
-				st, ok := v.stampAt(p)
-				if !ok {
-					continue
-				}
-				if !st.in(s.zone).Before(from) {
-					break
-				}
-				cand = p
-			}
-			if cand >= 0 {
-				w.start = v.off + int64(cand)
-			}
+		} else if cand := s.lastBefore(v, first, hi, from); cand >= 0 {
+			w.start = v.off + int64(cand)
 		}
 	}
 	return w.settled && w.start >= 0
+}
+
+// lastBefore returns the position in v.buf of the last entry in [lo, hi) that is older
+// than from, stopping at the first one that is not, or -1 when there is none.
+func (s *source) lastBefore(v *view, lo, hi int, from time.Time) int {
+	cand := -1
+	for p := lo; p < hi; p = v.c.lineEnd(v.buf, p) {
+		st, ok := v.stampAt(p)
+		if !ok {
+			continue
+		}
+		if !st.in(s.zone).Before(from) {
+			break
+		}
+		cand = p
+	}
+	return cand
 }
 
 // windowStart returns the offset of the entry to start a forward scan from to see
@@ -384,18 +388,7 @@ func (s *source) windowStart(ctx context.Context, from time.Time) (int64, error)
 	}
 	var at int64 = -1
 	err := s.backwards(ctx, func(v *view, lo, hi int) bool {
-		cand := -1
-		for p := lo; p < hi; p = v.c.lineEnd(v.buf, p) {
-			st, ok := v.stampAt(p)
-			if !ok {
-				continue
-			}
-			if !st.in(s.zone).Before(from) {
-				break
-			}
-			cand = p
-		}
-		if cand >= 0 {
+		if cand := s.lastBefore(v, lo, hi, from); cand >= 0 {
 			at = v.off + int64(cand)
 			return true
 		}
