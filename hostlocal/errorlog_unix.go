@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/authtriage/authtriage/internal/safefile"
 )
 
 // Where SQL Server on Linux keeps its settings and, by default, its error log.
@@ -27,7 +29,7 @@ const confTimeout = 5 * time.Second
 func ErrorLogPath(string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), confTimeout)
 	defer cancel()
-	data, err := readLimited(ctx, mssqlConf, 1<<20)
+	data, err := safefile.ReadFile(ctx, mssqlConf, 1<<20)
 	if err != nil {
 		return defaultErrorlog, nil // no mssql.conf: nothing was changed from the defaults
 	}

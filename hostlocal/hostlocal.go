@@ -12,6 +12,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/authtriage/authtriage/internal/safefile"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -25,7 +26,7 @@ const maxKeytab = 1 << 20
 // /var/opt/mssql/secrets/mssql.keytab, opened under ctx; a path that is not a regular
 // file is refused. Keys themselves are never returned.
 func ReadKeytab(ctx context.Context, path string) (triage.KeytabFacts, error) {
-	data, err := readLimited(ctx, path, maxKeytab)
+	data, err := safefile.ReadFile(ctx, path, maxKeytab)
 	if err != nil {
 		return triage.KeytabFacts{}, err
 	}

@@ -314,41 +314,17 @@ func TSQL(line string) ([]Token, error) {
 		var t Token
 		switch c := body[i]; {
 		case c == '[':
-			var b strings.Builder
-			j := i + 1
-			for ; j < len(body); j++ {
-				if body[j] == ']' {
-					if j+1 < len(body) && body[j+1] == ']' {
-						b.WriteByte(']')
-						j++
-						continue
-					}
-					break
-				}
-				b.WriteByte(body[j])
-			}
-			if j == len(body) {
+			v, end, ok := delimited(body, i+1, ']')
+			if !ok {
 				return nil, errors.New("unterminated [identifier]")
 			}
-			t, i = Token{'i', b.String()}, j+1
+			t, i = Token{'i', v}, end
 		case c == 'N' && i+1 < len(body) && body[i+1] == '\'':
-			var b strings.Builder
-			j := i + 2
-			for ; j < len(body); j++ {
-				if body[j] == '\'' {
-					if j+1 < len(body) && body[j+1] == '\'' {
-						b.WriteByte('\'')
-						j++
-						continue
-					}
-					break
-				}
-				b.WriteByte(body[j])
-			}
-			if j == len(body) {
+			v, end, ok := delimited(body, i+2, '\'')
+			if !ok {
 				return nil, errors.New("unterminated N'string'")
 			}
-			t, i = Token{'s', b.String()}, j+1
+			t, i = Token{'s', v}, end
 		case c == '=' || c == ',':
 			t, i = Token{'p', string(c)}, i+1
 		case isLetter(c) || c == '_':
@@ -370,6 +346,25 @@ func TSQL(line string) ([]Token, error) {
 		}
 	}
 	return append(toks, Token{'p', ";"}), nil
+}
+
+// delimited reads a T-SQL delimited value from s[from:] up to its closing delimiter
+// delim, a doubled delimiter standing for one: the value, the index just past the
+// closing delimiter, and false when there is none.
+func delimited(s string, from int, delim byte) (string, int, bool) {
+	var b strings.Builder
+	for j := from; j < len(s); j++ {
+		if s[j] == delim {
+			if j+1 < len(s) && s[j+1] == delim {
+				b.WriteByte(delim)
+				j++
+				continue
+			}
+			return b.String(), j + 1, true
+		}
+		b.WriteByte(s[j])
+	}
+	return "", len(s), false
 }
 
 // oneLine refuses a line with a control or line-break character, or invalid UTF-8.
