@@ -49,11 +49,11 @@ deploy-smoke:
 ## fuzz: run each parser's fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:
-	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./errorlog
-	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./eventlog
+	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./sources/errorlog
+	go test -run=NONE -fuzz=FuzzRead -fuzztime=$(FUZZTIME) ./sources/eventlog
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./config
-	go test -run=NONE -fuzz=FuzzLoadLDIF -fuzztime=$(FUZZTIME) ./directory
-	go test -run=NONE -fuzz=FuzzParseKDCError -fuzztime=$(FUZZTIME) ./kerberos
+	go test -run=NONE -fuzz=FuzzLoadLDIF -fuzztime=$(FUZZTIME) ./sources/directory
+	go test -run=NONE -fuzz=FuzzParseKDCError -fuzztime=$(FUZZTIME) ./sources/kerberos
 	go test -run=NONE -fuzz=FuzzDecodeLine -fuzztime=$(FUZZTIME) ./agent
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./commands
 	go test -run=NONE -fuzz=FuzzThread -fuzztime=$(FUZZTIME) ./bot

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/agent"
-	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/diagnosis"
 	"github.com/authtriage/authtriage/triage"
 )

@@ -12,7 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/triage"
 )
 

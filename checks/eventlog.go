@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/internal/safefile"
 	"github.com/authtriage/authtriage/triage"
 )

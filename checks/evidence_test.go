@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authtriage/authtriage/demo"
-	"github.com/authtriage/authtriage/directory"
-	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/internal/demo"
+	"github.com/authtriage/authtriage/sources/directory"
+	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/internal/safefile"
 	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
 	"github.com/authtriage/authtriage/triage"

@@ -38,7 +38,7 @@ func TestHostChecks(t *testing.T) {
 
 // TestEventLogExport: the agent reads live logs through Export, with the same parser.
 func TestEventLogExport(t *testing.T) {
-	data, err := os.ReadFile("../demo/sqlhost01/System.xml")
+	data, err := os.ReadFile("../internal/demo/sqlhost01/System.xml")
 	if err != nil {
 		t.Fatal(err)
 	}

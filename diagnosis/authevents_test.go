@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authtriage/authtriage/errorlog"
-	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/sources/errorlog"
+	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
 // Windows events as `wevtutil qe System /f:RenderedXml` writes them on the SQL Server
-// host sqlhost01 (see eventlog/testdata/system-secure-channel.xml).
+// host sqlhost01 (see sources/eventlog/testdata/system-secure-channel.xml).
 const (
 	evNS   = "http://schemas.microsoft.com/win/2004/08/events/event"
 	evCRLF = "&#xD;&#xA;"

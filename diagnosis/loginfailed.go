@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 

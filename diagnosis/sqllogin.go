@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 

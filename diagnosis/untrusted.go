@@ -3,7 +3,7 @@ package diagnosis
 import (
 	"fmt"
 
-	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -5,7 +5,7 @@
 # start-up and its replies go there), then `authtriage serve` with a throwaway
 # configuration: a random signing secret, one access rule allowing every command to
 # everyone, SQLite in a temporary directory, and the demo host sqlhost01 read from
-# demo/sqlhost01. Once /readyz answers, ackbench sends signed /authtriage commands
+# internal/demo/sqlhost01. Once /readyz answers, ackbench sends signed /authtriage commands
 # at constant rates (open loop: latency counts from each request's scheduled time)
 # for "help" and for "check sqlhost01", and the script prints its tables, the calls
 # the fake received, and the machine. Everything it started is stopped on exit.
@@ -90,8 +90,8 @@ store:
   path: $tmp/authtriage.db
 hosts:
   - name: sqlhost01
-    errorlog: $PWD/demo/sqlhost01/ERRORLOG
-    events: [$PWD/demo/sqlhost01/System.xml]
+    errorlog: $PWD/internal/demo/sqlhost01/ERRORLOG
+    events: [$PWD/internal/demo/sqlhost01/System.xml]
 EOF
 
 # The fake Slack API first: serve calls auth.test before it listens.

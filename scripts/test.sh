@@ -41,7 +41,7 @@ bash scripts/testdomain.sh down "$dir" --purge >/dev/null
 dir=$(mktemp -d -t authtriage-skewed.XXXXXX)
 AUTHTRIAGE_TEST_SKEW=1 bash scripts/testdomain.sh up "$dir"
 echo "Clock-skew tests (only they run here; their skips are listed):"
-AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -json -count=1 -run 'ClockSkew' ./kerberos ./cmd/authtriage | "$summary"
+AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -json -count=1 -run 'ClockSkew' ./sources/kerberos ./cmd/authtriage | "$summary"
 bash scripts/testdomain.sh down "$dir" --purge >/dev/null
 
 # A third domain whose KDC gives accounts without msDS-SupportedEncryptionTypes AES only,
@@ -49,4 +49,4 @@ bash scripts/testdomain.sh down "$dir" --purge >/dev/null
 dir=$(mktemp -d -t authtriage-aes.XXXXXX)
 AUTHTRIAGE_TEST_AES_DEFAULT=1 bash scripts/testdomain.sh up "$dir"
 echo "AES-default tests (only they run here; their skips are listed):"
-AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -json -count=1 -run 'RC4|Offered' ./kerberos ./cmd/authtriage | "$summary"
+AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- go test -json -count=1 -run 'RC4|Offered' ./sources/kerberos ./cmd/authtriage | "$summary"

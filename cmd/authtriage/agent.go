@@ -19,9 +19,9 @@ import (
 	"github.com/authtriage/authtriage/checks"
 	"github.com/authtriage/authtriage/config"
 	"github.com/authtriage/authtriage/diagnosis"
-	"github.com/authtriage/authtriage/hostlocal"
+	"github.com/authtriage/authtriage/sources/hostlocal"
 	"github.com/authtriage/authtriage/internal/display"
-	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/sources/sqlserver"
 	"github.com/authtriage/authtriage/triage"
 )
 

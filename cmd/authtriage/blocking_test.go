@@ -154,7 +154,7 @@ func TestEvidenceThatProvesNothing(t *testing.T) {
 	emptyLDIF := write("empty.ldf", "")
 	emptyEvents := write("system.xml", "")
 	noEvents := write("application.xml", `<?xml version="1.0" encoding="UTF-8"?><Events></Events>`)
-	const demoLDIF = "../../demo/sqlhost01/directory.ldf"
+	const demoLDIF = "../../internal/demo/sqlhost01/directory.ldf"
 	target := []string{"--port", "1433", "--service-account", `CORP\svc_sql01`, "--output", "json"}
 
 	tests := []struct {
@@ -208,7 +208,7 @@ func TestEvidenceThatProvesNothing(t *testing.T) {
 // TestEventExportReadOnce names the same export twice, and through a link: its events
 // are counted once.
 func TestEventExportReadOnce(t *testing.T) {
-	events, err := filepath.Abs("../../demo/sqlhost01/System.xml")
+	events, err := filepath.Abs("../../internal/demo/sqlhost01/System.xml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -260,7 +260,7 @@ func TestConfigCheckRoles(t *testing.T) {
   app_token_file: /run/secrets/not-here
 hosts:
   - name: sqlhost01
-    errorlog: `+abs(t, "demo/sqlhost01/ERRORLOG")+`
+    errorlog: `+abs(t, "internal/demo/sqlhost01/ERRORLOG")+`
 `), 0o600)
 	tests := []struct {
 		args []string

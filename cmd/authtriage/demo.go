@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/checks"
-	"github.com/authtriage/authtriage/demo"
+	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/diagnosis"
-	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -38,7 +38,7 @@ func TestUsageErrorsEscapeWhatTheyEcho(t *testing.T) {
 }
 
 func TestScanTextEscapesNamesFromTheLDIF(t *testing.T) {
-	demo, err := os.ReadFile("../../demo/sqlhost01/directory.ldf")
+	demo, err := os.ReadFile("../../internal/demo/sqlhost01/directory.ldf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestScanTextEscapesNamesFromTheLDIF(t *testing.T) {
 // rendered from typed arguments: an SPN from the LDIF that carries a command separator
 // gets no command at all, and an ordinary one is written as one argument.
 func TestScanSetspnLineIsQuoted(t *testing.T) {
-	demo, err := os.ReadFile("../../demo/sqlhost01/directory.ldf")
+	demo, err := os.ReadFile("../../internal/demo/sqlhost01/directory.ldf")
 	if err != nil {
 		t.Fatal(err)
 	}

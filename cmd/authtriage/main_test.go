@@ -68,8 +68,8 @@ func TestDemo(t *testing.T) {
 // dc.unreachable and lsa.unresponsive with the counts and times in the log.
 func TestCheckSeedScenario(t *testing.T) {
 	e, stdout, stderr := testEnv(nil)
-	code := e.run(t.Context(), []string{"check", "sqlhost01", "--errorlog", "../../demo/sqlhost01/ERRORLOG",
-		"--events", "../../demo/sqlhost01/System.xml", "--fqdn", "sqlhost01.corp.example", "--port", "1433",
+	code := e.run(t.Context(), []string{"check", "sqlhost01", "--errorlog", "../../internal/demo/sqlhost01/ERRORLOG",
+		"--events", "../../internal/demo/sqlhost01/System.xml", "--fqdn", "sqlhost01.corp.example", "--port", "1433",
 		"--service-account", `CORP\svc_sql01`, "--output", "json"})
 	if code != exitCritical {
 		t.Fatalf("exit = %d; want %d; stderr:\n%s", code, exitCritical, stderr)
@@ -78,7 +78,7 @@ func TestCheckSeedScenario(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("output is not a JSON report: %v\n%s", err, stdout)
 	}
-	text, err := os.ReadFile("../../demo/sqlhost01/ERRORLOG.txt")
+	text, err := os.ReadFile("../../internal/demo/sqlhost01/ERRORLOG.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestCheckSeedScenario(t *testing.T) {
 // TestCheckRealLogs: the real SQL Server 2022 logs report the SPN registration failure
 // with its SPN and return code, and nothing critical.
 func TestCheckRealLogs(t *testing.T) {
-	logs, _ := filepath.Glob("../../errorlog/testdata/ERRORLOG-sql2022-*")
+	logs, _ := filepath.Glob("../../sources/errorlog/testdata/ERRORLOG-sql2022-*")
 	if len(logs) != 3 {
 		t.Fatalf("found %d real logs in errorlog/testdata; want 3", len(logs))
 	}
@@ -173,7 +173,7 @@ func TestCheckRealLogs(t *testing.T) {
 
 func TestCheckText(t *testing.T) {
 	e, stdout, stderr := testEnv(nil)
-	code := e.run(t.Context(), []string{"check", "desktop-8m1ja4s", "--errorlog", "../../errorlog/testdata/ERRORLOG-sql2022-named-instance"})
+	code := e.run(t.Context(), []string{"check", "desktop-8m1ja4s", "--errorlog", "../../sources/errorlog/testdata/ERRORLOG-sql2022-named-instance"})
 	if code != exitWarning {
 		t.Fatalf("exit = %d; want 1; stderr:\n%s", code, stderr)
 	}
@@ -325,7 +325,7 @@ func countText(rep triage.Report, sub string) int {
 func TestCheckOfflineDirectory(t *testing.T) {
 	e, stdout, stderr := testEnv(nil)
 	code := e.run(t.Context(), []string{"check", "sqlhost01.corp.example", "--port", "1433",
-		"--service-account", `CORP\svc_sql01`, "--ldif", "../../demo/sqlhost01/directory.ldf", "--output", "json"})
+		"--service-account", `CORP\svc_sql01`, "--ldif", "../../internal/demo/sqlhost01/directory.ldf", "--output", "json"})
 	if code != exitCritical {
 		t.Fatalf("exit = %d; want 2; stderr:\n%s", code, stderr)
 	}
@@ -347,7 +347,7 @@ func TestCheckOfflineDirectory(t *testing.T) {
 
 func TestScanOffline(t *testing.T) {
 	e, stdout, stderr := testEnv(nil)
-	code := e.run(t.Context(), []string{"scan", "spn-duplicates", "--ldif", "../../demo/sqlhost01/directory.ldf", "--output", "json"})
+	code := e.run(t.Context(), []string{"scan", "spn-duplicates", "--ldif", "../../internal/demo/sqlhost01/directory.ldf", "--output", "json"})
 	if code != exitCritical {
 		t.Fatalf("exit = %d; want 2; stderr:\n%s", code, stderr)
 	}

@@ -89,8 +89,8 @@ hosts:
   - name: sqlhost01
     fqdn: sqlhost01.corp.example
     service_account: CORP\svc_sql01
-    errorlog: ` + abs("demo/sqlhost01/ERRORLOG") + `
-    events: [` + abs("demo/sqlhost01/System.xml") + `]
+    errorlog: ` + abs("internal/demo/sqlhost01/ERRORLOG") + `
+    events: [` + abs("internal/demo/sqlhost01/System.xml") + `]
 `
 	path := filepath.Join(dir, "serve.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -196,7 +196,7 @@ func TestServeSocketMode(t *testing.T) {
 	fake := slackfake.New()
 	defer fake.Close()
 	dir := t.TempDir()
-	errorlog, err := filepath.Abs(filepath.Join("..", "..", "demo", "sqlhost01", "ERRORLOG"))
+	errorlog, err := filepath.Abs(filepath.Join("..", "..", "internal", "demo", "sqlhost01", "ERRORLOG"))
 	if err != nil {
 		t.Fatal(err)
 	}

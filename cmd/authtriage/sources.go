@@ -11,9 +11,9 @@ import (
 
 	"github.com/authtriage/authtriage/checks"
 	"github.com/authtriage/authtriage/config"
-	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/internal/safefile"
-	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/sources/kerberos"
 )
 
 // directorySources holds the directory and KDC adapters a command uses, and closes

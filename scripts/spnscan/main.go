@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/internal/testdomain"
 	"github.com/authtriage/authtriage/triage"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/triage"
 )
 

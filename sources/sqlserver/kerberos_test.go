@@ -11,7 +11,7 @@ import (
 
 	"github.com/authtriage/authtriage/internal/tdsfake"
 	"github.com/authtriage/authtriage/internal/testdomain"
-	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/sources/sqlserver"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/sources/kerberos"
 )
 
 func TestCheckSPN(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/authtriage/authtriage/internal/testdomain"
-	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/sources/kerberos"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/authtriage/authtriage/internal/tdsfake"
-	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/sources/sqlserver"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authtriage/authtriage/eventlog"
+	"github.com/authtriage/authtriage/sources/eventlog"
 )
 
 // FuzzRead checks that Read never panics and that what it returns is consistent,

@@ -24,7 +24,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
-	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/sources/kerberos"
 )
 
 const testPassword = "S3cret!do-not-print"

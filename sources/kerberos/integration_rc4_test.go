@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/authtriage/authtriage/internal/testdomain"
-	"github.com/authtriage/authtriage/kerberos"
+	"github.com/authtriage/authtriage/sources/kerberos"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/authtriage/authtriage/directory"
+	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/internal/testdomain"
 	"github.com/authtriage/authtriage/triage"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authtriage/authtriage/errorlog"
+	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/microsoft/go-mssqldb/msdsn"
 
-	"github.com/authtriage/authtriage/sqlserver"
+	"github.com/authtriage/authtriage/sources/sqlserver"
 	"github.com/authtriage/authtriage/triage"
 )
 
