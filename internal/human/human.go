@@ -8,13 +8,14 @@ import (
 	"time"
 )
 
-// Span writes a window or a period as people give one: whole days as "7d", whole hours
-// as "36h", whole minutes as "90m", anything else as Go does ("1m30s"). It is the form
+// Span writes a window or a period as people give one: two or more whole days as "7d",
+// whole hours as "24h" or "36h", whole minutes as "90m", anything else as Go does
+// ("1m30s"). It is the form
 // the configuration and --since accept, so Span's output parses back.
 func Span(d time.Duration) string {
 	const day = 24 * time.Hour
 	switch {
-	case d != 0 && d%day == 0:
+	case d >= 2*day && d%day == 0:
 		return strconv.FormatInt(int64(d/day), 10) + "d"
 	case d != 0 && d%time.Hour == 0:
 		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"

@@ -10,7 +10,7 @@ func TestSpan(t *testing.T) {
 		d    time.Duration
 		want string
 	}{
-		{0, "0s"}, {7 * 24 * time.Hour, "7d"}, {24 * time.Hour, "1d"}, {36 * time.Hour, "36h"},
+		{0, "0s"}, {7 * 24 * time.Hour, "7d"}, {24 * time.Hour, "24h"}, {48 * time.Hour, "2d"}, {36 * time.Hour, "36h"},
 		{90 * time.Minute, "90m"}, {2 * time.Minute, "2m"}, {90 * time.Second, "1m30s"}, {1500 * time.Millisecond, "1.5s"},
 	} {
 		if got := Span(tc.d); got != tc.want {
