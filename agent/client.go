@@ -35,12 +35,18 @@ type ClientConfig struct {
 	Timeout    time.Duration // bounds each request, a whole triage stream included; 0 means 60s
 }
 
-// A Client asks one agent for triages over mutual TLS.
+// A Client asks one agent for triages over mutual TLS. It is built once per agent and
+// lives as long as the process: it holds one http.Transport, whose connections (and TLS
+// sessions) every request reuses, and is safe for concurrent use by any number of
+// triages and sweeps. Close closes its idle connections when the process shuts down;
+// requests in flight are not interrupted, and a Client may still be used after Close
+// (it then dials again).
 type Client struct {
 	name    string
 	url     string
 	base    *url.URL
 	http    *http.Client
+	tr      *http.Transport
 	timeout time.Duration
 	log     *slog.Logger
 }
@@ -110,6 +116,7 @@ func NewClient(ctx context.Context, cfg ClientConfig, log *slog.Logger) (*Client
 		name: name,
 		url:  cfg.URL,
 		base: u,
+		tr:   tr,
 		http: &http.Client{
 			Transport: tr,
 			// An agent never redirects; following one would show the certificate elsewhere.
@@ -122,6 +129,13 @@ func NewClient(ctx context.Context, cfg ClientConfig, log *slog.Logger) (*Client
 
 // Name returns the agent's name, as reports show it.
 func (c *Client) Name() string { return c.name }
+
+// Close closes the Client's idle connections to the agent. It does not wait for, or
+// cut, requests in flight; their connections close when those requests end.
+func (c *Client) Close() error {
+	c.tr.CloseIdleConnections()
+	return nil
+}
 
 // presentAlways returns a copy of cfg for one connection that presents cfg's client
 // certificate even when the agent's request does not list its issuer among the CAs it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -307,6 +308,47 @@ func TestChecksEndBeforeTheirDeadline(t *testing.T) {
 		Run(t.Context(), triage.Target{Host: "sqlhost01"})
 	if len(obs.Agents) != 1 || rep.Checks[0].Status != triage.CheckError || !strings.Contains(rep.Checks[0].Detail, "did not answer") {
 		t.Errorf("checks %+v, Agents %+v; want the agent's facts", rep.Checks, obs.Agents)
+	}
+}
+
+// TestClientLongLived: one Client serves many requests, concurrent ones included,
+// over its one transport: sequential requests reuse a connection, and after Close the
+// Client dials again.
+func TestClientLongLived(t *testing.T) {
+	p := newPKI(t, "bot")
+	a := startAgent(t, p, okChecks, nil)
+	c := newClient(t, p, a.url, "bot", 10*time.Second)
+	for range 3 {
+		if err := c.Health(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := a.ln.accepted(); n != 1 {
+		t.Errorf("%d connections for 3 sequential requests; want 1, reused", n)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 { // the agent's default MaxConcurrent
+		wg.Go(func() {
+			errs <- c.Triage(t.Context(), "sqlhost01", 0, func(agent.Line) {})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Triage = %v", err)
+		}
+	}
+	before := a.ln.accepted()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Health(t.Context()); err != nil {
+		t.Fatalf("Health after Close = %v; want the Client to dial again", err)
+	}
+	if n := a.ln.accepted(); n != before+1 {
+		t.Errorf("%d connections after Close and one request; want %d (idle ones closed, one new)", n, before+1)
 	}
 }
 

@@ -143,6 +143,13 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
+// accepted returns how many connections the listener has accepted.
+func (l *trackingListener) accepted() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
+
 // cutConns closes every connection accepted so far.
 func (l *trackingListener) cutConns() {
 	l.mu.Lock()
@@ -224,6 +231,7 @@ func newClient(t *testing.T, p pki, url, name string, timeout time.Duration) *ag
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
