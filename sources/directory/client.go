@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -16,6 +17,11 @@ import (
 
 // A Client reads Active Directory over LDAP: accounts and domain facts from a domain
 // controller, SPNs forest-wide from a global catalog. It is safe for concurrent use.
+//
+// A Client is meant to live as long as the process: it keeps bound connections for
+// reuse (a few per kind of server, each for at most maxIdle), the server that answered
+// last, and the servers SRV discovery found (for srvLifetime, or until every one of
+// them fails), so that steady use repeats neither the discovery nor the bind.
 //
 // Each call takes a connection of its own (reusing an idle one when there is one),
 // so a call whose context ends can close its connection without disturbing others:
@@ -29,11 +35,30 @@ type Client struct {
 	resolver *net.Resolver
 	timeout  time.Duration
 	dc, gc   *pool
+	now      func() time.Time // the clock of idle and discovery lifetimes; tests replace it
+	stats    counters
 
 	mu      sync.Mutex
 	closed  bool
 	naming  naming
 	netbios map[string]string // DNS domain -> NetBIOS name; nil until read
+}
+
+// Stats counts what a Client did on the network since it was made.
+type Stats struct {
+	Dials   int64 // connections opened for queries, bound or not
+	Binds   int64 // successful binds of those connections
+	Probes  int64 // domain controllers probed (ProbeDCs): each probe dials and binds, by design
+	Lookups int64 // SRV lookups made to discover servers
+}
+
+// counters are the Client's Stats, updated as it works.
+type counters struct{ dials, binds, probes, lookups atomic.Int64 }
+
+// Stats returns what the Client did on the network so far. It is safe to call at any
+// time, also concurrently with other calls.
+func (c *Client) Stats() Stats {
+	return Stats{Dials: c.stats.dials.Load(), Binds: c.stats.binds.Load(), Probes: c.stats.probes.Load(), Lookups: c.stats.lookups.Load()}
 }
 
 // naming holds what the rootDSE says about the domain, once read.
@@ -64,6 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 		resolver: cfg.Resolver,
 		timeout:  cfg.Timeout,
 		naming:   naming{base: cfg.BaseDN},
+		now:      time.Now,
 	}
 	if c.resolver == nil {
 		c.resolver = net.DefaultResolver
@@ -102,46 +128,73 @@ func (c *Client) Close() error {
 var errClosed = errors.New("directory client is closed")
 
 // A pool is the servers of one kind (domain controllers or global catalogs), the
-// one that answered last, and at most one idle connection.
+// one that answered last, the servers discovered and when, and up to maxIdleConns
+// idle connections.
 type pool struct {
 	what       string     // "domain controller", "global catalog"
 	configured []endpoint // from Config, or derived from it
 	srv        string     // SRV name to discover servers by when configured is empty
 	fallback   *pool      // when discovery finds nothing: these servers' GC ports
 
-	mu         sync.Mutex
-	discovered []endpoint
-	preferred  string // url of the server that answered last
-	idle       *session
-	closed     bool
+	mu           sync.Mutex
+	discovered   []endpoint
+	discoveredAt time.Time
+	preferred    string     // url of the server that answered last
+	idle         []*session // the most recently used last
+	closed       bool
 }
 
-// maxIdle is how long an idle connection is kept for reuse. AD drops idle LDAP
-// connections after MaxConnIdleTime (15 minutes by default).
-const maxIdle = time.Minute
+// maxIdle is how long an idle connection is kept for reuse. Active Directory closes
+// a connection idle for longer than its LDAP policy's MaxConnIdleTime, 900 seconds by
+// default ("View and set LDAP policy in Active Directory by using Ntdsutil.exe",
+// https://learn.microsoft.com/troubleshoot/windows-server/active-directory/view-set-ldap-policy-using-ntdsutil);
+// a connection the server closed sooner is replaced when a request on it fails.
+const maxIdle = 4 * time.Minute
 
-// take returns the idle connection, if it is fresh.
-func (p *pool) take() *session {
-	p.mu.Lock()
-	s := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	if s != nil && (time.Since(s.idleSince) > maxIdle || s.conn.IsClosing()) {
+// maxIdleConns is how many idle connections a pool keeps: about as many as one
+// triage's checks use at once, so that the next triage binds none.
+const maxIdleConns = 4
+
+// srvLifetime is how long servers found through SRV records are used before they are
+// looked up again (the Go resolver does not give the records' TTL); discovery is
+// repeated sooner when every server found fails.
+const srvLifetime = 15 * time.Minute
+
+// take returns the most recently used idle connection that is still fresh, closing
+// those that are not.
+func (p *pool) take(now time.Time) *session {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		s := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if now.Sub(s.idleSince) <= maxIdle && !s.conn.IsClosing() {
+			return s
+		}
 		s.close()
-		return nil
 	}
-	return s
 }
 
-// put keeps s for reuse, closing the connection it replaces.
-func (p *pool) put(s *session) {
-	s.idleSince = time.Now()
+// put keeps s for reuse; when the pool is full or closed, it closes the oldest
+// idle connection or s.
+func (p *pool) put(s *session, now time.Time) {
+	s.idleSince = now
+	var old *session
 	p.mu.Lock()
-	old := p.idle
-	if p.closed {
+	switch {
+	case p.closed:
 		old = s
-	} else {
-		p.idle = s
+	case len(p.idle) == maxIdleConns:
+		old = p.idle[0]
+		p.idle = append(p.idle[1:], s)
+	default:
+		p.idle = append(p.idle, s)
 	}
 	p.mu.Unlock()
 	if old != nil {
@@ -149,13 +202,13 @@ func (p *pool) put(s *session) {
 	}
 }
 
-// drain closes the idle connection and makes put close any returned later.
+// drain closes the idle connections and makes put close any returned later.
 func (p *pool) drain() {
 	p.mu.Lock()
-	s := p.idle
+	idle := p.idle
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
-	if s != nil {
+	for _, s := range idle {
 		s.close()
 	}
 }
@@ -197,7 +250,7 @@ func (c *Client) do(ctx context.Context, p *pool, op func(*session) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s := p.take()
+	s := p.take(c.now())
 	reused := s != nil
 	if s == nil {
 		var err error
@@ -217,7 +270,7 @@ func (c *Client) do(ctx context.Context, p *pool, op func(*session) error) error
 	if ctx.Err() != nil || s.broken() {
 		s.close()
 	} else {
-		p.put(s)
+		p.put(s, c.now())
 	}
 	return err
 }
@@ -274,8 +327,10 @@ func (c *Client) connect(ctx context.Context, p *pool) (*session, error) {
 	}
 	var tries []error
 	for _, ep := range eps {
+		c.stats.dials.Add(1)
 		s, err := c.dial(ctx, ep)
 		if err == nil {
+			c.stats.binds.Add(1)
 			p.mu.Lock()
 			p.preferred = ep.url
 			p.mu.Unlock()
@@ -296,13 +351,18 @@ func (c *Client) connect(ctx context.Context, p *pool) (*session, error) {
 }
 
 // endpoints returns the servers of p, discovering them through DNS if the
-// configuration names none.
+// configuration names none; servers discovered less than srvLifetime ago are
+// reused.
 func (c *Client) endpoints(ctx context.Context, p *pool) ([]endpoint, error) {
 	if len(p.configured) > 0 {
 		return p.configured, nil
 	}
+	now := c.now()
 	p.mu.Lock()
 	eps := p.discovered
+	if now.Sub(p.discoveredAt) > srvLifetime {
+		eps = nil
+	}
 	p.mu.Unlock()
 	if len(eps) > 0 {
 		return eps, nil
@@ -322,7 +382,7 @@ func (c *Client) endpoints(ctx context.Context, p *pool) ([]endpoint, error) {
 		return nil, fmt.Errorf("find a %s: %w", p.what, err)
 	}
 	p.mu.Lock()
-	p.discovered = eps
+	p.discovered, p.discoveredAt = eps, now
 	p.mu.Unlock()
 	return eps, nil
 }
@@ -332,6 +392,7 @@ func (c *Client) endpoints(ctx context.Context, p *pool) ([]endpoint, error) {
 func (c *Client) discover(ctx context.Context, name string) ([]endpoint, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	c.stats.lookups.Add(1)
 	_, srvs, err := c.resolver.LookupSRV(ctx, "", "", name)
 	if err != nil {
 		return nil, fmt.Errorf("look up SRV %s: %w", name, err)

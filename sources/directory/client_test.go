@@ -202,7 +202,7 @@ func TestContextEndsOperation(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("Account on a stalled server took %v", took)
 	}
-	if c2.dc.idle != nil {
+	if len(c2.dc.idle) != 0 {
 		t.Error("a connection whose request timed out was kept for reuse")
 	}
 }
@@ -313,7 +313,7 @@ func TestConnectionReuse(t *testing.T) {
 		t.Errorf("3 lookups made %d binds; want 1", binds)
 	}
 	// A connection the server dropped is replaced without the caller noticing.
-	c.gc.idle.raw.Close()
+	c.gc.idle[0].raw.Close()
 	if _, err := c.FindSPN(t.Context(), "MSSQLSvc/sqlok.corp.example:1433"); err != nil {
 		t.Errorf("FindSPN after the idle connection died: %v", err)
 	}

@@ -48,6 +48,7 @@ func (c *Client) probe(ctx context.Context, ep endpoint) triage.DCProbe {
 		conn.Close()
 	})
 	start := time.Now()
+	c.stats.probes.Add(1)
 	s, err := c.dial(ctx, ep)
 	var ce *CertError
 	if errors.As(err, &ce) {
