@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,19 +30,33 @@ type Runner struct {
 	// for concurrent use. A check abandoned at the deadline reports when it ends,
 	// which may be after Run has returned.
 	Progress func(done, total int)
+	// OnResult, when set, is called once per check as soon as its result is known: when
+	// the check returns, or when Run declares it late and abandons it. cr is the check's
+	// entry in the report as the check alone decides it: status pass, skipped or error
+	// (the findings may later make a pass warn or fail), and res what the check returned
+	// (its observations kept even with an error; zero for a late check). OnResult is
+	// called from Run's goroutine, one call at a time, in the order the results are
+	// known, and every call returns before Run diagnoses; Run waits while it runs, so it
+	// should be quick. To stop the run from OnResult, cancel Run's context.
+	OnResult func(cr CheckResult, res Result)
 }
 
-// grace is how long Run waits past a check's timeout for it to notice its context.
+// grace is how long Run waits past a check's timeout, or past the end of its context,
+// for a check to notice its context and return. It is the whole of the time budget
+// past the limits: a check that stops at once when its context ends, as Check
+// requires, is always heard.
 const grace = 250 * time.Millisecond
 
 // Run runs every check concurrently, each with its own timeout and all within the
 // overall deadline, applies the rules to what they saw and returns the report, whose
 // Trend is the checks' merged Observations.Trend. It always returns a report: a check
 // that fails, times out or panics is recorded as a check with status error and its
-// reason, and what it returned is kept.
+// reason, and what it returned is kept. The report lists the checks in the order of
+// r.Checks.
 //
-// Run returns within the deadline (plus a short grace) even if a check ignores its
-// context; such a check is abandoned and its goroutine ends when the check returns.
+// Run returns within a check's timeout, the deadline, or the end of ctx (whichever
+// comes first), plus grace, even if a check ignores its context; such a check is
+// abandoned and its goroutine ends when the check returns.
 func (r Runner) Run(ctx context.Context, t Target) Report {
 	now, newID, log := r.Now, r.NewID, r.Log
 	if now == nil {
@@ -53,23 +68,24 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	checkTimeout := cmpOr(r.CheckTimeout, 30*time.Second)
-	deadline := cmpOr(r.Deadline, 60*time.Second)
+	checkTimeout := cmp.Or(max(r.CheckTimeout, 0), 30*time.Second)
+	deadline := cmp.Or(max(r.Deadline, 0), 60*time.Second)
 
-	start, began := now(), time.Now() // began is wall time for the timers; now may be a fake clock
+	start := now()
 	rep := Report{ID: newID(), Host: t.Host, StartedAt: start}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
+	timeout := time.NewTimer(checkTimeout + grace) // wall time; now may be a fake clock
+	defer timeout.Stop()
 
 	var finished atomic.Int64
-	chans := make([]chan outcome, len(r.Checks))
+	done := make(chan outcome, len(r.Checks)) // buffered: an abandoned check never blocks
 	for i, c := range r.Checks {
-		chans[i] = make(chan outcome, 1) // buffered: an abandoned check never blocks
 		go func() {
 			cctx, ccancel := context.WithTimeout(ctx, checkTimeout)
 			defer ccancel()
 			checkBegan := now()
-			var o outcome
+			o := outcome{i: i}
 			defer func() {
 				if p := recover(); p != nil {
 					log.ErrorContext(ctx, "check panicked", "check", c.Name(), "host", t.Host, "panic", p, "stack", string(debug.Stack()))
@@ -79,44 +95,82 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 				if r.Progress != nil { // before the result is in, so Run returns after it
 					r.Progress(int(finished.Add(1)), len(r.Checks))
 				}
-				chans[i] <- o
+				done <- o
 			}()
 			o.res, o.err = c.Run(cctx, t)
 			o.fired = FiredLimit(ctx, cctx, checkTimeout, deadline)
 		}()
 	}
 
-	var obs Observations
-	hardStop := time.NewTimer(deadline + grace)
-	defer hardStop.Stop()
-	for i, c := range r.Checks {
-		cr := CheckResult{Name: c.Name()}
-		if r, ok := c.(Remote); ok {
-			cr.Agent = r.Agent()
-		}
-		wait := time.NewTimer(checkTimeout + grace - time.Since(began))
-		o, late := await(chans[i], wait.C, hardStop.C)
-		wait.Stop()
-		switch reason, skipped := IsSkip(o.err); {
-		case late != "":
-			cr.Status, cr.Duration = CheckError, now().Sub(start)
-			cr.Detail = fmt.Sprintf(late, checkTimeout, deadline)
-		case o.err == nil:
-			cr.Duration, cr.Detail = o.took, o.res.Detail
-		case skipped:
-			cr.Duration, cr.Status, cr.Detail = o.took, CheckSkipped, reason
-		default:
-			cr.Duration, cr.Status, cr.Detail, cr.Err = o.took, CheckError, DescribeErr(o.err, o.fired), o.err
-		}
-		if late == "" {
-			obs.merge(o.res.Obs, c.Name())
+	rep.Checks = make([]CheckResult, len(r.Checks))
+	results := make([]Result, len(r.Checks))
+	known := make([]bool, len(r.Checks))
+	record := func(i int, cr CheckResult, res Result) {
+		cr.Name = r.Checks[i].Name()
+		if rc, ok := r.Checks[i].(Remote); ok {
+			cr.Agent = rc.Agent()
 		}
 		if cr.Status == CheckError {
 			log.WarnContext(ctx, "check failed", "check", cr.Name, "host", t.Host, "detail", cr.Detail)
 		}
-		rep.Checks = append(rep.Checks, cr)
+		rep.Checks[i], results[i], known[i] = cr, res, true
+		if r.OnResult != nil {
+			r.OnResult(cr, res)
+		}
+	}
+	finish := func(o outcome) {
+		cr := CheckResult{Duration: o.took, Status: CheckPass, Detail: o.res.Detail}
+		switch reason, skipped := IsSkip(o.err); {
+		case skipped:
+			cr.Status, cr.Detail = CheckSkipped, reason
+		case o.err != nil:
+			cr.Status, cr.Detail, cr.Err = CheckError, DescribeErr(o.err, o.fired), o.err
+		}
+		record(o.i, cr, o.res)
 	}
 
+	// Results are taken as they come until every check is heard of or a limit passes:
+	// the checks' timeout, or the end of ctx (the deadline or a cancel).
+	var late string              // the detail of the checks not heard of
+	var stopped <-chan time.Time // fires grace after ctx ends
+	ended := ctx.Done()
+	for left := len(r.Checks); left > 0 && late == ""; {
+		select {
+		case o := <-done:
+			finish(o)
+			left--
+		case <-ended:
+			ended, stopped = nil, time.After(grace)
+		case <-timeout.C:
+			late = fmt.Sprintf("did not finish within its %s timeout", checkTimeout)
+		case <-stopped:
+			late = fmt.Sprintf("did not finish within the %s deadline", deadline)
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				late = "did not stop when the triage was canceled"
+			}
+		}
+	}
+	if late != "" {
+		// Results that are ready win over the timer that fired with them.
+		for drained := false; !drained; {
+			select {
+			case o := <-done:
+				finish(o)
+			default:
+				drained = true
+			}
+		}
+		for i := range r.Checks {
+			if !known[i] {
+				record(i, CheckResult{Status: CheckError, Detail: late, Duration: now().Sub(start)}, Result{})
+			}
+		}
+	}
+
+	var obs Observations
+	for i, c := range r.Checks {
+		obs.merge(results[i].Obs, c.Name())
+	}
 	rep.Trend = obs.Trend
 	rep.Findings = r.diagnose(ctx, t, obs, &rep, log)
 	if rep.Findings == nil {
@@ -148,8 +202,8 @@ func (r Runner) diagnose(ctx context.Context, t Target, obs Observations, rep *R
 	return out
 }
 
-// markChecks sets the status of each check that ran: fail when a critical or unknown
-// finding rests on its evidence, warn when a warning does, pass otherwise.
+// markChecks sets the status of each check that passed: fail when a critical or
+// unknown finding rests on its evidence, warn when a warning does.
 func markChecks(cs []CheckResult, fs []Finding) {
 	worst := map[string]Severity{}
 	for _, f := range fs {
@@ -160,10 +214,9 @@ func markChecks(cs []CheckResult, fs []Finding) {
 		}
 	}
 	for i := range cs {
-		if cs[i].Status != "" {
+		if cs[i].Status != CheckPass {
 			continue
 		}
-		cs[i].Status = CheckPass
 		switch s, ok := worst[cs[i].Name]; {
 		case !ok:
 		case s >= Unknown:
@@ -203,36 +256,11 @@ func DescribeErr(err error, fired string) string {
 	return err.Error()
 }
 
-func cmpOr(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
-}
-
 // outcome is what a check's goroutine hands back.
 type outcome struct {
+	i     int // the check's index in Runner.Checks
 	res   Result
 	err   error
 	took  time.Duration
 	fired string // the limit that had passed when the check returned, or ""
-}
-
-// await waits for a check's outcome until its timeout or the run's deadline. A result
-// that is ready wins over a timer that has also fired. When the check is late, await
-// returns a format for the detail taking the timeout and the deadline.
-func await(ch <-chan outcome, timeout, deadline <-chan time.Time) (outcome, string) {
-	select {
-	case o := <-ch:
-		return o, ""
-	default:
-	}
-	select {
-	case o := <-ch:
-		return o, ""
-	case <-timeout:
-		return outcome{}, "did not finish within its %[1]s timeout"
-	case <-deadline:
-		return outcome{}, "did not finish within the %[2]s deadline"
-	}
 }
