@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,11 +32,11 @@ func (Account) Name() string { return "account" }
 // Run reads the account; a missing account is a fact, not an error.
 func (c Account) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Dir == nil {
-		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "no directory: give --ldif FILE, or a directory section in the configuration"))
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no directory source"))
 	}
 	name := t.SPNOwner("")
 	if name == "" {
-		return triage.Result{}, triage.Skip("the service account is not known: give --service-account, or service_account in the inventory")
+		return triage.Result{}, triage.Skip("the service account is not known")
 	}
 	now := time.Now
 	if c.Now != nil {

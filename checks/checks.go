@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -17,21 +18,11 @@ func describeWindow(from, to time.Time, since time.Duration) string {
 		return "no entries"
 	}
 	const layout = "2006-01-02 15:04 -07:00"
-	return fmt.Sprintf("%s to %s (%s window)", from.Format(layout), to.Format(layout), formatDuration(since))
+	return fmt.Sprintf("%s to %s (%s window)", from.Format(layout), to.Format(layout), human.Span(since))
 }
 
-// formatDuration writes whole days and hours the way people say them: 24h, 7d, 90m.
-func formatDuration(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d >= time.Minute && d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
-}
+// defaultSince is the window of the log checks whose Since is 0.
+const defaultSince = 24 * time.Hour
 
 // inputError marks err as the user's input error when the files came from the user
 // and the failure is not a cancellation.

@@ -22,9 +22,9 @@ func TestSkipsWithoutSource(t *testing.T) {
 		check triage.Check
 		want  string
 	}{
-		{"errorlog default reason", ErrorLog{}, "give --errorlog FILE"},
+		{"errorlog default reason", ErrorLog{}, "no ERRORLOG source for h"},
 		{"errorlog given reason", ErrorLog{NoSource: "the inventory names no errorlog"}, "the inventory names no errorlog"},
-		{"eventlog default reason", EventLog{}, "give --events FILE"},
+		{"eventlog default reason", EventLog{}, "no event-log source for h"},
 	}
 	for _, tt := range tests {
 		_, err := tt.check.Run(t.Context(), triage.Target{Host: "h"})
@@ -87,18 +87,6 @@ func TestUserFileErrorsAreInputErrors(t *testing.T) {
 			if got := errors.As(err, &in); got != copied {
 				t.Errorf("%s copied=%v: InputError = %v; want %v (%v)", c.Name(), copied, got, copied, err)
 			}
-		}
-	}
-}
-
-func TestFormatDuration(t *testing.T) {
-	tests := map[time.Duration]string{
-		24 * time.Hour: "24h", 48 * time.Hour: "2d", 7 * 24 * time.Hour: "7d",
-		time.Hour: "1h", 90 * time.Minute: "90m", 1500 * time.Millisecond: "1.5s",
-	}
-	for d, want := range tests {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%s) = %q; want %q", d, got, want)
 		}
 	}
 }
@@ -231,5 +219,35 @@ func TestSQLErrorLogTrend(t *testing.T) {
 				t.Errorf("window asked = %s; want %s", since, tt.wantWin)
 			}
 		})
+	}
+}
+
+// TestSkipReasonsNameNoFlag: what a check says when it has no source, or lacks a fact
+// about the target, is shared by every front end: it names no command-line flag and no
+// configuration key (the front ends add how to give what is missing).
+func TestSkipReasonsNameNoFlag(t *testing.T) {
+	bare := triage.Target{Host: "sqlhost01"}
+	known := triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example"}
+	tests := []struct {
+		check  triage.Check
+		target triage.Target
+	}{
+		{ErrorLog{}, bare}, {EventLog{}, bare}, {SPN{}, bare}, {SPN{Dir: fakeDir{}}, bare},
+		{Account{}, bare}, {Account{Dir: fakeDir{}}, bare}, {Kerberos{}, bare}, {Kerberos{KDC: fakeTicketer{}}, bare},
+		{Clock{}, bare}, {DC{}, bare}, {DNS{}, bare}, {DNS{Resolver: fakeResolver{}}, bare},
+		{SQL{}, bare}, {SQL{Server: fakeLogins{}}, bare}, {SQLErrorLog{}, known}, {LSA{}, bare}, {Keytab{}, bare},
+	}
+	for _, tt := range tests {
+		_, err := tt.check.Run(t.Context(), tt.target)
+		reason, ok := triage.IsSkip(err)
+		if !ok {
+			t.Errorf("%s: Run = %v; want a skip", tt.check.Name(), err)
+			continue
+		}
+		for _, word := range []string{"--", "give", "section", "inventory", "configuration"} {
+			if strings.Contains(reason, word) {
+				t.Errorf("%s skip %q says %q", tt.check.Name(), reason, word)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -26,7 +27,7 @@ func (Clock) Name() string { return "clock" }
 // Run reads the clock.
 func (c Clock) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if c.DC == nil {
-		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "no directory to read the time from: add a directory section to the configuration"))
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no directory to read the time from"))
 	}
 	r, err := c.DC.CurrentTime(ctx)
 	if err != nil {

@@ -95,7 +95,7 @@ func TestDirectoryChecksSkip(t *testing.T) {
 		{"spn without directory", SPN{}, noAccount, "no directory"},
 		{"spn without FQDN", SPN{Dir: fakeDir{}}, noFQDN, "FQDN is not known"},
 		{"account without account", Account{Dir: fakeDir{}}, noAccount, "service account is not known"},
-		{"kerberos without settings", Kerberos{}, noAccount, "kerberos section"},
+		{"kerberos without settings", Kerberos{}, noAccount, "no Kerberos settings"},
 		{"clock without directory", Clock{NoSource: "offline"}, noAccount, "offline"},
 		{"dc without directory", DC{}, noAccount, "no directory"},
 		{"dns without FQDN", DNS{Resolver: fakeResolver{}}, noFQDN, "FQDN is not known"},

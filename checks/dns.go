@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,10 +35,10 @@ func (DNS) Name() string { return "dns" }
 // Run resolves the FQDN and each of its addresses back.
 func (c DNS) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Resolver == nil {
-		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "no resolver"))
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no resolver"))
 	}
 	if t.FQDN == "" {
-		return triage.Result{}, triage.Skip("the host's FQDN is not known: give --fqdn, or fqdn in the inventory")
+		return triage.Result{}, triage.Skip("the host's FQDN is not known")
 	}
 	facts := &triage.DNSFacts{FQDN: t.FQDN, ReverseFor: map[string][]string{}}
 	res := triage.Result{Obs: triage.Observations{Directory: &triage.DirectoryFacts{DNS: facts}}}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ type ErrorLog struct {
 	Copied bool
 	// NoSource is the reason shown when Files is empty.
 	NoSource string
-	Since    time.Duration           // window length; 0 means 24h
+	Since    time.Duration           // window length; 0 means defaultSince (24h)
 	Now      func() time.Time        // nil means time.Now
 	Progress func(done, total int64) // optional, for long scans
 }
@@ -43,20 +44,16 @@ func (ErrorLog) Name() string { return "errorlog" }
 // error, kept with whatever was read before it; so are files that hold no entry at
 // all, which prove nothing either way, and that error is never the user's input error
 // (the report is printed, its verdict unknown unless a finding explains the incident).
-func (c ErrorLog) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
+func (c ErrorLog) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if len(c.Files) == 0 {
-		reason := c.NoSource
-		if reason == "" {
-			reason = "no ERRORLOG source: give --errorlog FILE, or set errorlog for the host in the configuration"
-		}
-		return triage.Result{}, triage.Skip("%s", reason)
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no ERRORLOG source for "+t.Host))
 	}
 	opt := errorlog.Options{Since: c.Since, Progress: c.Progress, End: windowEnd(c.Copied, c.Now)}
 	sum, err := c.read(ctx, opt)
 	res := triage.Result{Obs: triage.Observations{Logs: sum.Events, Server: sum.Server, Trend: sum.Trend}}
 	var detail []string
 	if len(sum.Files) > 0 {
-		detail = append(detail, fmt.Sprintf("%s: %s", baseNames(sum.Files), describeWindow(sum.From, sum.To, orDefault(c.Since))))
+		detail = append(detail, fmt.Sprintf("%s: %s", baseNames(sum.Files), describeWindow(sum.From, sum.To, cmp.Or(c.Since, defaultSince))))
 	}
 	res.Detail = strings.Join(append(detail, sum.Notes...), "; ")
 	if errors.Is(err, errorlog.ErrEmpty) {
@@ -89,11 +86,4 @@ func (c ErrorLog) read(ctx context.Context, opt errorlog.Options) (errorlog.Summ
 		}
 	}
 	return all, nil
-}
-
-func orDefault(since time.Duration) time.Duration {
-	if since <= 0 {
-		return 24 * time.Hour
-	}
-	return since
 }

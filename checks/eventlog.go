@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -36,13 +37,9 @@ func (EventLog) Name() string { return "eventlog" }
 // read once. An export that holds no event proves nothing: the check is an error that
 // says so, after the other exports are read; a live log with no event in the window
 // (Export) is a pass.
-func (c EventLog) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
+func (c EventLog) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if len(c.Files) == 0 {
-		reason := c.NoSource
-		if reason == "" {
-			reason = "no event-log export: give --events FILE (made with wevtutil qe System /f:xml)"
-		}
-		return triage.Result{}, triage.Skip("%s", reason)
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no event-log source for "+t.Host))
 	}
 	opt := eventlog.Options{Since: c.Since, End: windowEnd(c.Copied, c.Now)}
 	var res triage.Result
@@ -60,7 +57,7 @@ func (c EventLog) Run(ctx context.Context, _ triage.Target) (triage.Result, erro
 			err = nil
 		default:
 			res.Obs.Logs = append(res.Obs.Logs, sum.Events...)
-			parts = append(parts, fmt.Sprintf("%s: %d events, %s", baseNames([]string{name}), sum.Total, describeWindow(sum.From, sum.To, orDefault(c.Since))))
+			parts = append(parts, fmt.Sprintf("%s: %d events, %s", baseNames([]string{name}), sum.Total, describeWindow(sum.From, sum.To, cmp.Or(c.Since, defaultSince))))
 		}
 		res.Detail = strings.Join(parts, "; ")
 		if err != nil {
@@ -94,7 +91,7 @@ type readFile struct {
 // log's answer with no event is an empty Summary, not ErrNoEvents.
 func (c EventLog) read(ctx context.Context, name string, opt eventlog.Options, read *[]readFile) (sum eventlog.Summary, same string, err error) {
 	if c.Export != nil {
-		data, err := c.Export(ctx, name, orDefault(c.Since))
+		data, err := c.Export(ctx, name, cmp.Or(c.Since, defaultSince))
 		if err != nil {
 			return eventlog.Summary{}, "", err
 		}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/internal/demo"
-	"github.com/authtriage/authtriage/sources/directory"
-	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/internal/safefile"
 	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/sources/directory"
+	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -21,7 +22,7 @@ func (Keytab) Name() string { return "keytab" }
 // Run lists the keytab's entries.
 func (c Keytab) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if c.Path == "" || c.Read == nil {
-		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "the keytab is read by the agent on a Linux SQL Server host"))
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "the keytab is read by the agent on a Linux SQL Server host"))
 	}
 	kt, err := c.Read(ctx, c.Path)
 	if err != nil {

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -21,7 +22,7 @@ func (LSA) Name() string { return "lsa" }
 // Run probes the LSA once.
 func (c LSA) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if c.Probe == nil {
-		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "the LSA is probed by the agent on a Windows SQL Server host"))
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "the LSA is probed by the agent on a Windows SQL Server host"))
 	}
 	p := c.Probe(ctx)
 	res := triage.Result{Obs: triage.Observations{Host: &triage.HostFacts{LSA: &p}}}

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -26,11 +27,11 @@ func (SPN) Name() string { return "spn" }
 // Run looks up every required SPN; the owners found before an error are kept.
 func (c SPN) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Dir == nil {
-		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "no directory: give --ldif FILE, or a directory section in the configuration"))
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no directory source"))
 	}
 	spns := t.RequiredSPNs()
 	if len(spns) == 0 {
-		return triage.Result{}, triage.Skip("the host's FQDN is not known: give --fqdn, or fqdn in the inventory")
+		return triage.Result{}, triage.Skip("the host's FQDN is not known")
 	}
 	facts := &triage.DirectoryFacts{RequiredSPNs: spns}
 	res := triage.Result{Obs: triage.Observations{Directory: facts}}
@@ -69,11 +70,4 @@ func owners(so triage.SPNOwners) string {
 		names[i] = o.Name()
 	}
 	return strings.Join(names, ", ")
-}
-
-func orReason(reason, def string) string {
-	if reason == "" {
-		return def
-	}
-	return reason
 }

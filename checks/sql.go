@@ -1,11 +1,13 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -28,10 +30,10 @@ func (SQL) Name() string { return "sql" }
 // Run logs in to every instance.
 func (c SQL) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Server == nil {
-		return triage.Result{}, triage.Skip("%s", orReason(c.NoSource, "SQL Server logins are made by the agent"))
+		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "SQL Server logins are made by the agent"))
 	}
 	if t.FQDN == "" {
-		return triage.Result{}, triage.Skip("the host's FQDN is not known: give fqdn in the inventory")
+		return triage.Result{}, triage.Skip("the host's FQDN is not known")
 	}
 	logins := c.Server.Logins(ctx, t)
 	var parts, unreached []string
@@ -85,8 +87,8 @@ func (c SQLErrorLog) Run(ctx context.Context, t triage.Target) (triage.Result, e
 	if len(t.Instances) > 0 {
 		in = t.Instances[0]
 	}
-	events, trend, err := c.Server.ErrorLog(ctx, t, in, orDefault(c.Since))
-	res := triage.Result{Detail: fmt.Sprintf("sp_readerrorlog on %s, last %s", in, formatDuration(orDefault(c.Since))),
+	events, trend, err := c.Server.ErrorLog(ctx, t, in, cmp.Or(c.Since, defaultSince))
+	res := triage.Result{Detail: fmt.Sprintf("sp_readerrorlog on %s, last %s", in, human.Span(cmp.Or(c.Since, defaultSince))),
 		Obs: triage.Observations{Logs: events, Trend: trend}}
 	if err != nil {
 		return res, fmt.Errorf("sp_readerrorlog on %s: %w", in, err)
