@@ -56,7 +56,7 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParseKDCError -fuzztime=$(FUZZTIME) ./sources/kerberos
 	go test -run=NONE -fuzz=FuzzDecodeLine -fuzztime=$(FUZZTIME) ./agent
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./commands
-	go test -run=NONE -fuzz=FuzzThread -fuzztime=$(FUZZTIME) ./bot
+	go test -run=NONE -fuzz=FuzzThread -fuzztime=$(FUZZTIME) ./render/slack
 	go test -run=NONE -fuzz=FuzzHTTP -fuzztime=$(FUZZTIME) ./bot
 	go test -run=NONE -fuzz=FuzzDisplay -fuzztime=$(FUZZTIME) ./internal/display
 	go test -run=NONE -fuzz=FuzzCommand -fuzztime=$(FUZZTIME) ./triage

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/authtriage/authtriage/commands"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -20,6 +21,9 @@ type Reply struct {
 }
 
 func (r Reply) empty() bool { return r.Text == "" && len(r.Blocks) == 0 }
+
+// replyOf is the Reply that shows m.
+func replyOf(m slackrender.Message) Reply { return Reply{Text: m.Text, Blocks: m.Blocks} }
 
 // Accept takes a request and returns at once, before any check runs: it parses
 // the command, checks who may run it, drops repeated deliveries, and queues the
@@ -79,7 +83,7 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 	cmd, err := commands.Parse(req.Text)
 	if err != nil {
 		b.audit(req, req.Text, "rejected", err.Error())
-		return Reply{Text: esc(err.Error()) + " Type `/authtriage help` for the commands."}
+		return Reply{Text: slackrender.Escape(err.Error()) + " Type `/authtriage help` for the commands."}
 	}
 	if !b.allowed(cmd.Verb, req) {
 		b.audit(req, cmd.String(), "denied", "no access rule allows it")
@@ -88,7 +92,7 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 	switch cmd.Verb {
 	case commands.VerbHelp:
 		b.audit(req, cmd.String(), "ok", "")
-		return Reply{Text: "```" + escCode(commands.HelpAllowed(string(cmd.Topic), func(v commands.Verb) bool { return b.allowed(v, req) })) + "```"}
+		return Reply{Text: "```" + slackrender.EscapeCode(commands.HelpAllowed(string(cmd.Topic), func(v commands.Verb) bool { return b.allowed(v, req) })) + "```"}
 	case commands.VerbCheck, commands.VerbHistory:
 		host, ok := b.o.Inventory.Lookup(cmd.Host)
 		if !ok {
@@ -104,7 +108,7 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 	case commands.VerbShare:
 		if cmd.Channel.ID == "" {
 			b.audit(req, cmd.String(), "rejected", "channel given by name")
-			return Reply{Text: fmt.Sprintf("I need the channel picked from Slack's list (type `#` and choose %s from the suggestions), so that I get its ID; a typed name can be any channel.", esc("#"+cmd.Channel.Name))}
+			return Reply{Text: fmt.Sprintf("I need the channel picked from Slack's list (type `#` and choose %s from the suggestions), so that I get its ID; a typed name can be any channel.", slackrender.Escape("#"+cmd.Channel.Name))}
 		}
 		if !b.allowed(commands.VerbShare, Request{User: req.User, Channel: cmd.Channel.ID}) {
 			b.audit(req, cmd.String(), "denied", "no access rule allows sharing to "+cmd.Channel.ID)
@@ -123,7 +127,7 @@ func (b *Bot) queueCheck(req Request, cmd commands.Command, host string, inst tr
 		run: func(ctx context.Context) { b.check(ctx, req, cmd, host, inst, channel, threadTS) },
 		interrupted: func(ctx context.Context) {
 			b.audit(req, cmd.String(), "error", "interrupted: the bot stopped before the triage started")
-			b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: authtriage restarted before it could check *%s*. Please run the command again.", esc(host))})
+			b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: authtriage restarted before it could check *%s*. Please run the command again.", slackrender.Escape(host))})
 		},
 	}
 	if !b.enqueue(b.triages, j, true) {
@@ -133,7 +137,7 @@ func (b *Bot) queueCheck(req Request, cmd commands.Command, host string, inst tr
 	if req.Origin != FromSlash {
 		return Reply{} // the thread's first message appears at once and says so
 	}
-	return Reply{Text: fmt.Sprintf(":mag: Checking *%s*… the diagnosis will appear in a thread here.", esc(host))}
+	return Reply{Text: fmt.Sprintf(":mag: Checking *%s*… the diagnosis will appear in a thread here.", slackrender.Escape(host))}
 }
 
 // queueLight queues a cheap command; its answer is posted by run.
@@ -163,11 +167,11 @@ func denial(v commands.Verb) Reply {
 }
 
 func unknownHost(name string, suggestions []string) Reply {
-	text := fmt.Sprintf("*%s* is not in authtriage's inventory, so I will not probe it.", esc(name))
+	text := fmt.Sprintf("*%s* is not in authtriage's inventory, so I will not probe it.", slackrender.Escape(name))
 	if len(suggestions) > 0 {
 		quoted := make([]string, len(suggestions))
 		for i, s := range suggestions {
-			quoted[i] = "*" + esc(s) + "*"
+			quoted[i] = "*" + slackrender.Escape(s) + "*"
 		}
 		text += " Did you mean " + strings.Join(quoted, " or ") + "?"
 	}

@@ -2,29 +2,20 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
-	"github.com/slack-go/slack"
-
 	"github.com/authtriage/authtriage/commands"
-)
-
-// The select a Share click offers: its action ID, and its block ID's prefix (the
-// rest is the report ID).
-const (
-	ActionShareTo = "share_to"
-	shareBlock    = "share:"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 )
 
 // actionVerb is the command whose access rule a button needs.
 func actionVerb(action string) (commands.Verb, bool) {
 	switch action {
-	case ActionRerun:
+	case slackrender.ActionRerun:
 		return commands.VerbCheck, true
-	case ActionShare, ActionShareTo:
+	case slackrender.ActionShare, slackrender.ActionShareTo:
 		return commands.VerbShare, true
-	case ActionRawEvidence, ActionFixScript, ActionExport:
+	case slackrender.ActionRawEvidence, slackrender.ActionFixScript, slackrender.ActionExport:
 		return commands.VerbShow, true
 	}
 	return "", false
@@ -35,8 +26,8 @@ func actionVerb(action string) (commands.Verb, bool) {
 func (b *Bot) acceptAction(req Request) Reply {
 	verb, ok := actionVerb(req.Action)
 	id := req.Value
-	if req.Action == ActionShareTo {
-		id = strings.TrimPrefix(req.Block, shareBlock)
+	if req.Action == slackrender.ActionShareTo {
+		id = strings.TrimPrefix(req.Block, slackrender.ShareBlockPrefix)
 	}
 	cmd := describe(req)
 	if !ok || !validID(id) {
@@ -47,7 +38,7 @@ func (b *Bot) acceptAction(req Request) Reply {
 		b.audit(req, cmd, "denied", "no access rule allows "+string(verb))
 		return denial(verb)
 	}
-	if req.Action == ActionShareTo {
+	if req.Action == slackrender.ActionShareTo {
 		if !channelID(req.Value) {
 			b.audit(req, cmd, "rejected", "not a channel ID")
 			return Reply{Text: "Pick a channel to share to."}
@@ -59,18 +50,18 @@ func (b *Bot) acceptAction(req Request) Reply {
 	}
 	var run func(context.Context)
 	switch req.Action {
-	case ActionRerun:
+	case slackrender.ActionRerun:
 		run = func(ctx context.Context) { b.rerun(ctx, req, id) }
-	case ActionShare:
+	case slackrender.ActionShare:
 		b.audit(req, cmd, "ok", "")
-		return shareChooser(id)
-	case ActionShareTo:
+		return replyOf(slackrender.ShareChooser(id))
+	case slackrender.ActionShareTo:
 		run = func(ctx context.Context) { b.share(ctx, req, id, req.Value) }
-	case ActionRawEvidence:
+	case slackrender.ActionRawEvidence:
 		run = func(ctx context.Context) { b.rawEvidence(ctx, req, id) }
-	case ActionFixScript:
+	case slackrender.ActionFixScript:
 		run = func(ctx context.Context) { b.fixScript(ctx, req, id) }
-	case ActionExport:
+	case slackrender.ActionExport:
 		run = func(ctx context.Context) { b.export(ctx, req, id) }
 	}
 	if !b.enqueue(b.light, job{req: req, run: run}, false) {
@@ -97,19 +88,6 @@ func channelID(s string) bool {
 		}
 	}
 	return true
-}
-
-// shareChooser asks which channel to share report id to.
-func shareChooser(id string) Reply {
-	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeConversations, plain("Pick a channel"), ActionShareTo)
-	sel.Filter = &slack.SelectBlockElementFilter{Include: []string{"public", "private"}, ExcludeBotUsers: true}
-	return Reply{
-		Text: "Share report " + id + " to which channel?",
-		Blocks: []slack.Block{
-			section(fmt.Sprintf("Share report `%s` to which channel? The channel gets a short card that links to this thread.", id)),
-			slack.NewActionBlock(shareBlock+id, sel),
-		},
-	}
 }
 
 // rerun triages the host of a stored report again, in a new thread in the channel

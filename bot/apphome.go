@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/authtriage/authtriage/commands"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 )
 
 // homeViewers are the users who opened the bot's App Home recently: their Home
@@ -97,11 +98,11 @@ func (b *Bot) publishHome(ctx context.Context, users []string) {
 		b.log.Error("App Home not refreshed: store", "err", err)
 		return
 	}
-	fleet := HomeView(entries, b.o.Now(), time.UTC)
+	fleet := slackrender.HomeView(entries, b.o.Now(), time.UTC)
 	for _, u := range users {
 		view := fleet
 		if !b.mayViewFleet(u) {
-			view = noFleetView()
+			view = slackrender.NoFleetView()
 		}
 		err := b.call(ctx, "views.publish", func(ctx context.Context) error {
 			_, err := b.o.API.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: u, View: view})
@@ -123,12 +124,4 @@ func (b *Bot) mayViewFleet(user string) bool {
 		}
 	}
 	return false
-}
-
-// noFleetView is the Home tab of a user who may not see the fleet.
-func noFleetView() slack.HomeTabViewRequest {
-	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: []slack.Block{
-		slack.NewHeaderBlock(plain("authtriage")),
-		section("The fleet's status is shown to those who may run `history`. Ask authtriage's owners for access (`access:` in its configuration). `/authtriage help` lists what you may run."),
-	}}}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/authtriage/authtriage/config"
 	"github.com/authtriage/authtriage/internal/slackfake"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -64,6 +66,21 @@ func (f *fakeTriager) calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.hosts...)
+}
+
+// demoReport is the report of the demo incident, as the Slack renderer's tests
+// keep it.
+func demoReport(t testing.TB) triage.Report {
+	t.Helper()
+	b, err := os.ReadFile("../render/slack/testdata/demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep triage.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 // reportID is the harness's n-th report ID: valid, like "rpaaaaab" for 1.
@@ -117,7 +134,7 @@ func newHarness(t testing.TB, change ...func(*Options)) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	h := &harness{t: t, fake: fake, db: db, tr: &fakeTriager{report: loadReport(t, "testdata/demo.json")}}
+	h := &harness{t: t, fake: fake, db: db, tr: &fakeTriager{report: demoReport(t)}}
 	o := Options{
 		API:       slack.New("xoxb-test", slack.OptionAPIURL(fake.APIURL())),
 		Store:     db,
@@ -232,7 +249,7 @@ func (h *harness) wait(method string, n int) []slackfake.Call {
 // final blocks (from chat.update) and the replies posted under it.
 func (h *harness) threadOf(rep triage.Report) (parent slackfake.Call, replies []slackfake.Call) {
 	h.t.Helper()
-	msgs, err := Thread(rep, ThreadOptions{Buttons: true})
+	msgs, err := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -397,7 +414,7 @@ func TestRateLimitedPostIsPostedAfterTheWait(t *testing.T) {
 	}
 	rep := h.tr.report
 	rep.ID, rep.Host = reportID(1), "sqlhost01"
-	msgs, _ := Thread(rep, ThreadOptions{Buttons: true})
+	msgs, _ := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true})
 	h.wait("chat.postMessage", len(msgs)+1) // every message arrived, none dropped
 	t.Logf("thread complete %s after the slash command", time.Since(began).Round(time.Millisecond))
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/authtriage/authtriage/commands"
+	"github.com/authtriage/authtriage/internal/display"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -26,7 +28,7 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	log := b.log.With("report", id, "host", host, "user", req.User, "channel", channel)
 	started := b.o.Now()
 
-	parentTS, err := b.post(ctx, channel, threadTS, progressMessage(id, host, started, 0, 0))
+	parentTS, err := b.post(ctx, channel, threadTS, slackrender.Progress(id, host, started, 0, 0))
 	if err != nil {
 		b.audit(req, cmd.String(), "error", "could not post: "+errorText(err))
 		b.tell(ctx, req, cannotPost(channel, err))
@@ -38,7 +40,7 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	}
 
 	prog := newProgress(b.o.ProgressEvery, func(done, total int) {
-		if err := b.update(ctx, channel, parentTS, progressMessage(id, host, started, done, total)); err != nil {
+		if err := b.update(ctx, channel, parentTS, slackrender.Progress(id, host, started, done, total)); err != nil {
 			log.Warn("progress not shown", "err", err)
 		}
 	})
@@ -46,9 +48,8 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	prog.stop()
 	if err != nil {
 		b.audit(req, cmd.String(), "error", err.Error())
-		msg := Message{Text: "Could not check " + esc(host), Blocks: []slack.Block{
-			section(fmt.Sprintf(":x: Could not check *%s*: %s", esc(host), esc(oneLine(err.Error())))),
-		}}
+		msg := slackrender.Notice("Could not check "+slackrender.Escape(host),
+			fmt.Sprintf(":x: Could not check *%s*: %s", slackrender.Escape(host), slackrender.Escape(display.Line(err.Error()))))
 		if err := b.update(ctx, channel, parentTS, msg); err != nil {
 			log.Error("failure not shown", "err", err)
 		}
@@ -66,7 +67,7 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	b.audit(req, cmd.String(), "ok", id) // before posting, which may outlast a shutdown
 	if _, err := b.postThread(ctx, rep, channel, parentTS, replyTS, log); err != nil {
 		b.audit(req, cmd.String(), "error", "report "+id+" not fully posted: "+errorText(err))
-		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: Part of report `%s` could not be posted (%s). It is stored: `show %s` posts it again.", id, esc(errorText(err)), id)})
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: Part of report `%s` could not be posted (%s). It is stored: `show %s` posts it again.", id, slackrender.Escape(errorText(err)), id)})
 	}
 	b.refreshHome(ctx)
 }
@@ -94,12 +95,11 @@ func (b *Bot) freshID(ctx context.Context) string {
 // not be posted) and the first error of any part that was not shown, after
 // trying every part.
 func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parentTS, replyTS string, log *slog.Logger) (string, error) {
-	msgs, err := Thread(rep, ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages})
+	msgs, err := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages})
 	if err != nil {
 		log.Error("report not rendered", "err", err)
-		msgs = []Message{{Text: "Report " + rep.ID, Blocks: []slack.Block{
-			section(fmt.Sprintf(":x: The report %s could not be shown in Slack: %s. It is stored: ask for it with `show %s` after a fix, or use the CLI.", rep.ID, esc(err.Error()), rep.ID)),
-		}}}
+		msgs = []slackrender.Message{slackrender.Notice("Report "+rep.ID,
+			fmt.Sprintf(":x: The report %s could not be shown in Slack: %s. It is stored: ask for it with `show %s` after a fix, or use the CLI.", rep.ID, slackrender.Escape(err.Error()), rep.ID))}
 	}
 	var first error
 	failed := func(what string, err error, args ...any) {
@@ -138,38 +138,21 @@ func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parent
 func (b *Bot) upload(ctx context.Context, channel, threadTS string, rep triage.Report) error {
 	ctx, cancel := b.postCtx(ctx)
 	defer cancel()
-	md := Markdown(rep)
+	md := slackrender.Markdown(rep)
 	return b.call(ctx, "files.upload", func(ctx context.Context) error {
 		_, err := b.o.API.UploadFileContext(ctx, slack.UploadFileParameters{
 			Channel: channel, ThreadTimestamp: threadTS,
-			Filename: MarkdownFileName(rep.ID), Title: "authtriage report " + rep.ID + " (" + oneLine(rep.Host) + ")",
+			Filename: slackrender.MarkdownFileName(rep.ID), Title: "authtriage report " + rep.ID + " (" + display.Line(rep.Host) + ")",
 			Content: md, FileSize: len(md), SnippetType: "markdown",
 		})
 		return err
 	})
 }
 
-// progressMessage is the parent of a thread whose triage runs: done of total
-// checks have finished (total 0: not known yet).
-func progressMessage(id, host string, started time.Time, done, total int) Message {
-	text := fmt.Sprintf(":hourglass_flowing_sand: Checking *%s*…", esc(host))
-	if total > 0 {
-		text += fmt.Sprintf(" %d of %d checks finished.", done, total)
-	}
-	return Message{
-		Text: "Checking " + esc(host) + "…",
-		Blocks: []slack.Block{
-			section(text),
-			slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
-				fmt.Sprintf("report %s · started %s UTC", id, started.UTC().Format("15:04:05")), false, false)),
-		},
-	}
-}
-
 // cannotPost tells the user why a message did not appear in channel.
 func cannotPost(channel string, err error) Reply {
 	code := errorText(err)
-	text := fmt.Sprintf(":x: I could not post in <#%s> (%s).", channel, esc(code))
+	text := fmt.Sprintf(":x: I could not post in <#%s> (%s).", channel, slackrender.Escape(code))
 	if code == "not_in_channel" || code == "channel_not_found" {
 		text += " Invite me there first: `/invite @authtriage`."
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/config"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 )
 
 // TestStoredReportCommands: history, show and share work on what check stored.
@@ -31,7 +32,7 @@ func TestStoredReportCommands(t *testing.T) {
 	}
 
 	h.slash(dba, incident, "show "+reportID(1))
-	msgs, _ := Thread(rep, ThreadOptions{Buttons: true})
+	msgs, _ := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true})
 	posts := h.wait("chat.postMessage", posted+len(msgs))
 	reposted := posts[posted]
 	if reposted.Params.Get("thread_ts") != "" || !strings.Contains(reposted.Params.Get("blocks"), reportID(1)) {
@@ -82,11 +83,11 @@ func TestLongReportIsAttached(t *testing.T) {
 	for _, c := range h.fake.Calls() {
 		if strings.HasPrefix(c.Method, "upload:") {
 			name, content, ok := h.fake.Upload(strings.TrimPrefix(c.Method, "upload:"))
-			found = ok && name == MarkdownFileName(reportID(1)) && strings.Contains(string(content), "dc.unreachable")
+			found = ok && name == slackrender.MarkdownFileName(reportID(1)) && strings.Contains(string(content), "dc.unreachable")
 		}
 	}
 	if !found {
-		t.Errorf("no Markdown report named %s with the findings was uploaded", MarkdownFileName(reportID(1)))
+		t.Errorf("no Markdown report named %s with the findings was uploaded", slackrender.MarkdownFileName(reportID(1)))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/schedule"
 )
 
@@ -16,7 +17,7 @@ var _ schedule.Notifier = (*Bot)(nil)
 // nothing else: the scheduler records the run as soon as the parent is out,
 // and then calls PostDetails. It implements schedule.Notifier.
 func (b *Bot) PostSummary(ctx context.Context, s schedule.Summary) (channel, threadTS string, err error) {
-	msgs, err := SummaryThread(s, time.UTC)
+	msgs, err := slackrender.SummaryThread(s, time.UTC)
 	if err != nil {
 		return "", "", fmt.Errorf("render the summary of %s: %w", s.Schedule.Name, err)
 	}
@@ -34,7 +35,7 @@ func (b *Bot) PostSummary(ctx context.Context, s schedule.Summary) (channel, thr
 // error names how many were not posted. It implements schedule.Notifier.
 func (b *Bot) PostDetails(ctx context.Context, s schedule.Summary, channel, threadTS string) error {
 	defer b.refreshHome(ctx)
-	msgs, err := SummaryThread(s, time.UTC)
+	msgs, err := slackrender.SummaryThread(s, time.UTC)
 	if err != nil {
 		return fmt.Errorf("render the summary of %s: %w", s.Schedule.Name, err)
 	}

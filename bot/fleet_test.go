@@ -6,13 +6,34 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/internal/slackfake"
+	slackrender "github.com/authtriage/authtriage/render/slack"
+	"github.com/authtriage/authtriage/schedule"
+	"github.com/authtriage/authtriage/triage"
 )
+
+// typicalSummary is a run of three hosts, one of which got worse.
+func typicalSummary() schedule.Summary {
+	tick := time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC)
+	state := func(host, id string, status triage.Status) triage.HostState {
+		return triage.HostState{Host: host, ReportID: id, Status: status, StartedAt: tick}
+	}
+	prev := triage.FleetRun{Schedule: "nightly-prod", Tick: tick.Add(-24 * time.Hour), Hosts: []triage.HostState{
+		state("sqlhost01", "a1b2c3d4", triage.StatusOK), state("sqlhost02", "e5f6g7h8", triage.StatusOK),
+	}}
+	cur := triage.FleetRun{Schedule: "nightly-prod", Tick: tick, Started: tick, Finished: tick.Add(time.Minute), Hosts: []triage.HostState{
+		state("sqlhost01", "7kq2m9xd", triage.StatusCritical), state("sqlhost02", "x2y3z4a5", triage.StatusOK),
+		state("sqlhost03", "f2g3h4j5", triage.StatusWarning),
+	}}
+	s := schedule.Diff(&prev, cur)
+	s.Schedule = schedule.Schedule{Name: "nightly-prod", Spec: "0 7 * * *", Channel: "C0FLEET"}
+	return s
+}
 
 // PostSummary posts the parent only; PostDetails the replies, in its thread.
 func TestPostSummaryThenDetails(t *testing.T) {
 	h := newHarness(t)
 	s := typicalSummary()
-	msgs, err := SummaryThread(s, time.UTC)
+	msgs, err := slackrender.SummaryThread(s, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	slackrender "github.com/authtriage/authtriage/render/slack"
 )
 
 // call runs one Slack Web API call. When Slack answers 429, it waits the
@@ -75,7 +77,7 @@ func storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // msgOptions returns the options that post m: its blocks and fallback text, with
 // link unfurling off (Learn links would unfurl into large previews).
-func msgOptions(m Message) []slack.MsgOption {
+func msgOptions(m slackrender.Message) []slack.MsgOption {
 	return []slack.MsgOption{
 		slack.MsgOptionText(m.Text, false),
 		slack.MsgOptionBlocks(m.Blocks...),
@@ -86,7 +88,7 @@ func msgOptions(m Message) []slack.MsgOption {
 
 // post posts m to channel, in the thread threadTS when that is set, and returns
 // the new message's ts.
-func (b *Bot) post(ctx context.Context, channel, threadTS string, m Message) (string, error) {
+func (b *Bot) post(ctx context.Context, channel, threadTS string, m slackrender.Message) (string, error) {
 	ctx, cancel := b.postCtx(ctx)
 	defer cancel()
 	opts := msgOptions(m)
@@ -103,7 +105,7 @@ func (b *Bot) post(ctx context.Context, channel, threadTS string, m Message) (st
 }
 
 // update replaces the message ts in channel with m.
-func (b *Bot) update(ctx context.Context, channel, ts string, m Message) error {
+func (b *Bot) update(ctx context.Context, channel, ts string, m slackrender.Message) error {
 	ctx, cancel := b.postCtx(ctx)
 	defer cancel()
 	return b.call(ctx, "chat.update", func(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/authtriage/authtriage/internal/slackfake"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 )
 
 // slowClaims is a Store whose de-duplication claims hang, as a store busy with
@@ -87,7 +88,7 @@ func TestSocketModeButton(t *testing.T) {
 	cb, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "user": map[string]string{"id": dba}, "trigger_id": "sock.click",
 		"channel": map[string]string{"id": incident}, "response_url": h.fake.ResponseURL("sockfix"),
-		"actions": []map[string]any{{"action_id": ActionFixScript, "block_id": "verdict", "value": reportID(1)}},
+		"actions": []map[string]any{{"action_id": slackrender.ActionFixScript, "block_id": "verdict", "value": reportID(1)}},
 	})
 	wctx, wcancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer wcancel()

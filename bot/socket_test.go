@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/authtriage/authtriage/internal/slackfake"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 )
 
 func TestSocketModeEnvelopesAreAckedAndHandled(t *testing.T) {
@@ -120,35 +121,35 @@ func TestButtons(t *testing.T) {
 		return h.wait("response_url:"+id, 1)[0].JSON["text"].(string) + blocksText(h.fake.Calls("response_url:" + id)[0].JSON)
 	}
 
-	click(ActionFixScript, reportID(1), "", h.fake.ResponseURL("fix"))
+	click(slackrender.ActionFixScript, reportID(1), "", h.fake.ResponseURL("fix"))
 	if got := wait("fix"); !strings.Contains(got, "setspn") || !strings.Contains(got, "# spn.duplicate") {
 		t.Errorf("fix script = %s; want the setspn commands under comments", got)
 	}
-	click(ActionRawEvidence, reportID(1), "", h.fake.ResponseURL("raw"))
+	click(slackrender.ActionRawEvidence, reportID(1), "", h.fake.ResponseURL("raw"))
 	if got := wait("raw"); !strings.Contains(got, "[errorlog]") || !strings.Contains(got, "== dc.unreachable") {
 		t.Errorf("raw evidence = %s; want each finding's evidence", got)
 	}
-	click(ActionShare, reportID(1), "", h.fake.ResponseURL("share"))
-	if got := wait("share"); !strings.Contains(got, ActionShareTo) {
+	click(slackrender.ActionShare, reportID(1), "", h.fake.ResponseURL("share"))
+	if got := wait("share"); !strings.Contains(got, slackrender.ActionShareTo) {
 		t.Errorf("share answer = %s; want a channel picker", got)
 	}
-	click(ActionShareTo, "", shareBlock+reportID(1), h.fake.ResponseURL("shared"))
+	click(slackrender.ActionShareTo, "", slackrender.ShareBlockPrefix+reportID(1), h.fake.ResponseURL("shared"))
 	h.wait("chat.getPermalink", 1)
 	cards := h.wait("chat.postMessage", posted+1)
 	card := cards[len(cards)-1]
 	if card.Params.Get("channel") != "C0DBA0001" || !strings.Contains(card.Params.Get("blocks"), "open the diagnosis thread") || !strings.Contains(card.Params.Get("blocks"), reportID(1)) {
 		t.Errorf("share card = %v; want a card in C0DBA0001 linking to the thread", card.Params)
 	}
-	click(ActionExport, reportID(1), "", h.fake.ResponseURL("export"))
+	click(slackrender.ActionExport, reportID(1), "", h.fake.ResponseURL("export"))
 	if files := h.wait("files.completeUploadExternal", 1); files[0].Params.Get("thread_ts") != parent.Params.Get("ts") {
 		t.Errorf("Markdown attached to %v; want the report's thread %s", files[0].Params, parent.Params.Get("ts"))
 	}
-	click(ActionRerun, reportID(1), "", h.fake.ResponseURL("rerun"))
+	click(slackrender.ActionRerun, reportID(1), "", h.fake.ResponseURL("rerun"))
 	h.wait("chat.update", 2)
 	if got := h.tr.calls(); len(got) != 2 {
 		t.Errorf("triages = %v; want the re-run's second one", got)
 	}
-	click(ActionRawEvidence, "zzzzzzzz", "", h.fake.ResponseURL("missing"))
+	click(slackrender.ActionRawEvidence, "zzzzzzzz", "", h.fake.ResponseURL("missing"))
 	if got := wait("missing"); !strings.Contains(got, "no report") {
 		t.Errorf("unknown report = %s; want it said", got)
 	}

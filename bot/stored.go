@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -44,7 +44,7 @@ func (b *Bot) show(ctx context.Context, req Request, id string) {
 		b.tell(ctx, req, cannotPost(req.Channel, err))
 		return
 	} else if err != nil {
-		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: Part of report `%s` could not be posted (%s).", id, esc(errorText(err)))})
+		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":warning: Part of report `%s` could not be posted (%s).", id, slackrender.Escape(errorText(err)))})
 	}
 	b.audit(req, "show "+id, "ok", id)
 }
@@ -69,35 +69,13 @@ func (b *Bot) share(ctx context.Context, req Request, id, channel string) {
 			b.log.Warn("permalink not found; sharing without it", "report", id, "err", err)
 		}
 	}
-	if _, err := b.post(ctx, channel, "", shareCard(rec.Report, req.User, link)); err != nil {
+	if _, err := b.post(ctx, channel, "", slackrender.ShareCard(rec.Report, req.User, link)); err != nil {
 		b.audit(req, "share "+id+" <#"+channel+">", "error", errorText(err))
 		b.tell(ctx, req, cannotPost(channel, err))
 		return
 	}
 	b.audit(req, "share "+id+" <#"+channel+">", "ok", id)
 	b.tell(ctx, req, Reply{Text: fmt.Sprintf(":white_check_mark: Shared report `%s` to <#%s>.", id, channel)})
-}
-
-// shareCard is the compact card share posts: status, host, verdict, who shared it
-// and the link to the thread.
-func shareCard(rep triage.Report, user, link string) Message {
-	emoji, word := statusLook(rep.Status)
-	verdict := "No authentication problem found."
-	if f, ok := rep.Worst(); ok {
-		verdict = summaryOf(f)
-	}
-	v, _ := clip(oneLine(verdict), summaryBudget)
-	where := fmt.Sprintf("`show %s` posts the whole report", rep.ID)
-	if link != "" && linkable(link) {
-		where = "<" + link + "|open the diagnosis thread>"
-	}
-	return Message{
-		Text: fallback(word+" "+oneLine(rep.Host)+": ", verdict),
-		Blocks: []slack.Block{
-			section(fmt.Sprintf("%s *%s* · *%s* · %s", emoji, word, esc(oneLine(rep.Host)), esc(v))),
-			slack.NewContextBlock("", mrkdwn(fmt.Sprintf("shared by <@%s> · report %s · %s", user, rep.ID, where))),
-		},
-	}
 }
 
 // history tells the user a host's recent reports and since when its current
@@ -111,182 +89,39 @@ func (b *Bot) history(ctx context.Context, req Request, host string) {
 		b.tell(ctx, req, Reply{Text: ":x: I could not read the history from my store. Try again shortly."})
 		return
 	}
-	if len(entries) == 0 {
-		b.audit(req, "history "+host, "ok", "")
-		b.tell(ctx, req, Reply{Text: fmt.Sprintf("I have no reports of *%s* yet. `check %s` makes one.", esc(host), esc(host))})
-		return
-	}
-	lines := []string{fmt.Sprintf("*History of %s*, newest first:", esc(host))}
-	for _, e := range entries {
-		emoji, word := statusLook(e.Status)
-		causes := "no problem"
-		if len(e.Causes) > 0 {
-			names := make([]string, len(e.Causes))
-			for i, c := range e.Causes {
-				names[i] = string(c)
+	since := map[triage.CauseID]time.Time{}
+	if len(entries) > 0 {
+		for _, c := range entries[0].Causes {
+			if t, ok, err := b.o.Store.Since(sctx, host, c); err == nil && ok {
+				since[c] = t
 			}
-			causes = esc(oneLine(strings.Join(names, ", ")))
-		}
-		lines = append(lines, fmt.Sprintf("%s %s · %s · %s · `%s`", emoji, e.StartedAt.UTC().Format("Jan 2 15:04 UTC"), word, causes, e.ReportID))
-	}
-	if causes := entries[0].Causes; len(causes) > 0 {
-		lines = append(lines, "*Seen since:*")
-		for _, c := range causes {
-			since, ok, err := b.o.Store.Since(sctx, host, c)
-			if err != nil || !ok {
-				continue
-			}
-			lines = append(lines, fmt.Sprintf("• %s since %s (%s)", esc(string(c)), since.UTC().Format("Jan 2 15:04 UTC"), timeAgo(b.o.Now().Sub(since))))
 		}
 	}
-	lines = append(lines, "`show ID` posts a report again.")
 	b.audit(req, "history "+host, "ok", "")
-	b.tell(ctx, req, Reply{Text: "History of " + host, Blocks: chunkSections(lines, "")})
+	b.tell(ctx, req, replyOf(slackrender.History(host, entries, since, b.o.Now())))
 }
 
-// rawEvidence tells the user every evidence item of a stored report, as recorded,
-// each on one line with control, bidirectional and invisible characters escaped
-// (oneLine).
+// rawEvidence tells the user every evidence item of a stored report, as recorded
+// (slackrender.RawEvidence).
 func (b *Bot) rawEvidence(ctx context.Context, req Request, id string) {
 	rec, ok := b.load(ctx, req, id)
 	if !ok {
 		return
 	}
-	var lines []string
-	for _, f := range rec.Report.Findings {
-		lines = append(lines, fmt.Sprintf("== %s (%s)", oneLine(string(f.Cause)), f.Severity))
-		for _, e := range f.Evidence {
-			line := "[" + oneLine(string(e.Source)) + "]"
-			if !e.Time.IsZero() {
-				line += " " + e.Time.UTC().Format(time.RFC3339)
-			}
-			if e.Count > 0 {
-				line += fmt.Sprintf(" x%d", e.Count)
-			}
-			lines = append(lines, line+" "+oneLine(e.Text))
-		}
-	}
-	if len(lines) == 0 {
-		lines = []string{"(no findings, so no evidence)"}
-	}
 	b.audit(req, describe(req), "ok", id)
-	b.tell(ctx, req, Reply{Text: "Raw evidence of report " + id, Blocks: chunkSections(lines, "```")})
+	b.tell(ctx, req, replyOf(slackrender.RawEvidence(rec.Report, id)))
 }
 
 // fixScript tells the user the report's remediation commands as one PowerShell
-// script, each under a comment saying which finding and step it belongs to; the
-// commands of other shells (T-SQL, sh on Linux) follow in sections of their own,
-// labelled with where to run them, so that pasting the script into PowerShell runs
-// no line written for another interpreter.
+// script, the commands of other shells in labelled sections after it
+// (slackrender.FixScript).
 func (b *Bot) fixScript(ctx context.Context, req Request, id string) {
 	rec, ok := b.load(ctx, req, id)
 	if !ok {
 		return
 	}
-	blocks, n := fixScriptBlocks(rec.Report, id)
 	b.audit(req, describe(req), "ok", id)
-	if n == 0 {
-		b.tell(ctx, req, Reply{Text: fmt.Sprintf("Report `%s` has no commands to run.", id), Blocks: blocks})
-		return
-	}
-	b.tell(ctx, req, Reply{Text: "Fix script of report " + id, Blocks: blocks})
-}
-
-// A fixShell is a shell a Fix script has a section for: the comment marker of its
-// language and, but for the script's own PowerShell, where to run it.
-type fixShell struct {
-	shell   triage.Shell
-	comment string
-	label   string
-}
-
-// fixShells returns the sections of a Fix script, in order: the script itself
-// (PowerShell), then the other shells.
-func fixShells() []fixShell {
-	return []fixShell{
-		{triage.ShellPowerShell, "#", ""},
-		{triage.ShellCmd, "REM", "*cmd.exe*: run these in a Command Prompt, not in PowerShell."},
-		{triage.ShellTSQL, "--", "*T-SQL*: run these in SQL Server Management Studio or sqlcmd, connected to the instance, not in PowerShell."},
-		{triage.ShellSh, "#", "*sh*: run these in a shell on the Linux host of SQL Server, not in PowerShell."},
-	}
-}
-
-// fixScriptBlocks returns the blocks of a report's Fix script and how many commands
-// they hold; with no command, the blocks say which steps have none and why, and are
-// nil when no step has anything to say. Every comment is one line of display text
-// (oneLine, backquotes made quotes, so no comment can end a line or a code block); a
-// step whose command was left out says why in its comment; a command that is not one
-// shell's (a report stored before commands were quoted for their shell), or that a
-// Slack code block cannot hold whole, is named in a comment and not shown, never cut
-// or guessed at.
-func fixScriptBlocks(rep triage.Report, id string) ([]slack.Block, int) {
-	const maxText = MaxSectionText - 100
-	// comment writes a step's text, shortened, and then what the script says of its
-	// command, which is never cut off.
-	comment := func(marker string, f triage.Finding, text, note string) string {
-		t, _ := clipPlain(oneLine(string(f.Cause)+": "+text), 400)
-		return marker + " " + strings.ReplaceAll(t+oneLine(note), "`", "'")
-	}
-	lines := map[triage.Shell][]string{}
-	n := 0
-	for _, f := range rep.Findings {
-		for _, s := range f.Remediation {
-			switch {
-			case s.Omitted != "":
-				note := ". The command is left out: " + s.Omitted
-				lines[triage.ShellPowerShell] = append(lines[triage.ShellPowerShell], "", comment("#", f, strings.TrimSuffix(s.Text, note), note))
-			case s.Command == "":
-			case !knownShell(s.Shell):
-				lines[triage.ShellPowerShell] = append(lines[triage.ShellPowerShell], "", comment("#", f, s.Text,
-					". Not shown: the report was stored without the shell of its command; check the host again to get it"))
-			default:
-				marker := fixComment(s.Shell)
-				if _, cut := clip(escCode(s.Command), budget{maxText, maxText * 6}); cut || !codeSafe(s.Command) {
-					lines[s.Shell] = append(lines[s.Shell], "", comment(marker, f, s.Text,
-						". Not shown: the command does not fit a Slack code block whole; export the report to get it"))
-					continue
-				}
-				n++
-				lines[s.Shell] = append(lines[s.Shell], "", comment(marker, f, s.Text, ""), s.Command)
-			}
-		}
-	}
-	if n == 0 && len(lines) == 0 {
-		return nil, 0
-	}
-	head := fmt.Sprintf("# authtriage report %s for %s: the fix commands for PowerShell. Review each command before running it.",
-		strings.ReplaceAll(oneLine(id), "`", "'"), strings.ReplaceAll(oneLine(rep.Host), "`", "'"))
-	var blocks []slack.Block
-	for _, sh := range fixShells() {
-		l := lines[sh.shell]
-		if sh.shell == triage.ShellPowerShell {
-			l = append([]string{head}, l...)
-		} else if len(l) == 0 {
-			continue
-		} else {
-			blocks = append(blocks, section(sh.label))
-			l = l[1:] // the blank line before the first step
-		}
-		blocks = append(blocks, chunkSections(l, "```")...)
-	}
-	if len(blocks) > MaxBlocks {
-		blocks = append(blocks[:MaxBlocks-1], section("…and more; `show ID` attaches the full report as a file when it is long."))
-	}
-	return blocks, n
-}
-
-// knownShell reports whether a Fix script has a section for sh.
-func knownShell(sh triage.Shell) bool { return fixComment(sh) != "" }
-
-// fixComment returns the comment marker of sh's language, or "" for a shell the Fix
-// script does not know.
-func fixComment(sh triage.Shell) string {
-	for _, f := range fixShells() {
-		if f.shell == sh {
-			return f.comment
-		}
-	}
-	return ""
+	b.tell(ctx, req, replyOf(slackrender.FixScript(rec.Report, id)))
 }
 
 // export attaches the whole report as a Markdown file, for a ticket, to the
@@ -306,42 +141,4 @@ func (b *Bot) export(ctx context.Context, req Request, id string) {
 		return
 	}
 	b.audit(req, describe(req), "ok", id)
-}
-
-// chunkSections puts lines into section blocks within Slack's limits, each
-// wrapped in fence ("```" for code, "" for mrkdwn), with what does not fit in
-// an ephemeral message's 50 blocks replaced by a note. Lines inside a fence are
-// escaped for code; others must be mrkdwn already.
-func chunkSections(lines []string, fence string) []slack.Block {
-	const maxText = MaxSectionText - 100
-	const maxBlocks = MaxBlocks - 1
-	var blocks []slack.Block
-	var cur strings.Builder
-	flush := func() {
-		if cur.Len() > 0 {
-			blocks = append(blocks, section(fence+cur.String()+fence))
-			cur.Reset()
-		}
-	}
-	for i, l := range lines {
-		if fence != "" {
-			l = escCode(l)
-		}
-		if c, _ := clip(l, budget{maxText, maxText * 6}); c != l {
-			l = c
-		}
-		if cur.Len()+len(l)+1 > maxText {
-			flush()
-		}
-		if len(blocks) == maxBlocks {
-			blocks = append(blocks, section(fmt.Sprintf("…and %d more lines; `show ID` attaches the full report as a file when it is long.", len(lines)-i)))
-			return blocks
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte('\n')
-		}
-		cur.WriteString(l)
-	}
-	flush()
-	return blocks
 }

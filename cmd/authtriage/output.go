@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/authtriage/authtriage/bot"
 	"github.com/authtriage/authtriage/render"
+	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -28,18 +28,18 @@ func write(w io.Writer, rep triage.Report, format string, e env) error {
 	case "json":
 		return render.JSON(w, rep)
 	case "markdown":
-		_, err := io.WriteString(w, bot.Markdown(rep))
+		_, err := io.WriteString(w, slackrender.Markdown(rep))
 		return err
 	case "blocks", "slack":
-		msgs, err := bot.Thread(rep, bot.ThreadOptions{Buttons: true})
+		msgs, err := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true})
 		if err != nil {
 			return fmt.Errorf("render the Slack thread: %w", err)
 		}
 		if format == "slack" {
-			_, err = io.WriteString(w, bot.ThreadText(msgs))
+			_, err = io.WriteString(w, slackrender.ThreadText(msgs))
 			return err
 		}
-		return bot.BlocksJSON(w, msgs)
+		return slackrender.BlocksJSON(w, msgs)
 	}
 	color := isTerminal(w) && e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb"
 	return render.Text(w, rep, render.TextOptions{Color: color})

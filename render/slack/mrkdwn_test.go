@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"strings"
@@ -19,10 +19,10 @@ func TestEsc(t *testing.T) {
 		{"`one`", "`one`"},
 	}
 	for _, tt := range tests {
-		if got := esc(tt.in); got != tt.want {
-			t.Errorf("esc(%q) = %q; want %q", tt.in, got, tt.want)
+		if got := Escape(tt.in); got != tt.want {
+			t.Errorf("Escape(%q) = %q; want %q", tt.in, got, tt.want)
 		}
-		if c, m := measureRaw(tt.in), measure(esc(tt.in)); c.units < m.units || c.bytes < m.bytes {
+		if c, m := measureRaw(tt.in), measure(Escape(tt.in)); c.units < m.units || c.bytes < m.bytes {
 			t.Errorf("measureRaw(%q) = %+v, less than the escaped text's %+v", tt.in, c, m)
 		}
 	}

@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"encoding/json"
@@ -44,7 +44,7 @@ func controlReport() triage.Report {
 
 // unsafeRune reports whether r must never be shown raw: a control character other
 // than LF and tab, a bidirectional control, or another format character but the
-// zero-width space esc puts between backquotes.
+// zero-width space Escape puts between backquotes.
 func unsafeRune(r rune) bool {
 	switch {
 	case r == '\n', r == '\t', r == '\u200b':

@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"regexp"
@@ -68,7 +68,7 @@ func TestCommandsInThread(t *testing.T) {
 		for _, m := range msgs {
 			for _, text := range mrkdwnTexts(m) {
 				for _, c := range codeBlock.FindAllStringSubmatch(text, -1) {
-					cmd := unescaper.Replace(c[1])
+					cmd := Unescape(c[1])
 					if err := r.Check(shells[cmd], cmd); err != nil {
 						t.Errorf("report %s: Slack thread: %v", r.ID, err)
 					}
@@ -117,7 +117,7 @@ func TestFixScript(t *testing.T) {
 			if m == nil || m[0] != text {
 				t.Fatalf("report %s: block %q is not one code block", r.ID, text)
 			}
-			for _, l := range strings.Split(unescaper.Replace(m[1]), "\n") {
+			for _, l := range strings.Split(Unescape(m[1]), "\n") {
 				switch {
 				case l == "":
 				case strings.HasPrefix(l, comment):

@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func (w factWriter) when(e triage.Evidence) string {
 func (w factWriter) mrkdwn(e triage.Evidence) (string, bool) {
 	var parts []string
 	if s := w.when(e); s != "" {
-		parts = append(parts, esc(s))
+		parts = append(parts, Escape(s))
 	}
 	cut := false
 	if len(e.Clients) > 0 {
@@ -53,7 +53,7 @@ func (w factWriter) mrkdwn(e triage.Evidence) (string, bool) {
 		for i, c := range list {
 			c, shortened := clip(oneLine(c), clientBudget)
 			cut = cut || shortened
-			names[i] = esc(c)
+			names[i] = Escape(c)
 		}
 		parts = append(parts, clientList(names, more))
 	} else if e.MoreClients > 0 {

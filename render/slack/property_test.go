@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"fmt"
@@ -176,7 +176,7 @@ func allText(msgs []Message) string {
 			}
 		}
 		for _, s := range mrkdwnTexts(m) {
-			b.WriteString(strings.ReplaceAll(unescaper.Replace(s), "\u200b", "") + "\n")
+			b.WriteString(strings.ReplaceAll(Unescape(s), "\u200b", "") + "\n")
 		}
 	}
 	return b.String()

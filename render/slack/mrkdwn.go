@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"strings"
@@ -13,17 +13,17 @@ import (
 // Slack reads &, < and > as control characters in mrkdwn and wants them escaped as
 // &amp; &lt; &gt; (https://docs.slack.dev/messaging/formatting-message-text,
 // "Escaping text"), also inside code blocks, where Slack shows them as written.
-// Everything from the report goes through esc; only our own markup is written raw.
+// Everything from the report goes through Escape; only our own markup is written raw.
 // Text objects are also marked verbatim (see mrkdwn), so that Slack does not turn
 // "@here" or "#general" in report text into a mention or a channel link.
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// esc escapes report text for Slack mrkdwn outside code blocks. Besides &, < and >
+// Escape escapes report text for Slack mrkdwn outside code blocks. Besides &, < and >
 // it separates backquotes with a zero-width space: Slack has no escape for them, and
 // three in a row in a log line would open a code block that swallows the rest of the
 // message (our own fences included).
-func esc(s string) string {
+func Escape(s string) string {
 	s = mrkdwnEscaper.Replace(s)
 	if strings.Contains(s, "``") {
 		s = strings.ReplaceAll(s, "``", "`\u200b`")
@@ -32,9 +32,15 @@ func esc(s string) string {
 	return s
 }
 
-// escCode escapes a command for a ``` code block, where backquotes are safe (see
+// Unescape undoes Slack's escapes &amp; &lt; &gt; in mrkdwn: what Escape and
+// EscapeCode write, and what Slack writes into the text people type.
+func Unescape(s string) string { return unescaper.Replace(s) }
+
+var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// EscapeCode escapes a command for a ``` code block, where backquotes are safe (see
 // codeSafe) and must stay as they are.
-func escCode(s string) string { return mrkdwnEscaper.Replace(s) }
+func EscapeCode(s string) string { return mrkdwnEscaper.Replace(s) }
 
 // oneLine returns report text on one line, fit to show: display.Line, which
 // escapes control, bidirectional and invisible characters and folds white space.
@@ -158,7 +164,7 @@ func codeSpan(s string) string {
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return esc(s)
+			return Escape(s)
 		}
 	}
 	return "`" + s + "`"

@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"cmp"
@@ -53,7 +53,7 @@ func HomeView(entries []store.Entry, now time.Time, zone *time.Location) slack.H
 		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %d %s", countsMrkdwn(folded), total, plural(total, "host", "hosts"))))
 	}
 	blocks = append(blocks,
-		slack.NewContextBlock("", mrkdwn("Updated "+esc(formatTime(now, zone))+" · worst first, each host's latest triage")),
+		slack.NewContextBlock("", mrkdwn("Updated "+Escape(formatTime(now, zone))+" · worst first, each host's latest triage")),
 		slack.NewDividerBlock())
 
 	room := MaxHomeBlocks - homeFixedBlocks
@@ -102,7 +102,7 @@ func homeHostText(h store.Entry, now time.Time, zone *time.Location) string {
 	if host == "" {
 		host = "(no host)"
 	}
-	first := emoji + " *" + esc(host) + "*"
+	first := emoji + " *" + Escape(host) + "*"
 	switch {
 	case len(h.Causes) > 0:
 		c, _ := clip(oneLine(string(h.Causes[0])), causeBudget)
@@ -112,13 +112,13 @@ func homeHostText(h store.Entry, now time.Time, zone *time.Location) string {
 		}
 	case h.Error != "":
 		e, _ := clip(oneLine(h.Error), hostLineErrBudget)
-		first += " · could not triage: " + esc(e)
+		first += " · could not triage: " + Escape(e)
 	default:
 		first += " · " + statusWord(h.Status)
 	}
 	var second []string
 	if !h.StartedAt.IsZero() {
-		second = append(second, fmt.Sprintf("last triaged %s (%s)", timeAgo(now.Sub(h.StartedAt)), esc(formatTime(h.StartedAt, zone))))
+		second = append(second, fmt.Sprintf("last triaged %s (%s)", timeAgo(now.Sub(h.StartedAt)), Escape(formatTime(h.StartedAt, zone))))
 	}
 	if id, _ := clip(oneLine(h.ReportID), reportIDBudget); id != "" {
 		second = append(second, "Report "+codeSpan(id))

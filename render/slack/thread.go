@@ -1,8 +1,9 @@
-// Package bot is authtriage's Slack adapter. For now it renders a report as a Slack
-// thread of Block Kit messages (Thread), checks messages against Slack's limits
-// (Validate), and writes the same thread as JSON (BlocksJSON), as plain text
-// (ThreadText) and the whole report as Markdown for a file (Markdown).
-package bot
+// Package slackrender writes what authtriage shows in Slack: a report as a thread of
+// Block Kit messages (Thread), fleet summaries (SummaryThread), the App Home tab
+// (HomeView) and the bot's cards and answers, all within Slack's limits (Validate);
+// the same thread as JSON (BlocksJSON) and plain text (ThreadText), and the whole
+// report as Markdown for a file (Markdown). It renders only; package bot posts.
+package slackrender
 
 import (
 	"cmp"
@@ -80,7 +81,7 @@ const maxFindingMessages = 4
 // same header marked "continued".
 //
 // Report text reaches Slack escaped twice: control, bidirectional and invisible
-// characters as package display says (\x1b, \u202e), then Slack's markup (esc).
+// characters as package display says (\x1b, \u202e), then Slack's markup (Escape).
 //
 // Every message passes Validate. What does not fit (a thread longer than
 // opt.MaxMessages, a finding longer than 4 messages, an evidence text longer than
@@ -188,12 +189,12 @@ func newRenderer(rep triage.Report, opt ThreadOptions) *renderer {
 	if host == "" {
 		host = "(no host)"
 	}
-	r.host = esc(host)
+	r.host = Escape(host)
 	id, cut2 := clip(oneLine(rep.ID), budget{64, 200})
 	r.idRef = "Report " + codeSpan(id)
 	r.truncated = cut || cut2
 	r.threadNote = fmt.Sprintf(":page_facing_up: Not all of this report fits in Slack: the full report is in the attached file %s.",
-		esc(MarkdownFileName(rep.ID)))
+		Escape(MarkdownFileName(rep.ID)))
 	return r
 }
 
@@ -274,7 +275,7 @@ func fallback(prefix, rawText string) string {
 	if t == "" {
 		return strings.TrimSuffix(strings.TrimSpace(prefix), ":")
 	}
-	return prefix + esc(t)
+	return prefix + Escape(t)
 }
 
 func (r *renderer) parent() Message {
@@ -302,7 +303,7 @@ func (r *renderer) parent() Message {
 		}
 		v, cut := clip(oneLine(verdict), summaryBudget)
 		r.truncated = r.truncated || cut
-		blocks = append(blocks, section(esc(v)))
+		blocks = append(blocks, section(Escape(v)))
 		if lines := r.incomplete(); lines != "" {
 			blocks = append(blocks, section(lines))
 		}
@@ -330,7 +331,7 @@ func (r *renderer) incomplete() string {
 		name, _ := clip(oneLine(c.Name), budget{64, 160})
 		detail, cut := clip(oneLine(c.Detail), detailBudget)
 		r.truncated = r.truncated || cut
-		lines = append(lines, fmt.Sprintf(":exclamation: Incomplete: check %s could not run: %s", codeSpan(name), esc(detail)))
+		lines = append(lines, fmt.Sprintf(":exclamation: Incomplete: check %s could not run: %s", codeSpan(name), Escape(detail)))
 	}
 	if n > len(lines) {
 		lines = append(lines, fmt.Sprintf("…and %d more checks that could not run.", n-len(lines)))
@@ -377,13 +378,13 @@ func (r *renderer) finding(i int, f triage.Finding) []Message {
 	var content []slack.Block
 	s, cut := clip(summaryOf(f), summaryBudget)
 	r.truncated = r.truncated || cut
-	content = append(content, section(esc(s)))
+	content = append(content, section(Escape(s)))
 	content = append(content, r.evidence(f)...)
 	content = append(content, r.fix(f)...)
 	content = append(content, r.links(f)...)
 
 	c, _ := clip(oneLine(string(f.Cause)), budget{80, 200})
-	fb := fallback(fmt.Sprintf("%s (%s): ", esc(c), esc(sev)), f.Summary)
+	fb := fallback(fmt.Sprintf("%s (%s): ", Escape(c), Escape(sev)), f.Summary)
 	pos := fmt.Sprintf("finding %d of %d", i+1, len(r.findings))
 	return r.pack(fb, header(title), header(title+" (continued)"), content, []string{r.host, pos}, maxFindingMessages,
 		":page_facing_up: The rest of this finding is in the attached report.")
@@ -498,7 +499,7 @@ func (r *renderer) evidence(f triage.Finding) []slack.Block {
 		r.truncated = r.truncated || cut
 		t, cut := clip(text, evidenceBudget)
 		r.truncated = r.truncated || cut
-		line := "• " + indentLines(esc(t), "   ")
+		line := "• " + indentLines(Escape(t), "   ")
 		facts, cut := r.facts.mrkdwn(e)
 		r.truncated = r.truncated || cut
 		if facts != "" {
@@ -568,7 +569,7 @@ func (r *renderer) fix(f triage.Finding) []slack.Block {
 		}
 		t, cut := clip(text, stepBudget)
 		r.truncated = r.truncated || cut
-		line := fmt.Sprintf("*%d.* %s", i+1, esc(t))
+		line := fmt.Sprintf("*%d.* %s", i+1, Escape(t))
 		if st.Command == "" {
 			lines = append(lines, line)
 			continue
@@ -601,7 +602,7 @@ func (r *renderer) codeBlocks(cmd string) ([]string, bool) {
 		return nil, false
 	}
 	if room.fits(measureRaw(cmd)) {
-		return []string{"```" + escCode(cmd) + "```"}, true
+		return []string{"```" + EscapeCode(cmd) + "```"}, true
 	}
 	var blocks []string
 	var cur []string
@@ -613,14 +614,14 @@ func (r *renderer) codeBlocks(cmd string) ([]string, bool) {
 			return nil, false
 		}
 		if len(cur) > 0 && !room.minus(used).fits(c) {
-			blocks = append(blocks, "```"+escCode(strings.Join(cur, "\n"))+"```")
+			blocks = append(blocks, "```"+EscapeCode(strings.Join(cur, "\n"))+"```")
 			cur, used = nil, budget{}
 		}
 		cur = append(cur, l)
 		used.units += c.units
 		used.bytes += c.bytes
 	}
-	blocks = append(blocks, "```"+escCode(strings.Join(cur, "\n"))+"```")
+	blocks = append(blocks, "```"+EscapeCode(strings.Join(cur, "\n"))+"```")
 	if len(blocks) > 3 {
 		r.truncated = true
 		return nil, false
@@ -643,7 +644,7 @@ func (r *renderer) links(f triage.Finding) []slack.Block {
 		t, cut := clip(oneLine(l), stepBudget)
 		r.truncated = r.truncated || cut
 		if t != "" {
-			lines = append(lines, "• "+esc(t))
+			lines = append(lines, "• "+Escape(t))
 		}
 	}
 	if len(lines) == 0 {
@@ -660,7 +661,7 @@ func (r *renderer) overflow(from int) Message {
 	for _, f := range rest {
 		cause, _ := clip(oneLine(string(f.Cause)), budget{100, 300})
 		s, _ := clip(oneLine(f.Summary), budget{200, 600})
-		lines = append(lines, fmt.Sprintf("• %s %s · %s: %s", severityEmoji(f.Severity), codeSpan(cause), esc(oneLine(f.Severity.String())), esc(s)))
+		lines = append(lines, fmt.Sprintf("• %s %s · %s: %s", severityEmoji(f.Severity), codeSpan(cause), Escape(oneLine(f.Severity.String())), Escape(s)))
 	}
 	head := header(fmt.Sprintf("%d more %s", len(rest), plural(len(rest), "finding", "findings")))
 	text := fmt.Sprintf("%d more %s for %s", len(rest), plural(len(rest), "finding", "findings"), r.host)
@@ -681,17 +682,17 @@ func (r *renderer) checks() Message {
 			name = "(unnamed)"
 		}
 		status, _ := clip(oneLine(string(c.Status)), budget{32, 100})
-		line := fmt.Sprintf("%s %s %s", checkEmoji(c.Status), codeSpan(name), esc(status))
+		line := fmt.Sprintf("%s %s %s", checkEmoji(c.Status), codeSpan(name), Escape(status))
 		if c.Duration > 0 {
 			line += " · " + formatDuration(c.Duration)
 		}
 		if via := c.Via(); via != "" {
-			line += " · " + esc(oneLine(via))
+			line += " · " + Escape(oneLine(via))
 		}
 		if d := oneLine(c.Detail); d != "" {
 			d, cut := clip(d, detailBudget)
 			r.truncated = r.truncated || cut
-			line += " · " + esc(d)
+			line += " · " + Escape(d)
 		}
 		lines = append(lines, line)
 	}
@@ -718,7 +719,7 @@ func (r *renderer) trend() []slack.Block {
 	if len(lines) == 0 {
 		return nil
 	}
-	return []slack.Block{section(fmt.Sprintf("*Failures per hour* in ERRORLOG, %s:\n```%s```", esc(span), escCode(strings.Join(lines, "\n"))))}
+	return []slack.Block{section(fmt.Sprintf("*Failures per hour* in ERRORLOG, %s:\n```%s```", Escape(span), EscapeCode(strings.Join(lines, "\n"))))}
 }
 
 // addNote adds a section before the context block at the end of m.

@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"fmt"
@@ -82,8 +82,6 @@ var (
 	emojiRe  = regexp.MustCompile(`:([a-z0-9_+-]+):`)
 )
 
-var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
-
 // mrkdwnToText renders mrkdwn as Slack shows it, roughly.
 func mrkdwnToText(s string) string {
 	parts := strings.Split(s, "```")
@@ -94,7 +92,7 @@ func mrkdwnToText(s string) string {
 			if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
 				b.WriteString("\n")
 			}
-			b.WriteString("    " + strings.ReplaceAll(unescaper.Replace(p), "\n", "\n    "))
+			b.WriteString("    " + strings.ReplaceAll(Unescape(p), "\n", "\n    "))
 			continue
 		}
 		p = linkRe.ReplaceAllStringFunc(p, func(m string) string {
@@ -107,7 +105,7 @@ func mrkdwnToText(s string) string {
 		p = boldRe.ReplaceAllString(p, "$1$2")
 		p = italicRe.ReplaceAllString(p, "$1$2$3")
 		p = codeRe.ReplaceAllString(p, "$1")
-		b.WriteString(unescaper.Replace(emojify(p)))
+		b.WriteString(Unescape(emojify(p)))
 	}
 	return strings.Trim(b.String(), "\n")
 }

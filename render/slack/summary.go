@@ -1,4 +1,4 @@
-package bot
+package slackrender
 
 import (
 	"cmp"
@@ -138,15 +138,15 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 	if s.Err != nil {
 		msg := strings.Join(strings.FieldsFunc(display.Text(s.Err.Error()), func(r rune) bool { return r == '\n' }), "; ")
 		msg, _ = clip(oneLine(msg), summaryErrBudget)
-		blocks = append(blocks, section(":warning: *This run did not go as planned:* "+esc(msg)))
+		blocks = append(blocks, section(":warning: *This run did not go as planned:* "+Escape(msg)))
 	}
 	switch {
 	case s.Previous == nil:
 		blocks = append(blocks, section("First run of this schedule: nothing to compare with yet."))
 	case !s.Changed:
-		blocks = append(blocks, section(fmt.Sprintf("No change since the run of %s.", esc(formatTime(s.Previous.Tick, zone)))))
+		blocks = append(blocks, section(fmt.Sprintf("No change since the run of %s.", Escape(formatTime(s.Previous.Tick, zone)))))
 	default:
-		blocks = append(blocks, section(fmt.Sprintf("Changes since the run of %s:", esc(formatTime(s.Previous.Tick, zone)))))
+		blocks = append(blocks, section(fmt.Sprintf("Changes since the run of %s:", Escape(formatTime(s.Previous.Tick, zone)))))
 		blocks = append(blocks, changeList("*Got worse*", s.Worse)...)
 		blocks = append(blocks, changeList("*Got better*", s.Better)...)
 		blocks = append(blocks, notCheckedList("*Not checked*", s.NotChecked)...)
@@ -155,7 +155,7 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 	}
 	var ctx []string
 	if !s.Run.Tick.IsZero() {
-		ctx = append(ctx, "run of "+esc(formatTime(s.Run.Tick, zone)))
+		ctx = append(ctx, "run of "+Escape(formatTime(s.Run.Tick, zone)))
 	}
 	if d := s.Run.Finished.Sub(s.Run.Started); !s.Run.Started.IsZero() && d > 0 {
 		ctx = append(ctx, "took "+formatDuration(d))
@@ -183,7 +183,7 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 		text += "; the run had errors"
 	}
 	t, _ := clip(text, fallbackBudget)
-	return Message{Text: esc(t), Blocks: blocks}
+	return Message{Text: Escape(t), Blocks: blocks}
 }
 
 func formatTime(t time.Time, zone *time.Location) string { return t.In(zone).Format(timeLayout) }
@@ -217,7 +217,7 @@ func listHost(host string) string {
 	if h == "" {
 		h = "(no host)"
 	}
-	return "*" + esc(h) + "*"
+	return "*" + Escape(h) + "*"
 }
 
 func statusWord(s triage.Status) string {
@@ -299,13 +299,13 @@ func hostLine(h triage.HostState) string {
 	if host == "" {
 		host = "(no host)"
 	}
-	line := emoji + " *" + esc(host) + "*"
+	line := emoji + " *" + Escape(host) + "*"
 	switch {
 	case len(h.Causes) > 0:
 		line += " · " + causesMrkdwn(h.Causes)
 	case h.Error != "":
 		e, _ := clip(oneLine(h.Error), hostLineErrBudget)
-		line += " · could not triage: " + esc(e)
+		line += " · could not triage: " + Escape(e)
 	}
 	if id, _ := clip(oneLine(h.ReportID), reportIDBudget); id != "" {
 		line += " · Report " + codeSpan(id)
@@ -346,8 +346,8 @@ func summaryReplies(s schedule.Summary, name string) []Message {
 			where = fmt.Sprintf("host %d of %d", g.from+1, len(hosts))
 		}
 		blocks := sections("", lines)
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Fleet health: "+esc(short)+" · "+where)))
-		msgs[i] = Message{Text: esc("Fleet health " + short + ": " + where), Blocks: blocks}
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Fleet health: "+Escape(short)+" · "+where)))
+		msgs[i] = Message{Text: Escape("Fleet health " + short + ": " + where), Blocks: blocks}
 	}
 	return msgs
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package slackrender
+
+const raceEnabled = false
