@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -77,7 +76,7 @@ func principalName(login string) string {
 
 func (anonymousRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	byCause := map[triage.CauseID][]triage.LogEvent{}
-	for _, e := range sqlEvents(obs, errorlog.MsgLoginFailed) {
+	for _, e := range sqlEvents(obs, triage.Msg18456) {
 		if c, ok := anonymousCause(e.Login, e.State); ok {
 			byCause[c] = append(byCause[c], e)
 		}
@@ -338,7 +337,7 @@ func ntlmCorroboration(obs triage.Observations, f *triage.Finding) []string {
 // log, and returns them in a few words.
 func dcCorroboration(obs triage.Observations, f *triage.Finding) []string {
 	var also []string
-	for _, e := range sqlEvents(obs, errorlog.MsgSSPIHandshake) {
+	for _, e := range sqlEvents(obs, triage.Msg17806) {
 		if e.Code != "0x80090311" && e.Code != "0x80090304" {
 			continue
 		}

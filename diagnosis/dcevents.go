@@ -3,7 +3,6 @@ package diagnosis
 import (
 	"fmt"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -22,7 +21,7 @@ func (dcEventsRule) Name() string { return "dc-events" }
 
 func (dcEventsRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	explained := map[triage.CauseID]bool{}
-	for _, e := range sqlEvents(obs, errorlog.MsgSSPIHandshake) {
+	for _, e := range sqlEvents(obs, triage.Msg17806) {
 		explained[sspiCauseIn(e.Code, t, obs)] = true
 	}
 	n := namesFor(t, obs)

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -20,7 +19,7 @@ func (loginFailedRule) Name() string { return "login-failed" }
 
 func (loginFailedRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	var events []triage.LogEvent
-	for _, e := range sqlEvents(obs, errorlog.MsgLoginFailed) {
+	for _, e := range sqlEvents(obs, triage.Msg18456) {
 		if _, ok := anonymousCause(e.Login, e.State); !ok {
 			events = append(events, e)
 		}

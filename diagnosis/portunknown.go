@@ -5,7 +5,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -91,7 +90,7 @@ func knownPort(t triage.Target, in triage.Instance, obs triage.Observations) (in
 		return 0, ""
 	}
 	prefix := "MSSQLSvc/" + t.FQDN + ":"
-	for _, id := range []int{errorlog.MsgSPNRegistered, errorlog.MsgSPNRegisterFailed} {
+	for _, id := range []int{triage.Msg26059, triage.Msg26067} {
 		for _, e := range sqlEvents(obs, id) {
 			rest, ok := cutPrefixFold(e.SPN, prefix)
 			if !ok {

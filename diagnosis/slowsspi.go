@@ -3,7 +3,6 @@ package diagnosis
 import (
 	"fmt"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -20,14 +19,14 @@ type slowSSPIRule struct{}
 func (slowSSPIRule) Name() string { return "slow-sspi" }
 
 func (slowSSPIRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	for _, e := range sqlEvents(obs, errorlog.MsgSSPIHandshake) {
+	for _, e := range sqlEvents(obs, triage.Msg17806) {
 		if sspiCause(e.Code) == triage.LSAUnresponsive {
 			return nil // sspiRule attaches the slow logins to that finding
 		}
 	}
 	var slow []triage.LogEvent
 	total, worst := 0, 0
-	for _, e := range sqlEvents(obs, errorlog.MsgLoginTimers) {
+	for _, e := range sqlEvents(obs, triage.Msg17830) {
 		if e.Millis >= slowSSPIMillis {
 			slow = append(slow, e)
 			total += e.Count

@@ -3,7 +3,6 @@ package diagnosis
 import (
 	"fmt"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -17,8 +16,8 @@ func (spnRegistrationRule) Name() string { return "spn-registration" }
 
 func (spnRegistrationRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	var failed []triage.LogEvent
-	failed = append(failed, sqlEvents(obs, errorlog.MsgSPNRegisterFailed)...)
-	failed = append(failed, sqlEvents(obs, errorlog.MsgSPNNotRegistered)...)
+	failed = append(failed, sqlEvents(obs, triage.Msg26067)...)
+	failed = append(failed, sqlEvents(obs, triage.Msg26037)...)
 	if len(failed) == 0 {
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -31,7 +30,7 @@ func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 			ev.Text = fmt.Sprintf("login to %s (%s) succeeded with auth_scheme NTLM", l.Instance, l.Address)
 			f.Evidence = []triage.Evidence{ev}
 			out = append(out, f)
-		case !l.OK && l.Number == errorlog.MsgUntrustedDomain:
+		case !l.OK && l.Number == triage.Msg18452:
 			if spnProblem(obs) || serviceAccountUnusable(obs) {
 				// A ticket for a misregistered SPN does not validate, and a service
 				// account that is disabled, locked out, expired or whose password
@@ -43,7 +42,7 @@ func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 			f.Evidence = []triage.Evidence{ev}
 			f.Summary = fmt.Sprintf("SQL Server on %s refused the checker's Windows login as from an untrusted domain (18452); its ERRORLOG has the 17806 with the reason", t.Host)
 			out = append(out, f)
-		case !l.OK && l.Number == errorlog.MsgLoginFailed:
+		case !l.OK && l.Number == triage.Msg18456:
 			if id, ok := anonymousCause(refusedLogin(l.Message), l.State); ok {
 				// The checker's own Windows identity did not reach SQL Server: the
 				// same causes as the 18456 entries for such logins in the ERRORLOG.

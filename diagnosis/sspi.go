@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -61,7 +60,7 @@ func sspiCauseIn(code string, t triage.Target, obs triage.Observations) triage.C
 }
 
 func (sspiRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	failures := sqlEvents(obs, errorlog.MsgSSPIHandshake)
+	failures := sqlEvents(obs, triage.Msg17806)
 	if len(failures) == 0 {
 		return nil
 	}
@@ -107,7 +106,7 @@ func (sspiRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding
 	// Each 18452 goes with the finding of the 17806 it was written with; those the log
 	// does not pair go with the finding resting on the most failures.
 	symptoms := map[*triage.Finding]int{}
-	for _, e := range sqlEvents(obs, errorlog.MsgUntrustedDomain) {
+	for _, e := range sqlEvents(obs, triage.Msg18452) {
 		f := mostEvidence(out)
 		if e.Code != "" {
 			for i := range out {
@@ -245,7 +244,7 @@ func dcReachEvidence(t triage.Target, obs triage.Observations) []triage.Evidence
 func corroboration(cause triage.CauseID, t triage.Target, obs triage.Observations) []triage.Evidence {
 	out, _ := eventEvidence(cause, t, obs)
 	if cause == triage.LSAUnresponsive {
-		for _, e := range sqlEvents(obs, errorlog.MsgLoginTimers) {
+		for _, e := range sqlEvents(obs, triage.Msg17830) {
 			if e.Millis >= slowSSPIMillis {
 				out = append(out, e.Evidence(slowSSPIText(e)))
 			}

@@ -3,7 +3,6 @@ package diagnosis
 import (
 	"fmt"
 
-	"github.com/authtriage/authtriage/sources/errorlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -15,8 +14,8 @@ type untrustedDomainRule struct{}
 func (untrustedDomainRule) Name() string { return "untrusted-domain" }
 
 func (untrustedDomainRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	events := sqlEvents(obs, errorlog.MsgUntrustedDomain)
-	if len(events) == 0 || len(sqlEvents(obs, errorlog.MsgSSPIHandshake)) > 0 {
+	events := sqlEvents(obs, triage.Msg18452)
+	if len(events) == 0 || len(sqlEvents(obs, triage.Msg17806)) > 0 {
 		return nil
 	}
 	f := triage.NewFinding(triage.LoginUntrustedDomain, namesFor(t, obs).vars)

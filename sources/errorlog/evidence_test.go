@@ -36,7 +36,7 @@ const banner = "Microsoft SQL Server 2022 (RTM) - 16.0.1000.6 (X64)"
 // countFailures returns the 18456 entries of sum per login.
 func countFailures(sum Summary) map[string]int {
 	n := map[string]int{}
-	for _, e := range find(sum.Events, MsgLoginFailed) {
+	for _, e := range find(sum.Events, triage.Msg18456) {
 		n[e.Login] += e.Count
 	}
 	return n
@@ -231,7 +231,7 @@ func TestReadUTCAdjustmentUnreadable(t *testing.T) {
 			if diff := cmp.Diff(want, sum.Notes); diff != "" {
 				t.Errorf("Notes (-want +got):\n%s", diff)
 			}
-			if f := find(sum.Events, MsgLoginFailed); len(f) != 1 || !f[0].First.Equal(tt.utc) {
+			if f := find(sum.Events, triage.Msg18456); len(f) != 1 || !f[0].First.Equal(tt.utc) {
 				t.Errorf("18456 = %+v; want one at %v", f, tt.utc)
 			}
 		})

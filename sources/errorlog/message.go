@@ -8,26 +8,6 @@ import (
 	"github.com/authtriage/authtriage/triage"
 )
 
-// SQL Server message numbers that authtriage reads. Their texts are Microsoft's:
-// 17806 and 17830 in "Database engine events and errors (16000 to 17999)",
-// https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-16000-to-17999;
-// 18452 and 18456 on their own pages, "MSSQLSERVER_18452"
-// (https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18452-database-engine-error)
-// and "MSSQLSERVER_18456"
-// (https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18456-database-engine-error);
-// 26037, 26059, 26067 and 26076 in "Database engine events and errors (26000 to
-// 27999)", https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-26000-to-27999.
-const (
-	MsgSSPIHandshake      = 17806 // SSPI handshake failed with error code 0x...
-	MsgLoginTimers        = 17830 // network error during login, with per-phase times
-	MsgUntrustedDomain    = 18452 // login is from an untrusted domain
-	MsgLoginFailed        = 18456 // login failed for user '...'
-	MsgSPNNotRegistered   = 26037 // could not register the SPN (no SPN text)
-	MsgSPNRegistered      = 26059 // successfully registered the SPN [ ... ]
-	MsgSPNRegisterFailed  = 26067 // could not register the SPN [ ... ]
-	MsgSPNAttemptRegister = 26076 // is attempting to register an SPN
-)
-
 var (
 	reSSPI     = regexp.MustCompile(`SSPI handshake failed with error code (0x[0-9A-Fa-f]+)(?:, state (\d+))?`)
 	reReason   = regexp.MustCompile(`Reason: (.*?)\s*(?:\[CLIENT: [^\]]*\]\s*)?$`)
@@ -56,9 +36,9 @@ func ParseHeader(text string) (number, severity, state int, ok bool) {
 	return number, severity, state, true
 }
 
-// ParseMessage recognises the text of one of the messages above, as ERRORLOG and the
-// Application event log write it, in the wordings of SQL Server 2005 to 2022 on Windows
-// and Linux. It returns the entry with ID, Code, State (-1 when the text does not say),
+// ParseMessage recognises the text of one of the messages triage names (Msg17806 and
+// the others), as ERRORLOG and the Application event log write it, in the wordings of
+// SQL Server 2005 to 2022 on Windows and Linux. It returns the entry with ID, Code, State (-1 when the text does not say),
 // Login, SPN, Reason, Client, Millis and Text filled in as they apply; Source, Log
 // and Time are the caller's. ok is false for any other message.
 func ParseMessage(text string) (e triage.LogEntry, ok bool) {
@@ -71,22 +51,22 @@ func ParseMessage(text string) (e triage.LogEntry, ok bool) {
 		if m == nil {
 			return e, false
 		}
-		e.ID, e.Code = MsgSSPIHandshake, normCode(m[1])
+		e.ID, e.Code = triage.Msg17806, normCode(m[1])
 		if m[2] != "" {
 			e.State = atoi(m[2])
 		}
 		e.Reason = reason(text)
 	case strings.HasPrefix(text, "Login failed") && strings.Contains(text, "untrusted domain"):
-		e.ID = MsgUntrustedDomain
+		e.ID = triage.Msg18452
 	case strings.HasPrefix(text, "Login failed for user"):
 		m := reLogin.FindStringSubmatch(text)
 		if m == nil {
 			return e, false
 		}
-		e.ID, e.Login = MsgLoginFailed, strings.ReplaceAll(m[1], "''", "'")
+		e.ID, e.Login = triage.Msg18456, strings.ReplaceAll(m[1], "''", "'")
 		e.Reason = reason(text)
 	case strings.HasPrefix(text, "Network error code") && strings.Contains(text, "Time spent during login"):
-		e.ID = MsgLoginTimers
+		e.ID = triage.Msg17830
 		if m := reNetErr.FindStringSubmatch(text); m != nil {
 			e.Code = normCode(m[1])
 		}
@@ -96,14 +76,14 @@ func ParseMessage(text string) (e triage.LogEntry, ok bool) {
 	case strings.Contains(text, "Service Principal Name (SPN)"):
 		switch {
 		case strings.Contains(text, "successfully registered"):
-			e.ID = MsgSPNRegistered
+			e.ID = triage.Msg26059
 		case strings.Contains(text, "could not register"):
-			e.ID = MsgSPNNotRegistered
+			e.ID = triage.Msg26037
 			if strings.Contains(text, "(SPN) [") {
-				e.ID = MsgSPNRegisterFailed
+				e.ID = triage.Msg26067
 			}
 		case strings.Contains(text, "attempting to register"):
-			e.ID = MsgSPNAttemptRegister
+			e.ID = triage.Msg26076
 		default:
 			return e, false
 		}

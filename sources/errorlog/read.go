@@ -326,9 +326,9 @@ func (r *run) scanFile(ctx context.Context, s *source, isUp bool, info *triage.S
 		for _, f := range fs {
 			f.entry.Source, f.entry.Log = triage.SourceErrorlog, s.log
 			switch f.entry.ID {
-			case MsgSSPIHandshake:
+			case triage.Msg17806:
 				sspi = f.entry
-			case MsgUntrustedDomain:
+			case triage.Msg18452:
 				if sspi.ID != 0 && f.entry.Time.Equal(sspi.Time) && f.entry.Client == sspi.Client {
 					f.entry.Code = sspi.Code
 				}

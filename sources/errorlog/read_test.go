@@ -52,15 +52,15 @@ func TestReadRealLogs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			sum := readBytes(t, testdataFile(t, tt.file), "ERRORLOG", Options{})
-			if got := len(find(sum.Events, MsgSPNAttemptRegister)); got != 1 {
+			if got := len(find(sum.Events, triage.Msg26076)); got != 1 {
 				t.Errorf("got %d groups of 26076; want 1", got)
 			}
-			failed := find(sum.Events, MsgSPNRegisterFailed)
+			failed := find(sum.Events, triage.Msg26067)
 			if len(failed) != 1 {
 				t.Fatalf("got %d groups of 26067; want 1: %+v", len(failed), sum.Events)
 			}
 			got := failed[0]
-			want := event("ERRORLOG", MsgSPNRegisterFailed, 63, 1, got.First, got.First, func(e *triage.LogEvent) {
+			want := event("ERRORLOG", triage.Msg26067, 63, 1, got.First, got.First, func(e *triage.LogEvent) {
 				e.SPN, e.Code = tt.spn, "0xffffffff"
 			})
 			if diff := cmp.Diff(want, got, ignoreText); diff != "" {
@@ -90,7 +90,7 @@ func TestReadRealLogs(t *testing.T) {
 // 26067 lies outside the default window but describes the running process.
 func TestReadStartupOlderThanWindow(t *testing.T) {
 	sum := readBytes(t, testdataFile(t, "ERRORLOG-sql2022-named-instance"), "ERRORLOG", Options{})
-	failed := find(sum.Events, MsgSPNRegisterFailed)
+	failed := find(sum.Events, triage.Msg26067)
 	if len(failed) != 1 {
 		t.Fatalf("got %d groups of 26067; want 1", len(failed))
 	}
@@ -105,28 +105,28 @@ func TestReadStartupOlderThanWindow(t *testing.T) {
 func TestReadFailures(t *testing.T) {
 	at := func(day, h, m, s, cs int) time.Time { return time.Date(2025, 6, day, h, m, s, cs*1e7, minus5) }
 	spn := func(name string) triage.LogEvent {
-		return event("ERRORLOG", MsgSPNRegistered, -1, 1, at(1, 9, 0, 1, 52), at(1, 9, 0, 1, 52), func(e *triage.LogEvent) { e.SPN = name })
+		return event("ERRORLOG", triage.Msg26059, -1, 1, at(1, 9, 0, 1, 52), at(1, 9, 0, 1, 52), func(e *triage.LogEvent) { e.SPN = name })
 	}
 	noAuthority := "AcceptSecurityContext failed. The Windows error code indicates the cause of failure. No authority could be contacted for authentication."
 	lsa := "AcceptSecurityContext failed. The Windows error code indicates the cause of failure. The Local Security Authority cannot be contacted"
-	sspi11 := event("ERRORLOG", MsgSSPIHandshake, 14, 3, at(2, 8, 15, 1, 11), at(2, 8, 20, 0, 50), func(e *triage.LogEvent) {
+	sspi11 := event("ERRORLOG", triage.Msg17806, 14, 3, at(2, 8, 15, 1, 11), at(2, 8, 20, 0, 50), func(e *triage.LogEvent) {
 		e.Code, e.Reason, e.Clients = "0x80090311", noAuthority, []string{"10.20.30.41", "10.20.30.42", "10.20.30.43"}
 	})
 	// Each 18452 carries the code of the 17806 written with it.
-	untrusted11 := event("ERRORLOG", MsgUntrustedDomain, 1, 3, at(2, 8, 15, 1, 11), at(2, 8, 20, 0, 50), func(e *triage.LogEvent) {
+	untrusted11 := event("ERRORLOG", triage.Msg18452, 1, 3, at(2, 8, 15, 1, 11), at(2, 8, 20, 0, 50), func(e *triage.LogEvent) {
 		e.Code, e.Clients = "0x80090311", []string{"10.20.30.41", "10.20.30.42", "10.20.30.43"}
 	})
-	untrusted04 := event("ERRORLOG", MsgUntrustedDomain, 1, 2, at(2, 8, 40, 10, 1), at(2, 8, 41, 15, 77), func(e *triage.LogEvent) {
+	untrusted04 := event("ERRORLOG", triage.Msg18452, 1, 2, at(2, 8, 40, 10, 1), at(2, 8, 41, 15, 77), func(e *triage.LogEvent) {
 		e.Code, e.Clients = "0x80090304", []string{"10.20.30.44"}
 	})
-	sspi04 := event("ERRORLOG", MsgSSPIHandshake, 14, 2, at(2, 8, 40, 10, 1), at(2, 8, 41, 15, 77), func(e *triage.LogEvent) {
+	sspi04 := event("ERRORLOG", triage.Msg17806, 14, 2, at(2, 8, 40, 10, 1), at(2, 8, 41, 15, 77), func(e *triage.LogEvent) {
 		e.Code, e.Reason, e.Clients = "0x80090304", lsa, []string{"10.20.30.44"}
 	})
-	timers := event("ERRORLOG", MsgLoginTimers, 11, 2, at(2, 8, 41, 20, 0), at(2, 8, 42, 20, 0), func(e *triage.LogEvent) {
+	timers := event("ERRORLOG", triage.Msg17830, 11, 2, at(2, 8, 41, 20, 0), at(2, 8, 42, 20, 0), func(e *triage.LogEvent) {
 		e.Code, e.Millis, e.Clients = "0x2746", 5012, []string{"10.9.8.7"}
 	})
 	login := func(state, count int, first time.Time, user, reason string, clients ...string) triage.LogEvent {
-		return event("ERRORLOG", MsgLoginFailed, state, count, first, first, func(e *triage.LogEvent) {
+		return event("ERRORLOG", triage.Msg18456, state, count, first, first, func(e *triage.LogEvent) {
 			e.Login, e.Reason, e.Clients = user, reason, clients
 		})
 	}
@@ -188,7 +188,7 @@ func TestReadFailures(t *testing.T) {
 
 func TestReadText(t *testing.T) {
 	sum := readBytes(t, windowsLog(scenario(t, "failures.txt")), "ERRORLOG", Options{Since: time.Hour})
-	sspi := find(sum.Events, MsgSSPIHandshake)
+	sspi := find(sum.Events, triage.Msg17806)
 	want := "SSPI handshake failed with error code 0x80090311, state 14 while establishing a connection with integrated security; the connection has been closed. Reason: AcceptSecurityContext failed. The Windows error code indicates the cause of failure. No authority could be contacted for authentication.  [CLIENT: 10.20.30.41]"
 	if len(sspi) == 0 || sspi[0].Text != want {
 		t.Errorf("Text of the first 17806 = %q; want %q", sspi[0].Text, want)
@@ -226,15 +226,15 @@ func TestReadLinux(t *testing.T) {
 	sum := readBytes(t, data, "errorlog", Options{})
 	at := func(h, m, s, cs int) time.Time { return time.Date(2025, 6, 3, h, m, s, cs*1e7, time.UTC) }
 	want := []triage.LogEvent{
-		event("errorlog", MsgSPNAttemptRegister, -1, 1, at(14, 2, 12, 60), at(14, 2, 12, 60), nil),
-		event("errorlog", MsgSPNRegisterFailed, 15, 1, at(14, 2, 12, 61), at(14, 2, 12, 61), func(e *triage.LogEvent) {
+		event("errorlog", triage.Msg26076, -1, 1, at(14, 2, 12, 60), at(14, 2, 12, 60), nil),
+		event("errorlog", triage.Msg26067, 15, 1, at(14, 2, 12, 61), at(14, 2, 12, 61), func(e *triage.LogEvent) {
 			e.SPN, e.Code = "MSSQLSvc/sqllinux01.corp.example:1433", "0x2098"
 		}),
-		event("errorlog", MsgSSPIHandshake, 14, 1, at(14, 30, 0, 0), at(14, 30, 0, 0), func(e *triage.LogEvent) {
+		event("errorlog", triage.Msg17806, 14, 1, at(14, 30, 0, 0), at(14, 30, 0, 0), func(e *triage.LogEvent) {
 			e.Code, e.Clients = "0x80090302", []string{"10.1.1.9"}
 			e.Reason = "AcceptSecurityContext failed. The operating system error code indicates the cause of failure. The function requested is not supported"
 		}),
-		event("errorlog", MsgUntrustedDomain, 1, 1, at(14, 30, 0, 0), at(14, 30, 0, 0), func(e *triage.LogEvent) { e.Code, e.Clients = "0x80090302", []string{"10.1.1.9"} }),
+		event("errorlog", triage.Msg18452, 1, 1, at(14, 30, 0, 0), at(14, 30, 0, 0), func(e *triage.LogEvent) { e.Code, e.Clients = "0x80090302", []string{"10.1.1.9"} }),
 	}
 	if diff := cmp.Diff(want, sum.Events, ignoreText); diff != "" {
 		t.Errorf("Events (-want +got):\n%s", diff)
@@ -254,12 +254,12 @@ func TestReadFilesRollover(t *testing.T) {
 	path := func(name string) string { return filepath.Join(dir, name) }
 	at := func(m time.Month, day, h int) time.Time { return time.Date(2025, m, day, h, 0, 0, 0, minus5) }
 	sspi := func(log string, when time.Time, client string) triage.LogEvent {
-		return event(log, MsgSSPIHandshake, 14, 1, when, when, func(e *triage.LogEvent) {
+		return event(log, triage.Msg17806, 14, 1, when, when, func(e *triage.LogEvent) {
 			e.Code, e.Clients = "0x80090311", []string{client}
 			e.Reason = "AcceptSecurityContext failed. The Windows error code indicates the cause of failure. No authority could be contacted for authentication."
 		})
 	}
-	registered := event("ERRORLOG", MsgSPNRegistered, -1, 1, at(6, 2, 6).Add(time.Second), at(6, 2, 6).Add(time.Second), func(e *triage.LogEvent) {
+	registered := event("ERRORLOG", triage.Msg26059, -1, 1, at(6, 2, 6).Add(time.Second), at(6, 2, 6).Add(time.Second), func(e *triage.LogEvent) {
 		e.SPN = "MSSQLSvc/sqlhost02.corp.example:1433"
 	})
 	tests := []struct {
@@ -323,11 +323,11 @@ func TestReadFilesCycled(t *testing.T) {
 	spnAt := started.Add(2 * time.Second)
 	noon := time.Date(2025, 6, 1, 12, 0, 0, 0, minus5)
 	want := []triage.LogEvent{
-		event("ERRORLOG.1", MsgSPNAttemptRegister, -1, 1, spnAt, spnAt, nil),
-		event("ERRORLOG.1", MsgSPNRegisterFailed, 63, 1, spnAt, spnAt, func(e *triage.LogEvent) {
+		event("ERRORLOG.1", triage.Msg26076, -1, 1, spnAt, spnAt, nil),
+		event("ERRORLOG.1", triage.Msg26067, 63, 1, spnAt, spnAt, func(e *triage.LogEvent) {
 			e.SPN, e.Code = "MSSQLSvc/sqlhost03.corp.example:1433", "0xffffffff"
 		}),
-		event("ERRORLOG", MsgLoginFailed, 8, 1, noon, noon, func(e *triage.LogEvent) {
+		event("ERRORLOG", triage.Msg18456, 8, 1, noon, noon, func(e *triage.LogEvent) {
 			e.Login, e.Reason, e.Clients = "sa", "Password did not match that for the login provided.", []string{"10.1.1.5"}
 		}),
 	}
@@ -362,7 +362,7 @@ func TestReadUTCAdjustment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sum := readBytes(t, windowsLog(tt.log), "ERRORLOG", Options{Location: tt.loc})
-			failed := find(sum.Events, MsgLoginFailed)
+			failed := find(sum.Events, triage.Msg18456)
 			if len(failed) != 1 {
 				t.Fatalf("got %d groups of 18456; want 1", len(failed))
 			}
@@ -458,7 +458,7 @@ func TestReadOddInputs(t *testing.T) {
 			name: "truncated last line", data: cut("Login failed for user 'sa'. Reason: Password did not"), opt: lastHour,
 			want: func(t *testing.T, got Summary) {
 				n := 0
-				for _, e := range find(got.Events, MsgLoginFailed) {
+				for _, e := range find(got.Events, triage.Msg18456) {
 					if e.Login == "sa" && e.State == 8 {
 						n += e.Count
 					}
@@ -472,7 +472,7 @@ func TestReadOddInputs(t *testing.T) {
 			name: "header whose message was never written", data: cut("Error: 18456, Severity: 14, State: 11."), opt: lastHour,
 			want: func(t *testing.T, got Summary) {
 				var states []int
-				for _, e := range find(got.Events, MsgLoginFailed) {
+				for _, e := range find(got.Events, triage.Msg18456) {
 					states = append(states, e.State)
 				}
 				if diff := cmp.Diff([]int{8, 38, 11}, states); diff != "" {
@@ -551,18 +551,18 @@ func TestReadTail(t *testing.T) {
 	if calls == 0 {
 		t.Error("Progress was never called")
 	}
-	if got := find(sum.Events, MsgSPNRegisterFailed); len(got) != 1 || got[0].SPN != "MSSQLSvc/sqlbench01.corp.example:1433" {
+	if got := find(sum.Events, triage.Msg26067); len(got) != 1 || got[0].SPN != "MSSQLSvc/sqlbench01.corp.example:1433" {
 		t.Errorf("26067 groups = %+v; want the start-up's", got)
 	}
 	fullSum := readBytes(t, data, "ERRORLOG", Options{Since: 1000000 * time.Hour})
 	var tail, full int
-	for _, e := range find(sum.Events, MsgSSPIHandshake) {
+	for _, e := range find(sum.Events, triage.Msg17806) {
 		tail += e.Count
 		if e.First.Before(sum.From) {
 			t.Errorf("17806 at %v, before the window from %v", e.First, sum.From)
 		}
 	}
-	for _, e := range find(fullSum.Events, MsgSSPIHandshake) {
+	for _, e := range find(fullSum.Events, triage.Msg17806) {
 		full += e.Count
 	}
 	if tail == 0 || tail >= full {

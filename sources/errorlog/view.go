@@ -306,7 +306,7 @@ func skipHeader(text string) bool {
 // interesting reports whether a header's message number is one ParseMessage knows.
 func interesting(num int) bool {
 	switch num {
-	case MsgSSPIHandshake, MsgLoginTimers, MsgUntrustedDomain, MsgLoginFailed:
+	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456:
 		return true
 	}
 	return isSPN(num)
@@ -315,7 +315,7 @@ func interesting(num int) bool {
 // isSPN reports whether num is one of the SPN registration messages of a start-up.
 func isSPN(num int) bool {
 	switch num {
-	case MsgSPNNotRegistered, MsgSPNRegistered, MsgSPNRegisterFailed, MsgSPNAttemptRegister:
+	case triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076:
 		return true
 	}
 	return false

@@ -119,8 +119,8 @@ func kerberosID(id int) bool {
 // sqlID reports whether SQL Server's event of this ID is read.
 func sqlID(id int) bool {
 	switch id {
-	case errorlog.MsgSSPIHandshake, errorlog.MsgLoginTimers, errorlog.MsgUntrustedDomain, errorlog.MsgLoginFailed,
-		errorlog.MsgSPNNotRegistered, errorlog.MsgSPNRegistered, errorlog.MsgSPNRegisterFailed, errorlog.MsgSPNAttemptRegister:
+	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
+		triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076:
 		return true
 	}
 	return false
@@ -326,12 +326,12 @@ func sqlServer(ev *event, id int) (triage.LogEntry, bool) {
 // spaces.
 func sqlText(id int, data []string) (string, bool) {
 	switch {
-	case id == errorlog.MsgLoginFailed && len(data) > 0:
+	case id == triage.Msg18456 && len(data) > 0:
 		login := strings.ReplaceAll(data[0], "'", "''")
 		return strings.TrimSpace("Login failed for user '" + login + "'. " + strings.Join(data[1:], " ")), true
-	case id == errorlog.MsgUntrustedDomain:
+	case id == triage.Msg18452:
 		return strings.TrimSpace("Login failed. The login is from an untrusted domain and cannot be used with Windows authentication. " + strings.Join(data, " ")), true
-	case id == errorlog.MsgSSPIHandshake && len(data) >= 2 && hexCode(data[0]) != "" && isDecimal(data[1]):
+	case id == triage.Msg17806 && len(data) >= 2 && hexCode(data[0]) != "" && isDecimal(data[1]):
 		reason := strings.Join(data[2:], " ")
 		if !strings.HasPrefix(reason, "Reason:") {
 			reason = "Reason: " + reason

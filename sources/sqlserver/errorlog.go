@@ -248,9 +248,9 @@ func (r *logReader) headerAlone(h header) {
 func (r *logReader) entry(e triage.LogEntry, row logRow) {
 	e.Source, e.Log, e.Time = triage.SourceErrorlog, LogName, row.date
 	switch e.ID {
-	case errorlog.MsgSSPIHandshake:
+	case triage.Msg17806:
 		r.sspi = e
-	case errorlog.MsgUntrustedDomain:
+	case triage.Msg18452:
 		if r.sspi.ID != 0 && e.Time.Equal(r.sspi.Time) && e.Client == r.sspi.Client {
 			e.Code = r.sspi.Code
 		}
@@ -308,7 +308,7 @@ func keyOf(e triage.LogEvent) groupKey {
 // knows.
 func interesting(num int) bool {
 	switch num {
-	case errorlog.MsgSSPIHandshake, errorlog.MsgLoginTimers, errorlog.MsgUntrustedDomain, errorlog.MsgLoginFailed:
+	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456:
 		return true
 	}
 	return isSPN(num)
@@ -317,7 +317,7 @@ func interesting(num int) bool {
 // isSPN reports whether num is one of the SPN registration messages of a start-up.
 func isSPN(num int) bool {
 	switch num {
-	case errorlog.MsgSPNNotRegistered, errorlog.MsgSPNRegistered, errorlog.MsgSPNRegisterFailed, errorlog.MsgSPNAttemptRegister:
+	case triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076:
 		return true
 	}
 	return false
