@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -139,14 +140,10 @@ func CountBySeverity(fs []triage.Finding) string {
 		}
 	}
 	if len(parts) == 0 {
-		switch len(fs) { // severities outside the known ones
-		case 0:
-		case 1:
-			return "1 finding"
-		default:
-			return fmt.Sprintf("%d findings", len(fs))
+		if len(fs) == 0 {
+			return "no findings"
 		}
-		return "no findings"
+		return human.Count(len(fs), "finding", "findings") // severities outside the known ones
 	}
 	return strings.Join(parts, ", ")
 }

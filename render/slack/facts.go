@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/render"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -57,7 +58,7 @@ func (w factWriter) mrkdwn(e triage.Evidence) (string, bool) {
 		}
 		parts = append(parts, clientList(names, more))
 	} else if e.MoreClients > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s", e.MoreClients, plural(e.MoreClients, "client", "clients")))
+		parts = append(parts, human.Count(e.MoreClients, "client", "clients"))
 	}
 	return strings.Join(parts, "; "), cut
 }
@@ -75,7 +76,7 @@ func (w factWriter) plain(e triage.Evidence) string {
 		}
 		parts = append(parts, clientList(names, max(e.MoreClients, 0)))
 	} else if e.MoreClients > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s", e.MoreClients, plural(e.MoreClients, "client", "clients")))
+		parts = append(parts, human.Count(e.MoreClients, "client", "clients"))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -90,20 +91,6 @@ func clientList(names []string, more int) string {
 		s += fmt.Sprintf(" and %d more", more)
 	}
 	return s
-}
-
-// formatDuration writes a check's or a report's duration: "<1ms", "120ms", "4.5s",
-// "2m3s".
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return "<1ms"
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return d.Round(10 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
 }
 
 // statusLook returns the emoji and word for a report's status; anything but the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/schedule"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
@@ -50,7 +51,7 @@ func HomeView(entries []store.Entry, now time.Time, zone *time.Location) slack.H
 	if total == 0 {
 		blocks = append(blocks, section("No host has been triaged yet."))
 	} else {
-		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %d %s", countsMrkdwn(folded), total, plural(total, "host", "hosts"))))
+		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %s", countsMrkdwn(folded), human.Count(total, "host", "hosts"))))
 	}
 	blocks = append(blocks,
 		slack.NewContextBlock("", mrkdwn("Updated "+Escape(formatTime(now, zone))+" · worst first, each host's latest triage")),
@@ -74,7 +75,7 @@ func HomeView(entries []store.Entry, now time.Time, zone *time.Location) slack.H
 		if f[triage.StatusOK] == n {
 			what = "all ok"
 		}
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d more %s not shown: %s.", n, plural(n, "host", "hosts"), what))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d more %s not shown: %s.", n, human.Plural(n, "host", "hosts"), what))))
 	}
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
 }

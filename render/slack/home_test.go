@@ -11,6 +11,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/authtriage/authtriage/internal/golden"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -49,7 +50,7 @@ func viewJSON(t *testing.T, v slack.HomeTabViewRequest) []byte {
 
 func TestHomeView(t *testing.T) {
 	v := HomeView(typicalHome(), homeNow, time.FixedZone("", -5*3600))
-	golden(t, "home.golden.json", viewJSON(t, v))
+	golden.Check(t, goldenFile(t, "home.golden.json"), viewJSON(t, v))
 	checkHome(t, v)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/render"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -34,7 +35,7 @@ func Markdown(rep triage.Report) string {
 		fmt.Fprintf(&b, ", started %s", rep.StartedAt.In(fw.zone).Format(timeLayout))
 	}
 	if rep.Duration > 0 {
-		fmt.Fprintf(&b, ", took %s", formatDuration(rep.Duration))
+		fmt.Fprintf(&b, ", took %s", human.Elapsed(rep.Duration))
 	}
 	fmt.Fprintf(&b, ": %s.\n\n", render.CountBySeverity(fs))
 	switch {
@@ -114,7 +115,7 @@ func Markdown(rep triage.Report) string {
 	for _, c := range rep.Checks {
 		took := "-"
 		if c.Duration > 0 {
-			took = formatDuration(c.Duration)
+			took = human.Elapsed(c.Duration)
 		}
 		detail := c.Detail
 		if via := c.Via(); via != "" {

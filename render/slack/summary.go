@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/schedule"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -133,7 +134,7 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 	if total == 0 {
 		blocks = append(blocks, section("No hosts in this run."))
 	} else {
-		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %d %s", countsMrkdwn(folded), total, plural(total, "host", "hosts"))))
+		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %s", countsMrkdwn(folded), human.Count(total, "host", "hosts"))))
 	}
 	if s.Err != nil {
 		msg := strings.Join(strings.FieldsFunc(display.Text(s.Err.Error()), func(r rune) bool { return r == '\n' }), "; ")
@@ -158,7 +159,7 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 		ctx = append(ctx, "run of "+Escape(formatTime(s.Run.Tick, zone)))
 	}
 	if d := s.Run.Finished.Sub(s.Run.Started); !s.Run.Started.IsZero() && d > 0 {
-		ctx = append(ctx, "took "+formatDuration(d))
+		ctx = append(ctx, "took "+human.Elapsed(d))
 	}
 	if len(s.Run.Hosts) > 0 {
 		ctx = append(ctx, "each host in the thread")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/authtriage/authtriage/internal/golden"
 	"github.com/authtriage/authtriage/schedule"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -54,7 +55,7 @@ func TestSummaryThread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "summary.golden.json", threadJSON(t, msgs))
+	golden.Check(t, goldenFile(t, "summary.golden.json"), threadJSON(t, msgs))
 }
 
 func TestSummaryThreadStates(t *testing.T) {

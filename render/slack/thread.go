@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/render"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -285,8 +286,8 @@ func (r *renderer) parent() Message {
 	if r.opt.Progress {
 		blocks = append(blocks, section(fmt.Sprintf(":hourglass_flowing_sand: Checking *%s*…", r.host)))
 		if len(r.findings) > 0 || len(rep.Checks) > 0 {
-			blocks = append(blocks, section(fmt.Sprintf("So far: %s; %d %s finished.",
-				render.CountBySeverity(r.findings), len(rep.Checks), plural(len(rep.Checks), "check", "checks"))))
+			blocks = append(blocks, section(fmt.Sprintf("So far: %s; %s finished.",
+				render.CountBySeverity(r.findings), human.Count(len(rep.Checks), "check", "checks"))))
 		}
 		text = fallback("Checking "+r.host+"…", "")
 	} else {
@@ -364,7 +365,7 @@ func (r *renderer) took() string {
 	if r.opt.Progress || r.rep.Duration <= 0 {
 		return ""
 	}
-	return "took " + formatDuration(r.rep.Duration)
+	return "took " + human.Elapsed(r.rep.Duration)
 }
 
 // finding renders finding i as one or more messages.
@@ -663,8 +664,8 @@ func (r *renderer) overflow(from int) Message {
 		s, _ := clip(oneLine(f.Summary), budget{200, 600})
 		lines = append(lines, fmt.Sprintf("• %s %s · %s: %s", severityEmoji(f.Severity), codeSpan(cause), Escape(oneLine(f.Severity.String())), Escape(s)))
 	}
-	head := header(fmt.Sprintf("%d more %s", len(rest), plural(len(rest), "finding", "findings")))
-	text := fmt.Sprintf("%d more %s for %s", len(rest), plural(len(rest), "finding", "findings"), r.host)
+	head := header(fmt.Sprintf("%d more %s", len(rest), human.Plural(len(rest), "finding", "findings")))
+	text := fmt.Sprintf("%d more %s for %s", len(rest), human.Plural(len(rest), "finding", "findings"), r.host)
 	pos := fmt.Sprintf("findings %d to %d of %d", from+1, len(r.findings), len(r.findings))
 	msgs := r.pack(text, head, head, sections("These did not fit into this thread; the attached report has them in full:", lines),
 		[]string{r.host, pos}, 1, fmt.Sprintf("…and more: %d findings in all, in the attached report.", len(rest)))
@@ -684,7 +685,7 @@ func (r *renderer) checks() Message {
 		status, _ := clip(oneLine(string(c.Status)), budget{32, 100})
 		line := fmt.Sprintf("%s %s %s", checkEmoji(c.Status), codeSpan(name), Escape(status))
 		if c.Duration > 0 {
-			line += " · " + formatDuration(c.Duration)
+			line += " · " + human.Elapsed(c.Duration)
 		}
 		if via := c.Via(); via != "" {
 			line += " · " + Escape(oneLine(via))
@@ -727,13 +728,6 @@ func (r *renderer) addNote(m *Message, note string) {
 	n := len(m.Blocks)
 	ctx := m.Blocks[n-1]
 	m.Blocks = append(m.Blocks[:n-1:n-1], section(note), ctx)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // sortWorstFirst sorts findings by severity, worst first, keeping the order of equals

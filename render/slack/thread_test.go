@@ -3,7 +3,6 @@ package slackrender
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,34 +12,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
+	"github.com/authtriage/authtriage/internal/golden"
 	"github.com/authtriage/authtriage/triage"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/<test name>/<file>, or writes it there with -update.
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", filepath.FromSlash(t.Name()), file)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./bot -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got); run go test ./bot -update if the change is intended:\n%s", path, diff)
-	}
+// goldenFile is the path of the running test's golden file: testdata/<test name>/<file>.
+func goldenFile(t *testing.T, file string) string {
+	return filepath.Join("testdata", filepath.FromSlash(t.Name()), file)
 }
 
-// goldenThread is a thread as the golden files hold it: readable, indented JSON.
+// goldenMessage is a message as the golden files hold it: readable, indented JSON.
 type goldenMessage struct {
 	Text      string        `json:"text"`
 	Truncated bool          `json:"truncated,omitempty"`
@@ -180,9 +161,9 @@ func TestThread(t *testing.T) {
 				t.Fatalf("Thread: %v", err)
 			}
 			checkThread(t, rep, tt.opt, msgs)
-			golden(t, "thread.json", threadJSON(t, msgs))
-			golden(t, "thread.txt", []byte(ThreadText(msgs)))
-			golden(t, "report.md", []byte(Markdown(rep)))
+			golden.Check(t, goldenFile(t, "thread.json"), threadJSON(t, msgs))
+			golden.Check(t, goldenFile(t, "thread.txt"), []byte(ThreadText(msgs)))
+			golden.Check(t, goldenFile(t, "report.md"), []byte(Markdown(rep)))
 		})
 	}
 }
@@ -226,7 +207,7 @@ func TestBlocksJSON(t *testing.T) {
 			}
 		}
 	}
-	golden(t, "demo.jsonl", buf.Bytes())
+	golden.Check(t, goldenFile(t, "demo.jsonl"), buf.Bytes())
 }
 
 func keys(m map[string]json.RawMessage) []string {
