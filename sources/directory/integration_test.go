@@ -12,8 +12,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/triage"
 )
 

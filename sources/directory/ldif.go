@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/authtriage/authtriage/triage"
 )
@@ -222,89 +223,40 @@ func isAlnum(c byte) bool {
 }
 
 // decodeBOM returns r as UTF-8: a UTF-8 byte order mark is dropped, UTF-16 text with
-// a byte order mark (ldifde -u writes it) is converted, anything else passes as it
-// is.
+// a byte order mark (ldifde -u writes it) is converted, its unpaired surrogates
+// becoming U+FFFD, and anything else passes as it is. UTF-16 that ends in the middle
+// of a code unit is an error: the export was cut short.
+//
+// The UTF-16 decoder is golang.org/x/text/encoding/unicode's (sources/eventlog's
+// decoder says why it earns its place); UseBOM reads the byte order from the mark and
+// drops it.
 func decodeBOM(r io.Reader) io.Reader {
 	br := bufio.NewReaderSize(r, 64<<10)
-	bom, _ := br.Peek(3)
-	switch {
+	switch bom, _ := br.Peek(3); {
 	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
 		br.Discard(3)
-	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}):
-		br.Discard(2)
-		return &utf16Reader{r: br}
-	case bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
-		br.Discard(2)
-		return &utf16Reader{r: br, bigEndian: true}
+	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}), bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+		return transform.NewReader(&wholeUnits{r: br}, unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewDecoder())
 	}
 	return br
 }
 
-// A utf16Reader converts UTF-16 to UTF-8 as it reads. Unpaired surrogates become
+// errOddUTF16 is the error of UTF-16 input that ends in the middle of a code unit.
+var errOddUTF16 = errors.New("UTF-16 input ends in the middle of a character")
+
+// A wholeUnits passes UTF-16 through, and fails with errOddUTF16 instead of io.EOF
+// when the input ends in the middle of a code unit, which the decoder would read as
 // U+FFFD.
-type utf16Reader struct {
-	r         *bufio.Reader
-	bigEndian bool
-	buf       []byte // converted text; out is the part not yet returned
-	out       []byte
-	high      rune // a high surrogate waiting for its pair; 0 when none
-	err       error
+type wholeUnits struct {
+	r io.Reader
+	n int64 // bytes read
 }
 
-func (u *utf16Reader) Read(p []byte) (int, error) {
-	for len(u.out) == 0 {
-		if u.err != nil {
-			return 0, u.err
-		}
-		u.fill()
+func (w *wholeUnits) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	w.n += int64(n)
+	if err == io.EOF && w.n%2 != 0 {
+		err = errOddUTF16
 	}
-	n := copy(p, u.out)
-	u.out = u.out[n:]
-	return n, nil
-}
-
-// fill converts the next 2048 code units, or up to the end of the input.
-func (u *utf16Reader) fill() {
-	u.buf = u.buf[:0]
-	for range 2048 {
-		c, err := u.unit()
-		if err != nil {
-			if u.high != 0 {
-				u.buf = utf8.AppendRune(u.buf, utf8.RuneError)
-				u.high = 0
-			}
-			u.err = err
-			break
-		}
-		if u.high != 0 {
-			h := u.high
-			u.high = 0
-			if r := utf16.DecodeRune(h, c); r != utf8.RuneError {
-				u.buf = utf8.AppendRune(u.buf, r)
-				continue
-			}
-			u.buf = utf8.AppendRune(u.buf, utf8.RuneError) // h was unpaired
-		}
-		if 0xD800 <= c && c < 0xDC00 {
-			u.high = c
-			continue
-		}
-		u.buf = utf8.AppendRune(u.buf, c) // a lone low surrogate becomes U+FFFD
-	}
-	u.out = u.buf
-}
-
-// unit reads one UTF-16 code unit.
-func (u *utf16Reader) unit() (rune, error) {
-	var b [2]byte
-	if _, err := io.ReadFull(u.r, b[:]); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, errors.New("UTF-16 input ends in the middle of a character")
-		}
-		return 0, err
-	}
-	if u.bigEndian {
-		return rune(b[0])<<8 | rune(b[1]), nil
-	}
-	return rune(b[1])<<8 | rune(b[0]), nil
+	return n, err
 }

@@ -55,6 +55,7 @@ func TestLoadLDIFSyntax(t *testing.T) {
 		{"no trailing newline", strings.TrimSuffix(ldifEntry, "\n"), "MSSQLSvc/sql01.corp.example:1433"},
 		{"UTF-8 byte order mark", "\uFEFF" + ldifEntry, "MSSQLSvc/sql01.corp.example:1433"},
 		{"UTF-16LE (ldifde -u)", utf16le(ldifEntry), "MSSQLSvc/sql01.corp.example:1433"},
+		{"UTF-16BE with a byte order mark", utf16be(ldifEntry), "MSSQLSvc/sql01.corp.example:1433"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,11 +77,16 @@ func TestLoadLDIFSyntax(t *testing.T) {
 }
 
 // utf16le encodes s as ldifde -u writes: UTF-16LE with a byte order mark.
-func utf16le(s string) string {
+func utf16le(s string) string { return utf16WithBOM(s, binary.LittleEndian) }
+
+// utf16be encodes s as UTF-16BE with a byte order mark.
+func utf16be(s string) string { return utf16WithBOM(s, binary.BigEndian) }
+
+func utf16WithBOM(s string, order binary.ByteOrder) string {
 	var b bytes.Buffer
-	b.Write([]byte{0xFF, 0xFE})
+	binary.Write(&b, order, uint16(0xFEFF))
 	for _, u := range utf16.Encode([]rune(s)) {
-		binary.Write(&b, binary.LittleEndian, u)
+		binary.Write(&b, order, u)
 	}
 	return b.String()
 }

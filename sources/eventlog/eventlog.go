@@ -113,9 +113,7 @@ func Read(ctx context.Context, r io.Reader, name string, opt Options) (Summary, 
 			"or convert this file with: wevtutil qe %s /lf:true /f:RenderedXml > %s.xml",
 			name, exportHint, base, strings.TrimSuffix(base, ".evtx"))
 	}
-	enc, bom := sniffEncoding(head)
-	br.Discard(bom)
-	src := newTextReader(br, enc)
+	src := newTextReader(br, head)
 	src.allow(maxEventSize + slack)
 	d := xml.NewDecoder(src)
 	// The text is UTF-8 by now, whatever the declaration says (Event Viewer writes

@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/internal/safefile"
 	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/sources/eventlog"
 	"github.com/authtriage/authtriage/triage"
 )
 
