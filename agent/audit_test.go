@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/agent"
-	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/triage"
 )
 

@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -122,7 +123,7 @@ func NewClient(ctx context.Context, cfg ClientConfig, log *slog.Logger) (*Client
 			// An agent never redirects; following one would show the certificate elsewhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		timeout: orDuration(cfg.Timeout, 60*time.Second),
+		timeout: cmp.Or(max(cfg.Timeout, 0), 60*time.Second), // a negative timeout is taken as none given
 		log:     log,
 	}, nil
 }
@@ -287,6 +288,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 			if errors.As(err, &ue) {
 				err = ue.Err // the URL is known; keep the cause
 			}
+			err = causeOf(ctx, err)
 			var ce *connectError
 			if !errors.As(err, &ce) || !ce.retry || ctx.Err() != nil {
 				return nil, withAttempts(err, attempt)
@@ -341,10 +343,20 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
-// timedOut words a failure that ctx's deadline caused, with the time waited since
-// began.
+// causeOf returns the cause of ctx's end when err is nil or only says that ctx ended;
+// else err.
+func causeOf(ctx context.Context, err error) error {
+	if ctx.Err() != nil && (err == nil || errors.Is(err, ctx.Err())) {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// timedOut words a failure that a deadline caused, with the time waited since began:
+// ctx's own (the client's timeout) or one whose passing ended ctx with that cause (the
+// limit of the checks that cut a stream).
 func timedOut(ctx context.Context, began time.Time, err error) error {
-	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("timed out after %s: %w", time.Since(began).Round(time.Millisecond), err)
@@ -354,7 +366,8 @@ func timedOut(ctx context.Context, began time.Time, err error) error {
 // agent's default), and calls fn with each check's line in the order they arrive. It
 // returns nil when the stream ended with its end marker, or else why it did not, fn
 // having seen every line that arrived. The request is bounded by the client's timeout
-// and ctx; only the connection attempt is retried, never a stream that has begun.
+// and ctx; only the connection attempt is retried, never a stream that has begun. When
+// ctx ends with a cause, the error gives the cause.
 func (c *Client) Triage(ctx context.Context, host string, since time.Duration, fn func(Line)) error {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -400,10 +413,7 @@ func (c *Client) Triage(ctx context.Context, host string, since time.Duration, f
 		n++
 		fn(l)
 	}
-	err = sc.Err()
-	if err == nil && ctx.Err() != nil {
-		err = context.Cause(ctx)
-	}
+	err = causeOf(ctx, sc.Err())
 	switch {
 	case errors.Is(err, bufio.ErrTooLong):
 		return fmt.Errorf("stream broken after %d results: a line is longer than %d MiB", n, maxLineBytes>>20)

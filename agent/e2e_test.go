@@ -9,8 +9,8 @@ import (
 
 	"github.com/authtriage/authtriage/agent"
 	"github.com/authtriage/authtriage/checks"
-	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/triage"
 )

@@ -72,16 +72,31 @@ func logResult(detail string, id int) triage.Result {
 	}}}}
 }
 
-// logBuffer collects slog output; safe for concurrent use.
+// logBuffer collects slog output and tells of each write; safe for concurrent use.
 type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed at the next write; nil when nobody waits
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wrote != nil {
+		close(l.wrote)
+		l.wrote = nil
+	}
 	return l.b.Write(p)
+}
+
+// next returns a channel closed at the next write.
+func (l *logBuffer) next() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.wrote == nil {
+		l.wrote = make(chan struct{})
+	}
+	return l.wrote
 }
 
 func (l *logBuffer) String() string {
@@ -102,22 +117,28 @@ func (l *logBuffer) records(msg string) []map[string]any {
 	return out
 }
 
-// waitFor polls until cond holds, for at most 5 seconds: log records are written after
-// the response has gone.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitLog waits until the log satisfies cond, looking again at each write: records are
+// written after the response has gone. It fails the test when the log stays silent for
+// 10 seconds, which only a broken agent does.
+func waitLog(t *testing.T, log *logBuffer, what string, cond func(log string) bool) {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if cond() {
+	for {
+		wrote := log.next() // before looking, so that no write is missed
+		if cond(log.String()) {
 			return
 		}
+		select {
+		case <-wrote:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s in the log:\n%s", what, log)
+		}
 	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // waitRequests waits until the audit log has n request records and returns them.
 func waitRequests(t *testing.T, log *logBuffer, n int) []map[string]any {
 	t.Helper()
-	waitFor(t, "audit records", func() bool { return len(log.records("request")) >= n })
+	waitLog(t, log, "audit records", func(string) bool { return len(log.records("request")) >= n })
 	return log.records("request")
 }
 
@@ -126,11 +147,19 @@ func newLogger(w *logBuffer) *slog.Logger {
 }
 
 // trackingListener remembers its connections so a test can cut them, as a killed agent
-// would.
+// would, and tells when it is closed.
 type trackingListener struct {
 	net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
+	mu        sync.Mutex
+	conns     []net.Conn
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (l *trackingListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() { close(l.closed) })
+	return err
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -203,7 +232,7 @@ func startAgent(t *testing.T, p pki, checks func() []triage.Check, edit func(*ag
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.ln = &trackingListener{Listener: ln}
+	a.ln = &trackingListener{Listener: ln, closed: make(chan struct{})}
 	a.url = "https://" + ln.Addr().String()
 	ctx, stop := context.WithCancel(context.Background())
 	a.stop = stop
@@ -272,28 +301,38 @@ func capture(into *triage.Observations) triage.Rule {
 	})
 }
 
-// blocker is a check that waits until released or its context ends.
+// blocker is a check that waits until released or its context ends. It runs once.
 type blocker struct {
 	name     string
-	started  chan struct{}
-	release  chan struct{}
-	canceled atomic.Bool
-	once     sync.Once
+	started  chan struct{} // closed when it runs
+	release  chan struct{} // closed by the test to let it return
+	canceled chan struct{} // closed when it returns because its context ended
 }
 
 func newBlocker(name string) *blocker {
-	return &blocker{name: name, started: make(chan struct{}), release: make(chan struct{})}
+	return &blocker{name: name, started: make(chan struct{}), release: make(chan struct{}), canceled: make(chan struct{})}
 }
 
 func (b *blocker) Name() string { return b.name }
 func (b *blocker) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
-	b.once.Do(func() { close(b.started) })
+	close(b.started)
 	select {
 	case <-b.release:
 		return triage.Result{Detail: "released"}, nil
 	case <-ctx.Done():
-		b.canceled.Store(true)
+		close(b.canceled)
 		return triage.Result{}, ctx.Err()
+	}
+}
+
+// await waits for ch to close; it fails the test after 10 seconds, which only a broken
+// agent or client takes.
+func await(t *testing.T, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

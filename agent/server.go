@@ -43,25 +43,27 @@ type ServerConfig struct {
 	Burst          int           // triage requests a client may make at once; 0 means 5
 	Version        string        // the build, as GET /v1/version reports it
 	// Rules are the diagnosis rules clients apply to what the checks saw
-	// (diagnosis.Rules()). With them, the audit records each check's status and the
-	// verdict as a client's report shows them for the agent's checks (pass, warn or
-	// fail from the findings); without them, the statuses the stream carries.
+	// (diagnosis.Rules()). With them, the agent's run of the checks diagnoses too, and
+	// the audit records each check's status and the verdict as a client's report shows
+	// them for the agent's checks (pass, warn or fail from the findings); without them,
+	// the statuses the stream carries. The stream carries no verdict either way.
 	Rules []triage.Rule
 }
 
 // A Server answers triage requests for the hosts of its inventory. Every request is
 // audited in its log: who asked, for which host, and how it ended.
 type Server struct {
-	hosts   map[string]triage.Target // by lower-case name
-	checks  func(triage.Target, time.Duration) []triage.Check
-	allowed map[string]bool // lower-case identities
-	runner  runner
-	limiter *limiter
-	rate    int
-	slots   chan struct{} // one token per triage running
-	version string
-	rules   []triage.Rule
-	log     *slog.Logger
+	hosts        map[string]triage.Target // by lower-case name
+	checks       func(triage.Target, time.Duration) []triage.Check
+	allowed      map[string]bool // lower-case identities
+	checkTimeout time.Duration   // bounds each check
+	deadline     time.Duration   // bounds each triage request
+	limiter      *limiter
+	rate         int
+	slots        chan struct{} // one token per triage running
+	version      string
+	rules        []triage.Rule
+	log          *slog.Logger
 }
 
 // NewServer returns a server for cfg, or every problem of cfg at once. A nil log
@@ -113,33 +115,20 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	rate := orInt(cfg.RatePerMinute, 30)
+	rate := cmp.Or(cfg.RatePerMinute, 30)
 	return &Server{
-		hosts:   hosts,
-		checks:  cfg.Checks,
-		allowed: allowed,
-		runner:  runner{checkTimeout: orDuration(cfg.CheckTimeout, 30*time.Second), deadline: orDuration(cfg.Deadline, 60*time.Second), log: log},
-		limiter: newLimiter(rate, orInt(cfg.Burst, 5), time.Now),
-		rate:    rate,
-		slots:   make(chan struct{}, orInt(cfg.MaxConcurrent, 4)),
-		version: cfg.Version,
-		rules:   cfg.Rules,
-		log:     log,
+		hosts:        hosts,
+		checks:       cfg.Checks,
+		allowed:      allowed,
+		checkTimeout: cmp.Or(cfg.CheckTimeout, 30*time.Second),
+		deadline:     cmp.Or(cfg.Deadline, 60*time.Second),
+		limiter:      newLimiter(rate, cmp.Or(cfg.Burst, 5), time.Now),
+		rate:         rate,
+		slots:        make(chan struct{}, cmp.Or(cfg.MaxConcurrent, 4)),
+		version:      cfg.Version,
+		rules:        cfg.Rules,
+		log:          log,
 	}, nil
-}
-
-func orInt(v, def int) int {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func orDuration(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }
 
 // shutdownGrace is how long Serve lets running triages finish once asked to stop.
@@ -163,7 +152,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      s.runner.deadline + 30*time.Second,
+		WriteTimeout:      s.deadline + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -204,10 +193,11 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 type audit struct {
 	client string
 	host   string
-	reason string // why it was refused, or how the stream ended
-	checks []triage.CheckResult
-	// judged is the report a client draws from a complete stream (Server.judge): its
-	// checks' statuses and verdict; nil when the stream was cut or there are no rules.
+	reason string               // why it was refused, or how the stream ended
+	checks []triage.CheckResult // as the stream carried them
+	// judged is the report of the agent's run, which is the report a client draws
+	// from a complete stream: its checks' statuses and verdict; nil when the stream
+	// was cut or there are no rules.
 	judged *triage.Report
 }
 
@@ -294,49 +284,59 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
 		}
 		return rc.Flush()
 	}
-	var lines []Line // every check's line, for the audit's verdict
-	a.checks, err = s.runner.run(r.Context(), t, s.checks(t, since), func(l Line) error {
-		lines = append(lines, l)
-		return emit(l)
-	})
+	// The checks run under this request: when the client goes away, or a line cannot
+	// be written, they are canceled.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	var cut error // why the stream could not be written
+	run := triage.Runner{
+		Checks:       s.checks(t, since),
+		Rules:        s.rules,
+		CheckTimeout: s.checkTimeout,
+		Deadline:     s.deadline,
+		NewID:        func() string { return "" }, // the report stays here
+		Log:          s.log,
+		OnResult: func(cr triage.CheckResult, res triage.Result) {
+			if cut != nil {
+				return
+			}
+			a.checks = append(a.checks, cr)
+			if cut = emit(lineOf(cr, res)); cut != nil {
+				cancel()
+			}
+		},
+	}
+	rep := run.Run(ctx, t)
 	canceled := r.Context().Err() // the client went away, or the agent is stopping
-	if err == nil && canceled == nil {
+	if cut == nil && canceled == nil {
 		// Only a run that was not cut short ends with the end marker: a client reading a
 		// stream without it knows the agent stopped halfway (agent.unreachable).
-		err = emit(Line{Done: true})
+		cut = emit(Line{Done: true})
 	}
 	switch {
-	case err != nil:
-		a.reason = "stream cut: " + err.Error()
+	case cut != nil:
+		a.reason = "stream cut: " + cut.Error()
 	case canceled != nil:
 		a.reason = "canceled: " + context.Cause(r.Context()).Error()
 	default:
 		a.reason = "complete"
-		a.judged = s.judge(r.Context(), t, lines)
+		if s.rules != nil {
+			a.judged = &rep
+		}
 	}
 }
 
-// judge returns the report a client draws from a complete stream of lines: the rules
-// applied to the checks' observations, as triage.Runner applies them to the results
-// the client's proxies return (fromLine). It returns nil without rules.
-func (s *Server) judge(ctx context.Context, t triage.Target, lines []Line) *triage.Report {
-	if s.rules == nil {
-		return nil
+// lineOf returns the stream's line for a check's result as the Runner first knows it:
+// status pass, skipped or error (the agent sends no verdict: warn and fail are for the
+// client's rules to find), the duration in whole milliseconds, and what the check saw.
+func lineOf(cr triage.CheckResult, res triage.Result) Line {
+	cr.Duration = cr.Duration.Truncate(time.Millisecond)
+	l := Line{Check: &cr}
+	if !reflect.ValueOf(res.Obs).IsZero() {
+		l.Observations = &res.Obs
 	}
-	replays := make([]triage.Check, len(lines))
-	for i, l := range lines {
-		replays[i] = replay{l}
-	}
-	rep := triage.Runner{Checks: replays, Rules: s.rules, NewID: func() string { return "" }}.Run(context.WithoutCancel(ctx), t)
-	return &rep
+	return l
 }
-
-// replay is a check that returns what a line of the stream says it returned.
-type replay struct{ l Line }
-
-func (r replay) Name() string { return r.l.Check.Name }
-
-func (r replay) Run(context.Context, triage.Target) (triage.Result, error) { return fromLine(r.l) }
 
 // decodeRequest reads and checks the body of a triage request. On error it returns the
 // HTTP status that says what is wrong.

@@ -1,10 +1,10 @@
 package agent_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -92,7 +92,7 @@ func TestRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.body != nil {
-				req.Header.Set("Content-Type", cmpOr(tt.contentType, agent.ContentJSON))
+				req.Header.Set("Content-Type", cmp.Or(tt.contentType, agent.ContentJSON))
 			}
 			resp, err := rawClient(t, p, tt.certs, tt.client).Do(req)
 			if tt.wantStatus == 0 {
@@ -120,7 +120,7 @@ func TestRefusals(t *testing.T) {
 					t.Errorf("%d new audit records; want 1", got-before)
 				}
 			}
-			waitFor(t, fmt.Sprintf("log containing %s", tt.wantLog), func() bool { return strings.Contains(a.log.String(), tt.wantLog) })
+			waitLog(t, a.log, tt.wantLog, func(log string) bool { return strings.Contains(log, tt.wantLog) })
 			if n := a.calls.Load(); n != 0 {
 				t.Errorf("the agent built checks %d times; want none run", n)
 			}
@@ -129,13 +129,6 @@ func TestRefusals(t *testing.T) {
 	if s := a.log.String(); strings.Contains(s, "PRIVATE KEY") {
 		t.Errorf("the log holds key material:\n%s", s)
 	}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // post sends a triage request for host with client certificate name and returns the
@@ -262,7 +255,7 @@ func TestClientGoneCancelsChecks(t *testing.T) {
 	if err == nil {
 		t.Fatal("Triage = nil; want an error after the cancel")
 	}
-	waitFor(t, "the check to be canceled", b.canceled.Load)
+	await(t, "the check to be canceled", b.canceled)
 	rec := waitRequests(t, a.log, 1)[0]
 	if r, _ := rec["reason"].(string); !strings.HasPrefix(r, "stream cut") && !strings.HasPrefix(r, "canceled") {
 		t.Errorf("audit reason = %q; want the stream cut or canceled", r)
@@ -273,17 +266,15 @@ func TestClientGoneCancelsChecks(t *testing.T) {
 // triage finish and returns nil.
 func TestServeShutdown(t *testing.T) {
 	p := newPKI(t, "bot")
-	a := startAgent(t, p, func() []triage.Check {
-		return []triage.Check{fakeCheck{"slow", func(context.Context) (triage.Result, error) {
-			time.Sleep(300 * time.Millisecond)
-			return triage.Result{Detail: "done"}, nil
-		}}}
-	}, nil)
+	b := newBlocker("slow")
+	a := startAgent(t, p, func() []triage.Check { return []triage.Check{b} }, nil)
 	c := newClient(t, p, a.url, "bot", 10*time.Second)
 	got := make(chan error, 1)
 	go func() { got <- c.Triage(t.Context(), "sqlhost01", 0, func(agent.Line) {}) }()
-	waitFor(t, "the triage to start", func() bool { return a.calls.Load() == 1 })
+	<-b.started
 	a.stop()
+	await(t, "the listener to close", a.ln.closed) // the shutdown has begun
+	close(b.release)
 	if err := <-got; err != nil {
 		t.Errorf("Triage during shutdown = %v; want it finished", err)
 	}

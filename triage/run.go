@@ -98,7 +98,7 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 				done <- o
 			}()
 			o.res, o.err = c.Run(cctx, t)
-			o.fired = FiredLimit(ctx, cctx, checkTimeout, deadline)
+			o.fired = firedLimit(ctx, cctx, checkTimeout, deadline)
 		}()
 	}
 
@@ -124,7 +124,7 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 		case skipped:
 			cr.Status, cr.Detail = CheckSkipped, reason
 		case o.err != nil:
-			cr.Status, cr.Detail, cr.Err = CheckError, DescribeErr(o.err, o.fired), o.err
+			cr.Status, cr.Detail, cr.Err = CheckError, describeErr(o.err, o.fired), o.err
 		}
 		record(o.i, cr, o.res)
 	}
@@ -227,10 +227,10 @@ func markChecks(cs []CheckResult, fs []Finding) {
 	}
 }
 
-// FiredLimit names the limit whose expiry ended a check, for DescribeErr: the
+// firedLimit names the limit whose expiry ended a check, for describeErr: the
 // run's deadline, the check's own timeout, or "" when neither has passed (an error that
 // says it timed out then comes from a limit of the check's own, which its text names).
-func FiredLimit(run, check context.Context, checkTimeout, deadline time.Duration) string {
+func firedLimit(run, check context.Context, checkTimeout, deadline time.Duration) string {
 	switch {
 	case run.Err() == context.DeadlineExceeded:
 		return fmt.Sprintf("the triage's deadline of %s", deadline)
@@ -240,11 +240,11 @@ func FiredLimit(run, check context.Context, checkTimeout, deadline time.Duration
 	return ""
 }
 
-// DescribeErr words a check's error for its detail. fired names the limit that had
-// passed when the check returned (see FiredLimit); a timeout is attributed to it only
+// describeErr words a check's error for its detail. fired names the limit that had
+// passed when the check returned (see firedLimit); a timeout is attributed to it only
 // then, so an operation that gave up on a shorter limit of its own is never reported
 // under the check's limit.
-func DescribeErr(err error, fired string) string {
+func describeErr(err error, fired string) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && fired != "":
 		return fmt.Sprintf("timed out at %s: %v", fired, err)
