@@ -16,6 +16,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/internal/safefile"
 )
 
@@ -593,11 +594,7 @@ func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UT
 // formatDays shows a duration as whole days, or hours under two days.
 func formatDays(d time.Duration) string {
 	if d < 48*time.Hour {
-		h := int(d.Hours())
-		if h == 1 {
-			return "1 hour"
-		}
-		return fmt.Sprintf("%d hours", h)
+		return human.Count(int(d.Hours()), "hour", "hours")
 	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
+	return human.Count(int(d.Hours()/24), "day", "days")
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,10 +12,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/authtriage/authtriage/internal/golden"
 	"github.com/authtriage/authtriage/triage"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the problems found")
 
 // testEnv is the environment the testdata files are loaded with.
 func testEnv(name string) string {
@@ -128,20 +126,7 @@ func TestLoadBad(t *testing.T) {
 					t.Errorf("problem %d on line %d comes after line %d", i, p.Line, cerr.Problems[i-1].Line)
 				}
 			}
-			got := err.Error() + "\n"
-			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("problems differ from %s (-want +got):\n%s", golden, diff)
-			}
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".golden", []byte(err.Error()+"\n"))
 		})
 	}
 }

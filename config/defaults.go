@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/authtriage/authtriage/internal/human"
 )
 
 // Defaults are the settings a triage uses unless a command overrides them.
@@ -44,12 +46,12 @@ func validateDefaults(r *reporter, path string, def Defaults) {
 	case def.Since <= 0:
 		r.add(field(path, "since"), "must be longer than 0")
 	case def.Since > maxSince:
-		r.add(field(path, "since"), "%s is longer than %s", formatDuration(def.Since), formatDuration(maxSince))
+		r.add(field(path, "since"), "%s is longer than %s", human.Span(def.Since), human.Span(maxSince))
 	}
 	if def.CheckTimeout <= 0 {
 		r.add(field(path, "check_timeout"), "must be longer than 0")
 	} else if def.Deadline < def.CheckTimeout {
-		r.add(field(path, "deadline"), "%s is shorter than check_timeout %s", formatDuration(def.Deadline), formatDuration(def.CheckTimeout))
+		r.add(field(path, "deadline"), "%s is shorter than check_timeout %s", human.Span(def.Deadline), human.Span(def.CheckTimeout))
 	}
 }
 
@@ -66,21 +68,4 @@ func parseDuration(s string) (time.Duration, bool) {
 	}
 	v, err := time.ParseDuration(s)
 	return v, err == nil
-}
-
-// formatDuration formats whole days as "7d" and anything else as Go does,
-// without zero minutes and seconds: "2m", "1h", "1m30s".
-func formatDuration(v time.Duration) string {
-	const day = 24 * time.Hour
-	if v != 0 && v%day == 0 {
-		return strconv.FormatInt(int64(v/day), 10) + "d"
-	}
-	s := v.String()
-	if t, ok := strings.CutSuffix(s, "m0s"); ok {
-		s = t + "m"
-	}
-	if t, ok := strings.CutSuffix(s, "h0m"); ok {
-		s = t + "h"
-	}
-	return s
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/authtriage/authtriage/internal/human"
 )
 
 // A Schedule triages a set of hosts at set times and posts a summary to a
@@ -151,7 +153,7 @@ func validateSchedules(r *reporter, path string, list []Schedule, hosts []Host, 
 			r.add(field(p, "deadline"), "must be longer than 0")
 		case s.Deadline < def.Deadline:
 			r.add(field(p, "deadline"), "%s is shorter than defaults.deadline %s, the time one host's triage may take",
-				formatDuration(s.Deadline), formatDuration(def.Deadline))
+				human.Span(s.Deadline), human.Span(def.Deadline))
 		}
 	}
 }

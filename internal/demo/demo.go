@@ -5,7 +5,8 @@
 // directory export has the instance's SPN on two accounts and its port-less SPN on a
 // web server's account.
 //
-// ERRORLOG is generated from ERRORLOG.txt by `go test ./demo -update`; edit the text.
+// ERRORLOG is generated from ERRORLOG.txt by `go test ./internal/demo -update`; edit the
+// text.
 package demo
 
 import (

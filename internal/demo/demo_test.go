@@ -2,13 +2,12 @@ package demo
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"testing"
 	"unicode/utf16"
-)
 
-var update = flag.Bool("update", false, "regenerate sqlhost01/ERRORLOG from sqlhost01/ERRORLOG.txt")
+	"github.com/authtriage/authtriage/internal/golden"
+)
 
 // encodeErrorlog writes text as SQL Server does on Windows: UTF-16LE with a byte-order
 // mark and CRLF line ends.
@@ -23,22 +22,12 @@ func encodeErrorlog(text []byte) []byte {
 	return out
 }
 
+// TestErrorlogMatchesItsText: sqlhost01/ERRORLOG is sqlhost01/ERRORLOG.txt encoded;
+// -update regenerates it.
 func TestErrorlogMatchesItsText(t *testing.T) {
 	text, err := os.ReadFile("sqlhost01/ERRORLOG.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := encodeErrorlog(text)
-	if *update {
-		if err := os.WriteFile(ErrorLog, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := Files().(interface{ ReadFile(string) ([]byte, error) }).ReadFile(ErrorLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s is not ERRORLOG.txt in UTF-16LE; run go test ./demo -update", ErrorLog)
-	}
+	golden.Check(t, ErrorLog, encodeErrorlog(text))
 }
