@@ -10,26 +10,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/authtriage/authtriage/agent"
-	"github.com/authtriage/authtriage/checks"
 	"github.com/authtriage/authtriage/config"
 	"github.com/authtriage/authtriage/diagnosis"
-	"github.com/authtriage/authtriage/sources/hostlocal"
 	"github.com/authtriage/authtriage/internal/display"
-	"github.com/authtriage/authtriage/sources/sqlserver"
+	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/triage"
 )
-
-// remoteCheckNames are the checks an agent runs for a host, in report order; they
-// match agentChecks.
-func remoteCheckNames() []string {
-	return []string{"errorlog", "eventlog", "spn", "account", "kerberos", "clock", "dc", "dns", "sql", "lsa", "keytab"}
-}
 
 func newAgentFlags(configPath *string, verbose *bool, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
@@ -93,28 +84,29 @@ func runAgent(ctx context.Context, args []string, e env) int {
 	return exitOK
 }
 
-// serveAgent runs the agent until ctx ends.
+// serveAgent runs the agent until ctx ends. Its adapters (the directory, the KDC, SQL
+// Server) are made at its start, shared by every triage and closed when it stops.
 func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	dir, err := newDirectorySources(ctx, "", cfg, log)
-	if err != nil {
-		return err
-	}
-	defer dir.close()
-	sql, err := newSQLChecker(cfg, log)
-	if err != nil {
+	ad := plan.NewAdapters(cfg, log)
+	defer ad.Close()
+	local, _ := os.Hostname()
+	planner := plan.New(cfg, ad, plan.Options{Agent: true, LocalHost: local, Log: log})
+	if err := planner.Open(ctx); err != nil {
 		return err
 	}
 	hosts := map[string]triage.Target{}
-	byName := map[string]config.Host{}
 	for _, h := range cfg.Hosts {
 		hosts[h.Name] = h.Target()
-		byName[strings.ToLower(h.Name)] = h
 	}
-	local, _ := os.Hostname()
 	srv, err := agent.NewServer(agent.ServerConfig{
 		Hosts: hosts,
 		Checks: func(t triage.Target, since time.Duration) []triage.Check {
-			return agentChecks(t, byName[strings.ToLower(t.Host)], since, dir, sql, local)
+			pl, err := planner.For(ctx, t.Host, plan.Overrides{Since: since})
+			if err != nil { // the server asks for hosts of the same inventory only
+				log.Error("no checks for an inventory host", "host", t.Host, "err", err)
+				return nil
+			}
+			return pl.Checks
 		},
 		AllowedClients: cfg.Agent.AllowedClients,
 		Deadline:       cfg.Defaults.Deadline,
@@ -137,74 +129,6 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	log.Info("agent starting", "version", versionString()) // Serve logs "agent listening" with the address
 	return srv.Serve(ctx, ln, tlsCfg)
-}
-
-// newSQLChecker builds the SQL Server login checker from the kerberos and sql sections.
-func newSQLChecker(cfg *config.Config, log *slog.Logger) (*sqlserver.Checker, error) {
-	sc := sqlserver.Config{Encrypt: cfg.SQL.Encrypt, TrustServerCertificate: cfg.SQL.TrustServerCertificate, Timeout: cfg.SQL.Timeout}
-	if k := cfg.Kerberos; k != nil {
-		sc.Krb5Conf, sc.Realm, sc.Keytab, sc.Principal, sc.Password = k.Krb5Conf, k.Realm, k.Keytab, k.Principal, k.Password.Reveal()
-	}
-	return sqlserver.New(sc, log) // its errors start "sql server checker:"
-}
-
-// agentChecks are the fixed checks the agent runs for one inventory host. Evidence on
-// the host itself (ERRORLOG found from the instance's settings, live event logs, the
-// LSA, the keytab) is read only when the agent runs on that host.
-func agentChecks(t triage.Target, h config.Host, since time.Duration, dir directorySources, sql *sqlserver.Checker, local string) []triage.Check {
-	onHost := local != "" && (strings.EqualFold(t.ShortName(), strings.ToUpper(strings.SplitN(local, ".", 2)[0])))
-	var errlog triage.Check = checks.ErrorLog{Files: nonEmpty(h.ErrorLog), Since: since,
-		NoSource: "the inventory names no errorlog for " + h.Name + ", and the agent does not run on it"}
-	switch {
-	case h.ErrorLog == config.ErrorLogSQL:
-		errlog = checks.SQLErrorLog{Server: sql, Since: since}
-	case h.ErrorLog == "" && onHost:
-		instance := ""
-		if len(t.Instances) > 0 {
-			instance = t.Instances[0].Name
-		}
-		if p, err := hostlocal.ErrorLogPath(instance); err == nil {
-			errlog = checks.ErrorLog{Files: []string{p}, Since: since}
-		}
-	}
-	events := checks.EventLog{Files: h.Events, Since: since,
-		NoSource: "the inventory names no event-log exports for " + h.Name + ", and the agent does not run on it"}
-	if len(h.Events) == 0 && onHost && runtime.GOOS == "windows" {
-		events = checks.EventLog{Files: []string{"System", "Application"}, Export: hostlocal.EventLog, Since: since}
-	}
-	lsa := checks.LSA{NoSource: "the LSA is probed only by an agent running on the Windows SQL Server host"}
-	if onHost && runtime.GOOS == "windows" {
-		lsa.Probe = hostlocal.ProbeLSA
-	}
-	kt := checks.Keytab{NoSource: "the keytab is read only by an agent running on the Linux SQL Server host"}
-	if onHost && runtime.GOOS == "linux" {
-		if _, err := os.Stat(linuxKeytab); err == nil {
-			kt.Path, kt.Read = linuxKeytab, hostlocal.ReadKeytab
-		}
-	}
-	return []triage.Check{errlog, events, dir.spn, dir.account, dir.krb, dir.clock, dir.dc, dir.dns, checks.SQL{Server: sql}, lsa, kt}
-}
-
-// linuxKeytab is where mssql-conf setup-ad-keytab puts SQL Server on Linux's keytab.
-const linuxKeytab = "/var/opt/mssql/secrets/mssql.keytab"
-
-func nonEmpty(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return []string{s}
-}
-
-// agentClient returns a client for the agent that serves h, if the configuration
-// names one.
-func agentClient(ctx context.Context, cfg *config.Config, h config.Host, log *slog.Logger) (*agent.Client, error) {
-	a, ok := cfg.AgentFor(h)
-	if !ok {
-		return nil, nil
-	}
-	// NewClient's errors name the agent.
-	return agent.NewClient(ctx, agent.ClientConfig{Name: a.Name, URL: a.URL, CertFile: a.CertPath, KeyFile: a.KeyPath,
-		CAFile: a.CAPath, ServerName: a.ServerName, Timeout: cfg.Defaults.Deadline}, log)
 }
 
 func runAgentCerts(args []string, e env) int {

@@ -13,6 +13,7 @@ import (
 	"github.com/authtriage/authtriage/config"
 	"github.com/authtriage/authtriage/diagnosis"
 	"github.com/authtriage/authtriage/internal/safefile/safefiletest"
+	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -90,19 +91,24 @@ func TestTriagesOfABlockingInventoryPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := cfg.Host("sqlhost01")
 	log := slog.New(slog.DiscardHandler)
-	bot := &triager{cfg: cfg, log: log}
+	ad := plan.NewAdapters(cfg, log)
+	t.Cleanup(func() { ad.Close() })
+	bot := &triager{planner: plan.New(cfg, ad, plan.Options{Log: log}), log: log}
+	agentPlanner := plan.New(cfg, ad, plan.Options{Agent: true, Log: log})
 	agentTriage := func(ctx context.Context) triage.Report {
-		target := h.Target()
+		pl, err := agentPlanner.For(ctx, "sqlhost01", plan.Overrides{Since: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
 		var cs []triage.Check
-		for _, c := range agentChecks(target, h, time.Hour, directorySources{}, nil, "") {
-			if c.Name() != "sql" { // no SQL Server checker here
+		for _, c := range pl.Checks {
+			if c.Name() != "sql" { // no SQL Server here
 				cs = append(cs, c)
 			}
 		}
 		runner := triage.Runner{Checks: cs, Rules: diagnosis.Rules(), Log: log}
-		return runner.Run(ctx, target)
+		return runner.Run(ctx, pl.Target)
 	}
 	want := "read event export: " + fifo + " is not a regular file (a FIFO)"
 	triageOnce := func(t *testing.T) {

@@ -6,18 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"runtime"
 	"strings"
-	"time"
 
-	"github.com/authtriage/authtriage/agent"
-	"github.com/authtriage/authtriage/checks"
 	"github.com/authtriage/authtriage/config"
-	"github.com/authtriage/authtriage/diagnosis"
 	"github.com/authtriage/authtriage/internal/display"
-	"github.com/authtriage/authtriage/internal/safefile"
+	"github.com/authtriage/authtriage/internal/human"
+	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -89,26 +84,29 @@ func runCheck(ctx context.Context, args []string, e env) int {
 		return usageError(e, "%v", err)
 	}
 
-	log := newLogger(e.stderr, o.verbose)
-	plan, err := planCheck(ctx, host, o, e.getenv, log)
+	ov, err := o.overrides()
 	if err != nil {
 		return usageError(e, "%v", err)
 	}
-	defer plan.dir.close()
+	var cfg *config.Config
+	if o.configPath != "" {
+		if cfg, err = config.LoadAs(ctx, o.configPath, e.getenv, config.RoleCLI); err != nil {
+			return usageError(e, "%v", err)
+		}
+	}
+	log := newLogger(e.stderr, o.verbose)
+	ad := plan.NewAdapters(cfg, log)
+	defer ad.Close()
 	prog := newProgress(e.stderr)
 	defer prog.done()
-	plan.errorlog.Progress = prog.update
-
-	runner := triage.Runner{
-		Checks:       plan.checks(o),
-		Rules:        diagnosis.Rules(),
-		CheckTimeout: plan.checkTimeout,
-		Deadline:     plan.deadline,
-		Log:          log,
-		Now:          e.now,
-		NewID:        e.newID,
+	ov.Progress = prog.update
+	pl, err := plan.New(cfg, ad, plan.Options{AnyHost: true, Log: log}).For(ctx, host, ov)
+	if err != nil {
+		return usageError(e, "%s", planError(err, o.configPath))
 	}
-	rep := runner.Run(ctx, plan.target)
+	runner := pl.Runner()
+	runner.Log, runner.Now, runner.NewID = log, e.now, e.newID
+	rep := runner.Run(ctx, pl.Target)
 	prog.done()
 	return report(rep, o.output, e)
 }
@@ -129,199 +127,61 @@ func report(rep triage.Report, output string, e env) int {
 	return rep.Status.ExitCode()
 }
 
-// checkPlan is what a check command will run.
-type checkPlan struct {
-	target                 triage.Target
-	errorlog               checks.ErrorLog
-	eventlog               checks.EventLog
-	dir                    directorySources
-	sql                    checks.SQL
-	remote                 *agent.Client // the agent serving the host, if any
-	since                  time.Duration
-	checkTimeout, deadline time.Duration
-}
-
-// planCheck turns the host and flags into a target and its checks: the inventory's
-// entry when the configuration lists the host, with the flags' files and names taking
-// precedence; flags and files alone otherwise.
-func planCheck(ctx context.Context, host string, o checkOptions, getenv func(string) string, log *slog.Logger) (checkPlan, error) {
-	var cfg *config.Config
-	if o.configPath != "" {
-		var err error
-		if cfg, err = config.LoadAs(ctx, o.configPath, getenv, config.RoleCLI); err != nil {
-			return checkPlan{}, err
-		}
-	}
-	return planFor(ctx, cfg, host, o, log)
-}
-
-// planFor is planCheck with the configuration loaded already (nil for none); the
-// files it reads (--ldif, certificates, CA files, keytab) are read under ctx. The
-// caller closes the plan's directory sources (p.dir.close) when the plan is done.
-func planFor(ctx context.Context, cfg *config.Config, host string, o checkOptions, log *slog.Logger) (checkPlan, error) {
-	var p checkPlan
-	if cfg != nil {
-		p.checkTimeout, p.deadline = cfg.Defaults.CheckTimeout, cfg.Defaults.Deadline
-	}
-	since := o.since.d
-	if since == 0 && cfg != nil {
-		since = cfg.Defaults.Since
-	}
-
-	p.target = triage.Target{Host: host}
-	p.errorlog = checks.ErrorLog{Since: since}
-	p.eventlog = checks.EventLog{Since: since}
-	inInventory := false
-	if cfg != nil {
-		if h, ok := cfg.Host(host); ok {
-			inInventory = true
-			p.target = h.Target()
-			remote, err := agentClient(ctx, cfg, h, log)
-			if err != nil {
-				return p, err
-			}
-			p.remote = remote
-			if remote != nil {
-				// The agent bounds each check itself; here every remote check waits
-				// for the one stream, which the deadline bounds.
-				p.checkTimeout = p.deadline
-			}
-			switch h.ErrorLog {
-			case "":
-				p.errorlog.NoSource = "the inventory names no errorlog for " + h.Name
-			case "sql":
-				p.errorlog.NoSource = "the inventory reads this host's error log through sp_readerrorlog, which runs in an agent: give the host agent: NAME in the inventory (or, from the command line, --errorlog FILE)"
-			default:
-				p.errorlog.Files = []string{h.ErrorLog}
-			}
-			p.eventlog.Files = h.Events
-			if len(h.Events) == 0 {
-				p.eventlog.NoSource = "the inventory names no event-log exports for " + h.Name + "; live event logs are read by an agent on the host (give the host agent: NAME)"
-			}
-		}
-	}
-	if !inInventory {
-		if err := triage.ValidHostName(host); err != nil {
-			return p, err
-		}
-	}
-	if err := applyTargetFlags(&p.target, o); err != nil {
-		return p, err
-	}
-	if len(o.errorlogs) > 0 {
-		p.errorlog.Files, p.errorlog.Copied = o.errorlogs, true
-	}
-	if len(o.events) > 0 {
-		p.eventlog.Files, p.eventlog.Copied = o.events, true
-	}
-	for _, f := range append(append([]string{}, o.errorlogs...), o.events...) {
-		if err := regularFile(ctx, f); err != nil {
-			return p, err
-		}
-	}
-	dir, err := newDirectorySources(ctx, o.ldif, cfg, log)
-	if err != nil {
-		return p, err
-	}
-	p.dir = dir
-	p.since = since
-	if p.remote != nil && since > agent.MaxSince {
-		p.dir.close()
-		return p, fmt.Errorf("--since %s is longer than the %s an agent reads", formatSince(since), formatSince(agent.MaxSince))
-	}
-	p.sql.NoSource = "no Kerberos settings for SQL Server logins: add a kerberos section to the configuration (or run on Windows)"
-	if cfg != nil && (cfg.Kerberos != nil || runtime.GOOS == "windows") {
-		sql, err := newSQLChecker(cfg, log)
-		if err != nil {
-			p.dir.close()
-			return p, err
-		}
-		p.sql.Server = sql
-	}
-	hasDirectory := o.ldif != "" || dir.live || (cfg != nil && cfg.Kerberos != nil)
-	if len(p.errorlog.Files) == 0 && len(p.eventlog.Files) == 0 && !hasDirectory && p.remote == nil {
-		msg := fmt.Sprintf("nothing to check for %s: give --errorlog FILE, --events FILE or --ldif FILE", host)
+// planError words an error of planning a check for the command line, saying which
+// flags give what is missing.
+func planError(err error, configPath string) string {
+	var nothing *plan.NothingToCheckError
+	var long *plan.WindowTooLongError
+	switch {
+	case errors.As(err, &nothing):
+		msg := fmt.Sprintf("nothing to check for %s: give --errorlog FILE, --events FILE or --ldif FILE", nothing.Host)
 		switch {
-		case cfg == nil:
+		case !nothing.Inventory:
 			msg += ", or --config FILE with the host in its inventory"
-		case !inInventory:
-			msg += fmt.Sprintf(", or add it to the inventory of %s", o.configPath)
-			if s := cfg.Suggest(host); len(s) > 0 {
-				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+		case !nothing.InInventory:
+			msg += fmt.Sprintf(", or add it to the inventory of %s", configPath)
+			if len(nothing.Suggestions) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(nothing.Suggestions, " or "))
 			}
 		}
-		return p, errors.New(msg)
+		return msg
+	case errors.As(err, &long):
+		return fmt.Sprintf("--since %s is longer than the %s an agent reads", human.Span(long.Since), human.Span(long.Max))
 	}
-	return p, nil
+	return err.Error()
 }
 
-// checks returns the checks to run: the local ones, or, for a host an agent serves, the
-// agent's, except those the flags replace with files (--errorlog, --events, --ldif).
-func (p checkPlan) checks(o checkOptions) []triage.Check {
-	d := p.dir
-	local := map[string]triage.Check{"errorlog": p.errorlog, "eventlog": p.eventlog, "spn": d.spn, "account": d.account,
-		"kerberos": d.krb, "clock": d.clock, "dc": d.dc, "dns": d.dns, "sql": p.sql}
-	if p.remote == nil {
-		return []triage.Check{p.errorlog, p.eventlog, d.spn, d.account, d.krb, d.clock, d.dc, d.dns, p.sql}
-	}
-	override := map[string]bool{"errorlog": len(o.errorlogs) > 0, "eventlog": len(o.events) > 0, "spn": o.ldif != "", "account": o.ldif != ""}
-	var names []string
-	for _, n := range remoteCheckNames() {
-		if !override[n] {
-			names = append(names, n)
-		}
-	}
-	proxies := map[string]triage.Check{}
-	for _, c := range p.remote.Checks(p.target.Host, p.since, names) {
-		proxies[c.Name()] = c
-	}
-	var out []triage.Check
-	for _, n := range remoteCheckNames() {
-		if override[n] {
-			out = append(out, local[n])
-		} else {
-			out = append(out, proxies[n])
-		}
-	}
-	return out
-}
-
-// applyTargetFlags lets --fqdn, --port, --instance and --service-account describe or
-// override the target.
-func applyTargetFlags(t *triage.Target, o checkOptions) error {
+// overrides returns what the flags say about the host beyond the inventory: the files
+// to read, and --fqdn, --port, --instance and --service-account, checked.
+func (o checkOptions) overrides() (plan.Overrides, error) {
+	ov := plan.Overrides{Since: o.since.d, ErrorLogs: o.errorlogs, Events: o.events, LDIF: o.ldif}
 	if o.fqdn != "" {
 		if err := triage.ValidHostName(o.fqdn); err != nil {
-			return fmt.Errorf("--fqdn: %w", err)
+			return ov, fmt.Errorf("--fqdn: %w", err)
 		}
-		t.FQDN = o.fqdn
-	} else if t.FQDN == "" && strings.Contains(t.Host, ".") {
-		t.FQDN = t.Host
+		ov.FQDN = o.fqdn
 	}
-	var instances []triage.Instance
 	if o.port != 0 {
 		p, err := triage.ParsePort(fmt.Sprint(o.port))
 		if err != nil {
-			return fmt.Errorf("--port: %w", err)
+			return ov, fmt.Errorf("--port: %w", err)
 		}
-		instances = append(instances, triage.Instance{Port: p})
+		ov.Instances = append(ov.Instances, triage.Instance{Port: p})
 	}
 	for _, s := range o.instances {
 		in, err := triage.ParseInstance(s)
 		if err != nil {
-			return fmt.Errorf("--instance: %w", err)
+			return ov, fmt.Errorf("--instance: %w", err)
 		}
-		instances = append(instances, in)
-	}
-	if len(instances) > 0 {
-		t.Instances = instances
+		ov.Instances = append(ov.Instances, in)
 	}
 	if o.serviceAccount != "" {
 		if err := validAccount(o.serviceAccount); err != nil {
-			return fmt.Errorf("--service-account: %w", err)
+			return ov, fmt.Errorf("--service-account: %w", err)
 		}
-		t.ServiceAccount = o.serviceAccount
+		ov.ServiceAccount = o.serviceAccount
 	}
-	return nil
+	return ov, nil
 }
 
 // validAccount accepts the forms of a Windows account name and refuses characters that
@@ -338,22 +198,6 @@ func validAccount(s string) error {
 	return triage.ValidAccount(s) // what Active Directory cannot hold in an account name
 }
 
-// regularFile checks that a file named by the user exists and is a regular file (not
-// a FIFO or a device, which would block or never end), opening it under ctx.
-func regularFile(ctx context.Context, path string) error {
-	f, err := safefile.Open(ctx, path)
-	var nr *safefile.NotRegularError
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s: no such file", path)
-	case errors.As(err, &nr) && nr.Mode.IsDir():
-		return fmt.Errorf("%s is a directory; name the file (for ERRORLOG, the current one: its rollover files are read with it)", path)
-	case err != nil:
-		return err
-	}
-	return f.Close()
-}
-
 // usageError tells the user what is wrong, on stderr, and returns exitUnknown. The
 // message may name a host, a path or a value read from a file: it is shown through
 // display.Text.
@@ -368,15 +212,4 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// formatSince writes a window as people give it: 180d, 36h, 90m.
-func formatSince(d time.Duration) string {
-	switch {
-	case d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	}
-	return d.String()
 }

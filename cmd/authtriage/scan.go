@@ -12,6 +12,7 @@ import (
 
 	"github.com/authtriage/authtriage/config"
 	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -155,7 +156,7 @@ func runScan(ctx context.Context, args []string, e env) int {
 // openScanner returns the LDIF export or the live directory of the configuration.
 func openScanner(ctx context.Context, o scanOptions, e env) (duplicateScanner, func(), error) {
 	if o.ldif != "" {
-		l, err := readLDIF(ctx, o.ldif)
+		l, err := plan.OpenLDIF(ctx, o.ldif)
 		return l, func() {}, err
 	}
 	if o.configPath == "" {
@@ -168,14 +169,10 @@ func openScanner(ctx context.Context, o scanOptions, e env) (duplicateScanner, f
 	if cfg.Directory == nil {
 		return nil, nil, fmt.Errorf("%s has no directory section", o.configPath)
 	}
-	s, err := newDirectorySources(ctx, "", cfg, newLogger(e.stderr, o.verbose))
+	ad := plan.NewAdapters(cfg, newLogger(e.stderr, o.verbose))
+	dir, err := ad.Directory(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	scanner, ok := s.spn.Dir.(duplicateScanner)
-	if !ok {
-		s.close()
-		return nil, nil, errors.New("the directory cannot scan")
-	}
-	return scanner, s.close, nil
+	return dir, func() { ad.Close() }, nil
 }

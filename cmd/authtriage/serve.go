@@ -23,7 +23,7 @@ import (
 
 	"github.com/authtriage/authtriage/bot"
 	"github.com/authtriage/authtriage/config"
-	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/schedule"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
@@ -134,7 +134,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(reg)
 
-	tr := &triager{cfg: cfg, log: log, now: e.now}
+	// The evidence sources' clients live as long as serve: every triage and sweep
+	// shares them, and they are closed once the bot has stopped.
+	ad := plan.NewAdapters(cfg, log)
+	defer ad.Close()
+	planner := plan.New(cfg, ad, plan.Options{Now: e.now, Log: log})
+	if err := planner.Open(ctx); err != nil {
+		return err
+	}
+	tr := &triager{planner: planner, log: log, now: e.now}
 	var rules []bot.Rule
 	var groups []string
 	for _, r := range cfg.Access {
@@ -331,39 +339,32 @@ func (i inventory) Lookup(name string) (string, bool) {
 
 func (i inventory) Suggest(name string) []string { return i.cfg.Suggest(name) }
 
-// triager runs the triage of an inventory host the way `check --config` does.
+// triager runs the triage of an inventory host, as the bot and the scheduler ask.
 type triager struct {
-	cfg *config.Config
-	log *slog.Logger
-	now func() time.Time
+	planner *plan.Planner
+	log     *slog.Logger
+	now     func() time.Time // nil means the real clock
 }
 
 func (t *triager) Triage(ctx context.Context, r bot.TriageRequest) (triage.Report, error) {
 	return t.run(ctx, r.Host, r.Instance, func() string { return r.ID }, r.Progress)
 }
 
+// run triages host, of its instance inst alone unless inst is the zero Instance. Its
+// error is the planner's: a host no longer in the inventory (wrapping
+// triage.ErrNotInInventory), or adapters that could not be made.
 func (t *triager) run(ctx context.Context, host string, inst triage.Instance, newID func() string, progress func(done, total int)) (triage.Report, error) {
-	if _, ok := t.cfg.Host(host); !ok {
-		return triage.Report{}, fmt.Errorf("%s is not in the inventory", host)
+	var o plan.Overrides
+	if inst != (triage.Instance{}) {
+		o.Instances = []triage.Instance{inst}
 	}
-	o := checkOptions{configPath: "the configuration"}
-	plan, err := planFor(ctx, t.cfg, host, o, t.log)
+	pl, err := t.planner.For(ctx, host, o)
 	if err != nil {
 		return triage.Report{}, err
 	}
-	defer plan.dir.close()
-	if inst != (triage.Instance{}) {
-		plan.target.Instances = []triage.Instance{inst}
-	}
-	if t.now != nil { // tests pin the clock; the logs' window ends at it
-		plan.errorlog.Now, plan.eventlog.Now = t.now, t.now
-	}
-	runner := triage.Runner{
-		Checks: plan.checks(o), Rules: diagnosis.Rules(),
-		CheckTimeout: plan.checkTimeout, Deadline: plan.deadline,
-		Log: t.log, Now: t.now, NewID: newID, Progress: progress,
-	}
-	return runner.Run(ctx, plan.target), nil
+	runner := pl.Runner()
+	runner.Log, runner.Now, runner.NewID, runner.Progress = t.log, t.now, newID, progress
+	return runner.Run(ctx, pl.Target), nil
 }
 
 // fleetTriager is the triager as the scheduler calls it.
