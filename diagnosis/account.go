@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -101,7 +102,7 @@ func passwordExpired(a triage.Account, maxAge time.Duration, now time.Time) stri
 	case !a.PasswordExpiry.IsZero() && a.PasswordExpiry.Before(now):
 		return "msDS-UserPasswordExpiryTimeComputed " + a.PasswordExpiry.UTC().Format(time.RFC3339) + " is past"
 	case maxAge > 0 && !a.PwdLastSet.IsZero() && a.PwdLastSet.Add(maxAge).Before(now):
-		return fmt.Sprintf("pwdLastSet %s plus the domain's maxPwdAge of %s is past", a.PwdLastSet.UTC().Format(time.RFC3339), maxAge)
+		return fmt.Sprintf("pwdLastSet %s plus the domain's maxPwdAge of %s is past", a.PwdLastSet.UTC().Format(time.RFC3339), human.Span(maxAge))
 	}
 	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -118,9 +119,9 @@ func anonymousSummary(cause triage.CauseID, t triage.Target, obs triage.Observat
 	when := spanAll(events, total)
 	from := ""
 	if n := len(clients) + more; n > 0 {
-		from = fmt.Sprintf(", from %s (%s)", plural(n, "client"), listClients(clients, more))
+		from = fmt.Sprintf(", from %s (%s)", human.Count(n, "client", "clients"), listClients(clients, more))
 	}
-	logins := plural(total, "Windows login")
+	logins := human.Count(total, "Windows login", "Windows logins")
 	var s string
 	switch cause {
 	case triage.LoginAnonymous:
@@ -312,7 +313,7 @@ func spnCorroboration(t triage.Target, obs triage.Observations, f *triage.Findin
 		events += e.Count
 	}
 	if events > 0 {
-		also = append(also, plural(events, "Kerberos event")+" about the SPNs of "+t.Host)
+		also = append(also, human.Count(events, "Kerberos event", "Kerberos events")+" about the SPNs of "+t.Host)
 	}
 	return also
 }

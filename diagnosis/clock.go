@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -40,16 +41,16 @@ func (clockRule) Apply(t triage.Target, obs triage.Observations) []triage.Findin
 			if d := (skew - dc.Skew).Abs(); d > maxSkew {
 				worst = max(worst, d)
 				hostEv = append(hostEv, triage.Evidence{Check: "sql", Source: triage.SourceClock,
-					Text: fmt.Sprintf("SQL Server %s is %s %s %s", l.Instance, d.Round(time.Second), aheadOrBehind(skew-dc.Skew), dc.Source)})
+					Text: fmt.Sprintf("SQL Server %s is %s %s %s", l.Instance, human.Span(d.Round(time.Second)), aheadOrBehind(skew-dc.Skew), dc.Source)})
 			}
 		} else if skew.Abs() > maxSkew {
 			checkerEv = append(checkerEv, triage.Evidence{Check: "sql", Source: triage.SourceClock,
-				Text: fmt.Sprintf("SQL Server %s is %s %s this checker's clock", l.Instance, skew.Abs().Round(time.Second), aheadOrBehind(skew))})
+				Text: fmt.Sprintf("SQL Server %s is %s %s this checker's clock", l.Instance, human.Span(skew.Abs().Round(time.Second)), aheadOrBehind(skew))})
 		}
 	}
 	if dc != nil && dc.Skew.Abs() > maxSkew {
 		checkerEv = append(checkerEv, triage.Evidence{Check: "clock", Source: triage.SourceClock,
-			Text: fmt.Sprintf("%s is %s %s this checker's clock", dc.Source, dc.Skew.Abs().Round(time.Second), aheadOrBehind(dc.Skew))})
+			Text: fmt.Sprintf("%s is %s %s this checker's clock", dc.Source, human.Span(dc.Skew.Abs().Round(time.Second)), aheadOrBehind(dc.Skew))})
 	}
 	for _, tr := range tickets {
 		if !tr.OK && (tr.Code == 0x25 || tr.Code == 0x21) {
@@ -62,14 +63,14 @@ func (clockRule) Apply(t triage.Target, obs triage.Observations) []triage.Findin
 	if len(hostEv) > 0 {
 		f := triage.NewFinding(triage.ClockSkew, n.vars)
 		f.Evidence = hostEv
-		f.Summary = fmt.Sprintf("SQL Server on %s and the domain controller disagree on the time by %s, more than the %s Kerberos allows", t.Host, worst.Round(time.Second), maxSkew)
+		f.Summary = fmt.Sprintf("SQL Server on %s and the domain controller disagree on the time by %s, more than the %s Kerberos allows", t.Host, human.Span(worst.Round(time.Second)), human.Span(maxSkew))
 		out = append(out, f)
 	}
 	if len(checkerEv) > 0 {
 		f := triage.NewFinding(triage.ClockSkew, n.vars)
 		f.Severity = triage.Warning
 		f.Evidence = checkerEv
-		f.Summary = fmt.Sprintf("The clock where authtriage runs and the domain's differ by more than the %s Kerberos allows: if this checker's clock is right, the domain controllers or %s are off; if it is wrong, fix it first", maxSkew, t.Host)
+		f.Summary = fmt.Sprintf("The clock where authtriage runs and the domain's differ by more than the %s Kerberos allows: if this checker's clock is right, the domain controllers or %s are off; if it is wrong, fix it first", human.Span(maxSkew), t.Host)
 		out = append(out, f)
 	}
 	return out

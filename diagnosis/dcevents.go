@@ -3,6 +3,7 @@ package diagnosis
 import (
 	"fmt"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -51,7 +52,7 @@ func (dcEventsRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 		case triage.LSAUnresponsive:
 			what = "reported Local Security Authority errors"
 		}
-		f.Summary = fmt.Sprintf("%s %s (%s in the event logs), but no SQL Server SSPI failure was seen in the window", t.Host, what, plural(total, "event"))
+		f.Summary = fmt.Sprintf("%s %s (%s in the event logs), but no SQL Server SSPI failure was seen in the window", t.Host, what, human.Count(total, "event", "events"))
 		out = append(out, f)
 	}
 	return out

@@ -3,8 +3,8 @@ package diagnosis
 import (
 	"fmt"
 	"strings"
-	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -43,7 +43,7 @@ func (dcReachRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 		case dc.Cert != "":
 			up = append(up, dc.Address+" (certificate refused)")
 		default:
-			up = append(up, fmt.Sprintf("%s (%s)", dc.Address, dc.Latency.Round(time.Millisecond)))
+			up = append(up, fmt.Sprintf("%s (%s)", dc.Address, human.Elapsed(dc.Latency)))
 		}
 	}
 	n := namesFor(t, obs)

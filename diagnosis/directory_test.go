@@ -86,7 +86,7 @@ func TestDirectoryRules(t *testing.T) {
 			d.ServiceAccount.UAC = triage.UACNormalAccount
 			d.ServiceAccount.PwdLastSet = now.Add(-100 * 24 * time.Hour)
 			d.MaxPwdAge = 42 * 24 * time.Hour
-		}), []want{{cause: triage.AccountPasswordExpired, severity: triage.Critical, summary: []string{"maxPwdAge"}, evidence: 1}}},
+		}), []want{{cause: triage.AccountPasswordExpired, severity: triage.Critical, summary: []string{"maxPwdAge of 42d is past"}, evidence: 1}}},
 		{"password never expires", facts(func(d *triage.DirectoryFacts) {
 			d.ServiceAccount.PwdLastSet = now.Add(-1000 * 24 * time.Hour)
 			d.MaxPwdAge = 42 * 24 * time.Hour
@@ -101,7 +101,7 @@ func TestDirectoryRules(t *testing.T) {
 		}), []want{{cause: triage.KerberosEtypeMismatch, severity: triage.Warning, summary: []string{"RC4"}, evidence: 1}}},
 		{"clock skew from rootDSE", facts(func(d *triage.DirectoryFacts) {
 			d.Clocks = []triage.ClockReading{{Source: "dc1.corp.example (rootDSE currentTime)", Skew: 61 * time.Minute}}
-		}), []want{{cause: triage.ClockSkew, severity: triage.Warning, summary: []string{"where authtriage runs"}, evidence: 1}}},
+		}), []want{{cause: triage.ClockSkew, severity: triage.Warning, summary: []string{"where authtriage runs", "the 5m Kerberos allows"}, evidence: 1}}},
 		{"SQL Server's clock against the DC's is the host's own skew", facts(func(d *triage.DirectoryFacts) {
 			d.Clocks = []triage.ClockReading{{Source: "dc1.corp.example (rootDSE currentTime)", Skew: time.Second}}
 		}), nil},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -35,8 +36,8 @@ func (lsaRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 		f.Summary = fmt.Sprintf("The Local Security Authority on %s did not answer: %s", t.Host, p.Err)
 	} else {
 		f.Severity = triage.Warning
-		ev.Text = fmt.Sprintf("the agent's call into the LSA (LookupAccountSid of S-1-5-18) took %s", p.Latency.Round(time.Millisecond))
-		f.Summary = fmt.Sprintf("The Local Security Authority on %s is slow: a lookup it answers from memory took %s", t.Host, p.Latency.Round(time.Millisecond))
+		ev.Text = fmt.Sprintf("the agent's call into the LSA (LookupAccountSid of S-1-5-18) took %s", human.Elapsed(p.Latency))
+		f.Summary = fmt.Sprintf("The Local Security Authority on %s is slow: a lookup it answers from memory took %s", t.Host, human.Elapsed(p.Latency))
 	}
 	f.Evidence = []triage.Evidence{ev}
 	return []triage.Finding{f}

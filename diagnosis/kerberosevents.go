@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -149,5 +150,5 @@ func kerberosSummary(f triage.Finding, t triage.Target) string {
 	if f.Cause == triage.SPNWrongAccount {
 		summary = "Clients got tickets the SQL Server service could not decrypt: its SPN is on another account, or the service account's password changed without a restart"
 	}
-	return fmt.Sprintf("%s (%s about %s's SPNs)", summary, plural(total, "Kerberos event"), t.Host)
+	return fmt.Sprintf("%s (%s about %s's SPNs)", summary, human.Count(total, "Kerberos event", "Kerberos events"), t.Host)
 }

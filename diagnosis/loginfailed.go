@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -49,7 +50,7 @@ func (loginFailedRule) Apply(t triage.Target, obs triage.Observations) []triage.
 	if len(steps) > 0 {
 		f.Remediation = steps
 	}
-	f.Summary = fmt.Sprintf("SQL Server on %s refused %s (18456): %s", t.Host, plural(total, "login"), topStates(events))
+	f.Summary = fmt.Sprintf("SQL Server on %s refused %s (18456): %s", t.Host, human.Count(total, "login", "logins"), topStates(events))
 	return []triage.Finding{f}
 }
 

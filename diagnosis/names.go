@@ -171,14 +171,6 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// plural returns "1 login" or "3 logins".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
 // clientCount returns the number of distinct clients of a group.
 func clientCount(e triage.LogEvent) int { return len(e.Clients) + e.MoreClients }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -70,16 +71,16 @@ func (rc4DefaultRule) Apply(t triage.Target, obs triage.Observations) []triage.F
 		g := triage.NewFinding(triage.KerberosRC4Default, n.vars)
 		g.Severity = triage.Info
 		g.Summary = fmt.Sprintf("Domain controllers logged %s of KB5073381's KDCSVC audit events; read their messages, as none of them names %s's SPNs or service account",
-			plural(countOf(other), "event"), t.Host)
+			human.Count(countOf(other), "event", "events"), t.Host)
 		if len(related) > 0 {
 			g.Severity = triage.Warning
 			g.Summary = fmt.Sprintf("Domain controllers logged KB5073381's KDCSVC audit events that name %s's SPNs or service account (%s)",
-				t.Host, plural(countOf(related), "event"))
+				t.Host, human.Count(countOf(related), "event", "events"))
 		}
 		f = &g
 	} else if len(related) > 0 && f.Severity < triage.Warning {
 		f.Severity = triage.Warning
-		f.Summary += fmt.Sprintf(". Domain controllers logged KB5073381's KDCSVC audit events that name it (%s)", plural(countOf(related), "event"))
+		f.Summary += fmt.Sprintf(". Domain controllers logged KB5073381's KDCSVC audit events that name it (%s)", human.Count(countOf(related), "event", "events"))
 	}
 	f.Evidence = append(f.Evidence, related...)
 	f.Evidence = append(f.Evidence, other...)

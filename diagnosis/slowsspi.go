@@ -3,6 +3,7 @@ package diagnosis
 import (
 	"fmt"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -42,7 +43,7 @@ func (slowSSPIRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 		f.Evidence = append(f.Evidence, e.Evidence(slowSSPIText(e)))
 	}
 	f.Summary = fmt.Sprintf("%s to %s timed out while negotiating SSPI (up to %d ms): the Local Security Authority or its domain controller is slow",
-		plural(total, "login"), t.Host, worst)
+		human.Count(total, "login", "logins"), t.Host, worst)
 	return []triage.Finding{f}
 }
 

@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/authtriage/authtriage/triage"
@@ -42,23 +43,16 @@ func (spnRegistrationRule) Apply(t triage.Target, obs triage.Observations) []tri
 		}
 		f.Evidence = append(f.Evidence, e.Evidence(text))
 		f.Summary = fmt.Sprintf("SQL Server on %s could not register %s at start-up (return code %s): Kerberos logins need it registered by hand, or they fall back to NTLM",
-			t.Host, orWord(e.SPN, "its SPN"), e.Code)
+			t.Host, cmp.Or(e.SPN, "its SPN"), e.Code)
 		if registeredByHand(obs.Directory) {
 			f.Severity = triage.Info
 			f.Summary = fmt.Sprintf("SQL Server on %s could not register %s at start-up (return code %s), but the directory has every required SPN on the service account, registered by hand: nothing to do",
-				t.Host, orWord(e.SPN, "its SPN"), e.Code)
+				t.Host, cmp.Or(e.SPN, "its SPN"), e.Code)
 			f.Remediation = nil
 		}
 		out = append(out, f)
 	}
 	return out
-}
-
-func orWord(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
 }
 
 // registeredByHand reports whether the directory shows every required SPN registered

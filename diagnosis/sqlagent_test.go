@@ -38,7 +38,7 @@ func TestSQLAndAgentRules(t *testing.T) {
 		{"SQL Server clock ahead of the DC's", triage.Observations{
 			SQL:       []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", OK: true, AuthScheme: "KERBEROS", ServerTime: now.Add(7 * time.Minute), ReadAt: now}},
 			Directory: &triage.DirectoryFacts{Clocks: []triage.ClockReading{{Source: "dc1 (rootDSE currentTime)", Skew: -time.Second}}},
-		}, []want{{cause: triage.ClockSkew, severity: triage.Critical, summary: []string{"7m1s"}, evidence: 1}}},
+		}, []want{{cause: triage.ClockSkew, severity: triage.Critical, summary: []string{"by 7m1s, more than the 5m Kerberos allows"}, evidence: 1}}},
 		{"agent did not answer", triage.Observations{Agents: []triage.AgentFacts{{Agent: "east", URL: "https://agent-east:8443", Err: "connection refused", Missing: []string{"spn", "sql"}}}},
 			[]want{{cause: triage.AgentUnreachable, severity: triage.Unknown, summary: []string{"connection refused", "spn, sql"}, evidence: 1}}},
 	}

@@ -1,10 +1,12 @@
 package diagnosis
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -95,7 +97,7 @@ func (sspiRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding
 			dc := dcReachEvidence(t, obs)
 			f.Evidence = append(f.Evidence, dc...)
 			if len(dc) > 0 {
-				f.Summary += fmt.Sprintf("; here the evidence does show domain controllers not reached (%s below)", plural(len(dc), "item"))
+				f.Summary += fmt.Sprintf("; here the evidence does show domain controllers not reached (%s below)", human.Count(len(dc), "item", "items"))
 			} else {
 				f.Summary += "; nothing in the evidence shows a domain controller not reached"
 			}
@@ -170,9 +172,9 @@ func sspiSummary(cause triage.CauseID, t triage.Target, codes []string, total, c
 	when := spanAll(events, total)
 	who := ""
 	if clients > 0 {
-		who = " from " + plural(clients, "client")
+		who = " from " + human.Count(clients, "client", "clients")
 	}
-	logins := plural(total, "Windows login")
+	logins := human.Count(total, "Windows login", "Windows logins")
 	host := t.Host
 	switch cause {
 	case triage.DCUnreachable:
@@ -318,7 +320,7 @@ func eventCause(e triage.LogEvent, t triage.Target) (eventMeaning, bool) {
 	case isKerberosProvider(p) && e.Code == "0x80090304":
 		return eventMeaning{triage.LSAUnresponsive, fmt.Sprintf("%s: %s", where, describeSSPI(e.Code)), false}, true
 	case p == "lsasrv" && (e.ID == 40960 || e.ID == 40961):
-		server := orWord(e.SPN, "a server")
+		server := cmp.Or(e.SPN, "a server")
 		switch e.Code {
 		case "0xc000005e":
 			return eventMeaning{triage.DCUnreachable, fmt.Sprintf("%s: authentication to %s failed with 0xc000005e: there are currently no logon servers available to service the logon request", where, server), false}, true

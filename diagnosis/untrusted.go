@@ -3,6 +3,7 @@ package diagnosis
 import (
 	"fmt"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -25,9 +26,9 @@ func (untrustedDomainRule) Apply(t triage.Target, obs triage.Observations) []tri
 		clients += clientCount(e)
 		f.Evidence = append(f.Evidence, e.Evidence("18452 Login failed: the login is from an untrusted domain and cannot be used with Windows authentication"))
 	}
-	f.Summary = fmt.Sprintf("SQL Server on %s rejected %s as from an untrusted domain (18452)", t.Host, plural(total, "Windows login"))
+	f.Summary = fmt.Sprintf("SQL Server on %s rejected %s as from an untrusted domain (18452)", t.Host, human.Count(total, "Windows login", "Windows logins"))
 	if clients > 0 {
-		f.Summary += " from " + plural(clients, "client")
+		f.Summary += " from " + human.Count(clients, "client", "clients")
 	}
 	f.Summary += "; no SSPI failure (17806) was logged beside them, so look at the clients' domain and trust"
 	return []triage.Finding{f}
