@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/internal/safefile"
 )
 
@@ -178,7 +179,7 @@ func (cfg Config) validate() (dcs, gcs []endpoint, err error) {
 		errs = append(errs, errors.New("a bind DN and a password are required: Active Directory allows no anonymous searches"))
 	}
 	if cfg.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %v is negative", cfg.Timeout))
+		errs = append(errs, fmt.Errorf("timeout %s is negative", human.Span(cfg.Timeout)))
 	}
 	return dcs, gcs, errors.Join(errs...)
 }

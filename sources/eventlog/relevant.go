@@ -103,8 +103,8 @@ func providerFamily(p string) family {
 //     describing them was found; they are read for the Kerberos, SSPI or NTSTATUS code
 //     they carry only (see lsaSrv), and the findings built from 100/101 and from
 //     LsaSrv events say the event is not documented by Microsoft.
-//   - SQL Server's own events carry the ERRORLOG messages (errorlog/message.go cites
-//     their pages).
+//   - SQL Server's own events carry the ERRORLOG messages (triage's Msg constants
+//     cite their pages).
 //
 // kerberosID reports whether a Kerberos event of this ID is always read; one of any
 // other ID is read only when it names an SSPI code of sspiCode.

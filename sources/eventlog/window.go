@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -87,7 +88,7 @@ func (c *collector) add(ev *event) error {
 	c.prune()
 	if len(c.buf) > c.limit {
 		return fmt.Errorf("%s: more than %d relevant events within %s of the newest event; stopped after event %d: "+
-			"export a shorter time range, or give the window's end", c.name, c.limit, c.since, c.total)
+			"export a shorter time range, or give the window's end", c.name, c.limit, human.Span(c.since), c.total)
 	}
 	c.pruneAt = max(2*len(c.buf), min(4096, c.limit)) // so buf never holds more than 2*limit
 	return nil

@@ -53,7 +53,7 @@ func TestCollectorStopsWhenTooManyWait(t *testing.T) {
 		err = c.add(netlogonAt(start.Add(time.Duration(n) * time.Second)))
 		n++
 	}
-	want := "x.xml: more than 5 relevant events within 1h0m0s of the newest event; stopped after event 8: export a shorter time range, or give the window's end"
+	want := "x.xml: more than 5 relevant events within 1h of the newest event; stopped after event 8: export a shorter time range, or give the window's end"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -41,7 +42,7 @@ func EventLog(ctx context.Context, log string, since time.Duration) ([]byte, err
 	if len(out) > maxEventExport {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("wevtutil qe %s: the export for the last %s is larger than %d MiB; use a shorter window", log, since, maxEventExport>>20)
+		return nil, fmt.Errorf("wevtutil qe %s: the export for the last %s is larger than %d MiB; use a shorter window", log, human.Span(since), maxEventExport>>20)
 	}
 	if err := cmd.Wait(); err != nil {
 		return nil, fmt.Errorf("wevtutil qe %s: %w", log, err)
@@ -78,6 +79,6 @@ func ProbeLSA(ctx context.Context) triage.LSAProbe {
 		}
 		return p
 	case <-ctx.Done():
-		return triage.LSAProbe{Latency: time.Since(start), Err: fmt.Sprintf("no answer within %s", lsaTimeout)}
+		return triage.LSAProbe{Latency: time.Since(start), Err: "no answer within " + human.Span(lsaTimeout)}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/messages"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -101,7 +102,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Tester, error) {
 	}
 	var errs []error
 	if t.timeout < 0 {
-		errs = append(errs, fmt.Errorf("negative timeout %v", cfg.Timeout))
+		errs = append(errs, fmt.Errorf("negative timeout %s", human.Span(cfg.Timeout)))
 	}
 	if t.timeout == 0 {
 		t.timeout = DefaultTimeout
