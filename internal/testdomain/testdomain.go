@@ -4,9 +4,9 @@
 // seeds one SQL Server host per scenario, and runs tests inside its network namespace with the
 // domain's settings in the environment:
 //
-//	scripts/testdomain.sh up /tmp/td
-//	scripts/testdomain.sh exec /tmp/td -- go test ./...
-//	scripts/testdomain.sh down /tmp/td
+//	scripts/testdomain.sh up DIR
+//	scripts/testdomain.sh exec DIR -- go test ./...
+//	scripts/testdomain.sh down DIR
 //
 // A test calls Load, which skips the test when no domain is there (or fails it when
 // AUTHTRIAGE_REQUIRE_INTEGRATION=1), and then finds the scenario it needs in Domain.Hosts.

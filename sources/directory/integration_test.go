@@ -21,7 +21,7 @@ import (
 // one (see internal/testdomain):
 //
 //	scripts/testdomain.sh up DIR
-//	scripts/testdomain.sh exec DIR -- go test ./directory/
+//	scripts/testdomain.sh exec DIR -- go test ./sources/directory/
 //	scripts/testdomain.sh down DIR
 
 // liveClient returns a Client for the test domain over LDAPS, closed when the test

@@ -24,7 +24,7 @@ import (
 // AUTHTRIAGE_REQUIRE_INTEGRATION=1):
 //
 //	AUTHTRIAGE_NETNS=td-krb scripts/testdomain.sh up DIR
-//	scripts/testdomain.sh exec DIR -- go test -race ./kerberos/
+//	scripts/testdomain.sh exec DIR -- go test -race ./sources/kerberos/
 //	scripts/testdomain.sh down DIR
 //
 // TestIntegrationClockSkew needs a domain started with AUTHTRIAGE_TEST_SKEW=1, where all
