@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authtriage/authtriage/internal/human"
 )
 
 // ClientConfig configures a Client.
@@ -359,7 +361,7 @@ func timedOut(ctx context.Context, began time.Time, err error) error {
 	if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("timed out after %s: %w", time.Since(began).Round(time.Millisecond), err)
+	return fmt.Errorf("timed out after %s: %w", human.Elapsed(time.Since(began)), err)
 }
 
 // Triage asks the agent to triage host, its logs looked at since back (0 means the
@@ -400,7 +402,7 @@ func (c *Client) Triage(ctx context.Context, host string, since time.Duration, f
 		}
 		l, err := DecodeLine(sc.Bytes())
 		if err != nil {
-			return fmt.Errorf("stream broken after %d results: %w", n, err)
+			return fmt.Errorf("stream broken after %s: %w", human.Count(n, "result", "results"), err)
 		}
 		if ctx.Err() != nil {
 			// A line read after our own deadline or cancel may be the agent's account of
@@ -416,11 +418,11 @@ func (c *Client) Triage(ctx context.Context, host string, since time.Duration, f
 	err = causeOf(ctx, sc.Err())
 	switch {
 	case errors.Is(err, bufio.ErrTooLong):
-		return fmt.Errorf("stream broken after %d results: a line is longer than %d MiB", n, maxLineBytes>>20)
+		return fmt.Errorf("stream broken after %s: a line is longer than %d MiB", human.Count(n, "result", "results"), maxLineBytes>>20)
 	case err == nil:
-		return fmt.Errorf("stream ended after %d results without its end marker", n)
+		return fmt.Errorf("stream ended after %s without its end marker", human.Count(n, "result", "results"))
 	}
-	return timedOut(ctx, began, fmt.Errorf("stream cut after %d results: %w", n, err))
+	return timedOut(ctx, began, fmt.Errorf("stream cut after %s: %w", human.Count(n, "result", "results"), err))
 }
 
 // Health asks whether the agent is up and accepts this client.

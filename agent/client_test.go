@@ -164,7 +164,7 @@ func TestChecksStreamCutNotRetried(t *testing.T) {
 	}
 	// The stream is over when the checks return: had the client tried again, the
 	// agent would have run a second triage, and the reason would count attempts.
-	if d := rep.Checks[1].Detail; !strings.Contains(d, "stream cut after 1 results") || strings.Contains(d, "attempts") {
+	if d := rep.Checks[1].Detail; !strings.Contains(d, "stream cut after 1 result") || strings.Contains(d, "attempts") {
 		t.Errorf("account detail %q; want the stream cut after errorlog's line, without a retry", d)
 	}
 	if n := a.calls.Load(); n != 1 {
