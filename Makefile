@@ -2,7 +2,7 @@
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS := ./...
 
-.PHONY: test lint unit integration windows demo fuzz bench-errorlog bench-spnscan bench-ack bench-sweep build release-snapshot deploy-smoke
+.PHONY: test lint unit integration windows demo fuzz bench-errorlog bench-spnscan bench-ack bench-sweep bench-serve build release-snapshot deploy-smoke
 
 ## test: everything CI runs: formatting, vet, staticcheck, the Windows build, and all tests
 ## with the race detector inside a throwaway Samba AD domain (needs root; installs Samba)
@@ -77,3 +77,8 @@ bench-ack:
 ## bench-sweep: a fleet sweep of 1,000 simulated hosts against the ideal (hosts x latency / concurrency)
 bench-sweep:
 	bash scripts/bench-sweep.sh
+
+## bench-serve: 100 triages of a test-domain host through serve's triager, adapters rebuilt per
+## triage (the reference) against long-lived ones: ns/op and LDAP binds/op (needs root)
+bench-serve:
+	bash scripts/bench-serve.sh

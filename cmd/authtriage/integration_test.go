@@ -157,7 +157,7 @@ func TestIntegrationClockSkew(t *testing.T) {
 // ticket encrypted for an account no SQL Server of the scenarios runs as (sqlwrong's
 // SPN on svc_sqlwrong_other, the old duplicate on svc_sqldup_old) does not validate
 // and is refused with 18452, as SQL Server refuses it. It stops when the test ends.
-func startSQL(t *testing.T, d testdomain.Domain) *tdsfake.Server {
+func startSQL(t testing.TB, d testdomain.Domain) *tdsfake.Server {
 	t.Helper()
 	kt, err := keytab.Load(cmp.Or(d.DomainKeytab, d.SQLOKKeytab))
 	if err != nil {
@@ -177,7 +177,7 @@ func startSQL(t *testing.T, d testdomain.Domain) *tdsfake.Server {
 }
 
 // loadDomain returns the test domain for the tests that need its clock right.
-func loadDomain(t *testing.T) testdomain.Domain {
+func loadDomain(t testing.TB) testdomain.Domain {
 	t.Helper()
 	d := testdomain.Load(t)
 	if d.Skewed {
@@ -187,14 +187,14 @@ func loadDomain(t *testing.T) testdomain.Domain {
 }
 
 // integrationConfig writes a configuration for the test domain and its scenario hosts.
-func integrationConfig(t *testing.T, d testdomain.Domain) string {
+func integrationConfig(t testing.TB, d testdomain.Domain) string {
 	t.Helper()
 	return domainConfig(t, d, d.Hosts, d.Krb5Conf)
 }
 
 // domainConfig writes a configuration for the test domain and hosts, the checker's
 // Kerberos client configured by krb5conf.
-func domainConfig(t *testing.T, d testdomain.Domain, hosts map[string]testdomain.Host, krb5conf string) string {
+func domainConfig(t testing.TB, d testdomain.Domain, hosts map[string]testdomain.Host, krb5conf string) string {
 	t.Helper()
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "bind_password")
@@ -235,7 +235,7 @@ func wantCommand(t *testing.T, f triage.Finding, command string) {
 	t.Errorf("%s remediation lacks %q: %+v", f.Cause, command, f.Remediation)
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
