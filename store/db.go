@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -88,10 +89,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.DSN == "" {
 		return nil, errors.New("open store: empty DSN")
 	}
-	db := &DB{retention: o.Retention, clock: o.Now, log: o.Log}
-	if db.retention == 0 {
-		db.retention = defaultRetention
-	}
+	db := &DB{retention: cmp.Or(o.Retention, defaultRetention), clock: o.Now, log: o.Log}
 	if db.clock == nil {
 		db.clock = time.Now
 	}

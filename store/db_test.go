@@ -232,6 +232,13 @@ func TestBadInputs(t *testing.T) {
 		}{
 			{"SaveReport without ID", func() error { return db.SaveReport(ctx, Record{Report: report("", "sql01", t0)}) }},
 			{"SaveReport without host", func() error { return db.SaveReport(ctx, Record{Report: report("r1", "", t0)}) }},
+			{"SaveReport without status", func() error {
+				r := report("r1", "sql01", t0)
+				r.Status = ""
+				return db.SaveReport(ctx, Record{Report: r})
+			}},
+			{"AddReport without host", func() error { _, err := db.AddReport(ctx, Record{Report: report("r1", "", t0)}); return err }},
+			{"ReserveReportID without host", func() error { _, err := db.ReserveReportID(ctx, "r1", ""); return err }},
 			{"Report without ID", func() error { _, err := db.Report(ctx, ""); return err }},
 			{"History without host", func() error { _, err := db.History(ctx, "", 10); return err }},
 			{"Since without host", func() error { _, _, err := db.Since(ctx, "", "spn.missing"); return err }},

@@ -11,7 +11,8 @@ import (
 const pruneBatch = 500
 
 // Prune deletes what is older than the retention: reports that started,
-// audit entries written and runs ticked before now-Retention, and claims and
+// report IDs reserved (and never saved under), audit entries written and runs
+// ticked before now-Retention, and claims and
 // leases that expired before then (a lease finished that long ago may be
 // taken again, which is harmless for work that old). It keeps each
 // schedule's newest run whatever its age, as the baseline its next run is

@@ -14,10 +14,11 @@ import (
 )
 
 // SaveReport stores r, replacing the record with the same Report.ID if it is
-// the same host's (hosts compare case-insensitively): the bot saves a report
-// before posting it and again with its Channel and ThreadTS. When the ID is
-// another host's report's, it changes nothing and returns an error wrapping
-// ErrIDTaken. The report needs an ID and a Host.
+// the same host's (hosts compare case-insensitively): the bot reserves an ID
+// (ReserveReportID), saves its report under it before posting it, and again
+// with its Channel and ThreadTS. When the ID is another host's report's or
+// reservation, it changes nothing and returns an error wrapping ErrIDTaken.
+// The report needs an ID, a Host and a Status.
 //
 // It also keeps the host's entry of Latest, in the same transaction.
 //
@@ -26,65 +27,91 @@ import (
 // other times as JSON writes them, and no fields JSON leaves out
 // (CheckResult.Err, Evidence.Check).
 func (db *DB) SaveReport(ctx context.Context, r Record) error {
-	rep := r.Report
-	if rep.ID == "" {
+	if r.Report.ID == "" {
 		return errors.New("save report: empty report ID")
 	}
-	if rep.Host == "" {
-		return fmt.Errorf("save report %s: empty host", rep.ID)
-	}
-	rep.StartedAt = stored(rep.StartedAt)
-	doc, err := json.Marshal(rep)
+	row, err := newReportRow(r)
 	if err != nil {
-		return fmt.Errorf("save report %s: %w", rep.ID, err)
+		return fmt.Errorf("save report %s: %w", r.Report.ID, err)
 	}
-	causes, err := json.Marshal(causeList(triage.StateOf(rep).Causes))
-	if err != nil {
-		return fmt.Errorf("save report %s: %w", rep.ID, err)
-	}
-	if err := db.saveReport(ctx, r, rep, string(doc), string(causes)); err != nil {
-		return fmt.Errorf("save report %s of %s: %w", rep.ID, rep.Host, err)
-	}
-	return nil
-}
-
-// saveReport writes the report and its host's latest entry in one transaction.
-func (db *DB) saveReport(ctx context.Context, r Record, rep triage.Report, doc, causes string) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("save report %s of %s: %w", r.Report.ID, r.Report.Host, err)
 	}
 	defer tx.Rollback()
 	// The update of an existing row happens only when it is the same host's;
 	// otherwise no row is affected.
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO reports (id, host, host_key, status, started_at, causes, channel, thread_ts, requested_by, report, saved_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (id) DO UPDATE SET
+	saved, err := db.insertReport(ctx, tx, row, `ON CONFLICT (id) DO UPDATE SET
 			host = excluded.host, host_key = excluded.host_key, status = excluded.status,
 			started_at = excluded.started_at, causes = excluded.causes, channel = excluded.channel,
 			thread_ts = excluded.thread_ts, requested_by = excluded.requested_by,
 			report = excluded.report, saved_at = excluded.saved_at
-		WHERE reports.host_key = excluded.host_key`,
-		rep.ID, rep.Host, hostKey(rep.Host), string(rep.Status), micros(rep.StartedAt), causes,
-		r.Channel, r.ThreadTS, r.RequestedBy, doc, micros(db.now()))
+		WHERE reports.host_key = excluded.host_key`)
+	if err == nil && !saved {
+		err = ErrIDTaken
+	}
+	if err == nil {
+		err = commitLatest(ctx, tx, row.rep)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("save report %s of %s: %w", r.Report.ID, r.Report.Host, err)
+	}
+	return nil
+}
+
+// reportRow is a Record as the reports table keeps it.
+type reportRow struct {
+	r      Record
+	rep    triage.Report // r.Report with StartedAt as stored
+	causes string        // JSON
+}
+
+// newReportRow checks what a stored report needs and prepares its row.
+func newReportRow(r Record) (reportRow, error) {
+	rep := r.Report
+	switch {
+	case rep.Host == "":
+		return reportRow{}, errors.New("empty host")
+	case rep.Status == "": // an empty status marks a reservation
+		return reportRow{}, errors.New("empty status")
+	}
+	rep.StartedAt = stored(rep.StartedAt)
+	causes, err := json.Marshal(causeList(triage.StateOf(rep).Causes))
+	if err != nil {
+		return reportRow{}, err
+	}
+	return reportRow{r: r, rep: rep, causes: string(causes)}, nil
+}
+
+// insertReport inserts row under row.rep.ID, with onConflict as the insert's
+// ON CONFLICT clause, and reports whether a row was written.
+func (db *DB) insertReport(ctx context.Context, tx *sql.Tx, row reportRow, onConflict string) (bool, error) {
+	doc, err := json.Marshal(row.rep)
+	if err != nil {
+		return false, err
+	}
+	rep := row.rep
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO reports (id, host, host_key, status, started_at, causes, channel, thread_ts, requested_by, report, saved_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) `+onConflict,
+		rep.ID, rep.Host, hostKey(rep.Host), string(rep.Status), micros(rep.StartedAt), row.causes,
+		row.r.Channel, row.r.ThreadTS, row.r.RequestedBy, string(doc), micros(db.now()))
+	if err != nil {
+		return false, err
 	}
 	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return ErrIDTaken
-	}
-	// The host's newest report, read through reports_by_host, replaces the
-	// latest entry when it is at least as new, or when the entry is this
-	// report (whose StartedAt may have changed). The guard keeps a concurrent
-	// save of a newer report from being undone by this one.
+	return n == 1, err
+}
+
+// commitLatest updates the latest entry of rep's host and commits tx. The
+// host's newest report, read through reports_by_host, replaces the entry when
+// it is at least as new, or when the entry is rep (whose StartedAt may have
+// changed). The guard keeps a concurrent save of a newer report from being
+// undone by this one.
+func commitLatest(ctx context.Context, tx *sql.Tx, rep triage.Report) error {
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO latest (host_key, report_id, started_at)
-		SELECT host_key, id, started_at FROM reports WHERE host_key = $1
+		SELECT host_key, id, started_at FROM reports WHERE host_key = $1 AND `+isSaved+`
 		ORDER BY started_at DESC, id DESC LIMIT 1
 		ON CONFLICT (host_key) DO UPDATE SET report_id = excluded.report_id, started_at = excluded.started_at
 		WHERE latest.report_id = $2 OR latest.started_at < excluded.started_at
@@ -117,7 +144,7 @@ func (db *DB) Report(ctx context.Context, id string) (Record, error) {
 		r   Record
 		doc string
 	)
-	err := db.sql.QueryRowContext(ctx, `SELECT report, channel, thread_ts, requested_by FROM reports WHERE id = $1`, id).
+	err := db.sql.QueryRowContext(ctx, `SELECT report, channel, thread_ts, requested_by FROM reports WHERE id = $1 AND `+isSaved, id).
 		Scan(&doc, &r.Channel, &r.ThreadTS, &r.RequestedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, fmt.Errorf("report %s: %w", id, ErrNotFound)
@@ -164,7 +191,7 @@ func (db *DB) History(ctx context.Context, host string, limit int) ([]Entry, err
 		return nil, errors.New("read history: empty host")
 	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+entryColumns+` FROM reports
-		WHERE host_key = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, hostKey(host), clampLimit(limit))
+		WHERE host_key = $1 AND `+isSaved+` ORDER BY started_at DESC, id DESC LIMIT $2`, hostKey(host), clampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read history of %s: %w", host, err)
 	}
@@ -255,10 +282,10 @@ func (db *DB) sincePage(ctx context.Context, host string, after *sinceCursor, li
 	)
 	if after == nil {
 		rows, err = db.sql.QueryContext(ctx, `SELECT started_at, id, causes FROM reports
-			WHERE host_key = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, hostKey(host), limit)
+			WHERE host_key = $1 AND `+isSaved+` ORDER BY started_at DESC, id DESC LIMIT $2`, hostKey(host), limit)
 	} else {
 		rows, err = db.sql.QueryContext(ctx, `SELECT started_at, id, causes FROM reports
-			WHERE host_key = $1 AND (started_at, id) < ($2, $3)
+			WHERE host_key = $1 AND (started_at, id) < ($2, $3) AND `+isSaved+`
 			ORDER BY started_at DESC, id DESC LIMIT $4`, hostKey(host), after.started, after.id, limit)
 	}
 	if err != nil {

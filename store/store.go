@@ -19,8 +19,8 @@ import (
 var ErrNotFound = errors.New("not found")
 
 // ErrIDTaken is returned (wrapped) by SaveReport when the report's ID is
-// already another host's report's. Report IDs are short and random, so they
-// can collide: the caller gives the report a new ID and saves it again.
+// another host's report's or reservation. An ID that ReserveReportID gave for
+// the report's host never is.
 var ErrIDTaken = errors.New("report ID is taken by another host's report")
 
 // A Record is one stored triage: the full report and where it was posted.
