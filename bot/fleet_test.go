@@ -37,14 +37,15 @@ func TestPostSummaryThenDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	channel, ts, err := h.bot.PostSummary(t.Context(), s)
-	if err != nil || channel != "C0FLEET" || ts == "" {
-		t.Fatalf("PostSummary = %q, %q, %v; want the parent's place in C0FLEET", channel, ts, err)
+	at, err := h.bot.PostSummary(t.Context(), s)
+	channel, ts, perr := parsePosted(at)
+	if err != nil || perr != nil || channel != "C0FLEET" || ts == "" {
+		t.Fatalf("PostSummary = %q, %v (%v); want the parent's place in C0FLEET", at, err, perr)
 	}
 	if calls := h.fake.Calls("chat.postMessage"); len(calls) != 1 || calls[0].Params.Get("thread_ts") != "" {
 		t.Fatalf("PostSummary made %d posts; want the parent alone", len(calls))
 	}
-	if err := h.bot.PostDetails(t.Context(), s, channel, ts); err != nil {
+	if err := h.bot.PostDetails(t.Context(), s, at); err != nil {
 		t.Fatalf("PostDetails: %v", err)
 	}
 	calls := h.wait("chat.postMessage", len(msgs))
@@ -61,11 +62,11 @@ func TestPostSummaryRefused(t *testing.T) {
 	h.fake.Respond("chat.postMessage", func(c slackfake.Call) (int, http.Header, any) {
 		return http.StatusOK, nil, map[string]any{"ok": false, "error": "channel_not_found"}
 	})
-	channel, ts, err := h.bot.PostSummary(t.Context(), typicalSummary())
-	if err == nil || channel != "" || ts != "" {
-		t.Errorf("PostSummary = %q, %q, %v; want an error and no place", channel, ts, err)
+	at, err := h.bot.PostSummary(t.Context(), typicalSummary())
+	if err == nil || at != "" {
+		t.Errorf("PostSummary = %q, %v; want an error and no place", at, err)
 	}
-	if err := h.bot.PostDetails(t.Context(), typicalSummary(), "C0FLEET", "1700000000.000100"); err == nil {
+	if err := h.bot.PostDetails(t.Context(), typicalSummary(), "C0FLEET/1700000000.000100"); err == nil {
 		t.Errorf("PostDetails with every reply refused = nil; want an error")
 	}
 }

@@ -54,11 +54,11 @@ func (t sleepyTriager) Triage(ctx context.Context, host string) (triage.Report, 
 // nopNotifier posts nothing.
 type nopNotifier struct{}
 
-func (nopNotifier) PostSummary(context.Context, Summary) (string, string, error) {
-	return "C0FLEET", "1700000000.000100", nil
+func (nopNotifier) PostSummary(context.Context, Summary) (Posted, error) {
+	return "C0FLEET/1700000000.000100", nil
 }
 
-func (nopNotifier) PostDetails(context.Context, Summary, string, string) error { return nil }
+func (nopNotifier) PostDetails(context.Context, Summary, Posted) error { return nil }
 
 // heapSampler records the peak of live heap objects while it runs.
 type heapSampler struct {
@@ -131,7 +131,7 @@ func BenchmarkSweep(b *testing.B) {
 		names[i] = fmt.Sprintf("sqlhost%04d", i)
 	}
 	sc := Schedule{Name: "bench", Spec: "@hourly", Channel: "C0FLEET", Hosts: names, Concurrency: concurrency}
-	demo, err := os.ReadFile(filepath.Join("..", "bot", "testdata", "demo.json"))
+	demo, err := os.ReadFile(filepath.Join("..", "render", "slack", "testdata", "demo.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -172,17 +171,19 @@ func (s *fakeStore) Run(ctx context.Context, schedule string, tick time.Time) (t
 	return triage.FleetRun{}, fmt.Errorf("run of %s at %s: %w", schedule, tick, store.ErrNotFound)
 }
 
-func (s *fakeStore) SaveReport(ctx context.Context, r store.Record) error {
+// AddReport saves r under its ID when no report has it, and otherwise under a
+// new one, as store.DB does.
+func (s *fakeStore) AddReport(ctx context.Context, r store.Record) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failReports {
-		return fmt.Errorf("save report %s: disk full", r.Report.ID)
+		return "", fmt.Errorf("add report of %s: disk full", r.Report.Host)
 	}
-	if old, ok := s.reports[r.Report.ID]; ok && !strings.EqualFold(old.Report.Host, r.Report.Host) {
-		return fmt.Errorf("save report %s of %s: %w", r.Report.ID, r.Report.Host, store.ErrIDTaken)
+	for _, taken := s.reports[r.Report.ID]; r.Report.ID == "" || taken; _, taken = s.reports[r.Report.ID] {
+		r.Report.ID = triage.NewID()
 	}
 	s.reports[r.Report.ID] = r
-	return nil
+	return r.Report.ID, nil
 }
 
 func (s *fakeStore) leaseDone(key string) bool {
@@ -256,39 +257,44 @@ func (t *scriptedTriager) Triage(ctx context.Context, host string) (triage.Repor
 type recordingNotifier struct {
 	mu        sync.Mutex
 	summaries []Summary
-	details   []string // the threads whose details were posted
+	details   []Posted // where the summaries whose details were posted are
 	before    func(s Summary) error
 	// beforeDetails runs before the details are posted.
-	beforeDetails func(ctx context.Context, s Summary, channel, threadTS string) error
+	beforeDetails func(ctx context.Context, s Summary, at Posted) error
+	// all, when set, hears of each summary posted (several notifiers may share it).
+	all *events[Summary]
 }
 
-func (n *recordingNotifier) PostSummary(ctx context.Context, s Summary) (string, string, error) {
+func (n *recordingNotifier) PostSummary(ctx context.Context, s Summary) (Posted, error) {
 	n.mu.Lock()
 	before := n.before
 	n.mu.Unlock()
 	if before != nil {
 		if err := before(s); err != nil {
-			return "", "", err
+			return "", err
 		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.summaries = append(n.summaries, s)
-	return s.Schedule.Channel, fmt.Sprintf("1700000000.%06d", len(n.summaries)), nil
+	if n.all != nil {
+		n.all.add(s)
+	}
+	return Posted(fmt.Sprintf("%s/1700000000.%06d", s.Schedule.Channel, len(n.summaries))), nil
 }
 
-func (n *recordingNotifier) PostDetails(ctx context.Context, s Summary, channel, threadTS string) error {
+func (n *recordingNotifier) PostDetails(ctx context.Context, s Summary, at Posted) error {
 	n.mu.Lock()
 	before := n.beforeDetails
 	n.mu.Unlock()
 	if before != nil {
-		if err := before(ctx, s, channel, threadTS); err != nil {
+		if err := before(ctx, s, at); err != nil {
 			return err
 		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.details = append(n.details, threadTS)
+	n.details = append(n.details, at)
 	return nil
 }
 
@@ -298,8 +304,40 @@ func (n *recordingNotifier) posted() []Summary {
 	return slices.Clone(n.summaries)
 }
 
-func (n *recordingNotifier) detailed() []string {
+func (n *recordingNotifier) detailed() []Posted {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return slices.Clone(n.details)
+}
+
+// events collects what happens, for a test to wait for. In a synctest bubble
+// waiting blocks durably, so that the bubble's time passes meanwhile (SQLite
+// waiting for another handle's lock sleeps in it).
+type events[T any] struct {
+	mu      sync.Mutex
+	seen    []T
+	changed chan struct{} // closed and replaced at each add
+}
+
+func newEvents[T any]() *events[T] { return &events[T]{changed: make(chan struct{})} }
+
+func (e *events[T]) add(v T) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.seen = append(e.seen, v)
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// wait returns what was seen once cond holds for it.
+func (e *events[T]) wait(cond func([]T) bool) []T {
+	for {
+		e.mu.Lock()
+		seen, changed := slices.Clone(e.seen), e.changed
+		e.mu.Unlock()
+		if cond(seen) {
+			return seen
+		}
+		<-changed
+	}
 }

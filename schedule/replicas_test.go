@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -48,16 +49,33 @@ func openStore(t *testing.T, o store.Options) *store.DB {
 	return db
 }
 
-// eventually returns once cond holds, or after ten seconds of bubble time. A
-// SQLite handle waiting for another's write lock sleeps in bubble time, which
-// synctest.Wait does not wait out: sleeping here lets that time pass.
-func eventually(cond func() bool) {
-	for range 1000 {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+// leaseEvent is what a replica's Lease or Finish call on a key did.
+type leaseEvent struct {
+	holder, key string
+	finished    bool             // a Finish; else a Lease that found state
+	state       store.LeaseState // of a Lease
+}
+
+// watchedStore tells of each Lease and Finish call that succeeded.
+type watchedStore struct {
+	Store
+	calls *events[leaseEvent]
+}
+
+func (s watchedStore) Lease(ctx context.Context, key, holder string, ttl time.Duration) (store.LeaseState, error) {
+	state, err := s.Store.Lease(ctx, key, holder, ttl)
+	if err == nil {
+		s.calls.add(leaseEvent{holder: holder, key: key, state: state})
 	}
+	return state, err
+}
+
+func (s watchedStore) Finish(ctx context.Context, key, holder string) error {
+	err := s.Store.Finish(ctx, key, holder)
+	if err == nil {
+		s.calls.add(leaseEvent{holder: holder, key: key, finished: true})
+	}
+	return err
 }
 
 // TestTwoReplicasOnTheStore runs two Schedulers, each with its own handle on
@@ -71,8 +89,10 @@ func TestTwoReplicasOnTheStore(t *testing.T) {
 			tr := newScriptedTriager()
 			sc := hourly("a", "b", "c")
 			dbs := []*store.DB{openStore(t, o), openStore(t, o)}
-			r1 := newReplica(t, "replica-1", clk, dbs[0], tr, sc)
-			r2 := newReplica(t, "replica-2", clk, dbs[1], tr, sc)
+			calls, posts := newEvents[leaseEvent](), newEvents[Summary]()
+			r1 := newReplica(t, "replica-1", clk, watchedStore{dbs[0], calls}, tr, sc)
+			r2 := newReplica(t, "replica-2", clk, watchedStore{dbs[1], calls}, tr, sc)
+			r1.notifier.all, r2.notifier.all = posts, posts
 			stops := []func(){runInBackground(t, r1.Scheduler), runInBackground(t, r2.Scheduler)}
 			defer func() {
 				for _, stop := range stops {
@@ -120,15 +140,23 @@ func TestTwoReplicasOnTheStore(t *testing.T) {
 					before = 30 * time.Minute // to 10:00
 				}
 				advance(clk, before, 10*time.Second)
-				posted := func() []Summary { return append(r1.notifier.posted(), r2.notifier.posted()...) }
-				eventually(func() bool { return len(posted()) > i })
-				all := posted()
+				wantTick := start.Add(30*time.Minute + time.Duration(i)*time.Hour)
+				// Both replicas are through the tick once one has finished its lease
+				// and the other found it done, which it asks again after LeaseTTL/2.
+				key := leaseKey("fleet", wantTick)
+				calls.wait(func(es []leaseEvent) bool {
+					return slices.ContainsFunc(es, func(e leaseEvent) bool { return e.key == key && e.finished })
+				})
+				advance(clk, DefaultLeaseTTL/2+10*time.Second, 10*time.Second)
+				calls.wait(func(es []leaseEvent) bool {
+					return slices.ContainsFunc(es, func(e leaseEvent) bool { return e.key == key && e.state == store.Done })
+				})
+				all := posts.wait(func([]Summary) bool { return true })
 				slices.SortFunc(all, func(a, b Summary) int { return a.Run.Tick.Compare(b.Run.Tick) })
 				if len(all) != i+1 {
 					t.Fatalf("after tick %d: %d summaries posted by the two replicas; want %d", i+1, len(all), i+1)
 				}
 				s := all[i]
-				wantTick := start.Add(30*time.Minute + time.Duration(i)*time.Hour)
 				if !s.Run.Tick.Equal(wantTick) {
 					t.Errorf("tick %d: summary of %v; want %v", i+1, s.Run.Tick, wantTick)
 				}
@@ -152,15 +180,9 @@ func TestTwoReplicasOnTheStore(t *testing.T) {
 					}
 				}
 				run, err := dbs[i%2].Run(t.Context(), "fleet", wantTick)
-				if err != nil || run.ThreadTS == "" || len(run.Hosts) != 3 {
+				if err != nil || run.Posted == "" || len(run.Hosts) != 3 {
 					t.Errorf("tick %d: stored run = %+v, %v; want 3 hosts and where the summary is", i+1, run, err)
 				}
-			}
-			// A second post of the last tick would come by now.
-			advance(clk, 2*time.Minute, 10*time.Second)
-			time.Sleep(time.Second)
-			if n := len(r1.notifier.posted()) + len(r2.notifier.posted()); n != len(ticks) {
-				t.Errorf("%d summaries in all; want %d", n, len(ticks))
 			}
 			if n := tr.callCount(); n != 3*len(ticks) {
 				t.Errorf("%d triages; want %d (each host once per tick)", n, 3*len(ticks))

@@ -10,6 +10,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,7 +85,9 @@ type Store interface {
 	// Run returns the schedule's run for a tick; its error wraps
 	// store.ErrNotFound when there is none.
 	Run(ctx context.Context, schedule string, tick time.Time) (triage.FleetRun, error)
-	SaveReport(ctx context.Context, r store.Record) error
+	// AddReport saves a report under an ID the Store gives it (its own when
+	// that is free) and returns that ID.
+	AddReport(ctx context.Context, r store.Record) (string, error)
 }
 
 // A Notifier posts a run's summary in two steps, so that the Scheduler can
@@ -92,13 +95,18 @@ type Store interface {
 // is, a replica that takes the run over does not post it again.
 type Notifier interface {
 	// PostSummary posts the summary's parent message in s.Schedule.Channel and
-	// returns where it is. An error means the parent was not posted.
-	PostSummary(ctx context.Context, s Summary) (channel, threadTS string, err error)
-	// PostDetails posts the per-host details in the thread of the parent that
-	// PostSummary posted at channel and threadTS, and refreshes what else shows
-	// the fleet (the App Home tabs). An error means some of it was not posted.
-	PostDetails(ctx context.Context, s Summary, channel, threadTS string) error
+	// returns where it is, never "". An error means the parent was not posted.
+	PostSummary(ctx context.Context, s Summary) (Posted, error)
+	// PostDetails posts the per-host details with the parent that PostSummary
+	// posted at at (in its thread), and refreshes what else shows the fleet
+	// (the App Home tabs). An error means some of it was not posted.
+	PostDetails(ctx context.Context, s Summary, at Posted) error
 }
+
+// Posted is where a Notifier posted a summary, in the Notifier's own terms: the
+// Scheduler keeps it with the run (triage.FleetRun.Posted) and hands it back to
+// PostDetails, and reads nothing in it.
+type Posted string
 
 // Options configure a Scheduler.
 type Options struct {
@@ -160,9 +168,7 @@ func New(o Options) (*Scheduler, error) {
 	if o.LeaseTTL < 0 {
 		errs = append(errs, fmt.Errorf("lease TTL %v is negative", o.LeaseTTL))
 	}
-	if s.leaseTTL == 0 {
-		s.leaseTTL = DefaultLeaseTTL
-	}
+	s.leaseTTL = cmp.Or(s.leaseTTL, DefaultLeaseTTL)
 	if s.clock == nil {
 		s.clock = realClock{}
 	}
@@ -223,15 +229,9 @@ func withDefaults(sc Schedule) (Schedule, error) {
 	case sc.Deadline < 0:
 		return sc, fmt.Errorf("deadline %v is negative", sc.Deadline)
 	}
-	if sc.Location == nil {
-		sc.Location = time.UTC
-	}
-	if sc.Concurrency == 0 {
-		sc.Concurrency = DefaultConcurrency
-	}
-	if sc.Deadline == 0 {
-		sc.Deadline = DefaultDeadline
-	}
+	sc.Location = cmp.Or(sc.Location, time.UTC)
+	sc.Concurrency = cmp.Or(sc.Concurrency, DefaultConcurrency)
+	sc.Deadline = cmp.Or(sc.Deadline, DefaultDeadline)
 	return sc, nil
 }
 

@@ -197,11 +197,11 @@ func TestRunPostsOneSummaryPerTick(t *testing.T) {
 				t.Errorf("tick %d: Better mismatch (-want +got):\n%s", i+1, diff)
 			}
 			run, err := st.Run(t.Context(), "fleet", wantTick)
-			if err != nil || run.ThreadTS == "" || run.Channel != "C0FLEET" || len(run.Hosts) != 3 {
+			if err != nil || !strings.HasPrefix(run.Posted, "C0FLEET/") || len(run.Hosts) != 3 {
 				t.Errorf("tick %d: stored run = %+v, %v; want 3 hosts and where the summary is", i+1, run, err)
 			}
-			if got := r.notifier.detailed(); len(got) != i+1 || got[i] != run.ThreadTS {
-				t.Errorf("tick %d: details posted in threads %v; want one per tick, the last in %s", i+1, got, run.ThreadTS)
+			if got := r.notifier.detailed(); len(got) != i+1 || string(got[i]) != run.Posted {
+				t.Errorf("tick %d: details posted with %v; want one per tick, the last with %s", i+1, got, run.Posted)
 			}
 			if !st.leaseDone(leaseKey("fleet", wantTick)) {
 				t.Errorf("tick %d: lease not finished", i+1)
@@ -236,8 +236,8 @@ func TestRunQuietPostsOnlyChanges(t *testing.T) {
 			t.Fatalf("after an unchanged run: %d summaries; want 1", n)
 		}
 		quiet, err := st.Run(t.Context(), "fleet", start.Add(90*time.Minute))
-		if err != nil || quiet.ThreadTS != "" {
-			t.Errorf("quiet run stored as %+v, %v; want saved without a thread", quiet, err)
+		if err != nil || quiet.Posted != "" {
+			t.Errorf("quiet run stored as %+v, %v; want saved as not posted", quiet, err)
 		}
 		r.triager.set("b", triage.StatusCritical, triage.DCUnreachable)
 		advance(clk, time.Hour, time.Minute) // 12:00, b got worse: posts
@@ -402,7 +402,7 @@ func TestTakeOverAfterPostOnlyFinishes(t *testing.T) {
 		if _, err := st.Lease(t.Context(), leaseKey("fleet", tick), "replica-1", time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.SaveRun(t.Context(), triage.FleetRun{Schedule: "fleet", Tick: tick, Channel: "C0FLEET", ThreadTS: "1.2"}); err != nil {
+		if err := st.SaveRun(t.Context(), triage.FleetRun{Schedule: "fleet", Tick: tick, Posted: "C0FLEET/1.2"}); err != nil {
 			t.Fatal(err)
 		}
 		second := newReplica(t, "replica-2", clk, st, nil, sc)
@@ -422,11 +422,14 @@ func TestTakeOverAfterPostOnlyFinishes(t *testing.T) {
 	})
 }
 
+// A panic in one host's triage makes that host unknown and keeps the others'
+// results; a panic elsewhere in a run abandons the run as a crash would; and
+// Run goes on with the next tick either way.
 func TestRunRecoversPanics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := newFakeClock(start)
 		st := newFakeStore(clk)
-		r := newReplica(t, "replica-1", clk, st, nil, hourly("a", "b"))
+		r := newReplica(t, "replica-1", clk, st, nil, hourly("a", "b", "c"))
 		var mu sync.Mutex
 		phase := 1
 		r.triager.before = func(ctx context.Context, host string) error {
@@ -437,24 +440,21 @@ func TestRunRecoversPanics(t *testing.T) {
 			}
 			return nil
 		}
-		notifierPanics := 0
 		r.notifier.before = func(s Summary) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if phase == 2 && notifierPanics < 1 {
-				notifierPanics++
+			if phase == 2 {
 				panic("renderer bug")
-			}
-			if phase == 3 {
-				panic("renderer bug, every time")
 			}
 			return nil
 		}
+		r.triager.set("c", triage.StatusCritical, triage.SPNDuplicate)
 		setPhase := func(p int) { mu.Lock(); phase = p; mu.Unlock() }
 		stop := runInBackground(t, r.Scheduler)
 		defer stop()
 
-		// Tick 1: the triage of b panics; b is unknown and the summary says why.
+		// Tick 1: the triage of b panics; b is unknown and the summary says why,
+		// and a and c are as their triages found them, their reports saved.
 		advance(clk, 30*time.Minute, time.Minute)
 		posted := r.notifier.posted()
 		if len(posted) != 1 {
@@ -464,52 +464,54 @@ func TestRunRecoversPanics(t *testing.T) {
 		if s.Err == nil || !strings.Contains(s.Err.Error(), "triage of b panicked: triager bug") {
 			t.Errorf("tick 1: Err = %v; want the triager's panic", s.Err)
 		}
-		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || !strings.Contains(b.Error, "panicked") {
+		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || !strings.Contains(b.Error, "panicked") || b.ReportID != "" {
 			t.Errorf("tick 1: host b = %+v; want unknown, saying it panicked", b)
 		}
+		reports := st.savedReports()
+		for i, want := range []triage.Status{triage.StatusOK, "", triage.StatusCritical} {
+			h := s.Run.Hosts[i]
+			if want == "" {
+				continue
+			}
+			if rec, ok := reports[h.ReportID]; h.Status != want || !ok || rec.Report.Host != h.Host {
+				t.Errorf("tick 1: host %s = %+v (report saved: %v); want %s with its report saved", h.Host, h, ok, want)
+			}
+		}
+		tick1, tick2 := start.Add(30*time.Minute), start.Add(90*time.Minute)
+		if _, err := st.Run(t.Context(), "fleet", tick1); err != nil {
+			t.Errorf("tick 1: run not saved: %v", err)
+		}
 
-		// Tick 2: the notifier panics once; the bare summary is posted with the error.
+		// Tick 2: the notifier panics: the run is abandoned as if the replica had
+		// died posting it: not saved, its lease left to expire for another
+		// replica to take over.
+		r.triager.set("c", triage.StatusOK)
 		setPhase(2)
+		advance(clk, time.Hour, time.Minute)
+		if n := len(r.notifier.posted()); n != 1 {
+			t.Errorf("tick 2: %d summaries; want still 1", n)
+		}
+		if _, err := st.Run(t.Context(), "fleet", tick2); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("tick 2: run saved (%v); want it abandoned", err)
+		}
+		if st.leaseDone(leaseKey("fleet", tick2)) {
+			t.Error("tick 2: lease finished; want it left to expire")
+		}
+
+		// Tick 3: all is well again: Run kept going, and compares with tick 1.
+		setPhase(3)
 		advance(clk, time.Hour, time.Minute)
 		posted = r.notifier.posted()
 		if len(posted) != 2 {
-			t.Fatalf("tick 2: %d summaries; want 2", len(posted))
+			t.Fatalf("tick 3: %d summaries; want 2", len(posted))
 		}
-		if s := posted[1]; s.Err == nil || !strings.Contains(s.Err.Error(), "notifier panicked: renderer bug") || s.Run.Hosts != nil {
-			t.Errorf("tick 2: Err = %v, %d hosts; want the notifier's panic, no hosts", s.Err, len(s.Run.Hosts))
-		}
-
-		// Tick 3: the notifier panics every time: nothing posted, the lease is
-		// finished all the same. Neither this run nor the one whose changes only
-		// the bare summary gave is the baseline of the next.
-		setPhase(3)
-		advance(clk, time.Hour, time.Minute)
-		tick1, tick2, tick3 := start.Add(30*time.Minute), start.Add(90*time.Minute), start.Add(150*time.Minute)
-		if n := len(r.notifier.posted()); n != 2 {
-			t.Errorf("tick 3: %d summaries; want still 2", n)
-		}
-		if !st.leaseDone(leaseKey("fleet", tick3)) {
-			t.Error("tick 3: lease not finished")
-		}
-		for _, tick := range []time.Time{tick2, tick3} {
-			if _, err := st.Run(t.Context(), "fleet", tick); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("run of %v: %v; want it not saved", tick, err)
-			}
-		}
-
-		// Tick 4: all is well again: Run kept going, and compares with tick 1.
-		setPhase(4)
-		advance(clk, time.Hour, time.Minute)
-		posted = r.notifier.posted()
-		if len(posted) != 3 {
-			t.Fatalf("tick 4: %d summaries; want 3", len(posted))
-		}
-		if p := posted[2].Previous; p == nil || !p.Tick.Equal(tick1) {
-			t.Errorf("tick 4: Previous = %v; want the run of tick 1, the last announced in full", p)
+		if p := posted[1].Previous; p == nil || !p.Tick.Equal(tick1) || len(posted[1].Better) != 2 {
+			t.Errorf("tick 3: Previous = %v, Better = %v; want the run of tick 1, the last announced, and b and c better",
+				p, posted[1].Better)
 		}
 		logs := r.logs.String()
-		if strings.Count(logs, "recovered from a panic") < 4 || !strings.Contains(logs, "goroutine ") {
-			t.Errorf("want 4 recovered panics logged with their stacks; log:\n%s", logs)
+		if n := strings.Count(logs, "recovered from a panic"); n != 2 || !strings.Contains(logs, "goroutine ") {
+			t.Errorf("%d recovered panics logged; want 2, with their stacks; log:\n%s", n, logs)
 		}
 	})
 }
@@ -522,28 +524,82 @@ func (panickyStore) LastRun(context.Context, string, time.Time) (triage.FleetRun
 	panic("store bug")
 }
 
+// A panic in the run abandons it as a crash would: nothing is posted or saved,
+// and the replica that takes the run over once the lease expires posts it.
 func TestRunTickRecoversPanicInRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := newFakeClock(start)
 		st := newFakeStore(clk)
 		sc := hourly("a")
-		r := newReplica(t, "replica-1", clk, panickyStore{st}, nil, sc)
-		err := r.RunTick(t.Context(), sc, start)
-		if err == nil || !strings.Contains(err.Error(), "run panicked: store bug") {
+		first := newReplica(t, "replica-1", clk, panickyStore{st}, nil, sc)
+		err := first.RunTick(t.Context(), sc, start)
+		var p *panicError
+		if !errors.As(err, &p) || err.Error() != "run panicked: store bug" {
 			t.Errorf("RunTick = %v; want the panic", err)
 		}
-		posted := r.notifier.posted()
-		if len(posted) != 1 || posted[0].Err == nil || len(posted[0].Run.Hosts) != 1 ||
-			posted[0].Run.Schedule != "fleet" || !posted[0].Run.Tick.Equal(start) {
-			t.Fatalf("posted %+v; want one summary of the tick's 1 host with the error", posted)
+		if n := len(first.notifier.posted()); n != 0 {
+			t.Errorf("posted %d summaries; want none", n)
 		}
-		// It was never compared with the previous run, so its changes were not
-		// announced: it is not the next run's baseline.
 		if run, err := st.Run(t.Context(), "fleet", start); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("stored run = %+v, %v; want none", run, err)
 		}
-		if !st.leaseDone(leaseKey("fleet", start)) {
-			t.Error("lease not finished")
+		if st.leaseDone(leaseKey("fleet", start)) {
+			t.Error("lease finished; want it left to expire")
+		}
+
+		second := newReplica(t, "replica-2", clk, st, nil, sc)
+		errc := make(chan error, 1)
+		go func() { errc <- second.RunTick(t.Context(), sc, start) }()
+		advance(clk, 2*DefaultLeaseTTL, 10*time.Second)
+		if err := <-errc; err != nil {
+			t.Errorf("second replica: RunTick = %v; want nil", err)
+		}
+		if n := len(second.notifier.posted()); n != 1 || !st.leaseDone(leaseKey("fleet", start)) {
+			t.Errorf("second replica posted %d summaries, lease finished %v; want 1 and finished", n, st.leaseDone(leaseKey("fleet", start)))
+		}
+	})
+}
+
+// renewalPanicStore panics when a lease is renewed.
+type renewalPanicStore struct{ *fakeStore }
+
+func (s renewalPanicStore) Lease(ctx context.Context, key, holder string, ttl time.Duration) (store.LeaseState, error) {
+	s.mu.Lock()
+	l := s.leases[key]
+	renewing := l != nil && l.holder == holder && !l.done
+	s.mu.Unlock()
+	if renewing {
+		panic("lease bug")
+	}
+	return s.fakeStore.Lease(ctx, key, holder, ttl)
+}
+
+// A panic while renewing the lease abandons the run, as losing the lease does.
+func TestRenewalPanicAbandonsTheRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		sc := hourly("a")
+		tr := newScriptedTriager()
+		tr.before = func(ctx context.Context, host string) error {
+			<-ctx.Done() // triaging until the run is abandoned
+			return ctx.Err()
+		}
+		r := newReplica(t, "replica-1", clk, renewalPanicStore{st}, tr, sc)
+		errc := make(chan error, 1)
+		go func() { errc <- r.RunTick(t.Context(), sc, start) }()
+		synctest.Wait()                              // sweeping
+		advance(clk, DefaultLeaseTTL/3, time.Second) // the first renewal is due
+		err := <-errc
+		var p *panicError
+		if !errors.As(err, &p) || err.Error() != "lease renewal panicked: lease bug" {
+			t.Errorf("RunTick = %v; want the renewal's panic; log:\n%s", err, r.logs.String())
+		}
+		if n := len(r.notifier.posted()); n != 0 {
+			t.Errorf("posted %d summaries; want none", n)
+		}
+		if !strings.Contains(r.logs.String(), "recovered from a panic") {
+			t.Errorf("the panic is not logged:\n%s", r.logs.String())
 		}
 	})
 }
@@ -612,24 +668,32 @@ func TestRunTickBoundsConcurrency(t *testing.T) {
 		sc.Concurrency = 3
 		var mu sync.Mutex
 		inFlight, peak := 0, 0
+		release := make(chan struct{})
 		tr := newScriptedTriager()
 		tr.before = func(ctx context.Context, host string) error {
 			mu.Lock()
 			inFlight++
 			peak = max(peak, inFlight)
 			mu.Unlock()
-			time.Sleep(time.Second) // bubble time
+			<-release
 			mu.Lock()
 			inFlight--
 			mu.Unlock()
 			return nil
 		}
 		r := newReplica(t, "replica-1", clk, st, tr, sc)
-		if err := r.RunTick(t.Context(), sc, start); err != nil {
+		errc := make(chan error, 1)
+		go func() { errc <- r.RunTick(t.Context(), sc, start) }()
+		synctest.Wait() // every triage that may start has started
+		mu.Lock()
+		waiting := inFlight
+		mu.Unlock()
+		close(release)
+		if err := <-errc; err != nil {
 			t.Fatal(err)
 		}
-		if calls := tr.callCount(); peak != 3 || calls != 10 {
-			t.Errorf("peak %d triages at once, %d in all; want 3 and 10 (duplicates swept once)", peak, calls)
+		if calls := tr.callCount(); waiting != 3 || peak != 3 || calls != 10 {
+			t.Errorf("%d triages started at once (peak %d), %d in all; want 3 and 10 (duplicates swept once)", waiting, peak, calls)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,34 +27,50 @@ var errDeadline = errors.New("run deadline passed")
 type panicError struct {
 	where string
 	value any
+	stack []byte // where it happened
 }
 
 func (e *panicError) Error() string { return fmt.Sprintf("%s panicked: %v", e.where, e.value) }
+
+// catch calls f and returns a panic in it, nil when there was none. It is the
+// one recovery of the Scheduler: a panic cannot cross goroutines, so catch
+// stands at the start of each goroutine a tick runs on, the tick's own
+// (RunTick), each host's triage and the lease's renewal, and nowhere else.
+func catch(where string, f func()) (p *panicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			p = &panicError{where: where, value: v, stack: debug.Stack()}
+		}
+	}()
+	f()
+	return nil
+}
+
+// logPanic logs a recovered panic with its stack.
+func (s *Scheduler) logPanic(ctx context.Context, r *run, p *panicError) {
+	r.log.ErrorContext(ctx, "recovered from a panic", "where", p.where, "panic", fmt.Sprint(p.value), "stack", string(p.stack))
+}
 
 // leaseKey returns the key of the lease on one tick of a schedule.
 func leaseKey(name string, tick time.Time) string {
 	return "schedule/" + name + "/" + tick.UTC().Format(time.RFC3339)
 }
 
-// run is the state of one RunTick, for the recovery of a panic in it.
+// run is the state of one RunTick.
 type run struct {
-	sc     Schedule
-	tick   time.Time
-	key    string
-	log    *slog.Logger
-	held   bool // we hold the lease
-	posted bool // posting the summary was tried (or another replica did post it)
+	sc   Schedule
+	tick time.Time
+	key  string
+	log  *slog.Logger
 	// prev is the schedule's previous run, once read; nil when there is none.
 	prev *triage.FleetRun
 	// fleet is the run as far as it got; its Schedule and Tick are set from
 	// the start.
-	fleet   triage.FleetRun
-	summary *Summary // once diffed
-	errs    []error  // for the summary's Err
+	fleet triage.FleetRun
+	errs  []error // for the summary's Err
 	// stopRenewal stops renewing the lease; nil until the renewal starts. It
 	// may be called more than once.
 	stopRenewal func()
-	finishing   bool // finish was called
 }
 
 // RunTick runs sc once for tick, exactly once across the replicas that share the
@@ -65,9 +80,9 @@ type run struct {
 //     summary, saved the run and died before finishing the lease), it finishes
 //     the lease. Otherwise it sweeps sc.Hosts, sc.Concurrency at a time, within
 //     sc.Deadline (hosts not done by then are unknown, with Error
-//     DeadlineError), renewing the lease every LeaseTTL/3; saves every report
-//     (under a new ID when its ID is another host's report's); compares the run
-//     with the previous one (Diff); and then:
+//     DeadlineError), renewing the lease every LeaseTTL/3; adds every report to
+//     the Store, which gives it its ID (AddReport); compares the run with the
+//     previous one (Diff); and then:
 //     when sc.Quiet and nothing changed, saves the run and finishes the lease;
 //     otherwise posts the summary's parent (PostSummary), saves the run with
 //     where the parent is as soon as it is posted, posts the details
@@ -79,39 +94,44 @@ type run struct {
 //   - Done: the tick was run; it returns nil.
 //
 // The run is saved as the baseline the next run is compared with (see
-// Baseline) only when nothing had to be announced or its summary was posted in
-// full: when posting fails (Slack, rendering, shutdown), the lease is finished
-// but the run is not saved, so that the next run reports the changes again,
+// Baseline) only when nothing had to be announced or its summary was posted:
+// when posting fails (Slack, rendering, shutdown), the lease is finished but
+// the run is not saved, so that the next run reports the changes again,
 // compared with the last run that was announced.
 //
 // When ctx is done before the summary is posted, or the lease is lost (another
 // replica took over), the run is abandoned: nothing is posted, saved or
 // finished, and RunTick returns the reason. A Triager error makes the host
-// unknown with the error as its Error. A panic anywhere (in the Triager, the
-// Notifier, the Store or here) is recovered and logged with its stack, and the
-// summary is posted with Err set when that is still possible; RunTick then
-// returns an error. Each Lease and Finish call has a timeout of LeaseTTL/3.
+// unknown with the error as its Error; so does a panic in the Triager, which
+// the summary's Err also reports. Any other panic (in the Notifier, the Store
+// or here) is recovered here, logged with its stack and returned as an error,
+// and abandons the run as if this replica had died there: the lease is left to
+// expire, and another replica may take the run over. Each Lease and Finish
+// call has a timeout of LeaseTTL/3.
 //
 // A summary whose holder dies after posting its parent and before saving the
 // run is posted again by the replica that takes the run over; one whose holder
 // dies after saving the run is not, and its details are then not posted.
-func (s *Scheduler) RunTick(ctx context.Context, sc Schedule, tick time.Time) (err error) {
-	sc, err = withDefaults(sc)
+func (s *Scheduler) RunTick(ctx context.Context, sc Schedule, tick time.Time) error {
+	sc, err := withDefaults(sc)
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", sc.Name, err)
 	}
 	r := &run{sc: sc, tick: tick, key: leaseKey(sc.Name, tick), fleet: triage.FleetRun{Schedule: sc.Name, Tick: tick}}
 	r.log = s.log.With("schedule", sc.Name, "tick", tick.UTC().Format(time.RFC3339))
-	defer func() {
-		if v := recover(); v != nil {
-			err = s.recovered(ctx, r, v)
-		}
-	}()
+	if p := catch("run", func() { err = s.runTick(ctx, r) }); p != nil {
+		s.logPanic(ctx, r, p)
+		return p
+	}
+	return err
+}
+
+// runTick takes the tick's lease and runs the tick under it.
+func (s *Scheduler) runTick(ctx context.Context, r *run) error {
 	state, err := s.acquire(ctx, r)
 	if err != nil || state == store.Done {
 		return err
 	}
-	r.held = true
 	return s.runHeld(ctx, r)
 }
 
@@ -164,8 +184,7 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 		// A run is saved once nothing had to be posted or its summary's parent
 		// was: the holder got that far.
 		r.log.InfoContext(ctx, "run was done by a replica that did not finish its lease; finishing it",
-			"thread_ts", prior.ThreadTS)
-		r.posted = true
+			"posted", prior.Posted)
 		return s.finish(ctx, r)
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -208,16 +227,12 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 	sum := Diff(r.prev, r.fleet)
 	sum.Schedule = r.sc
 	sum.Err = errors.Join(r.errs...)
-	r.summary = &sum
 	return s.publish(runCtx, r, sum)
 }
 
-// maxIDTries is how many IDs saveReport tries for one report.
-const maxIDTries = 5
-
-// saveReports stores every report of the sweep, each under a new ID when its
-// ID is another host's report's (and then r.fleet has the new one). A report
-// that cannot be saved is reported in the summary; the run goes on.
+// saveReports adds every report of the sweep to the Store, which gives each its
+// ID (its own when that is free), and names it in r.fleet. A report that cannot
+// be saved is reported in the summary; the run goes on.
 func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResult) error {
 	failed, total := 0, 0
 	var first error
@@ -226,9 +241,12 @@ func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResul
 			continue
 		}
 		total++
-		err := s.saveReport(ctx, r, res.report)
-		r.fleet.Hosts[i].ReportID = res.report.ID
+		id, err := s.store.AddReport(ctx, store.Record{Report: *res.report, RequestedBy: "schedule:" + r.sc.Name})
 		if err == nil {
+			if id != res.report.ID {
+				r.log.DebugContext(ctx, "report saved under an ID the store gave it", "host", res.state.Host, "report", id)
+			}
+			r.fleet.Hosts[i].ReportID = id
 			continue
 		}
 		if ctx.Err() != nil {
@@ -246,21 +264,6 @@ func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResul
 	return nil
 }
 
-// saveReport saves rep, giving it a new ID (triage.NewID) each time the store
-// says its ID is another host's report's, at most maxIDTries times.
-func (s *Scheduler) saveReport(ctx context.Context, r *run, rep *triage.Report) error {
-	for try := 1; ; try++ {
-		err := s.store.SaveReport(ctx, store.Record{Report: *rep, RequestedBy: "schedule:" + r.sc.Name})
-		if !errors.Is(err, store.ErrIDTaken) || try == maxIDTries {
-			return err
-		}
-		taken := rep.ID
-		rep.ID = triage.NewID()
-		r.log.InfoContext(ctx, "report ID taken by another host's report; saving the report under a new one",
-			"host", rep.Host, "taken", taken, "report", rep.ID)
-	}
-}
-
 // publish saves the run and finishes the lease when the schedule is quiet and
 // nothing changed, and otherwise announces the summary.
 func (s *Scheduler) publish(ctx context.Context, r *run, sum Summary) error {
@@ -274,35 +277,31 @@ func (s *Scheduler) publish(ctx context.Context, r *run, sum Summary) error {
 		r.log.WarnContext(ctx, "run abandoned", "err", err)
 		return err
 	}
-	return s.announce(ctx, r, sum, true)
+	return s.announce(ctx, r, sum)
 }
 
 // announce posts the summary's parent; once it is posted, saves the run with
-// where it is (when baseline is set and the full summary, not the bare one,
-// went out), then posts the details; and finishes the lease, whether or not
+// where it is, then posts the details; and finishes the lease, whether or not
 // anything was posted.
-func (s *Scheduler) announce(ctx context.Context, r *run, sum Summary, baseline bool) error {
-	r.posted = true
-	posted, bare, postErr := s.post(ctx, r, sum)
-	if postErr != nil {
-		r.log.ErrorContext(ctx, "cannot post the summary", "err", postErr)
-		postErr = fmt.Errorf("post summary: %w", postErr)
+func (s *Scheduler) announce(ctx context.Context, r *run, sum Summary) error {
+	posted, err := s.notifier.PostSummary(ctx, sum)
+	if err == nil && posted == "" {
+		err = errors.New("the notifier posted no parent message")
 	}
-	if r.fleet.ThreadTS == "" {
+	if err != nil {
+		r.log.ErrorContext(ctx, "cannot post the summary", "err", err)
 		r.log.WarnContext(ctx, "nothing posted: the run is not saved, so the next one is compared with the last announced")
-		return errors.Join(postErr, s.finish(ctx, r))
+		return errors.Join(fmt.Errorf("post summary: %w", err), s.finish(ctx, r))
 	}
-	r.log.InfoContext(ctx, "posted fleet summary", "hosts", len(r.fleet.Hosts), "changed", sum.Changed,
-		"channel", r.fleet.Channel, "thread_ts", r.fleet.ThreadTS)
-	var saveErr error
-	switch {
-	case bare:
-		r.log.WarnContext(ctx, "only the bare summary was posted: the run is not saved, so the next one is compared with the last announced")
-	case baseline:
-		saveErr = s.saveRun(ctx, r)
+	r.fleet.Posted = string(posted)
+	r.log.InfoContext(ctx, "posted fleet summary", "hosts", len(r.fleet.Hosts), "changed", sum.Changed, "posted", posted)
+	saveErr := s.saveRun(ctx, r)
+	detailsErr := s.notifier.PostDetails(ctx, sum, posted)
+	if detailsErr != nil {
+		r.log.ErrorContext(ctx, "cannot post the summary's details", "err", detailsErr)
+		detailsErr = fmt.Errorf("post the summary's details: %w", detailsErr)
 	}
-	detailsErr := s.details(ctx, r, posted)
-	return errors.Join(postErr, saveErr, detailsErr, s.finish(ctx, r))
+	return errors.Join(saveErr, detailsErr, s.finish(ctx, r))
 }
 
 // saveRun saves the run (as Baseline keeps it). It goes on when ctx is done,
@@ -334,60 +333,10 @@ func (s *Scheduler) stillHeld(ctx context.Context, r *run) error {
 	return nil
 }
 
-// post posts the summary's parent and sets r.fleet's Channel and ThreadTS to
-// where it is (left "" when nothing was posted). When the Notifier panics (a
-// rendering bug on this content, say), it tries once more with the bare
-// summary (counts and the error, no hosts or changes), and then returns that
-// summary as posted, bare set, and the first panic as its error.
-func (s *Scheduler) post(ctx context.Context, r *run, sum Summary) (posted Summary, bare bool, err error) {
-	channel, threadTS, err := s.postOnce(ctx, r, sum)
-	var p *panicError
-	if err == nil || !errors.As(err, &p) {
-		r.fleet.Channel, r.fleet.ThreadTS = channel, threadTS
-		return sum, false, err
-	}
-	posted = Summary{Schedule: sum.Schedule, Run: sum.Run, Previous: sum.Previous, Counts: sum.Counts,
-		Changed: sum.Changed, Err: errors.Join(sum.Err, err)}
-	posted.Run.Hosts = nil
-	channel, threadTS, err2 := s.postOnce(ctx, r, posted)
-	r.fleet.Channel, r.fleet.ThreadTS = channel, threadTS
-	return posted, true, errors.Join(err, err2)
-}
-
-// postOnce calls PostSummary; where it says the parent is, "" when it fails.
-func (s *Scheduler) postOnce(ctx context.Context, r *run, sum Summary) (channel, threadTS string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			channel, threadTS, err = "", "", s.panicked(ctx, r, "notifier", v)
-		}
-	}()
-	channel, threadTS, err = s.notifier.PostSummary(ctx, sum)
-	if err != nil || threadTS == "" {
-		return "", "", cmp.Or(err, errors.New("the notifier posted no parent message"))
-	}
-	return channel, threadTS, nil
-}
-
-// details posts the details of the summary posted, in its thread. A failure
-// is logged and returned; the summary is out already.
-func (s *Scheduler) details(ctx context.Context, r *run, posted Summary) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = s.panicked(ctx, r, "notifier's details", v)
-		}
-		if err != nil {
-			r.log.ErrorContext(ctx, "cannot post the summary's details", "err", err)
-			err = fmt.Errorf("post the summary's details: %w", err)
-		}
-	}()
-	return s.notifier.PostDetails(ctx, posted, r.fleet.Channel, r.fleet.ThreadTS)
-}
-
 // finish stops renewing the lease (so that no renewal finds it finished and
 // reads that as lost) and marks it done, within LeaseTTL/3 even when ctx is
 // done.
 func (s *Scheduler) finish(ctx context.Context, r *run) error {
-	r.finishing = true
 	if r.stopRenewal != nil {
 		r.stopRenewal()
 	}
@@ -408,40 +357,44 @@ func (s *Scheduler) renew(ctx context.Context, r *run, cancel context.CancelCaus
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		defer func() {
-			if v := recover(); v != nil {
-				cancel(s.panicked(ctx, r, "lease renewal", v))
-			}
-		}()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-s.clock.After(s.leaseTTL / 3):
-			}
-			state, err := s.lease(ctx, r)
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err != nil:
-				r.log.WarnContext(ctx, "cannot renew the run's lease", "err", err)
-			case state != store.Acquired:
-				r.log.WarnContext(ctx, "lost the run's lease to another replica; abandoning the run", "lease", state)
-				cancel(errLeaseLost)
-				return
-			}
+		if p := catch("lease renewal", func() { s.renewEvery(ctx, r, done, cancel) }); p != nil {
+			s.logPanic(ctx, r, p)
+			cancel(p)
 		}
 	})
 	return sync.OnceFunc(func() { close(done); wg.Wait() })
+}
+
+// renewEvery is renew's loop: it renews the lease every LeaseTTL/3 until done
+// is closed or ctx is done, and cancels the run when the lease was lost.
+func (s *Scheduler) renewEvery(ctx context.Context, r *run, done <-chan struct{}, cancel context.CancelCauseFunc) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-s.clock.After(s.leaseTTL / 3):
+		}
+		state, err := s.lease(ctx, r)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			r.log.WarnContext(ctx, "cannot renew the run's lease", "err", err)
+		case state != store.Acquired:
+			r.log.WarnContext(ctx, "lost the run's lease to another replica; abandoning the run", "lease", state)
+			cancel(errLeaseLost)
+			return
+		}
+	}
 }
 
 // hostResult is one host's outcome in a sweep.
 type hostResult struct {
 	state  triage.HostState
 	report *triage.Report // nil when there is none
-	err    error          // a panic, for the summary's Err
+	err    error          // a panic in the Triager, for the summary's Err
 }
 
 // sweep triages the schedule's hosts, sc.Concurrency at a time, and returns their
@@ -518,17 +471,22 @@ func (s *Scheduler) sweep(ctx context.Context, r *run) ([]hostResult, error) {
 	return results, nil
 }
 
-// triageHost triages one host with its own context.
-func (s *Scheduler) triageHost(ctx context.Context, r *run, host string) (res hostResult) {
+// triageHost triages one host with its own context. A panic in the Triager
+// makes the host unknown, and is reported in the summary's Err.
+func (s *Scheduler) triageHost(ctx context.Context, r *run, host string) hostResult {
 	started := s.clock.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer func() {
-		if v := recover(); v != nil {
-			err := s.panicked(ctx, r, "triage of "+host, v)
-			res = hostResult{state: unknownState(host, started, err.Error()), err: err}
-		}
-	}()
+	var res hostResult
+	if p := catch("triage of "+host, func() { res = s.triage(ctx, host, started) }); p != nil {
+		s.logPanic(ctx, r, p)
+		return hostResult{state: unknownState(host, started, p.Error()), err: p}
+	}
+	return res
+}
+
+// triage asks the Triager for host's report.
+func (s *Scheduler) triage(ctx context.Context, host string, started time.Time) hostResult {
 	rep, err := s.triager.Triage(ctx, host)
 	if err != nil {
 		msg := err.Error()
@@ -536,9 +494,6 @@ func (s *Scheduler) triageHost(ctx context.Context, r *run, host string) (res ho
 			msg = DeadlineError
 		}
 		return hostResult{state: unknownState(host, started, msg)}
-	}
-	if rep.ID == "" {
-		rep.ID = triage.NewID()
 	}
 	st := triage.StateOf(rep)
 	st.Host = host // the name the schedule knows it by, which the diff compares
@@ -550,50 +505,4 @@ func (s *Scheduler) triageHost(ctx context.Context, r *run, host string) (res ho
 
 func unknownState(host string, started time.Time, why string) triage.HostState {
 	return triage.HostState{Host: host, Status: triage.StatusUnknown, StartedAt: started, Error: why}
-}
-
-// panicked logs a recovered panic with its stack and returns it as an error.
-func (s *Scheduler) panicked(ctx context.Context, r *run, where string, v any) error {
-	err := &panicError{where: where, value: v}
-	r.log.ErrorContext(ctx, "recovered from a panic", "where", where, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-	return err
-}
-
-// recovered handles a panic that reached RunTick: it logs it and, when this
-// replica holds the lease and nothing was posted yet, announces the summary as
-// far as it got with the panic as its Err (saving the run only when it had been
-// compared with the previous one, so that its changes were announced); and it
-// finishes the lease, so that no replica runs into the same panic again. It
-// never panics.
-func (s *Scheduler) recovered(ctx context.Context, r *run, v any) error {
-	err := s.panicked(ctx, r, "run", v)
-	if !r.held || ctx.Err() != nil {
-		return err
-	}
-	var errs []error
-	safely := func(what string, f func() error) {
-		defer func() {
-			if v := recover(); v != nil {
-				errs = append(errs, s.panicked(ctx, r, what, v))
-			}
-		}()
-		if err := f(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if !r.posted {
-		var sum Summary
-		if r.summary != nil {
-			sum = *r.summary
-		} else {
-			sum = Diff(nil, r.fleet)
-			sum.Schedule = r.sc
-		}
-		sum.Err = errors.Join(append(slices.Clone(r.errs), err)...)
-		safely("announcing after a panic", func() error { return s.announce(ctx, r, sum, r.summary != nil) })
-	}
-	if !r.finishing {
-		safely("finishing the lease after a panic", func() error { return s.finish(ctx, r) })
-	}
-	return errors.Join(append([]error{err}, errs...)...)
 }

@@ -133,10 +133,10 @@ func TestRunSavedBeforeDetails(t *testing.T) {
 		first := newReplica(t, "replica-1", clk, st, nil, sc)
 		second := newReplica(t, "replica-2", clk, st, nil, sc)
 		var savedFirst error
-		first.notifier.beforeDetails = func(ctx context.Context, s Summary, channel, threadTS string) error {
+		first.notifier.beforeDetails = func(ctx context.Context, s Summary, at Posted) error {
 			run, err := st.Run(ctx, "fleet", tick)
-			if err == nil && (run.ThreadTS != threadTS || run.Channel != channel) {
-				err = errors.New("saved with " + run.Channel + " " + run.ThreadTS)
+			if err == nil && run.Posted != string(at) {
+				err = errors.New("saved as posted at " + run.Posted)
 			}
 			savedFirst = err
 			<-ctx.Done() // stuck posting the details until the process dies
@@ -171,8 +171,8 @@ func TestRunSavedBeforeDetails(t *testing.T) {
 	})
 }
 
-// Report IDs can collide: a report whose ID is another host's is saved under a
-// new one, which the summary then names.
+// Report IDs can collide: a report whose ID is taken is saved under the one the
+// Store gives it, which the summary then names.
 func TestReportIDCollision(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := newFakeClock(start)

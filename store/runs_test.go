@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestRuns(t *testing.T) {
 			}
 		}
 		// Saved again once the summary was posted: replaced.
-		first.Channel, first.ThreadTS = "C1", "1700000000.000200"
+		first.Posted = "C1/1700000000.000200"
 		if err := db.SaveRun(ctx, first); err != nil {
 			t.Fatalf("SaveRun again: %v", err)
 		}
@@ -106,6 +107,59 @@ func TestSaveRunDoesNotChangeItsArgument(t *testing.T) {
 		}
 		if !got.Tick.Equal(t0) {
 			t.Errorf("Run tick = %v; want %v (truncated to the microsecond)", got.Tick, t0)
+		}
+	})
+}
+
+// TestRunPostedMigration applies the migration that keeps where a run's
+// summary was posted as one value to runs saved before it, with Slack's
+// channel and thread_ts: they become "CHANNEL/THREAD_TS", and the rest of the
+// run is kept as it was, escapes included.
+func TestRunPostedMigration(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, o Options) {
+		ctx := t.Context()
+		db := openTest(t, o)
+		if _, err := db.sql.ExecContext(ctx, `DELETE FROM schema_migrations WHERE name = 'run_posted'`); err != nil {
+			t.Fatal(err)
+		}
+		posted, quiet := run("nightly", t0), run("nightly", t0.Add(time.Hour))
+		posted.Hosts[1].Error = "agent said \u0000 and \u2028 \"quoted\""
+		for _, tc := range []struct {
+			run    triage.FleetRun
+			legacy string // the members the run had before the migration
+		}{
+			{posted, `"channel":"C0FLEET","thread_ts":"1700000000.000100"`},
+			{quiet, ``},
+		} {
+			doc, err := json.Marshal(tc.run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.legacy != "" {
+				doc = append(append(doc[:len(doc)-1], ","+tc.legacy...), '}')
+			}
+			if _, err := db.sql.ExecContext(ctx, `INSERT INTO runs (schedule, tick, run) VALUES ($1, $2, $3)`,
+				tc.run.Schedule, micros(tc.run.Tick), string(doc)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reopened := openTest(t, o)
+		posted.Posted = "C0FLEET/1700000000.000100"
+		for _, want := range []triage.FleetRun{posted, quiet} {
+			got, err := reopened.Run(ctx, want.Schedule, want.Tick)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("run of %v after the migration (-want +got):\n%s", want.Tick, diff)
+			}
+		}
+		var legacy int
+		if err := reopened.sql.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE run LIKE '%thread_ts%' OR run LIKE '%"channel"%'`).Scan(&legacy); err != nil {
+			t.Fatal(err)
+		}
+		if legacy != 0 {
+			t.Errorf("%d runs still hold channel or thread_ts; want none", legacy)
 		}
 	})
 }

@@ -36,8 +36,8 @@ type FleetRun struct {
 	Started  time.Time   `json:"started"`
 	Finished time.Time   `json:"finished"`
 	Hosts    []HostState `json:"hosts"` // sorted by host name
-	// Channel and ThreadTS locate the summary message posted for the run; ""
-	// when nothing was posted (quiet mode and no change).
-	Channel  string `json:"channel,omitempty"`
-	ThreadTS string `json:"thread_ts,omitempty"`
+	// Posted is where the run's summary was posted, as the notifier that
+	// posted it wrote it down (opaque to all else); "" when nothing was posted
+	// (quiet mode and no change).
+	Posted string `json:"posted,omitempty"`
 }
