@@ -11,8 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/authtriage/authtriage/internal/certtext"
 )
 
 // x509Cert is a parsed certificate with the questions Check asks of it.
@@ -180,9 +181,7 @@ func verifyError(err error, chain, cas []*x509Cert) error {
 	case errors.As(err, &ua):
 		return fmt.Errorf("it is signed by %s, which is not among them", quote(last.Issuer.String()))
 	case errors.As(err, &he):
-		names := append([]string{}, leaf.DNSNames...)
-		names = append(names, ipStrings(leaf.IPAddresses)...)
-		return fmt.Errorf("the certificate is for %s, not %s: issue it for that name, or set server_name", strings.Join(names, ", "), quote(he.Host))
+		return fmt.Errorf("the certificate is for %s, not %s: issue it for that name, or set server_name", certtext.Names(leaf.Certificate), quote(he.Host))
 	case errors.As(err, &ci) && ci.Reason == x509.IncompatibleUsage:
 		return errors.New("the chain's extended key usages do not allow it")
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/authtriage/authtriage/internal/certtext"
 	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/internal/safefile"
 )
@@ -276,8 +277,8 @@ func (c *fileCheck) checkAgentServer(ctx context.Context) {
 	leaf := chain[0]
 	switch {
 	case !leaf.usableFor(extServerAuth):
-		c.r.add("agent.cert_path", "%s is not for TLS servers (its extended key usage lacks serverAuth): clients refuse it", quotePath(a.CertPath))
-	case len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0:
+		c.r.add("agent.cert_path", "%s is not issued for %s: clients refuse it", quotePath(a.CertPath), certtext.Usage(extServerAuth))
+	case certtext.Names(leaf.Certificate) == "":
 		c.r.add("agent.cert_path", "%s names no DNS name or IP address (subject alternative name): clients cannot verify it", quotePath(a.CertPath))
 	default:
 		if ca != nil {
@@ -314,7 +315,7 @@ func (c *fileCheck) checkAgents(ctx context.Context) {
 		leaf := chain[0]
 		switch {
 		case !leaf.usableFor(extClientAuth):
-			c.r.add(field(p, "cert_path"), "%s is not for TLS clients (its extended key usage lacks clientAuth): the agent refuses it", quotePath(a.CertPath))
+			c.r.add(field(p, "cert_path"), "%s is not issued for %s: the agent refuses it", quotePath(a.CertPath), certtext.Usage(extClientAuth))
 			continue
 		case leaf.identity() == "":
 			c.r.add(field(p, "cert_path"), "%s names no identity (no common name, no DNS name): the agent refuses it", quotePath(a.CertPath))
@@ -438,15 +439,12 @@ func (c *fileCheck) certs(ctx context.Context, path, name string, ca bool) []*x5
 		if len(list) > 1 {
 			what = fmt.Sprintf("certificate %d of %s (%s)", i+1, quotePath(name), quote(cert.Subject.CommonName))
 		}
-		switch {
-		case c.o.Now.Before(cert.NotBefore):
-			invalid = append(invalid, fmt.Sprintf("%s is not valid before %s", what, formatTime(cert.NotBefore)))
+		if v := certtext.Validity(cert.Certificate, c.o.Now); v != "" {
+			invalid = append(invalid, what+" "+v)
 			continue
-		case c.o.Now.After(cert.NotAfter):
-			invalid = append(invalid, fmt.Sprintf("%s expired on %s", what, formatTime(cert.NotAfter)))
-			continue
-		case cert.NotAfter.Sub(c.o.Now) < c.o.ExpiryWarning:
-			c.r.warn(path, "%s expires on %s, in %s: renew it", what, formatTime(cert.NotAfter), formatDays(cert.NotAfter.Sub(c.o.Now)))
+		}
+		if left := cert.NotAfter.Sub(c.o.Now); left < c.o.ExpiryWarning {
+			c.r.warn(path, "%s expires on %s, in %s: renew it", what, certtext.Time(cert.NotAfter), formatDays(left))
 		}
 		if ca && !cert.IsCA {
 			c.r.warn(path, "%s is not a CA certificate (basic constraints): it can only be trusted as itself", what)
@@ -494,7 +492,7 @@ func crossCheck(b, a *fileCheck) {
 	if len(matched) == 0 {
 		if len(b.cfg.Agents) > 1 {
 			b.r.warn("agents", "none of the agents is the one %s configures: its certificate names %s",
-				a.file, strings.Join(append(slices.Clone(srv.chain[0].DNSNames), ipStrings(srv.chain[0].IPAddresses)...), ", "))
+				a.file, certtext.Names(srv.chain[0].Certificate))
 		}
 		return
 	}
@@ -575,21 +573,10 @@ func listenPort(addr string) string {
 	return port
 }
 
-func ipStrings(ips []net.IP) []string {
-	out := make([]string, len(ips))
-	for i, ip := range ips {
-		out[i] = ip.String()
-	}
-	return out
-}
-
 // lastKey returns the last key of a path: "cert_path" of "agents[0].cert_path".
 func lastKey(path string) string {
 	return path[strings.LastIndexAny(path, ".")+1:]
 }
-
-// formatTime shows a certificate's time in UTC, labelled.
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 // formatDays shows a duration as whole days, or hours under two days.
 func formatDays(d time.Duration) string {

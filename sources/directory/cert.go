@@ -9,9 +9,10 @@ import (
 	"net"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/authtriage/authtriage/internal/certtext"
 )
 
 // A CertError reports that a server answered but its TLS certificate failed
@@ -58,12 +59,8 @@ func certProblems(certs []*x509.Certificate, roots *x509.CertPool, host string, 
 	}
 	leaf := certs[0]
 	var out []string
-	const day = "2006-01-02 15:04 UTC"
-	switch {
-	case now.After(leaf.NotAfter):
-		out = append(out, "expired on "+leaf.NotAfter.UTC().Format(day))
-	case now.Before(leaf.NotBefore):
-		out = append(out, "not valid until "+leaf.NotBefore.UTC().Format(day))
+	if v := certtext.Validity(leaf, now); v != "" {
+		out = append(out, v)
 	}
 	if err := leaf.VerifyHostname(host); err != nil {
 		out = append(out, nameProblem(leaf, host))
@@ -91,51 +88,28 @@ func certProblems(certs []*x509.Certificate, roots *x509.CertPool, host string, 
 		if caFile != "" {
 			trusted = "the directory's CA file " + caFile
 		}
-		out = append(out, fmt.Sprintf("signed by an authority the checker does not trust (issuer %s; not in %s)", clean(leaf.Issuer.String()), trusted))
+		out = append(out, fmt.Sprintf("signed by an authority the checker does not trust (issuer %s; not in %s)", certtext.Clean(leaf.Issuer.String()), trusted))
 	case errors.As(err, &invalid) && invalid.Reason == x509.IncompatibleUsage:
-		out = append(out, "not issued for Server Authentication (its Enhanced Key Usage lacks 1.3.6.1.5.5.7.3.1)")
+		out = append(out, "not issued for "+certtext.Usage(x509.ExtKeyUsageServerAuth))
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		out = append(out, "a CA certificate of its chain is expired or not yet valid: "+clean(err.Error()))
+		out = append(out, "a CA certificate of its chain is expired or not yet valid: "+certtext.Clean(err.Error()))
 	default:
-		out = append(out, clean(err.Error()))
+		out = append(out, certtext.Clean(err.Error()))
 	}
 	return out
 }
 
 // nameProblem says why leaf does not name host.
 func nameProblem(leaf *x509.Certificate, host string) string {
-	cn := clean(leaf.Subject.CommonName)
-	if len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 && cn != "" {
+	cn := certtext.Clean(leaf.Subject.CommonName)
+	names := certtext.Names(leaf)
+	if names == "" && cn != "" {
 		if strings.EqualFold(strings.TrimSuffix(cn, "."), host) {
 			return fmt.Sprintf("names %s only in its subject CN: Windows accepts that, but Go (since 1.15) needs the name as a DNS name in the Subject Alternative Name", cn)
 		}
 		return fmt.Sprintf("names %s only in its subject CN, not %s, the name the checker reached it by (and Go, since 1.15, needs the name in the Subject Alternative Name)", cn, host)
 	}
-	var names []string
-	for _, n := range leaf.DNSNames {
-		names = append(names, clean(n))
-	}
-	for _, ip := range leaf.IPAddresses {
-		names = append(names, ip.String())
-	}
-	const most = 5
-	if len(names) > most {
-		names = append(names[:most], fmt.Sprintf("and %d more", len(names)-most))
-	}
-	return fmt.Sprintf("is for %s, not %s, the name the checker reached it by", strings.Join(names, ", "), host)
-}
-
-// clean makes a name from a certificate fit for a one-line message: control and
-// format characters (line breaks, bidirectional overrides) become '?', invalid UTF-8
-// '?', and it is cut to 200 bytes.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	return truncate(s, 200)
+	return fmt.Sprintf("is for %s, not %s, the name the checker reached it by", names, host)
 }
 
 // isCertFailure reports whether err from a TLS handshake or StartTLS says the server's
