@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/internal/display"
 )
 
@@ -124,10 +125,10 @@ func runConfigCheck(ctx context.Context, args []string, e env) int {
 func countProblems(errs, warns int) string {
 	var parts []string
 	if errs > 0 {
-		parts = append(parts, plural(errs, "problem", "problems"))
+		parts = append(parts, human.Count(errs, "problem", "problems"))
 	}
 	if warns > 0 {
-		parts = append(parts, plural(warns, "warning", "warnings"))
+		parts = append(parts, human.Count(warns, "warning", "warnings"))
 	}
 	if len(parts) == 0 {
 		return "ok"
@@ -136,12 +137,9 @@ func countProblems(errs, warns int) string {
 }
 
 // plural writes n with the singular or plural noun: "1 problem", "2 problems".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+//
+// Deprecated: use human.Count; kept until serve's last use goes.
+func plural(n int, one, many string) string { return human.Count(n, one, many) }
 
 // readerNote says whose access to the files was checked.
 func readerNote(a *config.Account) string {

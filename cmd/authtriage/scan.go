@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/internal/display"
 	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/triage"
@@ -119,8 +120,8 @@ func runScan(ctx context.Context, args []string, e env) int {
 		if prefix == "" {
 			what = "all SPNs"
 		}
-		fmt.Fprintf(&b, "%s among %s scanned (%s)\n", plural(len(result.Duplicates), "duplicate SPN", "duplicate SPNs"),
-			plural(result.Scanned, "object", "objects"), what)
+		fmt.Fprintf(&b, "%s among %s scanned (%s)\n", human.Count(len(result.Duplicates), "duplicate SPN", "duplicate SPNs"),
+			human.Count(result.Scanned, "object", "objects"), what)
 		for _, d := range result.Duplicates {
 			names := make([]string, len(d.Owners))
 			for i, o := range d.Owners {
