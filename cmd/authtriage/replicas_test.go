@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -41,6 +42,7 @@ type replica struct {
 	cmd  *exec.Cmd
 	logs *lockedBuffer
 	addr string // its Slack HTTP endpoint
+	ops  string // its health and metrics endpoint
 	done chan struct{}
 }
 
@@ -66,7 +68,35 @@ func startReplica(t *testing.T, config string) *replica {
 		}
 	})
 	r.addr = listenAddr(t, r.logs, "slack")
+	r.ops = listenAddr(t, r.logs, "ops")
 	return r
+}
+
+// deduplicated returns how many Slack deliveries r dropped as repeated, from
+// its metrics.
+func (r *replica) deduplicated(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get("http://" + r.ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "authtriage_deliveries_deduplicated_total "
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metric %s%s: %v", name, v, err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatalf("replica %d has no metric %s", r.cmd.Process.Pid, name)
+	return 0
 }
 
 // blackhole accepts connections and never answers, like a domain controller that
@@ -104,7 +134,9 @@ func blackhole(t *testing.T) string {
 // TestTwoReplicas runs two `authtriage serve` processes on one PostgreSQL store,
 // as two replicas of a deployment: the same Slack event delivered to both runs one
 // triage; the schedule's run is posted once; and when the replica running it is
-// killed mid-sweep, the other takes the run over and posts it, once.
+// killed, the other takes the run over and posts it, once. It follows what the
+// replicas do through their answers, metrics, Slack calls and the store's rows; a
+// clock decides nothing but the minute the schedule fires.
 func TestTwoReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a scheduled minute")
@@ -121,7 +153,7 @@ slack:
   bot_token: xoxb-test
   signing_secret: ` + secret + `
   listen: 127.0.0.1:0
-  ops_listen: "off"
+  ops_listen: 127.0.0.1:0
   api_url: ` + fake.APIURL() + `
 access:
   - commands: ["*"]
@@ -152,14 +184,25 @@ hosts:
 		t.Fatal(err)
 	}
 	a, b := startReplica(t, path), startReplica(t, path)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
 
 	// The same app_mention reaches both replicas (Socket Mode spreads deliveries
-	// over connections; a retry may land on the other one).
-	event, _ := json.Marshal(map[string]any{
+	// over connections; a retry may land on the other one). Each decides
+	// before it acknowledges: one handles it, the other drops it.
+	event, err := json.Marshal(map[string]any{
 		"type": "event_callback", "team_id": "T0001", "event_id": "EvReplica", "event_time": time.Now().Unix(),
 		"event": map[string]any{"type": "app_mention", "user": "U0DBA", "text": "<@UBOT> check sqlhost01",
 			"ts": "1764000000.000900", "channel": "C0INCIDENT"},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for _, r := range []*replica{a, b} {
 		wg.Go(func() {
@@ -169,33 +212,34 @@ hosts:
 		})
 	}
 	wg.Wait()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if _, err := fake.WaitCalls(ctx, "chat.update", 1); err != nil {
-		t.Fatalf("no triage finished: %v", err)
+	if n := a.deduplicated(t) + b.deduplicated(t); n != 1 {
+		t.Errorf("%d of the two deliveries dropped as repeated; want 1", n)
 	}
-	time.Sleep(time.Second)
-	if n := parents(fake, "C0INCIDENT"); n != 1 {
-		t.Errorf("%d diagnosis threads for one event delivered to two replicas; want 1", n)
+	// The triage is done once its check is audited (after its report is saved).
+	var audited int
+	waitRow(ctx, t, "the check's audit entry", func() (bool, error) {
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM audit WHERE result = 'ok' AND command LIKE 'check %'`).Scan(&audited)
+		return audited > 0, err
+	})
+	if err := waitParents(ctx, fake, "C0INCIDENT", 1); err != nil {
+		t.Fatalf("no diagnosis thread: %v", err)
+	}
+	if n := parents(fake, "C0INCIDENT"); n != 1 || audited != 1 {
+		t.Errorf("%d diagnosis threads and %d audited checks for one event delivered to two replicas; want 1 of each", n, audited)
 	}
 
-	// The schedule's run: the replica that holds its lease is killed mid-sweep
-	// (4 hosts at 3 s each, one at a time).
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var holder string
-	deadline := time.Now().Add(75 * time.Second)
-	for holder == "" && time.Now().Before(deadline) {
-		db.QueryRowContext(t.Context(), `SELECT holder FROM leases WHERE key LIKE 'schedule/fleet/%' AND done_at IS NULL`).Scan(&holder)
-		time.Sleep(100 * time.Millisecond)
-	}
-	if holder == "" {
-		t.Fatal("no replica took the scheduled run's lease within 75 s")
-	}
-	time.Sleep(4 * time.Second) // into the sweep
+	// The schedule's run: the replica that holds its lease (sweeping 4 hosts at
+	// 3 s each, one at a time) is killed.
+	tickCtx, cancel := context.WithTimeout(t.Context(), 75*time.Second)
+	defer cancel()
+	var key, holder string
+	waitRow(tickCtx, t, "a replica holding the scheduled run's lease", func() (bool, error) {
+		err := db.QueryRowContext(tickCtx, `SELECT key, holder FROM leases WHERE key LIKE 'schedule/fleet/%' AND done_at IS NULL`).Scan(&key, &holder)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	})
 	victim, survivor := a, b
 	if !strings.Contains(holder, "/"+strconv.Itoa(a.cmd.Process.Pid)+"/") {
 		victim, survivor = b, a
@@ -204,24 +248,26 @@ hosts:
 		t.Fatal(err)
 	}
 	<-victim.done
-	t.Logf("killed replica %d (lease holder %s) mid-sweep", victim.cmd.Process.Pid, holder)
+	t.Logf("killed replica %d, holder %s of lease %s", victim.cmd.Process.Pid, holder, key)
 
+	// The survivor takes the run over once the lease expires, posts its summary
+	// and finishes the lease; after that, nobody posts that run.
 	ctx, cancel = context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	for parents(fake, "C0FLEET") == 0 {
-		if ctx.Err() != nil {
-			t.Fatalf("the surviving replica never posted the run's summary; its logs:\n%s", survivor.logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitParents(ctx, fake, "C0FLEET", 1); err != nil {
+		t.Fatalf("the surviving replica never posted the run's summary: %v; its logs:\n%s", err, survivor.logs.String())
 	}
-	time.Sleep(3 * time.Second) // a second post would come now
+	var finisher string
+	waitRow(ctx, t, "the run's lease finished", func() (bool, error) {
+		var done bool
+		err := db.QueryRowContext(ctx, `SELECT holder, done_at IS NOT NULL FROM leases WHERE key = $1`, key).Scan(&finisher, &done)
+		return done, err
+	})
+	if finisher == holder {
+		t.Errorf("lease %s finished by the killed replica %s; want the survivor", key, holder)
+	}
 	if n := parents(fake, "C0FLEET"); n != 1 {
 		t.Errorf("%d summaries posted for one scheduled run; want 1", n)
-	}
-	var done int
-	db.QueryRowContext(t.Context(), `SELECT count(*) FROM leases WHERE key LIKE 'schedule/fleet/%' AND done_at IS NOT NULL AND holder <> $1`, holder).Scan(&done)
-	if done != 1 {
-		t.Errorf("%d runs finished by another holder than the killed one; want 1", done)
 	}
 
 	// With one replica left, events are still handled, once.
@@ -229,11 +275,42 @@ hosts:
 	if code := postSigned(t, survivor.addr, "/slack/events", event2, secret); code != 200 {
 		t.Errorf("event to the survivor = %d", code)
 	}
-	for ctx.Err() == nil && parents(fake, "C0INCIDENT") < 2 {
-		time.Sleep(100 * time.Millisecond)
+	if err := waitParents(ctx, fake, "C0INCIDENT", 2); err != nil {
+		t.Fatalf("no thread for the second event: %v", err)
 	}
 	if n := parents(fake, "C0INCIDENT"); n != 2 {
 		t.Errorf("%d threads after a second event; want 2", n)
+	}
+}
+
+// waitParents waits until at least n top-level messages are posted to channel.
+func waitParents(ctx context.Context, fake *slackfake.Server, channel string, n int) error {
+	for parents(fake, channel) < n {
+		if _, err := fake.WaitCalls(ctx, "chat.postMessage", len(fake.Calls("chat.postMessage"))+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitRow asks the store, by query, until it says what the test waits for;
+// query's error ends the test, and so does ctx's end, naming what was awaited.
+func waitRow(ctx context.Context, t *testing.T, what string, query func() (bool, error)) {
+	t.Helper()
+	for {
+		ok, err := query()
+		switch {
+		case ctx.Err() != nil:
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case err != nil:
+			t.Fatalf("waiting for %s: %v", what, err)
+		case ok:
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond): // the store tells nobody; ask again
+		}
 	}
 }
 
@@ -250,7 +327,11 @@ func parents(fake *slackfake.Server, channel string) int {
 
 func postSigned(t *testing.T, addr, path, body, secret string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
 	req.Header.Set("Content-Type", "application/json")
 	slackfake.Sign(req, []byte(body), secret, time.Now())
 	resp, err := http.DefaultClient.Do(req)
