@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/authtriage/authtriage/config"
-	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/human"
 )
 
 // configCheckOptions are the flags of `authtriage config check`.

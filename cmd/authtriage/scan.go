@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/authtriage/authtriage/config"
-	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/internal/display"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/triage"
 )
