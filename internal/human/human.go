@@ -9,9 +9,9 @@ import (
 )
 
 // Span writes a window or a period as people give one: two or more whole days as "7d",
-// whole hours as "24h" or "36h", whole minutes as "90m", anything else as Go does
-// ("1m30s"). It is the form
-// the configuration and --since accept, so Span's output parses back.
+// whole hours as "24h" or "36h", whole minutes under two hours as "90m", and anything
+// else as Go does without zero tails ("3h7m", "1m30s"). Every form parses back, as the
+// configuration and --since read it.
 func Span(d time.Duration) string {
 	const day = 24 * time.Hour
 	switch {
@@ -19,10 +19,14 @@ func Span(d time.Duration) string {
 		return strconv.FormatInt(int64(d/day), 10) + "d"
 	case d != 0 && d%time.Hour == 0:
 		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d != 0 && d%time.Minute == 0:
+	case d != 0 && d%time.Minute == 0 && d < 2*time.Hour:
 		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
 	}
-	return d.String()
+	s := d.String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	return s
 }
 
 // Elapsed writes how long something took: "<1ms", "120ms", "4.5s", "2m3s".

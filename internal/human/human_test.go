@@ -11,7 +11,7 @@ func TestSpan(t *testing.T) {
 		want string
 	}{
 		{0, "0s"}, {7 * 24 * time.Hour, "7d"}, {24 * time.Hour, "24h"}, {48 * time.Hour, "2d"}, {36 * time.Hour, "36h"},
-		{90 * time.Minute, "90m"}, {2 * time.Minute, "2m"}, {90 * time.Second, "1m30s"}, {1500 * time.Millisecond, "1.5s"},
+		{90 * time.Minute, "90m"}, {3*time.Hour + 7*time.Minute, "3h7m"}, {25*time.Hour + 30*time.Minute, "25h30m"}, {2 * time.Minute, "2m"}, {90 * time.Second, "1m30s"}, {1500 * time.Millisecond, "1.5s"},
 	} {
 		if got := Span(tc.d); got != tc.want {
 			t.Errorf("Span(%v) = %q, want %q", tc.d, got, tc.want)
