@@ -36,7 +36,6 @@ func typicalSummary() schedule.Summary {
 	}}
 	cur := triage.FleetRun{
 		Schedule: "nightly-prod", Tick: fleetTick, Started: fleetTick, Finished: fleetTick.Add(42 * time.Second),
-		Channel: "C0FLEET",
 		Hosts: []triage.HostState{
 			hostState("sqlhost01", "7kq2m9xd", triage.StatusCritical, triage.SPNDuplicate, triage.DCUnreachable),
 			hostState("sqlhost02", "x2y3z4a5", triage.StatusOK),
