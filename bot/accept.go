@@ -80,7 +80,7 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 		b.audit(req, req.Text, "rejected", fmt.Sprintf("%d bytes long, over the %d a command may have", len(req.Text), maxCommandText))
 		return Reply{Text: fmt.Sprintf("That is %d bytes long; no command is longer than %d. Type `/authtriage help` for the commands.", len(req.Text), maxCommandText)}
 	}
-	cmd, err := commands.Parse(req.Text)
+	cmd, err := commands.Parse(commandText(req.Text))
 	if err != nil {
 		b.audit(req, req.Text, "rejected", err.Error())
 		return Reply{Text: slackrender.Escape(err.Error()) + " Type `/authtriage help` for the commands."}

@@ -23,8 +23,8 @@ const (
 // here. Transports (HTTP, Socket Mode) only build Requests.
 type Request struct {
 	Origin Origin
-	// Text is the command as typed: the slash command's text, or the message's
-	// text (commands.Parse drops a leading mention of the bot).
+	// Text is the command as Slack sent it: the slash command's text, or the
+	// message's text, Slack's markup and all (commandText decodes it).
 	Text string
 	// Action and Value are the action ID and value of a button, or the channel
 	// picked in a conversations select (Origin FromButton).

@@ -1,6 +1,7 @@
-// Package commands is the command language people type to authtriage, in Slack
-// ("@authtriage check sqlhost01") and on the command line: Parse, Help and Suggest.
-// It knows nothing of Slack beyond the few escapes Slack puts into message text.
+// Package commands is the command language people type to authtriage's bot
+// ("check sqlhost01", "share 7kq2m9xd #dba"): Parse reads a command from plain
+// text and Help explains them. It knows nothing of Slack: the bot decodes Slack's
+// markup (mentions, links, escapes) before Parse reads the text.
 package commands
 
 import (
@@ -61,11 +62,12 @@ type Command struct {
 
 // A Channel is where to share a report.
 type Channel struct {
-	// ID is Slack's channel ID ("C0123ABCD") when the user picked the channel in
-	// Slack, which sends it as <#C0123ABCD|dba>; "" for a typed #name.
+	// ID is the channel's ID ("C0123ABCD") when the person picked the channel from
+	// the chat's list, which the chat passes on as <#C0123ABCD|dba>; "" for a typed
+	// #name.
 	ID string
 	// Name is the channel's name in lower case, without '#'. It may be "" when
-	// Slack sent only the ID.
+	// the chat gave only the ID.
 	Name string
 }
 

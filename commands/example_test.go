@@ -8,7 +8,7 @@ import (
 )
 
 func ExampleParse() {
-	c, err := commands.Parse("<@U0123ABCD> Check  sqlhost01\\SALES")
+	c, err := commands.Parse("Check  sqlhost01\\SALES")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -24,9 +24,4 @@ func ExampleParse() {
 	// check sqlhost01 SALES
 	// true
 	// "chek" is not a command; did you mean "check"? The commands are check, history, show, share and help.
-}
-
-func ExampleSuggest() {
-	fmt.Println(commands.Suggest("sqlhots01", []string{"sqlhost01", "sqlhost02", "dc01"}))
-	// Output: [sqlhost01 sqlhost02]
 }

@@ -9,37 +9,29 @@ import (
 	"github.com/authtriage/authtriage/triage"
 )
 
-// Parse reads one command from text as a person typed it in Slack or on the command
-// line:
+// Parse reads one command from plain text as a person typed it:
 //
 //	check HOST [INSTANCE]    check sqlhost01, check sqlhost01 SALES, check sqlhost01 :1433
 //	history HOST
 //	show ID
-//	share ID #channel        Slack sends a picked channel as <#C0123ABCD|dba>
+//	share ID #channel        a channel picked from the chat's list is <#C0123ABCD|dba>
 //	help [COMMAND]
 //
-// It tolerates what chat adds: a leading mention of the bot (<@U0123ABCD>) is
-// dropped, the verb may be in any case, any run of spaces (non-breaking ones too)
-// separates words, zero-width characters are ignored, text wrapped in backticks is
-// unwrapped, Slack's escapes &amp; &lt; &gt; are undone, and a host name Slack
-// turned into a link (<http://sqlhost01.corp.example|sqlhost01.corp.example>) is
-// read back as the name. A host may also carry its instance the way SQL Server
-// clients write it: sqlhost01\SALES, sqlhost01,1433 or sqlhost01:1433.
+// It tolerates what people paste: the verb may be in any case, any run of spaces
+// (non-breaking ones too) separates words, zero-width characters are ignored, and
+// text wrapped in backticks is unwrapped. A host may also carry its instance the way
+// SQL Server clients write it: sqlhost01\SALES, sqlhost01,1433 or sqlhost01:1433.
+// A chat's markup is not read here: the bot decodes Slack's before calling Parse.
 //
-// Empty text (or a bare mention) is a request for help: Parse returns
-// Command{Verb: VerbHelp}.
+// Empty text is a request for help: Parse returns Command{Verb: VerbHelp}.
 //
 // Errors are sentences for the user (see UsageError and UnknownCommandError).
 func Parse(text string) (Command, error) {
-	words := tokenize(clean(text))
-	if len(words) > 0 && strings.HasPrefix(words[0], "<@") && strings.HasSuffix(words[0], ">") {
-		words = words[1:]
-	}
-	words = unwrapCode(words)
+	words := unwrapCode(tokenize(clean(text)))
 	if len(words) == 0 {
 		return Command{Verb: VerbHelp}, nil
 	}
-	first := value(words[0])
+	first := words[0]
 	verb := Verb(strings.ToLower(first))
 	if !verb.known() {
 		return Command{}, &UnknownCommandError{Word: first, Suggestion: closestVerb(string(verb))}
@@ -62,7 +54,7 @@ func Parse(text string) (Command, error) {
 		if len(args) == 2 {
 			if hasInst {
 				return Command{}, usageErr(VerbCheck, "the instance is given twice: in %s and as %s; give it once",
-					quote(value(args[0])), quote(value(args[1])))
+					quote(args[0]), quote(args[1]))
 			}
 			inst, err = parseInstance(args[1])
 			if err != nil {
@@ -82,7 +74,7 @@ func Parse(text string) (Command, error) {
 			return Command{}, err
 		}
 		if hasInst {
-			return Command{}, usageErr(VerbHistory, "history is kept per host, not per instance: leave out the instance in %s", quote(value(args[0])))
+			return Command{}, usageErr(VerbHistory, "history is kept per host, not per instance: leave out the instance in %s", quote(args[0]))
 		}
 		c.Host = host
 	case VerbShow:
@@ -118,7 +110,7 @@ func Parse(text string) (Command, error) {
 			return Command{}, tooMany(VerbHelp, "at most the name of one command", args[1:])
 		}
 		if len(args) == 1 {
-			w := value(args[0])
+			w := args[0]
 			topic := Verb(strings.ToLower(w))
 			if !topic.known() {
 				return Command{}, &UnknownCommandError{Word: w, Suggestion: closestVerb(string(topic))}
@@ -130,15 +122,11 @@ func Parse(text string) (Command, error) {
 }
 
 func tooMany(v Verb, takes string, extra []string) error {
-	vals := make([]string, len(extra))
-	for i, w := range extra {
-		vals[i] = value(w)
-	}
 	what := "is one word too many"
 	if len(extra) > 1 {
 		what = "are more words than it takes"
 	}
-	return usageErr(v, "the %s command takes %s; %s %s", v, takes, quote(strings.Join(vals, " ")), what)
+	return usageErr(v, "the %s command takes %s; %s %s", v, takes, quote(strings.Join(extra, " ")), what)
 }
 
 // clean drops invalid UTF-8 and zero-width characters, which come with text pasted
@@ -155,8 +143,8 @@ func clean(s string) string {
 }
 
 // tokenize splits s at runs of white space (unicode.IsSpace, which includes
-// non-breaking spaces). A Slack control sequence <...> is one word even when it
-// contains spaces, as a channel or link label can.
+// non-breaking spaces). A reference <...> is one word even when it contains
+// spaces, as a label can.
 func tokenize(s string) []string {
 	var words []string
 	for i := 0; i < len(s); {
@@ -212,35 +200,15 @@ func unwrapCode(words []string) []string {
 	return kept
 }
 
-var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
-
-// value returns what a word means: Slack's escapes undone, and for a link Slack made
-// of something the user typed, the text as typed.
-func value(w string) string {
-	if !isControl(w) {
-		return unescaper.Replace(w)
-	}
-	inner := w[1 : len(w)-1]
-	target, label, hasLabel := strings.Cut(inner, "|")
-	for _, scheme := range []string{"http://", "https://", "mailto:"} {
-		if len(target) >= len(scheme) && strings.EqualFold(target[:len(scheme)], scheme) {
-			if hasLabel && label != "" {
-				return unescaper.Replace(label)
-			}
-			return strings.TrimSuffix(unescaper.Replace(target[len(scheme):]), "/")
-		}
-	}
-	return w
-}
-
-func isControl(w string) bool {
+// isReference reports whether w is a reference <...>, such as a channel picked
+// from a list.
+func isReference(w string) bool {
 	return len(w) >= 2 && w[0] == '<' && w[len(w)-1] == '>'
 }
 
 // parseHost reads HOST, HOST\INSTANCE, HOST,PORT or HOST:PORT.
-func parseHost(v Verb, w string) (host string, inst triage.Instance, hasInst bool, err error) {
-	s := value(w)
-	if isControl(s) {
+func parseHost(v Verb, s string) (host string, inst triage.Instance, hasInst bool, err error) {
+	if isReference(s) {
 		return "", triage.Instance{}, false, usageErr(v, "%s is not a host name", quote(s))
 	}
 	host = s
@@ -262,8 +230,7 @@ func parseHost(v Verb, w string) (host string, inst triage.Instance, hasInst boo
 	return strings.ToLower(host), inst, hasInst, nil
 }
 
-func parseInstance(w string) (triage.Instance, error) {
-	s := value(w)
+func parseInstance(s string) (triage.Instance, error) {
 	in, err := triage.ParseInstance(s)
 	if err != nil {
 		return triage.Instance{}, usageErr(VerbCheck, "%s is not an instance: %s", quote(s), instanceProblem(s))
@@ -321,9 +288,9 @@ const idAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 
 // parseReportID reads a report ID, ignoring case.
 func parseReportID(v Verb, w string) (string, error) {
-	s := strings.ToLower(value(w))
+	s := strings.ToLower(w)
 	if n := utf8.RuneCountInString(s); n != 8 {
-		return "", usageErr(v, "%s is not a report ID: report IDs are 8 letters and digits, like 7kq2m9xd, and this has %d", quote(value(w)), n)
+		return "", usageErr(v, "%s is not a report ID: report IDs are 8 letters and digits, like 7kq2m9xd, and this has %d", quote(w), n)
 	}
 	for _, r := range s {
 		if !strings.ContainsRune(idAlphabet, r) {
@@ -331,7 +298,7 @@ func parseReportID(v Verb, w string) (string, error) {
 			if strings.ContainsRune("01ilo", r) {
 				why = "no 0, 1, i, l or o, which are easy to confuse"
 			}
-			return "", usageErr(v, "%s is not a report ID: it has %q, and report IDs have %s", quote(value(w)), r, why)
+			return "", usageErr(v, "%s is not a report ID: it has %q, and report IDs have %s", quote(w), r, why)
 		}
 	}
 	return s, nil
@@ -339,28 +306,27 @@ func parseReportID(v Verb, w string) (string, error) {
 
 // parseChannel reads <#C0123ABCD|name>, <#C0123ABCD>, #name or name.
 func parseChannel(w string) (Channel, error) {
-	if isControl(w) && strings.HasPrefix(w, "<#") {
+	if isReference(w) && strings.HasPrefix(w, "<#") {
 		id, name, _ := strings.Cut(w[2:len(w)-1], "|")
 		if !validChannelID(id) {
-			return Channel{}, usageErr(VerbShare, "%s is not a channel Slack sent", quote(w))
+			return Channel{}, usageErr(VerbShare, "%s is not a channel reference", quote(w))
 		}
-		name = strings.ToLower(unescaper.Replace(name))
+		name = strings.ToLower(name)
 		if name != "" && !validChannelName(name) {
 			return Channel{}, usageErr(VerbShare, "%s is not a channel name", quote(name))
 		}
 		return Channel{ID: id, Name: name}, nil
 	}
-	s := value(w)
-	name := strings.ToLower(strings.TrimPrefix(s, "#"))
+	name := strings.ToLower(strings.TrimPrefix(w, "#"))
 	if !validChannelName(name) {
 		return Channel{}, usageErr(VerbShare,
-			"%s is not a channel: write #name, where a channel name is at most 80 lower-case letters, digits, '-' and '_'", quote(s))
+			"%s is not a channel: write #name, where a channel name is at most 80 lower-case letters, digits, '-' and '_'", quote(w))
 	}
 	return Channel{Name: name}, nil
 }
 
-// validChannelID accepts Slack's public and private channel IDs: C or G, then upper
-// case letters and digits.
+// validChannelID accepts the IDs of public and private channels as Slack writes
+// them: C or G, then upper-case letters and digits.
 func validChannelID(id string) bool {
 	if len(id) < 3 || len(id) > 32 || (id[0] != 'C' && id[0] != 'G') {
 		return false
@@ -373,7 +339,7 @@ func validChannelID(id string) bool {
 	return true
 }
 
-// validChannelName applies Slack's rules for channel names: at most 80 characters,
+// validChannelName applies the rules for channel names (Slack's): at most 80 characters,
 // lower-case letters (of any script), digits, '-' and '_'.
 func validChannelName(s string) bool {
 	if s == "" || utf8.RuneCountInString(s) > 80 {

@@ -37,12 +37,6 @@ func TestParse(t *testing.T) {
 		{"non-breaking spaces", "check\u00a0sqlhost01\u202fSALES",
 			commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01", Instance: triage.Instance{Name: "SALES"}}},
 		{"zero-width space inside a word", "check sql\u200bhost01", commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01"}},
-		{"bot mention", "<@U0123ABCD> check sqlhost01", commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01"}},
-		{"bot mention with name", "<@U0123ABCD|authtriage>   check sqlhost01", commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01"}},
-		{"Slack link of a host name", "check <http://sqlhost01.corp.example|sqlhost01.corp.example>",
-			commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01.corp.example"}},
-		{"Slack link without label", "check <http://sqlhost01.corp.example>",
-			commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01.corp.example"}},
 		{"backquoted", "`check sqlhost01`", commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01"}},
 		{"code block", "```check sqlhost01```", commands.Command{Verb: commands.VerbCheck, Host: "sqlhost01"}},
 		{"history", "history sqlhost01", commands.Command{Verb: commands.VerbHistory, Host: "sqlhost01"}},
@@ -63,7 +57,6 @@ func TestParse(t *testing.T) {
 		{"help", "help", commands.Command{Verb: commands.VerbHelp}},
 		{"help topic", "help Check", commands.Command{Verb: commands.VerbHelp, Topic: commands.VerbCheck}},
 		{"empty is help", "", commands.Command{Verb: commands.VerbHelp}},
-		{"bare mention is help", "<@U0123ABCD>", commands.Command{Verb: commands.VerbHelp}},
 		{"spaces only is help", " \u00a0 ", commands.Command{Verb: commands.VerbHelp}},
 	}
 	for _, tt := range tests {
@@ -106,7 +99,9 @@ func TestParseErrors(t *testing.T) {
 		{"share without channel", "share 7kq2m9xd", []string{"which report to share and where"}},
 		{"share to bad channel", "share 7kq2m9xd #bad.name", []string{`"#bad.name" is not a channel`}},
 		{"share to a user", "share 7kq2m9xd <@U0123ABCD>", []string{"is not a channel"}},
-		{"share to bad channel ID", "share 7kq2m9xd <#x|dba>", []string{"is not a channel Slack sent"}},
+		{"share to bad channel ID", "share 7kq2m9xd <#x|dba>", []string{"is not a channel reference"}},
+		{"a reference is no host", "check <http://sqlhost01|sqlhost01>", []string{"is not a host name"}},
+		{"a mention is no command", "<@U0123ABCD> check sqlhost01", []string{"is not a command"}},
 		{"help on unknown topic", "help nothing", []string{`"nothing" is not a command.`}},
 		{"long input is shortened", "check " + strings.Repeat("x", 300) + "_", []string{"…"}},
 	}

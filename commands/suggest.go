@@ -1,57 +1,6 @@
 package commands
 
-import (
-	"slices"
-	"strings"
-)
-
-// Suggest returns the names in inventory that name may have been meant as, closest
-// first, at most 3: those within 2 edits of name (an insertion, deletion,
-// substitution or swap of neighbours is one edit) or sharing its first 3 characters
-// or more. Case is ignored, and names that differ only in case are offered once, in
-// the spelling inventory has. An edit distance as large as name itself (2 edits to a
-// 2-letter name) is no resemblance and is not offered.
-//
-// Closest means fewest edits, then the longest shared prefix, then alphabetical.
-func Suggest(name string, inventory []string) []string {
-	n := []rune(strings.ToLower(name))
-	if len(n) == 0 {
-		return nil
-	}
-	type candidate struct {
-		name         string
-		dist, prefix int
-	}
-	var cands []candidate
-	seen := map[string]bool{}
-	for _, h := range inventory {
-		l := strings.ToLower(h)
-		if h == "" || seen[l] {
-			continue
-		}
-		seen[l] = true
-		hr := []rune(l)
-		p := commonPrefix(n, hr)
-		d := distance(n, hr)
-		if (d <= 2 && d < len(n)) || p >= 3 {
-			cands = append(cands, candidate{h, d, p})
-		}
-	}
-	slices.SortFunc(cands, func(a, b candidate) int {
-		if a.dist != b.dist {
-			return a.dist - b.dist
-		}
-		if a.prefix != b.prefix {
-			return b.prefix - a.prefix
-		}
-		return strings.Compare(a.name, b.name)
-	})
-	var out []string
-	for _, c := range cands[:min(3, len(cands))] {
-		out = append(out, c.name)
-	}
-	return out
-}
+import "strings"
 
 // closestVerb returns the verb word was most likely meant as, or "": a verb within
 // 2 edits (fewer than word has letters), or one that word begins, fewest edits
@@ -67,14 +16,6 @@ func closestVerb(word string) Verb {
 		}
 	}
 	return best
-}
-
-func commonPrefix(a, b []rune) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
 }
 
 // distance returns the optimal string alignment distance between a and b:
