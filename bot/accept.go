@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -82,8 +81,9 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 	}
 	cmd, err := commands.Parse(commandText(req.Text))
 	if err != nil {
-		b.audit(req, req.Text, "rejected", err.Error())
-		return Reply{Text: slackrender.Escape(err.Error()) + " Type `/authtriage help` for the commands."}
+		f := b.explain(ctx, b.log, "read the command", "", err)
+		b.audit(req, req.Text, f.result, f.detail)
+		return Reply{Text: f.text}
 	}
 	if !b.allowed(cmd.Verb, req) {
 		b.audit(req, cmd.String(), "denied", "no access rule allows it")
@@ -96,8 +96,9 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 	case commands.VerbCheck, commands.VerbHistory:
 		host, ok := b.o.Inventory.Lookup(cmd.Host)
 		if !ok {
-			b.audit(req, cmd.String(), "rejected", "host not in the inventory")
-			return unknownHost(cmd.Host, b.o.Inventory.Suggest(cmd.Host))
+			f := b.explain(ctx, b.log, string(cmd.Verb), cmd.Host, fmt.Errorf("%s: %w", cmd.Host, triage.ErrNotInInventory))
+			b.audit(req, cmd.String(), f.result, f.detail)
+			return Reply{Text: f.text}
 		}
 		if cmd.Verb == commands.VerbHistory {
 			return b.queueLight(req, cmd, func(ctx context.Context) { b.history(ctx, req, host) })
@@ -164,18 +165,6 @@ func shareDenied(channel string) Reply {
 
 func denial(v commands.Verb) Reply {
 	return Reply{Text: fmt.Sprintf(":no_entry: You may not run `%s` here. Who may run which command in which channel is set in authtriage's configuration (`access:`); ask its owners to add you, your user group or this channel.", v)}
-}
-
-func unknownHost(name string, suggestions []string) Reply {
-	text := fmt.Sprintf("*%s* is not in authtriage's inventory, so I will not probe it.", slackrender.Escape(name))
-	if len(suggestions) > 0 {
-		quoted := make([]string, len(suggestions))
-		for i, s := range suggestions {
-			quoted[i] = "*" + slackrender.Escape(s) + "*"
-		}
-		text += " Did you mean " + strings.Join(quoted, " or ") + "?"
-	}
-	return Reply{Text: text}
 }
 
 // errorText is what a user is told of an error of Slack's API: Slack's error

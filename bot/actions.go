@@ -2,10 +2,12 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/authtriage/authtriage/commands"
 	slackrender "github.com/authtriage/authtriage/render/slack"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // actionVerb is the command whose access rule a button needs.
@@ -99,8 +101,9 @@ func (b *Bot) rerun(ctx context.Context, req Request, id string) {
 	}
 	host, ok := b.o.Inventory.Lookup(rec.Report.Host)
 	if !ok {
-		b.audit(req, describe(req), "rejected", "host no longer in the inventory")
-		b.tell(ctx, req, unknownHost(rec.Report.Host, nil))
+		f := b.explain(ctx, b.log, "check", rec.Report.Host, fmt.Errorf("%s: %w", rec.Report.Host, triage.ErrNotInInventory))
+		b.audit(req, describe(req), f.result, f.detail)
+		b.tell(ctx, req, Reply{Text: f.text})
 		return
 	}
 	cmd := commands.Command{Verb: commands.VerbCheck, Host: host}

@@ -319,8 +319,12 @@ func (b *Bot) work(ctx context.Context, q <-chan job, triage bool) {
 func (b *Bot) safely(ctx context.Context, req Request, f func(context.Context)) {
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.Error("request handler panicked", "origin", req.Origin, "user", req.User, "channel", req.Channel, "panic", p)
-			b.audit(req, describe(req), "error", fmt.Sprintf("internal error: %v", p))
+			log := b.log.With("origin", req.Origin, "user", req.User, "channel", req.Channel)
+			f := b.explain(ctx, log, "answer that", "", fmt.Errorf("request handler panicked: %v", p))
+			b.audit(req, describe(req), f.result, f.detail)
+			if req.User != "" && req.Channel != "" {
+				b.tell(ctx, req, Reply{Text: f.text})
+			}
 		}
 	}()
 	f(ctx)

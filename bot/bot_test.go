@@ -34,10 +34,12 @@ const (
 )
 
 // fakeTriager is a FAKE Triager: it returns a fixed report (the demo's) for any
-// host, after blocking on gate when that is set, and counts its calls.
+// host, after blocking on gate when that is set, or err when that is set, and
+// counts its calls.
 type fakeTriager struct {
 	report triage.Report
 	gate   chan struct{} // when not nil, Triage waits for it or ctx
+	err    error         // when not nil, what Triage returns
 	mu     sync.Mutex
 	hosts  []string
 }
@@ -48,6 +50,9 @@ func (f *fakeTriager) Triage(ctx context.Context, r TriageRequest) (triage.Repor
 	f.mu.Unlock()
 	if r.Progress != nil {
 		r.Progress(1, 3)
+	}
+	if f.err != nil {
+		return triage.Report{}, f.err
 	}
 	rep := f.report
 	if f.gate != nil {

@@ -47,10 +47,9 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	rep, err := b.o.Triager.Triage(ctx, TriageRequest{ID: id, Host: host, Instance: inst, Progress: prog.report})
 	prog.stop()
 	if err != nil {
-		b.audit(req, cmd.String(), "error", err.Error())
-		msg := slackrender.Notice("Could not check "+slackrender.Escape(host),
-			fmt.Sprintf(":x: Could not check *%s*: %s", slackrender.Escape(host), slackrender.Escape(display.Line(err.Error()))))
-		if err := b.update(ctx, channel, parentTS, msg); err != nil {
+		f := b.explain(ctx, log, "check *"+slackrender.Escape(host)+"*", host, err)
+		b.audit(req, cmd.String(), f.result, f.detail)
+		if err := b.update(ctx, channel, parentTS, slackrender.Notice("Could not check "+slackrender.Escape(host), f.text)); err != nil {
 			log.Error("failure not shown", "err", err)
 		}
 		return
@@ -97,9 +96,9 @@ func (b *Bot) freshID(ctx context.Context) string {
 func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parentTS, replyTS string, log *slog.Logger) (string, error) {
 	msgs, err := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages})
 	if err != nil {
-		log.Error("report not rendered", "err", err)
+		f := b.explain(ctx, log, "show report "+rep.ID+" in Slack", "", err)
 		msgs = []slackrender.Message{slackrender.Notice("Report "+rep.ID,
-			fmt.Sprintf(":x: The report %s could not be shown in Slack: %s. It is stored: ask for it with `show %s` after a fix, or use the CLI.", rep.ID, slackrender.Escape(err.Error()), rep.ID))}
+			f.text+fmt.Sprintf(" It is stored: ask for it with `show %s` after a fix, or use the CLI.", rep.ID))}
 	}
 	var first error
 	failed := func(what string, err error, args ...any) {

@@ -24,9 +24,9 @@ func (b *Bot) load(ctx context.Context, req Request, id string) (store.Record, b
 		b.tell(ctx, req, Reply{Text: fmt.Sprintf("There is no report `%s`. Reports are kept for a limited time; `history HOST` lists a host's recent ones.", id)})
 		return rec, false
 	case err != nil:
-		b.audit(req, describe(req), "error", err.Error())
-		b.log.Error("report not loaded", "report", id, "err", err)
-		b.tell(ctx, req, Reply{Text: fmt.Sprintf(":x: I could not read report `%s` from my store. Try again shortly.", id)})
+		f := b.explain(ctx, b.log, fmt.Sprintf("read report `%s` from my store", id), "", err)
+		b.audit(req, describe(req), f.result, f.detail)
+		b.tell(ctx, req, Reply{Text: f.text + " Try again shortly."})
 		return rec, false
 	}
 	return rec, true
@@ -85,8 +85,9 @@ func (b *Bot) history(ctx context.Context, req Request, host string) {
 	defer cancel()
 	entries, err := b.o.Store.History(sctx, host, 10)
 	if err != nil {
-		b.audit(req, "history "+host, "error", err.Error())
-		b.tell(ctx, req, Reply{Text: ":x: I could not read the history from my store. Try again shortly."})
+		f := b.explain(ctx, b.log, "read the history of *"+slackrender.Escape(host)+"* from my store", "", err)
+		b.audit(req, "history "+host, f.result, f.detail)
+		b.tell(ctx, req, Reply{Text: f.text + " Try again shortly."})
 		return
 	}
 	since := map[triage.CauseID]time.Time{}
