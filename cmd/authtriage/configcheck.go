@@ -136,11 +136,6 @@ func countProblems(errs, warns int) string {
 	return strings.Join(parts, " and ")
 }
 
-// plural writes n with the singular or plural noun: "1 problem", "2 problems".
-//
-// Deprecated: use human.Count; kept until serve's last use goes.
-func plural(n int, one, many string) string { return human.Count(n, one, many) }
-
 // readerNote says whose access to the files was checked.
 func readerNote(a *config.Account) string {
 	if a == nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/authtriage/authtriage/bot"
 	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/schedule"
 	"github.com/authtriage/authtriage/store"
@@ -98,7 +99,7 @@ func startDaemon(ctx context.Context, name string, role config.Role, fs *flag.Fl
 		}
 	}
 	if r.Config == nil {
-		log.Error("not starting: the configuration has "+plural(r.Errors(), "problem", "problems"), "config", *configPath,
+		log.Error("not starting: the configuration has "+human.Count(r.Errors(), "problem", "problems"), "config", *configPath,
 			"check", "authtriage config check --config "+*configPath)
 		return nil, nil, exitUnknown, true
 	}
@@ -191,11 +192,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 			}
 		})
 	}
-	botDone := make(chan struct{})
-	go func() {
-		defer close(botDone)
-		b.Run(botCtx)
-	}()
+	botDone := make(chan error, 1)
+	go func() { botDone <- b.Run(botCtx) }()
 
 	var socket bot.SocketState
 	ready := func() error {
@@ -239,7 +237,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 	stopFront()
 	frontWG.Wait()
 	stopBot()
-	<-botDone
+	if berr := <-botDone; err == nil {
+		err = berr
+	}
 	stopOps()
 	opsWG.Wait()
 	return err
