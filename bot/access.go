@@ -28,6 +28,9 @@ func (b *Bot) allowed(verb commands.Verb, req Request) bool {
 // filled in the background, so deciding access never waits on Slack; until a
 // group's members are known, nobody is taken to be in it.
 type groupCache struct {
+	// loaded is closed once every group was asked for (fetched or not) for the
+	// first time, or at once when there are none.
+	loaded  chan struct{}
 	mu      sync.RWMutex
 	members map[string][]string // group ID -> sorted user IDs
 }
@@ -53,6 +56,8 @@ func (g *groupCache) set(group string, users []string) {
 // refreshGroups fetches the groups' members now and every GroupRefresh until ctx
 // is done. A group that cannot be fetched keeps its last known members.
 func (b *Bot) refreshGroups(ctx context.Context) {
+	loaded := sync.OnceFunc(func() { close(b.groups.loaded) })
+	defer loaded()
 	if len(b.o.UserGroups) == 0 {
 		return
 	}
@@ -73,6 +78,7 @@ func (b *Bot) refreshGroups(ctx context.Context) {
 			}
 			b.groups.set(g, users)
 		}
+		loaded()
 		select {
 		case <-ctx.Done():
 			return

@@ -122,8 +122,10 @@ type Bot struct {
 	triages chan job // triages waiting for a worker
 	light   chan job // cheap commands and replies waiting for a worker
 
-	accepting  atomic.Bool
-	started    atomic.Bool
+	accepting atomic.Bool
+	started   atomic.Bool
+	// up is closed when Run starts accepting requests, down when it stops.
+	up, down   chan struct{}
 	groups     groupCache
 	home       homeViewers
 	homeQueued atomic.Bool // a Home refresh is queued
@@ -205,6 +207,9 @@ func New(o Options) (*Bot, error) {
 		audits:  make(chan store.AuditEntry, 1024),
 
 		socketWork: make(chan struct{}, 64),
+		up:         make(chan struct{}),
+		down:       make(chan struct{}),
+		groups:     groupCache{loaded: make(chan struct{})},
 	}, nil
 }
 
@@ -251,10 +256,12 @@ func (b *Bot) Run(ctx context.Context) error {
 		lightWG.Go(func() { b.work(work, b.light, false) })
 	}
 	b.accepting.Store(true)
+	close(b.up)
 	b.log.InfoContext(ctx, "bot accepting requests", "workers", b.o.Workers, "queue", b.o.Queue)
 
 	<-ctx.Done()
 	b.accepting.Store(false)
+	close(b.down)
 	b.log.Info("bot stopping: no new requests; waiting for running triages", "grace", b.o.ShutdownGrace)
 	b.closeMu.Lock()
 	b.queuesClosed = true

@@ -177,9 +177,7 @@ func newHarness(t testing.TB, change ...func(*Options)) *harness {
 	}()
 	h.stop = sync.OnceFunc(func() { cancel(); <-done })
 	t.Cleanup(h.stop)
-	for !b.accepting.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	<-b.up
 	h.http = httptest.NewServer(b.HTTPHandler(secret))
 	t.Cleanup(h.http.Close)
 	return h
@@ -351,7 +349,7 @@ func TestRefusedRequestsRunNothing(t *testing.T) {
 			t.Errorf("replay = %d; want 401", code)
 		}
 	})
-	time.Sleep(50 * time.Millisecond) // anything wrongly queued would have started
+	h.stop() // Run returns when everything it took is done: anything wrongly queued has run
 	if got := h.tr.calls(); len(got) != 0 {
 		t.Errorf("triages = %v; want none", got)
 	}
@@ -387,7 +385,7 @@ func TestSameEventTwiceRunsOneTriage(t *testing.T) {
 	rep := h.tr.report
 	rep.ID, rep.Host = reportID(1), "sqlhost01"
 	h.threadOf(rep)
-	time.Sleep(50 * time.Millisecond)
+	h.stop() // Run returns when everything it took is done
 	if got := h.tr.calls(); len(got) != 1 {
 		t.Errorf("triages = %v; want exactly one", got)
 	}
@@ -426,10 +424,7 @@ func TestRateLimitedPostIsPostedAfterTheWait(t *testing.T) {
 
 func TestAccessRules(t *testing.T) {
 	h := newHarness(t)
-	// Wait until the group's members are known.
-	for !h.bot.groups.has(oncall, "U0ONCALL") {
-		time.Sleep(time.Millisecond)
-	}
+	<-h.bot.groups.loaded // the group's members are known
 	cases := []struct {
 		name, user, channel, text string
 		want                      string // in the ack

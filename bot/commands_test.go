@@ -132,7 +132,7 @@ func TestIgnoredEvents(t *testing.T) {
 	dm := map[string]any{"type": "message", "channel_type": "im", "user": dba, "text": "check sqlhost01", "ts": "1.5", "channel": "D0DM"}
 	h.do(h.sign("/slack/events", "application/json", eventBody("EvDM", dm), secret, time.Now()))
 	h.wait("chat.update", 1)
-	time.Sleep(50 * time.Millisecond)
+	h.stop() // Run returns when everything it took is done
 	if got := h.tr.calls(); len(got) != 1 {
 		t.Errorf("triages = %v; want only the direct message's", got)
 	}

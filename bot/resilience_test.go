@@ -53,9 +53,7 @@ func TestStoppingAnswersWhatItTook(t *testing.T) {
 
 	stopped := make(chan struct{})
 	go func() { h.stop(); close(stopped) }()
-	for h.bot.accepting.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	<-h.bot.down
 	mention := map[string]any{"type": "app_mention", "user": dba, "text": "<@UBOT> check sqlhost02", "ts": "1764000000.000300", "channel": incident}
 	if code, _ := h.do(h.sign("/slack/events", "application/json", eventBody("EvLate", mention), secret, time.Now())); code != http.StatusServiceUnavailable {
 		t.Errorf("event while stopping = %d; want 503 so Slack delivers it again", code)

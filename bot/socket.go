@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,11 +32,14 @@ var fatalSocketErrors = []string{"invalid_auth", "not_authed", "account_inactive
 // reconnects by itself; when its loop returns anyway, RunSocketMode makes a new
 // client and connects again after a backoff (1 s doubling to 1 min), except for
 // errors that mean the tokens are wrong, which it returns. state, when not nil,
-// tracks whether a connection is up.
+// tracks whether a connection is up. It returns once the envelopes it took are
+// handled.
 func (b *Bot) RunSocketMode(ctx context.Context, newClient func() *socketmode.Client, state *SocketState) error {
 	if state == nil {
 		state = &SocketState{}
 	}
+	var handlers sync.WaitGroup // envelopes being handled
+	defer handlers.Wait()
 	backoff := time.Second
 	for {
 		c := newClient()
@@ -43,7 +47,7 @@ func (b *Bot) RunSocketMode(ctx context.Context, newClient func() *socketmode.Cl
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- c.RunContext(runCtx) }()
-		fatal := b.socketEvents(runCtx, c, state, done)
+		fatal := b.socketEvents(runCtx, c, state, done, &handlers)
 		cancel()
 		state.connected.Store(false)
 		if ctx.Err() != nil {
@@ -65,9 +69,10 @@ func (b *Bot) RunSocketMode(ctx context.Context, newClient func() *socketmode.Cl
 	}
 }
 
-// socketEvents handles one client's events until its run loop ends (done). It
-// returns an error when the run ended for a reason no reconnect cures.
-func (b *Bot) socketEvents(ctx context.Context, c *socketmode.Client, state *SocketState, done <-chan error) error {
+// socketEvents handles one client's events until its run loop ends (done), each
+// envelope in a goroutine of handlers. It returns an error when the run ended for
+// a reason no reconnect cures.
+func (b *Bot) socketEvents(ctx context.Context, c *socketmode.Client, state *SocketState, done <-chan error, handlers *sync.WaitGroup) error {
 	for {
 		select {
 		case err := <-done:
@@ -83,7 +88,7 @@ func (b *Bot) socketEvents(ctx context.Context, c *socketmode.Client, state *Soc
 			if !ok {
 				return nil
 			}
-			if err := b.socketEvent(ctx, c, state, evt); err != nil {
+			if err := b.socketEvent(ctx, c, state, evt, handlers); err != nil {
 				return err
 			}
 		}
@@ -92,7 +97,7 @@ func (b *Bot) socketEvents(ctx context.Context, c *socketmode.Client, state *Soc
 
 // socketEvent handles one Socket Mode event. It must be quick: slack-go's reader
 // waits while Events is full, and a stalled reader misses Slack's pings.
-func (b *Bot) socketEvent(ctx context.Context, c *socketmode.Client, state *SocketState, evt socketmode.Event) error {
+func (b *Bot) socketEvent(ctx context.Context, c *socketmode.Client, state *SocketState, evt socketmode.Event, handlers *sync.WaitGroup) error {
 	began := time.Now()
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
@@ -123,12 +128,18 @@ func (b *Bot) socketEvent(ctx context.Context, c *socketmode.Client, state *Sock
 			break
 		}
 		// Handled off the loop: a slow store must not hold up the envelopes
-		// behind this one. The loop waits only when handlers are at their bound.
-		b.socketWork <- struct{}{}
-		go func() {
+		// behind this one. The loop waits only when handlers are at their bound,
+		// and not past ctx: an envelope left unacknowledged is delivered again.
+		select {
+		case b.socketWork <- struct{}{}:
+		case <-ctx.Done():
+			b.log.Warn("envelope left unacknowledged while stopping, for Slack to deliver again", "envelope", evt.Request.EnvelopeID)
+			return nil
+		}
+		handlers.Go(func() {
 			defer func() { <-b.socketWork }()
 			b.handleEnvelope(ctx, c, evt, began)
-		}()
+		})
 	}
 	return nil
 }

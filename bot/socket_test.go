@@ -27,12 +27,19 @@ func TestSocketModeEnvelopesAreAckedAndHandled(t *testing.T) {
 			return socketmode.New(api, socketmode.OptionPingInterval(time.Hour))
 		}, &state)
 	}()
-	defer func() {
+	stopped := false
+	// stop ends Socket Mode, which returns once every envelope it took is handled.
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("RunSocketMode = %v; want nil after cancel", err)
 		}
-	}()
+	}
+	defer stop()
 	wctx, wcancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer wcancel()
 
@@ -73,10 +80,6 @@ func TestSocketModeEnvelopesAreAckedAndHandled(t *testing.T) {
 		}
 	}
 	h.wait("chat.update", 2)
-	time.Sleep(50 * time.Millisecond)
-	if got := h.tr.calls(); len(got) != 2 || got[1] != "sqlhost02" {
-		t.Errorf("triages = %v; want sqlhost01 then sqlhost02 once", got)
-	}
 
 	// A lost connection is re-established and envelopes flow again.
 	before := h.fake.Connections()
@@ -91,6 +94,12 @@ func TestSocketModeEnvelopesAreAckedAndHandled(t *testing.T) {
 	}
 	if h.fake.Connections() <= before {
 		t.Errorf("connections = %d; want a reconnection after %d", h.fake.Connections(), before)
+	}
+
+	stop()
+	h.stop() // Run returns when everything it took is done
+	if got := h.tr.calls(); len(got) != 2 || got[1] != "sqlhost02" {
+		t.Errorf("triages = %v; want sqlhost01 then sqlhost02 once", got)
 	}
 }
 
