@@ -66,10 +66,6 @@ func (b *Bot) HomeOpened(ctx context.Context, user string) {
 	b.enqueue(b.light, j, false)
 }
 
-// RefreshHome republishes the App Home tab of everyone who opened it recently;
-// the scheduler calls it after a fleet run.
-func (b *Bot) RefreshHome(ctx context.Context) { b.refreshHome(ctx) }
-
 // refreshHome queues one republishing of the Home tabs on the cheap pool and
 // returns: a triage worker never waits on it, and refreshes asked for while one
 // is queued are the same refresh.

@@ -1,3 +1,7 @@
+// Package bot is authtriage's Slack adapter: the Socket Mode and HTTP transports,
+// the one request pipeline (parse, access, de-duplication, queues, audit), the
+// store's reports and posting what package slackrender renders, within Slack's
+// rate limits.
 package bot
 
 import (

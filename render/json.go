@@ -1,5 +1,7 @@
-// Package render writes reports for people and programs: terminal text and JSON.
-// Renderers write to a buffer first and never leave half a report behind.
+// Package render writes reports for people and programs: terminal text and JSON,
+// and the pieces the Slack renderer (package slackrender) shares with them: counts,
+// zones, time ranges and the failure trend's sparklines. Renderers write to a
+// buffer first and never leave half a report behind.
 package render
 
 import (
