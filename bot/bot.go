@@ -34,6 +34,7 @@ type SlackAPI interface {
 // Store is what the bot keeps and looks up; *store.DB has it.
 type Store interface {
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	ReserveReportID(ctx context.Context, id, host string) (string, error)
 	SaveReport(ctx context.Context, r store.Record) error
 	Report(ctx context.Context, id string) (store.Record, error)
 	History(ctx context.Context, host string, limit int) ([]store.Entry, error)

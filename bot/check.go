@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -24,7 +23,7 @@ import (
 // the thread is attached as a Markdown file. The report is stored before it is
 // posted, so a post that fails loses nothing.
 func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host string, inst triage.Instance, channel, threadTS string) {
-	id := b.freshID(ctx)
+	id := b.freshID(ctx, host)
 	log := b.log.With("report", id, "host", host, "user", req.User, "channel", channel)
 	started := b.o.Now()
 
@@ -71,19 +70,18 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 	b.refreshHome(ctx)
 }
 
-// freshID returns a new report ID that no stored report has: IDs are short, so
-// over a long retention two triages could draw the same one.
-func (b *Bot) freshID(ctx context.Context) string {
-	id := b.o.NewID()
-	for range 5 {
-		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := b.o.Store.Report(sctx, id)
-		cancel()
-		if !errors.Is(err, store.ErrNotFound) {
-			id = b.o.NewID() // taken, or the store cannot tell: draw again
-			continue
-		}
-		break
+// freshID returns the ID of host's next report, reserved in the store, which
+// gives no other report that ID (IDs are short and random, so two triages of
+// any replicas could draw the same). It asks for one drawn with NewID; when the
+// store cannot reserve one, it goes on with that one unreserved.
+func (b *Bot) freshID(ctx context.Context, host string) string {
+	want := b.o.NewID()
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	id, err := b.o.Store.ReserveReportID(sctx, want, host)
+	if err != nil {
+		b.log.Warn("report ID not reserved; going on with one unreserved", "host", host, "report", want, "err", err)
+		return want
 	}
 	return id
 }
