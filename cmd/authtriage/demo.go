@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/checks"
-	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/diagnosis"
+	"github.com/authtriage/authtriage/internal/demo"
 	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/triage"
 )

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/internal/testdomain"
+	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/triage"
 )
 
