@@ -54,6 +54,7 @@ func (b *Bot) check(ctx context.Context, req Request, cmd commands.Command, host
 		return
 	}
 	rep.ID = id // the Triager was asked for this ID; the thread shows no other
+	addInventoryHints(&rep)
 	b.metrics.triaged(rep)
 
 	saveCtx, cancel := b.postCtx(ctx)

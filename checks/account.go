@@ -32,11 +32,11 @@ func (Account) Name() string { return "account" }
 // Run reads the account; a missing account is a fact, not an error.
 func (c Account) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Dir == nil {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no directory source"))
+		return triage.Result{}, triage.SkipLacking(triage.MissingDirectory, "%s", cmp.Or(c.NoSource, "no directory source"))
 	}
 	name := t.SPNOwner("")
 	if name == "" {
-		return triage.Result{}, triage.Skip("the service account is not known")
+		return triage.Result{}, triage.SkipLacking(triage.MissingServiceAccount, "the service account is not known")
 	}
 	now := time.Now
 	if c.Now != nil {

@@ -27,7 +27,7 @@ func (Clock) Name() string { return "clock" }
 // Run reads the clock.
 func (c Clock) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if c.DC == nil {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no directory to read the time from"))
+		return triage.Result{}, triage.SkipLacking(triage.MissingDirectory, "%s", cmp.Or(c.NoSource, "no directory to read the time from"))
 	}
 	r, err := c.DC.CurrentTime(ctx)
 	if err != nil {

@@ -27,7 +27,7 @@ func (DC) Name() string { return "dc" }
 // Run probes every domain controller.
 func (c DC) Run(ctx context.Context, _ triage.Target) (triage.Result, error) {
 	if c.Dir == nil {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no directory source"))
+		return triage.Result{}, triage.SkipLacking(triage.MissingDirectory, "%s", cmp.Or(c.NoSource, "no directory source"))
 	}
 	probes := c.Dir.ProbeDCs(ctx)
 	if len(probes) == 0 {

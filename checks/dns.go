@@ -35,10 +35,10 @@ func (DNS) Name() string { return "dns" }
 // Run resolves the FQDN and each of its addresses back.
 func (c DNS) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Resolver == nil {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no resolver"))
+		return triage.Result{}, triage.SkipLacking(triage.MissingDirectory, "%s", cmp.Or(c.NoSource, "no directory source"))
 	}
 	if t.FQDN == "" {
-		return triage.Result{}, triage.Skip("the host's FQDN is not known")
+		return triage.Result{}, triage.SkipLacking(triage.MissingFQDN, "the host's FQDN is not known")
 	}
 	facts := &triage.DNSFacts{FQDN: t.FQDN, ReverseFor: map[string][]string{}}
 	res := triage.Result{Obs: triage.Observations{Directory: &triage.DirectoryFacts{DNS: facts}}}

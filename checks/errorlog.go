@@ -46,7 +46,7 @@ func (ErrorLog) Name() string { return "errorlog" }
 // (the report is printed, its verdict unknown unless a finding explains the incident).
 func (c ErrorLog) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if len(c.Files) == 0 {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no ERRORLOG source for "+t.Host))
+		return triage.Result{}, triage.SkipLacking(triage.MissingErrorLog, "%s", cmp.Or(c.NoSource, "no ERRORLOG source for "+t.Host))
 	}
 	opt := errorlog.Options{Since: c.Since, Progress: c.Progress, End: windowEnd(c.Copied, c.Now)}
 	sum, err := c.read(ctx, opt)

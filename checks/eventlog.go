@@ -39,7 +39,7 @@ func (EventLog) Name() string { return "eventlog" }
 // (Export) is a pass.
 func (c EventLog) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if len(c.Files) == 0 {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no event-log source for "+t.Host))
+		return triage.Result{}, triage.SkipLacking(triage.MissingEventLog, "%s", cmp.Or(c.NoSource, "no event-log source for "+t.Host))
 	}
 	opt := eventlog.Options{Since: c.Since, End: windowEnd(c.Copied, c.Now)}
 	var res triage.Result

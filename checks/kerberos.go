@@ -28,11 +28,11 @@ func (Kerberos) Name() string { return "kerberos" }
 // failure to log on.
 func (c Kerberos) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.KDC == nil {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no Kerberos settings for the checker"))
+		return triage.Result{}, triage.SkipLacking(triage.MissingKerberos, "%s", cmp.Or(c.NoSource, "no Kerberos settings for the checker"))
 	}
 	spns := t.RequiredSPNs()
 	if len(spns) == 0 {
-		return triage.Result{}, triage.Skip("the host's FQDN is not known")
+		return triage.Result{}, triage.SkipLacking(triage.MissingFQDN, "the host's FQDN is not known")
 	}
 	results, err := c.KDC.Tickets(ctx, spns)
 	res := triage.Result{Obs: triage.Observations{Directory: &triage.DirectoryFacts{Tickets: results}}}

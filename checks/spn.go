@@ -27,11 +27,11 @@ func (SPN) Name() string { return "spn" }
 // Run looks up every required SPN; the owners found before an error are kept.
 func (c SPN) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Dir == nil {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "no directory source"))
+		return triage.Result{}, triage.SkipLacking(triage.MissingDirectory, "%s", cmp.Or(c.NoSource, "no directory source"))
 	}
 	spns := t.RequiredSPNs()
 	if len(spns) == 0 {
-		return triage.Result{}, triage.Skip("the host's FQDN is not known")
+		return triage.Result{}, triage.SkipLacking(triage.MissingFQDN, "the host's FQDN is not known")
 	}
 	facts := &triage.DirectoryFacts{RequiredSPNs: spns}
 	res := triage.Result{Obs: triage.Observations{Directory: facts}}

@@ -30,10 +30,10 @@ func (SQL) Name() string { return "sql" }
 // Run logs in to every instance.
 func (c SQL) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Server == nil {
-		return triage.Result{}, triage.Skip("%s", cmp.Or(c.NoSource, "SQL Server logins are made by the agent"))
+		return triage.Result{}, triage.SkipLacking(triage.MissingKerberos, "%s", cmp.Or(c.NoSource, "no Kerberos settings for the checker's SQL Server logins"))
 	}
 	if t.FQDN == "" {
-		return triage.Result{}, triage.Skip("the host's FQDN is not known")
+		return triage.Result{}, triage.SkipLacking(triage.MissingFQDN, "the host's FQDN is not known")
 	}
 	logins := c.Server.Logins(ctx, t)
 	var parts, unreached []string

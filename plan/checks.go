@@ -165,7 +165,7 @@ func (b *builder) eventLog() (triage.Check, error) {
 const offline = "offline triage from an LDIF export: not contacted"
 
 // noDirectory is why the directory checks are skipped without a directory.
-const noDirectory = "no directory source: no domain controller and no LDIF export to read"
+const noDirectory = "no directory source: no domain controller or LDIF export"
 
 // directory returns the live directory client, nil without one.
 func (b *builder) directory() (*directory.Client, error) { return b.p.ad.Directory(b.ctx) }
@@ -202,7 +202,7 @@ func (b *builder) kerberos() (triage.Check, error) {
 	}
 	k, err := b.p.ad.KDC(b.ctx)
 	if k == nil || err != nil {
-		return checks.Kerberos{NoSource: "no Kerberos settings for the checker: the KDC is not asked"}, err
+		return checks.Kerberos{NoSource: "no Kerberos settings for the checker"}, err
 	}
 	return checks.Kerberos{KDC: k}, nil
 }

@@ -218,8 +218,8 @@ func TestSkipReasons(t *testing.T) {
 			"the ERRORLOG of sqlhost01 is read through sp_readerrorlog, which only an agent does, and no agent serves it"},
 		{"sqlhost02", plan.Options{}, plan.Overrides{}, "errorlog", "no ERRORLOG source for sqlhost02: the inventory names none and no agent serves it"},
 		{"sqlhost02", plan.Options{Agent: true}, plan.Overrides{}, "errorlog", "no ERRORLOG source for sqlhost02: the inventory names none and the agent does not run on it"},
-		{"sqlhost01", plan.Options{}, plan.Overrides{Events: []string{"../internal/demo/sqlhost01/System.xml"}}, "spn", "no directory source: no domain controller and no LDIF export to read"},
-		{"sqlhost01", plan.Options{}, plan.Overrides{Events: []string{"../internal/demo/sqlhost01/System.xml"}}, "kerberos", "no Kerberos settings for the checker: the KDC is not asked"},
+		{"sqlhost01", plan.Options{}, plan.Overrides{Events: []string{"../internal/demo/sqlhost01/System.xml"}}, "spn", "no directory source: no domain controller or LDIF export"},
+		{"sqlhost01", plan.Options{}, plan.Overrides{Events: []string{"../internal/demo/sqlhost01/System.xml"}}, "kerberos", "no Kerberos settings for the checker"},
 		{"sqlhost01", plan.Options{}, plan.Overrides{Events: []string{"../internal/demo/sqlhost01/System.xml"}, LDIF: demoLDIF}, "dc", "offline triage from an LDIF export: not contacted"},
 		{"sqlhost02", plan.Options{Agent: true}, plan.Overrides{}, "lsa", "the LSA is probed only by an agent running on the Windows SQL Server host"},
 	}

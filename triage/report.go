@@ -34,6 +34,10 @@ type CheckResult struct {
 	// Err is the error of a check with status error, for callers that need its kind
 	// (see InputError); Detail already says it in words.
 	Err error `json:"-"`
+	// Missing is what the request lacked, for a check skipped for that reason (see
+	// SkipLacking), so that a front end can say how to give it; Detail already says
+	// what is missing. A check an agent ran does not carry it.
+	Missing Missing `json:"-"`
 }
 
 // Via returns "via agent NAME" for a check a helper agent ran, or "".

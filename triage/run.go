@@ -122,7 +122,7 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 		cr := CheckResult{Duration: o.took, Status: CheckPass, Detail: o.res.Detail}
 		switch reason, skipped := IsSkip(o.err); {
 		case skipped:
-			cr.Status, cr.Detail = CheckSkipped, reason
+			cr.Status, cr.Detail, cr.Missing = CheckSkipped, reason, Lacking(o.err)
 		case o.err != nil:
 			cr.Status, cr.Detail, cr.Err = CheckError, describeErr(o.err, o.fired), o.err
 		}

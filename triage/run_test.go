@@ -2,6 +2,7 @@ package triage_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -428,5 +429,36 @@ func TestRunProgress(t *testing.T) {
 	slices.Sort(seen)
 	if !slices.Equal(seen, []int{1, 2, 3}) {
 		t.Errorf("progress counts = %v; want 1, 2, 3", seen)
+	}
+}
+
+// TestRunMissing: a check skipped for want of a source carries what it lacked, so that
+// front ends can say how to give it; one skipped because it does not apply carries
+// nothing, and neither does the JSON.
+func TestRunMissing(t *testing.T) {
+	r := triage.Runner{Checks: []triage.Check{
+		fakeCheck{"errorlog", func(context.Context) (triage.Result, error) {
+			return triage.Result{}, triage.SkipLacking(triage.MissingErrorLog, "no ERRORLOG source for h")
+		}},
+		fakeCheck{"lsa", func(context.Context) (triage.Result, error) {
+			return triage.Result{}, triage.Skip("the LSA is probed by an agent on the host")
+		}},
+	}}
+	rep := r.Run(t.Context(), triage.Target{Host: "h"})
+	for i, want := range []triage.Missing{triage.MissingErrorLog, ""} {
+		c := rep.Checks[i]
+		if c.Status != triage.CheckSkipped || c.Missing != want {
+			t.Errorf("%s: status %s, missing %q; want skipped, missing %q", c.Name, c.Status, c.Missing, want)
+		}
+	}
+	if c := rep.Checks[0]; c.Detail != "no ERRORLOG source for h" {
+		t.Errorf("detail %q", c.Detail)
+	}
+	b, err := json.Marshal(rep.Checks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "missing") {
+		t.Errorf("JSON %s names what was missing; it is for front ends, not the report", b)
 	}
 }

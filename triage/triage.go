@@ -42,14 +42,27 @@ type Rule interface {
 }
 
 // SkipError reports that a check did not apply or lacked a prerequisite.
-type SkipError struct{ Reason string }
+type SkipError struct {
+	Reason string
+	// Lacks is what the request lacked that the check needs, when that is why it
+	// skipped; "" for a check that does not apply.
+	Lacks Missing
+}
 
 func (e *SkipError) Error() string { return "skipped: " + e.Reason }
 
 // Skip returns the error a check returns when it does not apply; the reason is shown to
-// the user, so it should say what to provide for the check to run.
+// the user.
 func Skip(format string, args ...any) error {
 	return &SkipError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// SkipLacking returns the error a check returns when the request gave it no source of
+// its evidence or no name it needs. The reason says what is missing in words any front
+// end can show; m says which, so that each front end can add how to give it in its own
+// terms (a command-line flag, an inventory key).
+func SkipLacking(m Missing, format string, args ...any) error {
+	return &SkipError{Reason: fmt.Sprintf(format, args...), Lacks: m}
 }
 
 // IsSkip reports whether err says a check was skipped, and why.
@@ -60,6 +73,28 @@ func IsSkip(err error) (reason string, ok bool) {
 	}
 	return "", false
 }
+
+// Lacking returns what a skipped check's error says the request lacked, or "".
+func Lacking(err error) Missing {
+	var s *SkipError
+	if errors.As(err, &s) {
+		return s.Lacks
+	}
+	return ""
+}
+
+// Missing names what a request lacked for a check to run.
+type Missing string
+
+// What a request can lack.
+const (
+	MissingErrorLog       Missing = "errorlog"        // the SQL Server ERRORLOG
+	MissingEventLog       Missing = "eventlog"        // the host's Windows event logs
+	MissingDirectory      Missing = "directory"       // a domain controller to ask (or, for reads, an LDIF export)
+	MissingKerberos       Missing = "kerberos"        // the checker's own Kerberos identity (for the KDC and SQL Server logins)
+	MissingFQDN           Missing = "fqdn"            // the host's fully qualified DNS name
+	MissingServiceAccount Missing = "service_account" // the account SQL Server runs as
+)
 
 // InputError marks an error caused by input the user gave, such as a file named on the
 // command line that is not an error log. A command-line front end reports it as a

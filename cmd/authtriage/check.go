@@ -108,7 +108,40 @@ func runCheck(ctx context.Context, args []string, e env) int {
 	runner.Log, runner.Now, runner.NewID = log, e.now, e.newID
 	rep := runner.Run(ctx, pl.Target)
 	prog.done()
+	addFlagHints(&rep, o)
 	return report(rep, o.output, e)
+}
+
+// addFlagHints adds to each check skipped for want of something the flags can give
+// which flag gives it: the checks say what is missing, the command line how to give it.
+func addFlagHints(rep *triage.Report, o checkOptions) {
+	for i, c := range rep.Checks {
+		if h := flagHint(c.Missing, o); h != "" {
+			rep.Checks[i].Detail += "; " + h
+		}
+	}
+}
+
+// flagHint says which flag gives what a check missed, "" when no flag does.
+func flagHint(m triage.Missing, o checkOptions) string {
+	switch m {
+	case triage.MissingErrorLog:
+		return "give --errorlog FILE (the ERRORLOG, copied off the host)"
+	case triage.MissingEventLog:
+		return "give --events FILE (made with wevtutil qe System /f:xml)"
+	case triage.MissingDirectory:
+		if o.ldif != "" {
+			return "give --config with a directory section to ask a domain controller"
+		}
+		return "give --ldif FILE, or --config with a directory section"
+	case triage.MissingKerberos:
+		return "give --config with a kerberos section"
+	case triage.MissingFQDN:
+		return "give --fqdn NAME"
+	case triage.MissingServiceAccount:
+		return "give --service-account ACCOUNT"
+	}
+	return ""
 }
 
 // report prints the report, or the user's input error that spoiled it, and returns the
