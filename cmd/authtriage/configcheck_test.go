@@ -17,6 +17,8 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/authtriage/authtriage/internal/golden"
 )
 
 // writeTestFile writes a file for a test, creating its folder.
@@ -243,7 +245,7 @@ hosts:
 			t.Errorf("line without its file: %q", line)
 		}
 	}
-	golden(t, "config-check-problems.text", []byte(got))
+	golden.Check(t, filepath.Join("testdata", "config-check-problems.text"), []byte(got))
 	if strings.Contains(stdout.String()+stderr.String(), "xoxb-pasted") {
 		t.Error("config check shows a token")
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,10 +11,9 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/agent"
+	"github.com/authtriage/authtriage/internal/golden"
 	"github.com/authtriage/authtriage/triage"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testEnv returns an environment with a fixed clock and report ID, and its outputs.
 func testEnv(vars map[string]string) (env, *bytes.Buffer, *bytes.Buffer) {
@@ -29,25 +27,6 @@ func testEnv(vars map[string]string) (env, *bytes.Buffer, *bytes.Buffer) {
 	}, &stdout, &stderr
 }
 
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/authtriage -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update and review the diff):\n%s", path, got)
-	}
-}
-
 func TestDemo(t *testing.T) {
 	for _, format := range []string{"text", "json", "blocks", "slack"} {
 		t.Run(format, func(t *testing.T) {
@@ -59,7 +38,7 @@ func TestDemo(t *testing.T) {
 			if stderr.Len() > 0 {
 				t.Errorf("demo wrote to stderr: %s", stderr)
 			}
-			golden(t, "demo."+format, stdout.Bytes())
+			golden.Check(t, filepath.Join("testdata", "demo."+format), stdout.Bytes())
 		})
 	}
 }
@@ -177,7 +156,7 @@ func TestCheckText(t *testing.T) {
 	if code != exitWarning {
 		t.Fatalf("exit = %d; want 1; stderr:\n%s", code, stderr)
 	}
-	golden(t, "check-named-instance.text", stdout.Bytes())
+	golden.Check(t, filepath.Join("testdata", "check-named-instance.text"), stdout.Bytes())
 }
 
 // TestBadInput: every kind of bad input explains itself on stderr, prints no report
