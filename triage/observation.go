@@ -28,6 +28,8 @@ type Observations struct {
 	SQL       []SQLLogin      // logins to the host's instances
 	Host      *HostFacts      // what the agent saw on the SQL Server host; nil when not there
 	Agents    []AgentFacts    // agents that could not run some checks
+	// Delegation is what the checks of the second hop saw; nil when none ran.
+	Delegation *DelegationFacts
 	// Trend counts the failures in ERRORLOG per hour over the last day of the window;
 	// nil when the log holds none in the window, or was not read.
 	Trend *Trend
@@ -60,6 +62,12 @@ func (obs *Observations) merge(o Observations, check string) {
 		}
 	}
 	obs.Agents = append(obs.Agents, o.Agents...)
+	if o.Delegation != nil {
+		if obs.Delegation == nil {
+			obs.Delegation = &DelegationFacts{}
+		}
+		obs.Delegation.merge(*o.Delegation)
+	}
 	if o.Trend != nil {
 		obs.Trend = MergeTrends(obs.Trend, o.Trend)
 	}
