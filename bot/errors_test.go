@@ -122,3 +122,49 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // nopAPI and nopStore satisfy New; explain uses neither.
 type nopAPI struct{ SlackAPI }
 type nopStore struct{ Store }
+
+// Explain words a fleet run's errors by the kinds explain knows, in plain text:
+// an internal error as a reference, never its text.
+func TestExplainFleet(t *testing.T) {
+	b, err := New(Options{API: nopAPI{}, Store: nopStore{}, Triager: &fakeTriager{}, Inventory: inventoryOf{"sqlhost01"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string // a regular expression for the whole text
+		ref  bool
+	}{
+		{"not in the inventory", fmt.Errorf("plan sqlhost0: %w", triage.ErrNotInInventory),
+			`^not in authtriage's inventory$`, false},
+		{"bad input", fmt.Errorf("plan: %w", &triage.InputError{Err: errors.New("no ERRORLOG source for sqlhost01\nsecond line.")}),
+			`^no ERRORLOG source for sqlhost01 second line \(see its entry under hosts: in authtriage's configuration\)$`, false},
+		{"internal", fmt.Errorf("triage: %w", errSecret),
+			`^an internal error \(reference ([0-9a-f]{6}) in the bot's log\)$`, true},
+		{"a panic", errors.New("triage of sqlhost01 panicked: runtime error: index out of range"),
+			`^an internal error \(reference ([0-9a-f]{6}) in the bot's log\)$`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, ref := b.Explain(tt.err)
+			m := regexp.MustCompile(tt.want).FindStringSubmatch(text)
+			if m == nil {
+				t.Fatalf("Explain = %q; want it to match %s", text, tt.want)
+			}
+			if tt.ref && (len(m) < 2 || ref != m[1]) || !tt.ref && ref != "" {
+				t.Errorf("Explain = %q, reference %q; want the reference in the text only for an internal error", text, ref)
+			}
+			for _, n := range []string{"/etc", "ldaps", "permission", "runtime error"} {
+				if strings.Contains(text, n) {
+					t.Errorf("Explain = %q; it shows %q of the error", text, n)
+				}
+			}
+		})
+	}
+	first, _ := b.Explain(errSecret)
+	second, _ := b.Explain(errSecret)
+	if first == second {
+		t.Errorf("an internal error got the same words %q twice; want a reference for each occurrence", first)
+	}
+}

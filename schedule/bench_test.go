@@ -60,6 +60,8 @@ func (nopNotifier) PostSummary(context.Context, Summary) (Posted, error) {
 
 func (nopNotifier) PostDetails(context.Context, Summary, Posted) error { return nil }
 
+func (nopNotifier) Explain(error) (string, string) { return "an internal error (reference r1)", "r1" }
+
 // heapSampler records the peak of live heap objects while it runs.
 type heapSampler struct {
 	stop chan struct{}

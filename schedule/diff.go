@@ -39,12 +39,18 @@ type Summary struct {
 	New, Resolved []CauseChange
 	// Changed is set when anything differs from Previous: a status, a cause, the
 	// set of hosts, a host not checked that was; and always on the first run. A
-	// new report ID or a different error text for an unknown host is not a
-	// change.
+	// new report ID or a different Error for a host not triaged is not a change:
+	// an internal error's Error carries a reference of its own in every run (see
+	// Notifier.Explain).
 	Changed bool
-	// Err is set when the run failed or panicked, or some of it could not be
-	// stored; the summary is posted all the same, saying so.
-	Err error
+	// Problems say what went wrong in the run itself: a host's triage
+	// panicked, reports could not be saved, the previous run could not be
+	// read. Each is the Scheduler's words and the Notifier's for the error
+	// ("2 of 40 reports could not be saved: an internal error (reference
+	// 3f9a1c in the bot's log)"), never an error's raw text; the log has the
+	// errors in full. The summary is posted all the same, saying so; nil when
+	// all went well.
+	Problems []string
 }
 
 // A Change is one host's change of status. ReportID is the host's report in the
@@ -84,7 +90,7 @@ func untriaged(h triage.HostState) bool { return h.Error != "" }
 
 // Diff compares a run with the previous one (nil when there is none). It is pure
 // and its lists are in a deterministic order (by host, then cause). The Summary's
-// Schedule and Err are left for the caller.
+// Schedule and Problems are left for the caller.
 //
 // A host that could not be triaged in cur goes to NotChecked (when it was
 // triaged in prev, or was not in it) and nowhere else. A host that could not

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -262,7 +263,8 @@ type recordingNotifier struct {
 	// beforeDetails runs before the details are posted.
 	beforeDetails func(ctx context.Context, s Summary, at Posted) error
 	// all, when set, hears of each summary posted (several notifiers may share it).
-	all *events[Summary]
+	all  *events[Summary]
+	refs int // references given by Explain
 }
 
 func (n *recordingNotifier) PostSummary(ctx context.Context, s Summary) (Posted, error) {
@@ -296,6 +298,20 @@ func (n *recordingNotifier) PostDetails(ctx context.Context, s Summary, at Poste
 	defer n.mu.Unlock()
 	n.details = append(n.details, at)
 	return nil
+}
+
+// Explain words errors as the bot does, by kind: a host not in the inventory
+// in words, anything else as an internal error with a reference of its own
+// ("r1", "r2"…), never with its text.
+func (n *recordingNotifier) Explain(err error) (text, ref string) {
+	if errors.Is(err, triage.ErrNotInInventory) {
+		return "not in the inventory", ""
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.refs++
+	ref = fmt.Sprintf("r%d", n.refs)
+	return "an internal error (reference " + ref + ")", ref
 }
 
 func (n *recordingNotifier) posted() []Summary {

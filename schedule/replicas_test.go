@@ -163,8 +163,8 @@ func TestTwoReplicasOnTheStore(t *testing.T) {
 				if i > 0 && (s.Previous == nil || !s.Previous.Tick.Equal(wantTick.Add(-time.Hour))) {
 					t.Errorf("tick %d: Previous = %v; want the run an hour before", i+1, s.Previous)
 				}
-				if s.Err != nil || s.Changed != (i < 3) {
-					t.Errorf("tick %d: Err = %v, Changed = %v; want no error, changed %v", i+1, s.Err, s.Changed, i < 3)
+				if s.Problems != nil || s.Changed != (i < 3) {
+					t.Errorf("tick %d: Problems = %q, Changed = %v; want none, changed %v", i+1, s.Problems, s.Changed, i < 3)
 				}
 				for _, d := range []struct {
 					what      string

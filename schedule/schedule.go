@@ -92,7 +92,8 @@ type Store interface {
 
 // A Notifier posts a run's summary in two steps, so that the Scheduler can
 // record the run between them: once the run is saved with where its summary
-// is, a replica that takes the run over does not post it again.
+// is, a replica that takes the run over does not post it again. It also words
+// the run's errors for the people who read the summary.
 type Notifier interface {
 	// PostSummary posts the summary's parent message in s.Schedule.Channel and
 	// returns where it is, never "". An error means the parent was not posted.
@@ -101,6 +102,16 @@ type Notifier interface {
 	// posted at at (in its thread), and refreshes what else shows the fleet
 	// (the App Home tabs). An error means some of it was not posted.
 	PostDetails(ctx context.Context, s Summary, at Posted) error
+	// Explain words an error of the run for people: a phrase of plain text,
+	// which the Scheduler keeps as a host's Error (in the summary and in the
+	// run the Store keeps) or puts after its own words in the summary's
+	// Problems. An error whose text must not be shown (an internal one) is
+	// worded with a short reference instead of its text, and ref is that
+	// reference; the Scheduler logs the error in full with it. ref is ""
+	// otherwise. A reference names one occurrence: two runs failing the same
+	// way get different ones, and Diff does not read them (it compares
+	// whether a host was triaged, not why it was not).
+	Explain(err error) (text, ref string)
 }
 
 // Posted is where a Notifier posted a summary, in the Notifier's own terms: the

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,9 +183,9 @@ func TestRunPostsOneSummaryPerTick(t *testing.T) {
 			if !s.Run.Tick.Equal(wantTick) {
 				t.Errorf("tick %d: Run.Tick = %v; want %v", i+1, s.Run.Tick, wantTick)
 			}
-			if (s.Previous == nil) != tw.first || !s.Changed || s.Err != nil {
-				t.Errorf("tick %d: Previous = %v, Changed = %v, Err = %v; want first run %v, changed, no error",
-					i+1, s.Previous, s.Changed, s.Err, tw.first)
+			if (s.Previous == nil) != tw.first || !s.Changed || s.Problems != nil {
+				t.Errorf("tick %d: Previous = %v, Changed = %v, Problems = %q; want first run %v, changed, no problems",
+					i+1, s.Previous, s.Changed, s.Problems, tw.first)
 			}
 			if diff := cmp.Diff(tw.New, causeLines(s.New)); diff != "" {
 				t.Errorf("tick %d: New mismatch (-want +got):\n%s", i+1, diff)
@@ -460,12 +463,17 @@ func TestRunRecoversPanics(t *testing.T) {
 		if len(posted) != 1 {
 			t.Fatalf("tick 1: %d summaries; want 1", len(posted))
 		}
+		// The panic is an internal error: the summary has the Notifier's words
+		// for it, and the log the panic with the same reference.
 		s := posted[0]
-		if s.Err == nil || !strings.Contains(s.Err.Error(), "triage of b panicked: triager bug") {
-			t.Errorf("tick 1: Err = %v; want the triager's panic", s.Err)
+		if want := []string{"triage of b panicked: an internal error (reference r1)"}; !slices.Equal(s.Problems, want) {
+			t.Errorf("tick 1: Problems = %q; want %q", s.Problems, want)
 		}
-		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || !strings.Contains(b.Error, "panicked") || b.ReportID != "" {
-			t.Errorf("tick 1: host b = %+v; want unknown, saying it panicked", b)
+		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || b.Error != "an internal error (reference r1)" || b.ReportID != "" {
+			t.Errorf("tick 1: host b = %+v; want unknown, with the panic's reference", b)
+		}
+		if log := r.logs.String(); !regexp.MustCompile(`recovered from a panic.*panic="triager bug".*host=b ref=r1`).MatchString(log) {
+			t.Errorf("tick 1: the log lacks the panic with its reference:\n%s", log)
 		}
 		reports := st.savedReports()
 		for i, want := range []triage.Status{triage.StatusOK, "", triage.StatusCritical} {
@@ -715,12 +723,84 @@ func TestRunTickTriagerErrorAndUnsavedReports(t *testing.T) {
 		if err := r.RunTick(t.Context(), sc, start); err != nil {
 			t.Fatal(err)
 		}
+		// Neither error's text is in the summary or the run kept: the
+		// Notifier's words are, and the log has each error with the reference
+		// of its words.
 		s := r.notifier.posted()[0]
-		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || b.Error != "agent on b: connection refused" || b.ReportID != "" {
-			t.Errorf("host b = %+v; want unknown with the triager's error", b)
+		if b := s.Run.Hosts[1]; b.Status != triage.StatusUnknown || b.Error != "an internal error (reference r1)" || b.ReportID != "" {
+			t.Errorf("host b = %+v; want unknown with the Notifier's words for the triager's error", b)
 		}
-		if s.Err == nil || !strings.Contains(s.Err.Error(), "1 of 1 reports could not be saved") {
-			t.Errorf("Err = %v; want the unsaved report", s.Err)
+		if want := []string{"1 of 1 reports could not be saved: an internal error (reference r2)"}; !slices.Equal(s.Problems, want) {
+			t.Errorf("Problems = %q; want %q", s.Problems, want)
+		}
+		saved, err := st.Run(t.Context(), "fleet", start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := saved.Hosts[1]; b.Error != "an internal error (reference r1)" {
+			t.Errorf("saved host b = %+v; want the Notifier's words for the triager's error", b)
+		}
+		log := r.logs.String()
+		for _, want := range []string{
+			`level=ERROR msg="host not triaged" .* host=b err="agent on b: connection refused" ref=r1\n`,
+			`level=ERROR msg="1 of 1 reports could not be saved" .* err="add report of a: disk full" ref=r2\n`,
+		} {
+			if !regexp.MustCompile(want).MatchString(log) {
+				t.Errorf("the log lacks %s:\n%s", want, log)
+			}
+		}
+	})
+}
+
+// A host not in the inventory is said to be, and no reference is made for it;
+// a host failing the same way in two runs is no change, though each run's
+// words for an internal error carry their own reference, so that a quiet
+// schedule stays quiet.
+func TestRunTickSameErrorTwiceIsNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock(start)
+		st := newFakeStore(clk)
+		sc := hourly("a", "b", "c")
+		sc.Quiet = true
+		tr := newScriptedTriager()
+		tr.before = func(ctx context.Context, host string) error {
+			switch host {
+			case "a":
+				return fmt.Errorf("plan a: %w", triage.ErrNotInInventory)
+			case "b":
+				return errors.New("agent on b: connection refused")
+			}
+			return nil
+		}
+		r := newReplica(t, "replica-1", clk, st, tr, sc)
+		ticks := []time.Time{start, start.Add(time.Hour)}
+		for _, tick := range ticks {
+			if err := r.RunTick(t.Context(), sc, tick); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(r.notifier.posted()); n != 1 {
+			t.Errorf("%d summaries posted; want the first run's alone", n)
+		}
+		first, err := st.Run(t.Context(), "fleet", ticks[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := st.Run(t.Context(), "fleet", ticks[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := second.Hosts[0]; a.Error != "not in the inventory" {
+			t.Errorf("host a = %+v; want it not in the inventory", a)
+		}
+		if b1, b2 := first.Hosts[1].Error, second.Hosts[1].Error; b1 != "an internal error (reference r1)" || b2 != "an internal error (reference r2)" {
+			t.Errorf("host b's errors = %q, %q; want each run's own reference", b1, b2)
+		}
+		if s := Diff(&first, second); s.Changed || len(s.NotChecked) != 0 {
+			t.Errorf("Diff of the two runs: Changed %v, NotChecked %v; want no change", s.Changed, s.NotChecked)
+		}
+		if log := r.logs.String(); !regexp.MustCompile(`level=WARN msg="host not triaged" .* host=a err="plan a: not in the inventory"\n`).MatchString(log) {
+			t.Errorf("the log lacks host a's error without a reference:\n%s", log)
 		}
 	})
 }

@@ -46,9 +46,25 @@ func catch(where string, f func()) (p *panicError) {
 	return nil
 }
 
-// logPanic logs a recovered panic with its stack.
-func (s *Scheduler) logPanic(ctx context.Context, r *run, p *panicError) {
-	r.log.ErrorContext(ctx, "recovered from a panic", "where", p.where, "panic", fmt.Sprint(p.value), "stack", string(p.stack))
+// logPanic logs a recovered panic with its stack, and args.
+func (s *Scheduler) logPanic(ctx context.Context, r *run, p *panicError, args ...any) {
+	args = append([]any{"where", p.where, "panic", fmt.Sprint(p.value), "stack", string(p.stack)}, args...)
+	r.log.ErrorContext(ctx, "recovered from a panic", args...)
+}
+
+// explain returns the Notifier's words for err (Notifier.Explain) and logs err
+// in full under msg with args, and with the reference the words carry, when
+// they carry one (an internal error, logged as an error; anything else as a
+// warning).
+func (s *Scheduler) explain(ctx context.Context, r *run, err error, msg string, args ...any) string {
+	text, ref := s.notifier.Explain(err)
+	args = append(args, "err", err)
+	if ref == "" {
+		r.log.WarnContext(ctx, msg, args...)
+		return text
+	}
+	r.log.ErrorContext(ctx, msg, append(args, "ref", ref)...)
+	return text
 }
 
 // leaseKey returns the key of the lease on one tick of a schedule.
@@ -66,8 +82,8 @@ type run struct {
 	prev *triage.FleetRun
 	// fleet is the run as far as it got; its Schedule and Tick are set from
 	// the start.
-	fleet triage.FleetRun
-	errs  []error // for the summary's Err
+	fleet    triage.FleetRun
+	problems []string // for the summary's Problems
 	// stopRenewal stops renewing the lease; nil until the renewal starts. It
 	// may be called more than once.
 	stopRenewal func()
@@ -102,8 +118,9 @@ type run struct {
 // When ctx is done before the summary is posted, or the lease is lost (another
 // replica took over), the run is abandoned: nothing is posted, saved or
 // finished, and RunTick returns the reason. A Triager error makes the host
-// unknown with the error as its Error; so does a panic in the Triager, which
-// the summary's Err also reports. Any other panic (in the Notifier, the Store
+// unknown, with the Notifier's words for the error (Notifier.Explain) as its
+// Error and the error in full in the log; so does a panic in the Triager,
+// which the summary's Problems also report. Any other panic (in the Notifier, the Store
 // or here) is recovered here, logged with its stack and returned as an error,
 // and abandons the run as if this replica had died there: the lease is left to
 // expire, and another replica may take the run over. Each Lease and Finish
@@ -208,8 +225,8 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 	r.fleet.Hosts = make([]triage.HostState, len(results))
 	for i, res := range results {
 		r.fleet.Hosts[i] = res.state
-		if res.err != nil {
-			r.errs = append(r.errs, res.err)
+		if res.problem != "" {
+			r.problems = append(r.problems, res.problem)
 		}
 	}
 	if err := s.saveReports(runCtx, r, results); err != nil {
@@ -222,17 +239,18 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 	case runCtx.Err() != nil:
 		return context.Cause(runCtx)
 	case !errors.Is(err, store.ErrNotFound):
-		r.errs = append(r.errs, fmt.Errorf("cannot read the previous run, so this one is compared with none: %w", err))
+		const what = "cannot read the previous run, so this one is compared with none"
+		r.problems = append(r.problems, what+": "+s.explain(runCtx, r, err, what))
 	}
 	sum := Diff(r.prev, r.fleet)
 	sum.Schedule = r.sc
-	sum.Err = errors.Join(r.errs...)
+	sum.Problems = r.problems
 	return s.publish(runCtx, r, sum)
 }
 
 // saveReports adds every report of the sweep to the Store, which gives each its
 // ID (its own when that is free), and names it in r.fleet. A report that cannot
-// be saved is reported in the summary; the run goes on.
+// be saved is reported in the summary's Problems; the run goes on.
 func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResult) error {
 	failed, total := 0, 0
 	var first error
@@ -259,7 +277,8 @@ func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResul
 		}
 	}
 	if failed > 0 {
-		r.errs = append(r.errs, fmt.Errorf("%d of %d reports could not be saved: %w", failed, total, first))
+		what := fmt.Sprintf("%d of %d reports could not be saved", failed, total)
+		r.problems = append(r.problems, what+": "+s.explain(ctx, r, first, what))
 	}
 	return nil
 }
@@ -267,7 +286,7 @@ func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResul
 // publish saves the run and finishes the lease when the schedule is quiet and
 // nothing changed, and otherwise announces the summary.
 func (s *Scheduler) publish(ctx context.Context, r *run, sum Summary) error {
-	if r.sc.Quiet && !sum.Changed && sum.Err == nil {
+	if r.sc.Quiet && !sum.Changed && len(sum.Problems) == 0 {
 		r.log.InfoContext(ctx, "nothing changed; quiet schedule posts nothing", "hosts", len(r.fleet.Hosts))
 		return errors.Join(s.saveRun(ctx, r), s.finish(ctx, r))
 	}
@@ -392,9 +411,9 @@ func (s *Scheduler) renewEvery(ctx context.Context, r *run, done <-chan struct{}
 
 // hostResult is one host's outcome in a sweep.
 type hostResult struct {
-	state  triage.HostState
-	report *triage.Report // nil when there is none
-	err    error          // a panic in the Triager, for the summary's Err
+	state   triage.HostState
+	report  *triage.Report // nil when there is none
+	problem string         // a panic in the Triager, for the summary's Problems
 }
 
 // sweep triages the schedule's hosts, sc.Concurrency at a time, and returns their
@@ -472,28 +491,36 @@ func (s *Scheduler) sweep(ctx context.Context, r *run) ([]hostResult, error) {
 }
 
 // triageHost triages one host with its own context. A panic in the Triager
-// makes the host unknown, and is reported in the summary's Err.
+// makes the host unknown, and is reported in the summary's Problems, both in
+// the Notifier's words; the log has it with its stack.
 func (s *Scheduler) triageHost(ctx context.Context, r *run, host string) hostResult {
 	started := s.clock.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var res hostResult
-	if p := catch("triage of "+host, func() { res = s.triage(ctx, host, started) }); p != nil {
-		s.logPanic(ctx, r, p)
-		return hostResult{state: unknownState(host, started, p.Error()), err: p}
+	if p := catch("triage of "+host, func() { res = s.triage(ctx, r, host, started) }); p != nil {
+		text, ref := s.notifier.Explain(p)
+		args := []any{"host", host}
+		if ref != "" {
+			args = append(args, "ref", ref)
+		}
+		s.logPanic(ctx, r, p, args...)
+		return hostResult{state: unknownState(host, started, text), problem: p.where + " panicked: " + text}
 	}
 	return res
 }
 
-// triage asks the Triager for host's report.
-func (s *Scheduler) triage(ctx context.Context, host string, started time.Time) hostResult {
+// triage asks the Triager for host's report. A host it cannot triage gets the
+// Notifier's words for the error, or DeadlineError when the run's deadline
+// passed first.
+func (s *Scheduler) triage(ctx context.Context, r *run, host string, started time.Time) hostResult {
 	rep, err := s.triager.Triage(ctx, host)
 	if err != nil {
-		msg := err.Error()
-		if ctx.Err() != nil {
-			msg = DeadlineError
+		why := DeadlineError
+		if ctx.Err() == nil {
+			why = s.explain(ctx, r, err, "host not triaged", "host", host)
 		}
-		return hostResult{state: unknownState(host, started, msg)}
+		return hostResult{state: unknownState(host, started, why)}
 	}
 	st := triage.StateOf(rep)
 	st.Host = host // the name the schedule knows it by, which the diff compares

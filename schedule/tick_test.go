@@ -185,8 +185,8 @@ func TestReportIDCollision(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := r.notifier.posted()[0]
-		if s.Err != nil {
-			t.Errorf("Err = %v; want every report saved", s.Err)
+		if s.Problems != nil {
+			t.Errorf("Problems = %q; want every report saved", s.Problems)
 		}
 		reports := st.savedReports()
 		ids := map[string]bool{}

@@ -11,7 +11,9 @@ type HostState struct {
 	Causes    []CauseID `json:"causes,omitempty"` // the findings' causes, worst first, each once
 	StartedAt time.Time `json:"started_at"`
 	// Error is why a fleet run has no report for the host (it could not be
-	// triaged at all); Status is then unknown.
+	// triaged at all); Status is then unknown. It is words people read (the
+	// fleet's notifier words the error, and the log has it in full), never an
+	// error's raw text.
 	Error string `json:"error,omitempty"`
 }
 

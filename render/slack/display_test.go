@@ -2,7 +2,6 @@ package slackrender
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +153,7 @@ func TestHostileControlsAreEscapedInFleetViews(t *testing.T) {
 		Worse:      []schedule.Change{{Host: host, From: triage.StatusOK, To: triage.StatusCritical}},
 		NotChecked: []schedule.Change{{Host: failed.Host, From: triage.StatusOK, To: triage.StatusUnknown}},
 		New:        []schedule.CauseChange{{Host: host, Cause: triage.CauseID("login.failed" + termPayload)}},
-		Err:        errors.New("store " + termPayload + "\nnot reachable"),
+		Problems:   []string{"store " + termPayload + "\nnot reachable"},
 	}
 	msgs, err := SummaryThread(s, nil)
 	if err != nil {

@@ -33,6 +33,10 @@ const homeFixedBlocks = 4
 // shows the worst and ends with a context block counting the rest by status
 // ("1204 more hosts: 3 warning, 1201 ok"). Every block passes Slack's limits as
 // Validate checks them.
+//
+// Why a host could not be triaged (its Error) is shown as it is, escaped: it
+// is words written for people (schedule.Notifier.Explain), never an error's
+// raw text.
 func HomeView(entries []store.Entry, now time.Time, zone *time.Location) slack.HomeTabViewRequest {
 	if zone == nil {
 		zone = time.UTC

@@ -29,7 +29,7 @@ func typicalHome() []store.Entry {
 		entry("sqlhost01", "7kq2m9xd", triage.StatusCritical, 3*time.Hour, triage.SPNDuplicate, triage.DCUnreachable),
 		entry("sqlhost04", "b6c7d8e9", triage.StatusWarning, 30*time.Second, triage.ClockSkew),
 		{HostState: triage.HostState{Host: "sqlhost03", Status: triage.StatusUnknown, StartedAt: homeNow.Add(-50 * time.Hour),
-			Error: "agent dc-east: connection refused"}},
+			Error: "an internal error (reference 3f9a1c in the bot's log)"}},
 		entry("sqlhost02", "x2y3z4a5", triage.StatusOK, 12*time.Minute),
 		// an older triage of sqlhost01: the later one counts
 		entry("sqlhost01", "oldoldol", triage.StatusOK, 30*time.Hour),
@@ -94,7 +94,7 @@ func TestHomeViewOrderAndLatest(t *testing.T) {
 	all := strings.Join(homeTexts(v), "\n")
 	for _, w := range []string{
 		"`spn.duplicate` and 1 more", "last triaged 3 h ago (2026-11-25 06:14:00 +00:00) · Report `7kq2m9xd`",
-		"could not triage: agent dc-east: connection refused", "last triaged 2 days ago", "last triaged just now",
+		"could not triage: an internal error (reference 3f9a1c in the bot's log)", "last triaged 2 days ago", "last triaged just now",
 		"*1* critical", "*2* ok", "5 hosts",
 	} {
 		if !strings.Contains(all, w) {

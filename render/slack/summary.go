@@ -39,18 +39,22 @@ const (
 // (nil for UTC).
 //
 // The parent message has the header "Fleet health: NAME"; the hosts' count by
-// status; the run's error, when s.Err is set; whether this is the first run, or
-// nothing changed, or else the hosts that got worse and better (host, from →
-// to), the hosts that could not be checked this time (host, from → not
-// checked), and the causes that are new and resolved (host: cause), each list
-// cut at 15 entries or about 1200 characters with "…and N more"; and a context
-// line with the run's tick and how long it took.
+// status; the run's problems, when it had any (s.Problems); whether this is
+// the first run, or nothing changed, or else the hosts that got worse and
+// better (host, from → to), the hosts that could not be checked this time
+// (host, from → not checked), and the causes that are new and resolved (host:
+// cause), each list cut at 15 entries or about 1200 characters with "…and N
+// more"; and a context line with the run's tick and how long it took.
 //
 // The replies have one line per host, worst first and then by name: the status
 // emoji, the host, its causes (at most 5) or why it could not be triaged, and the
 // report ID. They are cut into as many messages as they need, each ending in a
 // context line saying which hosts it holds; there are none when the run has no
 // hosts (as in the bare summary of a run whose full summary could not be posted).
+//
+// The run's problems and why a host could not be triaged (its Error) are shown
+// as they are, escaped: the scheduler keeps them in words written for people
+// (schedule.Notifier.Explain), never an error's raw text.
 //
 // Every message passes Validate, whatever the number of hosts and their names;
 // the error is for a message that does not, which is a bug.
@@ -136,9 +140,12 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 	} else {
 		blocks = append(blocks, section(fmt.Sprintf("%s  ·  %s", countsMrkdwn(folded), human.Count(total, "host", "hosts"))))
 	}
-	if s.Err != nil {
-		msg := strings.Join(strings.FieldsFunc(display.Text(s.Err.Error()), func(r rune) bool { return r == '\n' }), "; ")
-		msg, _ = clip(oneLine(msg), summaryErrBudget)
+	if len(s.Problems) > 0 {
+		var lines []string
+		for _, p := range s.Problems {
+			lines = append(lines, strings.FieldsFunc(display.Text(p), func(r rune) bool { return r == '\n' })...)
+		}
+		msg, _ := clip(oneLine(strings.Join(lines, "; ")), summaryErrBudget)
 		blocks = append(blocks, section(":warning: *This run did not go as planned:* "+Escape(msg)))
 	}
 	switch {
@@ -180,7 +187,7 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 			text += fmt.Sprintf(", %d not checked", n)
 		}
 	}
-	if s.Err != nil {
+	if len(s.Problems) > 0 {
 		text += "; the run had errors"
 	}
 	t, _ := clip(text, fallbackBudget)

@@ -1,7 +1,6 @@
 package slackrender
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -63,7 +62,8 @@ func TestSummaryThreadStates(t *testing.T) {
 	unchanged := typicalSummary()
 	unchanged.Changed, unchanged.Worse, unchanged.Better, unchanged.New, unchanged.Resolved = false, nil, nil, nil, nil
 	failed := typicalSummary()
-	failed.Err = errors.Join(errors.New("triage of sqlhost09 panicked: <!channel> & boom"), errors.New("1 of 4 reports could not be saved: disk full"))
+	failed.Problems = []string{"triage of sqlhost09<!channel> & panicked: an internal error (reference 3f9a1c in the bot's log)",
+		"1 of 4 reports could not be saved: an internal error (reference 7d0e21 in the bot's log)"}
 	bare := typicalSummary()
 	bare.Run.Hosts = nil
 	empty := schedule.Diff(nil, triage.FleetRun{Schedule: "empty", Tick: fleetTick})
@@ -84,7 +84,7 @@ func TestSummaryThreadStates(t *testing.T) {
 		{name: "first run", s: first, replies: 1, want: []string{"First run of this schedule"}, dontWant: []string{"Got worse"}},
 		{name: "unchanged", s: unchanged, replies: 1, want: []string{"No change since the run of 2026-11-24 07:00:00 -05:00."}},
 		{name: "failed", s: failed, replies: 1,
-			want: []string{":warning: *This run did not go as planned:* triage of sqlhost09 panicked: &lt;!channel&gt; &amp; boom; 1 of 4 reports"}},
+			want: []string{":warning: *This run did not go as planned:* triage of sqlhost09&lt;!channel&gt; &amp; panicked: an internal error (reference 3f9a1c in the bot's log); 1 of 4 reports could not be saved: an internal error (reference 7d0e21 in the bot's log)"}},
 		{name: "bare", s: bare, replies: 0, want: []string{"*2* ok"}, dontWant: []string{"each host in the thread"}},
 		{name: "no hosts", s: empty, replies: 0, want: []string{"No hosts in this run."}},
 	}
@@ -187,7 +187,7 @@ func randomFleet(r *rand.Rand, n int, hostile bool) schedule.Summary {
 	s := schedule.Diff(&prev, cur)
 	s.Schedule.Name = "fleet " + strings.Repeat("<big>&", r.IntN(60))
 	if hostile || r.IntN(3) == 0 {
-		s.Err = errors.New(strings.Repeat("store: <!channel> & disk full\n", 500))
+		s.Problems = []string{strings.Repeat("store: <!channel> & disk full\n", 500), "1 of 2 reports could not be saved"}
 	}
 	return s
 }
