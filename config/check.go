@@ -164,6 +164,7 @@ func checkOne(ctx context.Context, file string, role Role, getenv func(string) s
 	c.checkFiles(ctx, r.files)
 	c.checkDirectory(ctx)
 	c.checkKerberos(ctx)
+	c.checkDelegation(ctx)
 	c.checkAgentServer(ctx)
 	c.checkAgents(ctx)
 	c.checkEvidence(ctx)

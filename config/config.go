@@ -31,6 +31,9 @@ type Config struct {
 	Schedules []Schedule   // triages the bot runs on its own
 	Store     Store        // where serve keeps reports; the defaults when the file has no store section
 	Role      Role         // what the file was loaded for (never RoleAuto): the sections above it uses
+
+	// Delegation are the second hops: front ends and the back ends they reach.
+	Delegation []Delegation
 }
 
 // maxFileSize bounds the configuration file and the files X_file keys name.
@@ -131,6 +134,7 @@ func decodeConfig(d *decoder, n *yaml.Node, role Role) *Config {
 				c.Directory = decodeDirectory(d, n, path)
 			}
 		},
+		"delegation": func(n *yaml.Node, path string) { c.Delegation = decodeDelegations(d, n, path) },
 		"kerberos": func(n *yaml.Node, path string) {
 			if !isNull(n) {
 				c.Kerberos = decodeKerberos(d, n, path)
@@ -173,6 +177,7 @@ func (c *Config) validate(r *reporter) {
 	role := c.Role
 	validateDefaults(r, "defaults", c.Defaults)
 	validateHosts(r, "hosts", c.Hosts)
+	validateDelegations(r, "delegation", c.Delegation, c.Hosts, c.Kerberos)
 	validateDirectory(r, "directory", c.Directory)
 	validateKerberos(r, "kerberos", c.Kerberos)
 	validateSQL(r, "sql", c.SQL)

@@ -330,7 +330,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "a key that cannot be a path is quoted",
 			src:  "\"a\\nt.yaml:1: forged\": 1\n",
-			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: access, agent, agents, defaults, directory, hosts, kerberos, schedules, slack, sql, store`},
+			want: []string{`t.yaml:1: ["a\nt.yaml:1: forged"]: unknown key; known keys: access, agent, agents, defaults, delegation, directory, hosts, kerberos, schedules, slack, sql, store`},
 		},
 		{
 			name: "a mapping key is refused",

@@ -69,7 +69,7 @@ func (r Role) Describe() string {
 // uses reports whether the role uses the top-level section key. Keys starting
 // with "x-" hold anchors for every section and are always used.
 func (r Role) uses(key string) bool {
-	if strings.HasPrefix(key, "x-") || slices.Contains([]string{"defaults", "hosts", "directory", "kerberos", "sql"}, key) {
+	if strings.HasPrefix(key, "x-") || slices.Contains([]string{"defaults", "hosts", "delegation", "directory", "kerberos", "sql"}, key) {
 		return true
 	}
 	switch r {
