@@ -80,7 +80,12 @@
 #   AUTHTRIAGE_TEST_HOSTS           sqlok,sqlmissing,sqldup,sqlwrong,sqldisabled,sqlexpired,
 #                                   sqlpwdexpired,sqlrc4,sqllocked,sqlnoetype,sqlrc4keys
 #   AUTHTRIAGE_TEST_PASSWORD_<ACCOUNT>  password of each seeded account, upper-cased name, e.g.
-#                                   AUTHTRIAGE_TEST_PASSWORD_SVC_SQLOK, ..._SVC_SQLDUP_OLD
+#                                   AUTHTRIAGE_TEST_PASSWORD_SVC_SQLOK, ..._SVC_SQLDUP_OLD, ..._ALICE
+#   AUTHTRIAGE_TEST_DELEGATION_FRONT_ENDS  svc_web,svc_webnopt,svc_webnoport,svc_webnone,svc_webrbcd
+#   AUTHTRIAGE_TEST_DELEGATION_BACK_ENDS   sqlbe,sqlrbcd
+#   AUTHTRIAGE_TEST_DELEGATION_USERS       alice,bob,carol
+#   AUTHTRIAGE_TEST_KEYTAB_<ACCOUNT>  DIR/<account>.keytab of each front end, upper-cased name, e.g.
+#                                   AUTHTRIAGE_TEST_KEYTAB_SVC_WEB (kvno 1: aes256, aes128, rc4)
 #   AUTHTRIAGE_TEST_SKEWED          1 when the KDC runs under faketime, else 0
 #   AUTHTRIAGE_TEST_SKEW_SECONDS    3600 or 0
 #   AUTHTRIAGE_TEST_AES_DEFAULT     1 when the KDC's default for accounts without
@@ -116,6 +121,25 @@
 #                       the NT hash of its password (the RC4 key) and no Kerberos AES keys, as an
 #                       account whose password was last set before its domain could make them.
 #                       Samba allows it; msDS-KeyVersionNumber is 2.   -> kerberos.rc4_default
+#
+# The second hop (delegation). Front ends are user accounts, each with the SPN
+# HTTP/<name without svc_>.corp.test and its keytab exported; names resolve in the namespace.
+#   sqlbe               back end: svc_sqlbe, both MSSQLSvc SPNs; computer account SQLBE$
+#   sqlrbcd             back end: svc_sqlrbcd, MSSQLSvc/sqlrbcd.corp.test:1433 only; computer
+#                       account SQLRBCD$; msDS-AllowedToActOnBehalfOfOtherIdentity allows
+#                       svc_webrbcd (samba-tool delegation add-principal)
+#   svc_web             TRUSTED_TO_AUTH_FOR_DELEGATION (protocol transition), msDS-AllowedToDelegateTo
+#                       both sqlbe SPNs: the working path
+#   svc_webnopt         no protocol transition, msDS-AllowedToDelegateTo both sqlbe SPNs
+#   svc_webnoport       protocol transition, msDS-AllowedToDelegateTo MSSQLSvc/sqlbe.corp.test only
+#   svc_webnone         no delegation at all
+#   svc_webrbcd         no constrained delegation; named by svc_sqlrbcd's RBCD security descriptor
+#   alice               ordinary user
+#   bob                 NOT_DELEGATED ("Account is sensitive and cannot be delegated")
+#   carol               member of Protected Users
+# The flags and msDS-AllowedToDelegateTo are written with the accounts (the attributes `samba-tool
+# delegation for-any-protocol NAME on` and `add-service NAME SPN` write; `verify` reads them back
+# with `samba-tool delegation show`), carol's membership with the group's member attribute.
 #
 # What the Samba 4.17 KDC answers (checked by `verify`; MIT kvno as authtriage_ro with the keytab):
 #   TGS for MSSQLSvc/<host>.corp.test:1433 with the AES-only krb5.conf
@@ -172,6 +196,12 @@ readonly PARTITION_FILE='DC=CORP,DC=TEST.ldb'
 readonly PACKAGES=(samba samba-ad-dc samba-ad-provision ldb-tools ldap-utils krb5-user faketime iproute2 openssl)
 readonly SCENARIO_HOSTS=(sqlok sqlmissing sqldup sqlwrong sqldisabled sqlexpired sqlpwdexpired sqlrc4 sqllocked
 	sqlnoetype sqlrc4keys)
+# The second hop: back-end hosts (computer accounts, names resolve), front-end service accounts
+# (user accounts with an HTTP/ SPN and an exported keytab; their HTTP/ host names resolve too)
+# and users whose identity travels. Details in the header.
+readonly DELEGATION_BACK_ENDS=(sqlbe sqlrbcd)
+readonly DELEGATION_FRONT_ENDS=(svc_web svc_webnopt svc_webnoport svc_webnone svc_webrbcd)
+readonly DELEGATION_USERS=(alice bob carol)
 readonly MARKER=.authtriage-testdomain
 readonly NETNS_DEFAULT=authtriage-dc
 readonly START_TIMEOUT=60
@@ -383,6 +413,13 @@ cmd_down() {
 # ---------------------------------------------------------------------------------------------
 # up
 
+# delegation_host_names: the back ends and the front ends' HTTP/ host names (svc_web -> web).
+delegation_host_names() {
+	local a
+	printf '%s\n' "${DELEGATION_BACK_ENDS[@]}"
+	for a in "${DELEGATION_FRONT_ENDS[@]}"; do printf '%s\n' "${a#svc_}"; done
+}
+
 setup_network() { # DIR -> sets NETNS, DC_ADDR
 	local dir=$1 pids names h
 	NETNS=${AUTHTRIAGE_NETNS:-$NETNS_DEFAULT}
@@ -399,7 +436,7 @@ setup_network() { # DIR -> sets NETNS, DC_ADDR
 			mkdir -p "/etc/netns/$NETNS"
 			{
 				printf '127.0.0.1\t%s localhost\n' "$names"
-				for h in "${SCENARIO_HOSTS[@]}"; do
+				for h in "${SCENARIO_HOSTS[@]}" $(delegation_host_names); do
 					printf '127.0.0.1\t%s.%s %s\n' "$h" "$DNS_DOMAIN" "$h"
 				done
 				printf '::1\tlocalhost ip6-localhost ip6-loopback\n'
@@ -422,7 +459,7 @@ setup_network() { # DIR -> sets NETNS, DC_ADDR
 	{
 		printf '# authtriage-testdomain begin %s\n' "$dir"
 		printf '%s\t%s\n' "$DC_ADDR" "$names"
-		for h in "${SCENARIO_HOSTS[@]}"; do
+		for h in "${SCENARIO_HOSTS[@]}" $(delegation_host_names); do
 			printf '%s\t%s.%s %s\n' "$DC_ADDR" "$h" "$DNS_DOMAIN" "$h"
 		done
 		printf '# authtriage-testdomain end %s\n' "$dir"
@@ -563,9 +600,34 @@ computer_ldif() { # HOST
 declare -A PASSWORDS=()
 readonly ACCOUNTS=(authtriage_ro svc_sqlok svc_sqlmissing svc_sqldup svc_sqldup_old svc_sqlwrong
 	svc_sqlwrong_other svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqlrc4 svc_sqllocked
-	svc_sqlnoetype svc_sqlrc4keys)
+	svc_sqlnoetype svc_sqlrc4keys svc_sqlbe svc_sqlrbcd "${DELEGATION_FRONT_ENDS[@]}" "${DELEGATION_USERS[@]}")
 # Accounts that get only the NT hash of their password (the RC4 key), no AES keys.
 readonly RC4_KEY_ONLY=(svc_sqlrc4keys)
+
+# delegation_ldif: the second hop's accounts (see the header). 16843264 = NORMAL_ACCOUNT |
+# DONT_EXPIRE_PASSWORD | TRUSTED_TO_AUTH_FOR_DELEGATION (0x1000000), what `samba-tool delegation
+# for-any-protocol NAME on` sets; 1114624 = NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD | NOT_DELEGATED
+# (0x100000), what `samba-tool user sensitive NAME on` sets. msDS-AllowedToDelegateTo holds what
+# `samba-tool delegation add-service NAME SPN` adds.
+delegation_ldif() {
+	local be=MSSQLSvc/sqlbe.$DNS_DOMAIN
+	user_ldif svc_sqlbe 66048 24 sqlbe "authtriage delegation: back end sqlbe"
+	user_ldif svc_sqlrbcd 66048 24 "" "authtriage delegation: back end sqlrbcd, resource-based delegation from svc_webrbcd" \
+		"servicePrincipalName: MSSQLSvc/sqlrbcd.$DNS_DOMAIN:1433"
+	user_ldif svc_web 16843264 24 "" "authtriage delegation: front end, protocol transition, allowed to both sqlbe SPNs" \
+		"servicePrincipalName: HTTP/web.$DNS_DOMAIN" "msDS-AllowedToDelegateTo: $be:1433" "msDS-AllowedToDelegateTo: $be"
+	user_ldif svc_webnopt 66048 24 "" "authtriage delegation: front end, no protocol transition, allowed to both sqlbe SPNs" \
+		"servicePrincipalName: HTTP/webnopt.$DNS_DOMAIN" "msDS-AllowedToDelegateTo: $be:1433" "msDS-AllowedToDelegateTo: $be"
+	user_ldif svc_webnoport 16843264 24 "" "authtriage delegation: front end, protocol transition, allowed to $be only" \
+		"servicePrincipalName: HTTP/webnoport.$DNS_DOMAIN" "msDS-AllowedToDelegateTo: $be"
+	user_ldif svc_webnone 66048 24 "" "authtriage delegation: front end without delegation" \
+		"servicePrincipalName: HTTP/webnone.$DNS_DOMAIN"
+	user_ldif svc_webrbcd 66048 24 "" "authtriage delegation: front end named by svc_sqlrbcd's resource-based delegation" \
+		"servicePrincipalName: HTTP/webrbcd.$DNS_DOMAIN"
+	user_ldif alice 66048 "" "" "authtriage delegation: ordinary user"
+	user_ldif bob 1114624 "" "" "authtriage delegation: sensitive user (NOT_DELEGATED)"
+	user_ldif carol 66048 "" "" "authtriage delegation: member of Protected Users"
+}
 
 seed() { # DIR
 	local dir=$1 sam=$1/private/sam.ldb now yesterday h a
@@ -588,7 +650,8 @@ seed() { # DIR
 		user_ldif svc_sqllocked 66048 24 sqllocked "authtriage scenario sqllocked: account.locked_out"
 		user_ldif svc_sqlnoetype 66048 "" sqlnoetype "authtriage scenario sqlnoetype: no msDS-SupportedEncryptionTypes, AES keys"
 		user_ldif svc_sqlrc4keys 66048 "" sqlrc4keys "authtriage scenario sqlrc4keys: no msDS-SupportedEncryptionTypes, RC4 key only"
-		for h in "${SCENARIO_HOSTS[@]}"; do computer_ldif "$h"; done
+		delegation_ldif
+		for h in "${SCENARIO_HOSTS[@]}" "${DELEGATION_BACK_ENDS[@]}"; do computer_ldif "$h"; done
 	} | ldbadd -H "$sam" >"$dir/seed.log" 2>&1 || {
 		cat "$dir/seed.log" >&2
 		die "seeding users failed"
@@ -597,7 +660,8 @@ seed() { # DIR
 	printf '%s\n' \
 		"dn: CN=svc_sqlpwdexpired,$USERS_DN" "changetype: modify" "replace: pwdLastSet" "pwdLastSet: 0" "" \
 		"dn: CN=svc_sqllocked,$USERS_DN" "changetype: modify" "replace: lockoutTime" "lockoutTime: $(filetime_at "$now")" "" \
-		"dn: $BASE_DN" "changetype: modify" "replace: lockoutDuration" "lockoutDuration: 0" |
+		"dn: $BASE_DN" "changetype: modify" "replace: lockoutDuration" "lockoutDuration: 0" "" \
+		"dn: CN=Protected Users,$USERS_DN" "changetype: modify" "add: member" "member: CN=carol,$USERS_DN" |
 		ldbmodify -H "$sam" >>"$dir/seed.log" 2>&1 || {
 		cat "$dir/seed.log" >&2
 		die "seeding account states failed"
@@ -621,21 +685,49 @@ seed() { # DIR
 	}
 }
 
+# samba_tool_batch: run the samba-tool commands given one per line on stdin (arguments separated
+# by tabs) in one Python process, samba-tool's own interpreter: importing samba is most of the
+# cost of each samba-tool. Stops at the first failure, naming it on stderr.
+samba_tool_batch() {
+	local tool py
+	tool=$(command -v samba-tool)
+	py=$(sed -n '1s/^#! *//p' "$tool")
+	[[ -x ${py%% *} ]] || py=python3
+	# shellcheck disable=SC2016 # Python, not shell
+	$py -c '
+import sys
+from samba.netcmd.main import cmd_sambatool
+for line in sys.stdin:
+    args = line.rstrip("\n").split("\t")
+    try:
+        rc = cmd_sambatool()._run("samba-tool", *args)
+    except SystemExit as e:
+        rc = e.code
+    except Exception as e:
+        cmd_sambatool().show_command_error(e)
+        rc = 1
+    if rc:
+        sys.exit("samba-tool %s failed (status %s)" % (" ".join(args[:2]), rc))
+'
+}
+
+# export_keytabs DIR: the keytabs of authtriage_ro, svc_sqlok and each front end, the domain's,
+# and the resource-based delegation of svc_sqlrbcd (a security descriptor samba-tool builds).
 export_keytabs() { # DIR
-	local dir=$1 conf=$1/etc/smb.conf
-	rm -f "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab" "$dir/domain.keytab"
-	samba-tool domain exportkeytab "$dir/authtriage_ro.keytab" --principal="authtriage_ro@$REALM" -s "$conf" >>"$dir/seed.log" 2>&1 &
-	local p1=$!
-	samba-tool domain exportkeytab "$dir/svc_sqlok.keytab" --principal="svc_sqlok@$REALM" -s "$conf" >>"$dir/seed.log" 2>&1 &
-	local p2=$!
-	samba-tool domain exportkeytab "$dir/domain.keytab" -s "$conf" >>"$dir/seed.log" 2>&1 &
-	local p3=$!
+	local dir=$1 conf=$1/etc/smb.conf a p
+	for a in authtriage_ro svc_sqlok "${DELEGATION_FRONT_ENDS[@]}" domain; do rm -f "$dir/$a.keytab"; done
+	{
+		for a in authtriage_ro svc_sqlok "${DELEGATION_FRONT_ENDS[@]}"; do
+			printf 'domain\texportkeytab\t%s\t--principal=%s\t-s\t%s\n' "$dir/$a.keytab" "$a@$REALM" "$conf"
+		done
+		printf 'domain\texportkeytab\t%s\t-s\t%s\n' "$dir/domain.keytab" "$conf"
+		printf 'delegation\tadd-principal\tsvc_sqlrbcd\tsvc_webrbcd\t-H\t%s\t-s\t%s\n' "$dir/private/sam.ldb" "$conf"
+	} | samba_tool_batch >>"$dir/seed.log" 2>&1 &
+	p=$!
 	# The DC's own ldap/ SPNs (no dnsupdate service runs to add them).
 	samba_spnupdate -s "$conf" >>"$dir/seed.log" 2>&1 || die "samba_spnupdate failed (log: $dir/seed.log)"
-	wait "$p1" || die "exporting the authtriage_ro keytab failed (log: $dir/seed.log)"
-	wait "$p2" || die "exporting the svc_sqlok keytab failed (log: $dir/seed.log)"
-	wait "$p3" || die "exporting the domain's keytab failed (log: $dir/seed.log)"
-	chmod 600 "$dir/authtriage_ro.keytab" "$dir/svc_sqlok.keytab" "$dir/domain.keytab"
+	wait "$p" || die "exporting the keytabs or adding svc_sqlrbcd's resource-based delegation failed (log: $dir/seed.log)"
+	for a in authtriage_ro svc_sqlok "${DELEGATION_FRONT_ENDS[@]}" domain; do chmod 600 "$dir/$a.keytab"; done
 }
 
 write_env() { # DIR SKEWED AES_DEFAULT
@@ -671,6 +763,21 @@ write_env() { # DIR SKEWED AES_DEFAULT
 		for a in "${ACCOUNTS[@]}"; do
 			key=${a^^}
 			echo "AUTHTRIAGE_TEST_PASSWORD_$key=${PASSWORDS[$a]}"
+		done
+		echo "AUTHTRIAGE_TEST_DELEGATION_FRONT_ENDS=$(
+			IFS=,
+			echo "${DELEGATION_FRONT_ENDS[*]}"
+		)"
+		echo "AUTHTRIAGE_TEST_DELEGATION_BACK_ENDS=$(
+			IFS=,
+			echo "${DELEGATION_BACK_ENDS[*]}"
+		)"
+		echo "AUTHTRIAGE_TEST_DELEGATION_USERS=$(
+			IFS=,
+			echo "${DELEGATION_USERS[*]}"
+		)"
+		for a in "${DELEGATION_FRONT_ENDS[@]}"; do
+			echo "AUTHTRIAGE_TEST_KEYTAB_${a^^}=$dir/$a.keytab"
 		done
 		if [[ $2 == 1 ]]; then
 			echo "AUTHTRIAGE_TEST_SKEWED=1"
@@ -768,7 +875,7 @@ cmd_up() {
 	seed "$dir"
 	export_keytabs "$dir"
 	write_env "$dir" "$skew" "$aes"
-	log "seeded ${#ACCOUNTS[@]} accounts and ${#SCENARIO_HOSTS[@]} hosts in $(elapsed "$t")"
+	log "seeded ${#ACCOUNTS[@]} accounts and $((${#SCENARIO_HOSTS[@]} + ${#DELEGATION_BACK_ENDS[@]})) hosts in $(elapsed "$t")"
 
 	t=$(now_ns)
 	start_samba "$dir" "$skew"

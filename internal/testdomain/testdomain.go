@@ -9,7 +9,8 @@
 //	scripts/testdomain.sh down DIR
 //
 // A test calls Load, which skips the test when no domain is there (or fails it when
-// AUTHTRIAGE_REQUIRE_INTEGRATION=1), and then finds the scenario it needs in Domain.Hosts.
+// AUTHTRIAGE_REQUIRE_INTEGRATION=1), and then finds the scenario it needs in Domain.Hosts,
+// or the second hop's accounts in Domain.Delegation.
 package testdomain
 
 import (
@@ -96,6 +97,8 @@ type Domain struct {
 	RC4Hosts map[string]Host
 	// Passwords of every seeded account by sAMAccountName (authtriage_ro, svc_sqlok, ...).
 	Passwords map[string]string
+	// Delegation is the second hop: front ends, back ends and users (delegation.go).
+	Delegation Delegation
 }
 
 // Scenario hosts, the keys of Domain.Hosts.
@@ -357,6 +360,7 @@ func FromEnv(getenv func(string) string) (Domain, error) {
 			AS:             s.as,
 		}
 	}
+	readDelegation(&d, getenv, &problems)
 	d.Passwords[d.Principal] = d.BindPassword
 	if len(problems) > 0 {
 		return Domain{}, errors.New(strings.Join(problems, "; "))

@@ -125,10 +125,23 @@ func TestLiveDomain(t *testing.T) {
 			t.Errorf("contract file: %v", err)
 		}
 	}
+	names := []string{}
 	for _, h := range d.Hosts {
-		addrs, err := net.LookupHost(h.FQDN)
+		names = append(names, h.FQDN)
+	}
+	for _, f := range d.Delegation.FrontEnds {
+		names = append(names, f.FQDN)
+		if _, err := os.Stat(f.Keytab); err != nil {
+			t.Errorf("%s's keytab: %v", f.Account, err)
+		}
+	}
+	for _, b := range d.Delegation.BackEnds {
+		names = append(names, b.FQDN)
+	}
+	for _, name := range names {
+		addrs, err := net.LookupHost(name)
 		if err != nil || len(addrs) == 0 || addrs[0] != d.DCAddr {
-			t.Errorf("%s resolves to %v, %v; want %s", h.FQDN, addrs, err, d.DCAddr)
+			t.Errorf("%s resolves to %v, %v; want %s", name, addrs, err, d.DCAddr)
 		}
 	}
 	conn, err := net.DialTimeout("tcp", d.KDC, 5*time.Second)
