@@ -28,6 +28,9 @@ type LDIF struct {
 	netbios   map[string]string // DNS domain -> NetBIOS name, from crossRefs
 	domains   map[string]string // DNS domain -> NetBIOS name ("" if unknown) of every account
 	entries   int               // entries read (the root DSE aside), kept or not
+	// principals are the accounts and groups with what Delegation reads of them
+	// (delegation_ldif.go).
+	principals ldifPrincipals
 }
 
 // An ldifAccount is an object of the export that is an account or holds SPNs.
@@ -47,10 +50,11 @@ func (a ldifAccount) account() triage.Account {
 // "ldifde -f export.ldf" (UTF-8, or UTF-16 with -u) or "ldapsearch -LLL"; name
 // names the input in errors ("export.ldf:12: ..."). It keeps the accounts (objects
 // of class user, which includes computers and managed service accounts), any other
-// object holding an SPN, the domain objects' maxPwdAge and the crossRefs' NetBIOS
-// names, and ignores everything else. Syntax errors and malformed values are
-// *triage.InputError values naming the line. To bound memory it keeps at most
-// 1,048,576 objects and reads lines of at most 1 MiB and entries of at most 16 MiB.
+// object holding an SPN, the groups (for Delegation), the domain objects' maxPwdAge
+// and the crossRefs' NetBIOS names, and ignores everything else. Syntax errors and
+// malformed values are *triage.InputError values naming the line. To bound memory it
+// keeps at most 1,048,576 accounts and 2,097,152 accounts and groups together, and
+// reads lines of at most 1 MiB and entries of at most 16 MiB.
 //
 // An export may hold nothing about what is asked: it may be empty, hold no accounts,
 // have been made without servicePrincipalName, or be of another domain. An LDIF then
@@ -120,6 +124,8 @@ func (l *LDIF) add(lr *ldifReader, rec *ldifRecord, seen map[string]int) error {
 			}
 		}
 		return nil
+	case has("group"):
+		return l.principals.add(lr, rec)
 	}
 	user := has("user")
 	if !user && len(rec.attrs[atSPN]) == 0 {
@@ -151,7 +157,7 @@ func (l *LDIF) add(lr *ldifReader, rec *ldifRecord, seen map[string]int) error {
 	for _, spn := range acct.SPNs {
 		index(l.bySPN, spn)
 	}
-	return nil
+	return l.principals.add(lr, rec)
 }
 
 // FindSPN returns every object in the export that holds spn (exact,
