@@ -38,6 +38,18 @@ const (
 	DCCertificate          CauseID = "dc.certificate"
 	InstancePortUnknown    CauseID = "instance.port_unknown"
 	AccountMismatch        CauseID = "account.mismatch"
+
+	// The second hop (delegation.go): a front end that must forward its users'
+	// identity to a back-end SQL Server.
+	DelegationSecondHop            CauseID = "delegation.second_hop"
+	DelegationNotTrusted           CauseID = "delegation.not_trusted"
+	DelegationSPNNotAllowed        CauseID = "delegation.spn_not_allowed"
+	DelegationPortFormMissing      CauseID = "delegation.port_form_missing"
+	DelegationUserSensitive        CauseID = "delegation.user_sensitive"
+	DelegationProtocolTransition   CauseID = "delegation.protocol_transition"
+	DelegationUnconstrainedBlocked CauseID = "delegation.unconstrained_blocked"
+	DelegationNTLMFirstHop         CauseID = "delegation.ntlm_first_hop"
+	DelegationBackendSPNMissing    CauseID = "delegation.backend_spn_missing"
 )
 
 // A Cause is the catalog entry behind a CauseID: its default severity, what it means,
@@ -98,6 +110,16 @@ const (
 	PHSetAD    = "<SET-AD>"   // Set-ADUser, Set-ADComputer or Set-ADServiceAccount, by the account's class
 	PHLogin    = "<LOGIN>"    // a SQL Server login name, as the ERRORLOG writes it
 	PHInstance = "<INSTANCE>" // an instance as users write it: "SALES", "MSSQLSERVER:1433"
+
+	// The second hop's. PHSPNs and PHPrincipals are lists (ListValue, ListSlot); text
+	// shows their values separated by commas.
+	PHSPNs         = "<SPNS>"            // the back end's SPNs a front end must be allowed to delegate to
+	PHPrincipals   = "<PRINCIPALS>"      // principals by SID or sAMAccountName
+	PHBackEndSam   = "<BACK-END-SAM>"    // the back end's service account, as -Identity takes it
+	PHBackEndSetAD = "<BACK-END-SET-AD>" // Set-ADUser, Set-ADComputer or Set-ADServiceAccount, for the back end's account
+	PHFrontEnd     = "<FRONT-END>"       // text only: front ends, "sqlfe (CORP\svc_web)"
+	PHBackEnd      = "<BACK-END>"        // text only: the back end, "sqlbe" or "sqlbe\SALES"
+	PHUser         = "<USER>"            // text only: the user whose identity travels
 )
 
 const (
@@ -467,7 +489,152 @@ func Causes() []Cause {
 				{Text: "Check that the agent service runs and that its port is reachable from the bot, with a valid certificate"},
 			},
 		},
+		{
+			ID: DelegationSecondHop, Severity: Critical,
+			Title:   "Windows logins reached the back-end SQL Server with no user's identity (NT AUTHORITY\\ANONYMOUS LOGON, '(null)' or an empty name) while front ends are known to connect to it on their users' behalf: a second hop whose delegation failed",
+			Summary: "SQL Server on <HOST> refused logins that carried no user's identity, and <FRONT-END> connect to it on their users' behalf: this is a second hop",
+			// "MSSQLSERVER_18456" (link18456): ANONYMOUS LOGON in "double-hop
+			// (constraint delegation) scenarios across multiple computers"; "Troubleshoot
+			// consistent authentication issues" (linkConsistent): "A double-hop process
+			// will fail if NTLM credentials are used. Kerberos credentials are required."
+			Fix: []FixStep{
+				{Text: "For each front end named (<FRONT-END>), read the finding about its path: it says whether the front end's account may delegate to the SPNs of <HOST>, whether the users can be delegated, and how to allow it"},
+				run("Check that the SPN the front ends ask for exists once, on the service account of <HOST>", ps("setspn", Lit("-Q"), Slot(PHSPN))),
+				{Text: "The fix is Kerberos constrained delegation from each front end's account to the SPNs of <HOST>. Never grant the ANONYMOUS LOGON login access to SQL Server: that lets anyone in"},
+			},
+			Links: []string{link18456, linkKCD, linkConsistent},
+		},
+		{
+			ID: DelegationNotTrusted, Severity: Critical,
+			Title:   "The front end's account may not delegate to the back end: it has no constrained delegation to the back end's SPNs, and the back end's account does not allow it resource-based constrained delegation",
+			Summary: "<FRONT-END> is not allowed to delegate its users to <BACK-END>",
+			// "Kerberos authentication troubleshooting guidance" (linkKerberos): "Don't
+			// configure constrained delegation and RBCD on the same set of front-end and
+			// back-end servers"; the KDC checks constrained delegation first.
+			// "Troubleshooting Kerberos constrained delegation issues" (linkKCD): one
+			// domain for constrained delegation, RBCD across domains.
+			Fix: []FixStep{
+				run("Allow the front end's account constrained delegation to the back end's SPNs (-Add keeps the services already in its msDS-AllowedToDelegateTo)", delegateToCommand()),
+				{Text: "Or in Active Directory Users and Computers: the front end's account, Properties, Delegation: select Trust this user for delegation to specified services only, then Add the back end's services (<SPNS>). Choose Use Kerberos only when every user reaches the front end with Kerberos, Use any authentication protocol otherwise"},
+				run("If users reach the front end with NTLM, forms or basic authentication, allow its account protocol transition too (Use any authentication protocol)", protocolTransitionCommand()),
+				run("Or, when the front and back ends are in different domains (constrained delegation works within one domain only), allow the front end on the back end's account with resource-based constrained delegation instead, not both: -PrincipalsAllowedToDelegateToAccount replaces the whole list, so name every principal already allowed as well as the front end (<PRINCIPALS>)", resourceBasedCommand()),
+			},
+			Links: []string{linkKCD, linkRBCD, linkSetADUser, linkSetADComputer, linkSetADAccountControl, linkKerberos},
+		},
+		{
+			ID: DelegationSPNNotAllowed, Severity: Critical,
+			Title:   "The front end's account is trusted for constrained delegation, but not to the back end: its msDS-AllowedToDelegateTo does not list the back end's SPNs",
+			Summary: "<FRONT-END> may delegate only to other services: its msDS-AllowedToDelegateTo lacks <SPNS> of <BACK-END>",
+			Fix: []FixStep{
+				run("Add the back end's SPNs to the front end's msDS-AllowedToDelegateTo (-Add keeps the services already there)", delegateToCommand()),
+				{Text: "Or in Active Directory Users and Computers: the front end's account, Properties, Delegation: under Trust this user for delegation to specified services only, Add the back end's services (<SPNS>)"},
+			},
+			Links: []string{linkKCD, linkSetADUser},
+		},
+		{
+			ID: DelegationPortFormMissing, Severity: Critical,
+			Title:   "The front end may delegate to one form of the back end's SPN but not to the one its connections ask for: TCP asks for MSSQLSvc/FQDN:PORT, Named Pipes and Shared Memory for MSSQLSvc/FQDN (MSSQLSvc/FQDN:INSTANCE for a named instance), and the KDC compares the whole name",
+			Summary: "<FRONT-END> may delegate to <BACK-END>, but its msDS-AllowedToDelegateTo lacks <SPNS>",
+			// "Register a Service Principal Name for Kerberos Connections" (linkRegisterSPN):
+			// the forms each transport asks for. [MS-SFU] 3.2.5.2.1: the SPN of Service 2
+			// "is in the Service 1 account's ServicesAllowedToSendForwardedTicketsTo";
+			// Samba's KDC compares whole names, ignoring case; Microsoft does not say how
+			// Windows compares them.
+			Fix: []FixStep{
+				run("Add the missing forms to the front end's msDS-AllowedToDelegateTo (-Add keeps the forms already there)", delegateToCommand()),
+				{Text: "Or in Active Directory Users and Computers: the front end's account, Properties, Delegation: under Trust this user for delegation to specified services only, Add the missing services (<SPNS>)"},
+			},
+			Links: []string{linkRegisterSPN, linkKCD, linkSetADUser},
+		},
+		{
+			ID: DelegationUserSensitive, Severity: Critical,
+			Title:   "The user's identity cannot be delegated: the account is marked \"Account is sensitive and cannot be delegated\" or is a member of Protected Users, and the KDC then lets no front end act for it",
+			Summary: "<USER> cannot be delegated to <BACK-END>: the account is sensitive or in Protected Users",
+			// [MS-ADTS] 2.2.16 (ND): such an account's tickets "are not marked as
+			// forwardable or proxiable"; [MS-KILE] 3.3.5.1: nor those of Protected Users
+			// members; "Protected Users Security Group": members cannot "Delegate with
+			// unconstrained or constrained delegation".
+			Fix: []FixStep{
+				{Text: "This is by design: the KDC does not mark the tickets of such an account forwardable, so no setting of the front end helps. The mark protects privileged accounts: where it was set on purpose, keep it, and have <USER> reach <BACK-END> directly, or use an account without it for work through the front end"},
+				{Text: "Where it was set by mistake, an administrator clears it in Active Directory Users and Computers (<USER>, Properties, Account, Account options: Account is sensitive and cannot be delegated), or takes the account out of Protected Users; Microsoft's page on that group says never to put service or computer accounts in it"},
+			},
+			Links: []string{linkProtectedUsers, linkKCD, link18456},
+		},
+		{
+			ID: DelegationProtocolTransition, Severity: Critical,
+			Title:   "The front end may delegate only users who reached it with Kerberos (Use Kerberos only): users who reach it with NTLM, forms or basic authentication need protocol transition (TRUSTED_TO_AUTH_FOR_DELEGATION, Use any authentication protocol), which its account does not have",
+			Summary: "<FRONT-END> cannot delegate users who did not reach it with Kerberos to <BACK-END>: its account is not allowed protocol transition",
+			// [MS-SFU] 3.2.5.1.2: without TrustedToAuthenticationForDelegation the KDC
+			// "MUST NOT set the FORWARDABLE ticket flag" of the S4U2self ticket, and
+			// 3.2.5.2.1: a ticket that is not forwardable is refused (KRB-ERR-BADOPTION).
+			Fix: []FixStep{
+				run("Allow the front end's account protocol transition", protocolTransitionCommand()),
+				{Text: "Or in Active Directory Users and Computers: the front end's account, Properties, Delegation: keep Trust this user for delegation to specified services only and select Use any authentication protocol"},
+				{Text: "Or make the first hop Kerberos: users who reach the front end with a Kerberos ticket are delegated without protocol transition; Windows logons to it with NTLM usually mean its SPN is missing or misplaced"},
+			},
+			Links: []string{linkKCD, linkSetADAccountControl},
+		},
+		{
+			ID: DelegationUnconstrainedBlocked, Severity: Warning,
+			Title:   "The front end relies on unconstrained delegation (TRUSTED_FOR_DELEGATION), which Credential Guard blocks on Windows 10, Windows Server 2016 and later and which members of Protected Users cannot use: constrained delegation to the back end's SPNs is the fix",
+			Summary: "<FRONT-END> relies on unconstrained delegation to reach <BACK-END>, which Credential Guard and Protected Users block",
+			Fix: []FixStep{
+				run("Give the front end's account constrained delegation to the back end's SPNs, Microsoft's workaround", delegateToCommand()),
+				run("If users reach the front end with NTLM, forms or basic authentication, allow its account protocol transition too", protocolTransitionCommand()),
+				{Text: "Or in Active Directory Users and Computers: the front end's account, Properties, Delegation: select Trust this user for delegation to specified services only and Add the back end's services (<SPNS>)"},
+				run("Once every service the front end delegates to is in its list, clear its TRUSTED_FOR_DELEGATION flag, which it then no longer needs", ps("Set-ADAccountControl", Lit("-Identity"), Slot(PHSam), Lit("-TrustedForDelegation"), Lit("$false"))),
+				{Text: "Do not turn Credential Guard off to keep the old setting: that takes a protection away from every credential on the host"},
+			},
+			Links: []string{linkUnconstrained, linkKCD, linkSetADUser, linkSetADAccountControl},
+		},
+		{
+			ID: DelegationNTLMFirstHop, Severity: Critical,
+			Title:   "Users reach the front end with NTLM, not Kerberos: an NTLM logon gives the front end no ticket to forward, so it can delegate the user only through protocol transition",
+			Summary: "Windows logins to <HOST>, a front end of <BACK-END>, use NTLM: the first hop is not Kerberos",
+			Fix: []FixStep{
+				run("Check that the SPN clients ask for when they connect to <HOST> exists once, on its service account, so that they get Kerberos tickets", ps("setspn", Lit("-Q"), Slot(PHSPN))),
+				run("Where clients cannot use Kerberos, allow the front end's account protocol transition (Use any authentication protocol), so that the KDC delegates users who reach it with NTLM", protocolTransitionCommand()),
+			},
+			Links: []string{linkConsistent, linkRegisterSPN, linkKCD, linkSetADAccountControl},
+		},
+		{
+			ID: DelegationBackendSPNMissing, Severity: Critical,
+			Title:   "The back end's SPN that the front end delegates to is registered on no account, so the KDC cannot issue a ticket to it (KDC_ERR_S_PRINCIPAL_UNKNOWN)",
+			Summary: "<SPN> of <BACK-END> is registered on no account: <FRONT-END> cannot get a ticket to it",
+			Fix: []FixStep{
+				run("Register the SPN on the back end's service account (-S checks for duplicates first)", setspnS),
+			},
+			Links: []string{linkRegisterSPN, linkKCD},
+		},
 	}
+}
+
+// delegateToCommand adds the back end's SPNs to the front end's
+// msDS-AllowedToDelegateTo: Set-ADUser, Set-ADComputer or Set-ADServiceAccount -Add,
+// whose form is "-Add @{Attribute1LDAPDisplayName=value1, value2, ...}" ("Set-ADUser",
+// linkSetADUser; "Set-ADComputer", linkSetADComputer). No Microsoft page shows it with
+// msDS-AllowedToDelegateTo itself; that attribute is "[MS-ADA2] 2.219 Attribute
+// msDS-AllowedToDelegateTo", multi-valued.
+func delegateToCommand() Command {
+	return Command{Shell: ShellPowerShell, Program: Slot(PHSetAD), Args: []Arg{
+		Lit("-Identity"), Slot(PHSam), Lit("-Add"), ListSlot("@{'msDS-AllowedToDelegateTo'=", PHSPNs, "}")}}
+}
+
+// protocolTransitionCommand sets TRUSTED_TO_AUTH_FOR_DELEGATION on the front end's
+// account, with the one cmdlet that has the parameter ("Set-ADAccountControl",
+// linkSetADAccountControl, Example 4).
+func protocolTransitionCommand() Command {
+	return ps("Set-ADAccountControl", Lit("-Identity"), Slot(PHSam), Lit("-TrustedToAuthForDelegation"), Lit("$true"))
+}
+
+// resourceBasedCommand allows principals on the back end's account
+// (msDS-AllowedToActOnBehalfOfOtherIdentity), as "Troubleshooting Kerberos RBCD
+// issues" (linkRBCD) does. The parameter replaces the list ("Running Set-ADComputer
+// without specifying the first principal will cause it to get overridden",
+// linkSetADComputer): PHPrincipals must hold the principals already allowed too.
+func resourceBasedCommand() Command {
+	return Command{Shell: ShellPowerShell, Program: Slot(PHBackEndSetAD), Args: []Arg{
+		Lit("-Identity"), Slot(PHBackEndSam), Lit("-PrincipalsAllowedToDelegateToAccount"), ListSlot("", PHPrincipals, "")}}
 }
 
 // LookupCause returns the catalog entry for id.
@@ -522,6 +689,9 @@ func pipe(a, b Command) Command {
 func fillFunc(vars map[string]string) func(string) string {
 	pairs := make([]string, 0, 2*len(vars))
 	for k, v := range vars {
+		if k == PHSPNs || k == PHPrincipals {
+			v = strings.Join(listValues(v), ", ")
+		}
 		if v != "" {
 			pairs = append(pairs, k, v)
 		}

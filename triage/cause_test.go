@@ -18,6 +18,9 @@ func TestCatalog(t *testing.T) {
 		"agent.unreachable", "account.not_found", "kerberos.ntlm_fallback",
 		"login.anonymous", "login.null_user", "login.empty_user", "computer.secure_channel", "sspi.logon_denied",
 		"kerberos.rc4_default", "dc.certificate", "instance.port_unknown", "account.mismatch",
+		"delegation.second_hop", "delegation.not_trusted", "delegation.spn_not_allowed", "delegation.port_form_missing",
+		"delegation.user_sensitive", "delegation.protocol_transition", "delegation.unconstrained_blocked",
+		"delegation.ntlm_first_hop", "delegation.backend_spn_missing",
 	}
 	seen := map[triage.CauseID]bool{}
 	for _, c := range triage.Causes() {

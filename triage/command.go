@@ -42,6 +42,12 @@ type Arg struct {
 	// SQLString writes a T-SQL slot as a string literal N'...' instead of a
 	// delimited identifier [...].
 	SQLString bool
+	// List makes the slot hold several values of its kind (see ListValue), written as
+	// a PowerShell array of quoted strings, 'a','b', between Text and Suffix. Each
+	// value is quoted, even one that could be bare, so that the array reads the same
+	// as an argument and inside an expression such as @{'name'=...}, where a bare word
+	// would be a command. Only PowerShell commands have list slots.
+	List bool
 }
 
 // Lit returns a literal argument.
@@ -60,6 +66,30 @@ func Suffixed(ph, suffix string) Arg { return Arg{Slot: ph, Suffix: suffix} }
 
 // SQLString returns a T-SQL argument that writes the value of ph as N'...'.
 func SQLString(ph string) Arg { return Arg{Slot: ph, SQLString: true} }
+
+// ListSlot returns one PowerShell argument made of the literal prefix, the values of
+// list placeholder ph as an array of quoted strings, and the literal suffix:
+// ListSlot("@{'msDS-AllowedToDelegateTo'=", PHSPNs, "}").
+func ListSlot(prefix, ph, suffix string) Arg {
+	return Arg{Text: prefix, Slot: ph, Suffix: suffix, List: true}
+}
+
+// listSep separates the values of a list slot's value.
+const listSep = "\n"
+
+// ListValue returns the value of a list slot that holds vs, in order. A line feed
+// inside one of vs is written as U+2028 LINE SEPARATOR, which checkChars refuses as a
+// line break too: a hostile value is refused, never split into two values.
+func ListValue(vs ...string) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.ReplaceAll(v, listSep, "\u2028")
+	}
+	return strings.Join(out, listSep)
+}
+
+// listValues returns the values of a list slot's value.
+func listValues(v string) []string { return strings.Split(v, listSep) }
 
 // A Command is a remediation command as its shell sees it: a program and its
 // arguments, each slot filled from evidence as one argument and quoted by Render,
@@ -139,6 +169,9 @@ func renderArg(sh Shell, a Arg, vars map[string]string, program bool) (string, e
 		return a.Text + a.Slot + a.Suffix, nil
 	}
 	unsafe := func(reason string) error { return &UnsafeValueError{Slot: a.Slot, Reason: reason} }
+	if a.List {
+		return renderList(sh, a, v)
+	}
 	if reason := checkValue(a.Slot, v); reason != "" {
 		return "", unsafe(reason)
 	}
@@ -175,6 +208,27 @@ func renderArg(sh Shell, a Arg, vars map[string]string, program bool) (string, e
 	return q, nil
 }
 
+// renderList writes a list slot: each value checked for the slot's kind and quoted
+// for PowerShell (quote), joined by commas between the slot's prefix and suffix.
+func renderList(sh Shell, a Arg, v string) (string, error) {
+	unsafe := func(reason string) error { return &UnsafeValueError{Slot: a.Slot, Reason: reason} }
+	if sh != ShellPowerShell {
+		return "", unsafe("is a list, which only a PowerShell command can hold")
+	}
+	var parts []string
+	for _, e := range listValues(v) {
+		if reason := checkValue(a.Slot, e); reason != "" {
+			return "", unsafe(reason)
+		}
+		q, reason := quote(sh, e, e)
+		if reason != "" {
+			return "", unsafe(reason)
+		}
+		parts = append(parts, q)
+	}
+	return a.Text + strings.Join(parts, ",") + a.Suffix, nil
+}
+
 // An UnsafeValueError says why a command was left out: which value could not be
 // written safely, and why. It never repeats the value, which may be hostile.
 type UnsafeValueError struct {
@@ -203,6 +257,14 @@ func slotNoun(ph string) string {
 		return "the cmdlet's name"
 	case PHLogin:
 		return "the login's name"
+	case PHSPNs:
+		return "one of the SPNs"
+	case PHPrincipals:
+		return "one of the principals"
+	case PHBackEndSam:
+		return "the back end's sAMAccountName"
+	case PHBackEndSetAD:
+		return "the back end's cmdlet name"
 	}
 	return "a value"
 }

@@ -26,6 +26,8 @@ var benign = map[string]string{
 	PHHost: "SQLHOST02", PHFQDN: "sqlhost02.corp.example", PHDomain: "corp.example",
 	PHSPN: "MSSQLSvc/sqlhost02.corp.example:1433", PHAccount: `CORP\svc_sql02`, PHWrong: `CORP\svc_old`,
 	PHCode: "0x7 KDC_ERR_S_PRINCIPAL_UNKNOWN", PHSam: "svc_sql02", PHSetAD: "Set-ADUser", PHLogin: `CORP\app`,
+	PHSPNs:       ListValue("MSSQLSvc/sqlbe02.corp.example:1433", "MSSQLSvc/sqlbe02.corp.example"),
+	PHPrincipals: ListValue("S-1-5-21-1-2-3-1105", "svc_web02"), PHBackEndSam: "svc_sqlbe02", PHBackEndSetAD: "Set-ADComputer",
 }
 
 // hostileValues returns, for placeholder ph, values made of each hostile string
@@ -249,7 +251,8 @@ func TestKinds(t *testing.T) {
 // its shell, as exactly the program and arguments meant, or left out with the reason
 // said in the step's text. Values Active Directory allows are never left out.
 func TestCatalogCommandsReadBack(t *testing.T) {
-	placeholders := []string{PHHost, PHFQDN, PHDomain, PHSPN, PHAccount, PHWrong, PHCode, PHSam, PHSetAD, PHLogin}
+	placeholders := []string{PHHost, PHFQDN, PHDomain, PHSPN, PHAccount, PHWrong, PHCode, PHSam, PHSetAD, PHLogin,
+		PHSPNs, PHPrincipals, PHBackEndSam, PHBackEndSetAD}
 	var cases []map[string]string
 	cases = append(cases, benign)
 	for _, ph := range placeholders {

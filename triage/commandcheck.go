@@ -74,11 +74,16 @@ func isAccountSlot(ph string) bool { return ph == PHAccount || ph == PHWrong }
 // checkKind returns why v is not a value of the kind placeholder ph stands for.
 func checkKind(ph, v string) string {
 	switch ph {
-	case PHSPN:
+	case PHSPN, PHSPNs:
 		return checkSPN(v)
 	case PHAccount, PHWrong:
 		return checkAccount(v)
-	case PHSam:
+	case PHSam, PHBackEndSam:
+		return checkSAM(v)
+	case PHPrincipals:
+		if isSID(v) {
+			return ""
+		}
 		return checkSAM(v)
 	case PHDomain:
 		if checkDNSName(v) == "" {
@@ -87,7 +92,7 @@ func checkKind(ph, v string) string {
 		return checkNetBIOSDomain(v)
 	case PHFQDN, PHHost:
 		return checkDNSName(v)
-	case PHSetAD:
+	case PHSetAD, PHBackEndSetAD:
 		switch v {
 		case "Set-ADUser", "Set-ADComputer", "Set-ADServiceAccount":
 			return ""
@@ -101,6 +106,30 @@ func checkKind(ph, v string) string {
 		}
 	}
 	return ""
+}
+
+// isSID reports whether v is a SID in its string form, S-1-AUTHORITY-SUB...: a decimal
+// authority and 1 to 15 subauthorities, decimal numbers of at most 10 digits without
+// leading zeros ("[MS-DTYP] 2.4.2.1 SID String Format
+// Syntax",
+// https://learn.microsoft.com/openspecs/windows_protocols/ms-dtyp/c92a27b1-c772-4fa7-a432-15df5f1b66a1).
+// The AD cmdlets take a principal by its SID (Get-ADPrincipalGroupMembership's
+// Identity: "distinguished name, GUID, security identifier, or SAM account name").
+func isSID(v string) bool {
+	rest, ok := strings.CutPrefix(v, "S-1-")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, "-")
+	if len(parts) < 2 || len(parts) > 16 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 10 || strings.Trim(p, "0123456789") != "" || len(p) > 1 && p[0] == '0' {
+			return false
+		}
+	}
+	return true
 }
 
 // samForbidden are the characters a sAMAccountName cannot contain: "SAM-Account-Name

@@ -51,6 +51,11 @@ type DelegationPath struct {
 	// linked server's data source gives it, and Instance the instance there.
 	BackEnd  string   `json:"back_end"`
 	Instance Instance `json:"instance"`
+	// BackEndFQDN is the back end's fully qualified name, whose MSSQLSvc SPNs the path
+	// needs (Target.SPNRequirements), and BackEndAccount its service account as the
+	// back end's DelegationAccount names it (Target.SPNOwner); "" when not known.
+	BackEndFQDN    string `json:"back_end_fqdn,omitempty"`
+	BackEndAccount string `json:"back_end_account,omitempty"`
 	// Via says how the path is known: "inventory", or "linked server NAME".
 	Via string `json:"via"`
 	// SelfCredential is true for a linked server whose login mapping forwards the

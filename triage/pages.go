@@ -29,6 +29,14 @@ var verifiedPages = []string{
 	srcEvent4768.URL,
 	srcSSPIStatus.URL,
 	srcAcceptSecurityContext.URL,
+	linkKCD,
+	linkRBCD,
+	linkKerberosKCDOverview,
+	linkUnconstrained,
+	linkProtectedUsers,
+	linkSetADUser,
+	linkSetADComputer,
+	linkSetADAccountControl,
 }
 
 // VerifiedPage reports whether url is one of the pages authtriage has looked up.
@@ -46,4 +54,44 @@ const (
 	// "Access this computer from the network - security policy setting"
 	// (SeNetworkLogonRight): who may connect to the computer from the network.
 	linkNetworkLogonRight = "https://learn.microsoft.com/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/access-this-computer-from-the-network"
+
+	// The second hop's pages, looked up in MicrosoftDocs/SupportArticles-docs,
+	// windowsserverdocs and windows-powershell-docs.
+	//
+	// "Troubleshooting Kerberos constrained delegation issues": the Delegation tab's
+	// "Trust this user for delegation to specified services only" and its "Use any
+	// authentication protocol", the back-end service in the service list, "Account is
+	// sensitive and cannot be delegated" not selected; constrained delegation needs the
+	// front and back ends in one domain, RBCD otherwise.
+	linkKCD = "https://learn.microsoft.com/troubleshoot/windows-server/windows-security/troubleshoot-kerberos-constrained-delegation-issues"
+	// "Troubleshooting Kerberos RBCD issues": Set-ADUser/Set-ADComputer -Identity
+	// <BackEndSvcAcct> -PrincipalsAllowedToDelegateToAccount <FrontEndSvcAcct>.
+	linkRBCD = "https://learn.microsoft.com/troubleshoot/windows-server/windows-security/troubleshoot-kerberos-rbcd-issues"
+	// "Kerberos Constrained Delegation Overview": "The KDC always allows protocol
+	// transition when performing resource-based constrained delegation as though the
+	// bit were set."
+	linkKerberosKCDOverview = "https://learn.microsoft.com/windows-server/security/kerberos/kerberos-constrained-delegation-overview"
+	// "You can't use Kerberos unconstrained delegation in certain versions of
+	// Windows": Credential Guard "prevents you from using credentials in full
+	// delegation scenarios"; "To work around this issue, use constrained delegation
+	// instead."
+	linkUnconstrained = "https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/windows-prevents-unconstrained-delegation"
+	// "Protected Users Security Group": members cannot "Delegate with unconstrained or
+	// constrained delegation"; RID 525; "Never add accounts for services and computers
+	// to the Protected Users group."
+	linkProtectedUsers = "https://learn.microsoft.com/windows-server/security/credentials-protection-and-management/protected-users-security-group"
+	// "Set-ADUser": -Add "Specifies values to add to an object property ... you must
+	// use the LDAP display name", in the form -Add @{Attribute1LDAPDisplayName=value1,
+	// value2, ...}; -PrincipalsAllowedToDelegateToAccount "sets the
+	// msDS-AllowedToActOnBehalfOfOtherIdentity attribute".
+	linkSetADUser = "https://learn.microsoft.com/powershell/module/activedirectory/set-aduser?view=windowsserver2025-ps"
+	// "Set-ADComputer": -PrincipalsAllowedToDelegateToAccount, with "Running
+	// Set-ADComputer without specifying the first principal will cause it to get
+	// overridden": the parameter replaces the list.
+	linkSetADComputer = "https://learn.microsoft.com/powershell/module/activedirectory/set-adcomputer?view=windowsserver2025-ps"
+	// "Set-ADAccountControl": -TrustedToAuthForDelegation sets
+	// ADS_UF_TRUSTED_TO_AUTHENTICATE_FOR_DELEGATION ("$False or 0, $True or 1"); only
+	// this cmdlet has the parameter, not Set-ADUser, Set-ADComputer or
+	// Set-ADServiceAccount.
+	linkSetADAccountControl = "https://learn.microsoft.com/powershell/module/activedirectory/set-adaccountcontrol?view=windowsserver2025-ps"
 )

@@ -27,7 +27,13 @@ type Word struct {
 // single quotes) and "..." strings (whose only escapes are a backtick before $ or
 // before another backtick). Words are separated by one space; commands by " | ". A
 // bare word may hold ',' (a literal array such as AES128,AES256): callers check that
-// a word from a value was not written so.
+// a word from a value was not written so. The bare words $true and $false are
+// PowerShell's Boolean constants.
+//
+// A quoted string followed by ',' and more quoted strings is an array ('a','b'), and
+// @{'KEY'=ARRAY} a hashtable of one key whose value is an array of one or more quoted
+// strings: each is one word, whose Text is the strings joined by a line feed (which
+// no string of the one line can hold), after @{'KEY'= and before } for a hashtable.
 func PowerShell(line string) ([][]Word, error) {
 	if err := oneLine(line); err != nil {
 		return nil, err
@@ -36,21 +42,28 @@ func PowerShell(line string) ([][]Word, error) {
 	var words []Word
 	i := 0
 	for i < len(line) {
-		r, n := utf8.DecodeRuneInString(line[i:])
+		r, _ := utf8.DecodeRuneInString(line[i:])
 		var w Word
 		switch {
-		case isPSSingleQuote(r):
-			s, end, err := psSingle(line, i+n)
+		case isPSSingleQuote(r) || isPSDoubleQuote(r):
+			elems, end, err := psArray(line, i)
 			if err != nil {
 				return nil, err
 			}
-			w, i = Word{Text: s}, end
-		case isPSDoubleQuote(r):
-			s, end, err := psDouble(line, i+n)
+			w, i = Word{Text: strings.Join(elems, "\n")}, end
+		case strings.HasPrefix(line[i:], "@{"):
+			key, end, err := psQuoted(line, i+2)
+			if err != nil || !strings.HasPrefix(line[end:], "=") {
+				return nil, fmt.Errorf("a hashtable at %d without 'KEY'=", i)
+			}
+			elems, end, err := psArray(line, end+1)
 			if err != nil {
 				return nil, err
 			}
-			w, i = Word{Text: s}, end
+			if !strings.HasPrefix(line[end:], "}") {
+				return nil, fmt.Errorf("a hashtable at %d not closed after its one value", i)
+			}
+			w, i = Word{Text: "@{'" + key + "'=" + strings.Join(elems, "\n") + "}"}, end+1
 		case r == '|':
 			if len(words) == 0 {
 				return nil, fmt.Errorf("a pipe with no command before it at %d", i)
@@ -95,6 +108,9 @@ func psBare(w string) error {
 	if w == "" {
 		return errors.New("empty word")
 	}
+	if strings.EqualFold(w, "$true") || strings.EqualFold(w, "$false") {
+		return nil
+	}
 	c := w[0]
 	if !(isLetter(c) || c == '/' || c == '-') {
 		return errors.New("starts with a character PowerShell may not read as text")
@@ -110,6 +126,34 @@ func psBare(w string) error {
 		}
 	}
 	return nil
+}
+
+// psArray reads the quoted strings from i on, separated by ',' with no space.
+func psArray(line string, i int) ([]string, int, error) {
+	var elems []string
+	for {
+		s, end, err := psQuoted(line, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		elems = append(elems, s)
+		if end >= len(line) || line[end] != ',' {
+			return elems, end, nil
+		}
+		i = end + 1
+	}
+}
+
+// psQuoted reads the '...' or "..." string that starts at i.
+func psQuoted(line string, i int) (string, int, error) {
+	r, n := utf8.DecodeRuneInString(line[i:])
+	switch {
+	case i < len(line) && isPSSingleQuote(r):
+		return psSingle(line, i+n)
+	case i < len(line) && isPSDoubleQuote(r):
+		return psDouble(line, i+n)
+	}
+	return "", 0, fmt.Errorf("not a quoted string at %d", i)
 }
 
 func psSingle(line string, i int) (string, int, error) {

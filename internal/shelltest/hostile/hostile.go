@@ -27,9 +27,13 @@ var benign = map[string]string{
 	triage.PHHost: "SQLHOST02", triage.PHFQDN: "sqlhost02.corp.example", triage.PHDomain: "corp.example",
 	triage.PHSPN: "MSSQLSvc/sqlhost02.corp.example:1433", triage.PHAccount: `CORP\svc_sql02`, triage.PHWrong: `CORP\svc_old`,
 	triage.PHCode: "0x7", triage.PHSam: "svc_sql02", triage.PHSetAD: "Set-ADUser", triage.PHLogin: `CORP\app`,
+	triage.PHSPNs:       triage.ListValue("MSSQLSvc/sqlbe02.corp.example:1433", "MSSQLSvc/sqlbe02.corp.example"),
+	triage.PHPrincipals: triage.ListValue("S-1-5-21-1-2-3-1105", "svc_web02"), triage.PHBackEndSam: "svc_sqlbe02",
+	triage.PHBackEndSetAD: "Set-ADComputer",
 }
 
-var placeholders = []string{triage.PHSPN, triage.PHAccount, triage.PHWrong, triage.PHSam, triage.PHDomain, triage.PHFQDN, triage.PHSetAD, triage.PHHost}
+var placeholders = []string{triage.PHSPN, triage.PHAccount, triage.PHWrong, triage.PHSam, triage.PHDomain, triage.PHFQDN, triage.PHSetAD, triage.PHHost,
+	triage.PHSPNs, triage.PHPrincipals, triage.PHBackEndSam}
 
 // A Report is a report and, for each command it holds, the words (for T-SQL the
 // tokens, written kind:text) the command means.
