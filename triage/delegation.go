@@ -129,6 +129,10 @@ type DelegationProof struct {
 	Step      string `json:"step,omitempty"`
 	KDCError  int    `json:"kdc_error,omitempty"`
 	ErrorName string `json:"error_name,omitempty"`
+	// NTStatus is the NTSTATUS the KDC gave with its refusal (a Windows KDC's extended
+	// error, [MS-KILE] 2.2.1 KERB-EXT-ERROR), such as "STATUS_NO_MATCH"; "" when it
+	// gave none, as Samba's KDC does.
+	NTStatus string `json:"ntstatus,omitempty"`
 	// Unprovable says why the KDC cannot prove this path (for example resource-based
 	// delegation on a KDC that does not implement it); "" otherwise.
 	Unprovable string `json:"unprovable,omitempty"`
