@@ -213,7 +213,7 @@ func parseKlist(out string) []klistTicket {
 	return tickets
 }
 
-const klistSample = `Ticket cache: FILE:/tmp/td/cc
+const klistSample = `Ticket cache: FILE:/td/cc
 Default principal: svc_web@CORP.TEST
 
 Valid starting     Expires            Service principal
