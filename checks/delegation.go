@@ -80,8 +80,8 @@ type Delegation struct {
 func (Delegation) Name() string { return "delegation" }
 
 // Run examines each path. Accounts are read once each, by role and name. An account
-// or a proof that could not be read, and linked servers that could not be listed, make
-// the check's error; what was read is kept.
+// or a proof that could not be read makes the check's error; what was read is kept.
+// Linked servers that could not be listed are said in the detail.
 func (c Delegation) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if len(c.Routes) == 0 && c.Linked == nil {
 		return triage.Result{}, triage.Skip("no delegation paths: the inventory names none to or from %s, and linked servers are not read without a SQL Server login", t.Host)
@@ -93,20 +93,21 @@ func (c Delegation) Run(ctx context.Context, t triage.Target) (triage.Result, er
 	res := triage.Result{Obs: triage.Observations{Delegation: facts}}
 	var errs []error
 	routes := slices.Clone(c.Routes)
+	var notes []string
 	if c.Linked != nil {
-		linked, notes, err := c.linkedRoutes(ctx, t, facts)
+		var linked []DelegationRoute
+		var unread []string
+		linked, notes, unread = c.linkedRoutes(ctx, t, facts)
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		routes = append(routes, linked...)
-		res.Detail = strings.Join(notes, "; ")
-		if err != nil {
-			errs = append(errs, err)
+		if len(routes) == 0 {
+			return res, triage.Skip("no delegation paths: the inventory names none to or from %s, and %s", t.Host, linkedNone(facts, unread))
 		}
+		notes = append(notes, unread...)
 	}
-	if len(routes) == 0 {
-		if len(errs) > 0 {
-			return res, errors.Join(errs...)
-		}
-		return res, triage.Skip("no delegation paths: the inventory names none to or from %s, and %s", t.Host, linkedNone(facts))
-	}
+	res.Detail = strings.Join(notes, "; ")
 
 	e := examiner{dir: c.Dir, facts: facts, read: map[string]*triage.DelegationAccount{}}
 	var parts []string
@@ -126,18 +127,17 @@ func (c Delegation) Run(ctx context.Context, t triage.Target) (triage.Result, er
 }
 
 // linkedRoutes lists the linked servers of t's instances and returns the routes of
-// those that forward their callers' credentials to a SQL Server, and notes on those
-// that are not examined.
-func (c Delegation) linkedRoutes(ctx context.Context, t triage.Target, facts *triage.DelegationFacts) ([]DelegationRoute, []string, error) {
+// those that forward their callers' credentials to a SQL Server, notes on those that
+// are not examined, and why the linked servers of an instance could not be listed. A
+// listing that fails is no error of the check: the sql check reports a login that
+// fails, and the inventory's paths are examined all the same.
+func (c Delegation) linkedRoutes(ctx context.Context, t triage.Target, facts *triage.DelegationFacts) (routes []DelegationRoute, notes, unread []string) {
 	account := t.SPNOwner("")
-	var routes []DelegationRoute
-	var notes []string
-	var errs []error
 	for _, in := range instancesOf(t) {
 		servers, err := c.Linked.LinkedServers(ctx, t, in)
 		facts.LinkedServers = append(facts.LinkedServers, servers...)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("linked servers of %s: %w", in, err))
+			unread = append(unread, fmt.Sprintf("the linked servers of %s could not be read: %v", in, err))
 		}
 		for _, ls := range servers {
 			if !ls.SelfCredential {
@@ -168,7 +168,7 @@ func (c Delegation) linkedRoutes(ctx context.Context, t triage.Target, facts *tr
 			})
 		}
 	}
-	return routes, notes, errors.Join(errs...)
+	return routes, notes, unread
 }
 
 // proverFor returns the prover of an inventory route whose front end runs as
@@ -183,7 +183,10 @@ func (c Delegation) proverFor(account string) delegationProver {
 }
 
 // linkedNone says why linked servers gave no path.
-func linkedNone(facts *triage.DelegationFacts) string {
+func linkedNone(facts *triage.DelegationFacts, unread []string) string {
+	if len(unread) > 0 {
+		return strings.Join(unread, "; ")
+	}
 	switch n := len(facts.LinkedServers); n {
 	case 0:
 		return "it has no linked servers"
@@ -229,6 +232,8 @@ func (e *examiner) account(ctx context.Context, name, role string) (triage.Deleg
 // the KDC for each user's ticket to each SPN of the back end; it returns one line of
 // detail.
 func (e *examiner) examine(ctx context.Context, r DelegationRoute, users []string) (string, error) {
+	r.Path.BackEndFQDN = cmp.Or(r.Path.BackEndFQDN, r.BackEnd.FQDN)
+	r.Path.BackEndAccount = cmp.Or(r.Path.BackEndAccount, r.BackEnd.SPNOwner(""))
 	e.facts.Paths = append(e.facts.Paths, r.Path)
 	var errs []error
 	front, err := e.account(ctx, r.Path.Account, RoleFrontEnd)
@@ -236,7 +241,7 @@ func (e *examiner) examine(ctx context.Context, r DelegationRoute, users []strin
 		errs = append(errs, err)
 	}
 	var back triage.DelegationAccount
-	if owner := r.BackEnd.SPNOwner(""); owner != "" {
+	if owner := r.Path.BackEndAccount; owner != "" {
 		if back, err = e.account(ctx, owner, RoleBackEnd); err != nil {
 			errs = append(errs, err)
 		}

@@ -100,8 +100,15 @@ func TestDelegationCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := res.Obs.Delegation
-	if len(d.Paths) != 1 || d.Paths[0].Account != `CORP\svc_web` {
-		t.Errorf("paths = %+v", d.Paths)
+	want := triage.DelegationPath{FrontEnd: "web01", Account: `CORP\svc_web`, BackEnd: "sqlbe", Via: "inventory", SelfCredential: true,
+		BackEndFQDN: "sqlbe.corp.test", BackEndAccount: `CORP\svc_sqlbe`}
+	if len(d.Paths) != 1 || d.Paths[0] != want {
+		t.Errorf("paths = %+v; want %+v", d.Paths, want)
+	}
+	for _, p := range d.Proofs {
+		if p.Path != want {
+			t.Errorf("proof's path %+v; want the path's, %+v", p.Path, want)
+		}
 	}
 	wantReads := []string{`front end|CORP\svc_web`, `back end|CORP\svc_sqlbe`, `user|CORP\alice`, `user|CORP\bob`}
 	if strings.Join(dir.reads, ",") != strings.Join(wantReads, ",") {
@@ -230,6 +237,8 @@ func TestDelegationCheckSkips(t *testing.T) {
 		{"no directory", Delegation{Routes: []DelegationRoute{webRoute(nil)}, NoSource: "no directory source: x"}, "no directory source: x", triage.MissingDirectory},
 		{"no linked server", Delegation{Dir: delegationDir(), Linked: fakeLinked{}}, "it has no linked servers", ""},
 		{"none forwards", Delegation{Dir: delegationDir(), Linked: linkedNone}, "its linked server does not forward", ""},
+		{"linked servers unread", Delegation{Dir: delegationDir(), Linked: fakeLinked{err: errors.New("18452")}},
+			"and the linked servers of MSSQLSERVER:1433 could not be read: 18452", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.c.Run(t.Context(), sqlbe)
@@ -241,9 +250,9 @@ func TestDelegationCheckSkips(t *testing.T) {
 	}
 }
 
-// TestDelegationCheckPartial: an account that cannot be read, a proof that could not
-// be asked for and linked servers that cannot be listed make the check's error, and
-// everything else is kept.
+// TestDelegationCheckPartial: an account that cannot be read and a proof that could
+// not be asked for make the check's error, and everything else is kept; linked servers
+// that cannot be listed are said in the detail, for the sql check reports the login.
 func TestDelegationCheckPartial(t *testing.T) {
 	dir := delegationDir()
 	dir.broken = map[string]string{`corp\svc_sqlbe`: "ldaps://dc1: connection reset"}
@@ -254,10 +263,13 @@ func TestDelegationCheckPartial(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"connection reset", "KDC unreachable", "18456"} {
+	for _, want := range []string{"connection reset", "KDC unreachable"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+	if want := "the linked servers of MSSQLSERVER:1433 could not be read: log in to sqlbe: 18456"; strings.Contains(err.Error(), "18456") || !strings.Contains(res.Detail, want) {
+		t.Errorf("error %q, detail %q; want the detail to say %q", err, res.Detail, want)
 	}
 	d := res.Obs.Delegation
 	if len(d.Accounts) != 3 || d.Accounts[1].Err == "" || len(d.Proofs) != 2 {
