@@ -78,6 +78,23 @@ func (s watchedStore) Finish(ctx context.Context, key, holder string) error {
 	return err
 }
 
+// advanceWithBubble is advance with the bubble's own time moving by each step
+// too, after clk. A real store's SQLite waits for another handle's lock by
+// sleeping on the bubble's time, which stands still while advance steps
+// (synctest.Wait returns as soon as everyone else is blocked, sleepers too):
+// a replica waiting there would see clk pass its lease's TTL before it could
+// renew it, and the other replica take its run over.
+func advanceWithBubble(clk *fakeClock, d, step time.Duration) {
+	for d > 0 {
+		s := min(step, d)
+		clk.Advance(s)
+		synctest.Wait()
+		time.Sleep(s) // in the bubble: wakes the sleepers due within s, in order
+		synctest.Wait()
+		d -= s
+	}
+}
+
 // TestTwoReplicasOnTheStore runs two Schedulers, each with its own handle on
 // one real store, through four hourly ticks: each tick is posted once, by one
 // of them, compared with the tick before.
@@ -139,7 +156,7 @@ func TestTwoReplicasOnTheStore(t *testing.T) {
 				if i == 0 {
 					before = 30 * time.Minute // to 10:00
 				}
-				advance(clk, before, 10*time.Second)
+				advanceWithBubble(clk, before, 10*time.Second)
 				wantTick := start.Add(30*time.Minute + time.Duration(i)*time.Hour)
 				// Both replicas are through the tick once one has finished its lease
 				// and the other found it done, which it asks again after LeaseTTL/2.
@@ -147,7 +164,7 @@ func TestTwoReplicasOnTheStore(t *testing.T) {
 				calls.wait(func(es []leaseEvent) bool {
 					return slices.ContainsFunc(es, func(e leaseEvent) bool { return e.key == key && e.finished })
 				})
-				advance(clk, DefaultLeaseTTL/2+10*time.Second, 10*time.Second)
+				advanceWithBubble(clk, DefaultLeaseTTL/2+10*time.Second, 10*time.Second)
 				calls.wait(func(es []leaseEvent) bool {
 					return slices.ContainsFunc(es, func(e leaseEvent) bool { return e.key == key && e.state == store.Done })
 				})

@@ -53,8 +53,9 @@ func TestIntegrationAgent(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- serveAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
-	waitHealthy(t, dir, addr)
+	logs := &lockedBuffer{}
+	go func() { served <- serveAgent(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil))) }()
+	waitHealthy(t, logs, dir, addr)
 
 	// The client: hosts served by the agent, no directory or kerberos section.
 	var b strings.Builder
@@ -144,22 +145,20 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func waitHealthy(t *testing.T, dir, addr string) {
+// waitHealthy waits for the agent that logs to logs (as JSON) to say it
+// listens on addr, and then checks that it answers a health check with the
+// client certificate in dir.
+func waitHealthy(t *testing.T, logs *lockedBuffer, dir, addr string) {
 	t.Helper()
 	c, err := agent.NewClient(t.Context(), agent.ClientConfig{URL: "https://" + addr, CertFile: filepath.Join(dir, "authtriage-bot.pem"),
-		KeyFile: filepath.Join(dir, "authtriage-bot-key.pem"), CAFile: filepath.Join(dir, "ca.pem"), Timeout: 2 * time.Second}, slog.New(slog.DiscardHandler))
+		KeyFile: filepath.Join(dir, "authtriage-bot-key.pem"), CAFile: filepath.Join(dir, "ca.pem"), Timeout: 5 * time.Second}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := c.Health(t.Context())
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent not healthy: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	waitLog(t, logs, "saying that the agent listens on "+addr, func(l logLine) bool {
+		return l.Msg == "agent listening" && l.Addr == addr
+	})
+	if err := c.Health(t.Context()); err != nil {
+		t.Fatalf("agent listening on %s, but not healthy: %v", addr, err)
 	}
 }

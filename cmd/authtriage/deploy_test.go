@@ -71,9 +71,10 @@ func TestAgentPing(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- serveAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	logs := &lockedBuffer{}
+	go func() { served <- serveAgent(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil))) }()
 	defer func() { stop(); <-served }()
-	waitHealthy(t, dir, addr)
+	waitHealthy(t, logs, dir, addr)
 
 	botCfg := filepath.Join(dir, "bot.yaml")
 	writeTestFile(t, botCfg, []byte("slack:\n  bot_token: ${SLACK_BOT_TOKEN}\nagents:\n"+

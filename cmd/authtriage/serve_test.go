@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,15 +18,21 @@ import (
 	"github.com/authtriage/authtriage/internal/slackfake"
 )
 
-// lockedBuffer is an io.Writer that several goroutines may write and a test read.
+// lockedBuffer is an io.Writer that several goroutines may write and a test
+// read, and that tells a waiter of each write (see waitLog).
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu      sync.Mutex
+	b       strings.Builder
+	written chan struct{} // closed at the next write; nil until someone waits
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.written != nil {
+		close(l.written)
+		l.written = nil
+	}
 	return l.b.Write(p)
 }
 
@@ -35,23 +42,56 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// next returns what was written so far and a channel closed at the next write.
+func (l *lockedBuffer) next() (string, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.written == nil {
+		l.written = make(chan struct{})
+	}
+	return l.b.String(), l.written
+}
+
+// A logLine is what the tests read of a JSON log line.
+type logLine struct{ Msg, Server, Addr string }
+
+// waitLog waits, at most 10 s, for a JSON log line in logs that match accepts,
+// and returns it. what says what it waits for, in the failure.
+func waitLog(t *testing.T, logs *lockedBuffer, what string, match func(logLine) bool) logLine {
+	t.Helper()
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	for {
+		text, written := logs.next()
+		sc := bufio.NewScanner(strings.NewReader(text))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var line logLine
+			if json.Unmarshal(sc.Bytes(), &line) == nil && match(line) {
+				return line
+			}
+		}
+		select {
+		case <-written:
+		case <-timeout.C:
+			t.Fatalf("no log line %s within 10 s; logs:\n%s", what, text)
+		}
+	}
+}
+
+// waitMsg waits for a log line whose message is msg.
+func waitMsg(t *testing.T, logs *lockedBuffer, msg string) {
+	t.Helper()
+	waitLog(t, logs, strconv.Quote(msg), func(l logLine) bool { return l.Msg == msg })
+}
+
 // listenAddr waits for serve's "listening" log line of server name and returns
 // the address.
 func listenAddr(t *testing.T, logs *lockedBuffer, name string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		sc := bufio.NewScanner(strings.NewReader(logs.String()))
-		for sc.Scan() {
-			var line struct{ Msg, Server, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.Server == name {
-				return line.Addr
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("serve never logged that %s listens; logs:\n%s", name, logs.String())
-	return ""
+	return waitLog(t, logs, "saying that "+name+" listens", func(l logLine) bool {
+		return l.Msg == "listening" && l.Server == name
+	}).Addr
 }
 
 // TestServeHTTPMode runs `authtriage serve` in HTTP mode against a fake Slack with
@@ -121,6 +161,7 @@ hosts:
 		}
 	}()
 	slackAddr, opsAddr := listenAddr(t, logs, "slack"), listenAddr(t, logs, "ops")
+	waitMsg(t, logs, "bot accepting requests")
 
 	resp, err := http.Get("http://" + opsAddr + "/readyz")
 	if err != nil || resp.StatusCode != 200 {
@@ -157,21 +198,25 @@ hosts:
 		t.Fatalf("no verdict: %v; logs:\n%s", err, logs.String())
 	}
 	parentTS := updates[len(updates)-1].Params.Get("ts")
-	var thread string
-	for range 50 {
-		thread = ""
-		for _, c := range fake.Calls("chat.postMessage") {
+	thread := func(posts []slackfake.Call) string {
+		var b strings.Builder
+		for _, c := range posts {
 			if c.Params.Get("thread_ts") == parentTS {
-				thread += c.Params.Get("blocks")
+				b.WriteString(c.Params.Get("blocks"))
 			}
 		}
-		if strings.Contains(thread, "Checks") || strings.Contains(thread, "checks") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+		return b.String()
+	}
+	// The thread's replies, up to the one with the checks.
+	posts, err := fake.WaitCalls(wctx, "chat.postMessage", 1)
+	for err == nil && !strings.Contains(thread(posts), "Checks") && !strings.Contains(thread(posts), "checks") {
+		posts, err = fake.WaitCalls(wctx, "chat.postMessage", len(posts)+1)
+	}
+	if err != nil {
+		t.Fatalf("no reply with the checks in the thread: %v; thread:\n%s", err, thread(posts))
 	}
 	for _, want := range []string{"dc.unreachable", "lsa.unresponsive", "0x80090311", "https://learn.microsoft.com/"} {
-		if !strings.Contains(thread, want) {
+		if !strings.Contains(thread(posts), want) {
 			t.Errorf("the thread lacks %q", want)
 		}
 	}
@@ -230,21 +275,18 @@ hosts:
 			t.Errorf("serve exited %d; logs:\n%s", code, logs.String())
 		}
 	}()
+	// Ready once the bot accepts requests and Socket Mode is connected, each
+	// of which serve logs once it is so.
 	opsAddr := listenAddr(t, logs, "ops")
-	ready := func() int {
-		resp, err := http.Get("http://" + opsAddr + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+	waitMsg(t, logs, "bot accepting requests")
+	waitMsg(t, logs, "Socket Mode connected")
+	resp, err := http.Get("http://" + opsAddr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for ready() != 200 {
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never 200; logs:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/readyz = %d once connected; want 200. Logs:\n%s", resp.StatusCode, logs.String())
 	}
 
 	wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -64,16 +64,23 @@ func TestPings(t *testing.T) {
 }
 
 // TestNoPingTimeout checks the slacktest pitfall is gone: a Socket Mode client with
-// a short ping timeout keeps its one connection, because the fake pings it.
+// a short ping timeout keeps its one connection, because the fake pings it. It
+// waits for the client to answer enough of the fake's pings to span more than
+// twice its timeout, and then counts the connections.
 func TestNoPingTimeout(t *testing.T) {
+	const (
+		pingEvery = 50 * time.Millisecond
+		timeout   = 500 * time.Millisecond
+		pongs     = int(2*timeout/pingEvery) + 2 // n pongs on one connection span n-1 intervals
+	)
 	s := New()
 	t.Cleanup(s.Close)
 	s.mu.Lock()
-	s.pingEvery = 50 * time.Millisecond
+	s.pingEvery = pingEvery
 	s.mu.Unlock()
 
 	api := slack.New("xoxb-test", slack.OptionAppLevelToken("xapp-test"), slack.OptionAPIURL(s.APIURL()))
-	sm := socketmode.New(api, socketmode.OptionPingInterval(500*time.Millisecond))
+	sm := socketmode.New(api, socketmode.OptionPingInterval(timeout))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
@@ -89,10 +96,15 @@ func TestNoPingTimeout(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	err := s.WaitPongs(wctx, pongs)
 	cancel()
 	<-done
+	if err != nil {
+		t.Fatalf("the client did not answer the fake's pings: %v", err)
+	}
 	if n := s.Connections(); n != 1 {
-		t.Errorf("Connections() = %d after 1.5s with a 500ms ping timeout; want 1", n)
+		t.Errorf("Connections() = %d after %d pings answered (%v apart) with a %v ping timeout; want 1", n, pongs, pingEvery, timeout)
 	}
 }

@@ -52,7 +52,7 @@ type Server struct {
 	wg  sync.WaitGroup // WebSocket connections' goroutines
 
 	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced when calls, acks or connections change
+	changed   chan struct{} // closed and replaced when calls, acks, connections or pongs change
 	calls     []Call
 	handlers  map[string]func(Call) (int, http.Header, any)
 	groups    map[string][]string
@@ -62,6 +62,7 @@ type Server struct {
 	messages  map[string]bool // channel+" "+ts of posted messages
 	sockets   []*socket       // open WebSocket connections, newest last
 	accepted  int             // WebSocket connections ever accepted
+	pongs     int             // pongs the clients sent, answering the fake's pings
 	pingEvery time.Duration
 	acks      map[string]json.RawMessage // envelope ID -> ack payload (nil if none)
 	closed    bool

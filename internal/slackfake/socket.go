@@ -103,7 +103,15 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 
-	// The default ping handler answers the client's pings while ReadMessage runs.
+	// The default ping handler answers the client's pings while ReadMessage
+	// runs, and the pong handler counts the client's answers to the fake's.
+	conn.SetPongHandler(func(string) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.pongs++
+		s.notifyLocked()
+		return nil
+	})
 	for {
 		_, data, err := conn.ReadMessage()
 		if err != nil {
@@ -189,6 +197,22 @@ func (s *Server) Disconnect() {
 	for _, k := range socks {
 		k.close()
 	}
+}
+
+// WaitPongs waits until the Socket Mode clients have answered n of the fake's
+// pings, over all their connections, or returns ctx's error. The fake pings
+// each connection every few seconds (as Slack does), so n answers on one
+// connection span at least n-1 of those intervals.
+func (s *Server) WaitPongs(ctx context.Context, n int) error {
+	var got int
+	err := s.wait(ctx, func() bool {
+		got = s.pongs
+		return got >= n
+	})
+	if err != nil {
+		return fmt.Errorf("%d of %d pongs: %w", got, n, err)
+	}
+	return nil
 }
 
 // Connections returns the number of Socket Mode connections accepted so far.

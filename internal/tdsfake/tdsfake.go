@@ -15,7 +15,9 @@
 package tdsfake
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -137,12 +139,14 @@ type Server struct {
 	cfg Config
 	ln  net.Listener
 
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	logins  []Login
-	queries []string
-	closed  bool
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	accepted int           // connections taken, ever
+	changed  chan struct{} // closed and replaced when a connection is taken
+	logins   []Login
+	queries  []string
+	closed   bool
 }
 
 // Start starts a fake on cfg.Addr (127.0.0.1 on a free port when empty) and closes it
@@ -157,7 +161,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	if err != nil {
 		t.Fatalf("tdsfake: listen: %v", err)
 	}
-	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}}
+	s := &Server{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, changed: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(s.Close)
@@ -187,6 +191,25 @@ func (s *Server) Queries() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.queries...)
+}
+
+// WaitConns waits until the fake has taken n connections since it started:
+// each is served, and Close closes it, from the moment it is taken. It
+// returns ctx's error when ctx is done first.
+func (s *Server) WaitConns(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		got, changed := s.accepted, s.changed
+		s.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("tdsfake: %d of %d connections taken: %w", got, n, ctx.Err())
+		}
+	}
 }
 
 // Close stops the fake: it closes the listener and every connection, and waits for
@@ -221,6 +244,9 @@ func (s *Server) accept() {
 			return
 		}
 		s.conns[c] = struct{}{}
+		s.accepted++
+		close(s.changed)
+		s.changed = make(chan struct{})
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {

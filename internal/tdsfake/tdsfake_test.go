@@ -1,6 +1,7 @@
 package tdsfake_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -194,7 +195,11 @@ func TestCloseEndsConnections(t *testing.T) {
 	}
 	defer c.Close()
 	fmt.Fprint(c, "hello")
-	time.Sleep(50 * time.Millisecond) // let the fake take the connection
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitConns(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	s.Close()
 	if took := time.Since(start); took > time.Second {

@@ -224,11 +224,14 @@ func TestTicketsKDCRefusesConnection(t *testing.T) {
 func TestTicketsKDCNeverAnswers(t *testing.T) {
 	kdc := newFakeKDC(t, hang)
 	const timeout = 300 * time.Millisecond
-	tester, _ := newTester(t, kdc.addr, timeout)
+	tester, logs := newTester(t, kdc.addr, timeout)
 
 	begin := time.Now()
 	_, err := tester.Tickets(t.Context(), []string{"MSSQLSvc/sqlok.corp.test:1433"})
 	took := time.Since(begin)
+	if !runnerRunning() {
+		t.Fatal("no runner goroutine left behind by the abandoned call; is runnerFrame still the runner's function?")
+	}
 	var le *kerberos.LoginError
 	if !errors.As(err, &le) || le.Code != 0 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Tickets against a silent KDC = %v; want a *LoginError wrapping context.DeadlineExceeded", err)
@@ -240,8 +243,14 @@ func TestTicketsKDCNeverAnswers(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("Tickets error = %q; want %q", err, want)
 	}
-	// The abandoned gokrb5 call ends by its own 5 s read deadline.
-	waitNoRunner(t, 10*time.Second)
+	// The abandoned gokrb5 call ends by its own 5 s read deadline; the runner
+	// then destroys the client, which gokrb5 logs, and exits.
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	if err := logs.waitFor(ctx, "client destroyed"); err != nil {
+		t.Fatalf("the abandoned call's client was never destroyed: %v; log:\n%s", err, logs)
+	}
+	waitNoRunner(t, 5*time.Second)
 }
 
 func TestTicketsContextDoneDuringLogin(t *testing.T) {
@@ -388,20 +397,38 @@ func hang(ctx context.Context, conn net.Conn) {
 	io.Copy(io.Discard, conn) // returns when the client gives up or the test ends
 }
 
-// waitNoRunner waits until no goroutine of this package's runner is left.
+// runnerFrame is in the stack of a runner's goroutine (startRunner's closure).
+const runnerFrame = "github.com/authtriage/authtriage/sources/kerberos.startRunner"
+
+// stacks returns every goroutine's stack.
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// runnerRunning reports whether a goroutine of this package's runner is there.
+func runnerRunning() bool { return strings.Contains(stacks(), runnerFrame) }
+
+// waitNoRunner waits, at most limit, until no goroutine of this package's
+// runner is left. The runner tells no one when its goroutine is gone, so this
+// is a bounded poll of the goroutines' stacks: call it once the runner has
+// done its last work (its cleanup ran), when only its return is left.
 func waitNoRunner(t *testing.T, limit time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "github.com/authtriage/authtriage/kerberos.startRunner") {
-			return
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for runnerRunning() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("a runner goroutine is still there after %v:\n%s", limit, stacks())
+		case <-time.After(time.Millisecond):
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a runner goroutine is still there after %v:\n%s", limit, stacks)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -427,16 +454,43 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
-// A syncBuffer is a bytes.Buffer safe for concurrent use.
+// A syncBuffer is a bytes.Buffer safe for concurrent use, which tells a
+// waiter of each write (waitFor).
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed and replaced at each write; nil until waited on
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+		b.written = nil
+	}
 	return b.buf.Write(p)
+}
+
+// waitFor waits until what is written holds s, or returns ctx's error.
+func (b *syncBuffer) waitFor(ctx context.Context, s string) error {
+	for {
+		b.mu.Lock()
+		found := strings.Contains(b.buf.String(), s)
+		if b.written == nil {
+			b.written = make(chan struct{})
+		}
+		written := b.written
+		b.mu.Unlock()
+		if found {
+			return nil
+		}
+		select {
+		case <-written:
+		case <-ctx.Done():
+			return fmt.Errorf("no %q in the log: %w", s, ctx.Err())
+		}
+	}
 }
 
 func (b *syncBuffer) String() string {
