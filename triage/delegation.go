@@ -152,6 +152,9 @@ type LinkedServer struct {
 	// SelfCredential is true when a mapping forwards the caller's own credentials
 	// (uses_self_credential = 1), for every login (local_principal_id 0) or some.
 	SelfCredential bool `json:"self_credential"`
+	// SelfCredentialAll is true when that mapping is the one for every login
+	// (local_principal_id 0); SelfCredential without it means some logins' own.
+	SelfCredentialAll bool `json:"self_credential_all,omitempty"`
 	// Complete is false when the login authtriage used may not see every linked
 	// server (sys.servers shows a login only the servers mapped for it unless it has
 	// ALTER ANY LINKED SERVER or ALTER ANY LOGIN).

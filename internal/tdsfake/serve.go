@@ -198,6 +198,8 @@ func (s *Server) rows(t *tokens, req request, l Login) *Error {
 		return one([]column{{typ: datetime2}}, now().UTC())
 	case q == qClock:
 		return one([]column{{typ: datetime2}, {typ: intN}}, now().UTC(), s.cfg.UTCOffset)
+	case q == qLinkedServers:
+		return s.linkedServers(t)
 	}
 	if m := reReadErrorLog.FindStringSubmatch(q); m != nil {
 		if m[1] == "@p1" {

@@ -124,6 +124,8 @@ type Config struct {
 	// A log number beyond them gets the error xp_readerrorlog gives for a missing file.
 	ErrorLogs  [][]LogRow
 	ServerName string // in ERROR tokens; "" means SQL01
+	// LinkedServers answers the linked-server query of sqlserver.Checker.LinkedServers.
+	LinkedServers LinkedServers
 
 	Fault Fault
 }

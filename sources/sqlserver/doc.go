@@ -44,13 +44,17 @@
 //     membership of securityadmin itself (error 15003), whatever the grants; there the
 //     login needs securityadmin, a powerful role, or the agent must read the file.
 //
-// SYSUTCDATETIME() needs no permission.
+// SYSUTCDATETIME() needs no permission. LinkedServers reads sys.servers and
+// sys.linked_logins, which show a login the linked servers that have a login mapping
+// for it (all of them while the default mapping to public is in place); it sees them
+// all only with ALTER ANY LINKED SERVER or ALTER ANY LOGIN, or as a member of
+// setupadmin or sysadmin, and says when it may not.
 //
 // # Limits
 //
 // Only fixed statements run: the three queries of Logins, SELECT SYSUTCDATETIME(),
 // DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) and sp_readerrorlog called as a procedure
-// with integer arguments. The login and each query are bounded by Config.Timeout and by
-// the caller's context, down to the socket: a server that accepts the connection and
-// never answers costs Timeout, not more.
+// with integer arguments, and the SELECT of LinkedServers. The login and each query
+// are bounded by Config.Timeout and by the caller's context, down to the socket: a
+// server that accepts the connection and never answers costs Timeout, not more.
 package sqlserver

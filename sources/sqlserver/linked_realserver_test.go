@@ -1,0 +1,85 @@
+package sqlserver_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/microsoft/go-mssqldb/msdsn"
+
+	"github.com/authtriage/authtriage/sources/sqlserver"
+	"github.com/authtriage/authtriage/triage"
+)
+
+// TestRealServerLinkedServers runs the linked-server query on the server
+// AUTHTRIAGE_TEST_MSSQL_DSN names, logged in as that DSN says, and checks the shape of
+// its answer against what LinkedServers promises. It creates nothing: the query is a
+// SELECT, and a server without linked servers answers with none.
+func TestRealServerLinkedServers(t *testing.T) {
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		if os.Getenv(envRequireMSSQL) == "1" {
+			t.Fatal(realServerAdvice)
+		}
+		t.Skip(realServerAdvice)
+	}
+	p, err := msdsn.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", envDSN, err)
+	}
+	encrypt := map[msdsn.Encryption]string{
+		msdsn.EncryptionOff: "false", msdsn.EncryptionRequired: "true",
+		msdsn.EncryptionDisabled: "disable", msdsn.EncryptionStrict: "strict",
+	}[p.Encryption]
+	c, err := sqlserver.New(sqlserver.Config{
+		Encrypt: encrypt, TrustServerCertificate: p.TrustServerCertificate, Timeout: 30 * time.Second,
+		ServerSPN: func(string, triage.Instance) string { return p.ServerSPN },
+	}, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	auth := map[string]string{}
+	for k, v := range p.Parameters {
+		if k == "authenticator" || strings.HasPrefix(k, "krb5-") {
+			auth[k] = v
+		}
+	}
+	if p.User != "" {
+		auth["user id"] = p.User
+	}
+	if p.Password != "" {
+		auth["password"] = p.Password
+	}
+	sqlserver.SetAuth(c, auth)
+	in := triage.Instance{Name: p.Instance, Port: int(p.Port)}
+	tg := triage.Target{Host: p.Host, Instances: []triage.Instance{in}}
+
+	got, err := c.LinkedServers(t.Context(), tg, in)
+	if errors.Is(err, sqlserver.ErrLinkedServersHidden) {
+		t.Logf("LinkedServers: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatalf("LinkedServers: %v", err)
+	}
+	t.Logf("%d linked servers", len(got))
+	for i, ls := range got {
+		t.Logf("linked server: %+v", ls)
+		if ls.Name == "" || ls.Instance != in {
+			t.Errorf("linked server %d = %+v; want a name and instance %v", i, ls, in)
+		}
+		if ls.SelfCredentialAll && !ls.SelfCredential {
+			t.Errorf("linked server %q: SelfCredentialAll without SelfCredential", ls.Name)
+		}
+		if ls.Complete != got[0].Complete {
+			t.Errorf("linked server %q: Complete %v, the first %v; want one answer for the login", ls.Name, ls.Complete, got[0].Complete)
+		}
+		if b, err := sqlserver.LinkedBackEnd(ls); err != nil {
+			t.Logf("linked server %q: %v", ls.Name, err)
+		} else {
+			t.Logf("linked server %q: back end %+v", ls.Name, b)
+		}
+	}
+}
