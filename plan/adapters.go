@@ -14,6 +14,7 @@ import (
 	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/sources/kerberos"
 	"github.com/authtriage/authtriage/sources/sqlserver"
+	"github.com/authtriage/authtriage/triage"
 )
 
 // Adapters are the clients of the evidence sources a configuration names: the
@@ -35,6 +36,8 @@ type Adapters struct {
 	kdc      *kerberos.Tester
 	sql      *sqlserver.Checker
 	agents   map[string]*agent.Client // by lower-case agent name
+	// frontEnds are the delegation entries' front ends, by index.
+	frontEnds map[int]*FrontEnd
 }
 
 // NewAdapters returns the adapters of cfg (nil for none), without making any client
@@ -43,7 +46,7 @@ func NewAdapters(cfg *config.Config, log *slog.Logger) *Adapters {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Adapters{cfg: cfg, log: log, agents: map[string]*agent.Client{}}
+	return &Adapters{cfg: cfg, log: log, agents: map[string]*agent.Client{}, frontEnds: map[int]*FrontEnd{}}
 }
 
 // errClosed is the error of an adapter asked for after Close.
@@ -204,4 +207,38 @@ func (a *Adapters) Close() error {
 		errs = append(errs, c.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// A FrontEnd asks the KDC as the front end of a delegation entry whether the entry's
+// paths work: kerberos.ProveDelegation with the entry's keytab or password and the
+// kerberos section's realm, KDCs, krb5.conf and timeout. Its files are read under the
+// context of each proof.
+type FrontEnd struct {
+	cfg kerberos.DelegationConfig
+}
+
+// ProveDelegation asks for user's ticket to spn through the front end; see
+// kerberos.ProveDelegation.
+func (f *FrontEnd) ProveDelegation(ctx context.Context, path triage.DelegationPath, user, spn string, resourceBased bool) triage.DelegationProof {
+	return kerberos.ProveDelegation(ctx, f.cfg, path, user, spn, resourceBased)
+}
+
+// FrontEnd returns the front end of the configuration's delegation entry i, made the
+// first time and kept, nil when the entry gives no credentials or the configuration
+// has no kerberos section (config validation refuses credentials without one).
+func (a *Adapters) FrontEnd(i int) *FrontEnd {
+	if a.cfg == nil || a.cfg.Kerberos == nil || i < 0 || i >= len(a.cfg.Delegation) || !a.cfg.Delegation[i].HasCredentials() {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if f, ok := a.frontEnds[i]; ok {
+		return f
+	}
+	d, k := a.cfg.Delegation[i], a.cfg.Kerberos
+	principal, realm := a.cfg.FrontEndPrincipal(d)
+	f := &FrontEnd{cfg: kerberos.DelegationConfig{Realm: realm, KDCs: k.KDCs, Krb5Conf: k.Krb5Conf, Principal: principal,
+		Keytab: d.Keytab, Password: d.Password.Reveal(), Timeout: k.Timeout}}
+	a.frontEnds[i] = f
+	return f
 }

@@ -37,6 +37,7 @@ func checkList() []checkSpec {
 		{name: "dc", build: (*builder).dc},
 		{name: "dns", build: (*builder).dns},
 		{name: "sql", build: (*builder).sql},
+		{name: "delegation", build: (*builder).delegation},
 		{name: "lsa", onHost: true, build: (*builder).lsa},
 		{name: "keytab", onHost: true, build: (*builder).keytab},
 	}
@@ -64,6 +65,8 @@ func (b *builder) overridden(name string) bool {
 		return len(b.o.Events) > 0
 	case "spn", "account":
 		return b.o.LDIF != ""
+	case "delegation": // users to check are the request's, which an agent is not told
+		return b.o.LDIF != "" || len(b.o.Users) > 0
 	}
 	return false
 }

@@ -107,6 +107,10 @@ type Overrides struct {
 	FQDN           string
 	Instances      []triage.Instance // replace the inventory's
 	ServiceAccount string
+	// Users are users whose delegation to check on every delegation path of the host
+	// (DOMAIN\name or name@dns.domain), beyond those the inventory names. The
+	// delegation check then runs here, never in the host's agent.
+	Users []string
 	// Progress, when set, is told how far the ERRORLOG scan has come
 	// (checks.ErrorLog.Progress).
 	Progress func(done, total int64)
@@ -256,6 +260,11 @@ func (o Overrides) apply(t *triage.Target) error {
 			return inputError(fmt.Errorf("service account: %w", err))
 		}
 		t.ServiceAccount = o.ServiceAccount
+	}
+	for _, u := range o.Users {
+		if err := triage.ValidAccount(u); err != nil {
+			return inputError(fmt.Errorf("user %q: %w", u, err))
+		}
 	}
 	return nil
 }

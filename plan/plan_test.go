@@ -57,7 +57,7 @@ func names(cs []triage.Check) []string {
 // with one has the agent run them all but those the request's files replace; the
 // agent runs them all itself.
 func TestOneListOfChecks(t *testing.T) {
-	all := []string{"errorlog", "eventlog", "spn", "account", "kerberos", "clock", "dc", "dns", "sql", "lsa", "keytab"}
+	all := []string{"errorlog", "eventlog", "spn", "account", "kerberos", "clock", "dc", "dns", "sql", "delegation", "lsa", "keytab"}
 	cfg := withAgent(t, "")
 	client := plan.New(cfg, nil, plan.Options{AnyHost: true})
 	agentSide := plan.New(cfg, nil, plan.Options{Agent: true})
@@ -84,7 +84,7 @@ func TestOneListOfChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range pl.Checks {
-		if here := !remote(c); here != slices.Contains([]string{"errorlog", "spn", "account"}, c.Name()) {
+		if here := !remote(c); here != slices.Contains([]string{"errorlog", "spn", "account", "delegation"}, c.Name()) {
 			t.Errorf("client with an agent and files: %s runs here: %v", c.Name(), here)
 		}
 	}
@@ -93,8 +93,8 @@ func TestOneListOfChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := names(pl.Checks); !slices.Equal(got, all[:9]) {
-		t.Errorf("client without an agent: %v; want %v", got, all[:9])
+	if got := names(pl.Checks); !slices.Equal(got, all[:10]) {
+		t.Errorf("client without an agent: %v; want %v", got, all[:10])
 	}
 
 	pl, err = agentSide.For(t.Context(), "sqlhost02", plan.Overrides{})
@@ -337,7 +337,7 @@ func TestAgentOnItsHost(t *testing.T) {
 	if len(el.Files) != 1 || !filepath.IsAbs(el.Files[0]) {
 		t.Errorf("errorlog files %v; want the instance's ERRORLOG", el.Files)
 	}
-	kt := pl.Checks[10].(checks.Keytab)
+	kt := pl.Checks[11].(checks.Keytab)
 	if _, err := os.Stat("/var/opt/mssql/secrets/mssql.keytab"); err != nil && kt.Path != "" {
 		t.Errorf("keytab %q read where there is none", kt.Path)
 	}
