@@ -28,6 +28,7 @@ type checkOptions struct {
 	port           int
 	instances      stringList
 	serviceAccount string
+	as             stringList
 	verbose        bool
 }
 
@@ -44,6 +45,7 @@ func newCheckFlags(o *checkOptions, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.port, "port", 0, "TCP `PORT` of the default instance")
 	fs.Var(&o.instances, "instance", "instance as `NAME[:PORT]` (repeatable)")
 	fs.StringVar(&o.serviceAccount, "service-account", "", "`ACCOUNT` SQL Server runs as: CORP\\svc_sql, svc_sql@corp.example, NT SERVICE\\MSSQLSERVER")
+	fs.Var(&o.as, "as", "check the delegation of `USER` (CORP\\alice) on every second hop of the host, as the user's identity travels from a front end to a back end (repeatable)")
 	fs.BoolVar(&o.verbose, "v", false, "log what happens to stderr")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: authtriage check HOST [flags]
@@ -185,7 +187,7 @@ func planError(err error, configPath string) string {
 }
 
 // overrides returns what the flags say about the host beyond the inventory: the files
-// to read, and --fqdn, --port, --instance and --service-account, checked.
+// to read, and --fqdn, --port, --instance, --service-account and --as, checked.
 func (o checkOptions) overrides() (plan.Overrides, error) {
 	ov := plan.Overrides{Since: o.since.d, ErrorLogs: o.errorlogs, Events: o.events, LDIF: o.ldif}
 	if o.fqdn != "" {
@@ -213,6 +215,12 @@ func (o checkOptions) overrides() (plan.Overrides, error) {
 			return ov, fmt.Errorf("--service-account: %w", err)
 		}
 		ov.ServiceAccount = o.serviceAccount
+	}
+	for _, u := range o.as {
+		if err := validAccount(u); err != nil {
+			return ov, fmt.Errorf("--as: %w", err)
+		}
+		ov.Users = append(ov.Users, u)
 	}
 	return ov, nil
 }
