@@ -86,8 +86,8 @@ func (anonymousRule) Apply(t triage.Target, obs triage.Observations) []triage.Fi
 	var out []triage.Finding
 	for _, cause := range []triage.CauseID{triage.LoginAnonymous, triage.LoginNullUser, triage.LoginEmptyUser} {
 		events := byCause[cause]
-		if len(events) == 0 {
-			continue
+		if len(events) == 0 || cause == triage.LoginAnonymous && len(secondHopEvents(t, obs)) > 0 {
+			continue // a second hop's: secondHopRule reports them
 		}
 		sort.SliceStable(events, func(i, j int) bool { return events[i].Count > events[j].Count })
 		f := triage.NewFinding(cause, n.vars)

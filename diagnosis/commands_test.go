@@ -38,6 +38,18 @@ func TestRuleCommandsReadBack(t *testing.T) {
 		e.Login = login
 		return triage.Observations{Logs: []triage.LogEvent{e}}
 	}
+	// The second hop's: a front end's account, a back end's account or FQDN named h.
+	delegation := func(frontSam, backSam, fqdn string) triage.Observations {
+		p := pathFrom("x")
+		p.Account, p.BackEndAccount, p.BackEndFQDN = `CORP\`+frontSam, `CORP\`+backSam, fqdn
+		be := backEnd()
+		be.Name, be.Account.SAMAccountName = p.BackEndAccount, backSam
+		return triage.Observations{Delegation: &triage.DelegationFacts{Paths: []triage.DelegationPath{p},
+			Accounts: []triage.DelegationAccount{front(frontSam, 1104, 0), be}}}
+	}
+	spns := func(fqdn string) string {
+		return "@{'msDS-AllowedToDelegateTo'=MSSQLSvc/" + fqdn + ":1433\nMSSQLSvc/" + fqdn + "}"
+	}
 	tests := []struct {
 		name  string
 		obs   func(h string) triage.Observations
@@ -102,6 +114,33 @@ func TestRuleCommandsReadBack(t *testing.T) {
 			func(h string) triage.Observations { return loginFailed(12, h) },
 			triage.LoginFailed, 0, triage.ShellTSQL, func(h string) []string {
 				return []string{"w:GRANT", "w:CONNECT", "w:SQL", "w:TO", "i:" + h, "p:;"}
+			}},
+		{"msDS-AllowedToDelegateTo -Add for a front end's account",
+			func(h string) triage.Observations { return delegation(h, "svc_sqlbe", "sqlbe.corp.test") },
+			triage.DelegationNotTrusted, 0, triage.ShellPowerShell, func(h string) []string {
+				return []string{"Set-ADUser", "-Identity", h, "-Add", spns("sqlbe.corp.test")}
+			}},
+		{"Set-ADAccountControl -TrustedToAuthForDelegation for a front end's account",
+			func(h string) triage.Observations { return delegation(h, "svc_sqlbe", "sqlbe.corp.test") },
+			triage.DelegationNotTrusted, 2, triage.ShellPowerShell, func(h string) []string {
+				return []string{"Set-ADAccountControl", "-Identity", h, "-TrustedToAuthForDelegation", "$true"}
+			}},
+		{"-PrincipalsAllowedToDelegateToAccount for a back end's account",
+			func(h string) triage.Observations { return delegation("svc_webnone", h, "sqlbe.corp.test") },
+			triage.DelegationNotTrusted, 3, triage.ShellPowerShell, func(h string) []string {
+				return []string{"Set-ADUser", "-Identity", h, "-PrincipalsAllowedToDelegateToAccount", "S-1-5-21-1-2-3-1104"}
+			}},
+		{"setspn -S for a back end's account the KDC found no SPN for",
+			func(h string) triage.Observations {
+				o := delegation("svc_webnone", h, "sqlbe.corp.test")
+				o.Delegation.Proofs = []triage.DelegationProof{proof(o.Delegation.Paths[0], "alice", beTCP, true, false, 7)}
+				return o
+			},
+			triage.DelegationBackendSPNMissing, 0, triage.ShellPowerShell, func(h string) []string { return []string{"setspn", "-S", beTCP, `CORP\` + h} }},
+		{"msDS-AllowedToDelegateTo -Add for a back end's SPN",
+			func(h string) triage.Observations { return delegation("svc_webnone", "svc_sqlbe", "sqlbe.corp.test"+h) },
+			triage.DelegationNotTrusted, 0, triage.ShellPowerShell, func(h string) []string {
+				return []string{"Set-ADUser", "-Identity", "svc_webnone", "-Add", spns("sqlbe.corp.test" + h)}
 			}},
 		{"ALTER LOGIN DEFAULT_DATABASE for 18456 state 38",
 			func(h string) triage.Observations { return loginFailed(38, h) },

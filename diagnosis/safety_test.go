@@ -367,6 +367,7 @@ func safetyScenarios() []safetyScenario {
 			SQL:       []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", OK: true, AuthScheme: "NTLM"}},
 		}},
 	}
+	out = append(out, delegationSafetyScenarios()...)
 	states := []int{-1, 1, 2, 5, 6, 7, 8, 9, 11, 12, 13, 18, 38, 40, 46, 58, 62, 65, 102, 111, 122, 123, 124, 126, 128, 132, 133, 999}
 	for _, login := range unsafeLogins {
 		for _, s := range states {

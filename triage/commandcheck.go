@@ -108,6 +108,9 @@ func checkKind(ph, v string) string {
 	return ""
 }
 
+// ValidSID reports whether v is a SID in its string form, as isSID checks it.
+func ValidSID(v string) bool { return isSID(v) }
+
 // isSID reports whether v is a SID in its string form, S-1-AUTHORITY-SUB...: a decimal
 // authority and 1 to 15 subauthorities, decimal numbers of at most 10 digits without
 // leading zeros ("[MS-DTYP] 2.4.2.1 SID String Format
