@@ -405,8 +405,28 @@ func proofEvidence(p triage.DelegationProof) triage.Evidence {
 			ev.Text += ", then refused the ticket to the back end (S4U2proxy)"
 		}
 		ev.Text += ": " + proofCode(p)
+		if p.NTStatus != "" {
+			ev.Text += ", with " + p.NTStatus
+			if why := ntStatusMeaning[p.NTStatus]; why != "" {
+				ev.Text += " (" + why + ")"
+			}
+		}
 	}
 	return ev
+}
+
+// ntStatusMeaning says what a Windows KDC means by the NTSTATUS it gives with an
+// S4U2proxy refusal: "[MS-SFU] 3.2.5.2.1 Using ServicesAllowedToSendForwardedTicketsTo"
+// ("If Service 1's ServicesAllowedToSendForwardedTicketsTo parameter was empty, this is
+// returned with STATUS_NOT_SUPPORTED, else STATUS_NO_MATCH"; a ticket that is not
+// forwardable, STATUS_NO_MATCH) and "[MS-SFU] 3.2.5.2.3 Using
+// ServicesAllowedToReceiveForwardedTicketsFrom" (a failed access check,
+// STATUS_NOT_FOUND; a ticket that is not forwardable, STATUS_ACCOUNT_RESTRICTION).
+var ntStatusMeaning = map[string]string{
+	"STATUS_NOT_SUPPORTED":       "the front end's msDS-AllowedToDelegateTo is empty",
+	"STATUS_NO_MATCH":            "the SPN is not in the front end's msDS-AllowedToDelegateTo, or the user's ticket to the front end is not forwardable",
+	"STATUS_NOT_FOUND":           "the back end's msDS-AllowedToActOnBehalfOfOtherIdentity does not allow the front end",
+	"STATUS_ACCOUNT_RESTRICTION": "resource-based delegation refused a user's ticket to the front end that is not forwardable",
 }
 
 // refused reports whether the KDC was asked and refused the request.

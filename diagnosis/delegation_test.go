@@ -137,6 +137,13 @@ func TestDelegationRules(t *testing.T) {
 		{name: "the KDC proves it: the refusal is the evidence of delegation.not_trusted",
 			target: sqlfe, obs: with(facts(none, fNone, alice), proof(none, "alice", beTCP, false, false, 13)),
 			want: []want{{cause: triage.DelegationNotTrusted, severity: triage.Critical, evidence: 3}}},
+		{name: "a Windows KDC's NTSTATUS says what it refused",
+			target: sqlfe, obs: func() triage.Observations {
+				pr := proof(none, "alice", beTCP, true, false, 13)
+				pr.NTStatus = "STATUS_NOT_SUPPORTED"
+				return with(facts(none, fNone, alice), pr)
+			}(),
+			want: []want{{cause: triage.DelegationNotTrusted, severity: triage.Critical, evidence: 3}}},
 		{name: "other services only: delegation.spn_not_allowed",
 			target: sqlfe, obs: with(facts(other, fOther, alice)),
 			want: []want{{cause: triage.DelegationSPNNotAllowed, severity: triage.Critical,
@@ -305,7 +312,8 @@ func TestDelegationRules(t *testing.T) {
 }
 
 // TestDelegationEvidenceSaysWhatTheKDCCouldNot: a path the KDC cannot prove, or was
-// not asked about, says so in its finding's evidence.
+// not asked about, says so in its finding's evidence, and a Windows KDC's NTSTATUS is
+// given with its meaning.
 func TestDelegationEvidenceSaysWhatTheKDCCouldNot(t *testing.T) {
 	p := pathFrom("svc_webnone")
 	obs := triage.Observations{Delegation: facts(p, front("svc_webnone", 1104, 0))}
@@ -313,6 +321,8 @@ func TestDelegationEvidenceSaysWhatTheKDCCouldNot(t *testing.T) {
 		{Path: p, User: "alice@CORP.TEST", SPN: beTCP, Unprovable: "the KDC does not implement resource-based constrained delegation"},
 		{Path: p, User: "alice@CORP.TEST", SPN: bePipes, Err: "no credentials for CORP\\svc_webnone"},
 	}
+	obs.Delegation.Proofs = append(obs.Delegation.Proofs, triage.DelegationProof{Path: p, User: "bob@CORP.TEST", SPN: beTCP, SelfIssued: true,
+		SelfForwardable: true, Step: "s4u2proxy", KDCError: 13, NTStatus: "STATUS_NOT_SUPPORTED"})
 	fs := delegationPathRule{}.Apply(sqlbe, obs)
 	if len(fs) != 1 {
 		t.Fatalf("findings %v", causes(fs))
@@ -323,7 +333,8 @@ func TestDelegationEvidenceSaysWhatTheKDCCouldNot(t *testing.T) {
 	}
 	all := strings.Join(texts, "\n")
 	for _, want := range []string{"Not proven: the KDC, asked as CORP\\svc_webnone for alice@CORP.TEST's ticket to " + beTCP + ", cannot prove this path: the KDC does not implement",
-		"Not proven: the KDC was not asked as CORP\\svc_webnone for alice@CORP.TEST's ticket to " + bePipes + ": no credentials"} {
+		"Not proven: the KDC was not asked as CORP\\svc_webnone for alice@CORP.TEST's ticket to " + bePipes + ": no credentials",
+		"with STATUS_NOT_SUPPORTED (the front end's msDS-AllowedToDelegateTo is empty)"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("evidence lacks %q:\n%s", want, all)
 		}
