@@ -263,7 +263,7 @@ func (e *examiner) examine(ctx context.Context, r DelegationRoute, users []strin
 		detail += ": read from the directory; the back end's FQDN is not known, so neither are its SPNs"
 	default:
 		rbcd := allows(back, front)
-		issued, asked := 0, 0
+		issued, asked, unprovable := 0, 0, 0
 		for _, u := range users {
 			for _, spn := range spns {
 				if ctx.Err() != nil {
@@ -275,12 +275,21 @@ func (e *examiner) examine(ctx context.Context, r DelegationRoute, users []strin
 				if p.ProxyIssued {
 					issued++
 				}
+				if p.Unprovable != "" {
+					unprovable++
+				}
 				if p.Err != "" {
 					errs = append(errs, fmt.Errorf("prove %s for %s to %s: %s", r.Path, u, spn, p.Err))
 				}
 			}
 		}
 		detail += fmt.Sprintf(": %d of %s issued through the front end", issued, human.Count(asked, "ticket", "tickets"))
+		if rbcd {
+			detail += " (resource-based delegation)"
+		}
+		if unprovable > 0 {
+			detail += fmt.Sprintf("; the KDC's answer cannot prove or disprove %d", unprovable)
+		}
 	}
 	return detail, errors.Join(errs...)
 }

@@ -48,6 +48,9 @@ func (p *fakeProver) ProveDelegation(_ context.Context, path triage.DelegationPa
 	proof := triage.DelegationProof{Path: path, User: user, SPN: spn, SelfIssued: true, SelfForwardable: true, ProxyIssued: p.allowed[spn], Err: p.err}
 	if !proof.ProxyIssued {
 		proof.Step, proof.KDCError, proof.ErrorName = "s4u2proxy", 13, "KDC_ERR_BADOPTION"
+		if rbcd {
+			proof.Unprovable = "the KDC gave no NTSTATUS"
+		}
 	}
 	return proof
 }
@@ -127,7 +130,7 @@ func TestDelegationCheck(t *testing.T) {
 	if len(d.Proofs) != 4 || !d.Proofs[0].ProxyIssued || d.Proofs[1].ProxyIssued {
 		t.Errorf("proofs = %+v", d.Proofs)
 	}
-	if want := `web01 (CORP\svc_web) -> sqlbe: 2 of 4 tickets issued through the front end`; res.Detail != want {
+	if want := `web01 (CORP\svc_web) -> sqlbe: 2 of 4 tickets issued through the front end (resource-based delegation); the KDC's answer cannot prove or disprove 2`; res.Detail != want {
 		t.Errorf("detail = %q; want %q", res.Detail, want)
 	}
 }
