@@ -20,6 +20,9 @@ type Report struct {
 	// the last day (Observations.Trend); nil, and left out of the JSON, when the log
 	// holds none or was not read.
 	Trend *Trend `json:"trend,omitempty"`
+	// Delegation is what the checks of the second hop saw (Observations.Delegation)
+	// when they saw a path or a linked server; nil, and left out of the JSON, otherwise.
+	Delegation *DelegationFacts `json:"delegation,omitempty"`
 }
 
 // A CheckResult is how one check went.

@@ -172,6 +172,9 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 		obs.merge(results[i].Obs, c.Name())
 	}
 	rep.Trend = obs.Trend
+	if d := obs.Delegation; d != nil && (len(d.Paths) > 0 || len(d.LinkedServers) > 0) {
+		rep.Delegation = d
+	}
 	rep.Findings = r.diagnose(ctx, t, obs, &rep, log)
 	if rep.Findings == nil {
 		rep.Findings = []Finding{} // an empty list, not null, in JSON
