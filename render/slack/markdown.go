@@ -14,9 +14,10 @@ import (
 // Markdown returns the whole report as Markdown, nothing shortened or left out: every
 // finding with all its evidence and clients, every fix step with its command exactly
 // as given (in a fence longer than any run of backquotes in it), every link, the
-// failures per hour when the report has a trend, and every check. It is the file the
-// bot attaches to a thread Thread had to shorten (see Message.Truncated and
-// MarkdownFileName).
+// second hop's paths with what the directory and the KDC said of each when the
+// report has them, the failures per hour when the report has a trend, and every
+// check. It is the file the bot attaches to a thread Thread had to shorten (see
+// Message.Truncated and MarkdownFileName).
 //
 // Report text is written as is, except that control, bidirectional and invisible
 // characters are escaped as package display says (\x1b, \u202e), characters
@@ -102,6 +103,7 @@ func Markdown(rep triage.Report) string {
 		}
 	}
 
+	markdownSecondHop(&b, rep)
 	if span, lines := render.TrendLines(rep.Trend, fw.zone); len(lines) > 0 {
 		fmt.Fprintf(&b, "## Failures per hour\n\nIn ERRORLOG, %s, one character an hour:\n\n```\n%s\n```\n\n", mdText(span), strings.Join(lines, "\n"))
 	}

@@ -191,7 +191,12 @@ func checkMrkdwn(s string) error {
 		switch s[i] {
 		case '<':
 			j := strings.IndexByte(s[i:], '>')
-			if j < 0 || !linkable(s[i+1:i+j]) {
+			if j < 0 {
+				return fmt.Errorf("raw '<' at %d that is not one of our links", i)
+			}
+			// <URL> or <URL|label>, with a label that is escaped text.
+			url, label, labeled := strings.Cut(s[i+1:i+j], "|")
+			if !linkable(url) || labeled && (label == "" || checkMrkdwn(label) != nil) {
 				return fmt.Errorf("raw '<' at %d that is not one of our links", i)
 			}
 			i += j

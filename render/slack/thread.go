@@ -51,6 +51,10 @@ type ThreadOptions struct {
 	// 0 means DefaultMaxMessages, and values below 3 count as 3. Each message is a
 	// chat.postMessage call, and Slack allows about one a second in a channel.
 	MaxMessages int
+	// FrontEnds are the front ends of the second hops whose back end the report's
+	// host is, with their latest reports, as the bot found them in its store; the
+	// second-hop reply names them (see FrontEnd).
+	FrontEnds []FrontEnd
 }
 
 // DefaultMaxMessages is the number of messages a thread has at most by default.
@@ -71,8 +75,9 @@ const (
 const maxFindingMessages = 4
 
 // Thread renders a report as a Slack thread: the parent message first, then one reply
-// per finding, worst first, then a reply with how each check went. Every message
-// carries the report ID in a context block at its end.
+// per finding, worst first, then, when the report has delegation paths or opt has
+// FrontEnds, a reply on the second hop, then a reply with how each check went. Every
+// message carries the report ID in a context block at its end.
 //
 // The parent shows the status, the host and the verdict (the worst finding's
 // summary), and, with opt.Buttons, the report's buttons. A finding's reply has a
@@ -107,9 +112,16 @@ func Thread(rep triage.Report, opt ThreadOptions) ([]Message, error) {
 	r := newRenderer(rep, opt)
 	msgs := []Message{r.parent()}
 
-	// The findings get what is left after the parent and the checks reply; when
-	// they need more, the last of their slots lists the ones left out.
+	// The findings get what is left after the parent, the second-hop reply and the
+	// checks reply; when they need more, the last of their slots lists the ones left
+	// out. A thread too short for a second-hop reply of its own has it in the checks
+	// reply.
+	hop, hopAlone := r.secondHop(), false
 	slots := limit - 2
+	if hop != nil && slots > 1 {
+		hopAlone = true
+		slots--
+	}
 	var groups [][]Message
 	total := 0
 	for i, f := range r.findings {
@@ -133,7 +145,11 @@ func Thread(rep triage.Report, opt ThreadOptions) ([]Message, error) {
 	if shown < len(groups) {
 		msgs = append(msgs, r.overflow(shown))
 	}
-	msgs = append(msgs, r.checks())
+	if hopAlone {
+		msgs = append(msgs, r.secondHopMessage(hop))
+		hop = nil
+	}
+	msgs = append(msgs, r.checks(hop))
 
 	last := &msgs[len(msgs)-1]
 	if r.truncated {
@@ -672,9 +688,9 @@ func (r *renderer) overflow(from int) Message {
 	return msgs[0]
 }
 
-// checks renders the last reply: the report's trend, when it has one, then how
-// each check went.
-func (r *renderer) checks() Message {
+// checks renders the last reply: first, when given, the second hop's content, then
+// the report's trend, when it has one, then how each check went.
+func (r *renderer) checks(hop []slack.Block) Message {
 	var lines []string
 	for _, c := range r.rep.Checks {
 		name, cut := clip(oneLine(c.Name), budget{64, 160})
@@ -705,7 +721,7 @@ func (r *renderer) checks() Message {
 		}
 	}
 	text := fmt.Sprintf("Checks for %s", r.host)
-	content := append(r.trend(), sections("*Checks*", lines)...)
+	content := append(append(hop, r.trend()...), sections("*Checks*", lines)...)
 	msgs := r.pack(text, nil, nil, content, []string{r.host, r.started(), r.took()}, 1,
 		"…and more checks, in the attached report.")
 	return msgs[0]
