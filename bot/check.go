@@ -93,7 +93,8 @@ func (b *Bot) freshID(ctx context.Context, host string) string {
 // not be posted) and the first error of any part that was not shown, after
 // trying every part.
 func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parentTS, replyTS string, log *slog.Logger) (string, error) {
-	msgs, err := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages})
+	msgs, err := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages,
+		FrontEnds: b.frontEnds(ctx, rep, log)})
 	if err != nil {
 		f := b.explain(ctx, log, "show report "+rep.ID+" in Slack", "", err)
 		msgs = []slackrender.Message{slackrender.Notice("Report "+rep.ID,
