@@ -132,9 +132,10 @@ type LogEvent struct {
 	// "0x7". For an 18452 in ERRORLOG it is the code of the 17806 written with it (same
 	// time and client), so each "untrusted domain" counts with the failure behind it.
 	Code   string
-	Login  string // login name of 18456 / 18452
+	Login  string // login name of 18456 / 18452; of 7399 / 7412, the one the carried message names
 	SPN    string // service principal name, or Kerberos target name
-	Reason string // the "Reason: ..." of 17806 / 18456
+	Reason string // the "Reason: ..." of 17806 / 18456; of 7399 / 7412, the message the OLE DB provider carried
+	Linked string // the linked server 7303, 7399 and 7412 name, as written ("(null)": the query named none)
 	Text   string // message text of the first entry in the group
 	Millis int    // 17830: the largest "negotiating SSPI" time, in milliseconds
 
@@ -168,6 +169,7 @@ type groupKey struct {
 	log, provider            string
 	id, state                int
 	code, login, spn, reason string
+	linked                   string
 }
 
 type group struct {
@@ -180,7 +182,7 @@ const maxTrackedClients = 10000
 
 // Add counts one entry.
 func (g *LogGrouper) Add(e LogEntry) {
-	k := groupKey{e.Source, e.Log, e.Provider, e.ID, e.State, e.Code, e.Login, e.SPN, e.Reason}
+	k := groupKey{e.Source, e.Log, e.Provider, e.ID, e.State, e.Code, e.Login, e.SPN, e.Reason, e.Linked}
 	if g.groups == nil {
 		g.groups = make(map[groupKey]*group)
 	}

@@ -34,6 +34,10 @@ func FuzzRead(f *testing.F) {
 		"2025-11-02 01:10:00.00 Server      UTC adjustment: x\n"+
 		"2099-11-02 01:10:00.00 Logon       Error: 18456, Severity: 14, State: 8.\n"+
 		"2025-11-02 01:20:00.00 Logon       Login failed for user 'sa'. [CLIENT: 10.0.0.2]"), uint16(30))
+	f.Add([]byte("2026-11-24 10:05:01.44 spid71      Error: 7412, Severity: 16, State: 1.\n"+
+		"2026-11-24 10:05:01.44 spid71      OLE DB provider \"MSOLEDBSQL\" for linked server \"SQLHOST02\" returned message \"Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.\".\n"+
+		"2026-11-24 10:05:01.44 spid71      Error: 7303, Severity: 16, State: 1.\n"+
+		"2026-11-24 10:05:01.44 spid71      Cannot initialize the data source object of OLE DB provider \"MSOLEDBSQL\" for linked server \"SQLHOST02\".\n"), uint16(0))
 	f.Add([]byte{}, uint16(0))
 	f.Add([]byte{0xFF, 0xFE, '2', 0}, uint16(1))
 	f.Add([]byte("2025-06-01 09:00:00.00 Logon Error: 18456, Severity: 14, State: 8.\n"), uint16(0))

@@ -1,6 +1,7 @@
 package errorlog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,6 +91,86 @@ func TestParseMessage(t *testing.T) {
 			want: entry(func(e *triage.LogEntry) { e.ID = 26076 }),
 			ok:   true,
 		},
+		{
+			name: "7303 as the 7000 to 7999 page writes it",
+			text: `Cannot initialize the data source object of OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02".`,
+			want: entry(func(e *triage.LogEntry) { e.ID, e.Linked = 7303, "SQLHOST02" }),
+			ok:   true,
+		},
+		{
+			name: "7303 of an ad hoc query: the linked server is (null)",
+			text: `Cannot initialize the data source object of OLE DB provider "Microsoft.ACE.OLEDB.12.0" for linked server "(null)".`,
+			want: entry(func(e *triage.LogEntry) { e.ID, e.Linked = 7303, "(null)" }),
+			ok:   true,
+		},
+		{
+			name: "7399 with the provider's reason",
+			text: `The OLE DB provider "MSDASQL" for linked server "SQLPROD02" reported an error. Authentication failed.`,
+			want: entry(func(e *triage.LogEntry) { e.ID, e.Linked, e.Reason = 7399, "SQLPROD02", "Authentication failed." }),
+			ok:   true,
+		},
+		{
+			name: "7399 without a reason",
+			text: `The OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" reported an error.`,
+			want: entry(func(e *triage.LogEntry) { e.ID, e.Linked = 7399, "SQLHOST02" }),
+			ok:   true,
+		},
+		{
+			name: "7412 carrying ANONYMOUS LOGON",
+			text: `OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" returned message "Login failed for user 'NT AUTHORITY\ANONYMOUS LOGON'.".`,
+			want: entry(func(e *triage.LogEntry) {
+				e.ID, e.Linked, e.Login = 7412, "SQLHOST02", `NT AUTHORITY\ANONYMOUS LOGON`
+				e.Reason = `Login failed for user 'NT AUTHORITY\ANONYMOUS LOGON'.`
+			}),
+			ok: true,
+		},
+		{
+			name: "7412 unquoted, with the driver's prefixes, as the account mapping article shows it",
+			text: `OLE DB provider "MSDASQL" for linked server "SQLPROD02" returned message [Microsoft][SQL Server Native Client 11.0][SQL Server]Login failed for user 'CONTOSO\SQLPROD01$'.`,
+			want: entry(func(e *triage.LogEntry) {
+				e.ID, e.Linked, e.Login = 7412, "SQLPROD02", `CONTOSO\SQLPROD01$`
+				e.Reason = `[Microsoft][SQL Server Native Client 11.0][SQL Server]Login failed for user 'CONTOSO\SQLPROD01$'.`
+			}),
+			ok: true,
+		},
+		{
+			name: "7412 carrying an empty login",
+			text: `OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" returned message "Login failed for user ''.".`,
+			want: entry(func(e *triage.LogEntry) { e.ID, e.Linked, e.Reason = 7412, "SQLHOST02", "Login failed for user ''." }),
+			ok:   true,
+		},
+		{
+			name: "7412 carrying something else: no login",
+			text: `OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" returned message "Client unable to establish connection".`,
+			want: entry(func(e *triage.LogEntry) {
+				e.ID, e.Linked, e.Reason = 7412, "SQLHOST02", "Client unable to establish connection"
+			}),
+			ok: true,
+		},
+		{
+			name: "7412 whose message spans lines: one line, white space collapsed",
+			text: "OLE DB provider \"MSOLAP\" for linked server \"(null)\" returned message \"The following system error occurred: \r\n\tAccess is denied.\".",
+			want: entry(func(e *triage.LogEntry) {
+				e.ID, e.Linked, e.Reason = 7412, "(null)", "The following system error occurred: Access is denied."
+			}),
+			ok: true,
+		},
+		{
+			name: "7412 with a quoted quote in the login",
+			text: `OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" returned message "Login failed for user 'CORP\o''brien'.".`,
+			want: entry(func(e *triage.LogEntry) {
+				e.ID, e.Linked, e.Login, e.Reason = 7412, "SQLHOST02", `CORP\o'brien`, `Login failed for user 'CORP\o''brien'.`
+			}),
+			ok: true,
+		},
+		{name: "7412 with a newline in the linked server's name", text: "OLE DB provider \"MSOLEDBSQL\" for linked server \"SQL\nHOST02\" returned message \"x\".", ok: false},
+		{name: "7412 with a bidi override in the linked server's name", text: "OLE DB provider \"MSOLEDBSQL\" for linked server \"SQL\u202eHOST\" returned message \"x\".", ok: false},
+		{name: "7412 with an empty linked server", text: `OLE DB provider "MSOLEDBSQL" for linked server "" returned message "x".`, ok: false},
+		{name: "7412 with a linked server name longer than sysname", text: `OLE DB provider "MSOLEDBSQL" for linked server "` + strings.Repeat("S", 129) + `" returned message "x".`, ok: false},
+		{name: "7412 whose login is longer than sysname", text: `OLE DB provider "P" for linked server "S" returned message "Login failed for user '` + strings.Repeat("u", 129) + `'.".`, ok: false},
+		{name: "7412 whose login holds a control character", text: "OLE DB provider \"P\" for linked server \"S\" returned message \"Login failed for user 'a\x1bb'.\".", ok: false},
+		{name: "7303 without the closing quote", text: `Cannot initialize the data source object of OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02`, ok: false},
+		{name: "7399 without its linked server", text: `The OLE DB provider "MSOLEDBSQL" reported an error.`, ok: false},
 		{name: "unrelated message", text: "SQL Server is now ready for client connections.", ok: false},
 		{name: "SSPI text without a code", text: "SSPI handshake failed with error code", ok: false},
 		{name: "login failed without quotes", text: "Login failed for user sa", ok: false},

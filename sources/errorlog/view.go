@@ -306,7 +306,8 @@ func skipHeader(text string) bool {
 // interesting reports whether a header's message number is one ParseMessage knows.
 func interesting(num int) bool {
 	switch num {
-	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456:
+	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
+		triage.Msg7303, triage.Msg7399, triage.Msg7412:
 		return true
 	}
 	return isSPN(num)

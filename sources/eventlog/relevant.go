@@ -120,7 +120,8 @@ func kerberosID(id int) bool {
 func sqlID(id int) bool {
 	switch id {
 	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
-		triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076:
+		triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076,
+		triage.Msg7303, triage.Msg7399, triage.Msg7412:
 		return true
 	}
 	return false
@@ -298,6 +299,14 @@ func sqlServer(ev *event, id int) (triage.LogEntry, bool) {
 		text, rebuilt = sqlText(id, dataValues(ev))
 	}
 	e, ok := errorlog.ParseMessage(text)
+	if !ok && !rebuilt && linkedID(id) {
+		// A message in another language: the strings name the linked server all the same.
+		if t, r := sqlText(id, dataValues(ev)); r {
+			if e, ok = errorlog.ParseMessage(t); ok {
+				text, rebuilt = t, true
+			}
+		}
+	}
 	if !ok {
 		e = triage.LogEntry{}
 		e.State = -1
@@ -322,10 +331,18 @@ func sqlServer(ev *event, id int) (triage.LogEntry, bool) {
 // sqlText returns the message of an unrendered SQL Server event, and whether it could
 // rebuild it: 18456 has the strings (login, " Reason: ...", " [CLIENT: ...]"), 18452
 // (" [CLIENT: ...]"), and 17806 is taken to have (code, state, reason, client) when its
-// first two strings are a 0x code and a number. Other events' strings are joined with
-// spaces.
+// first two strings are a 0x code and a number. The linked-server messages are taken
+// to have their parameters in order, as for 18456: 7303 (provider, linked server),
+// 7399 (provider, linked server, the provider's text) and 7412 (provider, linked
+// server, message). Other events' strings are joined with spaces.
 func sqlText(id int, data []string) (string, bool) {
 	switch {
+	case id == triage.Msg7303 && len(data) == 2:
+		return `Cannot initialize the data source object of OLE DB provider "` + data[0] + `" for linked server "` + data[1] + `".`, true
+	case id == triage.Msg7399 && len(data) >= 2:
+		return strings.TrimSpace(`The OLE DB provider "` + data[0] + `" for linked server "` + data[1] + `" reported an error. ` + strings.Join(data[2:], " ")), true
+	case id == triage.Msg7412 && len(data) == 3:
+		return `OLE DB provider "` + data[0] + `" for linked server "` + data[1] + `" returned message "` + data[2] + `".`, true
 	case id == triage.Msg18456 && len(data) > 0:
 		login := strings.ReplaceAll(data[0], "'", "''")
 		return strings.TrimSpace("Login failed for user '" + login + "'. " + strings.Join(data[1:], " ")), true
@@ -340,6 +357,11 @@ func sqlText(id int, data []string) (string, bool) {
 			" while establishing a connection with integrated security; the connection has been closed. " + reason, true
 	}
 	return strings.Join(data, " "), false
+}
+
+// linkedID reports whether id is one of the linked-server messages.
+func linkedID(id int) bool {
+	return id == triage.Msg7303 || id == triage.Msg7399 || id == triage.Msg7412
 }
 
 func isDecimal(s string) bool {

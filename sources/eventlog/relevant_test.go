@@ -252,6 +252,55 @@ func TestClassify(t *testing.T) {
 			ok: true,
 		},
 		{
+			name: "SQL Server 7412 rendered: the linked server and the login the back end refused",
+			xml: xmlEvent("MSSQLSERVER", "7412", "Application", "<Data>MSOLEDBSQL</Data><Data>SQLHOST02</Data><Data>Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.</Data>",
+				"OLE DB provider &quot;MSOLEDBSQL&quot; for linked server &quot;SQLHOST02&quot; returned message &quot;Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.&quot;."),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Linked, e.Login = "Application", "MSSQLSERVER", 7412, "SQLHOST02", `NT AUTHORITY\ANONYMOUS LOGON`
+				e.Reason = `Login failed for user 'NT AUTHORITY\ANONYMOUS LOGON'.`
+				e.Text = `OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" returned message "Login failed for user 'NT AUTHORITY\ANONYMOUS LOGON'.".`
+			}),
+			ok: true,
+		},
+		{
+			name: "named instance 7412 without a message: rebuilt from its strings",
+			xml:  xmlEvent("MSSQL$SALES", "7412", "Application", "<Data>MSOLEDBSQL</Data><Data>SQLHOST02</Data><Data>Login failed for user '(null)'.</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Linked, e.Login = "Application", "MSSQL$SALES", 7412, "SQLHOST02", "(null)"
+				e.Reason = "Login failed for user '(null)'."
+				e.Text = `OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" returned message "Login failed for user '(null)'.".`
+			}),
+			ok: true,
+		},
+		{
+			name: "SQL Server 7303 in another language: the linked server from its strings",
+			xml: xmlEvent("MSSQLSERVER", "7303", "Application", "<Data>MSOLEDBSQL</Data><Data>SQLHOST02</Data>",
+				"Impossible d'initialiser l'objet source de données du fournisseur OLE DB &quot;MSOLEDBSQL&quot; pour le serveur lié &quot;SQLHOST02&quot;."),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Linked = "Application", "MSSQLSERVER", 7303, "SQLHOST02"
+				e.Text = `Cannot initialize the data source object of OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02".`
+			}),
+			ok: true,
+		},
+		{
+			name: "SQL Server 7399 without a message, with the provider's text",
+			xml:  xmlEvent("MSSQLSERVER", "7399", "Application", "<Data>MSOLEDBSQL</Data><Data>SQLHOST02</Data><Data>Authentication failed.</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Linked, e.Reason = "Application", "MSSQLSERVER", 7399, "SQLHOST02", "Authentication failed."
+				e.Text = `The OLE DB provider "MSOLEDBSQL" for linked server "SQLHOST02" reported an error. Authentication failed.`
+			}),
+			ok: true,
+		},
+		{
+			name: "SQL Server 7412 whose linked server's name holds a line end: kept, naming no linked server",
+			xml:  xmlEvent("MSSQLSERVER", "7412", "Application", "<Data>MSOLEDBSQL</Data><Data>SQL&#xA;HOST02</Data><Data>Login failed for user 'x'.</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID = "Application", "MSSQLSERVER", 7412
+				e.Text = `OLE DB provider "MSOLEDBSQL" for linked server "SQL HOST02" returned message "Login failed for user 'x'.".`
+			}),
+			ok: true,
+		},
+		{
 			name: "SQL Server's other events are dropped",
 			xml:  xmlEvent("MSSQLSERVER", "17137", "Application", "<Data>sales</Data>", "Starting up database 'sales'."),
 		},
