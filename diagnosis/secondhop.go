@@ -13,9 +13,10 @@ import (
 // login that is no user (NT AUTHORITY\ANONYMOUS LOGON, '(null)' or an empty name, as
 // anonymousRule reads them) on a host that delegation paths name as their back end
 // is delegation.second_hop, naming the front ends that connect on their users'
-// behalf, with what is known of each path. anonymousRule leaves ANONYMOUS LOGON to it
-// then; '(null)' and the empty name keep their own findings too, whose fixes (the SPN's
-// owner, the domain controller) differ.
+// behalf, with what is known of each path; on a front end, linkedSecondHops reports
+// the same failure as its linked servers carried it. anonymousRule leaves ANONYMOUS
+// LOGON to it then; '(null)' and the empty name keep their own findings too, whose
+// fixes (the SPN's owner, the domain controller) differ.
 //
 // Sources: "MSSQLSERVER_18456",
 // https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18456-database-engine-error
@@ -33,9 +34,10 @@ type secondHopRule struct{}
 func (secondHopRule) Name() string { return "second-hop" }
 
 func (secondHopRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
+	linked := linkedSecondHops(t, obs) // the front end's side (secondhoplinked.go)
 	events := secondHopEvents(t, obs)
 	if len(events) == 0 {
-		return nil
+		return linked
 	}
 	hs := backEndHops(t, obs)
 	var fronts []string
@@ -79,7 +81,7 @@ func (secondHopRule) Apply(t triage.Target, obs triage.Observations) []triage.Fi
 	if len(also) > 0 {
 		f.Summary += "; the evidence also shows " + strings.Join(also, ", and ")
 	}
-	return []triage.Finding{f}
+	return append([]triage.Finding{f}, linked...)
 }
 
 // backEndHops returns the hops whose back end is the triaged host.
