@@ -5,7 +5,7 @@
 #   rebuild-per-triage  adapters made for each triage and closed after it, as serve did
 #                       before the planner (the reference)
 #   long-lived          one set of adapters for the whole run, as serve has now
-# It prints ns/op (one triage), binds/op (LDAP binds for queries) and probe-binds/op (the
+# Each way runs three times. It prints ns/op (one triage), binds/op (LDAP binds for queries) and probe-binds/op (the
 # dc check's, one per domain controller by design), and the machine it ran on. Needs root.
 #
 # Usage: scripts/bench-serve.sh [N]          N triages each way, default 100
@@ -27,4 +27,4 @@ bash scripts/testdomain.sh up "$dir"
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(go env GOOS)/$(go env GOARCH), $(go version | cut -d' ' -f3)"
 AUTHTRIAGE_REQUIRE_INTEGRATION=1 bash scripts/testdomain.sh exec "$dir" -- \
-	go test -run '^$' -bench '^BenchmarkServeTriage$' -benchtime "${n}x" -count 1 ./cmd/authtriage
+	go test -run '^$' -bench '^BenchmarkServeTriage$' -benchtime "${n}x" -count 3 ./cmd/authtriage
