@@ -45,10 +45,6 @@ func (k *Kerberos) accept(token []byte) (client, keys string, err error) {
 	if k.Keytab == nil {
 		return "", "", errors.New("no keytab")
 	}
-	var tok spnego.SPNEGOToken
-	if err := tok.Unmarshal(token); err != nil {
-		return "", "", fmt.Errorf("not an SPNEGO token: %w", err)
-	}
 	var (
 		ok     bool
 		ctx    context.Context
@@ -56,6 +52,12 @@ func (k *Kerberos) accept(token []byte) (client, keys string, err error) {
 		first  error
 	)
 	for _, p := range append([]string{k.Principal}, k.Others...) {
+		// A token is decoded afresh for each principal: gokrb5's acceptor keeps in
+		// it the ticket as the first principal's keys decrypted it, or failed to.
+		var tok spnego.SPNEGOToken
+		if err := tok.Unmarshal(token); err != nil {
+			return "", "", fmt.Errorf("not an SPNEGO token: %w", err)
+		}
 		opts := []func(*service.Settings){service.DecodePAC(false)}
 		if p != "" {
 			opts = append(opts, service.KeytabPrincipal(p))
