@@ -85,7 +85,7 @@ evidence, names the cause, and prints the fix with the real names filled in.
 
 Usage:
   authtriage check HOST [flags]   triage one host from files or its configured sources
-  authtriage demo [flags]         triage built-in sample evidence (no network, no credentials)
+  authtriage demo [SCENARIO]      triage built-in sample incidents (no network, no credentials)
   authtriage scan spn-duplicates  find SPNs registered on more than one account (setspn -X)
   authtriage serve --config FILE  run the Slack bot (Socket Mode or HTTP), schedules and history
   authtriage agent --config FILE  run the helper agent inside the Windows network (mutual TLS)

@@ -31,7 +31,7 @@ func TestDemo(t *testing.T) {
 	for _, format := range []string{"text", "json", "blocks", "slack"} {
 		t.Run(format, func(t *testing.T) {
 			e, stdout, stderr := testEnv(nil)
-			code := e.run(t.Context(), []string{"demo", "--output", format})
+			code := e.run(t.Context(), []string{"demo", "local-security", "--output", format})
 			if code != exitOK {
 				t.Fatalf("demo exit = %d; want 0; stderr:\n%s", code, stderr)
 			}
@@ -204,7 +204,8 @@ func TestBadInput(t *testing.T) {
 		{"bad config", []string{"check", "sqlhost01", "--config", badConfig}, "hots"},
 		{"missing config", []string{"check", "sqlhost01", "--config", filepath.Join(dir, "none.yaml")}, "none.yaml"},
 		{"host not in inventory", []string{"check", "sqlhost1", "--config", goodConfig}, "did you mean sqlhost01"},
-		{"demo with arguments", []string{"demo", "extra"}, "no arguments"},
+		{"demo with an unknown scenario", []string{"demo", "extra"}, `demo has no scenario "extra"`},
+		{"demo with two scenarios", []string{"demo", "local-security", "second-hop"}, "at most one SCENARIO"},
 		{"version with arguments", []string{"version", "x"}, "no arguments"},
 		{"missing ldif", []string{"check", "sqlhost01", "--ldif", filepath.Join(dir, "none.ldf")}, "no such file"},
 		{"ldif not ldif", []string{"check", "sqlhost01", "--ldif", binary}, "blob.bin"},

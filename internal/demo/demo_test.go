@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"testing"
 	"unicode/utf16"
@@ -22,12 +23,41 @@ func encodeErrorlog(text []byte) []byte {
 	return out
 }
 
-// TestErrorlogMatchesItsText: sqlhost01/ERRORLOG is sqlhost01/ERRORLOG.txt encoded;
+// TestErrorlogMatchesItsText: each scenario's ERRORLOG is its ERRORLOG.txt encoded;
 // -update regenerates it.
 func TestErrorlogMatchesItsText(t *testing.T) {
-	text, err := os.ReadFile("sqlhost01/ERRORLOG.txt")
-	if err != nil {
-		t.Fatal(err)
+	for _, sc := range Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			text, err := os.ReadFile(sc.ErrorLog + ".txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, sc.ErrorLog, encodeErrorlog(text))
+		})
 	}
-	golden.Check(t, ErrorLog, encodeErrorlog(text))
+}
+
+// TestScenariosEmbedTheirEvidence: every file a scenario names is embedded, names are
+// unique, and every hop's path starts or ends at the scenario's host.
+func TestScenariosEmbedTheirEvidence(t *testing.T) {
+	seen := map[string]bool{}
+	for _, sc := range Scenarios() {
+		if sc.Name == "" || seen[sc.Name] || sc.About == "" || sc.Target.Host == "" {
+			t.Errorf("scenario %q: a name used once, what it shows and a host are needed", sc.Name)
+		}
+		seen[sc.Name] = true
+		for _, p := range []string{sc.ErrorLog, sc.Events, sc.LDIF} {
+			if p == "" {
+				continue
+			}
+			if _, err := fs.Stat(Files(), p); err != nil {
+				t.Errorf("scenario %s: %v", sc.Name, err)
+			}
+		}
+		for _, h := range sc.Hops {
+			if h.Path.FrontEnd != sc.Target.Host && h.Path.BackEnd != sc.Target.Host || h.Path.BackEnd != h.BackEnd.Host {
+				t.Errorf("scenario %s: hop %s is not the host's, or its back end is not %s", sc.Name, h.Path, h.BackEnd.Host)
+			}
+		}
+	}
 }
