@@ -3,7 +3,10 @@ package diagnosis
 import (
 	"cmp"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
@@ -196,19 +199,31 @@ func linkedText(e triage.LogEvent) string {
 	var s string
 	switch e.ID {
 	case triage.Msg7412:
-		s = fmt.Sprintf("7412 the OLE DB provider for linked server %q returned the back end's message %q", e.Linked, e.Reason)
+		s = fmt.Sprintf("7412 the OLE DB provider for linked server %s returned the back end's message %s", quoted(e.Linked), quoted(e.Reason))
 	case triage.Msg7399:
-		s = fmt.Sprintf("7399 the OLE DB provider for linked server %q reported an error", e.Linked)
+		s = fmt.Sprintf("7399 the OLE DB provider for linked server %s reported an error", quoted(e.Linked))
 		if e.Reason != "" {
 			s += ": " + e.Reason
 		}
 	default:
-		s = fmt.Sprintf("7303 cannot initialize the data source object of the OLE DB provider for linked server %q", e.Linked)
+		s = fmt.Sprintf("7303 cannot initialize the data source object of the OLE DB provider for linked server %s", quoted(e.Linked))
 	}
 	if e.Source == triage.SourceEventlog {
 		s += " (" + e.Where() + ")"
 	}
 	return s
+}
+
+// quoted puts s in double quotes, as SQL Server's messages write names, or quotes it
+// as Go does when it holds a double quote, a control or format character or invalid
+// UTF-8 (the reader refuses such names; other sources may not).
+func quoted(s string) string {
+	for _, r := range s {
+		if r == '"' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return strconv.Quote(s)
+		}
+	}
+	return `"` + s + `"`
 }
 
 // linkedSummary says how many connections through the linked server were refused as
@@ -223,7 +238,7 @@ func linkedSummary(t triage.Target, name, front string, backs []string, explaine
 			kinds = append(kinds, fmt.Sprintf("%d %s", c, k.what))
 		}
 	}
-	via := fmt.Sprintf("linked server %q", name)
+	via := "linked server " + quoted(name)
 	if name == "(null)" {
 		via = `an ad hoc query (OPENROWSET or OPENDATASOURCE, written as linked server "(null)")`
 	}
@@ -240,5 +255,5 @@ func linkedSummary(t triage.Target, name, front string, backs []string, explaine
 	if name == "(null)" {
 		return s + "; the back end of an ad hoc query is the one its connection string names"
 	}
-	return s + fmt.Sprintf("; authtriage knows no delegation path through %q: name its back end in the inventory's delegation section, or let the checker log in to SQL Server to read the linked servers, to have the path checked", name)
+	return s + fmt.Sprintf("; authtriage knows no delegation path through %s: name its back end in the inventory's delegation section, or let the checker log in to SQL Server to read the linked servers, to have the path checked", quoted(name))
 }
