@@ -298,17 +298,19 @@ type groupKey struct {
 	log, provider            string
 	id, state                int
 	code, login, spn, reason string
+	linked                   string
 }
 
 func keyOf(e triage.LogEvent) groupKey {
-	return groupKey{e.Source, e.Log, e.Provider, e.ID, e.State, e.Code, e.Login, e.SPN, e.Reason}
+	return groupKey{e.Source, e.Log, e.Provider, e.ID, e.State, e.Code, e.Login, e.SPN, e.Reason, e.Linked}
 }
 
 // interesting reports whether a header's message number is one errorlog.ParseMessage
 // knows.
 func interesting(num int) bool {
 	switch num {
-	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456:
+	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
+		triage.Msg7303, triage.Msg7399, triage.Msg7412:
 		return true
 	}
 	return isSPN(num)

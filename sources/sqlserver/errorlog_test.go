@@ -438,14 +438,14 @@ func TestErrorLogTrend(t *testing.T) {
 // files, as ErrorLog makes them: sp_readerrorlog names no file.
 func acrossFiles(events []triage.LogEvent) []triage.LogEvent {
 	type key struct {
-		source                             triage.Source
-		provider, code, login, spn, reason string
-		id, state                          int
+		source                                     triage.Source
+		provider, code, login, spn, reason, linked string
+		id, state                                  int
 	}
 	var out []triage.LogEvent
 	at := map[key]int{}
 	for _, ev := range events {
-		k := key{ev.Source, ev.Provider, ev.Code, ev.Login, ev.SPN, ev.Reason, ev.ID, ev.State}
+		k := key{ev.Source, ev.Provider, ev.Code, ev.Login, ev.SPN, ev.Reason, ev.Linked, ev.ID, ev.State}
 		i, seen := at[k]
 		if !seen {
 			at[k] = len(out)
@@ -541,5 +541,36 @@ func TestErrorLogNegativeWindow(t *testing.T) {
 	_, _, err := newChecker(t, time.Second).ErrorLog(t.Context(), target(1), triage.Instance{Port: 1}, -time.Hour)
 	if err == nil {
 		t.Error("ErrorLog with a negative window succeeded")
+	}
+}
+
+// TestErrorLogLinkedServer: a front end's linked-server failure (7412, carrying the back
+// end's 18456 for ANONYMOUS LOGON) is read through sp_readerrorlog as it is from files,
+// with the linked server and the login it names, each linked server its own group.
+func TestErrorLogLinkedServer(t *testing.T) {
+	carried := `OLE DB provider "MSOLEDBSQL" for linked server "%s" returned message "Login failed for user 'NT AUTHORITY\ANONYMOUS LOGON'.".`
+	logs := [][]tdsfake.LogRow{rows(t,
+		"2026-11-25 08:00:00.00|Server|"+banner,
+		"2026-11-25 08:00:00.10|Server|"+utcAdjust,
+		"2026-11-25 09:00:00.00|spid55|Error: 7412, Severity: 16, State: 1.",
+		"2026-11-25 09:00:00.00|spid55|"+fmt.Sprintf(carried, "SQLHOST02"),
+		"2026-11-25 09:05:00.00|spid56|Error: 7412, Severity: 16, State: 1.",
+		"2026-11-25 09:05:00.00|spid56|"+fmt.Sprintf(carried, "SQLHOST02"),
+		"2026-11-25 09:06:00.00|spid57|Error: 7412, Severity: 16, State: 1.",
+		"2026-11-25 09:06:00.00|spid57|"+fmt.Sprintf(carried, "SQLHOST03"),
+	)}
+	sum, got, _ := readBoth(t, logs, 24*time.Hour)
+	if diff := cmp.Diff(acrossFiles(sum.Events), got, cmpopts.IgnoreFields(triage.LogEvent{}, "Log")); diff != "" {
+		t.Errorf("ErrorLog differs from ReadFiles (-files +sp_readerrorlog):\n%s", diff)
+	}
+	counts := map[string]int{}
+	for _, e := range got {
+		if e.ID != triage.Msg7412 || e.Login != `NT AUTHORITY\ANONYMOUS LOGON` {
+			t.Errorf("event %d for %q (linked server %q); want 7412 for ANONYMOUS LOGON", e.ID, e.Login, e.Linked)
+		}
+		counts[e.Linked] += e.Count
+	}
+	if want := map[string]int{"SQLHOST02": 2, "SQLHOST03": 1}; !cmp.Equal(counts, want) {
+		t.Errorf("7412s per linked server = %v, want %v", counts, want)
 	}
 }
