@@ -121,7 +121,7 @@ func Text(w io.Writer, rep triage.Report, opt TextOptions) error {
 		if via := c.Via(); via != "" {
 			detail = strings.TrimSuffix(display.Line(via)+": "+detail, ": ")
 		}
-		fmt.Fprintf(&b, "  %-7s  %-9s %6s  %s\n", p.check(c.Status), display.Line(c.Name), c.Duration.Round(time.Millisecond), detail)
+		fmt.Fprintf(&b, "  %-7s  %-10s %6s  %s\n", p.check(c.Status), display.Line(c.Name), c.Duration.Round(time.Millisecond), detail)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
