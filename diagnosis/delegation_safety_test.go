@@ -40,6 +40,24 @@ func delegationSafetyScenarios() []safetyScenario {
 	}
 	out = append(out, safetyScenario{name: "NTLM on the first hop", target: sqlfe,
 		obs: triage.Observations{Delegation: frontAll, SQL: []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", OK: true, AuthScheme: "NTLM"}}}})
+	// Resource-based delegation the KDC refuses, on a front end whose account is also
+	// sensitive and has constrained delegation to the back end, and carol (Protected
+	// Users) delegated all the same.
+	rbcd := pathFrom("svc_webrbcd")
+	notFound := proof(rbcd, "alice", beTCP, false, false, 13)
+	notFound.NTStatus = "STATUS_NOT_FOUND"
+	rbcdFacts := func() *triage.DelegationFacts {
+		return &triage.DelegationFacts{Paths: []triage.DelegationPath{rbcd, web},
+			Accounts: []triage.DelegationAccount{front("svc_webrbcd", 1105, triage.UACNotDelegated, beTCP), fWeb,
+				backEnd(triage.Principal{SID: domSID + "1105", Name: `CORP\svc_webrbcd`}), alice, carol},
+			Proofs: []triage.DelegationProof{notFound, {Path: rbcd, User: "alice@CORP.TEST", SPN: bePipes, Unprovable: "the KDC does not implement it"},
+				proof(web, "carol", beTCP, true, true, 0)}}
+	}
+	for _, login := range unsafeLogins {
+		out = append(out, safetyScenario{name: fmt.Sprintf("resource-based delegation refused, 18456 for %q", login), target: sqlbe,
+			obs: triage.Observations{Delegation: rbcdFacts(), Logs: []triage.LogEvent{loginEv(11, login, "10.0.0.21")}}, login: login})
+	}
+	out = append(out, safetyScenario{name: "resource-based delegation refused, on the front end", target: sqlfe, obs: triage.Observations{Delegation: rbcdFacts()}})
 	for _, sid := range []string{"S-1-1-0", "S-1-5-7", "S-1-5-11", "S-1-5-32-545", "S-1-5-21-1-2-3-501", "S-1-5-21-1-2-3-515"} {
 		d := &triage.DelegationFacts{Paths: []triage.DelegationPath{none},
 			Accounts: []triage.DelegationAccount{front("svc_webnone", 1104, 0), backEnd(triage.Principal{SID: sid, Name: "well-known " + sid})}}
@@ -57,6 +75,9 @@ func delegationSafetyScenarios() []safetyScenario {
 // is what the check reads in its place.
 var placeholderRe = regexp.MustCompile(`<[A-Z-]+>`)
 
+// prefixedPlaceholderRe matches a placeholder that ends a word after a colon.
+var prefixedPlaceholderRe = regexp.MustCompile(`(:)<[A-Z-]+>`)
+
 const unfilled = "PLACEHOLDER"
 
 // widening matches commands that widen delegation or weaken an account's protection:
@@ -72,14 +93,16 @@ func delegationUnsafe(cause triage.CauseID, s triage.Step) string {
 	if s.Command == "" || s.Shell != triage.ShellPowerShell && s.Shell != "" {
 		return ""
 	}
-	if cause == triage.DelegationUserSensitive {
+	if cause == triage.DelegationUserSensitive || cause == triage.DelegationProtectionNotEnforced {
 		return "a command for a user who cannot be delegated: " + s.Command
 	}
 	if widening.MatchString(s.Command) {
 		return "command widens delegation: " + s.Command
 	}
-	// A placeholder left for the reader reads as a string that names nobody.
-	cmds, err := shelltest.PowerShell(placeholderRe.ReplaceAllString(s.Command, "'"+unfilled+"'"))
+	// A placeholder left for the reader reads as a string that names nobody; one that
+	// ends a word (/dsgetdc:<DOMAIN>) as a bare word.
+	line := prefixedPlaceholderRe.ReplaceAllString(s.Command, "${1}"+unfilled)
+	cmds, err := shelltest.PowerShell(placeholderRe.ReplaceAllString(line, "'"+unfilled+"'"))
 	if err != nil {
 		return fmt.Sprintf("command %q does not read back: %v", s.Command, err)
 	}

@@ -215,12 +215,17 @@ func transitionSummary(h hop, symptom, proven bool) (triage.Severity, string) {
 // forwardable ticket to the back end: across domains constrained delegation does not
 // work ("Troubleshooting Kerberos constrained delegation issues": "the front-end and
 // back-end services must belong to the same domain"), which is delegation.not_trusted;
-// otherwise the refusal is reported as it is, the directory showing no reason.
+// otherwise the refusal is reported as it is, the directory showing no reason. A refused
+// S4U2self is reported on every path; the S4U2proxy refusals of a path the back end's
+// resource-based delegation allows are delegationRBCDRule's.
 func disagreement(h hop, fa triage.Account) (triage.Finding, bool) {
 	var p *triage.DelegationProof
 	for i := range h.proofs {
 		if refused(h.proofs[i]) && !h.proofs[i].SelfIssued {
 			return selfRefused(h, h.proofs[i]), true
+		}
+		if rbcdAllowed(h) {
+			continue // delegationRBCDRule reports the KDC's answers for a path resource-based delegation allows
 		}
 		if refused(h.proofs[i]) && h.proofs[i].SelfForwardable && h.proofs[i].KDCError != kdcErrSPrincipalUnknown {
 			p = &h.proofs[i]

@@ -16,7 +16,8 @@ import (
 // for an account that cannot be delegated ("If the DelegationNotAllowed parameter on
 // the principal is set, then the KDC SHOULD NOT set the FORWARDABLE ticket flag"; with
 // TrustedToAuthenticationForDelegation it "MUST set" it otherwise). A ticket the KDC
-// issued for the user through a front end clears the doubt.
+// issued for the user through a front end clears the doubt: delegationProtectedRule
+// reports such a user instead.
 //
 // Sources: "[MS-SFU] 3.2.5.1.2 KDC Replies with Service Ticket",
 // https://learn.microsoft.com/openspecs/windows_protocols/ms-sfu/ad98268b-f75b-42c3-b09b-959282770642;

@@ -22,6 +22,8 @@ func Rules() []triage.Rule {
 		delegationPathRule{},
 		delegationUserRule{},
 		delegationBackendSPNRule{},
+		delegationRBCDRule{},
+		delegationProtectedRule{},
 		spnRegistrationRule{},
 		slowSSPIRule{},
 		dcEventsRule{},

@@ -117,7 +117,7 @@ func linkedSecondHops(t triage.Target, obs triage.Observations) []triage.Finding
 		for _, h := range hs {
 			if h.front != nil && h.front.Account != nil {
 				_, ok := judgePath(h, obs, false) // as delegationPathRule judges it on the front end
-				explained = explained || ok
+				explained = explained || ok || rbcdDoubted(h, obs.Delegation)
 			}
 		}
 		f.Summary = linkedSummary(t, l.name, front, backs, explained, l.failed, l.byCause, l.total)

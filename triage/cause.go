@@ -41,15 +41,17 @@ const (
 
 	// The second hop (delegation.go): a front end that must forward its users'
 	// identity to a back-end SQL Server.
-	DelegationSecondHop            CauseID = "delegation.second_hop"
-	DelegationNotTrusted           CauseID = "delegation.not_trusted"
-	DelegationSPNNotAllowed        CauseID = "delegation.spn_not_allowed"
-	DelegationPortFormMissing      CauseID = "delegation.port_form_missing"
-	DelegationUserSensitive        CauseID = "delegation.user_sensitive"
-	DelegationProtocolTransition   CauseID = "delegation.protocol_transition"
-	DelegationUnconstrainedBlocked CauseID = "delegation.unconstrained_blocked"
-	DelegationNTLMFirstHop         CauseID = "delegation.ntlm_first_hop"
-	DelegationBackendSPNMissing    CauseID = "delegation.backend_spn_missing"
+	DelegationSecondHop             CauseID = "delegation.second_hop"
+	DelegationNotTrusted            CauseID = "delegation.not_trusted"
+	DelegationSPNNotAllowed         CauseID = "delegation.spn_not_allowed"
+	DelegationPortFormMissing       CauseID = "delegation.port_form_missing"
+	DelegationUserSensitive         CauseID = "delegation.user_sensitive"
+	DelegationProtocolTransition    CauseID = "delegation.protocol_transition"
+	DelegationUnconstrainedBlocked  CauseID = "delegation.unconstrained_blocked"
+	DelegationNTLMFirstHop          CauseID = "delegation.ntlm_first_hop"
+	DelegationBackendSPNMissing     CauseID = "delegation.backend_spn_missing"
+	DelegationResourceBased         CauseID = "delegation.resource_based"
+	DelegationProtectionNotEnforced CauseID = "delegation.protection_not_enforced"
 )
 
 // A Cause is the catalog entry behind a CauseID: its default severity, what it means,
@@ -605,6 +607,80 @@ func Causes() []Cause {
 				run("Register the SPN on the back end's service account (-S checks for duplicates first)", setspnS),
 			},
 			Links: []string{linkRegisterSPN, linkKCD},
+		},
+		{
+			ID: DelegationResourceBased, Severity: Info,
+			Title:   "The back end's account allows the front end resource-based constrained delegation (its msDS-AllowedToActOnBehalfOfOtherIdentity names the front end's account): the path depends on that setting, which lives on the back end's account, and on a KDC that implements it",
+			Summary: "<FRONT-END> may delegate its users to <BACK-END> through resource-based constrained delegation, which the back end's account allows",
+			// The rule sets the severity of each path, for the on-call DBA:
+			//   - info when the KDC issued the ticket through the front end, or was not
+			//     asked (no credentials of the front end, no user): the directory allows
+			//     the path and nothing contradicts it. It is said all the same, because
+			//     the setting is on the back end's account, where whoever looks at the
+			//     front end's Delegation tab does not see it ("Troubleshooting Kerberos
+			//     RBCD issues" (linkRBCD): "You have to use Windows PowerShell to
+			//     configure this setting").
+			//   - warning when the KDC refused the ticket, or its answer cannot prove the
+			//     path: the path may be broken, but one KDC's answer to authtriage does
+			//     not show that the front end's own requests fail: a Windows front end
+			//     refused by a domain controller earlier than Windows Server 2012 "SHOULD
+			//     locate a DS_BEHAVIOR_WIN2012 DC ... and retry" ("[MS-SFU] 3.1.5.2.3
+			//     Receives KRB-ERR-BADOPTION",
+			//     https://learn.microsoft.com/openspecs/windows_protocols/ms-sfu/cbf102d8-0fb1-4737-811b-18f3121e7b46).
+			//   - critical when the KDC refused it and the back end shows the failures
+			//     of a second hop (logins with no user's identity): both say the path is
+			//     broken.
+			// The steps are for a refusal, but the first (what holds when the ticket was
+			// issued) and the last (only when the front end also has constrained
+			// delegation to the back end); the rule keeps those that apply. Sources:
+			// "[MS-SFU] 6 Appendix A: Product Behavior",
+			// https://learn.microsoft.com/openspecs/windows_protocols/ms-sfu/a47e0084-d6c3-40ba-8c3c-f1eeb3d85ecf
+			// ("Resource-based constrained delegation is not supported in Windows 2000,
+			// ... or Windows Server 2008 R2"); "Kerberos Constrained Delegation
+			// Overview" (linkKerberosKCDOverview): "can only be configured on a domain
+			// controller running Windows Server 2012 R2 and Windows Server 2012", the
+			// hotfix for KDC_ERR_POLICY, and protocol transition "as though the bit were
+			// set"; linkSFURBCD for the NTSTATUS; "[MS-SFU] 3.1.5.2.1 Sends S4U2proxy
+			// KRB_TGS_REQ",
+			// https://learn.microsoft.com/openspecs/windows_protocols/ms-sfu/ddb2cafd-1f01-4834-b52a-d4a5b34cd960
+			// (PA-PAC-OPTIONS with the resource-based constrained delegation bit) and
+			// "[MS-SFU] 3.2.5.2.1" (without it, msDS-AllowedToDelegateTo only);
+			// linkRBCD: the front end's account must not be "sensitive and cannot be
+			// delegated"; linkKerberos: "Don't configure constrained delegation and
+			// RBCD on the same set of front-end and back-end servers", "the KDC first
+			// checks the front-end service for constrained delegation". What Samba
+			// 4.17's KDC answers is the test domain's (internal/testdomain, Proofs).
+			Fix: []FixStep{
+				{Text: "Where the KDC issued the ticket through the front end, nothing needs to change: resource-based delegation is set on the back end's account (<BACK-END-SAM>), with PowerShell only, and needs neither constrained delegation nor protocol transition on the front end's account (the KDC allows protocol transition for it as though the bit were set)"},
+				run("Where the KDC refused it, or could not prove it, find the domain controllers that answer Kerberos in the domain of <FRONT-END>", ps("nltest", Prefixed("/dsgetdc:", PHDomain), Lit("/force"), Lit("/kdc"))),
+				{Text: "Each of them must implement resource-based constrained delegation: [MS-SFU] says Windows Server 2008 R2 and earlier do not support it, and Microsoft's Kerberos Constrained Delegation Overview names a hotfix (KB 2665790) for its KDC_ERR_POLICY failures where Windows Server 2008 R2 domain controllers are on the referral path between the front end's and the back end's domains. A Samba domain controller's KDC must implement it too: Samba 4.17's (Heimdal) refuses it"},
+				{Text: "Read the KDC's refusal in the evidence: with STATUS_NOT_FOUND the back end's msDS-AllowedToActOnBehalfOfOtherIdentity does not allow the account the front end's service actually runs as; with STATUS_ACCOUNT_RESTRICTION the user's ticket to the front end was not forwardable, as for a user marked sensitive or in Protected Users ([MS-SFU] 3.2.5.2.3)"},
+				{Text: "In Active Directory Users and Computers, the front end's own account, Properties, Account: under Account options, Account is sensitive and cannot be delegated must not be selected"},
+				{Text: "A front end that does not use Windows' Kerberos (a Java or MIT Kerberos application) must ask for resource-based delegation itself: [MS-SFU] 3.1.5.2.1 has its S4U2proxy request carry PA-PAC-OPTIONS with the resource-based constrained delegation bit, without which the KDC applies the front end's own msDS-AllowedToDelegateTo only"},
+				{Text: "Keep one kind of delegation for <FRONT-END> and <BACK-END>: Microsoft says not to configure constrained delegation and RBCD on the same set of front-end and back-end servers, and the KDC checks the front end's constrained delegation first. Never turn on unconstrained delegation instead of either"},
+			},
+			Links: []string{linkRBCD, linkSFURBCD, linkKerberosKCDOverview, linkKerberos},
+		},
+		{
+			ID: DelegationProtectionNotEnforced, Severity: Warning,
+			Title:   "The KDC delegated a user whom the directory protects from delegation (a member of Protected Users, or marked \"Account is sensitive and cannot be delegated\"): the path works only while the KDC does not apply that protection",
+			Summary: "The KDC issued <USER>'s ticket to <BACK-END> through <FRONT-END>, although the directory protects <USER> from delegation",
+			// A warning: the path works tonight, so there is nothing for the on-call DBA
+			// to repair, but it stops working when the KDC applies the protection, and a
+			// protection someone chose for the account is not in force. For Protected
+			// Users that is the domain's functional level: "[MS-KILE] 3.3.5.1" (linkKILEFlags)
+			// makes tickets of members not forwardable when domainControllerFunctionality
+			// is 6 (Windows Server 2012 R2) or more, and "Forest and Domain Functional
+			// Levels" (linkFunctionalLevels) lists "DC-side protections for Protected
+			// Users" ("Be delegated with unconstrained or constrained delegation") among
+			// the features of the Windows Server 2012 R2 domain functional level. For
+			// NOT_DELEGATED 3.3.5.1 applies at every level.
+			Fix: []FixStep{
+				{Text: "Decide with the owner of <USER>'s account before anyone relies on this path: the protection is there so that no service acts for the account, and a KDC that applies it refuses the path (for Protected Users, once the domain controllers run Windows Server 2012 R2 or later and the domain's functional level is raised to it)"},
+				{Text: "The choice that keeps the protection: the service's users work through <FRONT-END> with another account, one without it, and <USER> reaches <BACK-END> directly, not through the front end"},
+				{Text: "The other choice, only if your security policy allows <USER> to be delegated: an administrator takes the account out of Protected Users (which also drops that group's other protections) or clears Account is sensitive and cannot be delegated (Active Directory Users and Computers: Properties, Account, Account options), whichever the evidence names"},
+			},
+			Links: []string{linkProtectedUsers, linkFunctionalLevels, linkKILEFlags, linkKCD},
 		},
 	}
 }

@@ -20,7 +20,8 @@ func TestCatalog(t *testing.T) {
 		"kerberos.rc4_default", "dc.certificate", "instance.port_unknown", "account.mismatch",
 		"delegation.second_hop", "delegation.not_trusted", "delegation.spn_not_allowed", "delegation.port_form_missing",
 		"delegation.user_sensitive", "delegation.protocol_transition", "delegation.unconstrained_blocked",
-		"delegation.ntlm_first_hop", "delegation.backend_spn_missing",
+		"delegation.ntlm_first_hop", "delegation.backend_spn_missing", "delegation.resource_based",
+		"delegation.protection_not_enforced",
 	}
 	seen := map[triage.CauseID]bool{}
 	for _, c := range triage.Causes() {

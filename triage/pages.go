@@ -37,6 +37,9 @@ var verifiedPages = []string{
 	linkSetADUser,
 	linkSetADComputer,
 	linkSetADAccountControl,
+	linkSFURBCD,
+	linkKILEFlags,
+	linkFunctionalLevels,
 }
 
 // VerifiedPage reports whether url is one of the pages authtriage has looked up.
@@ -94,4 +97,19 @@ const (
 	// this cmdlet has the parameter, not Set-ADUser, Set-ADComputer or
 	// Set-ADServiceAccount.
 	linkSetADAccountControl = "https://learn.microsoft.com/powershell/module/activedirectory/set-adaccountcontrol?view=windowsserver2025-ps"
+	// "[MS-SFU] 3.2.5.2.3 Using ServicesAllowedToReceiveForwardedTicketsFrom":
+	// resource-based delegation, checked when constrained delegation did not allow the
+	// request; a failed access check is "KRB-ERR-BADOPTION with STATUS_NOT_FOUND", a
+	// ticket that is not forwardable "KRB-ERR-BADOPTION with STATUS_ACCOUNT_RESTRICTION".
+	linkSFURBCD = "https://learn.microsoft.com/openspecs/windows_protocols/ms-sfu/dd1b47f9-580c-4c4e-8f34-4485b9728331"
+	// "[MS-KILE] 3.3.5.1 Request Flag Ticket-issuing Behavior": "If DelegationNotAllowed
+	// is set to TRUE on the principal (or if domainControllerFunctionality returns a
+	// value >= 6 ... and the principal is a member of PROTECTED_USERS ...), the KILE KDC
+	// MUST NOT set the PROXIABLE or FORWARDABLE ticket flags".
+	linkKILEFlags = "https://learn.microsoft.com/openspecs/windows_protocols/ms-kile/f5993d64-a280-4555-9fcc-922fb934fc27"
+	// "Forest and Domain Functional Levels": the Windows Server 2012 R2 domain
+	// functional level brings "DC-side protections for Protected Users", among them
+	// that members can no longer "Be delegated with unconstrained or constrained
+	// delegation".
+	linkFunctionalLevels = "https://learn.microsoft.com/windows-server/identity/ad-ds/active-directory-functional-levels"
 )

@@ -22,6 +22,7 @@ import (
 func TestIntegrationDelegation(t *testing.T) {
 	d := loadDomain(t)
 	alice, bob := d.NetBIOS+`\`+testdomain.UserAlice, d.NetBIOS+`\`+testdomain.UserBob
+	carol := d.NetBIOS + `\` + testdomain.UserCarol
 	tests := []struct {
 		name     string
 		front    string   // the front end's account (testdomain.FrontEnd*)
@@ -29,8 +30,10 @@ func TestIntegrationDelegation(t *testing.T) {
 		users    []string // the entry's users
 		as       []string // check --as
 		cause    triage.CauseID
-		detail   string // in the delegation check's detail
-		evidence string // in the finding's evidence
+		severity triage.Severity // the finding's, when above info
+		detail   string          // in the delegation check's detail
+		evidence string          // in the finding's evidence
+		summary  string          // in the finding's summary
 	}{
 		{name: "constrained delegation works", front: testdomain.FrontEndWeb, backEnd: testdomain.BackEndSQL, users: []string{alice},
 			detail: "2 of 2 tickets issued through the front end"},
@@ -44,6 +47,12 @@ func TestIntegrationDelegation(t *testing.T) {
 			cause: triage.DelegationUserSensitive, detail: "0 of 2 tickets issued", evidence: testdomain.UserBob},
 		{name: "protocol transition needed", front: testdomain.FrontEndNoPT, backEnd: testdomain.BackEndSQL, users: []string{alice},
 			cause: triage.DelegationProtocolTransition, detail: "0 of 2 tickets issued"},
+		// The domain is at functional level 2008 R2: the KDC delegates carol, a member of
+		// Protected Users, which a Windows domain controller at 2012 R2 or later refuses
+		// (testdomain's Proofs).
+		{name: "Protected Users member delegated below 2012 R2", front: testdomain.FrontEndWeb, backEnd: testdomain.BackEndSQL, as: []string{carol},
+			cause: triage.DelegationProtectionNotEnforced, severity: triage.Warning, detail: "2 of 2 tickets issued", evidence: testdomain.UserCarol,
+			summary: carol + " is a member of Protected Users, yet the KDC issued its ticket to sqlbe through " + d.NetBIOS + `\` + testdomain.FrontEndWeb},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +87,9 @@ func TestIntegrationDelegation(t *testing.T) {
 			if !evidenceSays(*f, tt.front) || !evidenceSays(*f, tt.evidence) {
 				t.Errorf("%s evidence %+v names neither %s nor %q", tt.cause, f.Evidence, tt.front, tt.evidence)
 			}
+			if (tt.severity > triage.Info && f.Severity != tt.severity) || !strings.Contains(f.Summary, tt.summary) {
+				t.Errorf("%s: %s %q; want %s with %q", tt.cause, f.Severity, f.Summary, tt.severity, tt.summary)
+			}
 		})
 	}
 }
@@ -86,8 +98,10 @@ func TestIntegrationDelegation(t *testing.T) {
 // end's resource-based delegation alone. The directory says the path is allowed; the
 // test domain's KDC (Samba 4.17's Heimdal) does not implement resource-based
 // delegation, and the check says its answer proves nothing rather than calling the
-// path broken. (sqlrbcd holds the SPN with the port only: the KDC refuses the one
-// without as unknown, which does prove something.)
+// path broken: delegation.resource_based, a warning that names the front end's SID in
+// the back end's list and why the KDC cannot prove it, with the KDC's checks to make.
+// (sqlrbcd holds the SPN with the port only: the KDC refuses the one without as
+// unknown, which does prove something.)
 func TestIntegrationDelegationResourceBased(t *testing.T) {
 	d := loadDomain(t)
 	startDelegationSQL(t, d, d.BackEnd(t, testdomain.BackEndRBCD).ServiceAccount, nil)
@@ -99,8 +113,30 @@ func TestIntegrationDelegationResourceBased(t *testing.T) {
 	if c.Status == triage.CheckError || c.Detail != want {
 		t.Errorf("delegation check: %s %q; want %q", c.Status, c.Detail, want)
 	}
-	if causes := problemCauses(rep, "delegation."); len(causes) != 0 {
-		t.Errorf("causes %v: the directory allows the path, and this KDC cannot say otherwise\n%+v", causes, rep.Findings)
+	if causes := problemCauses(rep, "delegation."); !slices.Equal(causes, []string{string(triage.DelegationResourceBased)}) {
+		t.Fatalf("causes %v; want exactly %s: the directory allows the path, and this KDC cannot prove it\n%+v", causes, triage.DelegationResourceBased, rep.Findings)
+	}
+	f := findCause(rep, triage.DelegationResourceBased)
+	front := d.NetBIOS + `\` + testdomain.FrontEndRBCD
+	sid := ""
+	for _, a := range rep.Delegation.Accounts {
+		if a.Role == "front end" && a.Account != nil {
+			sid = a.Account.SID
+		}
+	}
+	for _, want := range []string{
+		front + " may delegate its users to sqlrbcd through resource-based constrained delegation",
+		"msDS-AllowedToActOnBehalfOfOtherIdentity allows " + front + " by its SID (" + sid + ")",
+		"the KDC's answer through the front end cannot prove it: the KDC refused resource-based delegation with KDC_ERR_BADOPTION and no NTSTATUS",
+	} {
+		if sid == "" || !strings.Contains(f.Summary, want) {
+			t.Errorf("%s: summary %q lacks %q", f.Cause, f.Summary, want)
+		}
+	}
+	if f.Severity != triage.Warning || !slices.ContainsFunc(f.Remediation, func(s triage.Step) bool {
+		return s.Command == "nltest /dsgetdc:"+d.DNSDomain+" /force /kdc"
+	}) {
+		t.Errorf("%s: %s, steps %+v; want a warning with the KDC's checks", f.Cause, f.Severity, f.Remediation)
 	}
 	b := d.BackEnd(t, testdomain.BackEndRBCD)
 	if rep.Delegation == nil || !slices.ContainsFunc(rep.Delegation.Proofs, func(p triage.DelegationProof) bool {
