@@ -58,7 +58,7 @@ func FuzzRead(f *testing.F) {
 			if e.Source != triage.SourceErrorlog || e.Log != "ERRORLOG" {
 				t.Errorf("event from %s/%s; want errorlog/ERRORLOG", e.Source, e.Log)
 			}
-			if !isSPN(e.ID) && (e.First.Before(sum.From) || e.Last.After(sum.To)) {
+			if !IsSPNMessage(e.ID) && (e.First.Before(sum.From) || e.Last.After(sum.To)) {
 				t.Errorf("event %d from %v to %v outside the window %v to %v", e.ID, e.First, e.Last, sum.From, sum.To)
 			}
 		}

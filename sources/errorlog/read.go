@@ -354,7 +354,7 @@ func (r *run) scanFile(ctx context.Context, s *source, isUp bool, info *triage.S
 		needles: []needle{s.c.needle("Error: ", 0), spn(s.c)},
 		keep: func(e *triage.LogEntry) bool {
 			return !e.Time.Before(r.from) && !e.Time.After(r.end) ||
-				isUp && isSPN(e.ID) && !e.Time.After(upTo)
+				isUp && IsSPNMessage(e.ID) && !e.Time.After(upTo)
 		},
 	}
 	return s.scan(ctx, r.t, job, func(res chunkResult) bool {
@@ -373,7 +373,7 @@ func spn(c codec) needle { return c.needle("Service Principal Name (SPN)", 8) }
 // to upTo, first in the head already read, then further on while the entries are not
 // yet later than upTo.
 func (r *run) startupSPN(ctx context.Context, s *source, before int64, upTo time.Time, add func([]found)) error {
-	keep := func(e *triage.LogEntry) bool { return isSPN(e.ID) && !e.Time.After(upTo) }
+	keep := func(e *triage.LogEntry) bool { return IsSPNMessage(e.ID) && !e.Time.After(upTo) }
 	needles := []needle{spn(s.c)}
 	v := s.view(s.head.buf, 0)
 	hi := int(min(s.head.end, int64(len(v.buf))))

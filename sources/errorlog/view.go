@@ -218,7 +218,7 @@ func (v *view) find(lo, hi int, needles []needle, keep func(*triage.LogEntry) bo
 		}
 		var e triage.LogEntry
 		if num, state, isHeader := pm.header(l.text); isHeader {
-			if !interesting(num) {
+			if !Interesting(num) {
 				continue
 			}
 			var msgAt int
@@ -252,7 +252,7 @@ func (v *view) message(pm *messages, p int, h line, num int) (triage.LogEntry, i
 		if l, ok := v.firstLine(p); ok && l.stamp == h.stamp && l.proc == h.proc {
 			if _, _, isHeader := pm.header(l.text); !isHeader {
 				m, _ := v.entry(p, end)
-				if e, ok := pm.parse(m.text); ok && sameMessage(e.ID, num) {
+				if e, ok := pm.parse(m.text); ok && SameMessage(e.ID, num) {
 					return e, p
 				}
 				break
@@ -283,7 +283,7 @@ func (v *view) hasHeader(pm *messages, p int, m line, num int) bool {
 			continue
 		}
 		if n, _, isHeader := pm.header(l.text); isHeader {
-			return sameMessage(n, num)
+			return SameMessage(n, num)
 		}
 	}
 	return false
@@ -300,21 +300,23 @@ func skipHeader(text string) bool {
 	for i := 0; i < len(rest) && i < 9 && '0' <= rest[i] && rest[i] <= '9'; i++ {
 		n = 10*n + int(rest[i]-'0')
 	}
-	return !interesting(n)
+	return !Interesting(n)
 }
 
-// interesting reports whether a header's message number is one ParseMessage knows.
-func interesting(num int) bool {
+// Interesting reports whether a header's message number is one ParseMessage knows:
+// readers of the log in other forms (sp_readerrorlog) keep the same entries.
+func Interesting(num int) bool {
 	switch num {
 	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
 		triage.Msg7303, triage.Msg7399, triage.Msg7412:
 		return true
 	}
-	return isSPN(num)
+	return IsSPNMessage(num)
 }
 
-// isSPN reports whether num is one of the SPN registration messages of a start-up.
-func isSPN(num int) bool {
+// IsSPNMessage reports whether num is one of the SPN registration messages of a
+// start-up.
+func IsSPNMessage(num int) bool {
 	switch num {
 	case triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076:
 		return true
@@ -322,11 +324,11 @@ func isSPN(num int) bool {
 	return false
 }
 
-// sameMessage reports whether a message recognised as id can be the one announced by a
+// SameMessage reports whether a message recognised as id can be the one announced by a
 // header with number num. ParseMessage tells 26037 from 26067 by the SPN text, which
 // a header does not see, so the SPN messages count as one family.
-func sameMessage(id, num int) bool {
-	return id == num || (isSPN(id) && isSPN(num))
+func SameMessage(id, num int) bool {
+	return id == num || (IsSPNMessage(id) && IsSPNMessage(num))
 }
 
 // messages is ParseMessage and ParseHeader with a memory. During an incident the log

@@ -196,7 +196,7 @@ func (r *logReader) add(row logRow) {
 	}
 	if num, _, state, ok := errorlog.ParseHeader(text); ok {
 		r.age()
-		if interesting(num) {
+		if errorlog.Interesting(num) {
 			r.pending = append(r.pending, header{row: row, num: num, state: state, left: lookaround})
 		}
 		return
@@ -205,7 +205,7 @@ func (r *logReader) add(row logRow) {
 	if i := slices.IndexFunc(r.pending, func(h header) bool { return h.row.date.Equal(row.date) && h.row.proc == row.proc }); i >= 0 {
 		h := r.pending[i]
 		r.pending = slices.Delete(r.pending, i, i+1)
-		if ok && sameMessage(e.ID, h.num) {
+		if ok && errorlog.SameMessage(e.ID, h.num) {
 			e.State = h.state
 			r.entry(e, row)
 			r.age()
@@ -213,7 +213,7 @@ func (r *logReader) add(row logRow) {
 		}
 		r.headerAlone(h)
 	}
-	if ok && isSPN(e.ID) {
+	if ok && errorlog.IsSPNMessage(e.ID) {
 		// Only SPN messages count without their header: errorlog's file reader finds
 		// the others through their header, so that a failure whose message strays from
 		// its header counts once, alone, as there.
@@ -259,7 +259,7 @@ func (r *logReader) entry(e triage.LogEntry, row logRow) {
 	if inWindow && r.trend.Add(e.ID, e.Time) { // Add drops other errors, and entries after the end
 		r.counted++
 	}
-	if inWindow || isSPN(e.ID) && !r.upTo.IsZero() && !e.Time.After(r.upTo) {
+	if inWindow || errorlog.IsSPNMessage(e.ID) && !r.upTo.IsZero() && !e.Time.After(r.upTo) {
 		r.g.Add(e)
 		k := keyOf(e.LogEvent)
 		if old, ok := r.oldest[k]; !ok || e.Time.Before(old.Time) {
@@ -303,31 +303,4 @@ type groupKey struct {
 
 func keyOf(e triage.LogEvent) groupKey {
 	return groupKey{e.Source, e.Log, e.Provider, e.ID, e.State, e.Code, e.Login, e.SPN, e.Reason, e.Linked}
-}
-
-// interesting reports whether a header's message number is one errorlog.ParseMessage
-// knows.
-func interesting(num int) bool {
-	switch num {
-	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
-		triage.Msg7303, triage.Msg7399, triage.Msg7412:
-		return true
-	}
-	return isSPN(num)
-}
-
-// isSPN reports whether num is one of the SPN registration messages of a start-up.
-func isSPN(num int) bool {
-	switch num {
-	case triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076:
-		return true
-	}
-	return false
-}
-
-// sameMessage reports whether a message recognised as id can be the one announced by a
-// header with number num; the SPN messages count as one family, as ParseMessage tells
-// 26037 from 26067 by text a header does not see.
-func sameMessage(id, num int) bool {
-	return id == num || (isSPN(id) && isSPN(num))
 }
