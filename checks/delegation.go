@@ -32,13 +32,6 @@ type linkedServerLister interface {
 	LinkedServers(ctx context.Context, t triage.Target, in triage.Instance) ([]triage.LinkedServer, error)
 }
 
-// Role names of the accounts a delegation path depends on (triage.DelegationAccount).
-const (
-	RoleFrontEnd = "front end"
-	RoleBackEnd  = "back end"
-	RoleUser     = "user"
-)
-
 // A DelegationRoute is one second hop the inventory names, with what the check needs
 // to examine it.
 type DelegationRoute struct {
@@ -236,18 +229,18 @@ func (e *examiner) examine(ctx context.Context, r DelegationRoute, users []strin
 	r.Path.BackEndAccount = cmp.Or(r.Path.BackEndAccount, r.BackEnd.SPNOwner(""))
 	e.facts.Paths = append(e.facts.Paths, r.Path)
 	var errs []error
-	front, err := e.account(ctx, r.Path.Account, RoleFrontEnd)
+	front, err := e.account(ctx, r.Path.Account, triage.RoleFrontEnd)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	var back triage.DelegationAccount
 	if owner := r.Path.BackEndAccount; owner != "" {
-		if back, err = e.account(ctx, owner, RoleBackEnd); err != nil {
+		if back, err = e.account(ctx, owner, triage.RoleBackEnd); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	for _, u := range users {
-		if _, err := e.account(ctx, u, RoleUser); err != nil {
+		if _, err := e.account(ctx, u, triage.RoleUser); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -203,35 +203,13 @@ func compareAccounts(a, b string, t triage.Target, d *triage.DirectoryFacts) sam
 
 // namedBy tells whether name names the directory object a.
 func namedBy(a triage.Account, name string) sameness {
-	if accountNamed(a, name) {
+	if a.Named(name) {
 		return sameAccount
 	}
 	if n := splitAccount(name); n.dns && n.domain != "" && a.UPN == "" {
 		return cannotTell // the UPN was not read: name may be it
 	}
 	return differentAccounts
-}
-
-// accountNamed reports whether name names a: DOMAIN\sam with a's NetBIOS domain (or,
-// when that is not known, the first label of its DNS domain), sam@dns.domain with its
-// DNS domain, its userPrincipalName, or its bare sAMAccountName; ignoring case.
-func accountNamed(a triage.Account, name string) bool {
-	n := splitAccount(name)
-	switch {
-	case n.domain == "":
-		return strings.EqualFold(n.name, a.SAMAccountName)
-	case n.dns:
-		return (a.UPN != "" && strings.EqualFold(name, a.UPN)) ||
-			(strings.EqualFold(n.name, a.SAMAccountName) && strings.EqualFold(n.domain, a.Domain))
-	}
-	if !strings.EqualFold(n.name, a.SAMAccountName) {
-		return false
-	}
-	if a.NetBIOSDomain != "" {
-		return strings.EqualFold(n.domain, a.NetBIOSDomain)
-	}
-	first, _, _ := strings.Cut(a.Domain, ".")
-	return strings.EqualFold(n.domain, first)
 }
 
 // knownAccount returns the directory object name names among those the checks read
@@ -243,7 +221,7 @@ func knownAccount(name string, t triage.Target, d *triage.DirectoryFacts) *triag
 	}
 	var found *triage.Account
 	consider := func(a *triage.Account) bool {
-		ok := accountNamed(*a, name) || (isComputer(name, t) && strings.EqualFold(a.SAMAccountName, t.ComputerAccount()))
+		ok := a.Named(name) || (isComputer(name, t) && strings.EqualFold(a.SAMAccountName, t.ComputerAccount()))
 		if !ok {
 			return true
 		}

@@ -49,13 +49,6 @@ import (
 // checkDelegation is the check whose facts the second hop's rules read.
 const checkDelegation = "delegation"
 
-// Role names of triage.DelegationAccount, as the delegation check writes them.
-const (
-	roleFrontEnd = "front end"
-	roleBackEnd  = "back end"
-	roleUser     = "user"
-)
-
 // A hop is one delegation path as the rules see it: the path, what the directory says
 // of its front end's and back end's accounts, the SPNs its back end's clients ask for
 // and the KDC's answers for it.
@@ -80,7 +73,7 @@ func hops(t triage.Target, obs triage.Observations) []hop {
 		if !p.SelfCredential || slices.ContainsFunc(out, func(h hop) bool { return h.path == p }) {
 			continue
 		}
-		h := hop{path: p, front: delegationAccount(d, roleFrontEnd, p.Account)}
+		h := hop{path: p, front: d.Find(triage.RoleFrontEnd, p.Account)}
 		h.back = backEndAccount(d, p)
 		h.required = backEndTarget(t, p, h.back).SPNRequirements()
 		for _, pr := range d.Proofs {
@@ -93,35 +86,16 @@ func hops(t triage.Target, obs triage.Observations) []hop {
 	return out
 }
 
-// delegationAccount returns what the directory says of the account name in role: by
-// the name the check read it under, else by the names of its directory object.
-func delegationAccount(d *triage.DelegationFacts, role, name string) *triage.DelegationAccount {
-	if name == "" {
-		return nil
-	}
-	for i, a := range d.Accounts {
-		if a.Role == role && strings.EqualFold(a.Name, name) {
-			return &d.Accounts[i]
-		}
-	}
-	for i, a := range d.Accounts {
-		if a.Role == role && a.Account != nil && accountNamed(*a.Account, name) {
-			return &d.Accounts[i]
-		}
-	}
-	return nil
-}
-
 // backEndAccount returns what the directory says of p's back end's service account:
 // the one the path names, else the one back-end account that holds an MSSQLSvc SPN
 // of p's back end.
 func backEndAccount(d *triage.DelegationFacts, p triage.DelegationPath) *triage.DelegationAccount {
 	if p.BackEndAccount != "" {
-		return delegationAccount(d, roleBackEnd, p.BackEndAccount)
+		return d.Find(triage.RoleBackEnd, p.BackEndAccount)
 	}
 	var found *triage.DelegationAccount
 	for i, a := range d.Accounts {
-		if a.Role != roleBackEnd || a.Account == nil || !slices.ContainsFunc(a.Account.SPNs, func(spn string) bool { return spnNamesHost(spn, p.BackEnd) }) {
+		if a.Role != triage.RoleBackEnd || a.Account == nil || !slices.ContainsFunc(a.Account.SPNs, func(spn string) bool { return spnNamesHost(spn, p.BackEnd) }) {
 			continue
 		}
 		if found != nil && !found.Account.SameAs(*a.Account) {
@@ -456,12 +430,12 @@ func userOf(d *triage.DelegationFacts, user string) *triage.DelegationAccount {
 	if d == nil {
 		return nil
 	}
-	if a := delegationAccount(d, roleUser, user); a != nil {
+	if a := d.Find(triage.RoleUser, user); a != nil {
 		return a
 	}
 	name, realm, ok := strings.Cut(user, "@")
 	for i, a := range d.Accounts {
-		if a.Role != roleUser || a.Account == nil || !strings.EqualFold(a.Account.SAMAccountName, name) {
+		if a.Role != triage.RoleUser || a.Account == nil || !strings.EqualFold(a.Account.SAMAccountName, name) {
 			continue
 		}
 		if !ok || strings.EqualFold(a.Account.Domain, realm) {

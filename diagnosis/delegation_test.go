@@ -35,16 +35,16 @@ func acct(sam string, rid int, uac int, spns ...string) *triage.Account {
 
 // front returns the front end's account facts.
 func front(sam string, rid, uac int, allowed ...string) triage.DelegationAccount {
-	return triage.DelegationAccount{Role: roleFrontEnd, Name: `CORP\` + sam, Account: acct(sam, rid, uac, "HTTP/"+strings.TrimPrefix(sam, "svc_")+".corp.test"), AllowedToDelegateTo: allowed}
+	return triage.DelegationAccount{Role: triage.RoleFrontEnd, Name: `CORP\` + sam, Account: acct(sam, rid, uac, "HTTP/"+strings.TrimPrefix(sam, "svc_")+".corp.test"), AllowedToDelegateTo: allowed}
 }
 
 // backEnd returns svc_sqlbe's facts, allowing principals resource-based delegation.
 func backEnd(allowed ...triage.Principal) triage.DelegationAccount {
-	return triage.DelegationAccount{Role: roleBackEnd, Name: `CORP\svc_sqlbe`, Account: acct("svc_sqlbe", 1200, 0, beTCP, bePipes), AllowedToActOnBehalf: allowed}
+	return triage.DelegationAccount{Role: triage.RoleBackEnd, Name: `CORP\svc_sqlbe`, Account: acct("svc_sqlbe", 1200, 0, beTCP, bePipes), AllowedToActOnBehalf: allowed}
 }
 
 func user(sam string, rid, uac int, protected bool) triage.DelegationAccount {
-	return triage.DelegationAccount{Role: roleUser, Name: `CORP\` + sam, Account: acct(sam, rid, uac), ProtectedUser: protected}
+	return triage.DelegationAccount{Role: triage.RoleUser, Name: `CORP\` + sam, Account: acct(sam, rid, uac), ProtectedUser: protected}
 }
 
 // pathFrom returns the inventory path from a front end's account to sqlbe.
@@ -90,7 +90,7 @@ func TestDelegationRules(t *testing.T) {
 		Via: "inventory", SelfCredential: true}
 	fRBCD := front("svc_webrbcd", 1105, 0)
 	rbcdBack := func(allowed ...triage.Principal) triage.DelegationAccount {
-		return triage.DelegationAccount{Role: roleBackEnd, Name: `CORP\svc_sqlrbcd`, Account: acct("svc_sqlrbcd", 1201, 0, "MSSQLSvc/sqlrbcd.corp.test:1433"),
+		return triage.DelegationAccount{Role: triage.RoleBackEnd, Name: `CORP\svc_sqlrbcd`, Account: acct("svc_sqlrbcd", 1201, 0, "MSSQLSvc/sqlrbcd.corp.test:1433"),
 			AllowedToActOnBehalf: allowed}
 	}
 	rbcdFacts := func(back triage.DelegationAccount, proofs ...triage.DelegationProof) triage.Observations {

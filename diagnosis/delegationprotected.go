@@ -40,7 +40,7 @@ func (delegationProtectedRule) Apply(t triage.Target, obs triage.Observations) [
 	var out []triage.Finding
 	for i := range d.Accounts {
 		u := &d.Accounts[i]
-		if u.Role != roleUser {
+		if u.Role != triage.RoleUser {
 			continue
 		}
 		sensitive, why := userSensitive(*u)

@@ -59,7 +59,7 @@ func (delegationUserRule) Apply(t triage.Target, obs triage.Observations) []tria
 	byAccount := map[*triage.DelegationAccount]*blockedUser{}
 	for i := range d.Accounts {
 		u := &d.Accounts[i]
-		if u.Role != roleUser {
+		if u.Role != triage.RoleUser {
 			continue
 		}
 		sensitive, why := userSensitive(*u)

@@ -77,6 +77,13 @@ func (p DelegationPath) String() string {
 	return front + " -> " + back
 }
 
+// The roles of the accounts a delegation path depends on (DelegationAccount.Role).
+const (
+	RoleFrontEnd = "front end" // the front end's service account
+	RoleBackEnd  = "back end"  // the back end's service account (resource-based delegation)
+	RoleUser     = "user"      // a user whose identity travels
+)
+
 // DelegationAccount is what the directory says of one account a delegation path
 // depends on: a front end's account, the back end's service account, or the user
 // whose identity travels.
@@ -175,4 +182,24 @@ func (m *DelegationFacts) merge(d DelegationFacts) {
 	m.Accounts = append(m.Accounts, d.Accounts...)
 	m.Proofs = append(m.Proofs, d.Proofs...)
 	m.LinkedServers = append(m.LinkedServers, d.LinkedServers...)
+}
+
+// Find returns what the directory said of the account name in role: the one read under
+// that name, else the one whose directory object name names (Account.Named); nil for
+// none.
+func (d *DelegationFacts) Find(role, name string) *DelegationAccount {
+	if d == nil || name == "" {
+		return nil
+	}
+	for i, a := range d.Accounts {
+		if a.Role == role && strings.EqualFold(a.Name, name) {
+			return &d.Accounts[i]
+		}
+	}
+	for i, a := range d.Accounts {
+		if a.Role == role && a.Account != nil && a.Account.Named(name) {
+			return &d.Accounts[i]
+		}
+	}
+	return nil
 }

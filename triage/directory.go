@@ -63,6 +63,31 @@ type Account struct {
 	SPNs           []string  // servicePrincipalName
 }
 
+// Named reports whether name names a: DOMAIN\sam with a's NetBIOS domain (or, when
+// that is not known, the first label of its DNS domain), sam@dns.domain with its DNS
+// domain, its userPrincipalName, or its bare sAMAccountName; ignoring case.
+func (a Account) Named(name string) bool {
+	name = strings.TrimSpace(name)
+	if d, n, ok := strings.Cut(name, `\`); ok {
+		if !strings.EqualFold(n, a.SAMAccountName) {
+			return false
+		}
+		if d == "." || d == "" {
+			return true
+		}
+		if a.NetBIOSDomain != "" {
+			return strings.EqualFold(d, a.NetBIOSDomain)
+		}
+		first, _, _ := strings.Cut(a.Domain, ".")
+		return strings.EqualFold(d, first)
+	}
+	if n, d, ok := strings.Cut(name, "@"); ok {
+		return (a.UPN != "" && strings.EqualFold(name, a.UPN)) ||
+			(strings.EqualFold(n, a.SAMAccountName) && strings.EqualFold(strings.TrimSuffix(d, "."), a.Domain))
+	}
+	return strings.EqualFold(name, a.SAMAccountName)
+}
+
 // Name returns the account as setspn takes it: DOMAIN\sam, with the NetBIOS domain when
 // known, else the first label of the DNS domain in upper case.
 func (a Account) Name() string {

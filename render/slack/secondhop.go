@@ -44,13 +44,6 @@ type FrontEnd struct {
 	Unread bool
 }
 
-// Roles of the accounts of a path, as triage.DelegationAccount.Role names them.
-const (
-	roleFrontEnd = "front end"
-	roleBackEnd  = "back end"
-	roleUser     = "user"
-)
-
 // Limits of the second-hop reply. What is left out is in the Markdown report, but
 // for front ends, which only the thread shows.
 const (
@@ -100,9 +93,9 @@ func hopGroups(rep triage.Report) []hopGroup {
 			continue
 		}
 		seen = append(seen, p)
-		h := hopPath{path: p, front: findAccount(d, roleFrontEnd, p.Account)}
+		h := hopPath{path: p, front: d.Find(triage.RoleFrontEnd, p.Account)}
 		if p.BackEndAccount != "" {
-			h.back = findAccount(d, roleBackEnd, p.BackEndAccount)
+			h.back = d.Find(triage.RoleBackEnd, p.BackEndAccount)
 		}
 		if p.BackEndFQDN != "" {
 			bt := triage.Target{FQDN: p.BackEndFQDN, Instances: []triage.Instance{p.Instance}}
@@ -150,25 +143,6 @@ func sameHost(name, host string) bool {
 	return (!ndot || !hdot) && strings.EqualFold(n, h)
 }
 
-// findAccount returns what the directory said of the account name in role: by the
-// name it was read under, else by its directory name (DOMAIN\sam).
-func findAccount(d *triage.DelegationFacts, role, name string) *triage.DelegationAccount {
-	if name == "" {
-		return nil
-	}
-	for i, a := range d.Accounts {
-		if a.Role == role && strings.EqualFold(a.Name, name) {
-			return &d.Accounts[i]
-		}
-	}
-	for i, a := range d.Accounts {
-		if a.Role == role && a.Account != nil && strings.EqualFold(a.Account.Name(), name) {
-			return &d.Accounts[i]
-		}
-	}
-	return nil
-}
-
 // hopUsers returns the users the checks read, each once.
 func hopUsers(d *triage.DelegationFacts) []triage.DelegationAccount {
 	if d == nil {
@@ -176,7 +150,7 @@ func hopUsers(d *triage.DelegationFacts) []triage.DelegationAccount {
 	}
 	var out []triage.DelegationAccount
 	for _, a := range d.Accounts {
-		if a.Role == roleUser && !slices.ContainsFunc(out, func(o triage.DelegationAccount) bool { return strings.EqualFold(o.Name, a.Name) }) {
+		if a.Role == triage.RoleUser && !slices.ContainsFunc(out, func(o triage.DelegationAccount) bool { return strings.EqualFold(o.Name, a.Name) }) {
 			out = append(out, a)
 		}
 	}

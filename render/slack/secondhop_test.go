@@ -45,19 +45,19 @@ func frontEndReport() triage.Report {
 	d := &triage.DelegationFacts{
 		Paths: []triage.DelegationPath{be, linked, rbcd},
 		Accounts: []triage.DelegationAccount{
-			{Role: roleFrontEnd, Name: `CORP\svc_web`, Account: account("svc_web", sidWeb, 0x200|triage.UACTrustedToAuthForDelegation, "HTTP/web.corp.test"),
+			{Role: triage.RoleFrontEnd, Name: `CORP\svc_web`, Account: account("svc_web", sidWeb, 0x200|triage.UACTrustedToAuthForDelegation, "HTTP/web.corp.test"),
 				AllowedToDelegateTo: []string{"MSSQLSvc/sqlbe.corp.test:1433", "MSSQLSvc/sqlbe.corp.test"}},
-			{Role: roleBackEnd, Name: `CORP\svc_sqlbe`, Account: account("svc_sqlbe", "S-1-5-21-1004336348-1177238915-682003330-1103", 0x200,
+			{Role: triage.RoleBackEnd, Name: `CORP\svc_sqlbe`, Account: account("svc_sqlbe", "S-1-5-21-1004336348-1177238915-682003330-1103", 0x200,
 				"MSSQLSvc/sqlbe.corp.test:1433", "MSSQLSvc/sqlbe.corp.test")},
-			{Role: roleBackEnd, Name: `CORP\svc_sqlbe2`, Account: account("svc_sqlbe2", "S-1-5-21-1004336348-1177238915-682003330-1104", 0x200,
+			{Role: triage.RoleBackEnd, Name: `CORP\svc_sqlbe2`, Account: account("svc_sqlbe2", "S-1-5-21-1004336348-1177238915-682003330-1104", 0x200,
 				"MSSQLSvc/sqlbe2.corp.test:50123", "MSSQLSvc/sqlbe2.corp.test:SALES")},
-			{Role: roleFrontEnd, Name: `CORP\svc_webrbcd`, Account: account("svc_webrbcd", sidWebRBCD, 0x200, "HTTP/webrbcd.corp.test")},
-			{Role: roleBackEnd, Name: `CORP\svc_sqlrbcd`, Account: account("svc_sqlrbcd", "S-1-5-21-1004336348-1177238915-682003330-1110", 0x200,
+			{Role: triage.RoleFrontEnd, Name: `CORP\svc_webrbcd`, Account: account("svc_webrbcd", sidWebRBCD, 0x200, "HTTP/webrbcd.corp.test")},
+			{Role: triage.RoleBackEnd, Name: `CORP\svc_sqlrbcd`, Account: account("svc_sqlrbcd", "S-1-5-21-1004336348-1177238915-682003330-1110", 0x200,
 				"MSSQLSvc/sqlrbcd.corp.test:1433"),
 				AllowedToActOnBehalf: []triage.Principal{{SID: sidWebRBCD, Name: `CORP\svc_webrbcd`}}},
-			{Role: roleUser, Name: `CORP\alice`, Account: account("alice", "S-1-5-21-1004336348-1177238915-682003330-1111", 0x200)},
-			{Role: roleUser, Name: `CORP\bob`, Account: account("bob", "S-1-5-21-1004336348-1177238915-682003330-1112", 0x200|triage.UACNotDelegated)},
-			{Role: roleUser, Name: `CORP\carol`, Account: account("carol", "S-1-5-21-1004336348-1177238915-682003330-1113", 0x200), ProtectedUser: true},
+			{Role: triage.RoleUser, Name: `CORP\alice`, Account: account("alice", "S-1-5-21-1004336348-1177238915-682003330-1111", 0x200)},
+			{Role: triage.RoleUser, Name: `CORP\bob`, Account: account("bob", "S-1-5-21-1004336348-1177238915-682003330-1112", 0x200|triage.UACNotDelegated)},
+			{Role: triage.RoleUser, Name: `CORP\carol`, Account: account("carol", "S-1-5-21-1004336348-1177238915-682003330-1113", 0x200), ProtectedUser: true},
 		},
 		Proofs: []triage.DelegationProof{
 			{Path: be, User: "alice@CORP.TEST", SPN: "MSSQLSvc/sqlbe.corp.test:1433", SelfIssued: true, SelfForwardable: true, ProxyIssued: true},
@@ -98,10 +98,10 @@ func backEndReport() triage.Report {
 		Delegation: &triage.DelegationFacts{
 			Paths: []triage.DelegationPath{web, app, rs},
 			Accounts: []triage.DelegationAccount{
-				{Role: roleFrontEnd, Name: `CORP\svc_web`, Account: account("svc_web", sidWeb, 0x200|triage.UACTrustedToAuthForDelegation), AllowedToDelegateTo: both},
-				{Role: roleBackEnd, Name: `CORP\svc_sqlbe`, Account: account("svc_sqlbe", "S-1-5-21-1004336348-1177238915-682003330-1103", 0x200, both...)},
-				{Role: roleFrontEnd, Name: `CORP\svc_webnopt`, Account: account("svc_webnopt", "S-1-5-21-1004336348-1177238915-682003330-1106", 0x200), AllowedToDelegateTo: both},
-				{Role: roleFrontEnd, Name: `CORP\svc_webnone`, Err: "LDAP search: no answer from dc1.corp.test within 5s"},
+				{Role: triage.RoleFrontEnd, Name: `CORP\svc_web`, Account: account("svc_web", sidWeb, 0x200|triage.UACTrustedToAuthForDelegation), AllowedToDelegateTo: both},
+				{Role: triage.RoleBackEnd, Name: `CORP\svc_sqlbe`, Account: account("svc_sqlbe", "S-1-5-21-1004336348-1177238915-682003330-1103", 0x200, both...)},
+				{Role: triage.RoleFrontEnd, Name: `CORP\svc_webnopt`, Account: account("svc_webnopt", "S-1-5-21-1004336348-1177238915-682003330-1106", 0x200), AllowedToDelegateTo: both},
+				{Role: triage.RoleFrontEnd, Name: `CORP\svc_webnone`, Err: "LDAP search: no answer from dc1.corp.test within 5s"},
 			},
 		},
 	}
@@ -191,7 +191,7 @@ func TestSecondHopLimits(t *testing.T) {
 			pr.Path, pr.User = p, fmt.Sprintf("user%02d@CORP.TEST", j)
 			d.Proofs = append(d.Proofs, pr)
 		}
-		d.Accounts = append(d.Accounts, triage.DelegationAccount{Role: roleUser, Name: fmt.Sprintf(`CORP\user%02d`, i), Account: account(fmt.Sprintf("user%02d", i), "S-1-5-21-1-2-3-"+fmt.Sprint(2000+i), 0x200)})
+		d.Accounts = append(d.Accounts, triage.DelegationAccount{Role: triage.RoleUser, Name: fmt.Sprintf(`CORP\user%02d`, i), Account: account(fmt.Sprintf("user%02d", i), "S-1-5-21-1-2-3-"+fmt.Sprint(2000+i), 0x200)})
 		fes = append(fes, FrontEnd{Host: fmt.Sprintf("web%02d", i), ReportID: "7kq2m9xd", Status: triage.StatusOK})
 	}
 	opt := ThreadOptions{FrontEnds: fes}
@@ -230,8 +230,8 @@ func TestSecondHopHostile(t *testing.T) {
 		BackEndFQDN: evil, BackEndAccount: evil, Via: "linked server " + evil, SelfCredential: true}
 	d.Paths = append(d.Paths, p)
 	d.Accounts = append(d.Accounts,
-		triage.DelegationAccount{Role: roleFrontEnd, Name: p.Account, Err: evil + strings.Repeat("e", 9000)},
-		triage.DelegationAccount{Role: roleUser, Name: evil, Account: &triage.Account{SAMAccountName: evil, NetBIOSDomain: evil}})
+		triage.DelegationAccount{Role: triage.RoleFrontEnd, Name: p.Account, Err: evil + strings.Repeat("e", 9000)},
+		triage.DelegationAccount{Role: triage.RoleUser, Name: evil, Account: &triage.Account{SAMAccountName: evil, NetBIOSDomain: evil}})
 	d.Proofs = append(d.Proofs, triage.DelegationProof{Path: p, User: evil, SPN: evil, Step: evil, ErrorName: evil, NTStatus: evil, Err: evil})
 	opt := ThreadOptions{FrontEnds: []FrontEnd{{Host: evil, ReportID: evil, Status: "weird<&>", Link: "https://evil.example/a|b>"}, {Host: evil, ReportID: "x", Link: "javascript:alert(1)"}}}
 	msgs, err := Thread(rep, opt)
@@ -309,7 +309,7 @@ func randomDelegation(r *rand.Rand) *triage.DelegationFacts {
 			BackEndFQDN: pick(r, []string{"", "sqlbe.corp.test", randText(r, 100)}), BackEndAccount: name(), Via: pick(r, []string{"inventory", "linked server " + randText(r, 40)}), SelfCredential: true}
 		d.Paths = append(d.Paths, p)
 		for range r.IntN(3) {
-			a := triage.DelegationAccount{Role: pick(r, []string{roleFrontEnd, roleBackEnd, roleUser}), Name: pick(r, []string{p.Account, p.BackEndAccount, name()})}
+			a := triage.DelegationAccount{Role: pick(r, []string{triage.RoleFrontEnd, triage.RoleBackEnd, triage.RoleUser}), Name: pick(r, []string{p.Account, p.BackEndAccount, name()})}
 			switch r.IntN(4) {
 			case 0:
 				a.Err = randText(r, 2000)
