@@ -25,49 +25,19 @@ import (
 	"github.com/authtriage/authtriage/triage"
 )
 
-// DelegationConfig are a front end's credentials, given like the checker's own (Config):
-// the account a front end's service runs as, whose delegation settings the KDC applies.
-type DelegationConfig struct {
-	// Realm is the front end's realm as the KDC spells it ("CORP.EXAMPLE"). It may be
-	// empty when Principal names it or Krb5Conf sets default_realm.
-	Realm string
-	// KDCs are the KDCs to ask, as host or host:port (port 88 by default). Empty means
-	// the KDCs Krb5Conf lists for the realm, or without Krb5Conf the DNS SRV records
-	// _kerberos._tcp.<realm>.
-	KDCs []string
-	// Krb5Conf optionally names a krb5.conf file, as Config.Krb5Conf.
-	Krb5Conf string
-	// Principal is the front end's account: its name ("svc_web", "WEB01$") or
-	// name@REALM, whose realm must then agree with Realm when both are set.
-	Principal string
-	// Keytab names a keytab holding the front end's keys; Password is its password.
-	// Exactly one is set. The password is never logged and never part of a result;
-	// String and LogValue leave it out.
-	Keytab   string
-	Password string
-	// Timeout bounds the whole proof: reading the files, the front end's login and both
-	// requests. 0 means DefaultTimeout.
-	Timeout time.Duration
-}
+// DelegationConfig are a front end's credentials, given like the checker's own: the
+// account a front end's service runs as, whose delegation settings the KDC applies. Its
+// fields are Config's, with two differences: Principal may also be name@REALM (whose
+// realm must then agree with Realm when both are set), and Timeout bounds the whole
+// proof (reading the files, the front end's login and both requests), not each
+// exchange. The password is never logged and never part of a result.
+type DelegationConfig Config
 
 // String describes c without its password.
-func (c DelegationConfig) String() string {
-	return fmt.Sprintf("kerberos.DelegationConfig{Realm:%q KDCs:%q Krb5Conf:%q Principal:%q Keytab:%q Password:%s Timeout:%v}",
-		c.Realm, c.KDCs, c.Krb5Conf, c.Principal, c.Keytab, redacted(c.Password), c.Timeout)
-}
+func (c DelegationConfig) String() string { return Config(c).String() }
 
 // LogValue describes c for slog without its password.
-func (c DelegationConfig) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("realm", c.Realm),
-		slog.Any("kdcs", c.KDCs),
-		slog.String("krb5conf", c.Krb5Conf),
-		slog.String("principal", c.Principal),
-		slog.String("keytab", c.Keytab),
-		slog.String("password", redacted(c.Password)),
-		slog.Duration("timeout", c.Timeout),
-	)
-}
+func (c DelegationConfig) LogValue() slog.Value { return Config(c).LogValue() }
 
 // config returns the Config of the front end's login: Principal without its realm.
 func (c DelegationConfig) config() (Config, error) {
