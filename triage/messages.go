@@ -18,7 +18,8 @@ const (
 	// 7399 are not logged unless an administrator made them so ("sp_altermessage",
 	// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-altermessage-transact-sql:
 	// a message written to the Windows application log "is also written to the Database
-	// Engine error log file"); 7412 always is.
+	// Engine error log file"); the page shows 7412 and 7413 as not logged by default
+	// either.
 	//
 	// "Linked server account mapping error",
 	// https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/linked-server-account-mapping-error,
@@ -37,8 +38,16 @@ const (
 	// %ls" (for example "Authentication failed."). Not logged by default.
 	Msg7399 = 7399
 	// Msg7412: "OLE DB provider "%ls" for linked server "%ls" returned message "%ls"."
-	// Logged: the message is the back end's, such as its 18456 text.
+	// Not logged by default ("Event Logged" No). The message is the back end's, such
+	// as its 18456 text.
 	Msg7412 = 7412
+	// Msg7413: "Could not connect to linked server '%ls' (OLE DB Provider '%ls').
+	// Enable delegation or use a remote SQL Server login for the current user." Not
+	// logged by default ("Event Logged" No). SQL Server did not connect: the current
+	// user's Windows login can reach the linked server only through delegation or a
+	// remote login mapped to it (sp_addlinkedsrvlogin). Unlike the others it names the
+	// linked server first and quotes both names in single quotes.
+	Msg7413 = 7413
 	// Msg17806: "SSPI handshake failed with error code 0x%x while establishing a
 	// connection with integrated security; the connection has been closed."
 	// "Database engine events and errors (16000 to 17999)",

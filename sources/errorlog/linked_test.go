@@ -66,6 +66,31 @@ func TestReadLinkedServer(t *testing.T) {
 	}
 }
 
+// TestReadLinked7413: a front end's 7413, which SQL Server logs only when made so,
+// read from ERRORLOG with its linked server and counted once for each query; one
+// whose name holds a bidi override is kept by its header alone, naming none.
+func TestReadLinked7413(t *testing.T) {
+	at := func(m, s int) time.Time { return time.Date(2026, 11, 24, 10, m, s, 440_000_000, time.UTC) }
+	var l logText
+	l.entry(at(0, 0), "Server", banner)
+	for _, m := range []int{5, 7} {
+		l.entry(at(m, 1), "spid71", "Error: 7413, Severity: 16, State: 1.")
+		l.entry(at(m, 1), "spid71", `Could not connect to linked server 'SQLBE\SALES' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user.`)
+	}
+	l.entry(at(8, 0), "spid72", "Error: 7413, Severity: 16, State: 1.")
+	l.entry(at(8, 0), "spid72", "Could not connect to linked server 'SQL\u202eBE' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user.")
+
+	sum := readBytes(t, []byte(l.String()), "ERRORLOG", Options{})
+	want := []triage.LogEvent{
+		event("ERRORLOG", 7413, 1, 2, at(5, 1), at(7, 1), func(e *triage.LogEvent) { e.Linked = `SQLBE\SALES` }),
+		event("ERRORLOG", 7413, 1, 1, at(8, 0), at(8, 0), nil), // the name is refused: no linked server
+	}
+	opts := []cmp.Option{cmpopts.IgnoreFields(triage.LogEvent{}, "Text"), cmpopts.EquateEmpty(), cmpopts.EquateApproxTime(0)}
+	if diff := cmp.Diff(want, sum.Events, opts...); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
 // FuzzParseLinked checks what ParseMessage gives of a linked-server message, whatever
 // the text: a linked server's name that is a valid name, a carried message without
 // control characters and within its bound, and the login it names, if any.
@@ -75,9 +100,11 @@ func FuzzParseLinked(f *testing.F) {
 	f.Add(`The OLE DB provider "MSDASQL" for linked server "SQLPROD02" reported an error. Authentication failed.`)
 	f.Add(`Cannot initialize the data source object of OLE DB provider "Microsoft.ACE.OLEDB.12.0" for linked server "(null)".`)
 	f.Add("OLE DB provider \"P\" for linked server \"S\" returned message \"Login failed for user 'o''b\u202e'.\r\n\".")
+	f.Add(`Could not connect to linked server 'SQLHOST02' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user.`)
+	f.Add("Could not connect to linked server 'S' (OLE DB Provider 'P' (OLE DB Provider 'Q'). Enable delegation or use a remote SQL Server login for the current user.")
 	f.Fuzz(func(t *testing.T, text string) {
 		e, ok := ParseMessage(text)
-		if !ok || (e.ID != triage.Msg7303 && e.ID != triage.Msg7399 && e.ID != triage.Msg7412) {
+		if !ok || (e.ID != triage.Msg7303 && e.ID != triage.Msg7399 && e.ID != triage.Msg7412 && e.ID != triage.Msg7413) {
 			return
 		}
 		if !validName(e.Linked) {
@@ -95,8 +122,8 @@ func FuzzParseLinked(f *testing.F) {
 		if login != e.Login || (!named && e.Login != "") {
 			t.Errorf("Login %q; the carried message %q names %q (%v)", e.Login, e.Reason, login, named)
 		}
-		if e.ID == triage.Msg7303 && (e.Reason != "" || e.Login != "") {
-			t.Errorf("7303 with a reason %q or a login %q", e.Reason, e.Login)
+		if (e.ID == triage.Msg7303 || e.ID == triage.Msg7413) && (e.Reason != "" || e.Login != "") {
+			t.Errorf("%d with a reason %q or a login %q", e.ID, e.Reason, e.Login)
 		}
 	})
 }

@@ -49,7 +49,8 @@ func ParseMessage(text string) (e triage.LogEntry, ok bool) {
 	e.State = -1
 	e.Text = text
 	switch {
-	case strings.HasPrefix(text, prefix7303), strings.HasPrefix(text, prefix7399), strings.HasPrefix(text, prefix7412):
+	case strings.HasPrefix(text, prefix7303), strings.HasPrefix(text, prefix7399), strings.HasPrefix(text, prefix7412),
+		strings.HasPrefix(text, prefix7413):
 		return parseLinked(e, text)
 	case strings.Contains(text, "SSPI handshake failed"):
 		m := reSSPI.FindStringSubmatch(text)
@@ -109,7 +110,8 @@ func ParseMessage(text string) (e triage.LogEntry, ok bool) {
 
 // The linked-server messages, as "Database Engine events and errors (7000 to 7999)"
 // writes them (see triage.Msg7303): the provider's and the linked server's names are
-// each in double quotes.
+// each in double quotes, except in 7413, which names the linked server first and
+// puts both names in single quotes (triage.Msg7413).
 const (
 	prefix7303 = `Cannot initialize the data source object of OLE DB provider "`
 	prefix7399 = `The OLE DB provider "`
@@ -117,6 +119,9 @@ const (
 	forLinked  = `" for linked server "`
 	end7399    = `" reported an error.`
 	mid7412    = `" returned message `
+	prefix7413 = `Could not connect to linked server '`
+	mid7413    = `' (OLE DB Provider '`
+	end7413    = `'). Enable delegation or use a remote SQL Server login for the current user.`
 )
 
 // Bounds on what a linked-server message gives: names are at most 128 characters
@@ -129,10 +134,10 @@ const (
 	maxCarried = 512 // bytes of the provider's message kept as Reason
 )
 
-// parseLinked reads 7303, 7399 and 7412 into e: Linked is the linked server's name,
-// Reason the message the provider carried (7399's text after "reported an error.",
-// 7412's message, quoted or not), tidied and cut to maxCarried bytes, and Login the
-// login it says failed (triage.CarriedLogin). A name that is empty, longer than
+// parseLinked reads 7303, 7399, 7412 and 7413 into e: Linked is the linked server's
+// name, Reason the message the provider carried (7399's text after "reported an
+// error.", 7412's message, quoted or not; 7303 and 7413 carry none), tidied and cut to
+// maxCarried bytes, and Login the login it says failed (triage.CarriedLogin). A name that is empty, longer than
 // maxName characters or holds control or format characters (a newline, a bidi
 // override) makes the message one it does not know; so does a failed login that is
 // not such a name, except that it may be empty.
@@ -160,6 +165,12 @@ func parseLinked(e triage.LogEntry, text string) (triage.LogEntry, bool) {
 			if q, quoted := strings.CutPrefix(msg, `"`); quoted {
 				msg = strings.TrimSuffix(strings.TrimSuffix(q, "."), `"`)
 			}
+		}
+	case strings.HasPrefix(text, prefix7413):
+		e.ID = triage.Msg7413
+		e.Linked, rest, ok = strings.Cut(text[len(prefix7413):], mid7413)
+		if ok {
+			provider, ok = strings.CutSuffix(rest, end7413)
 		}
 	}
 	if !ok || !validName(provider) || !validName(e.Linked) {

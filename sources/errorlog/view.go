@@ -308,7 +308,7 @@ func skipHeader(text string) bool {
 func Interesting(num int) bool {
 	switch num {
 	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
-		triage.Msg7303, triage.Msg7399, triage.Msg7412:
+		triage.Msg7303, triage.Msg7399, triage.Msg7412, triage.Msg7413:
 		return true
 	}
 	return IsSPNMessage(num)

@@ -42,6 +42,8 @@ func FuzzRead(f *testing.F) {
 		"'/></System><EventData><Data>sa</Data><Data> Reason: x</Data><Data> [CLIENT: 10.0.0.1]</Data></EventData></Event>"), int64(0))
 	f.Add([]byte("<Event><System><Provider Name='MSSQLSERVER'/><EventID Qualifiers='49152'>7412</EventID><TimeCreated SystemTime='"+ts+
 		"'/></System><EventData><Data>MSOLEDBSQL</Data><Data>SQLHOST02</Data><Data>Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.</Data></EventData></Event>"), int64(0))
+	f.Add([]byte("<Event><System><Provider Name='MSSQL$SALES'/><EventID Qualifiers='49152'>7413</EventID><TimeCreated SystemTime='"+ts+
+		"'/></System><EventData><Data>SQLHOST02</Data><Data>MSOLEDBSQL</Data></EventData></Event>"), int64(0))
 	f.Add([]byte("<Event><System><Provider Name='LsaSrv'/><EventID>40960</EventID><TimeCreated SystemTime='"+ts+
 		"'/></System><RenderingInfo><Message>Error - 2146893052 (0xC000005E)</Message></RenderingInfo></Event>"), int64(0))
 	f.Add([]byte("\xFF\xFE<\x00E\x00"), int64(-1))

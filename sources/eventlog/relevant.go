@@ -121,7 +121,7 @@ func sqlID(id int) bool {
 	switch id {
 	case triage.Msg17806, triage.Msg17830, triage.Msg18452, triage.Msg18456,
 		triage.Msg26037, triage.Msg26059, triage.Msg26067, triage.Msg26076,
-		triage.Msg7303, triage.Msg7399, triage.Msg7412:
+		triage.Msg7303, triage.Msg7399, triage.Msg7412, triage.Msg7413:
 		return true
 	}
 	return false
@@ -333,8 +333,9 @@ func sqlServer(ev *event, id int) (triage.LogEntry, bool) {
 // (" [CLIENT: ...]"), and 17806 is taken to have (code, state, reason, client) when its
 // first two strings are a 0x code and a number. The linked-server messages are taken
 // to have their parameters in order, as for 18456: 7303 (provider, linked server),
-// 7399 (provider, linked server, the provider's text) and 7412 (provider, linked
-// server, message). Other events' strings are joined with spaces.
+// 7399 (provider, linked server, the provider's text), 7412 (provider, linked
+// server, message) and 7413 (linked server, provider). Other events' strings are
+// joined with spaces.
 func sqlText(id int, data []string) (string, bool) {
 	switch {
 	case id == triage.Msg7303 && len(data) == 2:
@@ -343,6 +344,8 @@ func sqlText(id int, data []string) (string, bool) {
 		return strings.TrimSpace(`The OLE DB provider "` + data[0] + `" for linked server "` + data[1] + `" reported an error. ` + strings.Join(data[2:], " ")), true
 	case id == triage.Msg7412 && len(data) == 3:
 		return `OLE DB provider "` + data[0] + `" for linked server "` + data[1] + `" returned message "` + data[2] + `".`, true
+	case id == triage.Msg7413 && len(data) == 2:
+		return `Could not connect to linked server '` + data[0] + `' (OLE DB Provider '` + data[1] + `'). Enable delegation or use a remote SQL Server login for the current user.`, true
 	case id == triage.Msg18456 && len(data) > 0:
 		login := strings.ReplaceAll(data[0], "'", "''")
 		return strings.TrimSpace("Login failed for user '" + login + "'. " + strings.Join(data[1:], " ")), true
@@ -361,7 +364,7 @@ func sqlText(id int, data []string) (string, bool) {
 
 // linkedID reports whether id is one of the linked-server messages.
 func linkedID(id int) bool {
-	return id == triage.Msg7303 || id == triage.Msg7399 || id == triage.Msg7412
+	return id == triage.Msg7303 || id == triage.Msg7399 || id == triage.Msg7412 || id == triage.Msg7413
 }
 
 func isDecimal(s string) bool {

@@ -301,6 +301,53 @@ func TestClassify(t *testing.T) {
 			ok: true,
 		},
 		{
+			name: "SQL Server 7413 rendered: the linked server that wants delegation",
+			xml: xmlEvent("MSSQLSERVER", "7413", "Application", "<Data>SQLBE\\SALES</Data><Data>MSOLEDBSQL</Data>",
+				"Could not connect to linked server 'SQLBE\\SALES' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user."),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Linked = "Application", "MSSQLSERVER", 7413, `SQLBE\SALES`
+				e.Text = `Could not connect to linked server 'SQLBE\SALES' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user.`
+			}),
+			ok: true,
+		},
+		{
+			name: "named instance 7413 without a message: rebuilt from its strings, linked server first",
+			xml:  xmlEvent("MSSQL$SALES", "7413", "Application", "<Data>SQLHOST02</Data><Data>MSOLEDBSQL</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Linked = "Application", "MSSQL$SALES", 7413, "SQLHOST02"
+				e.Text = `Could not connect to linked server 'SQLHOST02' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user.`
+			}),
+			ok: true,
+		},
+		{
+			name: "SQL Server 7413 in another language: the linked server from its strings",
+			xml: xmlEvent("MSSQLSERVER", "7413", "Application", "<Data>SQLHOST02</Data><Data>MSOLEDBSQL</Data>",
+				"Impossible de se connecter au serveur lié 'SQLHOST02' (fournisseur OLE DB 'MSOLEDBSQL')."),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID, e.Linked = "Application", "MSSQLSERVER", 7413, "SQLHOST02"
+				e.Text = `Could not connect to linked server 'SQLHOST02' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user.`
+			}),
+			ok: true,
+		},
+		{
+			name: "SQL Server 7413 whose linked server's name holds a bidi override: kept, naming no linked server",
+			xml:  xmlEvent("MSSQLSERVER", "7413", "Application", "<Data>SQL\u202eHOST02</Data><Data>MSOLEDBSQL</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID = "Application", "MSSQLSERVER", 7413
+				e.Text = "Could not connect to linked server 'SQL\u202eHOST02' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user."
+			}),
+			ok: true,
+		},
+		{
+			name: "SQL Server 7413 whose provider holds a line end: kept, naming no linked server",
+			xml:  xmlEvent("MSSQLSERVER", "7413", "Application", "<Data>SQLHOST02</Data><Data>MSOLE&#xA;DBSQL</Data>", ""),
+			want: entry(func(e *triage.LogEntry) {
+				e.Log, e.Provider, e.ID = "Application", "MSSQLSERVER", 7413
+				e.Text = `Could not connect to linked server 'SQLHOST02' (OLE DB Provider 'MSOLE DBSQL'). Enable delegation or use a remote SQL Server login for the current user.`
+			}),
+			ok: true,
+		},
+		{
 			name: "SQL Server's other events are dropped",
 			xml:  xmlEvent("MSSQLSERVER", "17137", "Application", "<Data>sales</Data>", "Starting up database 'sales'."),
 		},

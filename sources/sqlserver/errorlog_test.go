@@ -574,3 +574,37 @@ func TestErrorLogLinkedServer(t *testing.T) {
 		t.Errorf("7412s per linked server = %v, want %v", counts, want)
 	}
 }
+
+// TestErrorLogLinkedServer7413: sp_readerrorlog's reader keeps a front end's 7413 as
+// ERRORLOG's does, with the linked server it names, and keeps one whose name is no
+// sysname by its header alone.
+func TestErrorLogLinkedServer7413(t *testing.T) {
+	const text = `Could not connect to linked server '%s' (OLE DB Provider 'MSOLEDBSQL'). Enable delegation or use a remote SQL Server login for the current user.`
+	tests := []struct {
+		name, linked string
+		want         string // the linked server read; "" when the name is refused
+	}{
+		{"plain", "SQLHOST02", "SQLHOST02"},
+		{"an instance", `SQLBE\SALES`, `SQLBE\SALES`},
+		{"a bidi override", "SQL\u202eHOST", ""},
+		{"a zero-width space", "SQL\u200bHOST", ""},
+		{"longer than sysname", strings.Repeat("S", 129), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := [][]tdsfake.LogRow{rows(t,
+				"2026-11-25 08:00:00.00|Server|"+banner,
+				"2026-11-25 08:00:00.10|Server|"+utcAdjust,
+				"2026-11-25 09:00:00.00|spid55|Error: 7413, Severity: 16, State: 1.",
+				"2026-11-25 09:00:00.00|spid55|"+fmt.Sprintf(text, tt.linked),
+			)}
+			sum, got, _ := readBoth(t, logs, 24*time.Hour)
+			if diff := cmp.Diff(acrossFiles(sum.Events), got, cmpopts.IgnoreFields(triage.LogEvent{}, "Log")); diff != "" {
+				t.Errorf("ErrorLog differs from ReadFiles (-files +sp_readerrorlog):\n%s", diff)
+			}
+			if len(got) != 1 || got[0].ID != triage.Msg7413 || got[0].Linked != tt.want || got[0].Count != 1 {
+				t.Fatalf("events %+v; want one 7413 naming linked server %q", got, tt.want)
+			}
+		})
+	}
+}
