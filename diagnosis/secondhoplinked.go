@@ -21,6 +21,13 @@ import (
 // server or names its back end (linkedHops), and the 7303 and 7399 of the same linked
 // server as evidence. secondHopRule returns its findings with its own.
 //
+// A 7413 of a linked server is the same finding: SQL Server did not connect and said
+// "Enable delegation or use a remote SQL Server login for the current user"
+// (triage.Msg7413, "Database Engine events and errors (7000 to 7999)",
+// https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-7000-to-7999),
+// that is, the user's Windows login reaches the linked server only if it can be
+// delegated. It carries no login, and is counted on its own.
+//
 // A linked server that SQL Server showed not forwarding the caller's credentials
 // (triage.LinkedServer.SelfCredential false) is no second hop: "Linked server account
 // mapping error",
@@ -33,9 +40,10 @@ import (
 func linkedSecondHops(t triage.Target, obs triage.Observations) []triage.Finding {
 	type linked struct {
 		name    string
-		failed  []triage.LogEvent // carrying a login that is no user
+		failed  []triage.LogEvent // carrying a login that is no user, or 7413
 		others  []triage.LogEvent // 7303 and 7399 of the same linked server
 		byCause map[triage.CauseID]int
+		asked   int // 7413s: SQL Server asked for delegation or a remote login
 		total   int
 	}
 	var order []*linked
@@ -51,9 +59,19 @@ func linkedSecondHops(t triage.Target, obs triage.Observations) []triage.Finding
 		return l
 	}
 	var rest []triage.LogEvent
-	for _, id := range []int{triage.Msg7412, triage.Msg7399, triage.Msg7303} {
+	for _, id := range []int{triage.Msg7412, triage.Msg7413, triage.Msg7399, triage.Msg7303} {
 		for _, e := range sqlEvents(obs, id) {
 			if e.Linked == "" {
+				continue
+			}
+			if e.ID == triage.Msg7413 {
+				if forwardsNot(obs, e.Linked) {
+					continue
+				}
+				l := get(e.Linked)
+				l.failed = append(l.failed, e)
+				l.asked += e.Count
+				l.total += e.Count
 				continue
 			}
 			login, carried := triage.CarriedLogin(e.Reason)
@@ -120,7 +138,7 @@ func linkedSecondHops(t triage.Target, obs triage.Observations) []triage.Finding
 				explained = explained || ok || rbcdDoubted(h, obs.Delegation)
 			}
 		}
-		f.Summary = linkedSummary(t, l.name, front, backs, explained, l.failed, l.byCause, l.total)
+		f.Summary = linkedSummary(t, l.name, front, backs, explained, l.failed, l.byCause, l.asked, l.total)
 		out = append(out, f)
 	}
 	return out
@@ -200,6 +218,8 @@ func linkedText(e triage.LogEvent) string {
 	switch e.ID {
 	case triage.Msg7412:
 		s = fmt.Sprintf("7412 the OLE DB provider for linked server %s returned the back end's message %s", quoted(e.Linked), quoted(e.Reason))
+	case triage.Msg7413:
+		s = fmt.Sprintf("7413 could not connect to linked server %s: enable delegation or use a remote SQL Server login for the current user", quoted(e.Linked))
 	case triage.Msg7399:
 		s = fmt.Sprintf("7399 the OLE DB provider for linked server %s reported an error", quoted(e.Linked))
 		if e.Reason != "" {
@@ -227,8 +247,9 @@ func quoted(s string) string {
 }
 
 // linkedSummary says how many connections through the linked server were refused as
-// whom and when, and what is known of the path.
-func linkedSummary(t triage.Target, name, front string, backs []string, explained bool, failed []triage.LogEvent, byCause map[triage.CauseID]int, total int) string {
+// whom, how many SQL Server did not make for want of delegation (asked, 7413s), and
+// when, and what is known of the path.
+func linkedSummary(t triage.Target, name, front string, backs []string, explained bool, failed []triage.LogEvent, byCause map[triage.CauseID]int, asked, total int) string {
 	var kinds []string
 	for _, k := range []struct {
 		c    triage.CauseID
@@ -242,8 +263,15 @@ func linkedSummary(t triage.Target, name, front string, backs []string, explaine
 	if name == "(null)" {
 		via = `an ad hoc query (OPENROWSET or OPENDATASOURCE, written as linked server "(null)")`
 	}
-	s := fmt.Sprintf("Queries on %s through %s failed: the back end refused %s that carried no user's identity (%s), %s",
-		t.Host, via, human.Count(total, "login", "logins"), strings.Join(kinds, ", "), spanAll(failed, total))
+	var what []string
+	if refused := total - asked; refused > 0 {
+		what = append(what, fmt.Sprintf("the back end refused %s that carried no user's identity (%s)", human.Count(refused, "login", "logins"), strings.Join(kinds, ", ")))
+	}
+	if asked > 0 {
+		what = append(what, fmt.Sprintf("SQL Server did not connect %s and asked to enable delegation or use a remote SQL Server login for the current user (7413)", human.Count(asked, "time", "times")))
+	}
+	s := fmt.Sprintf("Queries on %s through %s failed: %s, %s",
+		t.Host, via, strings.Join(what, "; "), spanAll(failed, total))
 	if len(backs) > 0 {
 		s += fmt.Sprintf(": %s passed on no user's identity to %s, so this is a second hop whose delegation failed", front, human.List(backs))
 		if explained {

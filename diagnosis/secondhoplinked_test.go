@@ -118,6 +118,45 @@ func TestLinkedSecondHop(t *testing.T) {
 				linkedEv(triage.Msg7412, "SQLBE", anonCarried, 3)),
 			want: []want{{cause: triage.DelegationSecondHop, severity: triage.Critical, evidence: 1}},
 		},
+		{name: "7413 through a linked server named as the back end: the second hop on the front end, and the path's own cause",
+			obs: logs(facts(noport, fNoport), linkedEv(triage.Msg7413, "SQLBE", "", 2), linkedEv(triage.Msg7303, "SQLBE", "", 1)),
+			want: []want{
+				{cause: triage.DelegationSecondHop, severity: triage.Critical,
+					summary:  []string{`Queries on sqlfe through linked server "SQLBE" failed: SQL Server did not connect 2 times and asked to enable delegation or use a remote SQL Server login for the current user (7413)`, "sqlfe (CORP\\svc_webnoport) passed on no user's identity to sqlbe, so this is a second hop"},
+					commands: []string{"setspn -Q " + beTCP}, evidence: 3},
+				{cause: triage.DelegationPortFormMissing, severity: triage.Critical, evidence: 2},
+			},
+			evidence: []string{`7413 could not connect to linked server "SQLBE": enable delegation or use a remote SQL Server login for the current user`,
+				`7303 cannot initialize the data source object of the OLE DB provider for linked server "SQLBE"`},
+		},
+		{name: "7413 and 7412 of the same linked server: one finding, each counted",
+			obs: logs(nil, linkedEv(triage.Msg7412, "SQLBE", anonCarried, 3), linkedEv(triage.Msg7413, "sqlbe", "", 1)),
+			want: []want{{cause: triage.DelegationSecondHop, severity: triage.Critical,
+				summary: []string{"refused 3 logins that carried no user's identity (3 as NT AUTHORITY\\ANONYMOUS LOGON); SQL Server did not connect 1 time"}, evidence: 2}},
+		},
+		{name: "7413 of an ad hoc query names no back end",
+			obs: logs(nil, linkedEv(triage.Msg7413, "(null)", "", 1)),
+			want: []want{{cause: triage.DelegationSecondHop, severity: triage.Critical,
+				summary: []string{"through an ad hoc query", "did not connect 1 time", "the one its connection string names"}, evidence: 1}},
+		},
+		{name: "7413 of a linked server SQL Server showed not forwarding the caller's credentials: no second hop",
+			obs: logs(&triage.DelegationFacts{LinkedServers: []triage.LinkedServer{{Name: "SQLBE", Provider: "MSOLEDBSQL", DataSource: "sqlbe.corp.test", Complete: true}}},
+				linkedEv(triage.Msg7413, "sqlbe", "", 3), linkedEv(triage.Msg7303, "SQLBE", "", 3)),
+			want: nil,
+		},
+		{name: "7413 naming no linked server (the reader refused the name) is no evidence",
+			obs:  logs(nil, linkedEv(triage.Msg7413, "", "", 3)),
+			want: nil,
+		},
+		{name: "the Application log's 7413 is read when the ERRORLOG has none",
+			obs: func() triage.Observations {
+				e := linkedEv(triage.Msg7413, "SQLBE", "", 2)
+				e.Source, e.Log, e.Provider, e.State = triage.SourceEventlog, "Application", "MSSQL$SALES", -1
+				return logs(nil, e)
+			}(),
+			want:     []want{{cause: triage.DelegationSecondHop, severity: triage.Critical, evidence: 1}},
+			evidence: []string{"(Application log (MSSQL$SALES 7413))"},
+		},
 		{name: "the Application log's copies are read when the ERRORLOG has none",
 			obs: func() triage.Observations {
 				e := linkedEv(triage.Msg7412, "SQLBE", anonCarried, 2)
@@ -151,8 +190,21 @@ func TestLinkedSecondHop(t *testing.T) {
 // quoted, and its commands only through their checked slots: a linked server named
 // like a command, or a back-end SPN from the directory, never runs as one.
 func TestLinkedSecondHopHostileNames(t *testing.T) {
-	for _, name := range []string{`SQLBE"; Remove-ADUser x; "`, "$(calc)", "`whoami`", "SQL\u202eBE"} {
-		obs := triage.Observations{Logs: []triage.LogEvent{linkedEv(triage.Msg7412, name, anonCarried, 1)}}
+	for _, c := range []struct {
+		id      int
+		name    string
+		carried string
+	}{
+		{triage.Msg7412, `SQLBE"; Remove-ADUser x; "`, anonCarried},
+		{triage.Msg7412, "$(calc)", anonCarried},
+		{triage.Msg7412, "`whoami`", anonCarried},
+		{triage.Msg7412, "SQL\u202eBE", anonCarried},
+		{triage.Msg7413, `SQLBE'; Remove-ADUser x; '`, ""},
+		{triage.Msg7413, "$(calc)", ""},
+		{triage.Msg7413, "SQL\u202eBE", ""},
+	} {
+		name := c.name
+		obs := triage.Observations{Logs: []triage.LogEvent{linkedEv(c.id, name, c.carried, 1)}}
 		fs := linkedSecondHops(sqlfe, obs)
 		if len(fs) != 1 {
 			t.Fatalf("%q: findings %v", name, causes(fs))
