@@ -135,7 +135,7 @@ type LogEvent struct {
 	Login  string // login name of 18456 / 18452; of 7399 / 7412, the one the carried message names
 	SPN    string // service principal name, or Kerberos target name
 	Reason string // the "Reason: ..." of 17806 / 18456; of 7399 / 7412, the message the OLE DB provider carried
-	Linked string // the linked server 7303, 7399 and 7412 name, as written ("(null)": the query named none)
+	Linked string // the linked server 7303, 7399, 7412 and 7413 name, as written ("(null)": the query named none)
 	Text   string // message text of the first entry in the group
 	Millis int    // 17830: the largest "negotiating SSPI" time, in milliseconds
 

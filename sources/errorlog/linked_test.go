@@ -12,8 +12,8 @@ import (
 )
 
 // TestReadLinkedServer: a front end's failed linked-server queries, as SQL Server logs
-// them. 7412, which is logged, carries the back end's 18456; 7399 and 7303, which are
-// logged only when made so, follow it. Each is read with its linked server, and the
+// them once an administrator has them logged (none is by default): 7412 carries the
+// back end's 18456; 7399 and 7303 follow it. Each is read with its linked server, and the
 // 7412 with the login the back end refused; messages of no interest between them are
 // not.
 func TestReadLinkedServer(t *testing.T) {
