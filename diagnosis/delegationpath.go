@@ -31,20 +31,30 @@ func (delegationPathRule) Name() string { return "delegation-path" }
 
 func (delegationPathRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	symptom := len(secondHopEvents(t, obs)) > 0
+	// On a front end, the paths of the linked servers whose failures name no user show
+	// the symptom too.
+	failing := map[string]bool{}
+	for _, l := range linkedFailures(obs) {
+		for _, h := range linkedHops(t, obs, l.name) {
+			failing[h.path.String()+"|"+h.path.Via] = true
+		}
+	}
 	var out []triage.Finding
 	for _, h := range hops(t, obs) {
 		if h.front == nil || h.front.Account == nil {
 			continue // nothing to judge: the check's error says why
 		}
-		if f, ok := judgePath(h, obs, symptom && isHost(t, h.path.BackEnd)); ok {
+		shows := (symptom && isHost(t, h.path.BackEnd)) || failing[h.path.String()+"|"+h.path.Via]
+		if f, ok := judgePath(h, obs, shows); ok {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// judgePath returns the finding for hop h, if any. symptom says the triaged host is
-// h's back end and shows the failures of a second hop.
+// judgePath returns the finding for hop h, if any. symptom says the triaged host shows
+// h's failures: as its back end (18456s naming no user) or as its front end (its
+// linked server's failures naming no user).
 func judgePath(h hop, obs triage.Observations, symptom bool) (triage.Finding, bool) {
 	fa := *h.front.Account
 	td := fa.UAC&triage.UACTrustedForDelegation != 0

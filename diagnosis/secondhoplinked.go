@@ -38,63 +38,7 @@ import (
 // current security context". No Microsoft page ties 7303, 7399 or 7412 to ANONYMOUS
 // LOGON by their numbers (triage.Msg7303): the carried message names the login.
 func linkedSecondHops(t triage.Target, obs triage.Observations) []triage.Finding {
-	type linked struct {
-		name    string
-		failed  []triage.LogEvent // carrying a login that is no user, or 7413
-		others  []triage.LogEvent // 7303 and 7399 of the same linked server
-		byCause map[triage.CauseID]int
-		asked   int // 7413s: SQL Server asked for delegation or a remote login
-		total   int
-	}
-	var order []*linked
-	byName := map[string]*linked{}
-	get := func(name string) *linked {
-		k := strings.ToLower(name)
-		l := byName[k]
-		if l == nil {
-			l = &linked{name: name, byCause: map[triage.CauseID]int{}}
-			byName[k] = l
-			order = append(order, l)
-		}
-		return l
-	}
-	var rest []triage.LogEvent
-	for _, id := range []int{triage.Msg7412, triage.Msg7413, triage.Msg7399, triage.Msg7303} {
-		for _, e := range sqlEvents(obs, id) {
-			if e.Linked == "" {
-				continue
-			}
-			if e.ID == triage.Msg7413 {
-				if forwardsNot(obs, e.Linked) {
-					continue
-				}
-				l := get(e.Linked)
-				l.failed = append(l.failed, e)
-				l.asked += e.Count
-				l.total += e.Count
-				continue
-			}
-			login, carried := triage.CarriedLogin(e.Reason)
-			cause, anonymous := anonymousCause(login, -1) // the back end's state is not carried
-			if !carried || !anonymous || forwardsNot(obs, e.Linked) {
-				rest = append(rest, e)
-				continue
-			}
-			l := get(e.Linked)
-			if e.ID == triage.Msg7399 && len(l.failed) > 0 && l.failed[0].ID == triage.Msg7412 {
-				l.others = append(l.others, e) // the same failures, counted by their 7412
-				continue
-			}
-			l.failed = append(l.failed, e)
-			l.byCause[cause] += e.Count
-			l.total += e.Count
-		}
-	}
-	for _, e := range rest {
-		if l := byName[strings.ToLower(e.Linked)]; l != nil && e.ID != triage.Msg7412 {
-			l.others = append(l.others, e)
-		}
-	}
+	order := linkedFailures(obs)
 
 	n := namesFor(t, obs)
 	var out []triage.Finding
@@ -284,4 +228,71 @@ func linkedSummary(t triage.Target, name, front string, backs []string, explaine
 		return s + "; the back end of an ad hoc query is the one its connection string names"
 	}
 	return s + fmt.Sprintf("; authtriage knows no delegation path through %s: name its back end in the inventory's delegation section, or let the checker log in to SQL Server to read the linked servers, to have the path checked", quoted(name))
+}
+
+// A linkedFailure is what a front end's log holds of one linked server's failures that
+// name no user (linkedSecondHops).
+type linkedFailure struct {
+	name    string
+	failed  []triage.LogEvent // carrying a login that is no user, or 7413
+	others  []triage.LogEvent // 7303 and 7399 of the same linked server
+	byCause map[triage.CauseID]int
+	asked   int // 7413s: SQL Server asked for delegation or a remote login
+	total   int
+}
+
+// linkedFailures returns the linked servers whose failures in the front end's log name
+// no user (7412 or 7399 carrying such a login, or 7413), in the order first seen, but
+// those SQL Server showed not forwarding the caller's credentials.
+func linkedFailures(obs triage.Observations) []*linkedFailure {
+	var order []*linkedFailure
+	byName := map[string]*linkedFailure{}
+	get := func(name string) *linkedFailure {
+		k := strings.ToLower(name)
+		l := byName[k]
+		if l == nil {
+			l = &linkedFailure{name: name, byCause: map[triage.CauseID]int{}}
+			byName[k] = l
+			order = append(order, l)
+		}
+		return l
+	}
+	var rest []triage.LogEvent
+	for _, id := range []int{triage.Msg7412, triage.Msg7413, triage.Msg7399, triage.Msg7303} {
+		for _, e := range sqlEvents(obs, id) {
+			if e.Linked == "" {
+				continue
+			}
+			if e.ID == triage.Msg7413 {
+				if forwardsNot(obs, e.Linked) {
+					continue
+				}
+				l := get(e.Linked)
+				l.failed = append(l.failed, e)
+				l.asked += e.Count
+				l.total += e.Count
+				continue
+			}
+			login, carried := triage.CarriedLogin(e.Reason)
+			cause, anonymous := anonymousCause(login, -1) // the back end's state is not carried
+			if !carried || !anonymous || forwardsNot(obs, e.Linked) {
+				rest = append(rest, e)
+				continue
+			}
+			l := get(e.Linked)
+			if e.ID == triage.Msg7399 && len(l.failed) > 0 && l.failed[0].ID == triage.Msg7412 {
+				l.others = append(l.others, e) // the same failures, counted by their 7412
+				continue
+			}
+			l.failed = append(l.failed, e)
+			l.byCause[cause] += e.Count
+			l.total += e.Count
+		}
+	}
+	for _, e := range rest {
+		if l := byName[strings.ToLower(e.Linked)]; l != nil && e.ID != triage.Msg7412 {
+			l.others = append(l.others, e)
+		}
+	}
+	return order
 }

@@ -91,6 +91,13 @@ func TestLinkedSecondHop(t *testing.T) {
 			want: []want{{cause: triage.DelegationSecondHop, severity: triage.Critical,
 				summary: []string{"through an ad hoc query (OPENROWSET or OPENDATASOURCE", "3 logins", "1 as '(null)', 2 with an empty name", "the one its connection string names"}, evidence: 2}},
 		},
+		{name: "a Kerberos-only path whose linked server fails on the front end: the second hop, and protocol transition as the path's cause",
+			obs: logs(facts(web, front("svc_web", 1101, 0, beTCP, bePipes)), linkedEv(triage.Msg7412, "SQLBE", anonCarried, 3)),
+			want: []want{
+				{cause: triage.DelegationSecondHop, severity: triage.Critical, evidence: 2},
+				{cause: triage.DelegationProtocolTransition, severity: triage.Warning, evidence: 2},
+			},
+		},
 		{name: "7399 carrying the login counts when no 7412 does",
 			obs:  logs(nil, linkedEv(triage.Msg7399, "SQLBE", "[Microsoft][ODBC Driver 18 for SQL Server][SQL Server]"+anonCarried, 5)),
 			want: []want{{cause: triage.DelegationSecondHop, severity: triage.Critical, summary: []string{"refused 5 logins"}, evidence: 1}},
