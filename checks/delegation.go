@@ -20,11 +20,12 @@ type delegationReader interface {
 }
 
 // delegationProver asks the KDC, as a front end's account, for a ticket to the front
-// end for user (S4U2self) and then one to spn on the user's behalf (S4U2proxy);
-// resourceBased says the back end's account allows the front end
-// (msDS-AllowedToActOnBehalfOfOtherIdentity). Its failures are in the proof's Err.
+// end for user (S4U2self) and then one to each of spns on the user's behalf
+// (S4U2proxy), returning one proof per SPN in their order; resourceBased says the back
+// end's account allows the front end (msDS-AllowedToActOnBehalfOfOtherIdentity). Its
+// failures are in the proofs' Err.
 type delegationProver interface {
-	ProveDelegation(ctx context.Context, path triage.DelegationPath, user, spn string, resourceBased bool) triage.DelegationProof
+	ProveDelegations(ctx context.Context, path triage.DelegationPath, user string, spns []string, resourceBased bool) []triage.DelegationProof
 }
 
 // linkedServerLister lists the linked servers defined on an instance of a host.
@@ -258,11 +259,10 @@ func (e *examiner) examine(ctx context.Context, r DelegationRoute, users []strin
 		rbcd := allows(back, front)
 		issued, asked, unprovable := 0, 0, 0
 		for _, u := range users {
-			for _, spn := range spns {
-				if ctx.Err() != nil {
-					return detail, errors.Join(append(errs, ctx.Err())...)
-				}
-				p := r.Prover.ProveDelegation(ctx, r.Path, u, spn, rbcd)
+			if ctx.Err() != nil {
+				return detail, errors.Join(append(errs, ctx.Err())...)
+			}
+			for i, p := range r.Prover.ProveDelegations(ctx, r.Path, u, spns, rbcd) {
 				e.facts.Proofs = append(e.facts.Proofs, p)
 				asked++
 				if p.ProxyIssued {
@@ -272,7 +272,7 @@ func (e *examiner) examine(ctx context.Context, r DelegationRoute, users []strin
 					unprovable++
 				}
 				if p.Err != "" {
-					errs = append(errs, fmt.Errorf("prove %s for %s to %s: %s", r.Path, u, spn, p.Err))
+					errs = append(errs, fmt.Errorf("prove %s for %s to %s: %s", r.Path, u, spns[i], p.Err))
 				}
 			}
 		}

@@ -43,7 +43,15 @@ type fakeProver struct {
 	asked   []string // user|spn|rbcd
 }
 
-func (p *fakeProver) ProveDelegation(_ context.Context, path triage.DelegationPath, user, spn string, rbcd bool) triage.DelegationProof {
+func (p *fakeProver) ProveDelegations(_ context.Context, path triage.DelegationPath, user string, spns []string, rbcd bool) []triage.DelegationProof {
+	var out []triage.DelegationProof
+	for _, spn := range spns {
+		out = append(out, p.prove(path, user, spn, rbcd))
+	}
+	return out
+}
+
+func (p *fakeProver) prove(path triage.DelegationPath, user, spn string, rbcd bool) triage.DelegationProof {
 	p.asked = append(p.asked, fmt.Sprintf("%s|%s|%v", user, spn, rbcd))
 	proof := triage.DelegationProof{Path: path, User: user, SPN: spn, SelfIssued: true, SelfForwardable: true, ProxyIssued: p.allowed[spn], Err: p.err}
 	if !proof.ProxyIssued {

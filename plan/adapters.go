@@ -210,17 +210,17 @@ func (a *Adapters) Close() error {
 }
 
 // A FrontEnd asks the KDC as the front end of a delegation entry whether the entry's
-// paths work: kerberos.ProveDelegation with the entry's keytab or password and the
+// paths work: kerberos.ProveDelegations with the entry's keytab or password and the
 // kerberos section's realm, KDCs, krb5.conf and timeout. Its files are read under the
 // context of each proof.
 type FrontEnd struct {
 	cfg kerberos.DelegationConfig
 }
 
-// ProveDelegation asks for user's ticket to spn through the front end; see
-// kerberos.ProveDelegation.
-func (f *FrontEnd) ProveDelegation(ctx context.Context, path triage.DelegationPath, user, spn string, resourceBased bool) triage.DelegationProof {
-	return kerberos.ProveDelegation(ctx, f.cfg, path, user, spn, resourceBased)
+// ProveDelegations asks for user's ticket to each of spns through the front end, with
+// one login; see kerberos.ProveDelegations.
+func (f *FrontEnd) ProveDelegations(ctx context.Context, path triage.DelegationPath, user string, spns []string, resourceBased bool) []triage.DelegationProof {
+	return kerberos.ProveDelegations(ctx, f.cfg, path, user, spns, resourceBased)
 }
 
 // FrontEnd returns the front end of the configuration's delegation entry i, made the

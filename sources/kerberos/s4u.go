@@ -98,18 +98,41 @@ const (
 // whichever comes first. A login that gokrb5 is still
 // making when the time is up runs on in the background until gokrb5's own network
 // timeouts end it.
-func ProveDelegation(ctx context.Context, cfg DelegationConfig, path triage.DelegationPath, user, spn string, resourceBased bool) (proof triage.DelegationProof) {
-	proof = triage.DelegationProof{Path: path}
+func ProveDelegation(ctx context.Context, cfg DelegationConfig, path triage.DelegationPath, user, spn string, resourceBased bool) triage.DelegationProof {
+	return ProveDelegations(ctx, cfg, path, user, []string{spn}, resourceBased)[0]
+}
+
+// ProveDelegations is ProveDelegation for each of spns, one proof each in their order,
+// with one login and one S4U2self request for them all: what is asked before S4U2proxy
+// is the same for every SPN, and so is its outcome. cfg.Timeout bounds the whole of it.
+func ProveDelegations(ctx context.Context, cfg DelegationConfig, path triage.DelegationPath, user string, spns []string, resourceBased bool) (proofs []triage.DelegationProof) {
+	proofs = make([]triage.DelegationProof, len(spns))
+	var asked []int // the proofs whose SPN is usable
+	for i, spn := range spns {
+		proofs[i].Path = path
+		if err := CheckSPN(spn); err != nil {
+			proofs[i].Err = oneLine(err.Error())
+			continue
+		}
+		proofs[i].SPN = spn
+		asked = append(asked, i)
+	}
+	// all sets what is known before S4U2proxy, the same for every SPN asked.
+	all := func(set func(p *triage.DelegationProof)) {
+		for _, i := range asked {
+			set(&proofs[i])
+		}
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			proof.Err = "internal error proving delegation: " + oneLine(fmt.Sprint(r))
+			all(func(p *triage.DelegationProof) {
+				p.Err = "internal error proving delegation: " + oneLine(fmt.Sprint(r))
+			})
 		}
 	}()
-	if err := CheckSPN(spn); err != nil {
-		proof.Err = oneLine(err.Error())
-		return proof
+	if len(asked) == 0 {
+		return proofs
 	}
-	proof.SPN = spn
 
 	budget := cmp.Or(max(cfg.Timeout, 0), DefaultTimeout) // New rejects a negative one
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < budget {
@@ -117,94 +140,111 @@ func ProveDelegation(ctx context.Context, cfg DelegationConfig, path triage.Dele
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	fail := func(msg string) {
+		all(func(p *triage.DelegationProof) { p.Err = msg })
+	}
 	tc, err := cfg.config()
 	if err != nil {
-		proof.Err = "front end's credentials: " + oneLine(err.Error())
-		return proof
+		fail("front end's credentials: " + oneLine(err.Error()))
+		return proofs
 	}
 	t, err := New(ctx, tc, nil)
 	if err != nil {
-		proof.Err = "front end's credentials: " + oneLine(err.Error())
-		return proof
+		fail("front end's credentials: " + oneLine(err.Error()))
+		return proofs
 	}
 	name, realm, err := s4uUser(user, t.realm)
 	if err != nil {
-		proof.Err = oneLine(err.Error())
-		return proof
+		fail(oneLine(err.Error()))
+		return proofs
 	}
-	proof.User = name.PrincipalNameString() + "@" + realm
+	who := name.PrincipalNameString() + "@" + realm
+	all(func(p *triage.DelegationProof) { p.User = who })
 
 	s, err := t.login(ctx)
 	if err != nil {
-		proof.Err = failure(ctx, budget, "get TGT for "+t.who(), err)
-		return proof
+		fail(failure(ctx, budget, "get TGT for "+t.who(), err))
+		return proofs
 	}
 	if s.kdcs, err = kdcList(ctx, t.kdcs, s.conf, t.realm); err != nil {
-		proof.Err = failure(ctx, budget, "find a KDC", err)
-		return proof
+		fail(failure(ctx, budget, "find a KDC", err))
+		return proofs
 	}
 
 	// S4U2self: a ticket to the front end itself, for the user.
 	forUser, err := newPAForUser(name, realm, s.key)
 	if err != nil {
-		proof.Err = oneLine(err.Error())
-		return proof
+		fail(oneLine(err.Error()))
+		return proofs
 	}
 	self, refused, err := s.ask(ctx, s.self, nil, forUser)
 	switch {
 	case err != nil:
-		proof.Err = failure(ctx, budget, "S4U2self for "+proof.User, err)
-		return proof
+		fail(failure(ctx, budget, "S4U2self for "+who, err))
+		return proofs
 	case refused != nil:
-		refusal(&proof, StepS4U2Self, refused)
-		return proof
+		all(func(p *triage.DelegationProof) { refusal(p, StepS4U2Self, refused) })
+		return proofs
 	case !sameName(self.CName, self.CRealm, name, realm):
 		if sameName(self.CName, self.CRealm, s.self, t.realm) {
-			proof.Unprovable = "the KDC ignored the S4U2self request and issued " + t.who() +
-				" a ticket in its own name: it does not implement [MS-SFU] S4U2self"
-			return proof
+			all(func(p *triage.DelegationProof) {
+				p.Unprovable = "the KDC ignored the S4U2self request and issued " + t.who() +
+					" a ticket in its own name: it does not implement [MS-SFU] S4U2self"
+			})
+			return proofs
 		}
-		proof.Err = fmt.Sprintf("S4U2self for %s: the KDC's ticket is for %s", proof.User,
-			oneLine(self.CName.PrincipalNameString()+"@"+self.CRealm))
-		return proof
+		fail(fmt.Sprintf("S4U2self for %s: the KDC's ticket is for %s", who,
+			oneLine(self.CName.PrincipalNameString()+"@"+self.CRealm)))
+		return proofs
 	}
-	proof.SelfIssued = true
-	proof.SelfForwardable = types.IsFlagSet(&self.DecryptedEncPart.Flags, flags.Forwardable)
+	forwardable := types.IsFlagSet(&self.DecryptedEncPart.Flags, flags.Forwardable)
+	all(func(p *triage.DelegationProof) { p.SelfIssued, p.SelfForwardable = true, forwardable })
 
-	// S4U2proxy: a ticket to the back end's SPN, with the S4U2self ticket as evidence.
+	// S4U2proxy: a ticket to each of the back end's SPNs, with the S4U2self ticket as
+	// evidence.
 	var pad []types.PAData
 	if resourceBased {
 		rbcd, err := newPAPACOptionsRBCD()
 		if err != nil {
-			proof.Err = oneLine(err.Error())
-			return proof
+			fail(oneLine(err.Error()))
+			return proofs
 		}
 		pad = append(pad, rbcd)
 	}
+	for _, i := range asked {
+		proxy(ctx, s, t, &proofs[i], self, name, realm, pad, resourceBased, budget)
+	}
+	return proofs
+}
+
+// proxy asks for the S4U2proxy ticket of proof's SPN, with self as evidence, and
+// records the KDC's answer in proof.
+func proxy(ctx context.Context, s *s4uSession, t *Tester, proof *triage.DelegationProof, self *messages.TGSRep,
+	name types.PrincipalName, realm string, pad []types.PAData, resourceBased bool, budget time.Duration) {
+	spn := proof.SPN
 	back := types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, spn)
-	proxy, refused, err := s.ask(ctx, back, &self.Ticket, pad...)
+	rep, refused, err := s.ask(ctx, back, &self.Ticket, pad...)
 	switch {
 	case err != nil:
 		proof.Err = failure(ctx, budget, "S4U2proxy for "+proof.User+" to "+spn, err)
-		return proof
+		return
 	case refused != nil:
-		refusal(&proof, StepS4U2Proxy, refused)
+		refusal(proof, StepS4U2Proxy, refused)
 		if resourceBased && refused.Code == int(errorcode.KDC_ERR_BADOPTION) && !refused.HasStatus {
 			proof.Unprovable = unprovableRBCD(proof.SelfForwardable)
 		}
-		return proof
-	case !sameName(proxy.CName, proxy.CRealm, name, realm):
-		if sameName(proxy.CName, proxy.CRealm, s.self, t.realm) {
+		return
+	case !sameName(rep.CName, rep.CRealm, name, realm):
+		if sameName(rep.CName, rep.CRealm, s.self, t.realm) {
 			proof.Unprovable = "the KDC ignored the S4U2proxy request and issued " + t.who() +
 				" a ticket in its own name to " + spn + ": it does not implement [MS-SFU] S4U2proxy"
-			return proof
+			return
 		}
 		proof.Err = fmt.Sprintf("S4U2proxy for %s to %s: the KDC's ticket is for %s", proof.User, spn,
-			oneLine(proxy.CName.PrincipalNameString()+"@"+proxy.CRealm))
-		return proof
+			oneLine(rep.CName.PrincipalNameString()+"@"+rep.CRealm))
+		return
 	}
 	proof.ProxyIssued = true
-	return proof
 }
 
 // unprovableRBCD says why a KDC_ERR_BADOPTION without an NTSTATUS, in answer to a

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -641,4 +642,50 @@ func FuzzDecodeReply(f *testing.F) {
 			t.Fatalf("error %q is not one line", err)
 		}
 	})
+}
+
+// TestProveDelegationsOneLogin: several SPNs of one back end are proven with one login
+// and one S4U2self request, then one S4U2proxy request each, each proof its own; an SPN
+// that is no SPN is refused alone, without a request.
+func TestProveDelegationsOneLogin(t *testing.T) {
+	f := newFakeKDC(t)
+	var mu sync.Mutex
+	count := map[string]int{}
+	counted := func(step string, a fakeAnswer) fakeAnswer {
+		return func(f *fakeKDC, r *fakeTGS) []byte {
+			mu.Lock()
+			count[step]++
+			mu.Unlock()
+			return a(f, r)
+		}
+	}
+	issuedFor := map[string]bool{"MSSQLSvc/sqlbe.corp.test:1433": true}
+	f.answer = map[string]fakeAnswer{
+		StepS4U2Self: counted(StepS4U2Self, func(f *fakeKDC, r *fakeTGS) []byte { return f.reply(r, f.user, true) }),
+		StepS4U2Proxy: counted(StepS4U2Proxy, func(f *fakeKDC, r *fakeTGS) []byte {
+			if issuedFor[strings.Join(r.req.ReqBody.SName.NameString, "/")] {
+				return f.reply(r, f.user, true)
+			}
+			return krbErrorBytes(f.t, 13, "", nil)
+		}),
+	}
+	spns := []string{"MSSQLSvc/sqlbe.corp.test:1433", "MSSQLSvc/sqlbe.corp.test", "not an spn"}
+	got := ProveDelegations(t.Context(), f.config(), triage.DelegationPath{Account: `CORP\svc_web`}, "alice", spns, false)
+	if len(got) != len(spns) {
+		t.Fatalf("%d proofs for %d SPNs", len(got), len(spns))
+	}
+	if p := got[0]; !p.SelfIssued || !p.ProxyIssued || p.SPN != spns[0] || p.User != "alice@CORP.TEST" || p.Err != "" {
+		t.Errorf("first proof = %+v; want issued", p)
+	}
+	if p := got[1]; !p.SelfIssued || p.ProxyIssued || p.Step != StepS4U2Proxy || p.KDCError != 13 || p.SPN != spns[1] {
+		t.Errorf("second proof = %+v; want refused at s4u2proxy with 13", p)
+	}
+	if p := got[2]; p.Err == "" || p.SelfIssued || p.SPN != "" {
+		t.Errorf("third proof = %+v; want an error for an SPN that is none", p)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if count[StepS4U2Self] != 1 || count[StepS4U2Proxy] != 2 {
+		t.Errorf("requests: %v; want one S4U2self and two S4U2proxy", count)
+	}
 }
