@@ -1,6 +1,9 @@
 package triage
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // A CauseID names one cause of a Windows-authentication failure. The IDs are a public
 // contract (JSON output, stored history, Slack metadata): add new ones freely, never
@@ -38,6 +41,21 @@ const (
 	DCCertificate          CauseID = "dc.certificate"
 	InstancePortUnknown    CauseID = "instance.port_unknown"
 	AccountMismatch        CauseID = "account.mismatch"
+
+	// Instances as their clients see them (cause_instances.go): ports, cluster names,
+	// aliases.
+	InstanceDynamicPort   CauseID = "instance.dynamic_port"
+	InstancePortMismatch  CauseID = "instance.port_mismatch"
+	SPNStalePort          CauseID = "spn.stale_port"
+	ClusterSPNOnNode      CauseID = "cluster.spn_on_node"
+	NameAlias             CauseID = "name.alias"
+	NameServerNameChanged CauseID = "name.server_name"
+
+	// Availability-group listeners (cause_listeners.go).
+	ListenerSPNMissing      CauseID = "listener.spn_missing"
+	ListenerSPNWrongAccount CauseID = "listener.spn_wrong_account"
+	ListenerAccountsDiffer  CauseID = "listener.accounts_differ"
+	ListenerDNSMismatch     CauseID = "listener.dns_mismatch"
 
 	// The second hop (delegation.go): a front end that must forward its users'
 	// identity to a back-end SQL Server.
@@ -158,7 +176,7 @@ func Causes() []Cause {
 		setspnD  = ps("setspn", Lit("-D"), Slot(PHSPN), Slot(PHWrong))
 		klistGet = ps("klist", Lit("get"), Slot(PHSPN))
 	)
-	return []Cause{
+	return slices.Concat([]Cause{
 		{
 			ID: DCUnreachable, Severity: Critical,
 			Title:   "No domain controller or KDC could be contacted from the SQL Server host (SEC_E_NO_AUTHENTICATING_AUTHORITY)",
@@ -682,7 +700,7 @@ func Causes() []Cause {
 			},
 			Links: []string{linkProtectedUsers, linkFunctionalLevels, linkKILEFlags, linkKCD},
 		},
-	}
+	}, instanceCauses(), listenerCauses())
 }
 
 // delegateToCommand adds the back end's SPNs to the front end's

@@ -119,6 +119,24 @@ type SPNOwners struct {
 	Owners []Account
 }
 
+// ProbeKind says why the spn check looked up an SPN beyond the required ones.
+type ProbeKind string
+
+const (
+	ProbeListener ProbeKind = "listener" // MSSQLSvc/LISTENER-FQDN:PORT, required on the replicas' account
+	ProbeNode     ProbeKind = "node"     // a cluster node's name in place of the virtual name
+	ProbeAlias    ProbeKind = "alias"    // a DNS alias (CNAME) of the host in place of its FQDN
+)
+
+// An SPNProbe is an SPN looked up beyond the required ones, with its owners.
+type SPNProbe struct {
+	SPNOwners
+	Kind ProbeKind
+	// For is the name the SPN was built from: the listener's FQDN, the node's FQDN, the
+	// alias.
+	For string
+}
+
 // A DCProbe is one domain controller as seen from the checker: how it was found and
 // whether it answered on Kerberos and LDAP.
 type DCProbe struct {
@@ -237,6 +255,15 @@ type DirectoryFacts struct {
 	NetBIOS        string      // NetBIOS domain name, when known
 	RequiredSPNs   []string    // the SPNs looked up, FQDN forms
 	SPNs           []SPNOwners // owners of each required SPN, in RequiredSPNs order
+	// Probes are the other SPNs the spn check looked up, each with why: the
+	// availability-group listeners' (required too, but on the account the replicas
+	// share), and the forms that must not be registered for the instance (a cluster
+	// node's name) or whose need the sources disagree on (an alias).
+	Probes []SPNProbe
+	// HostSPNs are every MSSQLSvc SPN of the host's FQDN registered in the forest
+	// (setspn -Q MSSQLSvc/FQDN*), with their owners: ports and instances the host no
+	// longer serves show up here. nil when not looked up.
+	HostSPNs []SPNOwners
 	ServiceAccount *Account    // the account SQL Server runs as (or the computer account for virtual accounts); nil when not found
 	// ServiceAccountMissing names the configured account when the directory has no such
 	// account; "" otherwise.

@@ -30,6 +30,9 @@ type Observations struct {
 	Agents    []AgentFacts    // agents that could not run some checks
 	// Delegation is what the checks of the second hop saw; nil when none ran.
 	Delegation *DelegationFacts
+	// Instances is what discovery learnt of the host's instances, listeners and
+	// names; nil when it did not run.
+	Instances *InstanceFacts
 	// Trend counts the failures in ERRORLOG per hour over the last day of the window;
 	// nil when the log holds none in the window, or was not read.
 	Trend *Trend
@@ -71,6 +74,9 @@ func (obs *Observations) merge(o Observations, check string) {
 	if o.Trend != nil {
 		obs.Trend = MergeTrends(obs.Trend, o.Trend)
 	}
+	if o.Instances != nil && obs.Instances == nil { // one check discovers
+		obs.Instances = o.Instances
+	}
 }
 
 // mergeDirectory adds the directory facts one check saw to those of the others: each
@@ -106,6 +112,8 @@ func (obs *Observations) mergeDirectory(d DirectoryFacts) {
 	if m.DNS == nil {
 		m.DNS = d.DNS
 	}
+	m.Probes = append(m.Probes, d.Probes...)
+	m.HostSPNs = append(m.HostSPNs, d.HostSPNs...)
 }
 
 // ServerInfo is what SQL Server wrote about itself when it last started.

@@ -23,6 +23,10 @@ type Report struct {
 	// Delegation is what the checks of the second hop saw (Observations.Delegation)
 	// when they saw a path or a linked server; nil, and left out of the JSON, otherwise.
 	Delegation *DelegationFacts `json:"delegation,omitempty"`
+	// Instances is what discovery learnt of the host's instances, their ports (each
+	// with its source), listeners and names (Observations.Instances); nil, and left out
+	// of the JSON, when discovery did not run.
+	Instances *InstanceFacts `json:"instances,omitempty"`
 }
 
 // A CheckResult is how one check went.

@@ -175,7 +175,10 @@ func (r Runner) Run(ctx context.Context, t Target) Report {
 	if d := obs.Delegation; d != nil && (len(d.Paths) > 0 || len(d.LinkedServers) > 0) {
 		rep.Delegation = d
 	}
-	rep.Findings = r.diagnose(ctx, t, obs, &rep, log)
+	rep.Instances = obs.Instances
+	// The rules judge the host as discovery describes it: the ports clients reach now,
+	// the listeners and cluster nodes it found.
+	rep.Findings = r.diagnose(ctx, t.Discovered(obs.Instances), obs, &rep, log)
 	if rep.Findings == nil {
 		rep.Findings = []Finding{} // an empty list, not null, in JSON
 	}

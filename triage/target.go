@@ -13,6 +13,14 @@ type Target struct {
 	FQDN           string     // fully qualified DNS name, e.g. "sqlhost01.corp.example"
 	Instances      []Instance // empty means the default instance on port 1433, unverified
 	ServiceAccount string     // as configured: CORP\svc_sql, svc_sql@corp.example, CORP\gmsa$, NT SERVICE\MSSQLSERVER
+	// Listeners are the availability-group listeners whose replicas include the host's
+	// instances.
+	Listeners []Listener
+	// Nodes are the FQDNs of the failover-cluster nodes a clustered instance runs on:
+	// the SPNs belong to its virtual name (FQDN), never to these.
+	Nodes []string
+	// Aliases are other names clients reach the host by (DNS CNAMEs leading to FQDN).
+	Aliases []string
 }
 
 // An Instance is one SQL Server instance on a host.
@@ -166,6 +174,9 @@ type SPNRequirement struct {
 	SPN       string
 	Transport Transport
 	Instance  Instance
+	// Listener is the FQDN of the availability-group listener the SPN is for; "" for
+	// the host's own SPNs.
+	Listener string
 }
 
 // SPNRequirements returns the MSSQLSvc SPNs clients build when they connect to the

@@ -1,0 +1,6 @@
+package triage
+
+// listenerCauses are the catalog entries of availability-group listeners.
+func listenerCauses() []Cause {
+	return nil
+}
