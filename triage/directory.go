@@ -251,10 +251,10 @@ type DNSFacts struct {
 
 // DirectoryFacts is what the directory, KDC and DNS checks saw about one target.
 type DirectoryFacts struct {
-	ReadAt         time.Time   // when the account was read; expiry dates are judged against it
-	NetBIOS        string      // NetBIOS domain name, when known
-	RequiredSPNs   []string    // the SPNs looked up, FQDN forms
-	SPNs           []SPNOwners // owners of each required SPN, in RequiredSPNs order
+	ReadAt       time.Time   // when the account was read; expiry dates are judged against it
+	NetBIOS      string      // NetBIOS domain name, when known
+	RequiredSPNs []string    // the SPNs looked up, FQDN forms
+	SPNs         []SPNOwners // owners of each required SPN, in RequiredSPNs order
 	// Probes are the other SPNs the spn check looked up, each with why: the
 	// availability-group listeners' (required too, but on the account the replicas
 	// share), and the forms that must not be registered for the instance (a cluster
@@ -263,8 +263,8 @@ type DirectoryFacts struct {
 	// HostSPNs are every MSSQLSvc SPN of the host's FQDN registered in the forest
 	// (setspn -Q MSSQLSvc/FQDN*), with their owners: ports and instances the host no
 	// longer serves show up here. nil when not looked up.
-	HostSPNs []SPNOwners
-	ServiceAccount *Account    // the account SQL Server runs as (or the computer account for virtual accounts); nil when not found
+	HostSPNs       []SPNOwners
+	ServiceAccount *Account // the account SQL Server runs as (or the computer account for virtual accounts); nil when not found
 	// ServiceAccountMissing names the configured account when the directory has no such
 	// account; "" otherwise.
 	ServiceAccountMissing string
