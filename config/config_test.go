@@ -50,18 +50,20 @@ func TestLoadGood(t *testing.T) {
 			{
 				Name: "sqlhost02.corp.example", FQDN: "sqlhost02.corp.example", ServiceAccount: "svc_sql@corp.example",
 				ErrorLog: ErrorLogSQL, Agent: "agent-east", Tags: []string{"prod"}, Line: 27,
+				Listeners: []Listener{{Name: "ag1-listener", Port: 1433}, {Name: "ag2-listener.corp.example", Port: 50000}, {Name: "AG3"}},
+				Nodes:     []string{"sqlnode1", "sqlnode2.corp.example"}, Aliases: []string{"sales-db.corp.example"},
 			},
 			{
-				Name: "sqlhost03", ServiceAccount: `CORP\gmsa_sql$`, Line: 32,
+				Name: "sqlhost03", ServiceAccount: `CORP\gmsa_sql$`, Line: 38,
 				ErrorLog: `C:\Program Files\Microsoft SQL Server\MSSQL16.MSSQLSERVER\MSSQL\Log\ERRORLOG`,
 			},
-			{Name: "sqlhost04", ServiceAccount: `NT SERVICE\MSSQL$SALES`, Instances: []triage.Instance{{Name: "SALES"}}, Line: 36},
-			{Name: "sqlhost05", ServiceAccount: `NT AUTHORITY\NETWORK SERVICE`, Line: 40},
-			{Name: "sqlhost06", ServiceAccount: "LocalSystem", Line: 43},
-			{Name: "sqlhost07", ServiceAccount: `CORP\svc_from_file`, ErrorLog: ErrorLogSQL, Line: 46},
+			{Name: "sqlhost04", ServiceAccount: `NT SERVICE\MSSQL$SALES`, Instances: []triage.Instance{{Name: "SALES"}}, Line: 42},
+			{Name: "sqlhost05", ServiceAccount: `NT AUTHORITY\NETWORK SERVICE`, Line: 46},
+			{Name: "sqlhost06", ServiceAccount: "LocalSystem", Line: 49},
+			{Name: "sqlhost07", ServiceAccount: `CORP\svc_from_file`, ErrorLog: ErrorLogSQL, Line: 52},
 		},
 		Agents: []Agent{{Name: "agent-east", URL: "https://agent-east.corp.example:8443", CertPath: "/etc/authtriage/bot.pem",
-			KeyPath: "/etc/authtriage/bot-key.pem", CAPath: "/etc/authtriage/ca.pem", Line: 50}},
+			KeyPath: "/etc/authtriage/bot-key.pem", CAPath: "/etc/authtriage/ca.pem", Line: 56}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
@@ -91,6 +93,7 @@ func TestLoadBad(t *testing.T) {
 		{"bad-host-names.yaml", "host names, LDAP-filter-looking ones included"},
 		{"bad-service-account.yaml", "service accounts"},
 		{"bad-instances.yaml", "instances and ports"},
+		{"bad-listeners.yaml", "listeners, nodes and aliases: names, ports, repeats"},
 		{"bad-paths-tags.yaml", "paths, tags and agent names"},
 		{"bad-defaults.yaml", "durations too long, deadline below check_timeout"},
 		{"bad-defaults-zero.yaml", "durations that are not positive"},
@@ -313,7 +316,7 @@ func TestParseProblems(t *testing.T) {
 			name: "variables in keys are not expanded",
 			src:  "hosts:\n  - name: h\n    ${KEY}: x\n",
 			env:  map[string]string{"KEY": "agent"},
-			want: []string{`t.yaml:3: hosts[0]["${KEY}"]: unknown key; known keys: agent, errorlog, events, fqdn, instances, name, service_account, tags`},
+			want: []string{`t.yaml:3: hosts[0]["${KEY}"]: unknown key; known keys: agent, aliases, errorlog, events, fqdn, instances, listeners, name, nodes, service_account, tags`},
 		},
 		{
 			name: "an environment value cannot add structure",
@@ -577,5 +580,38 @@ func TestProblemString(t *testing.T) {
 	e := &Error{Problems: []Problem{tests[0].p, tests[1].p}}
 	if got, want := e.Error(), tests[0].want+"\n"+tests[1].want; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestTargetNames: the inventory's listeners travel with source "inventory", fully
+// qualified in the host's domain when short; nodes are fully qualified the same way;
+// aliases are as written. A host without a domain leaves a short listener's FQDN
+// unknown.
+func TestTargetNames(t *testing.T) {
+	cfg := parseOK(t, "hosts:\n  - name: sqlhost01\n    fqdn: sqlhost01.corp.example\n"+
+		"    listeners: [ag1, 'ag2.other.example:50000', {name: ag3, port: 1433}]\n"+
+		"    nodes: [sqlnode1, sqlnode2.corp.example]\n    aliases: [sales, sales-db.corp.example]\n"+
+		"  - name: sqlhost02\n    listeners: [ag9]\n", nil, nil)
+	got := cfg.Hosts[0].Target()
+	want := triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example",
+		Listeners: []triage.Listener{
+			{Name: "ag1", FQDN: "ag1.corp.example", Source: "inventory"},
+			{Name: "ag2.other.example", FQDN: "ag2.other.example", Port: 50000, Source: "inventory"},
+			{Name: "ag3", FQDN: "ag3.corp.example", Port: 1433, Source: "inventory"},
+		},
+		Nodes:   []string{"sqlnode1.corp.example", "sqlnode2.corp.example"},
+		Aliases: []string{"sales", "sales-db.corp.example"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Target mismatch (-want +got):\n%s", diff)
+	}
+	if got := cfg.Hosts[1].Target().Listeners; len(got) != 1 || got[0].FQDN != "" || got[0].Name != "ag9" {
+		t.Errorf("listener of a host without a domain: %+v; want ag9 with no FQDN", got)
+	}
+	h, _ := cfg.Host("sqlhost01")
+	h.Listeners[0].Port = 1
+	h.Nodes[0] = "x"
+	if cfg.Hosts[0].Listeners[0].Port != 0 || cfg.Hosts[0].Nodes[0] != "sqlnode1" {
+		t.Error("changing the Host from Host changed the Config")
 	}
 }

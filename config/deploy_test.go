@@ -74,7 +74,7 @@ func TestServeExample(t *testing.T) {
 		}
 		names = append(names, s.Name+" "+s.Location.String()+" "+strings.Join(hosts, ","))
 	}
-	want := []string{"fleet-morning Europe/Berlin sqlhost01,sqlhost02,sqltest01", "prod-hourly UTC sqlhost01,sqlhost02"}
+	want := []string{"fleet-morning Europe/Berlin sqlhost01,sqlhost02,sqltest01,sqlsales", "prod-hourly UTC sqlhost01,sqlhost02"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("schedules (-want +got):\n%s", diff)
 	}

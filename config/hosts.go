@@ -24,7 +24,27 @@ type Host struct {
 	Events         []string          // absolute paths of event log exports (wevtutil XML)
 	Agent          string            // name of the agent that serves this host, "" for none
 	Tags           []string          // each [a-z0-9_-]{1,32}, no repeats
-	Line           int               // line of the file where the host is defined; 0 if unknown
+	// Listeners are the availability-group listeners whose replicas include the
+	// host's instances, each a valid host name with its TCP port (0: not known), no
+	// name twice. Discovery through a SQL login (sys.availability_group_listeners)
+	// finds them too; the inventory's add to what it finds and name the port when
+	// SQL Server cannot be asked.
+	Listeners []Listener
+	// Nodes are the failover-cluster nodes a clustered instance of the host runs on,
+	// valid host names, no name twice: the host's name is then the instance's virtual
+	// network name, which owns the SPNs, never a node. Discovery through a SQL login
+	// (sys.dm_os_cluster_nodes) finds them too.
+	Nodes []string
+	// Aliases are other names clients reach the host by (DNS CNAMEs), valid host
+	// names, no name twice. Discovery follows the CNAMEs of FQDN too.
+	Aliases []string
+	Line    int // line of the file where the host is defined; 0 if unknown
+}
+
+// A Listener is an availability-group listener of the inventory.
+type Listener struct {
+	Name string // the listener's DNS name, short or fully qualified
+	Port int    // its TCP port; 0 when not given
 }
 
 // ErrorLogSQL as Host.ErrorLog means: read the ERRORLOG through sp_readerrorlog.
@@ -38,7 +58,43 @@ func (h Host) Target() triage.Target {
 		FQDN:           h.FQDN,
 		Instances:      slices.Clone(h.Instances),
 		ServiceAccount: h.ServiceAccount,
+		Listeners:      h.targetListeners(),
+		Nodes:          h.qualified(h.Nodes),
+		Aliases:        slices.Clone(h.Aliases),
 	}
+}
+
+// domain returns the DNS domain of the host's FQDN, "" when it has none.
+func (h Host) domain() string {
+	_, d, _ := strings.Cut(h.FQDN, ".")
+	return d
+}
+
+// qualified returns names with each short one completed with the host's domain.
+func (h Host) qualified(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if !strings.Contains(n, ".") && h.domain() != "" {
+			n += "." + h.domain()
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// targetListeners returns the inventory's listeners as the triage package describes
+// them: fully qualified in the host's domain when short, with source "inventory".
+func (h Host) targetListeners() []triage.Listener {
+	var out []triage.Listener
+	for _, l := range h.Listeners {
+		out = append(out, triage.Listener{Name: l.Name, FQDN: h.qualified([]string{l.Name})[0], Port: l.Port, Source: "inventory"})
+	}
+	for i, l := range out {
+		if !strings.Contains(l.FQDN, ".") {
+			out[i].FQDN = "" // a short name in a host without a domain: not known
+		}
+	}
+	return out
 }
 
 // clone returns a copy of h that shares no slices with it.
@@ -46,6 +102,9 @@ func (h Host) clone() Host {
 	h.Instances = slices.Clone(h.Instances)
 	h.Events = slices.Clone(h.Events)
 	h.Tags = slices.Clone(h.Tags)
+	h.Listeners = slices.Clone(h.Listeners)
+	h.Nodes = slices.Clone(h.Nodes)
+	h.Aliases = slices.Clone(h.Aliases)
 	return h
 }
 
@@ -68,6 +127,9 @@ func decodeHost(d *decoder, n *yaml.Node, path string) Host {
 		"events":          d.strs(&h.Events),
 		"agent":           d.str(&h.Agent),
 		"tags":            d.strs(&h.Tags),
+		"listeners":       func(n *yaml.Node, path string) { h.Listeners = decodeListeners(d, n, path) },
+		"nodes":           d.strs(&h.Nodes),
+		"aliases":         d.strs(&h.Aliases),
 	})
 	if h.FQDN == "" && strings.Contains(h.Name, ".") {
 		h.FQDN = h.Name
@@ -138,6 +200,39 @@ func decodeInstanceMapping(d *decoder, n *yaml.Node, path string) triage.Instanc
 	return in
 }
 
+// decodeListeners decodes a list whose elements are "NAME", "NAME:PORT" or a mapping
+// {name: NAME, port: PORT}. Elements with a problem are kept as zero Listeners, so
+// indexes match paths.
+func decodeListeners(d *decoder, n *yaml.Node, path string) []Listener {
+	var list []Listener
+	d.sequence(n, path, func(n *yaml.Node, path string) {
+		var l Listener
+		portPath := path
+		var port string
+		if v := d.visit(n); v != nil && v.Kind == yaml.MappingNode {
+			d.mapping(n, path, fields{
+				"name": d.str(&l.Name),
+				"port": d.str(&port),
+			})
+			portPath = field(path, "port")
+		} else if s, ok := d.scalar(n, path, `"NAME", "NAME:PORT" or a mapping with name and port`); ok {
+			l.Name, port, _ = strings.Cut(s, ":")
+			if l.Name == "" {
+				d.r.at(n.Line, path, "a listener needs a name")
+			}
+		}
+		if port != "" {
+			p, err := triage.ParsePort(port)
+			if err != nil {
+				d.r.at(d.r.line(portPath), portPath, "%v", err)
+			}
+			l.Port = p
+		}
+		list = append(list, l)
+	})
+	return list
+}
+
 func validateHosts(r *reporter, path string, hosts []Host) {
 	owner := map[string]int{} // lower-case name or FQDN -> index of the host that has it
 	for i, h := range hosts {
@@ -195,6 +290,9 @@ func validateHost(r *reporter, path string, h Host) {
 	if h.Agent != "" && !validName(h.Agent, 64, true) {
 		r.add(field(path, "agent"), "%s is not a valid agent name: use 1 to 64 letters, digits, '.', '_' or '-'", quote(h.Agent))
 	}
+	validateListeners(r, field(path, "listeners"), h)
+	validateNames(r, field(path, "nodes"), "node", h.Nodes, h)
+	validateNames(r, field(path, "aliases"), "alias", h.Aliases, h)
 	seen := map[string]bool{}
 	for i, t := range h.Tags {
 		switch {
@@ -245,6 +343,64 @@ func validateInstances(r *reporter, path string, list []triage.Instance) {
 			continue
 		}
 		ports[in.Port] = i
+	}
+}
+
+// validateListeners checks the host's listeners: each a valid host name, its port
+// (when given) from 1 to 65535, no name given twice (a short name and the FQDN it
+// stands for are the same).
+func validateListeners(r *reporter, path string, h Host) {
+	seen := map[string]int{} // fully qualified lower-case name -> index
+	for i, l := range h.Listeners {
+		p := index(path, i)
+		if r.skip(p) {
+			continue
+		}
+		switch {
+		case l.Name == "":
+			r.add(field(p, "name"), "is required")
+			continue
+		case triage.ValidHostName(l.Name) != nil:
+			r.add(field(p, "name"), "%s is not a valid host name: %v", quote(l.Name), triage.ValidHostName(l.Name))
+			continue
+		}
+		if l.Port != 0 {
+			if _, err := triage.ParsePort(strconv.Itoa(l.Port)); err != nil {
+				r.add(field(p, "port"), "%v", err)
+			}
+		}
+		k := strings.ToLower(h.qualified([]string{l.Name})[0])
+		if j, dup := seen[k]; dup {
+			r.add(field(p, "name"), "listener %s is already listed as %s", quote(l.Name), index(path, j))
+			continue
+		}
+		seen[k] = i
+	}
+}
+
+// validateNames checks a host's list of other names (nodes, aliases): each a valid
+// host name, none given twice (a short name and the FQDN it stands for are the
+// same), none the host's own name.
+func validateNames(r *reporter, path, what string, names []string, h Host) {
+	seen := map[string]int{} // fully qualified lower-case name -> index
+	for i, n := range names {
+		p := index(path, i)
+		if r.skip(p) {
+			continue
+		}
+		if err := triage.ValidHostName(n); err != nil {
+			r.add(p, "%s is not a valid host name: %v", quote(n), err)
+			continue
+		}
+		k := strings.ToLower(h.qualified([]string{n})[0])
+		if j, dup := seen[k]; dup {
+			r.add(p, "%s %s is already listed as %s", what, quote(n), index(path, j))
+			continue
+		}
+		seen[k] = i
+		if strings.EqualFold(n, h.Name) || (h.FQDN != "" && strings.EqualFold(k, h.FQDN)) {
+			r.add(p, "%s is the host's own name, not another %s", quote(n), what)
+		}
 	}
 }
 
