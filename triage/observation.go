@@ -113,6 +113,9 @@ func (obs *Observations) mergeDirectory(d DirectoryFacts) {
 		m.DNS = d.DNS
 	}
 	m.Probes = append(m.Probes, d.Probes...)
+	if m.HostSPNs == nil && d.HostSPNs != nil {
+		m.HostSPNs = []SPNOwners{} // looked up, even if nothing was found
+	}
 	m.HostSPNs = append(m.HostSPNs, d.HostSPNs...)
 }
 

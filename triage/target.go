@@ -195,7 +195,15 @@ type SPNRequirement struct {
 // instance and MSSQLSvc/<FQDN> is used for the default instance."
 // https://learn.microsoft.com/sql/database-engine/configure-windows/register-a-service-principal-name-for-kerberos-connections
 func (t Target) SPNRequirements() []SPNRequirement {
-	if t.FQDN == "" {
+	return t.SPNFormsFor(t.FQDN)
+}
+
+// SPNFormsFor returns the SPNs SPNRequirements builds for the target's instances, with
+// fqdn in place of the target's FQDN: the forms clients ask for when they reach the
+// instances by that name (a DNS alias), or that must not be registered (a cluster
+// node's name). It returns nil when fqdn is "".
+func (t Target) SPNFormsFor(fqdn string) []SPNRequirement {
+	if fqdn == "" {
 		return nil
 	}
 	var tcp, pipes []SPNRequirement
@@ -208,12 +216,12 @@ func (t Target) SPNRequirements() []SPNRequirement {
 	}
 	for _, in := range t.instances() {
 		if in.Port != 0 {
-			add(&tcp, "MSSQLSvc/"+t.FQDN+":"+strconv.Itoa(in.Port), TransportTCP, in)
+			add(&tcp, "MSSQLSvc/"+fqdn+":"+strconv.Itoa(in.Port), TransportTCP, in)
 		}
 		if in.IsDefault() {
-			add(&pipes, "MSSQLSvc/"+t.FQDN, TransportPipes, in)
+			add(&pipes, "MSSQLSvc/"+fqdn, TransportPipes, in)
 		} else {
-			add(&pipes, "MSSQLSvc/"+t.FQDN+":"+in.Name, TransportPipes, in)
+			add(&pipes, "MSSQLSvc/"+fqdn+":"+in.Name, TransportPipes, in)
 		}
 	}
 	return append(tcp, pipes...)
