@@ -225,3 +225,26 @@ func TestFindHostSPNsHonoursContext(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFindHostSPNs: any host name is either refused as input or answered with SPNs of
+// that very host only.
+func FuzzFindHostSPNs(f *testing.F) {
+	for _, s := range []string{"sqlhost01.corp.example", "SQLHOST01", "sqlhost0", "x)(y=*", "a..b", "sqlhost01.corp.example."} {
+		f.Add(s)
+	}
+	l, err := LoadLDIF(strings.NewReader(hostSPNsLDIF), "hostspns.ldf")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, fqdn string) {
+		got, err := l.FindHostSPNs(t.Context(), fqdn)
+		if err != nil {
+			return
+		}
+		for _, so := range got {
+			if !strings.EqualFold(spnHost(so.SPN), fqdn) || len(so.Owners) == 0 {
+				t.Errorf("FindHostSPNs(%q) returned %q with %d owners", fqdn, so.SPN, len(so.Owners))
+			}
+		}
+	})
+}
