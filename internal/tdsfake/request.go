@@ -172,7 +172,6 @@ func (r *reader) u64() uint64 {
 // plp reads a partially length-prefixed value: a total length, then chunks each with
 // its own length, up to a chunk of length 0.
 func (r *reader) plp() string {
-	const plpNull = ^uint64(0)
 	if total := r.u64(); total == plpNull || r.err != nil {
 		return ""
 	}

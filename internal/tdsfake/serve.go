@@ -201,6 +201,9 @@ func (s *Server) rows(t *tokens, req request, l Login) *Error {
 	case q == qLinkedServers:
 		return s.linkedServers(t)
 	}
+	if ok, e := s.inspectAnswer(t, q); ok {
+		return e
+	}
 	if m := reReadErrorLog.FindStringSubmatch(q); m != nil {
 		if m[1] == "@p1" {
 			if len(req.ints) != 1 {

@@ -126,6 +126,9 @@ type Config struct {
 	ServerName string // in ERROR tokens; "" means SQL01
 	// LinkedServers answers the linked-server query of sqlserver.Checker.LinkedServers.
 	LinkedServers LinkedServers
+	// Inspect answers the queries of sqlserver.Checker.Inspect; nil answers as the
+	// zero Inspect does.
+	Inspect *Inspect
 
 	Fault Fault
 }

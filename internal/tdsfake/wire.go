@@ -223,10 +223,13 @@ func (t *tokens) done(status, cmd uint16, rows uint64) {
 type colType int
 
 const (
-	nvarchar  colType = iota // nvarchar(size), size in characters
-	datetime2                // datetime2(7)
-	datetime                 // datetime
-	intN                     // int
+	nvarchar    colType = iota // nvarchar(size), size in characters
+	datetime2                  // datetime2(7)
+	datetime                   // datetime
+	intN                       // int
+	bigint                     // bigint (intN of 8 bytes)
+	varchar                    // varchar(size), size in bytes; values are written as Latin-1, others as '?'
+	nvarcharMax                // nvarchar(max), sent as a partially length-prefixed value
 )
 
 type column struct {
@@ -258,6 +261,17 @@ func (t *tokens) colMetadata(cols []column) {
 		case intN:
 			t.u8(0x26)
 			t.u8(4)
+		case bigint:
+			t.u8(0x26)
+			t.u8(8)
+		case varchar:
+			t.u8(0xA7)
+			t.u16(uint16(c.size))
+			t.b = append(t.b, latin1CIAS...)
+		case nvarcharMax:
+			t.u8(0xE7)
+			t.u16(0xFFFF)
+			t.b = append(t.b, latin1CIAS...)
 		}
 		t.bVarChar(c.name)
 	}
@@ -312,9 +326,60 @@ func (t *tokens) row(cols []column, vals ...any) error {
 			}
 			t.u8(4)
 			t.u32(uint32(int32(n)))
+		case bigint:
+			n, ok := v.(int64)
+			if !ok {
+				t.u8(0)
+				continue
+			}
+			t.u8(8)
+			t.u64(uint64(n))
+		case varchar:
+			s, ok := v.(string)
+			if !ok {
+				t.u16(0xFFFF)
+				continue
+			}
+			b := latin1(s, c.size)
+			t.u16(uint16(len(b)))
+			t.b = append(t.b, b...)
+		case nvarcharMax:
+			s, ok := v.(string)
+			if !ok {
+				t.u64(plpNull)
+				continue
+			}
+			u := ucs2(s)
+			t.u64(uint64(len(u)))
+			// One chunk per 4000 bytes, then the terminator (MS-TDS 2.2.5.2.3, PLP).
+			for len(u) > 0 {
+				n := min(len(u), 4000)
+				t.u32(uint32(n))
+				t.b = append(t.b, u[:n]...)
+				u = u[n:]
+			}
+			t.u32(0)
 		}
 	}
 	return nil
+}
+
+// plpNull is the total length of a NULL partially length-prefixed value.
+const plpNull = ^uint64(0)
+
+// latin1 encodes s in at most n bytes of Latin-1, '?' for what Latin-1 lacks.
+func latin1(s string, n int) []byte {
+	var b []byte
+	for _, r := range s {
+		if len(b) == n {
+			break
+		}
+		if r > 0xFF {
+			r = '?'
+		}
+		b = append(b, byte(r))
+	}
+	return b
 }
 
 // civil returns the days from January 1 of year epoch to tm's date and the nanoseconds
