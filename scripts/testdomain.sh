@@ -46,11 +46,17 @@
 # Network
 #   The DC runs in its own network namespace with only `lo` up; /etc/netns/NAME/hosts (bind-mounted
 #   over /etc/hosts by `ip netns exec`) maps dc1.corp.test and every scenario host (sqlok.corp.test,
-#   ...) to 127.0.0.1, dc1.corp.test first so that 127.0.0.1 reverses to it, and
-#   /etc/netns/NAME/resolv.conf points DNS at 127.0.0.1 (no DNS server runs: lookups of other names
-#   fail at once, nothing leaves the namespace). When `ip netns add` is impossible the DC binds to
+#   ...) to 127.0.0.1, dc1.corp.test first so that 127.0.0.1 reverses to it, except the instance
+#   scenarios' hosts, each on a loopback address of its own (127.0.1.x; Linux answers on all of
+#   127/8 on lo) so that a fake SQL Server Browser (UDP 1434) and a fake SQL Server can listen on
+#   each. /etc/netns/NAME/resolv.conf points DNS at 127.0.0.1, where Samba's internal DNS server
+#   answers for corp.test: the DC's records, an A record of every scenario host (the same
+#   address as in the hosts file) and the CNAME salesdb.corp.test -> sqlok.corp.test, which is in
+#   no hosts file (a resolver finds it only by asking the DC). It forwards nothing: other names fail
+#   at once, nothing leaves the namespace. When `ip netns add` is impossible the DC binds to
 #   AUTHTRIAGE_TEST_FALLBACK_IP on the host's loopback instead, the names go into a marked block
-#   of the host's /etc/hosts (removed by `down`), and a warning says so on stderr.
+#   of the host's /etc/hosts (removed by `down`), the host's resolv.conf stays as it is (ask the
+#   DC's DNS server, AUTHTRIAGE_TEST_DNS_SERVER, for the alias), and a warning says so on stderr.
 #
 # The env file DIR/env (mode 0600, KEY=VALUE, no quotes, no spaces) is the contract with the Go
 # tests (internal/testdomain reads it from the process environment, as `exec` exports it):
@@ -86,6 +92,10 @@
 #   AUTHTRIAGE_TEST_DELEGATION_USERS       alice,bob,carol
 #   AUTHTRIAGE_TEST_KEYTAB_<ACCOUNT>  DIR/<account>.keytab of each front end, upper-cased name, e.g.
 #                                   AUTHTRIAGE_TEST_KEYTAB_SVC_WEB (kvno 1: aes256, aes128, rc4)
+#   AUTHTRIAGE_TEST_DNS_SERVER      127.0.0.1:53 (the DC address): Samba's DNS server
+#   AUTHTRIAGE_TEST_INSTANCE_SCENARIOS  sqldyn,aglisten1,aglisten2,sqlfci,salesdb
+#   AUTHTRIAGE_TEST_ADDR_<HOST>     loopback address of each instance scenario host, upper-cased
+#                                   name, e.g. AUTHTRIAGE_TEST_ADDR_SQLDYN=127.0.1.10
 #   AUTHTRIAGE_TEST_SKEWED          1 when the KDC runs under faketime, else 0
 #   AUTHTRIAGE_TEST_SKEW_SECONDS    3600 or 0
 #   AUTHTRIAGE_TEST_AES_DEFAULT     1 when the KDC's default for accounts without
@@ -140,6 +150,31 @@
 # The flags and msDS-AllowedToDelegateTo are written with the accounts (the attributes `samba-tool
 # delegation for-any-protocol NAME on` and `add-service NAME SPN` write; `verify` reads them back
 # with `samba-tool delegation show`), carol's membership with the group's member attribute.
+#
+# Instances as their clients see them. Each host has a computer account as the others (the
+# listeners' and the cluster instance's stand for the cluster's virtual computer objects) and
+# its own address; the service accounts are AES only and hold exactly the SPNs listed. The fakes
+# accept tickets with DIR/domain.keytab (every account's keys).
+#   sqldyn     127.0.1.10  named instance SALES on a dynamic port: svc_sqldyn holds
+#                          MSSQLSvc/sqldyn.corp.test:50100 (the port before the last restart) and
+#                          MSSQLSvc/sqldyn.corp.test:SALES, not :50211, the port the end-to-end
+#                          test's fake listens on        -> instance.dynamic_port, spn.stale_port
+#   aglisten1  127.0.1.20  listener (port 1433) of replicas sqlag1a 127.0.1.21 and sqlag1b
+#                          127.0.1.22, both running as svc_sqlag1, which holds both replicas' SPNs
+#                          (with and without :1433) and no MSSQLSvc/aglisten1 -> listener.spn_missing
+#   aglisten2  127.0.1.30  listener (port 1433) of replicas sqlag2a 127.0.1.31 (svc_sqlag2a) and
+#                          sqlag2b 127.0.1.32 (svc_sqlag2b); svc_sqlag2a also holds
+#                          MSSQLSvc/aglisten2.corp.test:1433 and MSSQLSvc/aglisten2.corp.test
+#                                                                  -> listener.accounts_differ
+#   sqlfci     127.0.1.40  failover-cluster instance (virtual name) on nodes sqlfcin1 127.0.1.41 and
+#                          sqlfcin2 127.0.1.42; svc_sqlfci holds MSSQLSvc/sqlfcin1.corp.test:1433
+#                          (the node's name) and no SPN of sqlfci      -> cluster.spn_on_node
+#   salesdb    (CNAME)     salesdb.corp.test CNAME sqlok.corp.test in Samba's DNS only (added with
+#                          `samba-tool dns add dc1.corp.test corp.test salesdb CNAME sqlok.corp.test`
+#                          as Administrator, whose password `up` keeps in DIR/private/admin.pw);
+#                          no SPN names salesdb                        -> name.alias
+#   The KDC: MSSQLSvc/sqldyn.corp.test:50100 and :SALES tickets, :50211 7; aglisten1:1433 7;
+#   aglisten2:1433 a ticket (svc_sqlag2a's key); sqlfci:1433 7, sqlfcin1:1433 a ticket.
 #
 # What the Samba 4.17 KDC answers (checked by `verify`; MIT kvno as authtriage_ro with the keytab):
 #   TGS for MSSQLSvc/<host>.corp.test:1433 with the AES-only krb5.conf
@@ -220,6 +255,20 @@ readonly SCENARIO_HOSTS=(sqlok sqlmissing sqldup sqlwrong sqldisabled sqlexpired
 readonly DELEGATION_BACK_ENDS=(sqlbe sqlrbcd)
 readonly DELEGATION_FRONT_ENDS=(svc_web svc_webnopt svc_webnoport svc_webnone svc_webrbcd)
 readonly DELEGATION_USERS=(alice bob carol)
+# Instances as their clients see them (details in the header): each host on its own loopback
+# address, in the namespace's hosts file and in Samba's DNS, so that one fake SQL Server Browser
+# (UDP 1434) and one fake SQL Server per host can listen on it. salesdb is only a CNAME in
+# Samba's DNS, never in the hosts file.
+readonly INSTANCE_HOSTS=(sqldyn aglisten1 sqlag1a sqlag1b aglisten2 sqlag2a sqlag2b sqlfci sqlfcin1 sqlfcin2)
+declare -rA INSTANCE_ADDR=([sqldyn]=127.0.1.10
+	[aglisten1]=127.0.1.20 [sqlag1a]=127.0.1.21 [sqlag1b]=127.0.1.22
+	[aglisten2]=127.0.1.30 [sqlag2a]=127.0.1.31 [sqlag2b]=127.0.1.32
+	[sqlfci]=127.0.1.40 [sqlfcin1]=127.0.1.41 [sqlfcin2]=127.0.1.42)
+readonly INSTANCE_SCENARIOS=(sqldyn aglisten1 aglisten2 sqlfci salesdb)
+readonly ALIAS_NAME=salesdb ALIAS_TARGET=sqlok
+# sqldyn's named instance, the port its service account's SPN still names (the instance's port
+# before its last restart), and the port the end-to-end test's fake listens on now.
+readonly DYN_INSTANCE=SALES DYN_OLD_PORT=50100 DYN_PORT=50211
 readonly MARKER=.authtriage-testdomain
 readonly NETNS_DEFAULT=authtriage-dc
 readonly START_TIMEOUT=60
@@ -438,8 +487,23 @@ delegation_host_names() {
 	for a in "${DELEGATION_FRONT_ENDS[@]}"; do printf '%s\n' "${a#svc_}"; done
 }
 
+# host_address HOST DC_ADDR: the address HOST resolves to, in the hosts file and in Samba's DNS:
+# its own loopback address for the instance scenarios' hosts, the DC's for the others.
+host_address() {
+	printf '%s' "${INSTANCE_ADDR[$1]:-$2}"
+}
+
+# host_lines DC_ADDR: the hosts-file lines of every scenario host (not of the CNAME alias,
+# which only Samba's DNS may answer).
+host_lines() {
+	local h
+	for h in "${SCENARIO_HOSTS[@]}" $(delegation_host_names) "${INSTANCE_HOSTS[@]}"; do
+		printf '%s\t%s.%s %s\n' "$(host_address "$h" "$1")" "$h" "$DNS_DOMAIN" "$h"
+	done
+}
+
 setup_network() { # DIR -> sets NETNS, DC_ADDR
-	local dir=$1 pids names h
+	local dir=$1 pids names
 	NETNS=${AUTHTRIAGE_NETNS:-$NETNS_DEFAULT}
 	DC_ADDR=127.0.0.1
 	[[ $NETNS =~ ^[A-Za-z0-9_.-]+$ ]] || die "AUTHTRIAGE_NETNS=$NETNS: letters, digits, _ . - only"
@@ -454,9 +518,7 @@ setup_network() { # DIR -> sets NETNS, DC_ADDR
 			mkdir -p "/etc/netns/$NETNS"
 			{
 				printf '127.0.0.1\t%s localhost\n' "$names"
-				for h in "${SCENARIO_HOSTS[@]}" $(delegation_host_names); do
-					printf '127.0.0.1\t%s.%s %s\n' "$h" "$DNS_DOMAIN" "$h"
-				done
+				host_lines 127.0.0.1
 				printf '::1\tlocalhost ip6-localhost ip6-loopback\n'
 			} >"/etc/netns/$NETNS/hosts"
 			printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$NETNS/resolv.conf"
@@ -477,19 +539,17 @@ setup_network() { # DIR -> sets NETNS, DC_ADDR
 	{
 		printf '# authtriage-testdomain begin %s\n' "$dir"
 		printf '%s\t%s\n' "$DC_ADDR" "$names"
-		for h in "${SCENARIO_HOSTS[@]}" $(delegation_host_names); do
-			printf '%s\t%s.%s %s\n' "$DC_ADDR" "$h" "$DNS_DOMAIN" "$h"
-		done
+		host_lines "$DC_ADDR"
 		printf '# authtriage-testdomain end %s\n' "$dir"
 	} >>/etc/hosts
 	log "WARNING: the DC listens on $DC_ADDR of the host's loopback; names added to /etc/hosts until '$me down'"
 }
 
-provision() { # DIR ADMINPASS
+provision() { # DIR ADMINPASS: DIR/private/admin.pw keeps it (0600) for samba-tool dns
 	local dir=$1 iface
 	iface=lo
 	[[ -n $NETNS ]] || iface="$DC_ADDR/8"
-	# Provision reads no network; --host-ip only feeds the (unused) DNS zone.
+	# Provision reads no network; --host-ip is dc1's address in the DNS zone.
 	if ! samba-tool domain provision --targetdir="$dir" --realm="$REALM" --domain="$NETBIOS" \
 		--server-role=dc --dns-backend=SAMBA_INTERNAL --use-rfc2307 --host-name="$DC_HOST" \
 		--host-ip="$DC_ADDR" --adminpass="$2" --option="interfaces=$iface" \
@@ -497,6 +557,7 @@ provision() { # DIR ADMINPASS
 		tail -n 20 "$dir/provision.log" >&2
 		die "samba-tool domain provision failed (log: $dir/provision.log)"
 	fi
+	(umask 077 && printf '%s' "$2" >"$dir/private/admin.pw")
 }
 
 patch_smb_conf() { # DIR AES_DEFAULT
@@ -519,7 +580,7 @@ patch_smb_conf() { # DIR AES_DEFAULT
 			print "\twinbindd socket directory = " d "/winbindd"
 			print "\tntp signd socket directory = " d "/ntp_signd"
 			print "\tlog file = " d "/log.%m"
-			print "\tserver services = ldap, cldap, kdc, rpc"
+			print "\tserver services = ldap, cldap, kdc, rpc, dns"
 			print "\ttls enabled = yes"
 			print "\ttls keyfile = " d "/private/tls/key.pem"
 			print "\ttls certfile = " d "/private/tls/cert.pem"
@@ -618,7 +679,8 @@ computer_ldif() { # HOST
 declare -A PASSWORDS=()
 readonly ACCOUNTS=(authtriage_ro svc_sqlok svc_sqlmissing svc_sqldup svc_sqldup_old svc_sqlwrong
 	svc_sqlwrong_other svc_sqldisabled svc_sqlexpired svc_sqlpwdexpired svc_sqlrc4 svc_sqllocked
-	svc_sqlnoetype svc_sqlrc4keys svc_sqlbe svc_sqlrbcd "${DELEGATION_FRONT_ENDS[@]}" "${DELEGATION_USERS[@]}")
+	svc_sqlnoetype svc_sqlrc4keys svc_sqlbe svc_sqlrbcd "${DELEGATION_FRONT_ENDS[@]}" "${DELEGATION_USERS[@]}"
+	svc_sqldyn svc_sqlag1 svc_sqlag2a svc_sqlag2b svc_sqlfci)
 # Accounts that get only the NT hash of their password (the RC4 key), no AES keys.
 readonly RC4_KEY_ONLY=(svc_sqlrc4keys)
 
@@ -647,6 +709,23 @@ delegation_ldif() {
 	user_ldif carol 66048 "" "" "authtriage delegation: member of Protected Users"
 }
 
+# instances_ldif: the service accounts of the instance scenarios (see the header). Each SPN is
+# spelled out: none of them is the usual pair of sqlhost.corp.test:1433 and sqlhost.corp.test.
+instances_ldif() {
+	local d=$DNS_DOMAIN
+	user_ldif svc_sqldyn 66048 24 "" "authtriage scenario sqldyn: named instance $DYN_INSTANCE, its SPN names the port before its restart" \
+		"servicePrincipalName: MSSQLSvc/sqldyn.$d:$DYN_OLD_PORT" "servicePrincipalName: MSSQLSvc/sqldyn.$d:$DYN_INSTANCE"
+	user_ldif svc_sqlag1 66048 24 "" "authtriage scenario aglisten1: both replicas, no listener SPN" \
+		"servicePrincipalName: MSSQLSvc/sqlag1a.$d:1433" "servicePrincipalName: MSSQLSvc/sqlag1a.$d" \
+		"servicePrincipalName: MSSQLSvc/sqlag1b.$d:1433" "servicePrincipalName: MSSQLSvc/sqlag1b.$d"
+	user_ldif svc_sqlag2a 66048 24 "" "authtriage scenario aglisten2: replica sqlag2a, holds the listener's SPNs" \
+		"servicePrincipalName: MSSQLSvc/sqlag2a.$d:1433" "servicePrincipalName: MSSQLSvc/sqlag2a.$d" \
+		"servicePrincipalName: MSSQLSvc/aglisten2.$d:1433" "servicePrincipalName: MSSQLSvc/aglisten2.$d"
+	user_ldif svc_sqlag2b 66048 24 sqlag2b "authtriage scenario aglisten2: replica sqlag2b, another account"
+	user_ldif svc_sqlfci 66048 24 "" "authtriage scenario sqlfci: failover-cluster instance, its SPN on node sqlfcin1" \
+		"servicePrincipalName: MSSQLSvc/sqlfcin1.$d:1433"
+}
+
 seed() { # DIR
 	local dir=$1 sam=$1/private/sam.ldb now yesterday h a
 	now=$(date +%s)
@@ -669,7 +748,8 @@ seed() { # DIR
 		user_ldif svc_sqlnoetype 66048 "" sqlnoetype "authtriage scenario sqlnoetype: no msDS-SupportedEncryptionTypes, AES keys"
 		user_ldif svc_sqlrc4keys 66048 "" sqlrc4keys "authtriage scenario sqlrc4keys: no msDS-SupportedEncryptionTypes, RC4 key only"
 		delegation_ldif
-		for h in "${SCENARIO_HOSTS[@]}" "${DELEGATION_BACK_ENDS[@]}"; do computer_ldif "$h"; done
+		instances_ldif
+		for h in "${SCENARIO_HOSTS[@]}" "${DELEGATION_BACK_ENDS[@]}" "${INSTANCE_HOSTS[@]}"; do computer_ldif "$h"; done
 	} | ldbadd -H "$sam" >"$dir/seed.log" 2>&1 || {
 		cat "$dir/seed.log" >&2
 		die "seeding users failed"
@@ -705,14 +785,15 @@ seed() { # DIR
 
 # samba_tool_batch: run the samba-tool commands given one per line on stdin (arguments separated
 # by tabs) in one Python process, samba-tool's own interpreter: importing samba is most of the
-# cost of each samba-tool. Stops at the first failure, naming it on stderr.
+# cost of each samba-tool. Stops at the first failure, naming it on stderr. Arguments, if any, are
+# a command to run it under (in_ns DIR).
 samba_tool_batch() {
 	local tool py
 	tool=$(command -v samba-tool)
 	py=$(sed -n '1s/^#! *//p' "$tool")
 	[[ -x ${py%% *} ]] || py=python3
 	# shellcheck disable=SC2016 # Python, not shell
-	$py -c '
+	"$@" $py -c '
 import sys
 from samba.netcmd.main import cmd_sambatool
 for line in sys.stdin:
@@ -746,6 +827,23 @@ export_keytabs() { # DIR
 	samba_spnupdate -s "$conf" >>"$dir/seed.log" 2>&1 || die "samba_spnupdate failed (log: $dir/seed.log)"
 	wait "$p" || die "exporting the keytabs or adding svc_sqlrbcd's resource-based delegation failed (log: $dir/seed.log)"
 	for a in authtriage_ro svc_sqlok "${DELEGATION_FRONT_ENDS[@]}" domain; do chmod 600 "$dir/$a.keytab"; done
+}
+
+# add_dns_records DIR: an A record in Samba's DNS for every scenario host (host_address) and
+# the CNAME alias, through the running DC's DNS management RPC as Administrator (NTLM: the
+# skewed domain's KDC would refuse the ticket). `samba-tool dns add SERVER ZONE NAME TYPE DATA`.
+add_dns_records() {
+	local dir=$1 h auth
+	auth="$NETBIOS\\Administrator%$(cat "$dir/private/admin.pw")"
+	{
+		for h in "${SCENARIO_HOSTS[@]}" $(delegation_host_names) "${INSTANCE_HOSTS[@]}"; do
+			printf 'dns\tadd\t%s\t%s\t%s\tA\t%s\t-U\t%s\t--use-kerberos=off\n' "$DC_FQDN" "$DNS_DOMAIN" "$h" "$(host_address "$h" "$DC_ADDR")" "$auth"
+		done
+		printf 'dns\tadd\t%s\t%s\t%s\tCNAME\t%s\t-U\t%s\t--use-kerberos=off\n' "$DC_FQDN" "$DNS_DOMAIN" "$ALIAS_NAME" "$ALIAS_TARGET.$DNS_DOMAIN" "$auth"
+	} | samba_tool_batch in_ns "$dir" >>"$dir/dns.log" 2>&1 || {
+		tail -n 5 "$dir/dns.log" >&2
+		die "adding the DNS records failed (log: $dir/dns.log)"
+	}
 }
 
 write_env() { # DIR SKEWED AES_DEFAULT
@@ -797,6 +895,14 @@ write_env() { # DIR SKEWED AES_DEFAULT
 		for a in "${DELEGATION_FRONT_ENDS[@]}"; do
 			echo "AUTHTRIAGE_TEST_KEYTAB_${a^^}=$dir/$a.keytab"
 		done
+		echo "AUTHTRIAGE_TEST_DNS_SERVER=$DC_ADDR:53"
+		echo "AUTHTRIAGE_TEST_INSTANCE_SCENARIOS=$(
+			IFS=,
+			echo "${INSTANCE_SCENARIOS[*]}"
+		)"
+		for a in "${INSTANCE_HOSTS[@]}"; do
+			echo "AUTHTRIAGE_TEST_ADDR_${a^^}=${INSTANCE_ADDR[$a]}"
+		done
 		if [[ $2 == 1 ]]; then
 			echo "AUTHTRIAGE_TEST_SKEWED=1"
 			echo "AUTHTRIAGE_TEST_SKEW_SECONDS=$SKEW_SECONDS"
@@ -835,14 +941,14 @@ start_samba() { # DIR SKEW
 	setsid "${cmd[@]}" </dev/null >>"$dir/samba.log" 2>&1 &
 	pid=$!
 	deadline=$(($(date +%s) + START_TIMEOUT))
-	until ports_open "$dir" "$DC_ADDR" 88 636 3269; do
+	until ports_open "$dir" "$DC_ADDR" 53 88 135 636 3269; do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			tail -n 30 "$dir/samba.log" >&2
 			die "samba exited during start-up (log: $dir/samba.log)"
 		fi
 		if (($(date +%s) >= deadline)); then
 			tail -n 30 "$dir/samba.log" >&2
-			die "samba did not open ports 88, 636 and 3269 within ${START_TIMEOUT}s (log: $dir/samba.log)"
+			die "samba did not open ports 53, 88, 135, 636 and 3269 within ${START_TIMEOUT}s (log: $dir/samba.log)"
 		fi
 		sleep 0.2
 	done
@@ -893,11 +999,14 @@ cmd_up() {
 	seed "$dir"
 	export_keytabs "$dir"
 	write_env "$dir" "$skew" "$aes"
-	log "seeded ${#ACCOUNTS[@]} accounts and $((${#SCENARIO_HOSTS[@]} + ${#DELEGATION_BACK_ENDS[@]})) hosts in $(elapsed "$t")"
+	log "seeded ${#ACCOUNTS[@]} accounts and $((${#SCENARIO_HOSTS[@]} + ${#DELEGATION_BACK_ENDS[@]} + ${#INSTANCE_HOSTS[@]})) hosts in $(elapsed "$t")"
 
 	t=$(now_ns)
 	start_samba "$dir" "$skew"
-	log "samba answering on 88, 636 and 3269 after $(elapsed "$t")$([[ $skew == 1 ]] && echo " (clock $SKEW_OFFSET)")"
+	log "samba answering on 53, 88, 135, 636 and 3269 after $(elapsed "$t")$([[ $skew == 1 ]] && echo " (clock $SKEW_OFFSET)")"
+	t=$(now_ns)
+	add_dns_records "$dir"
+	log "DNS records of the scenario hosts and the alias added in $(elapsed "$t")"
 
 	# The duplicate must be visible through LDAPS, with the CA and the host name checked.
 	n=$(ldap_count "$dir" "ldaps://$DC_FQDN:3269" "(servicePrincipalName=MSSQLSvc/sqldup.$DNS_DOMAIN:1433)") ||
@@ -1160,6 +1269,8 @@ verify_all() { # DIR TMP
 	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=carol)(memberOf=CN=Protected Users,$USERS_DN))" || echo error)
 	check "carol in Protected Users" 1 "$got"
 
+	verify_instances_directory "$dir"
+
 	echo "KDC, TGS as authtriage_ro (keytab), AES-only krb5.conf (0 = ticket issued):"
 	export KRB5CCNAME="FILE:$tmp/ro.cc"
 	if [[ $(env_get "$dir" AUTHTRIAGE_TEST_SKEWED) == 1 ]]; then
@@ -1178,6 +1289,7 @@ verify_all() { # DIR TMP
 	check "kvno MSSQLSvc/sqldup.$DNS_DOMAIN (port-less, held once)" 0 "$got"
 	got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/sqlok:1433")
 	check "kvno MSSQLSvc/sqlok:1433 (short name, not registered)" 7 "$got"
+	verify_instances_kdc "$dir" "$tmp"
 	echo "KDC, the key each ticket is encrypted in (klist -e; the client offered AES only):"
 	check "ticket of MSSQLSvc/sqlok.$DNS_DOMAIN:1433" aes256-cts-hmac-sha1-96 "$(tkt_etype "$dir" "MSSQLSvc/sqlok.$DNS_DOMAIN:1433")"
 	check "ticket of MSSQLSvc/sqlnoetype.$DNS_DOMAIN:1433 (no msDS-SupportedEncryptionTypes)" "$noetype_tkt" "$(tkt_etype "$dir" "MSSQLSvc/sqlnoetype.$DNS_DOMAIN:1433")"
@@ -1235,6 +1347,106 @@ verify_all() { # DIR TMP
 	check "kinit svc_sqlrc4keys (rc4)" 0 "$got"
 }
 
+# dns_a DIR NAME: ask the DC's DNS server (UDP, DC_ADDR:53) for NAME's A records, seen from the
+# domain's network; print the answer's records in order, "CNAME target" and "A address",
+# space-separated, or "rcode N" for an error answer, "none" for an empty one. The standard
+# library only: no DNS client is among the packages.
+dns_a() {
+	# shellcheck disable=SC2016 # Python, not shell
+	in_ns "$1" python3 -c '
+import random, socket, struct, sys
+name, server = sys.argv[1], sys.argv[2]
+qid = random.randrange(65536)
+q = struct.pack(">6H", qid, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">2H", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(q, (server, 53))
+r = s.recv(4096)
+def rname(o):
+    labels = []
+    while r[o]:
+        if r[o] & 0xC0 == 0xC0:
+            return ".".join(labels + [rname(((r[o] & 0x3F) << 8) | r[o + 1])[0]]), o + 2
+        labels.append(r[o + 1:o + 1 + r[o]].decode())
+        o += 1 + r[o]
+    return ".".join(labels), o + 1
+rid, flags, qd, an = struct.unpack(">4H", r[:8])
+if rid != qid:
+    sys.exit("answer to another query")
+if flags & 0xF:
+    print("rcode", flags & 0xF)
+    sys.exit()
+o = 12
+for _ in range(qd):
+    o = rname(o)[1] + 4
+out = []
+for _ in range(an):
+    _, o = rname(o)
+    typ, _, _, ln = struct.unpack(">HHIH", r[o:o + 10])
+    o += 10
+    if typ == 1:
+        out.append("A " + socket.inet_ntoa(r[o:o + 4]))
+    elif typ == 5:
+        out.append("CNAME " + rname(o)[0])
+    o += ln
+print(" ".join(out) or "none")
+' "$2" "$DC_ADDR" 2>&1 | tr '\n' ' ' | sed 's/ $//'
+}
+
+# verify_instances_directory DIR: the instance scenarios' names (DNS, the hosts file) and SPNs
+# (LDAP).
+verify_instances_directory() {
+	local dir=$1 h got ns d=$DNS_DOMAIN
+	ns=$(state_get "$dir" netns)
+	echo "DNS (the DC's DNS server, $DC_ADDR:53) and the hosts file, instance scenarios:"
+	got=$(dns_a "$dir" "$ALIAS_NAME.$d")
+	check "A $ALIAS_NAME.$d" "CNAME $ALIAS_TARGET.$d A $DC_ADDR" "$got"
+	for h in "${INSTANCE_HOSTS[@]}"; do
+		check "A $h.$d" "A ${INSTANCE_ADDR[$h]}" "$(dns_a "$dir" "$h.$d")"
+	done
+	check "A $ALIAS_TARGET.$d" "A $DC_ADDR" "$(dns_a "$dir" "$ALIAS_TARGET.$d")"
+	check "A nosuchhost.$d" "rcode 3" "$(dns_a "$dir" "nosuchhost.$d")"
+	got=$(in_ns "$dir" getent -s files hosts "$ALIAS_NAME.$d" || echo "not in the hosts file")
+	check "$ALIAS_NAME.$d in the hosts file" "not in the hosts file" "$got"
+	got=$(in_ns "$dir" getent -s files hosts "aglisten1.$d" | awk '{print $1}' || echo error)
+	check "aglisten1.$d in the hosts file" "${INSTANCE_ADDR[aglisten1]}" "$got"
+	if [[ -n $ns ]]; then
+		# resolv.conf of the namespace names the DC: the system's resolver follows the CNAME.
+		got=$(in_ns "$dir" getent ahosts "$ALIAS_NAME.$d" | awk 'NR == 1 {print $1, $3}' || echo error)
+		check "getent ahosts $ALIAS_NAME.$d (address, canonical name)" "$DC_ADDR $ALIAS_TARGET.$d" "$got"
+	fi
+
+	echo "LDAP, instance scenarios (holders of each SPN):"
+	local c spn want
+	for c in "sqldyn.$d:$DYN_OLD_PORT 1" "sqldyn.$d:$DYN_INSTANCE 1" "sqldyn.$d:$DYN_PORT 0" \
+		"aglisten1.$d* 0" "sqlag1a.$d:1433 1" "sqlag1b.$d:1433 1" "aglisten2.$d:1433 1" "sqlag2b.$d:1433 1" \
+		"sqlfci.$d* 0" "sqlfcin1.$d:1433 1"; do
+		read -r spn want <<<"$c"
+		got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(servicePrincipalName=MSSQLSvc/$spn)" || echo error)
+		check "holders of MSSQLSvc/$spn" "$want" "$got"
+	done
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=svc_sqlag2a)(servicePrincipalName=MSSQLSvc/aglisten2.$d:1433))" || echo error)
+	check "svc_sqlag2a holding MSSQLSvc/aglisten2.$d:1433" 1 "$got"
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(sAMAccountName=svc_sqlag1)(servicePrincipalName=MSSQLSvc/sqlag1*))" || echo error)
+	check "svc_sqlag1 holding the replicas' SPNs" 1 "$got"
+	got=$(ldap_count "$dir" "ldaps://$DC_FQDN:636" "(&(objectClass=computer)(|(sAMAccountName=SQLFCIN1\$)(sAMAccountName=SQLFCIN2\$)(sAMAccountName=SQLFCI\$)))" || echo error)
+	check "computer accounts of sqlfci and its nodes" 3 "$got"
+}
+
+# verify_instances_kdc DIR TMP: the KDC's answers for the instance scenarios' SPNs (with
+# $KRB5CCNAME holding authtriage_ro's TGT).
+verify_instances_kdc() {
+	local dir=$1 tmp=$2 c spn want got d=$DNS_DOMAIN
+	for c in "sqldyn.$d:$DYN_OLD_PORT 0" "sqldyn.$d:$DYN_INSTANCE 0" "sqldyn.$d:$DYN_PORT 7" \
+		"aglisten1.$d:1433 7" "sqlag1a.$d:1433 0" "sqlag1b.$d:1433 0" "aglisten2.$d:1433 0" "sqlag2a.$d:1433 0" \
+		"sqlag2b.$d:1433 0" "sqlfci.$d:1433 7" "sqlfcin1.$d:1433 0"; do
+		read -r spn want <<<"$c"
+		got=$(krb_code "$dir" "$dir/krb5.conf" "$tmp/kvno.trace" kvno "MSSQLSvc/$spn")
+		check "kvno MSSQLSvc/$spn" "$want" "$got"
+	done
+}
+
 # tkt_etype DIR SPN: the encryption type of the ticket for SPN in $KRB5CCNAME as klist -e
 # names it ("aes256-cts-hmac-sha1-96", "arcfour-hmac"), "none" when there is none.
 tkt_etype() {
@@ -1253,6 +1465,7 @@ cmd_verify() {
 	dir=$(abs_dir "$1")
 	need_root verify
 	[[ -f $dir/env ]] || die "$dir/env not found: run '$me up $dir' first"
+	DC_ADDR=$(state_get "$dir" dc_addr)
 	tmp=$(mktemp -d "$dir/verify.XXXXXX")
 	verify_all "$dir" "$tmp" || rc=$?
 	rm -rf -- "$tmp"

@@ -99,6 +99,13 @@ type Domain struct {
 	Passwords map[string]string
 	// Delegation is the second hop: front ends, back ends and users (delegation.go).
 	Delegation Delegation
+	// Instances are the instance scenarios by name (instances.go): a named instance on a
+	// dynamic port, listeners, a cluster instance, an alias. Empty when the domain was
+	// seeded without them.
+	Instances map[string]InstanceScenario
+	// DNSServer is the DC's DNS server (host:port), which serves the scenario hosts' A
+	// records and the Alias's CNAME; "" when the domain was seeded without it.
+	DNSServer string
 }
 
 // Scenario hosts, the keys of Domain.Hosts.
@@ -361,6 +368,7 @@ func FromEnv(getenv func(string) string) (Domain, error) {
 		}
 	}
 	readDelegation(&d, getenv, &problems)
+	readInstances(&d, getenv, &problems)
 	d.Passwords[d.Principal] = d.BindPassword
 	if len(problems) > 0 {
 		return Domain{}, errors.New(strings.Join(problems, "; "))
@@ -382,6 +390,17 @@ func (d Domain) Host(t testing.TB, name string) Host {
 		t.Fatalf("test domain has no host %q (have %v)", name, HostNames())
 	}
 	return h
+}
+
+// Instance returns the named instance scenario, failing the test when the domain has
+// none of that name (an older scripts/testdomain.sh seeded it, or the name is wrong).
+func (d Domain) Instance(t testing.TB, name string) InstanceScenario {
+	t.Helper()
+	s, ok := d.Instances[name]
+	if !ok {
+		t.Fatalf("test domain has no instance scenario %q: it was seeded by an older scripts/testdomain.sh, or the name is wrong (want one of %v)", name, InstanceNames())
+	}
+	return s
 }
 
 // PrincipalName is Principal@Realm.
