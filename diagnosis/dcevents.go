@@ -22,7 +22,7 @@ func (dcEventsRule) Name() string { return "dc-events" }
 
 func (dcEventsRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	explained := map[triage.CauseID]bool{}
-	for _, e := range sqlEvents(obs, triage.Msg17806) {
+	for _, e := range sspiFailures(obs) {
 		explained[sspiCauseIn(e.Code, t, obs)] = true
 	}
 	n := namesFor(t, obs)

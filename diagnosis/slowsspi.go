@@ -14,13 +14,14 @@ const slowSSPIMillis = 1000
 
 // slowSSPIRule reports logins that timed out while negotiating SSPI (17830 with a
 // large "negotiating SSPI" time), a sign of a slow LSASS or domain controller, when no
-// 17806 0x80090304 already says the LSA failed.
+// 17806 0x80090304 already says the LSA failed. The connectivity ring buffer's logins
+// that spent as long in SSPI processing count alike (slowRingLogins).
 type slowSSPIRule struct{}
 
 func (slowSSPIRule) Name() string { return "slow-sspi" }
 
 func (slowSSPIRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	for _, e := range sqlEvents(obs, triage.Msg17806) {
+	for _, e := range sspiFailures(obs) {
 		if sspiCause(e.Code) == triage.LSAUnresponsive {
 			return nil // sspiRule attaches the slow logins to that finding
 		}
@@ -34,7 +35,8 @@ func (slowSSPIRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 			worst = max(worst, e.Millis)
 		}
 	}
-	if len(slow) == 0 {
+	ring, ringTotal, ringWorst := slowRingLogins(obs)
+	if len(slow) == 0 && len(ring) == 0 {
 		return nil
 	}
 	f := triage.NewFinding(triage.LSAUnresponsive, namesFor(t, obs).vars)
@@ -42,8 +44,17 @@ func (slowSSPIRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 	for _, e := range slow {
 		f.Evidence = append(f.Evidence, e.Evidence(slowSSPIText(e)))
 	}
-	f.Summary = fmt.Sprintf("%s to %s timed out while negotiating SSPI (up to %d ms): the Local Security Authority or its domain controller is slow",
-		human.Count(total, "login", "logins"), t.Host, worst)
+	f.Evidence = append(f.Evidence, ring...)
+	if len(slow) > 0 {
+		f.Summary = fmt.Sprintf("%s to %s timed out while negotiating SSPI (up to %d ms): the Local Security Authority or its domain controller is slow",
+			human.Count(total, "login", "logins"), t.Host, worst)
+		if len(ring) > 0 {
+			f.Summary += fmt.Sprintf("; SQL Server's connectivity ring buffer also holds %s that spent up to %d ms in SSPI processing", human.Count(ringTotal, "login", "logins"), ringWorst)
+		}
+	} else {
+		f.Summary = fmt.Sprintf("%s to %s spent up to %d ms in SSPI processing (SQL Server's connectivity ring buffer): the Local Security Authority or its domain controller is slow",
+			human.Count(ringTotal, "login", "logins"), t.Host, ringWorst)
+	}
 	return []triage.Finding{f}
 }
 

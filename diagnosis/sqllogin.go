@@ -10,8 +10,10 @@ import (
 // sqlLoginRule reads the checker's own integrated-authentication logins to the
 // instances: a login refused as from an untrusted domain (18452) or as failed (18456),
 // and a successful remote login that used NTLM, which means no Kerberos ticket could be
-// had for the instance's SPN. When the directory checks explain the SPN, their findings
-// carry the cause and this rule only adds the login as evidence to none of its own.
+// had for the instance's SPN; remote clients on NTLM in SQL Server's own view of its
+// connections (sqlview.go) are evidence of the same finding. When the directory
+// checks explain the SPN, their findings carry the cause and this rule only adds the
+// login as evidence to none of its own.
 type sqlLoginRule struct{}
 
 func (sqlLoginRule) Name() string { return "sql-login" }
@@ -19,6 +21,7 @@ func (sqlLoginRule) Name() string { return "sql-login" }
 func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	n := namesFor(t, obs)
 	var out []triage.Finding
+	connections := ntlmConnectionEvidence(t, obs) // SQL Server's view, on the first NTLM finding
 	for _, l := range obs.SQL {
 		ev := triage.Evidence{Check: "sql", Source: triage.SourceSQL}
 		switch {
@@ -28,7 +31,8 @@ func (sqlLoginRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 			}
 			f := triage.NewFinding(triage.KerberosNTLMFallback, n.vars)
 			ev.Text = fmt.Sprintf("login to %s (%s) succeeded with auth_scheme NTLM", l.Instance, l.Address)
-			f.Evidence = []triage.Evidence{ev}
+			f.Evidence = append([]triage.Evidence{ev}, connections...)
+			connections = nil
 			out = append(out, f)
 		case !l.OK && l.Number == triage.Msg18452:
 			if spnProblem(obs) || serviceAccountUnusable(obs) {

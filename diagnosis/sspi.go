@@ -62,7 +62,7 @@ func sspiCauseIn(code string, t triage.Target, obs triage.Observations) triage.C
 }
 
 func (sspiRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	failures := sqlEvents(obs, triage.Msg17806)
+	failures := sspiFailures(obs)
 	if len(failures) == 0 {
 		return nil
 	}
@@ -158,6 +158,9 @@ func isSQLProvider(p string) bool {
 }
 
 func sspiText(e triage.LogEvent) string {
+	if e.Log == ringSecurityError {
+		return e.Text // a ring buffer's security error (ringSSPIEvents)
+	}
 	s := "17806 SSPI handshake failed with " + describeSSPI(e.Code)
 	if e.State >= 0 {
 		s += fmt.Sprintf(", state %d", e.State)
@@ -241,16 +244,20 @@ func dcReachEvidence(t triage.Target, obs triage.Observations) []triage.Evidence
 	return out
 }
 
-// corroboration returns the Windows events that point at cause, and for an LSA that
-// does not answer the logins that waited long for SSPI (17830).
+// corroboration returns the Windows events that point at cause, the ring buffer's
+// security errors of the same codes as the 17806, and for an LSA that does not answer
+// the logins that waited long for SSPI (17830, and the connectivity ring buffer's).
 func corroboration(cause triage.CauseID, t triage.Target, obs triage.Observations) []triage.Evidence {
 	out, _ := eventEvidence(cause, t, obs)
+	out = append(out, ringCorroboration(cause, t, obs)...)
 	if cause == triage.LSAUnresponsive {
 		for _, e := range sqlEvents(obs, triage.Msg17830) {
 			if e.Millis >= slowSSPIMillis {
 				out = append(out, e.Evidence(slowSSPIText(e)))
 			}
 		}
+		slow, _, _ := slowRingLogins(obs)
+		out = append(out, slow...)
 	}
 	return out
 }

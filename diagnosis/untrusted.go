@@ -16,7 +16,7 @@ func (untrustedDomainRule) Name() string { return "untrusted-domain" }
 
 func (untrustedDomainRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	events := sqlEvents(obs, triage.Msg18452)
-	if len(events) == 0 || len(sqlEvents(obs, triage.Msg17806)) > 0 {
+	if len(events) == 0 || len(sspiFailures(obs)) > 0 {
 		return nil
 	}
 	f := triage.NewFinding(triage.LoginUntrustedDomain, namesFor(t, obs).vars)

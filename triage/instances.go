@@ -325,11 +325,16 @@ func firstNonEmpty(s ...string) string {
 // ListenerSPNs returns the SPNs clients of the target's listeners ask for: for each
 // listener with an FQDN, MSSQLSvc/LISTENER-FQDN:PORT when its port is known.
 //
-// Source: "Configure a listener for an Always On availability group", Requirements
-// (SPN): "register a Service Principal Name (SPN) for each availability group
-// listener" ... "setspn -A MSSQLSvc/<listener-FQDN>:<port> <domain\account>", on the
-// one service account every replica must share.
-// https://learn.microsoft.com/sql/database-engine/availability-groups/windows/create-or-configure-an-availability-group-listener-sql-server
+// Source: "Connect to an Always On availability group listener", Listeners and
+// Kerberos (SPNs): "A domain administrator must configure a Service Principal Name
+// (SPN) in Active Directory for each availability group listener", on "the service
+// account of the server instance that hosts the availability replica"; "the same
+// service account must be used for all instances in the WSFC cluster"; its example is
+// "setspn -A MSSQLSvc/AG1listener.Adventure-Works.com:1433 corp\svclogin2". Microsoft
+// documents no listener SPN without the port ("Configure a listener for an Always On
+// availability group" has no SPN section), and a listener serves TCP only ("What is
+// an availability group listener?").
+// https://learn.microsoft.com/sql/database-engine/availability-groups/windows/listeners-client-connectivity-application-failover
 func (t Target) ListenerSPNs() []SPNRequirement {
 	var out []SPNRequirement
 	for _, l := range t.Listeners {

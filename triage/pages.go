@@ -40,6 +40,7 @@ var verifiedPages = []string{
 	linkSFURBCD,
 	linkKILEFlags,
 	linkFunctionalLevels,
+	linkListenerKerberos, linkListenerOverview, linkListenerConfigure, linkChangeServiceAccount,
 }
 
 // VerifiedPage reports whether url is one of the pages authtriage has looked up.

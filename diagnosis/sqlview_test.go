@@ -1,0 +1,144 @@
+package diagnosis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/authtriage/authtriage/triage"
+)
+
+// viewObs returns observations with SQL Server's own view of its logins and, when
+// registered, the instance's TCP SPN on the service account.
+func viewObs(registered bool, conns []triage.ConnectionGroup, failures ...triage.RingBufferEvent) triage.Observations {
+	owners := []triage.Account{agAccount("svc_sql01", "user")}
+	if !registered {
+		owners = nil
+	}
+	return triage.Observations{
+		Directory: &triage.DirectoryFacts{NetBIOS: "CORP", RequiredSPNs: []string{"MSSQLSvc/sqlhost01.corp.example:1433"},
+			SPNs: []triage.SPNOwners{{SPN: "MSSQLSvc/sqlhost01.corp.example:1433", Owners: owners}},
+			DNS:  &triage.DNSFacts{FQDN: "sqlhost01.corp.example", Addresses: []string{"10.0.1.11"}}},
+		Instances: &triage.InstanceFacts{Connections: conns, Failures: failures},
+	}
+}
+
+// conn is one row of the grouped sys.dm_exec_connections.
+func conn(scheme, client string, n int) triage.ConnectionGroup {
+	tr := "TCP"
+	if client == "<local machine>" {
+		tr = "Shared memory"
+	}
+	return triage.ConnectionGroup{Instance: "MSSQLSERVER:1433", AuthScheme: scheme, Transport: tr, Client: client, Count: n}
+}
+
+// ring is a group of ring-buffer records of the last 41 minutes.
+func ring(buffer, api, code string, sspiMillis, n int) triage.RingBufferEvent {
+	return triage.RingBufferEvent{Instance: "MSSQLSERVER", Buffer: buffer, API: api, CallingAPI: "SNISecAcceptContext", Code: code,
+		SSPIMillis: sspiMillis, Count: n, First: t0, Last: t0.Add(41 * time.Minute)}
+}
+
+func TestSQLView(t *testing.T) {
+	remote := []triage.ConnectionGroup{
+		conn("NTLM", "10.0.0.7", 5), conn("NTLM", "10.0.0.8", 3), conn("NTLM", "<local machine>", 4),
+		conn("NTLM", "127.0.0.1", 1), conn("NTLM", "10.0.1.11", 2), conn("KERBEROS", "10.0.0.9", 10), conn("SQL", "10.0.0.10", 7),
+	}
+	const sec = "RING_BUFFER_SECURITY_ERROR"
+	tests := []struct {
+		name string
+		obs  triage.Observations
+		want []want
+	}{
+		{
+			name: "remote NTLM where the SPN is registered: counted like the ERRORLOG, local connections left out",
+			obs:  viewObs(true, remote),
+			want: []want{{cause: triage.KerberosNTLMFallback, severity: triage.Warning,
+				summary:  []string{"8 Windows connections to sqlhost01 from 2 remote clients were authenticated with NTLM", "10 other connections used Kerberos"},
+				commands: []string{"setspn -Q MSSQLSvc/sqlhost01.corp.example:1433"}, evidence: 1}},
+		},
+		{
+			name: "only Shared Memory, loopback and the host's own address: NTLM is expected",
+			obs:  viewObs(true, []triage.ConnectionGroup{conn("NTLM", "<local machine>", 40), conn("NTLM", "::1", 2), conn("NTLM", "10.0.1.11", 1)}),
+		},
+		{
+			name: "SPN not registered: the SPN finding says why, no second finding",
+			obs:  viewObs(false, remote),
+			want: []want{{cause: triage.SPNMissing, severity: triage.Critical, evidence: 1}},
+		},
+		{
+			name: "the checker's own NTLM login and the connections: one finding",
+			obs: func() triage.Observations {
+				o := viewObs(true, remote)
+				o.SQL = []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Address: "sqlhost01.corp.example:1433", OK: true, AuthScheme: "NTLM"}}
+				return o
+			}(),
+			want: []want{{cause: triage.KerberosNTLMFallback, severity: triage.Warning, evidence: 2}},
+		},
+		{
+			name: "ring buffer 0x80090311 after the ERRORLOG cycled: dc.unreachable",
+			obs:  viewObs(true, nil, ring(sec, "AcceptSecurityContext", "0x80090311", 0, 4)),
+			want: []want{{cause: triage.DCUnreachable, severity: triage.Critical,
+				summary: []string{"4 Windows logins to sqlhost01", "0x80090311"}, evidence: 1}},
+		},
+		{
+			name: "ring buffer and ERRORLOG with the same code: one finding, the ring buffer corroborates",
+			obs: func() triage.Observations {
+				o := viewObs(true, nil, ring(sec, "AcceptSecurityContext", "0x80090311", 0, 4))
+				o.Logs = []triage.LogEvent{logEv(17806, "0x80090311", 14, 42, "10.0.0.5")}
+				return o
+			}(),
+			want: []want{{cause: triage.DCUnreachable, severity: triage.Critical, summary: []string{"42 Windows logins"}, evidence: 2}},
+		},
+		{
+			name: "ring buffer SEC_E_LOGON_DENIED, upper-case code",
+			obs:  viewObs(true, nil, ring(sec, "AcceptSecurityContext", "0x8009030C", 0, 3)),
+			want: []want{{cause: triage.SSPILogonDenied, severity: triage.Warning, summary: []string{"3 Windows logins"}, evidence: 1}},
+		},
+		{
+			name: "ring buffer error that is not an SSPI status: nothing",
+			obs:  viewObs(true, nil, ring(sec, "ImpersonateSecurityContext", "0x139f", 0, 3)),
+		},
+		{
+			name: "connectivity ring buffer with slow SSPI: lsa.unresponsive warning",
+			obs:  viewObs(true, nil, ring("RING_BUFFER_CONNECTIVITY", "", "", 4200, 6), ring("RING_BUFFER_CONNECTIVITY", "", "", 12, 90)),
+			want: []want{{cause: triage.LSAUnresponsive, severity: triage.Warning,
+				summary: []string{"6 logins to sqlhost01 spent up to 4200 ms in SSPI processing"}, evidence: 1}},
+		},
+		{
+			name: "slow SSPI in the ring buffer corroborates 17806 0x80090304",
+			obs: func() triage.Observations {
+				o := viewObs(true, nil, ring("RING_BUFFER_CONNECTIVITY", "", "", 4200, 6))
+				o.Logs = []triage.LogEvent{logEv(17806, "0x80090304", 14, 3)}
+				return o
+			}(),
+			want: []want{{cause: triage.LSAUnresponsive, severity: triage.Critical, evidence: 2}},
+		},
+		{
+			name: "ring buffer 0x80090304 and slow 17830: one finding with both",
+			obs: func() triage.Observations {
+				o := viewObs(true, nil, ring(sec, "AcceptSecurityContext", "0x80090304", 0, 2))
+				slow := logEv(17830, "0x2746", -1, 4, "10.0.0.9")
+				slow.Millis = 5012
+				o.Logs = []triage.LogEvent{slow}
+				return o
+			}(),
+			want: []want{{cause: triage.LSAUnresponsive, severity: triage.Critical, evidence: 2}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := applyRules(target, tt.obs)
+			checkFindings(t, got, tt.want)
+			if len(got) > 0 && tt.want[0].cause == triage.KerberosNTLMFallback {
+				var ev triage.Evidence
+				for _, e := range got[0].Evidence {
+					if e.Source == triage.SourceSQL && e.Count > 0 {
+						ev = e
+					}
+				}
+				if ev.Count != 8 || len(ev.Clients) != 2 || ev.Clients[0] != "10.0.0.7" {
+					t.Errorf("connections evidence %+v; want 8 connections from 10.0.0.7 and 10.0.0.8", ev)
+				}
+			}
+		})
+	}
+}
