@@ -122,16 +122,16 @@ func (s *Server) serve() {
 		}
 		req := append([]byte(nil), buf[:n]...)
 		answer, what := s.answer(req)
-		// The answer goes out before the request is recorded, so a test that waited for
-		// the request has its answer on the way.
-		if answer != nil && !s.cfg.Silent {
-			s.conn.WriteTo(answer, from)
-		}
+		// The request is recorded before it is answered: a client that has its answer
+		// finds its request in Requests.
 		s.mu.Lock()
 		s.reqs = append(s.reqs, what)
 		close(s.changed)
 		s.changed = make(chan struct{})
 		s.mu.Unlock()
+		if answer != nil && !s.cfg.Silent {
+			s.conn.WriteTo(answer, from)
+		}
 	}
 }
 

@@ -94,6 +94,9 @@ func TestInstanceUnknownIsSilence(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, s)
 		}
 	}
+	if err := fake.WaitRequests(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
 	if got := fake.Requests(); len(got) != 1 || got[0] != "CLNT_UCAST_INST PAYROLL" {
 		t.Errorf("requests = %q", got)
 	}
