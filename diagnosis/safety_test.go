@@ -368,6 +368,7 @@ func safetyScenarios() []safetyScenario {
 		}},
 	}
 	out = append(out, delegationSafetyScenarios()...)
+	out = append(out, instanceSafetyScenarios()...)
 	out = append(out, listenerSafetyScenarios()...)
 	states := []int{-1, 1, 2, 5, 6, 7, 8, 9, 11, 12, 13, 18, 38, 40, 46, 58, 62, 65, 102, 111, 122, 123, 124, 126, 128, 132, 133, 999}
 	for _, login := range unsafeLogins {

@@ -16,7 +16,8 @@ import (
 // names that cannot be the same account count as another (ownerIs). A missing SPN that
 // TCP clients ask for is critical; a missing Named Pipes and Shared Memory form alone
 // is a warning. A ticket request that failed for the same SPN is attached as
-// corroboration.
+// corroboration. An SPN whose fault another rule reports (reportedElsewhere: an old
+// port's SPN, a cluster node's, an alias's) is left to that rule.
 type spnRule struct{}
 
 func (spnRule) Name() string { return "spn" }
@@ -35,6 +36,9 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 	}
 	var out []triage.Finding
 	for _, so := range d.SPNs {
+		if reportedElsewhere(t, obs, so) {
+			continue
+		}
 		vars := n.with(triage.PHSPN, so.SPN, triage.PHAccount, want)
 		switch {
 		case len(so.Owners) == 0:
@@ -120,6 +124,15 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 		}
 	}
 	return out
+}
+
+// reportedElsewhere reports whether another rule reports the fault of so, a required
+// SPN, so that one fault gives one finding: the SPN of the current port missing while
+// an old port's is registered (stalePortRule), a clustered instance's SPN on a node
+// (clusterRule), the canonical name's SPN missing while an alias's is registered
+// (aliasRule).
+func reportedElsewhere(t triage.Target, obs triage.Observations, so triage.SPNOwners) bool {
+	return (len(so.Owners) == 0 && staleReported(t, obs, so.SPN)) || clusterReported(t, obs, so) || aliasReported(t, obs, so)
 }
 
 // setspn returns the setspn command with switch flag (-S registers an SPN after

@@ -22,6 +22,7 @@ func TestCatalog(t *testing.T) {
 		"delegation.user_sensitive", "delegation.protocol_transition", "delegation.unconstrained_blocked",
 		"delegation.ntlm_first_hop", "delegation.backend_spn_missing", "delegation.resource_based",
 		"delegation.protection_not_enforced",
+		"instance.dynamic_port", "instance.port_mismatch", "spn.stale_port", "cluster.spn_on_node", "name.alias", "name.server_name",
 		"listener.spn_missing", "listener.spn_wrong_account", "listener.accounts_differ", "listener.dns_mismatch",
 	}
 	seen := map[triage.CauseID]bool{}

@@ -28,6 +28,7 @@ var benign = map[string]string{
 	PHCode: "0x7 KDC_ERR_S_PRINCIPAL_UNKNOWN", PHSam: "svc_sql02", PHSetAD: "Set-ADUser", PHLogin: `CORP\app`,
 	PHSPNs:       ListValue("MSSQLSvc/sqlbe02.corp.example:1433", "MSSQLSvc/sqlbe02.corp.example"),
 	PHPrincipals: ListValue("S-1-5-21-1-2-3-1105", "svc_web02"), PHBackEndSam: "svc_sqlbe02", PHBackEndSetAD: "Set-ADComputer",
+	PHWrongSPN: "MSSQLSvc/sqlhost02.corp.example:49833", PHServerName: `OLDHOST02\SALES`, PHNewServerName: `SQLHOST02\SALES`,
 }
 
 // hostileValues returns, for placeholder ph, values made of each hostile string
@@ -252,7 +253,7 @@ func TestKinds(t *testing.T) {
 // said in the step's text. Values Active Directory allows are never left out.
 func TestCatalogCommandsReadBack(t *testing.T) {
 	placeholders := []string{PHHost, PHFQDN, PHDomain, PHSPN, PHAccount, PHWrong, PHCode, PHSam, PHSetAD, PHLogin,
-		PHSPNs, PHPrincipals, PHBackEndSam, PHBackEndSetAD}
+		PHSPNs, PHPrincipals, PHBackEndSam, PHBackEndSetAD, PHWrongSPN, PHServerName, PHNewServerName}
 	var cases []map[string]string
 	cases = append(cases, benign)
 	for _, ph := range placeholders {
@@ -359,6 +360,9 @@ func TestShells(t *testing.T) {
 			want := ShellPowerShell
 			if c.ID == KeytabStale {
 				want = ShellSh
+			}
+			if c.ID == NameServerNameChanged { // sp_dropserver and sp_addserver
+				want = ShellTSQL
 			}
 			if s.Command != nil && s.Command.Shell != want {
 				t.Errorf("%s: %q is for %q; want %q", c.ID, s.Command.Template(), s.Command.Shell, want)

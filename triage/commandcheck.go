@@ -74,7 +74,7 @@ func isAccountSlot(ph string) bool { return ph == PHAccount || ph == PHWrong }
 // checkKind returns why v is not a value of the kind placeholder ph stands for.
 func checkKind(ph, v string) string {
 	switch ph {
-	case PHSPN, PHSPNs:
+	case PHSPN, PHSPNs, PHWrongSPN:
 		return checkSPN(v)
 	case PHAccount, PHWrong:
 		return checkAccount(v)
@@ -98,7 +98,7 @@ func checkKind(ph, v string) string {
 			return ""
 		}
 		return "is not Set-ADUser, Set-ADComputer or Set-ADServiceAccount"
-	case PHLogin:
+	case PHLogin, PHServerName, PHNewServerName:
 		// A login name is a sysname: at most 128 characters. "QUOTENAME
 		// (Transact-SQL)", https://learn.microsoft.com/sql/t-sql/functions/quotename-transact-sql
 		if utf8.RuneCountInString(v) > 128 {

@@ -40,6 +40,7 @@ var verifiedPages = []string{
 	linkSFURBCD,
 	linkKILEFlags,
 	linkFunctionalLevels,
+	linkStaticPort, linkStaticOrDynamic, linkRenameHost, linkServerProperty, linkIEKerberos,
 	linkListenerKerberos, linkListenerOverview, linkListenerConfigure, linkChangeServiceAccount,
 }
 
