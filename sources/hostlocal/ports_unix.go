@@ -35,8 +35,8 @@ func ConfiguredPorts(ctx context.Context) ([]triage.InstanceView, error) {
 //
 // Source: "Configure SQL Server on Linux with the mssql-conf tool", Change the TCP
 // port: "The network.tcpport setting changes the TCP port where SQL Server listens
-// for connections. By default, this port is set to 1433."; mssql-conf writes it to
-// /var/opt/mssql/mssql.conf as tcpport under [network].
+// for connections. By default, this port is set to 1433."; its "mssql.conf format"
+// example of /var/opt/mssql/mssql.conf holds it as "tcpport = 1401" under [network].
 // https://learn.microsoft.com/sql/linux/sql-server-linux-configure-mssql-conf
 func ReadMssqlConf(ctx context.Context, path string) ([]triage.InstanceView, error) {
 	port := defaultTCPPort
