@@ -67,6 +67,17 @@ type sharedAccount struct {
 	// fromHost is set when no replica's account is known and name is the account SQL
 	// Server on the triaged host runs as.
 	fromHost bool
+	// unknown are the replicas whose account is not known.
+	unknown []string
+}
+
+// partly says which replicas' accounts were not read when others were: "" or
+// " (what SQLHOST03 runs as was not read)".
+func (s sharedAccount) partly() string {
+	if len(s.unknown) == 0 || len(s.accounts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (what %s %s as was not read)", human.List(s.unknown), human.Plural(len(s.unknown), "runs", "run"))
 }
 
 func sharedAccountOf(l triage.Listener, t triage.Target, obs triage.Observations) sharedAccount {
@@ -74,9 +85,14 @@ func sharedAccountOf(l triage.Listener, t triage.Target, obs triage.Observations
 	var s sharedAccount
 	for _, r := range l.Replicas {
 		if r.ServiceAccount == "" {
+			s.unknown = append(s.unknown, r.Server)
 			continue
 		}
 		ra := replicaAccount{replica: r, owner: replicaOwner(r, domain)}
+		if ra.owner == "" {
+			s.unknown = append(s.unknown, r.Server)
+			continue
+		}
 		s.accounts = append(s.accounts, ra)
 		placed := false
 		for i, g := range s.groups {
@@ -101,7 +117,12 @@ func sharedAccountOf(l triage.Listener, t triage.Target, obs triage.Observations
 
 // replicaOwner returns the account that acts for replica r on the network, as setspn
 // takes it: its service account, or DOMAIN\HOST$ for a virtual account, Network
-// Service or Local System, HOST being the replica's server name without the instance.
+// Service or Local System, HOST being the replica's server name without the instance;
+// "" when that host is not known. "Configure Windows Service Accounts and
+// Permissions": "Services that run as virtual accounts access network resources by
+// using the credentials of the computer account in the format
+// <domain_name>\<computer_name>$"
+// (https://learn.microsoft.com/sql/database-engine/configure-windows/configure-windows-service-accounts-and-permissions).
 func replicaOwner(r triage.Replica, domain string) string {
 	if !triage.IsVirtualAccount(r.ServiceAccount) {
 		return r.ServiceAccount
@@ -178,8 +199,8 @@ func judgeListener(l triage.Listener, t triage.Target, obs triage.Observations) 
 			}
 			runs = append(runs, fmt.Sprintf("%s on %s", g[0].owner, human.List(servers)))
 		}
-		f.Summary = fmt.Sprintf("The replicas behind the availability-group listener %s run as %d different service accounts (%s): Kerberos through the listener can work only on the replicas that run as the account owning its SPN",
-			name, len(shared.groups), strings.Join(runs, "; "))
+		f.Summary = fmt.Sprintf("The replicas behind the availability-group listener %s run as %d different service accounts (%s)%s: Kerberos through the listener can work only on the replicas that run as the account owning its SPN",
+			name, len(shared.groups), strings.Join(runs, "; "), shared.partly())
 		f.Evidence = append(f.Evidence, replicaEvidence(l)...)
 		if probe != nil {
 			f.Evidence = append(f.Evidence, probeEvidence(*probe))
@@ -215,7 +236,7 @@ func judgeListener(l triage.Listener, t triage.Target, obs triage.Observations) 
 			f.Summary += fmt.Sprintf(". It belongs on the account every replica runs as: %s, which SQL Server on %s runs as (the other replicas' accounts were not read)", shared.name, t.ShortName())
 			f.Evidence = append(f.Evidence, replicaEvidence(l)...)
 		default:
-			f.Summary += fmt.Sprintf(". It belongs on %s, the account every replica runs as", shared.name)
+			f.Summary += fmt.Sprintf(". It belongs on %s, the account every replica runs as%s", shared.name, shared.partly())
 			f.Evidence = append(f.Evidence, replicaEvidence(l)...)
 		}
 		f.Summary += ". Microsoft documents only this form, with the port, for a listener"
@@ -247,8 +268,8 @@ func judgeListener(l triage.Listener, t triage.Target, obs triage.Observations) 
 			f.Remediation = append(f.Remediation, triage.NewStep("Register it on the account every replica runs as",
 				setspn("-S", triage.PHSPN, triage.PHAccount), map[string]string{triage.PHSPN: probe.SPN, triage.PHAccount: shared.name}))
 		}
-		f.Summary = fmt.Sprintf("%s, the SPN of the availability-group listener %s, is registered on %s, not on %s, the account the replicas run as",
-			probe.SPN, name, human.List(what), shared.name)
+		f.Summary = fmt.Sprintf("%s, the SPN of the availability-group listener %s, is registered on %s, not on %s, the account the replicas run as%s",
+			probe.SPN, name, human.List(what), shared.name, shared.partly())
 		if held {
 			f.Summary += fmt.Sprintf(" (%s holds it too: the KDC cannot tell which key to use)", shared.name)
 		}

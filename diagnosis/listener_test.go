@@ -76,6 +76,21 @@ func TestListenerRules(t *testing.T) {
 				commands: []string{`setspn -S ` + agSPN + ` CORP\svc_sql01`}, evidence: 2}},
 		},
 		{
+			name:   "SPN missing, one replica not asked: the other's account, and the reader is told",
+			target: agTarget(`CORP\svc_sql01`, "", func(l *triage.Listener) { l.Replicas[1].Err = "login failed" }),
+			obs:    agProbe(),
+			want: []want{{cause: triage.ListenerSPNMissing, severity: triage.Critical,
+				summary:  []string{`It belongs on CORP\svc_sql01, the account every replica runs as (what SQLHOST02\SALES runs as was not read)`},
+				commands: []string{`setspn -S ` + agSPN + ` CORP\svc_sql01`}, evidence: 3}},
+		},
+		{
+			name: "a replica on a virtual account whose host is not known is not guessed at",
+			target: agTarget(`CORP\svc_sql01`, `NT Service\MSSQLSERVER`, func(l *triage.Listener) {
+				l.Replicas[1].Server, l.Replicas[1].FQDN = "", ""
+			}),
+			obs: agProbe(svc),
+		},
+		{
 			name:   "SPN on a replica's computer account",
 			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, nil),
 			obs:    agProbe(agAccount("SQLHOST02$", "computer")),
@@ -180,6 +195,7 @@ func TestListenerRules(t *testing.T) {
 // unquoted: each command reads back as exactly the words meant, or is left out with
 // the reason.
 func TestListenerCommandsReadBack(t *testing.T) {
+	written := 0
 	for _, h := range append([]string{"ok"}, hostile...) {
 		fqdn := "ag1" + h + ".corp.example"
 		spn := "MSSQLSvc/" + fqdn + ":1433"
@@ -204,6 +220,7 @@ func TestListenerCommandsReadBack(t *testing.T) {
 						}
 						continue
 					}
+					written++
 					words := readBack(t, s)
 					switch words[0] {
 					case "setspn":
@@ -221,6 +238,9 @@ func TestListenerCommandsReadBack(t *testing.T) {
 				}
 			}
 		}
+	}
+	if written < 10 {
+		t.Errorf("only %d commands were written; names Active Directory allows must be", written)
 	}
 }
 
