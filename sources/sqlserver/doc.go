@@ -54,7 +54,10 @@
 //
 // Only fixed statements run: the three queries of Logins, SELECT SYSUTCDATETIME(),
 // DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) and sp_readerrorlog called as a procedure
-// with integer arguments, and the SELECT of LinkedServers. The login and each query
+// with integer arguments, the SELECT of LinkedServers, and the SELECTs of Inspect
+// (SERVERPROPERTY and the listener, registry, service, cluster, availability-group,
+// connection and ring-buffer views; each names in its comment the permission it needs,
+// and one the login may not read is a note). The login and each query
 // are bounded by Config.Timeout and by the caller's context, down to the socket: a
 // server that accepts the connection and never answers costs Timeout, not more.
 package sqlserver

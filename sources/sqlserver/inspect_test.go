@@ -24,7 +24,7 @@ const (
   <ConnectivityTraceRecord>
     <RecordType>LoginTimers</RecordType>
     <Spid>0</Spid>
-    <SniConnectionId>22BF6970-70C0-4D4D-B347-7FB6EDB9CB36</SniConnectionId>
+    <SniConnectionId>%s</SniConnectionId>
     <SniConsumerError>17830</SniConsumerError>
     <SniProvider>7</SniProvider>
     <State>11</State>
@@ -75,8 +75,8 @@ func standalone() *tdsfake.Inspect {
 		RingBuffers: tdsfake.RingBuffers{MsTicks: msTicks, Now: serverNow, Records: []tdsfake.RingBufferRecord{
 			{Type: "RING_BUFFER_SECURITY_ERROR", Timestamp: msTicks - 60_000, Record: fmt.Sprintf(securityRecord, 7, msTicks-60_000)},
 			{Type: "RING_BUFFER_SECURITY_ERROR", Timestamp: msTicks - 3_600_000, Record: fmt.Sprintf(securityRecord, 3, msTicks-3_600_000)},
-			{Type: "RING_BUFFER_CONNECTIVITY", Timestamp: msTicks - 120_000, Record: fmt.Sprintf(loginTimersRecord, 9, msTicks-120_000, "10.0.0.9", 15002, 14998)},
-			{Type: "RING_BUFFER_CONNECTIVITY", Timestamp: msTicks - 240_000, Record: fmt.Sprintf(loginTimersRecord, 8, msTicks-240_000, "10.0.0.7", 15001, 12000)},
+			{Type: "RING_BUFFER_CONNECTIVITY", Timestamp: msTicks - 120_000, Record: fmt.Sprintf(loginTimersRecord, 9, msTicks-120_000, "22BF6970-70C0-4D4D-B347-7FB6EDB9CB36", "10.0.0.9", 15002, 14998)},
+			{Type: "RING_BUFFER_CONNECTIVITY", Timestamp: msTicks - 240_000, Record: fmt.Sprintf(loginTimersRecord, 8, msTicks-240_000, "4BBB38FE-B46A-4D6E-917F-5D473464448B", "10.0.0.7", 15001, 12000)},
 			{Type: "RING_BUFFER_CONNECTIVITY", Timestamp: msTicks - 10, Record: connectionCloseRecord},
 			{Type: "RING_BUFFER_SCHEDULER_MONITOR", Timestamp: msTicks - 10, Record: `<Record id="1"/>`},
 		}},

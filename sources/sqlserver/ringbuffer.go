@@ -132,7 +132,9 @@ type ringRecord struct {
 	// SSPIMillis is a connectivity record's LoginTimers/SspiProcessingInMilliseconds.
 	SSPIMillis int
 	Client     string // a connectivity record's RemoteHost
-	Time       time.Time
+	// Conn is a connectivity record's SniConnectionId, "" when it is absent or zero.
+	Conn string
+	Time time.Time
 }
 
 // failure reports whether the record tells of a failure: every security record, and
@@ -157,8 +159,8 @@ func (r ringRecord) failure() bool {
 //     the buffer "captures a record for each server-initiated connection closure,
 //     including each kill of a session or Login Failed event"; a record is
 //     <Record id type="RING_BUFFER_CONNECTIVITY" time><ConnectivityTraceRecord> with
-//     <RecordType>ConnectionClose</RecordType>, <RecordSource>, <Spid>, <RemoteHost>,
-//     <RemotePort> and more.
+//     <RecordType>ConnectionClose</RecordType>, <RecordSource>, <Spid>, <SniConnectionId>,
+//     <RemoteHost>, <RemotePort> and more.
 //   - "Collect the Connectivity Ring Buffer", Microsoft CSS,
 //     https://github.com/microsoft/CSS_SQL_Networking_Tools/wiki/Collect-the-Connectivity-Ring-Buffer:
 //     reads /Record/ConnectivityTraceRecord/RecordType, SniConsumerError (as the error
@@ -182,7 +184,7 @@ func (r ringRecord) failure() bool {
 // they are read by name at any depth, so that another nesting still reads.
 func recordField(name string) bool {
 	switch name {
-	case "RecordType", "SniConsumerError", "State", "RemoteHost", "OSError", "SspiProcessingInMilliseconds",
+	case "RecordType", "SniConsumerError", "State", "RemoteHost", "OSError", "SspiProcessingInMilliseconds", "SniConnectionId",
 		"ErrorCode", "APIName", "CallingAPIName":
 		return true
 	}
@@ -274,6 +276,9 @@ func parseRecord(buffer, text string) (ringRecord, error) {
 		rec.State = number(fields["State"])
 		rec.SSPIMillis = max(number(fields["SspiProcessingInMilliseconds"]), 0)
 		rec.Code = hexCode(fields["OSError"])
+		if id := fields["SniConnectionId"]; strings.Trim(id, "0-") != "" {
+			rec.Conn = strings.ToUpper(id)
+		}
 	}
 	return rec, nil
 }
@@ -314,7 +319,9 @@ func hexCode(s string) string {
 // groupRecords groups records that mean the same thing (same buffer, API, calling
 // API, code, number and state) into events of instance, the latest first: Count, First
 // and Last, the distinct clients sorted (at most triage.MaxClients) and the largest
-// SSPI time.
+// SSPI time. Connectivity records of one connection (the same SniConnectionId) that
+// mean the same thing, as an Error and a LoginTimers record of one failed login may,
+// count once.
 func groupRecords(instance string, recs []ringRecord) []triage.RingBufferEvent {
 	type key struct {
 		buffer, api, calling, code string
@@ -323,6 +330,11 @@ func groupRecords(instance string, recs []ringRecord) []triage.RingBufferEvent {
 	var order []key
 	events := map[key]*triage.RingBufferEvent{}
 	clients := map[key]map[string]bool{}
+	type connKey struct {
+		key
+		conn string
+	}
+	seen := map[connKey]bool{}
 	for _, r := range recs {
 		k := key{r.Buffer, r.API, r.CallingAPI, r.Code, r.Number, r.State}
 		ev := events[k]
@@ -334,7 +346,12 @@ func groupRecords(instance string, recs []ringRecord) []triage.RingBufferEvent {
 			events[k], clients[k] = ev, map[string]bool{}
 			order = append(order, k)
 		}
-		ev.Count++
+		if r.Conn == "" || !seen[connKey{k, r.Conn}] {
+			ev.Count++
+		}
+		if r.Conn != "" {
+			seen[connKey{k, r.Conn}] = true
+		}
 		if r.Time.Before(ev.First) {
 			ev.First = r.Time
 		}

@@ -35,15 +35,18 @@ func TestParseRecord(t *testing.T) {
 			name:   "connectivity error",
 			buffer: bufferConnectivity,
 			text: `<Record id="5577586" type="RING_BUFFER_CONNECTIVITY" time="9300997329"><ConnectivityTraceRecord>` +
-				`<RecordType>Error</RecordType><RecordSource>Tds</RecordSource><Spid>80</Spid><OSError>0</OSError>` +
+				`<RecordType>Error</RecordType><RecordSource>Tds</RecordSource><Spid>80</Spid>` +
+				`<SniConnectionId>4bbb38fe-b46a-4d6e-917f-5d473464448b</SniConnectionId><OSError>0</OSError>` +
 				`<SniConsumerError>18456</SniConsumerError><State>8</State><RemoteHost>10.0.0.9</RemoteHost>` +
 				`<RemotePort>51234</RemotePort></ConnectivityTraceRecord></Record>`,
-			want: ringRecord{Buffer: bufferConnectivity, RecordType: "Error", Number: 18456, State: 8, Client: "10.0.0.9"},
+			want: ringRecord{Buffer: bufferConnectivity, RecordType: "Error", Number: 18456, State: 8, Client: "10.0.0.9",
+				Conn: "4BBB38FE-B46A-4D6E-917F-5D473464448B"},
 		},
 		{
 			name:   "login timers with an OS error, first element of each name",
 			buffer: bufferConnectivity,
 			text: `<Record><ConnectivityTraceRecord><RecordType>LoginTimers</RecordType><OSError>10054</OSError>` +
+				`<SniConnectionId>00000000-0000-0000-0000-000000000000</SniConnectionId>` +
 				`<SniConsumerError>17830</SniConsumerError><State>11</State><RemoteHost>&lt;local machine&gt;</RemoteHost>` +
 				`<LoginTimers><SspiProcessingInMilliseconds> 14998 </SspiProcessingInMilliseconds></LoginTimers>` +
 				`<State>99</State></ConnectivityTraceRecord></Record>`,
@@ -134,6 +137,35 @@ func TestGroupRecordsClients(t *testing.T) {
 	if groupRecords("SALES", nil) != nil {
 		t.Error("groupRecords of nothing is not nil")
 	}
+}
+
+func TestGroupRecordsConnection(t *testing.T) {
+	now := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	rec := func(typ, conn string, sspi int, at time.Duration) ringRecord {
+		return ringRecord{Buffer: bufferConnectivity, RecordType: typ, Number: 17830, State: 11, SSPIMillis: sspi,
+			Client: "10.0.0.9", Conn: conn, Time: now.Add(at)}
+	}
+	got := groupRecords("SALES", []ringRecord{
+		rec("Error", "A", 0, 0),
+		rec("LoginTimers", "A", 14998, time.Millisecond), // the same failed login
+		rec("LoginTimers", "B", 12000, time.Minute),
+		rec("Error", "", 0, 2*time.Minute), // no connection id: counts alone
+		rec("Error", "", 0, 3*time.Minute),
+	})
+	want := []triageEvent{{Count: 4, SSPIMillis: 14998, First: now, Last: now.Add(3 * time.Minute)}}
+	var gotShort []triageEvent
+	for _, ev := range got {
+		gotShort = append(gotShort, triageEvent{ev.Count, ev.SSPIMillis, ev.First, ev.Last})
+	}
+	if diff := cmp.Diff(want, gotShort); diff != "" {
+		t.Errorf("groupRecords (-want +got):\n%s", diff)
+	}
+}
+
+// triageEvent is the part of a triage.RingBufferEvent TestGroupRecordsConnection checks.
+type triageEvent struct {
+	Count, SSPIMillis int
+	First, Last       time.Time
 }
 
 func FuzzParseRecord(f *testing.F) {
