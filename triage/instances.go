@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -209,8 +210,8 @@ type RingBufferEvent struct {
 //     clients reach now (InstanceView.Port) where discovery knows it, replacing a
 //     configured one that differs (that disagreement is a finding of its own); when
 //     the target names no instance, every instance discovery found.
-//   - The listeners: the target's, with discovered ones added and a missing port or
-//     FQDN filled in.
+//   - The listeners: the target's, with discovered ones added and what an inventory
+//     listener lacks (port, FQDN, group, addresses, replicas) filled in from discovery.
 //   - The nodes of clustered instances, fully qualified in the target's DNS domain.
 //   - The aliases: the names of the CNAME chain that led to the canonical name.
 //
@@ -260,6 +261,16 @@ func (t Target) Discovered(f *InstanceFacts) Target {
 		}
 		if m.FQDN == "" {
 			m.FQDN = l.FQDN
+		}
+		m.Group = cmp.Or(m.Group, l.Group)
+		if len(m.IPs) == 0 {
+			m.IPs = l.IPs
+		}
+		if len(m.Addresses) == 0 {
+			m.Addresses = l.Addresses
+		}
+		if len(m.Replicas) == 0 {
+			m.Replicas = l.Replicas
 		}
 	}
 	for i, l := range out.Listeners {
