@@ -158,7 +158,10 @@
 #   sqldyn     127.0.1.10  named instance SALES on a dynamic port: svc_sqldyn holds
 #                          MSSQLSvc/sqldyn.corp.test:50100 (the port before the last restart) and
 #                          MSSQLSvc/sqldyn.corp.test:SALES, not :50211, the port the end-to-end
-#                          test's fake listens on        -> instance.dynamic_port, spn.stale_port
+#                          test's fake listens on                      -> spn.stale_port
+#                          (and instance.dynamic_port where a source says the port is dynamic:
+#                          the host's registry through an agent, or SQL Server through a login,
+#                          which the missing SPN of the current port defeats)
 #   aglisten1  127.0.1.20  listener (port 1433) of replicas sqlag1a 127.0.1.21 and sqlag1b
 #                          127.0.1.22, both running as svc_sqlag1, which holds both replicas' SPNs
 #                          (with and without :1433) and no MSSQLSvc/aglisten1 -> listener.spn_missing
@@ -168,7 +171,8 @@
 #                                                                  -> listener.accounts_differ
 #   sqlfci     127.0.1.40  failover-cluster instance (virtual name) on nodes sqlfcin1 127.0.1.41 and
 #                          sqlfcin2 127.0.1.42; svc_sqlfci holds MSSQLSvc/sqlfcin1.corp.test:1433
-#                          (the node's name) and no SPN of sqlfci      -> cluster.spn_on_node
+#                          (the node's name) and no SPN of sqlfci      -> cluster.spn_on_node,
+#                          spn.missing (a warning: the port-less MSSQLSvc/sqlfci.corp.test)
 #   salesdb    (CNAME)     salesdb.corp.test CNAME sqlok.corp.test in Samba's DNS only (added with
 #                          `samba-tool dns add dc1.corp.test corp.test salesdb CNAME sqlok.corp.test`
 #                          as Administrator, whose password `up` keeps in DIR/private/admin.pw);

@@ -119,7 +119,8 @@ func (s InstanceScenario) Account(netbios string) string { return netbios + `\` 
 
 // Hosts are the scenario's hosts that need a fake SQL Server and Browser, the name's own
 // first: the instance, the listener and its replicas, the cluster instance (its nodes
-// host no instance of their own). The Alias has none: its canonical host is HostOK.
+// host no instance of their own). The Alias has none: its canonical host is HostOK,
+// which the triage of the alias checks (Canonical, with the alias in its inventory).
 func (s InstanceScenario) Hosts() []Member {
 	if s.Kind == KindAlias {
 		return nil
@@ -173,8 +174,11 @@ func readInstances(d *Domain, getenv func(string) string, problems *[]string) {
 		{
 			Name: InstanceDynamic, Kind: KindNamedInstance,
 			Scenario: "named instance SALES on a dynamic port; its SPN names the port before the last restart",
-			Causes:   []string{"instance.dynamic_port", "spn.stale_port"},
-			Addr:     addr["sqldyn"], ServiceAccount: "svc_sqldyn", Instance: dynInstance,
+			// instance.dynamic_port too where a source says the port is dynamic: the
+			// host's registry (an agent) or sys.dm_server_registry through a Kerberos
+			// login, which the missing SPN of the current port itself defeats.
+			Causes: []string{"spn.stale_port"},
+			Addr:   addr["sqldyn"], ServiceAccount: "svc_sqldyn", Instance: dynInstance,
 			Port: dynPort, Dynamic: true, OldPort: dynOldPort,
 			SPNs: map[string][]string{
 				spn("sqldyn", fmt.Sprintf(":%d", dynOldPort)): {"svc_sqldyn"},
@@ -209,8 +213,10 @@ func readInstances(d *Domain, getenv func(string) string, problems *[]string) {
 		{
 			Name: ClusterInstance, Kind: KindCluster,
 			Scenario: "failover-cluster instance whose SPN names node sqlfcin1, not the virtual name",
-			Causes:   []string{"cluster.spn_on_node"},
-			Addr:     addr["sqlfci"], ServiceAccount: "svc_sqlfci", Port: 1433, Clustered: true,
+			// spn.missing (a warning) too: the port-less form of the virtual name,
+			// which Named Pipes and Shared Memory clients ask for, is registered nowhere.
+			Causes: []string{"cluster.spn_on_node", "spn.missing"},
+			Addr:   addr["sqlfci"], ServiceAccount: "svc_sqlfci", Port: 1433, Clustered: true,
 			Nodes:   []Member{member("sqlfcin1", ""), member("sqlfcin2", "")},
 			SPNs:    map[string][]string{spn("sqlfcin1", ":1433"): {"svc_sqlfci"}},
 			Missing: []string{spn("sqlfci", ":1433"), spn("sqlfci", "")},
