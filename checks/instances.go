@@ -87,17 +87,17 @@ func (c Instances) Run(ctx context.Context, t triage.Target) (triage.Result, err
 
 	// The Browser, the host's settings and the names are independent: ask them at once.
 	var browsed, configured []triage.InstanceView
-	var wg sync.WaitGroup
+	g := newGroup(0)
 	if c.Browser != nil {
-		wg.Go(func() { browsed = d.browse(ctx) })
+		g.Go(func() { browsed = d.browse(ctx) })
 	}
 	if c.Configured != nil {
-		wg.Go(func() { configured = d.configured(ctx) })
+		g.Go(func() { configured = d.configured(ctx) })
 	}
 	if c.Resolver != nil {
-		wg.Go(func() { d.names(ctx) })
+		g.Go(func() { d.names(ctx) })
 	}
-	wg.Wait()
+	g.Wait()
 	for _, v := range slices.Concat(browsed, configured) {
 		d.add(v)
 	}
@@ -213,15 +213,15 @@ func addClaim(v *triage.InstanceView, c triage.PortClaim) {
 
 // browse asks SQL Server Browser for every instance of the host.
 //
-// Source: [MC-SQLR] 3.2.5 (server, "Waiting For Request From Client"): "the server
-// listens on UDP port 1434 for an incoming request"; for CLNT_UCAST_EX "the server
-// returns information about all available instances".
+// Source: [MC-SQLR] 3.1.5.2 Waiting For Request From Client: "the server listens on
+// UDP port 1434 for an incoming request"; for CLNT_UCAST_EX "the server returns
+// information about all available instances".
 // https://learn.microsoft.com/openspecs/windows_protocols/mc-sqlr/4eea5b65-a848-4deb-99ca-280ebd4e3dc8
 func (d *discovery) browse(ctx context.Context) []triage.InstanceView {
 	views, err := d.c.Browser.Instances(ctx, d.t.FQDN)
 	switch {
 	case err != nil && d.c.NoAnswer != nil && errors.Is(err, d.c.NoAnswer):
-		d.note("SQL Server Browser on %s did not answer (it answers on UDP port 1434, which a firewall may block): %v", d.t.FQDN, err)
+		d.note("%v", err) // says which Browser did not answer, and why that may be
 	case err != nil:
 		d.note("SQL Server Browser on %s: %v", d.t.FQDN, err)
 	case len(views) == 0:
@@ -366,16 +366,53 @@ func (d *discovery) inspect(ctx context.Context) {
 // bounded calls f(0) ... f(n-1), at most maxParallel at once, and returns when all
 // have returned.
 func bounded(n int, f func(i int)) {
-	sem := make(chan struct{}, maxParallel)
-	var wg sync.WaitGroup
+	g := newGroup(maxParallel)
 	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			f(i)
-		})
+		g.Go(func() { f(i) })
 	}
-	wg.Wait()
+	g.Wait()
+}
+
+// A group runs functions in goroutines of their own, at most limit at once (0: no
+// limit). Wait re-panics with the first panic of any of them, in the caller's
+// goroutine, where the Runner recovers a check's panic.
+type group struct {
+	wg       sync.WaitGroup
+	sem      chan struct{}
+	once     sync.Once
+	panicked any
+}
+
+func newGroup(limit int) *group {
+	g := &group{}
+	if limit > 0 {
+		g.sem = make(chan struct{}, limit)
+	}
+	return g
+}
+
+func (g *group) Go(f func()) {
+	if g.sem != nil {
+		g.sem <- struct{}{}
+	}
+	g.wg.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				g.once.Do(func() { g.panicked = p })
+			}
+			if g.sem != nil {
+				<-g.sem
+			}
+		}()
+		f()
+	})
+}
+
+func (g *group) Wait() {
+	g.wg.Wait()
+	if g.panicked != nil {
+		panic(g.panicked)
+	}
 }
 
 // mergeListeners adds the listeners of a source to list: a new one is appended with

@@ -15,7 +15,7 @@ import (
 	"github.com/authtriage/authtriage/triage"
 )
 
-var errNoAnswer = errors.New("no answer within 2s")
+var errNoAnswer = errors.New("SQL Server Browser on sqlhost01.corp.example did not answer within 2s: UDP 1434 may be blocked")
 
 // fakeBrowser answers as SQL Server Browser would, or not at all.
 type fakeBrowser struct {
@@ -182,7 +182,7 @@ func TestInstancesBrowserSilent(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := res.Obs.Instances.Notes
-	if len(notes) != 1 || !strings.Contains(notes[0], "SQL Server Browser on sqlhost01.corp.example did not answer (it answers on UDP port 1434") {
+	if len(notes) != 1 || notes[0] != errNoAnswer.Error() {
 		t.Errorf("notes %q; want the Browser's silence", notes)
 	}
 	if !strings.Contains(res.Detail, "MSSQLSERVER: TCP 1433 (sys.dm_tcp_listener_states)") {
@@ -424,4 +424,16 @@ func TestInstancesHostileNames(t *testing.T) {
 	if r := f.Listeners[0].Replicas[0]; r.FQDN != "" || r.Err == "" || logins.calls.Load() != 0 {
 		t.Errorf("replica %+v, %d logins; want it not dialled", r, logins.calls.Load())
 	}
+}
+
+// TestInstancesPanicReachesTheRunner: a source that panics in one of discovery's
+// goroutines panics in the check's own, where the Runner recovers it.
+func TestInstancesPanicReachesTheRunner(t *testing.T) {
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Errorf("recovered %v; want the source's panic", p)
+		}
+	}()
+	Instances{Configured: func(context.Context) ([]triage.InstanceView, error) { panic("boom") }}.Run(t.Context(), target)
+	t.Error("Run returned")
 }

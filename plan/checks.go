@@ -9,6 +9,7 @@ import (
 
 	"github.com/authtriage/authtriage/checks"
 	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/sources/browser"
 	"github.com/authtriage/authtriage/sources/directory"
 	"github.com/authtriage/authtriage/sources/hostlocal"
 	"github.com/authtriage/authtriage/triage"
@@ -20,7 +21,10 @@ type checkSpec struct {
 	// onHost says the check reads what only the SQL Server host has: it runs in an
 	// agent, never in a client without one.
 	onHost bool
-	build  func(b *builder) (triage.Check, error)
+	// live says the check is listed only when the triage has a live source (see
+	// builder.live): offline, from files alone, it would have nothing to ask.
+	live  bool
+	build func(b *builder) (triage.Check, error)
 }
 
 // checkList is the one list of a triage's checks, in the order reports show them.
@@ -30,6 +34,7 @@ func checkList() []checkSpec {
 	return []checkSpec{
 		{name: "errorlog", build: (*builder).errorLog},
 		{name: "eventlog", build: (*builder).eventLog},
+		{name: "instances", live: true, build: (*builder).instances},
 		{name: "spn", build: (*builder).spn},
 		{name: "account", build: (*builder).account},
 		{name: "kerberos", build: (*builder).kerberos},
@@ -91,6 +96,20 @@ func (b *builder) hasSource() bool {
 	return b.remote || len(b.o.ErrorLogs) > 0 || len(b.o.Events) > 0 || b.o.LDIF != "" ||
 		(b.inInventory && b.h.ErrorLog != "" && b.h.ErrorLog != config.ErrorLogSQL) || (b.inInventory && len(b.h.Events) > 0) ||
 		(cfg != nil && (cfg.Directory != nil || cfg.Kerberos != nil))
+}
+
+// live reports whether the triage has a live source to discover the host's instances
+// from: the agent itself, an agent serving the host, or a directory or Kerberos
+// configuration (the network it names). A triage from files alone has none, and
+// touches no network.
+func (b *builder) live() bool {
+	cfg := b.p.cfg
+	return b.p.o.Agent || b.remote || (cfg != nil && (cfg.Directory != nil || cfg.Kerberos != nil))
+}
+
+// listed reports whether the plan lists the check c.
+func (b *builder) listed(c checkSpec) bool {
+	return (!c.onHost || b.p.o.Agent || b.remote) && (!c.live || b.live())
 }
 
 // onHost reports whether the agent runs on the target host itself.
@@ -252,6 +271,29 @@ func (b *builder) sql() (triage.Check, error) {
 		return nil, err
 	}
 	return checks.SQL{Server: s}, nil
+}
+
+// instances builds the discovery of the host's instances: SQL Server Browser and DNS
+// through the configured resolver, SQL Server's own view where the checker logs in,
+// and the configured ports when the agent runs on the host. Offline, from an LDIF
+// export, nothing is contacted.
+func (b *builder) instances() (triage.Check, error) {
+	if b.ldif != nil {
+		return checks.Instances{NoSource: offline}, nil
+	}
+	r := b.p.ad.Resolver()
+	c := checks.Instances{Browser: browser.Client{Resolver: r}, NoAnswer: browser.ErrNoAnswer, Resolver: r}
+	if b.p.sqlLogins() {
+		s, err := b.p.ad.SQL()
+		if err != nil {
+			return nil, err
+		}
+		c.Inspector, c.Logins = inspector{s}, s
+	}
+	if b.onHost() {
+		c.Configured = hostlocal.ConfiguredPorts
+	}
+	return c, nil
 }
 
 func (b *builder) lsa() (triage.Check, error) {

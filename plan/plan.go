@@ -205,8 +205,8 @@ func (p *Planner) For(ctx context.Context, host string, o Overrides) (Plan, erro
 	local := func(name string) bool { return remote == nil || b.overridden(name) }
 	var remoteNames []string
 	for _, c := range checkList() {
-		if c.onHost && !p.o.Agent && remote == nil {
-			continue // read only by an agent on the host
+		if !b.listed(c) {
+			continue // read only by an agent on the host, or with nothing live to ask
 		}
 		if !local(c.name) {
 			remoteNames = append(remoteNames, c.name)
@@ -220,7 +220,7 @@ func (p *Planner) For(ctx context.Context, host string, o Overrides) (Plan, erro
 	}
 	for _, c := range checkList() {
 		switch {
-		case c.onHost && !p.o.Agent && remote == nil:
+		case !b.listed(c):
 		case local(c.name):
 			check, err := c.build(&b)
 			if err != nil {
@@ -231,6 +231,7 @@ func (p *Planner) For(ctx context.Context, host string, o Overrides) (Plan, erro
 			pl.Checks = append(pl.Checks, proxies[c.name])
 		}
 	}
+	pl.Checks = shareDiscovery(pl.Checks, p.o.Log)
 	return pl, nil
 }
 

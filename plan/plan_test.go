@@ -57,7 +57,9 @@ func names(cs []triage.Check) []string {
 // with one has the agent run them all but those the request's files replace; the
 // agent runs them all itself.
 func TestOneListOfChecks(t *testing.T) {
-	all := []string{"errorlog", "eventlog", "spn", "account", "kerberos", "clock", "dc", "dns", "sql", "delegation", "lsa", "keytab"}
+	all := []string{"errorlog", "eventlog", "instances", "spn", "account", "kerberos", "clock", "dc", "dns", "sql", "delegation", "lsa", "keytab"}
+	// Without a live source (a directory, the KDC, an agent) nothing is discovered.
+	offline := slices.DeleteFunc(slices.Clone(all[:11]), func(s string) bool { return s == "instances" })
 	cfg := withAgent(t, "")
 	client := plan.New(cfg, nil, plan.Options{AnyHost: true})
 	agentSide := plan.New(cfg, nil, plan.Options{Agent: true})
@@ -93,8 +95,8 @@ func TestOneListOfChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := names(pl.Checks); !slices.Equal(got, all[:10]) {
-		t.Errorf("client without an agent: %v; want %v", got, all[:10])
+	if got := names(pl.Checks); !slices.Equal(got, offline) {
+		t.Errorf("client without an agent or a directory: %v; want %v", got, offline)
 	}
 
 	pl, err = agentSide.For(t.Context(), "sqlhost02", plan.Overrides{})
@@ -307,7 +309,7 @@ func TestAdaptersShared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if spn := pl.Checks[2].(checks.SPN); spn.Dir != dir {
+		if spn := plan.Inner(pl.Checks[3]).(checks.SPN); spn.Dir != dir {
 			t.Errorf("spn check's directory %p; want the shared %p", spn.Dir, dir)
 		}
 		if c, _ := ad.Agent(t.Context(), config.Agent{Name: "EAST"}); c != first {
@@ -337,7 +339,7 @@ func TestAgentOnItsHost(t *testing.T) {
 	if len(el.Files) != 1 || !filepath.IsAbs(el.Files[0]) {
 		t.Errorf("errorlog files %v; want the instance's ERRORLOG", el.Files)
 	}
-	kt := pl.Checks[11].(checks.Keytab)
+	kt := pl.Checks[12].(checks.Keytab)
 	if _, err := os.Stat("/var/opt/mssql/secrets/mssql.keytab"); err != nil && kt.Path != "" {
 		t.Errorf("keytab %q read where there is none", kt.Path)
 	}

@@ -1,0 +1,12 @@
+package plan
+
+import "github.com/authtriage/authtriage/triage"
+
+// Inner returns the check a plan's check wraps to run it on the discovered target, or
+// c itself.
+func Inner(c triage.Check) triage.Check {
+	if w, ok := c.(onDiscovered); ok {
+		return w.check
+	}
+	return c
+}
