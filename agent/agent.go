@@ -88,7 +88,9 @@ const maxCheckDuration = 24 * time.Hour
 // DecodeLine parses one line of the triage stream. Fields it does not know are
 // ignored, so that an agent may add some; a line must be either a check with a name
 // and a known status, or the end marker, and nothing may follow the JSON value. A
-// trend (Observations.Trend) must pass triage.Trend.Validate.
+// trend (Observations.Trend) must pass triage.Trend.Validate; the instances
+// discovered (Observations.Instances) must keep within bounds, and their strings are
+// sanitized (checkInstances).
 func DecodeLine(b []byte) (Line, error) {
 	var l Line
 	if err := json.Unmarshal(b, &l); err != nil { // also refuses data after the value
@@ -112,6 +114,11 @@ func DecodeLine(b []byte) (Line, error) {
 	case triage.CheckPass, triage.CheckWarn, triage.CheckFail, triage.CheckError, triage.CheckSkipped:
 	default:
 		return Line{}, fmt.Errorf("bad line: check %q: unknown status %q", l.Check.Name, printable(string(l.Check.Status)))
+	}
+	if l.Observations != nil && l.Observations.Instances != nil {
+		if err := checkInstances(l.Observations.Instances); err != nil {
+			return Line{}, fmt.Errorf("bad line: check %q: instances: %w", l.Check.Name, err)
+		}
 	}
 	return l, nil
 }

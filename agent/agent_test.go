@@ -55,6 +55,29 @@ func TestDecodeLine(t *testing.T) {
 			wantErr: "does not follow"},
 		{name: "a trend's hour off the hour", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T14:54:03Z","hours":[{"start":"2026-11-24T14:30:00Z"}]}}}`,
 			wantErr: "not on the hour"},
+		{name: "instances",
+			line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[{"name":"SALES","ports":[{"source":"browser","port":50177},{"source":"registry","dynamic":true}]},` +
+				`{"name":"BAD;rm"}],"listeners":[{"name":"ag‮1","fqdn":"ag1.corp.example","port":1433,"replicas":[{"server":"SQL1","fqdn":"sql1 .corp.example","error":"` + strings.Repeat("e", 1200) + `"}]}],` +
+				`"names":{"asked":"sqlhost01.corp.example","chain":["a b","sql-a.corp.example"]}}}}`,
+			want: agent.Line{
+				Check: &triage.CheckResult{Name: "instances", Status: triage.CheckPass},
+				Observations: &triage.Observations{Instances: &triage.InstanceFacts{
+					Instances: []triage.InstanceView{{Name: "SALES", Ports: []triage.PortClaim{{Source: triage.PortBrowser, Port: 50177}, {Source: triage.PortRegistry, Dynamic: true}}}},
+					Listeners: []triage.Listener{{FQDN: "ag1.corp.example", Port: 1433, Replicas: []triage.Replica{{Server: "SQL1", Err: strings.Repeat("e", 1000)}}}},
+					Names:     &triage.NameFacts{Asked: "sqlhost01.corp.example", Chain: []string{"sql-a.corp.example"}},
+					Notes:     []string{`an instance named "BAD;rm" was left out: not a valid instance name`},
+				}},
+			}},
+		{name: "instances: a port out of range", line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[{"name":"SALES","ports":[{"source":"browser","port":70000}]}]}}}`,
+			wantErr: "port 70000 is not from 0 to 65535"},
+		{name: "instances: a listener's port out of range", line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"listeners":[{"name":"ag1","port":-1}]}}}`,
+			wantErr: "port -1 is not from 0 to 65535"},
+		{name: "instances: an unknown source", line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[{"name":"SALES","ports":[{"source":"guess","port":1}]}]}}}`,
+			wantErr: `unknown port source "guess"`},
+		{name: "instances: too many", line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[` +
+			strings.Repeat(`{"name":"A"},`, 64) + `{"name":"A"}]}}}`, wantErr: "65 instances; at most 64"},
+		{name: "instances: a negative count", line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"connections":[{"instance":"A","auth_scheme":"NTLM","client":"x","count":-2}]}}}`,
+			wantErr: "negative count"},
 		{name: "a trend ending outside its newest hour", line: `{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T18:54:03Z","hours":[{"start":"2026-11-24T14:00:00Z"}]}}}`,
 			wantErr: "not in the newest hour"},
 	}
@@ -94,6 +117,15 @@ func TestLineRoundTrip(t *testing.T) {
 		},
 		SQL:    []triage.SQLLogin{{Instance: "MSSQLSERVER:1433", Number: 18456, State: 8, ServerTime: at, ReadAt: at}},
 		Agents: []triage.AgentFacts{{Agent: "east", URL: "https://east:8443", Err: "refused", Missing: []string{"sql"}}},
+		Instances: &triage.InstanceFacts{
+			Instances: []triage.InstanceView{{Name: "SALES", Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 50177}}, ServiceAccount: `CORP\svc_sql`}},
+			Listeners: []triage.Listener{{Name: "ag1", FQDN: "ag1.corp.example", Port: 1433, Source: "inventory, sql",
+				Replicas: []triage.Replica{{Server: `SQL1\SALES`, FQDN: "sql1.corp.example", ServiceAccount: `CORP\svc_sql`, Addresses: []string{"10.0.0.1"}}}}},
+			Names:       &triage.NameFacts{Asked: "sql01.corp.example", Chain: []string{"sql-a.corp.example"}, Addresses: []string{"10.0.0.5"}},
+			Connections: []triage.ConnectionGroup{{Instance: "SALES", AuthScheme: "NTLM", Client: "10.0.0.9", Count: 3}},
+			Failures:    []triage.RingBufferEvent{{Instance: "SALES", Buffer: "RING_BUFFER_SECURITY_ERROR", Code: "0x8009030c", Count: 2, First: at.UTC(), Last: at.UTC()}},
+			Notes:       []string{"VIEW SERVER STATE permission was denied on SALES"},
+		},
 		Trend: &triage.Trend{End: at.UTC(), Hours: []triage.HourCount{
 			{Start: at.UTC().Truncate(time.Hour).Add(-time.Hour), LoginFailed: 2},
 			{Start: at.UTC().Truncate(time.Hour), SSPIHandshake: 47, UntrustedDomain: 47},
@@ -123,6 +155,7 @@ func FuzzDecodeLine(f *testing.F) {
 		`{"check":{"name":"spn","status":"skipped","detail":"no directory"}}`,
 		`{"check":{"name":"errorlog","status":"pass"},"observations":{"Trend":{"end":"2026-11-24T14:54:03Z","hours":[{"start":"2026-11-24T14:00:00Z","login_failed":1}]}}}`,
 		`{"check":{"name":"a","status":"pass"},"observations":{"Server":{"StartedAt":"0001-01-01T00:00:00Z"},"Agents":[{"Missing":[]}]}}`,
+		`{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[{"name":"SALES","ports":[{"source":"browser","port":50177}],"nodes":["n1","x y"]}],"listeners":[{"name":"ag","replicas":[{"server":"S","error":"e"}]}],"names":{"asked":"h.example","chain":["a.example"]},"notes":["n"]}}}`,
 	} {
 		f.Add([]byte(s))
 	}
