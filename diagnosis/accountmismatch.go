@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/authtriage/authtriage/triage"
@@ -91,6 +92,10 @@ func runAsOf(t triage.Target, obs triage.Observations) runAs {
 		r.reported = a
 		r.evidence = triage.Evidence{Check: "sql", Source: triage.SourceSQL,
 			Text: fmt.Sprintf("sys.dm_server_services on %s: service_account %s", addr, a)}
+	} else if a, in := discoveredServiceAccount(t, obs.Instances); a != "" {
+		r.reported = a
+		r.evidence = triage.Evidence{Check: "instances", Source: triage.SourceSQL,
+			Text: fmt.Sprintf("sys.dm_server_services on %s: service_account %s", in, a)}
 	}
 	d := obs.Directory
 	if r.reported != "" && r.configured != "" {
@@ -120,6 +125,28 @@ func sqlServiceAccount(logins []triage.SQLLogin) (account, addr string) {
 		}
 	}
 	return account, addr
+}
+
+// discoveredServiceAccount returns the service account the target's instances said
+// they run as when discovery asked them (InstanceView.ServiceAccount), and the first
+// of them, when they all say the same; "" otherwise.
+func discoveredServiceAccount(t triage.Target, f *triage.InstanceFacts) (account, instance string) {
+	if f == nil {
+		return "", ""
+	}
+	for _, v := range f.Instances {
+		asked := len(t.Instances) == 0 || slices.ContainsFunc(t.Instances, func(in triage.Instance) bool {
+			return in.IsDefault() == v.IsDefault() && (in.IsDefault() || strings.EqualFold(in.Name, v.Name))
+		})
+		switch {
+		case v.ServiceAccount == "" || !asked:
+		case account == "":
+			account, instance = v.ServiceAccount, v.Name
+		case !strings.EqualFold(account, v.ServiceAccount):
+			return "", ""
+		}
+	}
+	return account, instance
 }
 
 // sameness is the answer to "are these two names the same account?".
