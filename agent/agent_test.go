@@ -57,7 +57,7 @@ func TestDecodeLine(t *testing.T) {
 			wantErr: "not on the hour"},
 		{name: "instances",
 			line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[{"name":"SALES","ports":[{"source":"browser","port":50177},{"source":"registry","dynamic":true}]},` +
-				`{"name":"BAD;rm"}],"listeners":[{"name":"ag‮1","fqdn":"ag1.corp.example","port":1433,"replicas":[{"server":"SQL1","fqdn":"sql1 .corp.example","error":"` + strings.Repeat("e", 1200) + `"}]}],` +
+				`{"name":"BAD;rm"}],"listeners":[{"name":"ag` + "\u202e" + `1","fqdn":"ag1.corp.example","port":1433,"replicas":[{"server":"SQL1","fqdn":"sql1 .corp.example","error":"` + strings.Repeat("e", 1200) + `"}]}],` +
 				`"names":{"asked":"sqlhost01.corp.example","chain":["a b","sql-a.corp.example"]}}}}`,
 			want: agent.Line{
 				Check: &triage.CheckResult{Name: "instances", Status: triage.CheckPass},

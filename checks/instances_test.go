@@ -84,8 +84,6 @@ func (f *replicaLogins) Logins(ctx context.Context, t triage.Target) []triage.SQ
 	return []triage.SQLLogin{{Instance: t.Instances[0].String(), Number: 18456, State: 5, Connected: true}}
 }
 
-func yes() *bool { b := true; return &b }
-
 var target = triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example"}
 
 // TestInstancesDiscovers: with only the FQDN, the Browser's instances are each asked
