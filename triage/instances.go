@@ -213,7 +213,8 @@ type RingBufferEvent struct {
 //   - The listeners: the target's, with discovered ones added and what an inventory
 //     listener lacks (port, FQDN, group, addresses, replicas) filled in from discovery.
 //   - The nodes of clustered instances, fully qualified in the target's DNS domain.
-//   - The aliases: the names of the CNAME chain that led to the canonical name.
+//   - The aliases: the names of the CNAME chain that led to the canonical name, which
+//     becomes the FQDN when the target was asked for by an alias.
 //
 // f nil returns t unchanged. t's slices are not modified.
 func (t Target) Discovered(f *InstanceFacts) Target {
@@ -299,6 +300,11 @@ func (t Target) Discovered(f *InstanceFacts) Target {
 
 	out.Aliases = slices.Clone(t.Aliases)
 	if f.Names != nil && len(f.Names.Chain) > 0 {
+		// Asked for by an alias: SQL Server registers its SPNs for its computer's own
+		// name, which is where the CNAMEs lead; the alias is a name its clients use.
+		if c := strings.TrimSuffix(f.Names.Canonical(), "."); strings.EqualFold(f.Names.Asked, t.FQDN) && ValidHostName(c) == nil {
+			out.FQDN = c
+		}
 		names := append([]string{f.Names.Asked}, f.Names.Chain[:len(f.Names.Chain)-1]...)
 		for _, a := range names {
 			if a != "" && !slices.ContainsFunc(out.Aliases, func(s string) bool { return strings.EqualFold(s, a) }) {

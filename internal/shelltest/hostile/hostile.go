@@ -30,10 +30,11 @@ var benign = map[string]string{
 	triage.PHSPNs:       triage.ListValue("MSSQLSvc/sqlbe02.corp.example:1433", "MSSQLSvc/sqlbe02.corp.example"),
 	triage.PHPrincipals: triage.ListValue("S-1-5-21-1-2-3-1105", "svc_web02"), triage.PHBackEndSam: "svc_sqlbe02",
 	triage.PHBackEndSetAD: "Set-ADComputer",
+	triage.PHWrongSPN:     "MSSQLSvc/sqlhost02.corp.example:50100", triage.PHServerName: "OLDHOST02", triage.PHNewServerName: "SQLHOST02",
 }
 
 var placeholders = []string{triage.PHSPN, triage.PHAccount, triage.PHWrong, triage.PHSam, triage.PHDomain, triage.PHFQDN, triage.PHSetAD, triage.PHHost,
-	triage.PHSPNs, triage.PHPrincipals, triage.PHBackEndSam}
+	triage.PHSPNs, triage.PHPrincipals, triage.PHBackEndSam, triage.PHWrongSPN, triage.PHServerName, triage.PHNewServerName}
 
 // A Report is a report and, for each command it holds, the words (for T-SQL the
 // tokens, written kind:text) the command means.
@@ -61,7 +62,7 @@ func Reports() []Report {
 			f := triage.NewFinding(c.ID, vars)
 			for j, s := range f.Remediation {
 				if s.Command != "" {
-					r.Want[s.Command] = words(c.Fix[j].Template().Command, vars)
+					r.Want[s.Command] = want(c.Fix[j], vars, ph)
 				}
 			}
 			r.Findings = append(r.Findings, f)
@@ -87,6 +88,36 @@ func Reports() []Report {
 		out = append(out, r)
 	}
 	return out
+}
+
+// want returns what a catalog step's command means with vars, as ReadBack returns it:
+// for a shell, its words (words); for T-SQL, its tokens, read back from the command
+// rendered with a plain stand-in for the value of ph, whose string token then carries
+// the value itself: a hostile value must stay one string literal.
+func want(step triage.FixStep, vars map[string]string, ph string) []string {
+	if step.Command.Shell != triage.ShellTSQL {
+		return words(step.Template().Command, vars)
+	}
+	const standIn = "STANDIN0"
+	plain := map[string]string{}
+	for k, v := range vars {
+		plain[k] = v
+	}
+	plain[ph] = standIn
+	line, err := step.Command.Render(plain)
+	if err != nil {
+		return []string{"cannot render: " + err.Error()}
+	}
+	toks, err := ReadBack(triage.ShellTSQL, line)
+	if err != nil {
+		return []string{"cannot read back: " + err.Error()}
+	}
+	for i, t := range toks {
+		if t == "s:"+standIn {
+			toks[i] = "s:" + vars[ph]
+		}
+	}
+	return toks
 }
 
 // words returns the words a catalog command template means with vars: the template
