@@ -46,6 +46,7 @@ func (spnRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding 
 			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
 				Text: fmt.Sprintf("setspn -Q %s: no account in the forest has this SPN", so.SPN)})
 			f.Evidence = append(f.Evidence, ticketEvidence(d, so.SPN)...)
+			f.Evidence = append(f.Evidence, missingSPNConnections(t, obs, so.SPN)...)
 			switch {
 			case t.TransportOf(so.SPN) == triage.TransportPipes:
 				// "Register a Service Principal Name for Kerberos Connections", Client

@@ -342,3 +342,47 @@ func capClients(clients []string) ([]string, int) {
 	}
 	return clients, 0
 }
+
+// missingSPNConnections returns, as evidence for spn.missing, the remote connections
+// to the instance whose TCP SPN is spn that SQL Server saw authenticated with NTLM:
+// what clients do when the KDC knows no such SPN ("Register a Service Principal Name
+// for Kerberos Connections", Authentication Defaults: when "the SPN lookup fails",
+// connections use NTLM,
+// https://learn.microsoft.com/sql/database-engine/configure-windows/register-a-service-principal-name-for-kerberos-connections).
+// nil when the SPN is not a TCP SPN of the target's, or no such connection was seen.
+func missingSPNConnections(t triage.Target, obs triage.Observations, spn string) []triage.Evidence {
+	f := obs.Instances
+	if f == nil || len(f.Connections) == 0 {
+		return nil
+	}
+	i := slices.IndexFunc(t.SPNRequirements(), func(r triage.SPNRequirement) bool {
+		return r.Transport == triage.TransportTCP && strings.EqualFold(r.SPN, spn)
+	})
+	if i < 0 {
+		return nil
+	}
+	in := t.SPNRequirements()[i].Instance
+	own := hostAddresses(obs)
+	count := 0
+	var clients []string
+	for _, g := range f.Connections {
+		name, _, _ := strings.Cut(g.Instance, ":")
+		if g.Count <= 0 || !strings.EqualFold(g.AuthScheme, "NTLM") || !remoteClient(g.Client, own) ||
+			!strings.EqualFold(name, cmp.Or(in.Name, "MSSQLSERVER")) {
+			continue
+		}
+		count += g.Count
+		if !slices.Contains(clients, g.Client) {
+			clients = append(clients, g.Client)
+		}
+	}
+	if count == 0 {
+		return nil
+	}
+	slices.Sort(clients)
+	ev := triage.Evidence{Check: checkInstances, Source: triage.SourceSQL, Count: count,
+		Text: fmt.Sprintf("sys.dm_exec_connections on %s: %s from %s authenticated with auth_scheme NTLM, as clients do when the SPN they ask for is not registered",
+			in, human.Count(count, "connection", "connections"), human.Count(len(clients), "remote client", "remote clients"))}
+	ev.Clients, ev.MoreClients = capClients(clients)
+	return []triage.Evidence{ev}
+}

@@ -60,9 +60,9 @@ func TestSQLView(t *testing.T) {
 			obs:  viewObs(true, []triage.ConnectionGroup{conn("NTLM", "<local machine>", 40), conn("NTLM", "::1", 2), conn("NTLM", "10.0.1.11", 1)}),
 		},
 		{
-			name: "SPN not registered: the SPN finding says why, no second finding",
+			name: "SPN not registered: the SPN finding says why and carries the remote NTLM connections, no second finding",
 			obs:  viewObs(false, remote),
-			want: []want{{cause: triage.SPNMissing, severity: triage.Critical, evidence: 1}},
+			want: []want{{cause: triage.SPNMissing, severity: triage.Critical, evidence: 2}},
 		},
 		{
 			name: "the checker's own NTLM login and the connections: one finding",
@@ -128,7 +128,7 @@ func TestSQLView(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := applyRules(target, tt.obs)
 			checkFindings(t, got, tt.want)
-			if len(got) > 0 && tt.want[0].cause == triage.KerberosNTLMFallback {
+			if len(got) > 0 && (tt.want[0].cause == triage.KerberosNTLMFallback || tt.want[0].cause == triage.SPNMissing) {
 				var ev triage.Evidence
 				for _, e := range got[0].Evidence {
 					if e.Source == triage.SourceSQL && e.Count > 0 {

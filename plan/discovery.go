@@ -15,10 +15,17 @@ import (
 	"github.com/authtriage/authtriage/triage"
 )
 
-// dependsOnDiscovery names the checks that ask about the target's instances, listeners
-// and names (their SPNs, their tickets, their logins, the account that owns them):
-// they run on the target as discovery describes it.
-var dependsOnDiscovery = []string{"spn", "account", "kerberos", "sql"}
+// dependsOnDiscovery reports whether the check name asks about the target's instances,
+// listeners and names (their SPNs, their tickets, their logins, the account that owns
+// them, the host name's DNS records): such a check runs on the target as discovery
+// describes it.
+func dependsOnDiscovery(name string) bool {
+	switch name {
+	case "spn", "account", "kerberos", "sql", "dns":
+		return true
+	}
+	return false
+}
 
 // shareDiscovery makes the plan's local instances check run once for the plan, and the
 // local checks that depend on it wait for it and run on the discovered target. The
@@ -36,7 +43,7 @@ func shareDiscovery(cs []triage.Check, log *slog.Logger) []triage.Check {
 	out := slices.Clone(cs)
 	out[i] = discoverCheck{d}
 	for j, c := range out {
-		if _, remote := c.(triage.Remote); !remote && slices.Contains(dependsOnDiscovery, c.Name()) {
+		if _, remote := c.(triage.Remote); !remote && dependsOnDiscovery(c.Name()) {
 			out[j] = onDiscovered{check: c, d: d}
 		}
 	}

@@ -241,6 +241,16 @@ func TestIntegrationInstancesAliasDNS(t *testing.T) {
 	if c := checkNamed(t, rep, "instances"); c.Status == triage.CheckError || !strings.Contains(c.Detail, s.FQDN+" -> CNAME "+s.Canonical) {
 		t.Errorf("instances check: %s %q; want the CNAME chain", c.Status, c.Detail)
 	}
+	// The host is judged by its canonical name, as SQL Server registers its SPNs for
+	// it: the alias's missing form is name.alias, not spn.missing, and the alias's
+	// reverse lookup is no DNS fault.
+	var causes []triage.CauseID
+	for _, f := range rep.Findings {
+		causes = append(causes, f.Cause)
+	}
+	if !slices.Equal(causes, []triage.CauseID{triage.NameAlias}) {
+		t.Errorf("asked by the alias, causes %v; want [%s]:\n%s", causes, triage.NameAlias, summaries(rep))
+	}
 }
 
 // startAliasSQL starts the fakes of the alias's canonical host: a Browser and a SQL
