@@ -31,7 +31,7 @@ func delegationCheck(t *testing.T, p *plan.Planner, host string, o plan.Override
 	if i < 0 {
 		t.Fatalf("no delegation check in %v", names(pl.Checks))
 	}
-	c, ok := pl.Checks[i].(checks.Delegation)
+	c, ok := plan.Inner(pl.Checks[i]).(checks.Delegation)
 	if !ok {
 		t.Fatalf("delegation check is a %T", pl.Checks[i])
 	}

@@ -17,11 +17,11 @@ import (
 
 // dependsOnDiscovery reports whether the check name asks about the target's instances,
 // listeners and names (their SPNs, their tickets, their logins, the account that owns
-// them, the host name's DNS records): such a check runs on the target as discovery
-// describes it.
+// them, the host name's DNS records, the linked servers an instance lists): such a
+// check runs on the target as discovery describes it.
 func dependsOnDiscovery(name string) bool {
 	switch name {
-	case "spn", "account", "kerberos", "sql", "dns":
+	case "spn", "account", "kerberos", "sql", "dns", "delegation":
 		return true
 	}
 	return false

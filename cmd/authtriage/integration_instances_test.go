@@ -248,8 +248,8 @@ func TestIntegrationInstancesAliasDNS(t *testing.T) {
 	for _, f := range rep.Findings {
 		causes = append(causes, f.Cause)
 	}
-	if !slices.Equal(causes, []triage.CauseID{triage.NameAlias}) {
-		t.Errorf("asked by the alias, causes %v; want [%s]:\n%s", causes, triage.NameAlias, summaries(rep))
+	if len(causes) == 0 || slices.ContainsFunc(causes, func(c triage.CauseID) bool { return c != triage.NameAlias }) {
+		t.Errorf("asked by the alias, causes %v; want %s alone (one per SPN form):\n%s", causes, triage.NameAlias, summaries(rep))
 	}
 }
 
