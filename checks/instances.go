@@ -446,18 +446,9 @@ func mergeListeners(list, add []triage.Listener, source string) []triage.Listene
 }
 
 // sameName reports whether two names (each an FQDN or, when that is "", a name) are
-// the same host: equal ignoring case, or the same first label when either is short.
+// the same host (triage.SameHost).
 func sameName(afqdn, aname, bfqdn, bname string) bool {
-	a, b := cmp.Or(afqdn, aname), cmp.Or(bfqdn, bname)
-	if strings.EqualFold(a, b) {
-		return true
-	}
-	if strings.Contains(a, ".") && strings.Contains(b, ".") {
-		return false
-	}
-	as, _, _ := strings.Cut(a, ".")
-	bs, _, _ := strings.Cut(b, ".")
-	return strings.EqualFold(as, bs)
+	return triage.SameHost(cmp.Or(afqdn, aname), cmp.Or(bfqdn, bname))
 }
 
 // domain returns the DNS domain of the target's FQDN.

@@ -315,28 +315,24 @@ func (t Target) Discovered(f *InstanceFacts) Target {
 	return out
 }
 
-// sameListener reports whether a and b name the same listener: the same FQDN, or the
-// same first label when either is short.
+// sameListener reports whether a and b name the same listener (SameHost of their FQDNs,
+// or their names where the FQDN is not known).
 func sameListener(a, b Listener) bool {
-	an, bn := firstNonEmpty(a.FQDN, a.Name), firstNonEmpty(b.FQDN, b.Name)
-	if strings.EqualFold(an, bn) {
-		return true
-	}
-	if strings.Contains(an, ".") && strings.Contains(bn, ".") {
-		return false
-	}
-	as, _, _ := strings.Cut(an, ".")
-	bs, _, _ := strings.Cut(bn, ".")
-	return strings.EqualFold(as, bs)
+	return SameHost(cmp.Or(a.FQDN, a.Name), cmp.Or(b.FQDN, b.Name))
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
+// SameHost reports whether two host names name the same host: equal ignoring case, or
+// with the same first label when either is a short name.
+func SameHost(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
 	}
-	return ""
+	if strings.Contains(a, ".") && strings.Contains(b, ".") {
+		return false
+	}
+	as, _, _ := strings.Cut(a, ".")
+	bs, _, _ := strings.Cut(b, ".")
+	return strings.EqualFold(as, bs)
 }
 
 // ListenerSPNs returns the SPNs clients of the target's listeners ask for: for each

@@ -3,6 +3,7 @@ package sqlserver
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net"
 	"net/url"
 	"strconv"
@@ -46,6 +47,18 @@ func (c *Checker) open(ctx context.Context, host string, in triage.Instance, d *
 }
 
 // close closes the connection; the server sees the session end.
+// logIn opens a session to in on host for one reading of the instance, the login
+// bounded by the checker's timeout; its error says where it was logging in to.
+func (c *Checker) logIn(ctx context.Context, host string, in triage.Instance, d *dialer) (*session, error) {
+	lctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	s, err := c.open(lctx, host, in, d)
+	if err != nil {
+		return nil, fmt.Errorf("log in to %s: %w", address(host, in, d.dialled()), timedOut(lctx, err, c.timeout))
+	}
+	return s, nil
+}
+
 func (s *session) close() {
 	s.conn.Close()
 	s.db.Close()

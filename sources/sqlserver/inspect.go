@@ -207,14 +207,9 @@ func (c *Checker) Inspect(ctx context.Context, host string, in triage.Instance) 
 			c.log.ErrorContext(ctx, "sql inspection panicked", "step", step, "panic", r)
 		}
 	}()
-	lctx, cancel := context.WithTimeout(ctx, c.timeout)
-	s, err := c.open(lctx, host, in, d)
+	s, err := c.logIn(ctx, host, in, d)
 	if err != nil {
-		err = timedOut(lctx, err, c.timeout)
-	}
-	cancel()
-	if err != nil {
-		return Inspection{}, fmt.Errorf("log in to %s: %w", address(host, in, d.dialled()), err)
+		return Inspection{}, err
 	}
 	loggedIn = true
 	defer s.close()

@@ -93,14 +93,9 @@ func (c *Checker) LinkedServers(ctx context.Context, t triage.Target, in triage.
 			servers, err = nil, fmt.Errorf("read the linked servers of %s: the SQL Server driver failed: %v", address(host, in, d.dialled()), r)
 		}
 	}()
-	lctx, cancel := context.WithTimeout(ctx, c.timeout)
-	s, err := c.open(lctx, host, in, d)
+	s, err := c.logIn(ctx, host, in, d)
 	if err != nil {
-		err = timedOut(lctx, err, c.timeout)
-	}
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("log in to %s: %w", address(host, in, d.dialled()), err)
+		return nil, err
 	}
 	defer s.close()
 	where := address(host, in, d.dialled())
