@@ -19,21 +19,9 @@ type instanceBrowser interface {
 	Instances(ctx context.Context, host string) ([]triage.InstanceView, error)
 }
 
-// An Inspection is what one instance said about itself through a SQL login: its view
-// of itself (ports, names, cluster, service account), the availability-group
-// listeners it is a replica of, its connections grouped by authentication scheme, its
-// recent security and connectivity failures, and what it would not say, as notes.
-type Inspection struct {
-	View        triage.InstanceView
-	Listeners   []triage.Listener
-	Connections []triage.ConnectionGroup
-	Failures    []triage.RingBufferEvent
-	Notes       []string
-}
-
 // instanceInspector logs in to one instance of a host and asks it about itself.
 type instanceInspector interface {
-	Inspect(ctx context.Context, host string, in triage.Instance) (Inspection, error)
+	Inspect(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error)
 }
 
 // nameResolver is the part of *net.Resolver discovery uses.
@@ -339,7 +327,7 @@ func (d *discovery) inspect(ctx context.Context) {
 		return
 	}
 	list := d.toInspect()
-	results := make([]Inspection, len(list))
+	results := make([]triage.Inspection, len(list))
 	errs := make([]error, len(list))
 	bounded(len(list), func(i int) {
 		results[i], errs[i] = d.c.Inspector.Inspect(ctx, d.t.FQDN, list[i])

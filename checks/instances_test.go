@@ -34,13 +34,13 @@ func (b fakeBrowser) Instances(ctx context.Context, host string) ([]triage.Insta
 
 // fakeInspector answers for each instance by name ("" for the default).
 type fakeInspector struct {
-	answers map[string]Inspection
+	answers map[string]triage.Inspection
 	errs    map[string]error
 	mu      sync.Mutex
 	asked   []triage.Instance
 }
 
-func (f *fakeInspector) Inspect(ctx context.Context, host string, in triage.Instance) (Inspection, error) {
+func (f *fakeInspector) Inspect(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error) {
 	f.mu.Lock()
 	f.asked = append(f.asked, in)
 	f.mu.Unlock()
@@ -90,7 +90,7 @@ var target = triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example"}
 // through a SQL login on the port the Browser gave, and every source's claims are
 // kept with it; the detail says per instance what was seen and what is configured.
 func TestInstancesDiscovers(t *testing.T) {
-	insp := &fakeInspector{answers: map[string]Inspection{
+	insp := &fakeInspector{answers: map[string]triage.Inspection{
 		"SALES": {View: triage.InstanceView{Name: "SALES", ServerName: `SQLHOST01\SALES`, ServiceAccount: `CORP\svc_sales`,
 			Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 50177}, {Source: triage.PortServerRegistry, Dynamic: true}}}},
 		"": {View: triage.InstanceView{Name: "MSSQLSERVER", ServiceAccount: `CORP\svc_sql`, Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1433}}}},
@@ -173,7 +173,7 @@ func TestInstancesInventoryFirst(t *testing.T) {
 // TestInstancesBrowserSilent: a Browser that does not answer is a note, and discovery
 // goes on with SQL Server's own view; one that blocks ends with the context.
 func TestInstancesBrowserSilent(t *testing.T) {
-	insp := &fakeInspector{answers: map[string]Inspection{"": {View: triage.InstanceView{Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1433}}}}}}
+	insp := &fakeInspector{answers: map[string]triage.Inspection{"": {View: triage.InstanceView{Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1433}}}}}}
 	c := Instances{Browser: fakeBrowser{err: errNoAnswer}, NoAnswer: errNoAnswer, Inspector: insp}
 	res, err := c.Run(t.Context(), target)
 	if err != nil {
@@ -199,7 +199,7 @@ func TestInstancesBrowserSilent(t *testing.T) {
 // note; what the Browser said stands.
 func TestInstancesSQLDenied(t *testing.T) {
 	insp := &fakeInspector{
-		answers: map[string]Inspection{"HR": {View: triage.InstanceView{Name: "HR"}, Notes: []string{"VIEW SERVER STATE permission was denied on HR"}}},
+		answers: map[string]triage.Inspection{"HR": {View: triage.InstanceView{Name: "HR"}, Notes: []string{"VIEW SERVER STATE permission was denied on HR"}}},
 		errs:    map[string]error{"SALES": errors.New("login failed: error 18456, state 5")},
 	}
 	c := Instances{
@@ -261,7 +261,7 @@ func TestInstancesSkips(t *testing.T) {
 // its inspection), once per replica, and every name resolved.
 func TestInstancesListeners(t *testing.T) {
 	replicas := []triage.Replica{{Server: `SQLHOST01\SALES`}, {Server: "SQLHOST02"}, {Server: "SQLHOST03"}}
-	insp := &fakeInspector{answers: map[string]Inspection{"SALES": {
+	insp := &fakeInspector{answers: map[string]triage.Inspection{"SALES": {
 		View: triage.InstanceView{Name: "SALES", ServiceAccount: `CORP\svc_a`, Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 50177}}},
 		Listeners: []triage.Listener{
 			{Name: "sales-ag", Port: 1433, Group: "AG1", Replicas: replicas},
@@ -359,7 +359,7 @@ func TestInstancesBounded(t *testing.T) {
 	var active, most atomic.Int32
 	started := make(chan struct{}, 16)
 	release := make(chan struct{})
-	insp := inspectFunc(func(ctx context.Context, host string, in triage.Instance) (Inspection, error) {
+	insp := inspectFunc(func(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error) {
 		n := active.Add(1)
 		for {
 			m := most.Load()
@@ -370,7 +370,7 @@ func TestInstancesBounded(t *testing.T) {
 		started <- struct{}{}
 		<-release
 		active.Add(-1)
-		return Inspection{View: triage.InstanceView{Name: in.Name, Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1000 + in.Port}}}}, nil
+		return triage.Inspection{View: triage.InstanceView{Name: in.Name, Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1000 + in.Port}}}}, nil
 	})
 	tg := target
 	for i := range 10 {
@@ -393,9 +393,9 @@ func TestInstancesBounded(t *testing.T) {
 	}
 }
 
-type inspectFunc func(ctx context.Context, host string, in triage.Instance) (Inspection, error)
+type inspectFunc func(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error)
 
-func (f inspectFunc) Inspect(ctx context.Context, host string, in triage.Instance) (Inspection, error) {
+func (f inspectFunc) Inspect(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error) {
 	return f(ctx, host, in)
 }
 
@@ -405,7 +405,7 @@ func TestInstancesHostileNames(t *testing.T) {
 	logins := &replicaLogins{}
 	c := Instances{
 		Browser: fakeBrowser{views: []triage.InstanceView{{Name: "SALES\u202e; rm -rf /"}, {Name: "HR"}}},
-		Inspector: &fakeInspector{answers: map[string]Inspection{"HR": {
+		Inspector: &fakeInspector{answers: map[string]triage.Inspection{"HR": {
 			View:      triage.InstanceView{Name: "HR"},
 			Listeners: []triage.Listener{{Name: "ag", Port: 1433, Replicas: []triage.Replica{{Server: "bad host$(x)"}}}},
 		}}},

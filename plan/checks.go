@@ -288,7 +288,7 @@ func (b *builder) instances() (triage.Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.Inspector, c.Logins = inspector{s}, s
+		c.Inspector, c.Logins = s, s
 	}
 	if b.onHost() {
 		c.Configured = hostlocal.ConfiguredPorts

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/authtriage/authtriage/checks"
-	"github.com/authtriage/authtriage/sources/sqlserver"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -179,12 +178,4 @@ func discovered(t triage.Target, f *triage.InstanceFacts) triage.Target {
 		out.ServiceAccount = account
 	}
 	return out
-}
-
-// inspector asks an instance about itself through the SQL Server checker's login.
-type inspector struct{ c *sqlserver.Checker }
-
-func (i inspector) Inspect(ctx context.Context, host string, in triage.Instance) (checks.Inspection, error) {
-	r, err := i.c.Inspect(ctx, host, in)
-	return checks.Inspection(r), err
 }

@@ -69,8 +69,8 @@ var sqlhost01 = triage.Target{Host: "sqlhost01", FQDN: "sqlhost01.corp.example"}
 func TestDiscoveryShared(t *testing.T) {
 	var asked atomic.Int32
 	b := countingBrowser{asked: &asked, views: []triage.InstanceView{{Name: "SALES", Ports: []triage.PortClaim{{Source: triage.PortBrowser, Port: 50177}}}}}
-	insp := inspectFunc(func(ctx context.Context, host string, in triage.Instance) (checks.Inspection, error) {
-		return checks.Inspection{View: triage.InstanceView{Name: in.Name, ServiceAccount: `CORP\svc_sales`}}, nil
+	insp := inspectFunc(func(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error) {
+		return triage.Inspection{View: triage.InstanceView{Name: in.Name, ServiceAccount: `CORP\svc_sales`}}, nil
 	})
 	spn, sql, clock := newRecorder("spn"), newRecorder("sql"), newRecorder("clock")
 	cs := shareDiscovery([]triage.Check{spn, checks.Instances{Browser: b, Inspector: insp}, sql, clock}, nil)
@@ -97,9 +97,9 @@ func TestDiscoveryShared(t *testing.T) {
 	}
 }
 
-type inspectFunc func(ctx context.Context, host string, in triage.Instance) (checks.Inspection, error)
+type inspectFunc func(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error)
 
-func (f inspectFunc) Inspect(ctx context.Context, host string, in triage.Instance) (checks.Inspection, error) {
+func (f inspectFunc) Inspect(ctx context.Context, host string, in triage.Instance) (triage.Inspection, error) {
 	return f(ctx, host, in)
 }
 
@@ -163,7 +163,7 @@ func TestDiscoveryBounded(t *testing.T) {
 // the dependents run on the target as given.
 func TestDiscoveryPanics(t *testing.T) {
 	spn := newRecorder("spn")
-	panicky := inspectFunc(func(context.Context, string, triage.Instance) (checks.Inspection, error) { panic("boom") })
+	panicky := inspectFunc(func(context.Context, string, triage.Instance) (triage.Inspection, error) { panic("boom") })
 	cs := shareDiscovery([]triage.Check{checks.Instances{Inspector: panicky}, spn}, nil)
 	rep := triage.Runner{Checks: cs}.Run(t.Context(), sqlhost01)
 	if rep.Checks[0].Status != triage.CheckError || !strings.Contains(rep.Checks[0].Detail, "internal error: boom") {

@@ -29,6 +29,19 @@ type InstanceFacts struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
+// An Inspection is what one instance said about itself through one SQL login: its
+// names, cluster, ports and service account (View), the availability-group listeners
+// it is a replica of, the connections it had open grouped by authentication scheme,
+// and the recent security and connectivity errors of its ring buffers. Notes say, one
+// sentence each, what it did not tell and why.
+type Inspection struct {
+	View        InstanceView
+	Listeners   []Listener
+	Connections []ConnectionGroup
+	Failures    []RingBufferEvent
+	Notes       []string
+}
+
 // PortSource names where a port of an instance was learnt. The values are part of the
 // JSON contract.
 type PortSource string

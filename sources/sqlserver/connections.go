@@ -34,7 +34,7 @@ ORDER BY COUNT(*) DESC, auth_scheme, net_transport, client_net_address`
 
 // readConnections reads qConnections into r.Connections, each with Instance
 // in.String(), and notes when there were more groups than it keeps.
-func readConnections(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readConnections(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	var groups []triage.ConnectionGroup
 	cut := false
 	err := s.query(ctx, qConnections, func(rows *sql.Rows) error {

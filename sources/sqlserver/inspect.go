@@ -15,18 +15,6 @@ import (
 	"github.com/authtriage/authtriage/triage"
 )
 
-// An Inspection is what one instance said about itself through one login: its names,
-// cluster and ports (View), its availability-group listeners, the connections it had
-// open and the recent security and connectivity errors of its ring buffers. Notes say,
-// one sentence each, which of these it did not tell and why.
-type Inspection struct {
-	View        triage.InstanceView
-	Listeners   []triage.Listener
-	Connections []triage.ConnectionGroup
-	Failures    []triage.RingBufferEvent
-	Notes       []string
-}
-
 // The queries Inspect runs, each a fixed SELECT that changes nothing. internal/tdsfake
 // answers each; it mirrors their text, normalized. Every SERVERPROPERTY and sql_variant
 // value is cast to the type the code reads, and bit columns to int.
@@ -155,7 +143,7 @@ type inspectStep struct {
 	// perm is the permission the view needs, for a note when it was refused; "" when
 	// its page names none.
 	perm string
-	run  func(ctx context.Context, s *session, in triage.Instance, r *Inspection) error
+	run  func(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error
 }
 
 const (
@@ -193,14 +181,14 @@ func inspectSteps() []inspectStep {
 //
 // The error is non-nil only when the login failed: it names the address and wraps the
 // driver's or the server's error, as LinkedServers does.
-func (c *Checker) Inspect(ctx context.Context, host string, in triage.Instance) (res Inspection, err error) {
+func (c *Checker) Inspect(ctx context.Context, host string, in triage.Instance) (res triage.Inspection, err error) {
 	d := &dialer{}
 	loggedIn := false
 	step := ""
 	defer func() {
 		if r := recover(); r != nil {
 			if !loggedIn {
-				res, err = Inspection{}, fmt.Errorf("log in to %s: the SQL Server driver failed: %v", address(host, in, d.dialled()), r)
+				res, err = triage.Inspection{}, fmt.Errorf("log in to %s: the SQL Server driver failed: %v", address(host, in, d.dialled()), r)
 				return
 			}
 			res.Notes = append(res.Notes, fmt.Sprintf("Reading %s on %s stopped: the SQL Server driver failed.", step, display.Line(address(host, in, d.dialled()))))
@@ -209,7 +197,7 @@ func (c *Checker) Inspect(ctx context.Context, host string, in triage.Instance) 
 	}()
 	s, err := c.logIn(ctx, host, in, d)
 	if err != nil {
-		return Inspection{}, err
+		return triage.Inspection{}, err
 	}
 	loggedIn = true
 	defer s.close()
@@ -295,7 +283,7 @@ func (s *session) query(ctx context.Context, q string, each func(*sql.Rows) erro
 	return nil
 }
 
-func readServerProperties(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readServerProperties(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	var clustered sql.NullInt64
 	var machine, node, instance, version, server sql.NullString
 	seen := false
@@ -326,7 +314,7 @@ func readServerProperties(ctx context.Context, s *session, in triage.Instance, r
 	return nil
 }
 
-func readListenerStates(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readListenerStates(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	var ports []int
 	n := 0
 	err := s.query(ctx, qListenerStates, func(rows *sql.Rows) error {
@@ -352,7 +340,7 @@ func readListenerStates(ctx context.Context, s *session, in triage.Instance, r *
 	return nil
 }
 
-func readServerRegistry(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readServerRegistry(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	var claims []triage.PortClaim
 	err := s.query(ctx, qServerRegistry, func(rows *sql.Rows) error {
 		var name, data sql.NullString
@@ -395,7 +383,7 @@ func registryPorts(value string, dynamic bool) []triage.PortClaim {
 
 func validPort(p int) bool { return p > 0 && p < 65536 }
 
-func readServices(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readServices(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	account := ""
 	err := s.query(ctx, qServices, func(rows *sql.Rows) error {
 		var name, acct, clustered, node sql.NullString
@@ -414,7 +402,7 @@ func readServices(ctx context.Context, s *session, in triage.Instance, r *Inspec
 	return nil
 }
 
-func readClusterNodes(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readClusterNodes(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	var nodes []string
 	err := s.query(ctx, qClusterNodes, func(rows *sql.Rows) error {
 		var name sql.NullString
@@ -434,7 +422,7 @@ func readClusterNodes(ctx context.Context, s *session, in triage.Instance, r *In
 	return nil
 }
 
-func readAGListeners(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readAGListeners(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	var out []triage.Listener
 	err := s.query(ctx, qAGListeners, func(rows *sql.Rows) error {
 		var group, dns, ip, replica sql.NullString

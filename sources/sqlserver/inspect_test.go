@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/authtriage/authtriage/internal/tdsfake"
-	"github.com/authtriage/authtriage/sources/sqlserver"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -89,12 +88,12 @@ func TestInspect(t *testing.T) {
 	tests := []struct {
 		name    string
 		inspect *tdsfake.Inspect
-		want    sqlserver.Inspection
+		want    triage.Inspection
 	}{
 		{
 			name:    "named instance on a dynamic port",
 			inspect: standalone(),
-			want: sqlserver.Inspection{
+			want: triage.Inspection{
 				View: triage.InstanceView{
 					Name: "SALES", Version: "16.0.4135.4", Clustered: &f,
 					ServerName: `SQL01\SALES`, MachineName: "SQL01", PhysicalNode: "SQL01",
@@ -130,7 +129,7 @@ func TestInspect(t *testing.T) {
 				Services:     []tdsfake.Service{{Name: "SQL Server (MSSQLSERVER)", Account: `CORP\svc_fci`, Clustered: true, Node: "NODE2"}},
 				ClusterNodes: []string{"NODE1", "NODE2"},
 			},
-			want: sqlserver.Inspection{
+			want: triage.Inspection{
 				View: triage.InstanceView{
 					Name: "MSSQLSERVER", Version: "15.0.2000.5", Clustered: &tr,
 					ServerName: "SQLFCI", MachineName: "SQLFCI", PhysicalNode: "NODE2", Nodes: []string{"NODE1", "NODE2"},
@@ -154,7 +153,7 @@ func TestInspect(t *testing.T) {
 					{Group: "AG2", DNSName: "agnoport"},
 				},
 			},
-			want: sqlserver.Inspection{
+			want: triage.Inspection{
 				View: triage.InstanceView{
 					Name: "MSSQLSERVER", Version: "16.0.1000.6", Clustered: &f,
 					ServerName: "SQLA", MachineName: "SQLA", PhysicalNode: "SQLA", ServiceAccount: `NT Service\MSSQLSERVER`,
@@ -169,7 +168,7 @@ func TestInspect(t *testing.T) {
 		},
 		{
 			name: "nothing configured",
-			want: sqlserver.Inspection{
+			want: triage.Inspection{
 				View: triage.InstanceView{Name: "MSSQLSERVER", Clustered: &f, ServerName: "SQL01", ServiceAccount: `NT Service\MSSQLSERVER`},
 			},
 		},

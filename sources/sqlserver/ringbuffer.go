@@ -63,7 +63,7 @@ ORDER BY r.[timestamp] DESC`
 
 // readRingBuffers reads qRingBuffers into r.Failures, grouped, and notes the records
 // it could not read.
-func readRingBuffers(ctx context.Context, s *session, in triage.Instance, r *Inspection) error {
+func readRingBuffers(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	var recs []ringRecord
 	bad := 0
 	err := s.query(ctx, qRingBuffers, func(rows *sql.Rows) error {
