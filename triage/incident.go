@@ -1,0 +1,70 @@
+package triage
+
+import "time"
+
+// A FactorKind names something hosts with the same cause can have in common, which
+// makes their findings one incident. The values are part of the JSON contract.
+type FactorKind string
+
+const (
+	FactorDC      FactorKind = "dc"        // a domain controller the evidence names: dc2.corp.example
+	FactorDomain  FactorKind = "domain"    // the domain the failures are about: corp.example
+	FactorAccount FactorKind = "account"   // a service account the findings are about: CORP\svc_sql
+	FactorOwner   FactorKind = "spn_owner" // the account an SPN is registered on
+	FactorClient  FactorKind = "client"    // a client address the evidence names
+	FactorSubnet  FactorKind = "subnet"    // the /24 (IPv4) or /64 (IPv6) of the clients
+	FactorAgent   FactorKind = "agent"     // the helper agent that did not answer
+	FactorStart   FactorKind = "start"     // the minute (UTC) the failures began, RFC 3339
+)
+
+// A Factor is one thing a finding is about, as correlation compares it across hosts.
+type Factor struct {
+	Kind  FactorKind `json:"kind"`
+	Value string     `json:"value"`
+}
+
+// A Signature is one finding of one host's report reduced to what correlation needs:
+// its cause and severity, when its evidence happened and what it is about. It is small
+// and holds no evidence text, so that a sweep keeps one per finding for every host.
+type Signature struct {
+	Host     string
+	ReportID string
+	Cause    CauseID
+	Severity Severity
+	// First and Last bound the finding's evidence; both are the report's start when its
+	// evidence carries no time (a directory fact, a ticket refused now).
+	First, Last time.Time
+	Factors     []Factor
+}
+
+// An Incident is one cause seen on several hosts at overlapping times with something
+// in common: named once, with the hosts it affects, those checked and not affected,
+// what they share and one set of fixes.
+type Incident struct {
+	// ID is stable for the same cause, shared factors and first minute, so the same
+	// incident found again (by the next sweep, by another replica) keeps its ID.
+	ID       string   `json:"id"`
+	Cause    CauseID  `json:"cause"`
+	Severity Severity `json:"severity"`
+	Title    string   `json:"title"`
+	// Shared is what every affected host's finding has in common (beyond the cause),
+	// the most telling first; empty when they share only the time.
+	Shared    []Factor       `json:"shared"`
+	FirstSeen IncidentHost   `json:"first_seen"`
+	Hosts     []IncidentHost `json:"hosts"` // the affected hosts, by the time each was first seen
+	// Unaffected are the hosts checked in the same window that do not have the cause,
+	// by name: a healthy host on the same DC narrows the cause.
+	Unaffected []string  `json:"unaffected,omitempty"`
+	Last       time.Time `json:"last"`
+	// Fixes is the cause's remediation once for the incident (unlock the account once,
+	// not on every host), its commands as the findings wrote them, each once.
+	Fixes []Step   `json:"fixes"`
+	Links []string `json:"links,omitempty"`
+}
+
+// An IncidentHost is one affected host of an incident and its report.
+type IncidentHost struct {
+	Host     string    `json:"host"`
+	ReportID string    `json:"report_id,omitempty"`
+	First    time.Time `json:"first"`
+}
