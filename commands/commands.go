@@ -6,6 +6,7 @@ package commands
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/authtriage/authtriage/triage"
 )
@@ -19,15 +20,19 @@ const (
 	VerbHistory Verb = "history" // history HOST: the latest reports for a host
 	VerbShow    Verb = "show"    // show ID: a stored report again
 	VerbShare   Verb = "share"   // share ID #channel: post a stored report to a channel
-	VerbHelp    Verb = "help"    // help [COMMAND]: what the commands are
+	// incident [TAG|HOST...]: triage a set of hosts now and name what they share
+	VerbIncident Verb = "incident"
+	VerbHelp     Verb = "help" // help [COMMAND]: what the commands are
 )
 
 // Verbs returns every verb, in the order Help lists them.
-func Verbs() []Verb { return []Verb{VerbCheck, VerbHistory, VerbShow, VerbShare, VerbHelp} }
+func Verbs() []Verb {
+	return []Verb{VerbCheck, VerbIncident, VerbHistory, VerbShow, VerbShare, VerbHelp}
+}
 
 func (v Verb) known() bool {
 	switch v {
-	case VerbCheck, VerbHistory, VerbShow, VerbShare, VerbHelp:
+	case VerbCheck, VerbIncident, VerbHistory, VerbShow, VerbShare, VerbHelp:
 		return true
 	}
 	return false
@@ -38,6 +43,7 @@ func (v Verb) known() bool {
 //
 //	Verb     fields
 //	check    Host, and Instance when one was given
+//	incident Scope, or nothing for every host of the inventory
 //	history  Host
 //	show     ReportID
 //	share    ReportID, Channel
@@ -58,6 +64,25 @@ type Command struct {
 	Channel  Channel
 	// Topic is the command Help should explain; "" for all of them.
 	Topic Verb
+	// Scope is what incident triages: host names and tags, in lower case, each
+	// once, in the order typed, separated by single spaces (a string, so that
+	// Commands stay comparable); "" for the whole inventory. Each name is a valid
+	// host name or tag (ValidTag); which one it is, the inventory says. Names
+	// returns them as a list.
+	Scope string
+}
+
+// MaxScopeNames bounds the names an incident command takes: a set larger than
+// that is a tag's business.
+const MaxScopeNames = 50
+
+// Names returns the host names and tags of an incident command's Scope; nil for
+// the whole inventory.
+func (c Command) Names() []string {
+	if c.Scope == "" {
+		return nil
+	}
+	return strings.Split(c.Scope, " ")
 }
 
 // A Channel is where to share a report.
@@ -95,6 +120,10 @@ func (c Command) String() string {
 		}
 	case VerbHistory:
 		s += " " + c.Host
+	case VerbIncident:
+		if c.Scope != "" {
+			s += " " + c.Scope
+		}
 	case VerbShow:
 		s += " " + c.ReportID
 	case VerbShare:

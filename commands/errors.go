@@ -36,7 +36,18 @@ func (e *UnknownCommandError) Error() string {
 	} else {
 		b.WriteString(".")
 	}
-	b.WriteString(" The commands are check, history, show, share and help.")
+	b.WriteString(" The commands are ")
+	vs := Verbs()
+	for i, v := range vs {
+		switch {
+		case i == len(vs)-1:
+			b.WriteString(" and ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		b.WriteString(string(v))
+	}
+	b.WriteString(".")
 	return b.String()
 }
 

@@ -23,5 +23,5 @@ func ExampleParse() {
 	// check sqlhost01 SALES
 	// check sqlhost01 SALES
 	// true
-	// "chek" is not a command; did you mean "check"? The commands are check, history, show, share and help.
+	// "chek" is not a command; did you mean "check"? The commands are check, incident, history, show, share and help.
 }

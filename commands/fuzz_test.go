@@ -14,7 +14,7 @@ func FuzzParse(f *testing.F) {
 		"check sqlhost01", "check sqlhost01 SALES:50123", `check SQLHOST01\sales`, "check h,1433",
 		"<@U0123ABCD> check <http://sqlhost01.corp.example|sqlhost01.corp.example>",
 		"history sqlhost01", "show 7kq2m9xd", "share 7kq2m9xd #dba", "share 7kq2m9xd <#C0123ABCD|dba>",
-		"share 7kq2m9xd <#C0123ABCD|>", "help", "help check", "chek x", "`check x`", "```", "",
+		"share 7kq2m9xd <#C0123ABCD|>", "help", "help check", "incident", "incident prod SQL01 prod", `incident a\b`, "chek x", "`check x`", "```", "",
 		"share 7kq2m9xd <#C0123ABCD|ǅ>", "check\u00a0x", "&lt;@U1&gt; check x", "<", "<>", "check <@U1|a b>",
 	} {
 		f.Add(s)

@@ -26,6 +26,17 @@ func helpFor(v Verb) helpEntry {
 				"HOST\\INSTANCE and HOST,PORT work too.",
 			example: []string{"check sqlhost01", "check sqlhost01 SALES", "check sqlhost01.corp.example :1433"},
 		}
+	case VerbIncident:
+		return helpEntry{
+			usage: "incident [TAG|HOST...]",
+			brief: "triage many hosts now and name what their failures share",
+			details: "Checks the hosts named and those with the tags named (every host of the inventory when none is named), " +
+				"a few at a time, and answers with one thread: the incidents found, worst first (one cause on several hosts, " +
+				"what the hosts share, such as the same domain controller or service account, and its fix once), then the hosts " +
+				"no incident explains, then how many are healthy. Names are host names and tags as the inventory has them; " +
+				"at most 50.",
+			example: []string{"incident prod", "incident sqlhost01 sqlhost02 sqlhost03", "incident"},
+		}
 	case VerbHistory:
 		return helpEntry{
 			usage:   "history HOST",

@@ -1,11 +1,22 @@
 package commands_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/authtriage/authtriage/commands"
+	"github.com/authtriage/authtriage/internal/golden"
 )
+
+// TestHelpGolden keeps the help people read in files under testdata: the overview
+// and each command's (go test -update rewrites them).
+func TestHelpGolden(t *testing.T) {
+	golden.Check(t, filepath.Join("testdata", "help", "overview.txt"), []byte(commands.Help("")))
+	for _, v := range commands.Verbs() {
+		golden.Check(t, filepath.Join("testdata", "help", string(v)+".txt"), []byte(commands.Help(string(v))))
+	}
+}
 
 func TestHelp(t *testing.T) {
 	overview := commands.Help("")
@@ -51,7 +62,7 @@ func TestHelpIsMrkdwnSafe(t *testing.T) {
 // TestUsageErrorsAreMrkdwnSafe checks the usage part the same way (the problem part
 // quotes the user and is escaped by the caller).
 func TestUsageErrorsAreMrkdwnSafe(t *testing.T) {
-	for _, in := range []string{"check", "history", "show", "share", "help a b"} {
+	for _, in := range []string{"check", "history", "show", "share", "help a b", "incident a:1", "incident !"} {
 		_, err := commands.Parse(in)
 		if err == nil {
 			t.Fatalf("Parse(%q): no error", in)

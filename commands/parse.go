@@ -12,6 +12,7 @@ import (
 // Parse reads one command from plain text as a person typed it:
 //
 //	check HOST [INSTANCE]    check sqlhost01, check sqlhost01 SALES, check sqlhost01 :1433
+//	incident [TAG|HOST...]   incident prod, incident sqlhost01 sqlhost02; alone: every host
 //	history HOST
 //	show ID
 //	share ID #channel        a channel picked from the chat's list is <#C0123ABCD|dba>
@@ -62,6 +63,12 @@ func Parse(text string) (Command, error) {
 			}
 		}
 		c.Instance = inst
+	case VerbIncident:
+		scope, err := parseScope(args)
+		if err != nil {
+			return Command{}, err
+		}
+		c.Scope = scope
 	case VerbHistory:
 		if len(args) == 0 {
 			return Command{}, usageErr(VerbHistory, "tell me which host's history to show, for example: history sqlhost01")
@@ -228,6 +235,47 @@ func parseHost(v Verb, s string) (host string, inst triage.Instance, hasInst boo
 		return "", triage.Instance{}, false, usageErr(v, "%s is not a host name I can check: %s", quote(host), hostProblem(host))
 	}
 	return strings.ToLower(host), inst, hasInst, nil
+}
+
+// parseScope reads the names of an incident command: at most MaxScopeNames, each
+// a host name or a tag, lower-cased, repeats dropped.
+func parseScope(args []string) (string, error) {
+	if len(args) > MaxScopeNames {
+		return "", usageErr(VerbIncident, "that is %d names; an incident takes at most %d hosts and tags: name a tag for a larger set", len(args), MaxScopeNames)
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, w := range args {
+		if isReference(w) {
+			return "", usageErr(VerbIncident, "%s is not a host name or tag", quote(w))
+		}
+		if strings.ContainsAny(w, `\,:`) {
+			return "", usageErr(VerbIncident, "an incident checks every instance of its hosts: leave out the instance in %s", quote(w))
+		}
+		n := strings.ToLower(w)
+		if ValidTag(n) != nil && triage.ValidHostName(n) != nil {
+			return "", usageErr(VerbIncident, "%s is neither a host name (%s) nor a tag (1 to 32 lower-case letters, digits, dashes or underscores)", quote(w), hostProblem(w))
+		}
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, " "), nil
+}
+
+// ValidTag checks a tag as the inventory writes them: 1 to 32 lower-case letters,
+// digits, '_' or '-'.
+func ValidTag(t string) error {
+	if t == "" || len(t) > 32 {
+		return fmt.Errorf("a tag has 1 to 32 characters")
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return fmt.Errorf("%q is not allowed in a tag, which has lower-case letters, digits, '_' and '-'", r)
+		}
+	}
+	return nil
 }
 
 func parseInstance(s string) (triage.Instance, error) {

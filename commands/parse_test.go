@@ -58,6 +58,11 @@ func TestParse(t *testing.T) {
 		{"help topic", "help Check", commands.Command{Verb: commands.VerbHelp, Topic: commands.VerbCheck}},
 		{"empty is help", "", commands.Command{Verb: commands.VerbHelp}},
 		{"spaces only is help", " \u00a0 ", commands.Command{Verb: commands.VerbHelp}},
+		{"incident alone is the whole inventory", "incident", commands.Command{Verb: commands.VerbIncident}},
+		{"incident of a tag", "incident prod", commands.Command{Verb: commands.VerbIncident, Scope: "prod"}},
+		{"incident of hosts and tags, lower-cased, repeats dropped", "Incident SQLHOST01 prod_eu sqlhost01.corp.example PROD_EU",
+			commands.Command{Verb: commands.VerbIncident, Scope: "sqlhost01 prod_eu sqlhost01.corp.example"}},
+		{"incident of fifty names", "incident " + strings.Repeat("h ", 49) + "x", commands.Command{Verb: commands.VerbIncident, Scope: "h x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +108,12 @@ func TestParseErrors(t *testing.T) {
 		{"a reference is no host", "check <http://sqlhost01|sqlhost01>", []string{"is not a host name"}},
 		{"a mention is no command", "<@U0123ABCD> check sqlhost01", []string{"is not a command"}},
 		{"help on unknown topic", "help nothing", []string{`"nothing" is not a command.`}},
+		{"incident of an instance", `incident sqlhost01\SALES`, []string{"every instance", "Usage: incident [TAG|HOST...]."}},
+		{"incident of a port", "incident sqlhost01:1433", []string{"leave out the instance"}},
+		{"incident of a channel", "incident <#C0123ABCD|dba>", []string{"is not a host name or tag"}},
+		{"incident of a bad name", "incident sql!host", []string{`"sql!host" is neither a host name`, "'!'"}},
+		{"incident of a long tag with '_'", "incident " + strings.Repeat("a", 33) + "_", []string{"neither a host name"}},
+		{"incident of too many names", "incident" + strings.Repeat(" h", commands.MaxScopeNames+1), []string{"51 names", "at most 50", "name a tag"}},
 		{"long input is shortened", "check " + strings.Repeat("x", 300) + "_", []string{"…"}},
 	}
 	for _, tt := range tests {
@@ -144,6 +155,8 @@ func TestParseUnknownCommand(t *testing.T) {
 		{"shwo 7kq2m9xd", commands.VerbShow},
 		{"shar 7kq2m9xd #dba", commands.VerbShare},
 		{"hlep", commands.VerbHelp},
+		{"incidnet prod", commands.VerbIncident},
+		{"inc prod", commands.VerbIncident},
 		{"deploy sqlhost01", ""},
 		{"x", ""},
 	}
@@ -183,6 +196,8 @@ func TestCommandString(t *testing.T) {
 		{commands.Command{Verb: commands.VerbShare, ReportID: "7kq2m9xd", Channel: commands.Channel{Name: "dba"}}, "share 7kq2m9xd #dba"},
 		{commands.Command{Verb: commands.VerbShare, ReportID: "7kq2m9xd", Channel: commands.Channel{ID: "C1AB", Name: "dba"}}, "share 7kq2m9xd <#C1AB|dba>"},
 		{commands.Command{Verb: commands.VerbShare, ReportID: "7kq2m9xd", Channel: commands.Channel{ID: "C1AB"}}, "share 7kq2m9xd <#C1AB>"},
+		{commands.Command{Verb: commands.VerbIncident}, "incident"},
+		{commands.Command{Verb: commands.VerbIncident, Scope: "prod sqlhost01"}, "incident prod sqlhost01"},
 		{commands.Command{Verb: commands.VerbHelp}, "help"},
 		{commands.Command{Verb: commands.VerbHelp, Topic: commands.VerbShare}, "help share"},
 	}
@@ -190,6 +205,19 @@ func TestCommandString(t *testing.T) {
 		if got := tt.c.String(); got != tt.want {
 			t.Errorf("%#v.String() = %q; want %q", tt.c, got, tt.want)
 		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	c, err := commands.Parse("incident prod sqlhost01 prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Names(); len(got) != 2 || got[0] != "prod" || got[1] != "sqlhost01" {
+		t.Errorf("Names() = %q; want [prod sqlhost01]", got)
+	}
+	if got := (commands.Command{Verb: commands.VerbIncident}).Names(); got != nil {
+		t.Errorf("Names() of the whole inventory = %q; want nil", got)
 	}
 }
 

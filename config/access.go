@@ -11,7 +11,7 @@ import (
 // when at least one rule of Config.Access allows it (see Allows); with no rule,
 // nothing is allowed but help, which the bot allows everyone.
 type AccessRule struct {
-	Commands   []string // verbs (check, history, show, share, help) or AnyCommand; at least one
+	Commands   []string // verbs (check, incident, history, show, share, help) or AnyCommand; at least one
 	Channels   []string // Slack channel IDs (C..., G...) or DirectMessages; empty means any channel
 	Users      []string // Slack user IDs (U..., W...)
 	UserGroups []string // Slack user group IDs (S...); Users and UserGroups both empty means anyone
@@ -26,7 +26,7 @@ const AnyCommand = "*"
 const DirectMessages = "dm"
 
 // accessVerbs returns the commands a rule may name, as package commands spells them.
-func accessVerbs() []string { return []string{"check", "history", "show", "share", "help"} }
+func accessVerbs() []string { return []string{"check", "incident", "history", "show", "share", "help"} }
 
 // Allows reports whether the rule lets user run verb in channel. It does when
 //   - Commands lists verb or AnyCommand, and

@@ -112,7 +112,7 @@ func TestAccessProblems(t *testing.T) {
 		{
 			name: "a rule needs commands",
 			src:  "access:\n  - channels: [C0DBA0001]\n",
-			want: []string{`t.yaml:2: access[0].commands: is required: the commands the rule allows (check, history, show, share, help), or "*" for all`},
+			want: []string{`t.yaml:2: access[0].commands: is required: the commands the rule allows (check, incident, history, show, share, help), or "*" for all`},
 		},
 		{
 			name: "unknown, misspelt, repeated commands and * with others",
@@ -120,7 +120,7 @@ func TestAccessProblems(t *testing.T) {
 			want: []string{
 				`t.yaml:2: access[0].commands[0]: "chek" is not a command, did you mean "check"?`,
 				`t.yaml:2: access[0].commands[1]: "Check" is not a command, did you mean "check"?`,
-				`t.yaml:2: access[0].commands[2]: "deploy" is not a command; the commands are check, history, show, share, help and "*"`,
+				`t.yaml:2: access[0].commands[2]: "deploy" is not a command; the commands are check, incident, history, show, share, help and "*"`,
 				`t.yaml:2: access[0].commands[4]: "check" is given twice`,
 				`t.yaml:3: access[1].commands[1]: "*" allows every command; list no other`,
 			},
@@ -180,7 +180,7 @@ func TestValidateAccessInCode(t *testing.T) {
 		{Commands: []string{"nope"}, Line: 9},
 	}}
 	err := cfg.Validate()
-	want := `line 9: access[1].commands[0]: "nope" is not a command; the commands are check, history, show, share, help and "*"`
+	want := `line 9: access[1].commands[0]: "nope" is not a command; the commands are check, incident, history, show, share, help and "*"`
 	if err == nil || err.Error() != want {
 		t.Errorf("Validate = %v, want %s", err, want)
 	}
