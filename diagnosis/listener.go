@@ -1,6 +1,7 @@
 package diagnosis
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -37,7 +38,12 @@ const checkInstances = "instances"
 // A replica running as a virtual account, Network Service or Local System acts on the
 // network as its host's computer account (the owner of its SPNs, see spnOwner), which
 // no two replicas share. When no replica's account is known, the account SQL Server
-// on the triaged host runs as stands for them all, and the finding says so.
+// on the triaged host runs as stands for them all in listener.spn_missing, which only
+// adds the SPN, and the finding says so. listener.spn_wrong_account removes the SPN
+// from an account only when every replica's account is known: otherwise the owner
+// judged wrong may be the account all the other replicas run as (the triaged host
+// being the odd one out), so the finding is a warning that names the replicas whose
+// account was not read, asks for them, and removes nothing.
 type listenerRule struct{}
 
 func (listenerRule) Name() string { return "listener" }
@@ -257,24 +263,30 @@ func judgeListener(l triage.Listener, t triage.Target, obs triage.Observations) 
 		}
 		f := triage.NewFinding(triage.ListenerSPNWrongAccount, n.with(triage.PHFQDN, l.FQDN, triage.PHSPN, probe.SPN,
 			triage.PHAccount, shared.name, triage.PHWrong, wrong[0].Name()))
-		f.Remediation = nil
 		var what []string
 		for _, o := range wrong {
 			what = append(what, describeOwner(o, l, t))
-			f.Remediation = append(f.Remediation, triage.NewStep(fmt.Sprintf("Remove the SPN from %s (%s)", o.Name(), o.DN),
-				setspn("-D", triage.PHSPN, triage.PHWrong), map[string]string{triage.PHSPN: probe.SPN, triage.PHWrong: o.Name()}))
 		}
-		if !held {
-			f.Remediation = append(f.Remediation, triage.NewStep("Register it on the account every replica runs as",
-				setspn("-S", triage.PHSPN, triage.PHAccount), map[string]string{triage.PHSPN: probe.SPN, triage.PHAccount: shared.name}))
-		}
-		f.Summary = fmt.Sprintf("%s, the SPN of the availability-group listener %s, is registered on %s, not on %s, the account the replicas run as%s",
-			probe.SPN, name, human.List(what), shared.name, shared.partly())
-		if held {
-			f.Summary += fmt.Sprintf(" (%s holds it too: the KDC cannot tell which key to use)", shared.name)
-		}
-		if shared.fromHost {
-			f.Summary += fmt.Sprintf("; that is the account SQL Server on %s runs as, the other replicas' accounts were not read", t.ShortName())
+		if shared.fromHost || len(shared.unknown) > 0 {
+			// The account the replicas share is not established: an owner judged wrong
+			// may be the account every other replica runs as, and removing the SPN
+			// from it would break Kerberos through the listener on all of them.
+			unconfirmed(&f, l, probe.SPN, name, what, shared, t)
+		} else {
+			f.Remediation = nil
+			for _, o := range wrong {
+				f.Remediation = append(f.Remediation, triage.NewStep(fmt.Sprintf("Remove the SPN from %s (%s)", o.Name(), o.DN),
+					setspn("-D", triage.PHSPN, triage.PHWrong), map[string]string{triage.PHSPN: probe.SPN, triage.PHWrong: o.Name()}))
+			}
+			if !held {
+				f.Remediation = append(f.Remediation, triage.NewStep("Register it on the account every replica runs as",
+					setspn("-S", triage.PHSPN, triage.PHAccount), map[string]string{triage.PHSPN: probe.SPN, triage.PHAccount: shared.name}))
+			}
+			f.Summary = fmt.Sprintf("%s, the SPN of the availability-group listener %s, is registered on %s, not on %s, the account the replicas run as",
+				probe.SPN, name, human.List(what), shared.name)
+			if held {
+				f.Summary += fmt.Sprintf(" (%s holds it too: the KDC cannot tell which key to use)", shared.name)
+			}
 		}
 		f.Evidence = append(f.Evidence, probeEvidence(*probe))
 		f.Evidence = append(f.Evidence, replicaEvidence(l)...)
@@ -282,6 +294,35 @@ func judgeListener(l triage.Listener, t triage.Target, obs triage.Observations) 
 		out = append(out, f)
 	}
 	return out
+}
+
+// unconfirmed turns f, a listener.spn_wrong_account judged against an account not
+// every replica is known to run as (the triaged host's own, or the one shared by the
+// replicas whose account was read), into a warning that asks for the unknown
+// replicas' accounts: it removes the SPN from no account, since the owner judged
+// wrong may be the account every other replica runs as, the triaged host being the
+// odd one out.
+func unconfirmed(f *triage.Finding, l triage.Listener, spn, name string, what []string, shared sharedAccount, t triage.Target) {
+	f.Severity = triage.Warning
+	unknown := shared.unknown
+	if len(unknown) == 0 {
+		for _, r := range l.Replicas {
+			unknown = append(unknown, cmp.Or(r.Server, r.FQDN))
+		}
+	}
+	basis := fmt.Sprintf("%s, the account the replicas whose account was read run as", shared.name)
+	if shared.fromHost {
+		basis = fmt.Sprintf("%s, the account SQL Server on %s runs as", shared.name, t.ShortName())
+	}
+	f.Summary = fmt.Sprintf("%s, the SPN of the availability-group listener %s, is registered on %s, not on %s; what %s %s as was not read, so it is not known which account every replica runs as. If the others run as the account that holds the SPN, this replica is the one on another account and the SPN is where they need it: give the replicas' accounts before removing it from any account",
+		spn, name, human.List(what), basis, human.List(unknown), human.Plural(len(unknown), "runs", "run"))
+	// sys.dm_server_services: "sys.dm_server_services (Transact-SQL)",
+	// https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-server-services-transact-sql
+	f.Remediation = []triage.Step{
+		triage.NewStep(fmt.Sprintf("On each replica whose service account was not read (%s), see what SQL Server runs as", human.List(unknown)),
+			triage.NewCommand(triage.ShellTSQL, "SELECT servicename, service_account FROM sys.dm_server_services;"), nil),
+		{Text: "If every replica runs as one account and another account holds the SPN, remove it from that account (setspn -D) and register it on the replicas' account (setspn -S). If the replicas run as different accounts, make them run as one first (listener.accounts_differ): removing the SPN from the account the other replicas run as breaks Kerberos through the listener on all of them"},
+	}
 }
 
 // fixWithAccount returns steps with the catalog steps of cause filled with account

@@ -106,6 +106,29 @@ func TestListenerRules(t *testing.T) {
 				summary: []string{`CORP\AG1$, the listener's own computer object`}, evidence: 3}},
 		},
 		{
+			name:   "replicas not asked, SPN on another service account: this host may be the odd one out, nothing removed",
+			target: agTarget("", "", func(l *triage.Listener) { l.Replicas[1].Err = "login failed" }),
+			obs:    agProbe(agAccount("svc_sql02", "user")),
+			want: []want{{cause: triage.ListenerSPNWrongAccount, severity: triage.Warning,
+				summary: []string{`registered on CORP\svc_sql02, not on CORP\svc_sql01, the account SQL Server on SQLHOST01 runs as`,
+					`what SQLHOST01 and SQLHOST02\SALES run as was not read`, "give the replicas' accounts before removing it"},
+				commands: []string{"SELECT servicename, service_account FROM sys.dm_server_services;"}, evidence: 2}},
+		},
+		{
+			name:   "one replica not read, SPN on the other's computer account: nothing removed, the unread replica named",
+			target: agTarget(`CORP\svc_sql01`, "", func(l *triage.Listener) { l.Replicas[1].Err = "login failed" }),
+			obs:    agProbe(agAccount("SQLHOST02$", "computer")),
+			want: []want{{cause: triage.ListenerSPNWrongAccount, severity: triage.Warning,
+				summary: []string{`CORP\SQLHOST02$, the computer account of the replica SQLHOST02\SALES`, `what SQLHOST02\SALES runs as was not read`}, evidence: 3}},
+		},
+		{
+			name:   "replicas not asked, SPN on the host's account and an old one: nothing removed",
+			target: agTarget("", "", nil),
+			obs:    agProbe(svc, agAccount("svc_old", "user")),
+			want: []want{{cause: triage.ListenerSPNWrongAccount, severity: triage.Warning,
+				summary: []string{`registered on CORP\svc_old`, "was not read"}, evidence: 1}},
+		},
+		{
 			name:   "SPN on the right account and an old one: only the old one is removed",
 			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, nil),
 			obs:    agProbe(svc, agAccount("svc_old", "user")),
@@ -149,24 +172,27 @@ func TestListenerRules(t *testing.T) {
 			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, func(l *triage.Listener) { l.Addresses = []string{"10.0.1.50", "10.0.1.11"} }),
 			obs:    agProbe(svc),
 			want: []want{{cause: triage.ListenerDNSMismatch, severity: triage.Warning,
-				summary:  []string{"resolves to 10.0.1.11 (the address of the replica SQLHOST01), not among its own IP addresses (10.0.1.50, 10.0.2.50)"},
-				commands: []string{"nslookup ag1.corp.example"}, evidence: 4}},
+				summary:  []string{"resolves to 10.0.1.11, not among its own IP addresses (10.0.1.50, 10.0.2.50)"},
+				commands: []string{"nslookup ag1.corp.example"}, evidence: 2}},
 		},
 		{
 			name:   "DNS gives a stale address after a move",
 			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, func(l *triage.Listener) { l.Addresses = []string{"10.9.9.9"} }),
 			obs:    agProbe(svc),
 			want: []want{{cause: triage.ListenerDNSMismatch, severity: triage.Warning,
-				summary: []string{"resolves to 10.9.9.9, not among its own"}, evidence: 4}},
+				summary: []string{"resolves to 10.9.9.9, not among its own"}, evidence: 2}},
 		},
 		{
-			name: "listener IPs unknown: a replica's address is wrong",
+			name:   "DNS gives exactly the listener's addresses",
+			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, func(l *triage.Listener) { l.Addresses = []string{"10.0.2.50"} }),
+			obs:    agProbe(svc),
+		},
+		{
+			name: "listener IPs unknown, the replicas' addresses: a DNN listener resolves to them, nothing told",
 			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, func(l *triage.Listener) {
-				l.IPs, l.Addresses = nil, []string{"10.0.2.12"}
+				l.IPs, l.Addresses = nil, []string{"10.0.1.11", "10.0.2.12"}
 			}),
 			obs: agProbe(svc),
-			want: []want{{cause: triage.ListenerDNSMismatch, severity: triage.Warning,
-				summary: []string{"resolves to 10.0.2.12 (the address of the replica SQLHOST02\\SALES)", "never to a replica host's"}, evidence: 3}},
 		},
 		{
 			name: "listener IPs unknown, another address: nothing can be told",

@@ -64,13 +64,17 @@ const localMachine = "<local machine>"
 // SPN of their instance is registered (kerberos.ntlm_fallback), when neither the SPN
 // findings (the SPN is missing, duplicated or on another account, which says why) nor
 // the checker's own NTLM login (sqlLoginRule, which carries these connections as
-// evidence) already report it.
+// evidence) already report it. Nor when the spn check found the SPN of a listener or
+// an alias of the host on no account (listener.spn_missing, name.alias): clients that
+// connect by that name ask for that SPN and fall back to NTLM, so those connections
+// are that fault's, and a finding here would point at the host's own SPN, which is
+// registered and not why they use NTLM.
 type sqlViewRule struct{}
 
 func (sqlViewRule) Name() string { return "sql-view" }
 
 func (sqlViewRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
-	if spnProblem(obs) || checkerUsedNTLM(obs) {
+	if spnProblem(obs) || checkerUsedNTLM(obs) || unownedNameProbe(obs) {
 		return nil
 	}
 	ntlm := remoteNTLM(t, obs)
@@ -87,6 +91,18 @@ func (sqlViewRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 		f.Summary += fmt.Sprintf(" (%s used Kerberos)", human.Count(ntlm.kerberos, "other connection", "other connections"))
 	}
 	return []triage.Finding{f}
+}
+
+// unownedNameProbe reports whether the spn check found the SPN of a listener or of an
+// alias of the host registered on no account.
+func unownedNameProbe(obs triage.Observations) bool {
+	d := obs.Directory
+	if d == nil {
+		return false
+	}
+	return slices.ContainsFunc(d.Probes, func(p triage.SPNProbe) bool {
+		return (p.Kind == triage.ProbeListener || p.Kind == triage.ProbeAlias) && len(p.Owners) == 0
+	})
 }
 
 // checkerUsedNTLM reports whether the checker's own Windows login used NTLM, which
@@ -112,7 +128,7 @@ func remoteNTLM(t triage.Target, obs triage.Observations) ntlmView {
 	if f == nil || len(f.Connections) == 0 {
 		return v
 	}
-	own := hostAddresses(obs)
+	own := hostAddresses(t, obs)
 	type acc struct {
 		count, kerberos int
 		clients         []string
@@ -186,9 +202,15 @@ func remoteClient(client string, own []netip.Addr) bool {
 	return !ip.IsLoopback() && !slices.Contains(own, ip)
 }
 
-// hostAddresses returns the addresses the host's own name resolves to, as discovery
-// and the DNS check saw them.
-func hostAddresses(obs triage.Observations) []netip.Addr {
+// hostAddresses returns the addresses of the host itself: what its own name resolves
+// to, as discovery and the DNS check saw them, and the IP addresses of its
+// availability-group listeners (the target's and discovery's), which the primary
+// replica's host holds: a client on the host that connects through a listener comes
+// from the listener's address ("What is an availability group listener?": a listener
+// is "a Domain Name System (DNS) listener name, listener port designation, and one or
+// more IP addresses",
+// https://learn.microsoft.com/sql/database-engine/availability-groups/windows/availability-group-listener-overview).
+func hostAddresses(t triage.Target, obs triage.Observations) []netip.Addr {
 	var out []netip.Addr
 	add := func(ss []string) {
 		for _, s := range ss {
@@ -202,6 +224,14 @@ func hostAddresses(obs triage.Observations) []netip.Addr {
 	}
 	if d := obs.Directory; d != nil && d.DNS != nil {
 		add(d.DNS.Addresses)
+	}
+	for _, l := range t.Listeners {
+		add(l.IPs)
+	}
+	if f := obs.Instances; f != nil {
+		for _, l := range f.Listeners {
+			add(l.IPs)
+		}
 	}
 	return out
 }
@@ -239,7 +269,12 @@ func ntlmConnectionEvidence(t triage.Target, obs triage.Observations) []triage.E
 
 // ringSSPIEvents returns the RING_BUFFER_SECURITY_ERROR groups whose code is an SSPI
 // status code authtriage knows, as log events that read like the 17806 failures of
-// the same code: Source SQL, Log the buffer's name, State -1 (the buffer has none).
+// the same code: Source SQL, Log the buffer's name, State -1 (the buffer has none),
+// First and Last the group's, so that a finding resting on them says when they
+// happened as it does for the ERRORLOG's (spanAll). A group without a time is left
+// out: the buffer keeps records for days, and one that cannot be placed in the
+// triage window is not a current failure (the instances check drops the groups
+// whose Last is before the window).
 func ringSSPIEvents(obs triage.Observations) []triage.LogEvent {
 	f := obs.Instances
 	if f == nil {
@@ -247,7 +282,7 @@ func ringSSPIEvents(obs triage.Observations) []triage.LogEvent {
 	}
 	var out []triage.LogEvent
 	for _, r := range f.Failures {
-		if !strings.EqualFold(r.Buffer, ringSecurityError) || r.Count <= 0 {
+		if !strings.EqualFold(r.Buffer, ringSecurityError) || r.Count <= 0 || r.Last.IsZero() {
 			continue
 		}
 		code := strings.ToLower(strings.TrimSpace(r.Code))
@@ -315,7 +350,7 @@ func slowRingLogins(obs triage.Observations) (ev []triage.Evidence, total, worst
 		return nil, 0, 0
 	}
 	for _, r := range f.Failures {
-		if !strings.EqualFold(r.Buffer, ringConnectivity) || r.SSPIMillis < slowSSPIMillis || r.Count <= 0 {
+		if !strings.EqualFold(r.Buffer, ringConnectivity) || r.SSPIMillis < slowSSPIMillis || r.Count <= 0 || r.Last.IsZero() {
 			continue
 		}
 		where := r.Buffer
@@ -362,7 +397,7 @@ func missingSPNConnections(t triage.Target, obs triage.Observations, spn string)
 		return nil
 	}
 	in := t.SPNRequirements()[i].Instance
-	own := hostAddresses(obs)
+	own := hostAddresses(t, obs)
 	count := 0
 	var clients []string
 	for _, g := range f.Connections {

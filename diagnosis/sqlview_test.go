@@ -142,3 +142,117 @@ func TestSQLView(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLViewNames: remote NTLM through a listener or an alias whose SPN is on no
+// account is that fault's, not a kerberos.ntlm_fallback pointing at the host's SPN;
+// a client on the host that comes through a listener's address is not remote.
+func TestSQLViewNames(t *testing.T) {
+	remote := []triage.ConnectionGroup{conn("NTLM", "10.0.0.7", 5)}
+	probe := func(o triage.Observations, kind triage.ProbeKind, spn, name string, owners ...triage.Account) triage.Observations {
+		o.Directory.Probes = append(o.Directory.Probes, triage.SPNProbe{SPNOwners: triage.SPNOwners{SPN: spn, Owners: owners}, Kind: kind, For: name})
+		return o
+	}
+	svc := agAccount("svc_sql01", "user")
+	tests := []struct {
+		name    string
+		target  triage.Target
+		obs     triage.Observations
+		want    triage.CauseID // a finding that must be there; "" for none
+		fallout bool           // whether kerberos.ntlm_fallback must be there
+	}{
+		{
+			name:   "listener SPN on no account: listener.spn_missing alone",
+			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, nil),
+			obs:    probe(viewObs(true, remote), triage.ProbeListener, agSPN, "ag1.corp.example"),
+			want:   triage.ListenerSPNMissing,
+		},
+		{
+			name:   "alias SPN on no account: no ntlm_fallback naming the host's SPN",
+			target: target,
+			obs:    probe(viewObs(true, remote), triage.ProbeAlias, "MSSQLSvc/sqlprod.corp.example:1433", "sqlprod.corp.example"),
+		},
+		{
+			name:    "listener SPN on the replicas' account: the NTLM is unexplained, ntlm_fallback",
+			target:  agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, nil),
+			obs:     probe(viewObs(true, remote), triage.ProbeListener, agSPN, "ag1.corp.example", svc),
+			want:    triage.KerberosNTLMFallback,
+			fallout: true,
+		},
+		{
+			name:   "a client on the host through the listener's address (the target's listener) is local",
+			target: agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, nil),
+			obs:    viewObs(true, []triage.ConnectionGroup{conn("NTLM", "10.0.1.50", 4)}),
+		},
+		{
+			name:   "a client on the host through the listener's address (discovery's listener) is local",
+			target: target,
+			obs: func() triage.Observations {
+				o := viewObs(true, []triage.ConnectionGroup{conn("NTLM", "10.0.2.50", 4)})
+				o.Instances.Listeners = []triage.Listener{{Name: "ag1", IPs: []string{"10.0.1.50", "10.0.2.50"}}}
+				return o
+			}(),
+		},
+		{
+			name:    "another address is still remote",
+			target:  agTarget(`CORP\svc_sql01`, `CORP\svc_sql01`, nil),
+			obs:     viewObs(true, []triage.ConnectionGroup{conn("NTLM", "10.0.1.51", 4)}),
+			want:    triage.KerberosNTLMFallback,
+			fallout: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := applyRules(tt.target, tt.obs)
+			has := func(c triage.CauseID) bool {
+				for _, f := range got {
+					if f.Cause == c {
+						return true
+					}
+				}
+				return false
+			}
+			if tt.want != "" && !has(tt.want) {
+				t.Errorf("findings %v lack %s", causes(got), tt.want)
+			}
+			if has(triage.KerberosNTLMFallback) != tt.fallout {
+				t.Errorf("findings %v: kerberos.ntlm_fallback present %v; want %v", causes(got), !tt.fallout, tt.fallout)
+			}
+		})
+	}
+}
+
+// TestSQLViewRingWhen: a finding resting on the ring buffer alone says when its
+// failures happened, as one resting on the ERRORLOG does; a group without a time is
+// not a current failure.
+func TestSQLViewRingWhen(t *testing.T) {
+	const sec = "RING_BUFFER_SECURITY_ERROR"
+	untimed := func(r triage.RingBufferEvent) triage.RingBufferEvent {
+		r.First, r.Last = time.Time{}, time.Time{}
+		return r
+	}
+	tests := []struct {
+		name string
+		obs  triage.Observations
+		want []want
+	}{
+		{
+			name: "security errors alone: the summary gives first and last",
+			obs:  viewObs(true, nil, ring(sec, "AcceptSecurityContext", "0x80090311", 0, 4)),
+			want: []want{{cause: triage.DCUnreachable, severity: triage.Critical,
+				summary: []string{"from 2026-11-24 09:00:00", "to 09:41:00"}, evidence: 1}},
+		},
+		{
+			name: "security errors without a time: nothing",
+			obs:  viewObs(true, nil, untimed(ring(sec, "AcceptSecurityContext", "0x80090311", 0, 4))),
+		},
+		{
+			name: "slow SSPI logins without a time: nothing",
+			obs:  viewObs(true, nil, untimed(ring("RING_BUFFER_CONNECTIVITY", "", "", 4200, 6))),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkFindings(t, applyRules(target, tt.obs), tt.want)
+		})
+	}
+}

@@ -31,6 +31,19 @@ const (
 	// Manager, SQL Server Services, the instance's Properties, Log On tab; the service
 	// must be restarted for the change to take effect.
 	linkChangeServiceAccount = "https://learn.microsoft.com/sql/database-engine/configure-windows/scm-services-change-the-service-startup-account"
+	// "Database Mirroring - Allow Network Access - Windows Authentication": "If the
+	// instances of SQL Server run as services under different domain accounts (in the
+	// same or trusted domains), the login of each account must be created in master on
+	// each of the remote server instances and that login must be granted CONNECT
+	// permissions on the endpoint." Availability replicas connect through the same
+	// database mirroring endpoints, so a replica switched to an account the others
+	// have no such login for stops moving data.
+	linkMirroringWindowsAuth = "https://learn.microsoft.com/sql/database-engine/database-mirroring/database-mirroring-allow-network-access-windows-authentication"
+	// "Configure a DNN listener for an availability group", Port considerations: "DNN
+	// listeners are designed to listen on all IP addresses, but on a specific, unique
+	// port. The DNS entry for the listener name should resolve to the addresses of all
+	// replicas in the availability group."
+	linkDNNListener = "https://learn.microsoft.com/azure/azure-sql/virtual-machines/windows/availability-group-distributed-network-name-dnn-listener-configure"
 )
 
 // listenerCauses are the catalog entries of availability-group listeners. For them the
@@ -68,10 +81,14 @@ func listenerCauses() []Cause {
 			Title:   "The replicas of an availability group run as different service accounts: the listener's SPN can be on one account only, so Kerberos through the listener fails on every replica that does not run as that account",
 			Summary: "The replicas behind the availability-group listener <FQDN> run as different service accounts",
 			Fix: []FixStep{
-				{Text: "Choose one domain account (a domain user or a managed service account) and make it the service account of the SQL Server instance of every replica, as Microsoft requires for the listener's SPN to work across all replicas: SQL Server Configuration Manager, SQL Server Services, the instance's Properties, Log On tab. The change restarts the service, so make it in a maintenance window. A virtual account (NT Service\\...), Network Service or Local System acts on the network as each replica's own computer account, which no two replicas share"},
-				run("Then register the listener's SPN on that account (-S checks for duplicates first), and remove it from any other account that holds it", setspnS),
+				// Discovery reads no sys.database_mirroring_endpoints, so the endpoint's
+				// name is not known and the GRANT is prose.
+				run("Choose one domain account (a domain user or a managed service account) for every replica. Before any replica is switched to it, connected to each replica's instance, create a login in master for that account (skip a replica where it already has one): replicas that run as different accounts connect to each other's database mirroring endpoint only with a login of the other's account that holds CONNECT on the endpoint, and without it the availability group stops moving data", NewCommand(ShellTSQL, "CREATE LOGIN", Slot(PHAccount), Lit("FROM WINDOWS;"))),
+				{Text: "On each replica, grant that login CONNECT on the availability group's database mirroring endpoint: GRANT CONNECT ON ENDPOINT::, naming the endpoint as sys.database_mirroring_endpoints on that replica names it, TO the login created above. authtriage does not read that view, so it cannot write the command with the endpoint's name"},
+				{Text: "Then make that account the service account of the SQL Server instance of every replica, as Microsoft requires for the listener's SPN to work across all replicas: SQL Server Configuration Manager, SQL Server Services, the instance's Properties, Log On tab. The change restarts the service, so make it in a maintenance window. A virtual account (NT Service\\...), Network Service or Local System acts on the network as each replica's own computer account, which no two replicas share"},
+				run("Last, register the listener's SPN on that account (-S checks for duplicates first), and remove it from any other account that holds it", setspnS),
 			},
-			Links: []string{linkListenerKerberos, linkChangeServiceAccount, linkRegisterSPN},
+			Links: []string{linkListenerKerberos, linkMirroringWindowsAuth, linkChangeServiceAccount, linkRegisterSPN},
 		},
 		{
 			ID: ListenerDNSMismatch, Severity: Warning,
@@ -80,9 +97,10 @@ func listenerCauses() []Cause {
 			Fix: []FixStep{
 				run("From a client, see what the listener's name resolves to", ps("nslookup", Slot(PHFQDN))),
 				{Text: "Compare the answer with the listener's IP addresses (sys.availability_group_listener_ip_addresses on the primary replica, or the IP address resources of the listener's network name in Failover Cluster Manager): every address DNS gives for <FQDN> must be one of them. Delete any other A record of the name from the DNS zone"},
+				{Text: "A distributed network name (DNN) listener has no IP address of its own: its name resolves to the addresses of all the replicas, which is no fault. So only a listener whose IP addresses SQL Server lists is judged"},
 				{Text: "Clients may keep an old address for as long as they cache the record: 20 minutes by default (the HostRecordTTL of the listener's network name). With RegisterAllProvidersIP set to 1, which SQL Server sets when it creates the listener, DNS holds every IP address of the listener, one per subnet, and clients without MultiSubnetFailover=True try them one after another"},
 			},
-			Links: []string{linkListenerOverview, linkListenerConfigure},
+			Links: []string{linkListenerOverview, linkListenerConfigure, linkDNNListener},
 		},
 	}
 }

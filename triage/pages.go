@@ -8,6 +8,8 @@ import "slices"
 // added. A cause's link or a table's source must be one of them; the catalog tests
 // enforce it, so a new link is looked up before it ships.
 var verifiedPages = []string{
+	linkMirroringWindowsAuth,
+	linkDNNListener,
 	linkLocalSecurity,
 	linkRegisterSPN,
 	linkSSPIContext,
