@@ -7,8 +7,20 @@
 //	POST /v1/triage   {"host":"sqlhost01","since":"24h"}
 //	                  -> 200 application/x-ndjson, one Line per finished check, in the
 //	                     order they finish, then {"done":true}
+//	POST /v1/triage/batch {"hosts":["sqlhost01","sqlhost02"],"since":"24h"}
+//	                  -> 200 application/x-ndjson: per host, when its triage is over, its
+//	                     Lines tagged {"host":...} in the order of its checks, then
+//	                     {"host":"sqlhost01","done":true}; or, for a host the agent will
+//	                     not triage, one {"host":...,"status":404,"error":"..."}; after
+//	                     every host, {"done":true}
 //	GET  /v1/health   -> {"status":"ok"}
 //	GET  /v1/version  -> {"version":"...","api":"v1"}
+//
+// Interactive triages (/v1/triage) and sweeps (/v1/triage/batch) have budgets of their
+// own, so that a sweep never takes the place of a person's check: a batch takes one
+// token of the client's sweep rate, and its hosts run within the agent's sweep
+// concurrency, shared by every batch; a host's error in a batch (not in the inventory,
+// not a host name, its turn past the batch's time) is that host's line, not a refusal.
 //
 // Refusals carry {"error":"..."}: 400 malformed request or bad host name, 401 no client
 // certificate, 403 a client identity not allowed, 404 a host not in the inventory, 405
@@ -29,6 +41,7 @@ import (
 // API paths and media types of version 1.
 const (
 	PathTriage    = "/v1/triage"
+	PathBatch     = "/v1/triage/batch"
 	PathHealth    = "/v1/health"
 	PathVersion   = "/v1/version"
 	ContentNDJSON = "application/x-ndjson"
@@ -37,6 +50,12 @@ const (
 
 // MaxRequestBytes bounds the body of a triage request.
 const MaxRequestBytes = 4 << 10
+
+// MaxBatchHosts bounds the hosts of one batch request, and MaxBatchBytes its body.
+const (
+	MaxBatchHosts = 1000
+	MaxBatchBytes = 512 << 10
+)
 
 // MaxSince bounds the time window a triage request may ask for.
 const MaxSince = 90 * 24 * time.Hour
@@ -52,6 +71,15 @@ type TriageRequest struct {
 	Since string `json:"since,omitempty"`
 }
 
+// BatchRequest is the body of POST /v1/triage/batch.
+type BatchRequest struct {
+	// Hosts are inventory names of the agent, 1 to MaxBatchHosts of them, none twice
+	// (ignoring case). The agent triages them in this order, as many at once as its
+	// sweep concurrency allows; each line of the answer names its host as written here.
+	Hosts []string `json:"hosts"`
+	Since string   `json:"since,omitempty"` // as TriageRequest's, for every host
+}
+
 // A Line is one line of the triage stream: one finished check with what it saw, or
 // the end of the stream.
 //
@@ -60,10 +88,17 @@ type TriageRequest struct {
 // derive from the findings over the merged observations. Observations travel with
 // triage's Go field names ("Logs", "Directory", "Trend"), so renaming one there
 // changes this wire format; a trend inside them has the report's JSON form.
+//
+// In a batch's stream a line of a host's triage also names the host, and so does the
+// end of it ({"host":...,"done":true}) and a host's refusal (Status and Error, which
+// say what a single triage's refusal would); the end of the batch names none.
 type Line struct {
+	Host         string               `json:"host,omitempty"`
 	Check        *triage.CheckResult  `json:"check,omitempty"`
 	Observations *triage.Observations `json:"observations,omitempty"`
 	Done         bool                 `json:"done,omitempty"`
+	Status       int                  `json:"status,omitempty"` // an HTTP status, with Error
+	Error        string               `json:"error,omitempty"`
 }
 
 // Health is the body of GET /v1/health.

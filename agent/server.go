@@ -41,7 +41,22 @@ type ServerConfig struct {
 	MaxConcurrent  int           // triages at once, beyond which requests get 503; 0 means 4
 	RatePerMinute  int           // triage requests per minute per client; 0 means 30
 	Burst          int           // triage requests a client may make at once; 0 means 5
-	Version        string        // the build, as GET /v1/version reports it
+	// SweepConcurrent is how many hosts of batch requests run at once, all batches
+	// together, apart from MaxConcurrent (a sweep never takes an interactive triage's
+	// place); 0 means 16. At most 4 batches run at once; more get 503.
+	SweepConcurrent int
+	// SweepRatePerMinute is how many batch requests a client may start a minute, and
+	// SweepBurst how many at once; 0 means 12 and 4.
+	SweepRatePerMinute int
+	SweepBurst         int
+	// BatchDeadline bounds the wait of a batch's hosts for their turn: a host not
+	// started by then gets a 503 line, and the hosts running finish within Deadline;
+	// 0 means 30 minutes.
+	BatchDeadline time.Duration
+	// WriteTimeout bounds writing one host's lines of a batch to the client; a client
+	// that reads no faster ends the batch. 0 means 30s.
+	WriteTimeout time.Duration
+	Version      string // the build, as GET /v1/version reports it
 	// Rules are the diagnosis rules clients apply to what the checks saw
 	// (diagnosis.Rules()). With them, the agent's run of the checks diagnoses too, and
 	// the audit records each check's status and the verdict as a client's report shows
@@ -61,6 +76,7 @@ type Server struct {
 	limiter      *limiter
 	rate         int
 	slots        chan struct{} // one token per triage running
+	sweep        sweepBudget
 	version      string
 	rules        []triage.Rule
 	log          *slog.Logger
@@ -107,6 +123,8 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 	}{
 		{"deadline", int64(cfg.Deadline)}, {"check timeout", int64(cfg.CheckTimeout)},
 		{"max concurrent", int64(cfg.MaxConcurrent)}, {"rate per minute", int64(cfg.RatePerMinute)}, {"burst", int64(cfg.Burst)},
+		{"sweep concurrent", int64(cfg.SweepConcurrent)}, {"sweep rate per minute", int64(cfg.SweepRatePerMinute)},
+		{"sweep burst", int64(cfg.SweepBurst)}, {"batch deadline", int64(cfg.BatchDeadline)}, {"write timeout", int64(cfg.WriteTimeout)},
 	} {
 		if v.val < 0 {
 			errs = append(errs, fmt.Errorf("%s is negative", v.name))
@@ -116,6 +134,7 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	rate := cmp.Or(cfg.RatePerMinute, 30)
+	sweepRate := cmp.Or(cfg.SweepRatePerMinute, 12)
 	return &Server{
 		hosts:        hosts,
 		checks:       cfg.Checks,
@@ -125,9 +144,17 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		limiter:      newLimiter(rate, cmp.Or(cfg.Burst, 5), time.Now),
 		rate:         rate,
 		slots:        make(chan struct{}, cmp.Or(cfg.MaxConcurrent, 4)),
-		version:      cfg.Version,
-		rules:        cfg.Rules,
-		log:          log,
+		sweep: sweepBudget{
+			limiter:      newLimiter(sweepRate, cmp.Or(cfg.SweepBurst, 4), time.Now),
+			rate:         sweepRate,
+			slots:        make(chan struct{}, cmp.Or(cfg.SweepConcurrent, 16)),
+			batches:      make(chan struct{}, maxBatches),
+			deadline:     cmp.Or(cfg.BatchDeadline, 30*time.Minute),
+			writeTimeout: cmp.Or(cfg.WriteTimeout, 30*time.Second),
+		},
+		version: cfg.Version,
+		rules:   cfg.Rules,
+		log:     log,
 	}, nil
 }
 
@@ -194,6 +221,7 @@ type audit struct {
 	client string
 	host   string
 	reason string               // why it was refused, or how the stream ended
+	batch  string               // how a batch's hosts ended; "" for other requests
 	checks []triage.CheckResult // as the stream carried them
 	// judged is the report of the agent's run, which is the report a client draws
 	// from a complete stream: its checks' statuses and verdict; nil when the stream
@@ -228,6 +256,8 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case PathTriage:
 		route(http.MethodPost, func() { s.triage(w, r, a) })
+	case PathBatch:
+		route(http.MethodPost, func() { s.batch(w, r, a) })
 	case PathHealth:
 		route(http.MethodGet, func() { writeJSON(w, http.StatusOK, Health{Status: "ok"}) })
 	case PathVersion:
@@ -273,6 +303,9 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush() // the client knows the triage started, and stops retrying
+	// The body is read: the server's ReadTimeout, left on the connection, would end
+	// the request's context while the checks run. The deadline bounds them instead.
+	_ = rc.SetReadDeadline(time.Time{})
 	emit := func(l Line) error {
 		b, err := encodeLine(l)
 		if err != nil { // cannot happen with triage's types; say so rather than cut the stream
@@ -342,21 +375,42 @@ func lineOf(cr triage.CheckResult, res triage.Result) Line {
 // HTTP status that says what is wrong.
 func decodeRequest(w http.ResponseWriter, r *http.Request) (TriageRequest, time.Duration, int, error) {
 	var req TriageRequest
+	if code, err := decodeBody(w, r, MaxRequestBytes, &req); err != nil {
+		return TriageRequest{}, 0, code, err
+	}
+	if err := triage.ValidHostName(req.Host); err != nil {
+		return req, 0, http.StatusBadRequest, err
+	}
+	var since time.Duration
+	if req.Since != "" {
+		var err error
+		since, err = time.ParseDuration(req.Since)
+		if err != nil || since <= 0 || since > MaxSince {
+			return req, 0, http.StatusBadRequest, fmt.Errorf("since %q is not a positive duration of at most 2160h (90 days), such as 24h", printable(req.Since))
+		}
+	}
+	return req, since, 0, nil
+}
+
+// decodeBody reads r's body, application/json of at most limit bytes, into the struct
+// v points to: strictly (strictKeys), without unknown fields or data after the value.
+// On error it returns the HTTP status that says what is wrong.
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) (int, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != ContentJSON {
-		return req, 0, http.StatusUnsupportedMediaType, errors.New("the body must be application/json")
+		return http.StatusUnsupportedMediaType, errors.New("the body must be application/json")
 	}
-	tooBig := fmt.Errorf("the body is larger than %d bytes", MaxRequestBytes)
-	if r.ContentLength > MaxRequestBytes {
-		return req, 0, http.StatusRequestEntityTooLarge, tooBig
+	tooBig := fmt.Errorf("the body is larger than %d bytes", limit)
+	if r.ContentLength > limit {
+		return http.StatusRequestEntityTooLarge, tooBig
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err == nil {
-		err = strictKeys(body, jsonFields(reflect.TypeFor[TriageRequest]()))
+		err = strictKeys(body, jsonFields(reflect.TypeOf(v).Elem()))
 	}
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
-		err = dec.Decode(&req)
+		err = dec.Decode(v)
 		if err == nil {
 			if _, err = dec.Token(); err == io.EOF {
 				err = nil
@@ -368,21 +422,11 @@ func decodeRequest(w http.ResponseWriter, r *http.Request) (TriageRequest, time.
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		return TriageRequest{}, 0, http.StatusRequestEntityTooLarge, tooBig
+		return http.StatusRequestEntityTooLarge, tooBig
 	case err != nil:
-		return TriageRequest{}, 0, http.StatusBadRequest, fmt.Errorf("malformed request: %s", clip(err.Error()))
+		return http.StatusBadRequest, fmt.Errorf("malformed request: %s", clip(err.Error()))
 	}
-	if err := triage.ValidHostName(req.Host); err != nil {
-		return req, 0, http.StatusBadRequest, err
-	}
-	var since time.Duration
-	if req.Since != "" {
-		since, err = time.ParseDuration(req.Since)
-		if err != nil || since <= 0 || since > MaxSince {
-			return req, 0, http.StatusBadRequest, fmt.Errorf("since %q is not a positive duration of at most 2160h (90 days), such as 24h", printable(req.Since))
-		}
-	}
-	return req, since, 0, nil
+	return 0, nil
 }
 
 // strictKeys refuses JSON that encoding/json would read other than as written.
@@ -538,6 +582,9 @@ func (s *Server) audit(r *http.Request, a *audit, code int, took time.Duration) 
 	}
 	if a.judged != nil {
 		attrs = append(attrs, "verdict", verdict, "findings", strings.Join(causes, ","))
+	}
+	if a.batch != "" {
+		attrs = append(attrs, "batch", a.batch)
 	}
 	attrs = append(attrs, "reason", a.reason, "took_ms", took.Milliseconds())
 	s.log.Log(r.Context(), level, "request", attrs...)

@@ -17,8 +17,14 @@ type AgentServer struct {
 	KeyPath        string   // its private key (PEM)
 	ClientCAPath   string   // the CA that signs client certificates
 	AllowedClients []string // client identities (certificate CN or DNS SAN) allowed to ask
-	MaxConcurrent  int      // triages at once; default 4
-	RatePerMinute  int      // requests per minute per client; default 30
+	MaxConcurrent  int      // interactive triages at once; default 4
+	RatePerMinute  int      // interactive requests per minute per client; default 30
+	// SweepConcurrent is how many hosts the agent triages at once for sweeps (batch
+	// requests), beside and apart from MaxConcurrent; default 16.
+	SweepConcurrent int
+	// SweepRatePerMinute is how many batch requests (each up to 1,000 hosts) a client
+	// may start a minute; default 12.
+	SweepRatePerMinute int
 }
 
 // Agent is a helper agent a bot or CLI sends a host's checks to.
@@ -40,15 +46,17 @@ type SQL struct {
 }
 
 func decodeAgentServer(d *decoder, n *yaml.Node, path string) *AgentServer {
-	a := &AgentServer{MaxConcurrent: 4, RatePerMinute: 30}
+	a := &AgentServer{MaxConcurrent: 4, RatePerMinute: 30, SweepConcurrent: 16, SweepRatePerMinute: 12}
 	d.mapping(n, path, fields{
-		"listen":          d.str(&a.Listen),
-		"cert_path":       d.str(&a.CertPath),
-		"key_path":        d.str(&a.KeyPath),
-		"client_ca_path":  d.str(&a.ClientCAPath),
-		"allowed_clients": d.strs(&a.AllowedClients),
-		"max_concurrent":  d.integer(&a.MaxConcurrent),
-		"rate_per_minute": d.integer(&a.RatePerMinute),
+		"listen":                d.str(&a.Listen),
+		"cert_path":             d.str(&a.CertPath),
+		"key_path":              d.str(&a.KeyPath),
+		"client_ca_path":        d.str(&a.ClientCAPath),
+		"allowed_clients":       d.strs(&a.AllowedClients),
+		"max_concurrent":        d.integer(&a.MaxConcurrent),
+		"rate_per_minute":       d.integer(&a.RatePerMinute),
+		"sweep_concurrent":      d.integer(&a.SweepConcurrent),
+		"sweep_rate_per_minute": d.integer(&a.SweepRatePerMinute),
 	})
 	return a
 }
@@ -107,6 +115,12 @@ func validateAgentServer(r *reporter, path string, a *AgentServer) {
 	}
 	if a.RatePerMinute < 1 || a.RatePerMinute > 6000 {
 		r.add(field(path, "rate_per_minute"), "must be from 1 to 6000")
+	}
+	if a.SweepConcurrent < 1 || a.SweepConcurrent > 256 {
+		r.add(field(path, "sweep_concurrent"), "must be from 1 to 256")
+	}
+	if a.SweepRatePerMinute < 1 || a.SweepRatePerMinute > 600 {
+		r.add(field(path, "sweep_rate_per_minute"), "must be from 1 to 600")
 	}
 }
 

@@ -30,7 +30,8 @@ hosts:
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if c.Agent == nil || c.Agent.MaxConcurrent != 4 || c.Agent.RatePerMinute != 30 || c.Agent.AllowedClients[0] != "authtriage-bot" {
+	if c.Agent == nil || c.Agent.MaxConcurrent != 4 || c.Agent.RatePerMinute != 30 ||
+		c.Agent.SweepConcurrent != 16 || c.Agent.SweepRatePerMinute != 12 || c.Agent.AllowedClients[0] != "authtriage-bot" {
 		t.Errorf("agent = %+v", c.Agent)
 	}
 	if a, ok := c.AgentFor(c.Hosts[0]); !ok || a.URL != "https://agent-east.corp.example:8443" {
@@ -45,6 +46,8 @@ agent:
   listen: 8443
   cert_path: relative.pem
   max_concurrent: many
+  sweep_concurrent: 0
+  sweep_rate_per_minute: 601
 agents:
   - name: east
     url: http://agent-east:8443
@@ -67,6 +70,7 @@ hosts:
 	for _, want := range []string{
 		"agent.listen", "agent.cert_path", "agent.key_path: is required", "agent.allowed_clients: is required",
 		`agent.max_concurrent: "many" is not a whole number`,
+		"agent.sweep_concurrent: must be from 1 to 256", "agent.sweep_rate_per_minute: must be from 1 to 600",
 		`agents[0].url: "http://agent-east:8443" is not an https:// URL`, "agents[0].cert_path: is required",
 		`agents[1].name: "east" is used twice`, "sql.encrypt", "sql.trust_server_certificate",
 		`hosts[0].agent: "west" is not in the agents section`,
