@@ -108,13 +108,15 @@ func serveAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 			}
 			return pl.Checks
 		},
-		AllowedClients: cfg.Agent.AllowedClients,
-		Deadline:       cfg.Defaults.Deadline,
-		CheckTimeout:   cfg.Defaults.CheckTimeout,
-		MaxConcurrent:  cfg.Agent.MaxConcurrent,
-		RatePerMinute:  cfg.Agent.RatePerMinute,
-		Version:        versionString(),
-		Rules:          diagnosis.Rules(),
+		AllowedClients:     cfg.Agent.AllowedClients,
+		Deadline:           cfg.Defaults.Deadline,
+		CheckTimeout:       cfg.Defaults.CheckTimeout,
+		MaxConcurrent:      cfg.Agent.MaxConcurrent,
+		RatePerMinute:      cfg.Agent.RatePerMinute,
+		SweepConcurrent:    cfg.Agent.SweepConcurrent,
+		SweepRatePerMinute: cfg.Agent.SweepRatePerMinute,
+		Version:            versionString(),
+		Rules:              diagnosis.Rules(),
 	}, log)
 	if err != nil {
 		return err
