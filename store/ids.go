@@ -59,28 +59,70 @@ func (db *DB) ReserveReportID(ctx context.Context, id, host string) (string, err
 // and nobody reserved it, and otherwise under a fresh ID taken as
 // ReserveReportID takes one; it returns the ID the report was saved under. It
 // never replaces a report. What it keeps is as SaveReport keeps it, Latest
-// included, and the report needs a Host and a Status.
+// and the signatures included, and the report needs a Host and a Status.
 func (db *DB) AddReport(ctx context.Context, r Record) (string, error) {
-	row, err := newReportRow(r)
+	ids, err := db.AddReports(ctx, []Record{r})
 	if err != nil {
-		return "", fmt.Errorf("add report of %q: %w", r.Report.Host, err)
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// AddReports adds each of rs as AddReport adds one, all in one transaction,
+// and returns the IDs they were saved under, in rs's order: a sweep streams
+// its reports to the store in batches of this. Two records of rs with the
+// same ID are saved under different ones, as two AddReport calls would save
+// them. It saves all of rs or, when it returns an error, none: a record
+// without a Host or a Status fails the whole batch before anything is
+// written, and its error names the record.
+func (db *DB) AddReports(ctx context.Context, rs []Record) ([]string, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	what := fmt.Sprintf("add %d reports", len(rs))
+	if len(rs) == 1 {
+		what = "add report of " + rs[0].Report.Host
+	}
+	rows := make([]reportRow, len(rs))
+	for i, r := range rs {
+		row, err := newReportRow(r)
+		if err != nil {
+			if len(rs) == 1 {
+				return nil, fmt.Errorf("add report of %q: %w", r.Report.Host, err)
+			}
+			return nil, fmt.Errorf("%s: report %d of %q: %w", what, i+1, r.Report.Host, err)
+		}
+		rows[i] = row
 	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return "", fmt.Errorf("add report of %s: %w", r.Report.Host, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer tx.Rollback()
-	id, err := takeID(r.Report.ID, func(id string) (bool, error) {
-		row.rep.ID = id
-		return db.insertReport(ctx, tx, row, `ON CONFLICT (id) DO NOTHING`)
-	})
-	if err == nil {
-		err = commitLatest(ctx, tx, row.rep)
+	ids := make([]string, len(rows))
+	for i, row := range rows {
+		id, err := takeID(row.rep.ID, func(id string) (bool, error) {
+			row.rep.ID = id
+			return db.insertReport(ctx, tx, row, `ON CONFLICT (id) DO NOTHING`)
+		})
+		if err == nil {
+			err = insertSignatures(ctx, tx, id, row.rep.StartedAt, row.sigs, false)
+		}
+		if err == nil {
+			err = updateLatest(ctx, tx, row.rep)
+		}
+		if err != nil {
+			if len(rs) == 1 {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			return nil, fmt.Errorf("%s: report %d of %s: %w", what, i+1, row.rep.Host, err)
+		}
+		ids[i] = id
 	}
-	if err != nil {
-		return "", fmt.Errorf("add report of %s: %w", r.Report.Host, err)
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return id, nil
+	return ids, nil
 }
 
 // takeID calls insert with id ("" for none), and then with fresh IDs while

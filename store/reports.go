@@ -20,7 +20,8 @@ import (
 // reservation, it changes nothing and returns an error wrapping ErrIDTaken.
 // The report needs an ID, a Host and a Status.
 //
-// It also keeps the host's entry of Latest, in the same transaction.
+// It also keeps the host's entry of Latest, and replaces the report's
+// signatures with r.Signatures, in the same transaction.
 //
 // The report is kept as its JSON; Report gives back what that JSON holds:
 // Report.StartedAt in UTC to the microsecond, durations to the millisecond,
@@ -51,7 +52,13 @@ func (db *DB) SaveReport(ctx context.Context, r Record) error {
 		err = ErrIDTaken
 	}
 	if err == nil {
-		err = commitLatest(ctx, tx, row.rep)
+		err = insertSignatures(ctx, tx, row.rep.ID, row.rep.StartedAt, row.sigs, true)
+	}
+	if err == nil {
+		err = updateLatest(ctx, tx, row.rep)
+	}
+	if err == nil {
+		err = tx.Commit()
 	}
 	if err != nil {
 		return fmt.Errorf("save report %s of %s: %w", r.Report.ID, r.Report.Host, err)
@@ -64,6 +71,7 @@ type reportRow struct {
 	r      Record
 	rep    triage.Report // r.Report with StartedAt as stored
 	causes string        // JSON
+	sigs   []sigRow
 }
 
 // newReportRow checks what a stored report needs and prepares its row.
@@ -80,7 +88,11 @@ func newReportRow(r Record) (reportRow, error) {
 	if err != nil {
 		return reportRow{}, err
 	}
-	return reportRow{r: r, rep: rep, causes: string(causes)}, nil
+	sigs, err := newSigRows(rep.Host, r.Signatures)
+	if err != nil {
+		return reportRow{}, err
+	}
+	return reportRow{r: r, rep: rep, causes: string(causes), sigs: sigs}, nil
 }
 
 // insertReport inserts row under row.rep.ID, with onConflict as the insert's
@@ -103,12 +115,12 @@ func (db *DB) insertReport(ctx context.Context, tx *sql.Tx, row reportRow, onCon
 	return n == 1, err
 }
 
-// commitLatest updates the latest entry of rep's host and commits tx. The
+// updateLatest updates the latest entry of rep's host in tx. The
 // host's newest report, read through reports_by_host, replaces the entry when
 // it is at least as new, or when the entry is rep (whose StartedAt may have
 // changed). The guard keeps a concurrent save of a newer report from being
 // undone by this one.
-func commitLatest(ctx context.Context, tx *sql.Tx, rep triage.Report) error {
+func updateLatest(ctx context.Context, tx *sql.Tx, rep triage.Report) error {
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO latest (host_key, report_id, started_at)
 		SELECT host_key, id, started_at FROM reports WHERE host_key = $1 AND `+isSaved+`
@@ -119,7 +131,7 @@ func commitLatest(ctx context.Context, tx *sql.Tx, rep triage.Report) error {
 		hostKey(rep.Host), rep.ID); err != nil {
 		return fmt.Errorf("latest report: %w", err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // causeList returns cs, or an empty list for nil, so the column holds "[]"
@@ -154,6 +166,9 @@ func (db *DB) Report(ctx context.Context, id string) (Record, error) {
 	}
 	if err := json.Unmarshal([]byte(doc), &r.Report); err != nil {
 		return Record{}, fmt.Errorf("read report %s: decode: %w", id, err)
+	}
+	if r.Signatures, err = db.signatures(ctx, id); err != nil {
+		return Record{}, fmt.Errorf("read report %s: %w", id, err)
 	}
 	return r, nil
 }

@@ -32,6 +32,12 @@ type Record struct {
 	ThreadTS string
 	// RequestedBy is who asked: a Slack user ID, or "schedule:NAME".
 	RequestedBy string
+	// Signatures are the report's findings as correlation compares them
+	// (correlate.Signatures), kept beside the report for RecentSignatures:
+	// SaveReport replaces the report's with these. The store names the report
+	// in each (ReportID, the ID it saved the report under) and gives those
+	// without a Host the report's; Report gives them back so, in their order.
+	Signatures []triage.Signature
 }
 
 // An Entry is one line of a host's history: the state of one report and where
