@@ -57,7 +57,7 @@ func TestDecodeLine(t *testing.T) {
 			wantErr: "not on the hour"},
 		{name: "instances",
 			line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[{"name":"SALES","ports":[{"source":"browser","port":50177},{"source":"registry","dynamic":true}]},` +
-				`{"name":"BAD;rm"}],"listeners":[{"name":"ag` + "\u202e" + `1","fqdn":"ag1.corp.example","port":1433,"replicas":[{"server":"SQL1","fqdn":"sql1 .corp.example","error":"` + strings.Repeat("e", 1200) + `"}]}],` +
+				`{"name":"BAD;rm"}],"listeners":[{"name":"ag` + "\u202e" + `1","fqdn":"ag1.corp.example","port":1433,"replicas":[{"server":"SQL1","fqdn":"sql1 .corp.example","error":"` + strings.Repeat("e", 1200) + `"}]},{"name":"bad;x","port":1433}],` +
 				`"names":{"asked":"sqlhost01.corp.example","chain":["a b","sql-a.corp.example"]}}}}`,
 			want: agent.Line{
 				Check: &triage.CheckResult{Name: "instances", Status: triage.CheckPass},
@@ -65,7 +65,8 @@ func TestDecodeLine(t *testing.T) {
 					Instances: []triage.InstanceView{{Name: "SALES", Ports: []triage.PortClaim{{Source: triage.PortBrowser, Port: 50177}, {Source: triage.PortRegistry, Dynamic: true}}}},
 					Listeners: []triage.Listener{{FQDN: "ag1.corp.example", Port: 1433, Replicas: []triage.Replica{{Server: "SQL1", Err: strings.Repeat("e", 1000)}}}},
 					Names:     &triage.NameFacts{Asked: "sqlhost01.corp.example", Chain: []string{"sql-a.corp.example"}},
-					Notes:     []string{`an instance named "BAD;rm" was left out: not a valid instance name`},
+					Notes: []string{`an instance named "BAD;rm" was left out: not a valid instance name`,
+						`a listener named "bad;x" was left out: neither its name nor its FQDN is a host name`},
 				}},
 			}},
 		{name: "instances: a port out of range", line: `{"check":{"name":"instances","status":"pass"},"observations":{"Instances":{"instances":[{"name":"SALES","ports":[{"source":"browser","port":70000}]}]}}}`,

@@ -28,8 +28,8 @@ const (
 // 0 to 65535, an unknown port source or a negative count, and sanitizes the rest in
 // place: every string is made valid UTF-8 and cut to its bound, and a name the checks
 // would build an SPN or dial from (an instance, a listener, a replica's host, a node, a
-// CNAME) that is not one is dropped, with a note saying so. Sanitizing twice changes
-// nothing.
+// CNAME) that is not one is dropped, with a note saying so for an instance and for a
+// listener left with neither a name nor an FQDN. Sanitizing twice changes nothing.
 func checkInstances(f *triage.InstanceFacts) error {
 	switch {
 	case len(f.Instances) > maxInstanceViews:
@@ -54,12 +54,19 @@ func checkInstances(f *triage.InstanceFacts) error {
 		views = append(views, v)
 	}
 	f.Instances = views
-	for i := range f.Listeners {
-		l := &f.Listeners[i]
-		if err := checkListener(l); err != nil {
+	listeners := f.Listeners[:0]
+	for _, l := range f.Listeners {
+		name := word(l.Name)
+		if err := checkListener(&l); err != nil {
 			return fmt.Errorf("listener %q: %w", printable(l.Name), err)
 		}
+		if l.Name == "" && l.FQDN == "" {
+			dropped = append(dropped, fmt.Sprintf("a listener named %q was left out: neither its name nor its FQDN is a host name", name))
+			continue
+		}
+		listeners = append(listeners, l)
 	}
+	f.Listeners = listeners
 	if n := f.Names; n != nil {
 		if len(n.Chain) > maxChain || len(n.Addresses) > maxAddresses {
 			return fmt.Errorf("names: %d CNAMEs and %d addresses; at most %d and %d", len(n.Chain), len(n.Addresses), maxChain, maxAddresses)

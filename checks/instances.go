@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -49,6 +51,10 @@ type Instances struct {
 	Logins   sqlLogger
 	Resolver nameResolver // nil: names are not resolved
 	NoSource string
+	// Since is the window of the ring-buffer groups kept: a group last seen before
+	// Now()-Since is left out, with a note of how many were. 0 means 24h.
+	Since time.Duration
+	Now   func() time.Time // nil means time.Now
 }
 
 // Name returns "instances".
@@ -60,8 +66,16 @@ const maxParallel = 4
 // maxCNAMESteps bounds the CNAME chain followed from the host's name.
 const maxCNAMESteps = 8
 
+// workShare is the share of the time ctx leaves Run that its sources may use: Run
+// returns what it learnt before ctx's deadline, so that a caller waiting for it until
+// then has its facts.
+const workShare = 0.9
+
 // Run discovers within ctx. Its observations are the InstanceFacts, kept with an
-// error; it is an error only when no live source told anything.
+// error; it is an error only when no live source told anything. The sources share
+// the time ctx leaves: the listeners' replicas, asked last, at most half of what is
+// left when their turn comes; a step that runs out of time is a note, and what was
+// learnt is kept.
 func (c Instances) Run(ctx context.Context, t triage.Target) (triage.Result, error) {
 	if c.Browser == nil && c.Configured == nil && c.Inspector == nil {
 		return triage.Result{}, triage.SkipLacking(triage.MissingKerberos, "%s",
@@ -72,25 +86,41 @@ func (c Instances) Run(ctx context.Context, t triage.Target) (triage.Result, err
 	}
 	d := &discovery{c: c, t: t, facts: &triage.InstanceFacts{}}
 	d.inventory()
+	wctx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, time.Duration(float64(time.Until(deadline))*workShare))
+		defer cancel()
+	}
 
 	// The Browser, the host's settings and the names are independent: ask them at once.
 	var browsed, configured []triage.InstanceView
 	g := newGroup(0)
 	if c.Browser != nil {
-		g.Go(func() { browsed = d.browse(ctx) })
+		g.Go(func() { browsed = d.browse(wctx) })
 	}
 	if c.Configured != nil {
-		g.Go(func() { configured = d.configured(ctx) })
+		g.Go(func() { configured = d.configured(wctx) })
 	}
 	if c.Resolver != nil {
-		g.Go(func() { d.names(ctx) })
+		g.Go(func() { d.names(wctx) })
 	}
 	g.Wait()
 	for _, v := range slices.Concat(browsed, configured) {
 		d.add(v)
 	}
-	d.inspect(ctx)
-	d.listeners(ctx)
+	d.outOfTime(ctx, wctx, "asking SQL Server Browser, the host's settings and DNS")
+	d.inspect(wctx)
+	d.outOfTime(ctx, wctx, "logging in to the instances")
+	d.window()
+	lctx := wctx
+	if deadline, ok := wctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(wctx, time.Until(deadline)/2)
+		defer cancel()
+	}
+	d.listeners(lctx)
+	d.outOfTime(ctx, lctx, "asking the listeners' replicas")
 
 	res := triage.Result{Detail: d.detail(), Obs: triage.Observations{Instances: d.facts}}
 	if err := ctx.Err(); err != nil && !d.learnt {
@@ -110,6 +140,20 @@ type discovery struct {
 	facts *triage.InstanceFacts
 	// learnt says a live source told something.
 	learnt bool
+	// silent says SQL Server Browser was asked and did not answer (NoAnswer).
+	silent bool
+	// late says a step's time ran out: later steps are not noted again.
+	late bool
+}
+
+// outOfTime notes that the step ran out of time when its context sctx ended before
+// the check's own ctx (which the Run's error reports), once per run.
+func (d *discovery) outOfTime(ctx, sctx context.Context, step string) {
+	if d.late || sctx.Err() == nil || ctx.Err() != nil {
+		return
+	}
+	d.late = true
+	d.note("the check's time ran out while %s: what was learnt until then is kept", step)
 }
 
 func (d *discovery) note(format string, args ...any) {
@@ -161,9 +205,35 @@ func (d *discovery) add(src triage.InstanceView) {
 			return
 		}
 	}
+	d.checkNames(&src)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	mergeView(d.view(src.Name), src)
+}
+
+// checkNames clears the names of src that SQL Server or a Browser reported and the
+// checks would build an SPN, a command or a dial from, when they are not what they
+// should be: the nodes and physical node (host names), the service account (an
+// account Active Directory can hold). Each is a note.
+func (d *discovery) checkNames(src *triage.InstanceView) {
+	name := cmp.Or(src.Name, "MSSQLSERVER")
+	if src.PhysicalNode != "" && triage.ValidHostName(src.PhysicalNode) != nil {
+		d.note("instance %s: its physical node %q was left out: not a host name", name, src.PhysicalNode)
+		src.PhysicalNode = ""
+	}
+	var nodes []string
+	for _, n := range src.Nodes {
+		if triage.ValidHostName(n) != nil {
+			d.note("instance %s: a cluster node %q was left out: not a host name", name, n)
+			continue
+		}
+		nodes = append(nodes, n)
+	}
+	src.Nodes = nodes
+	if src.ServiceAccount != "" && triage.ValidAccount(src.ServiceAccount) != nil {
+		d.note("instance %s: its service account %q was left out: not an account name", name, src.ServiceAccount)
+		src.ServiceAccount = ""
+	}
 }
 
 // mergeView adds src's claims to dst and fills what dst does not know.
@@ -209,6 +279,9 @@ func (d *discovery) browse(ctx context.Context) []triage.InstanceView {
 	views, err := d.c.Browser.Instances(ctx, d.t.FQDN)
 	switch {
 	case err != nil && d.c.NoAnswer != nil && errors.Is(err, d.c.NoAnswer):
+		d.mu.Lock()
+		d.silent = true
+		d.mu.Unlock()
 		d.note("%v", err) // says which Browser did not answer, and why that may be
 	case err != nil:
 		d.note("SQL Server Browser on %s: %v", d.t.FQDN, err)
@@ -321,12 +394,31 @@ func (d *discovery) toInspect() []triage.Instance {
 	return list
 }
 
-// inspect logs in to each instance, a few at a time, and merges what each says.
+// inspect logs in to each instance, a few at a time, and merges what each says. A
+// named instance with no known port is not asked when SQL Server Browser did not
+// answer: the driver would ask that Browser for the port, and wait its whole login
+// timeout for the answer that did not come.
+//
+// Source: "SQL Server Browser service", How SQL Server Browser Works: "the client
+// network library sends a UDP message to the server using port 1434. SQL Server
+// Browser responds with the TCP/IP port or named pipe of the requested instance";
+// Using SQL Server Browser: if it "is not running, the following connections do not
+// work: ... Connecting to a named instance without providing the port number or pipe".
+// https://learn.microsoft.com/sql/tools/configuration-manager/sql-server-browser-service
 func (d *discovery) inspect(ctx context.Context) {
 	if d.c.Inspector == nil {
 		return
 	}
 	list := d.toInspect()
+	if d.silent {
+		list = slices.DeleteFunc(list, func(in triage.Instance) bool {
+			if in.IsDefault() || in.Port != 0 {
+				return false
+			}
+			d.note("SQL Server %s on %s was not asked: no source knows its port, and SQL Server Browser, which the driver asks for it, did not answer", in, d.t.FQDN)
+			return true
+		})
+	}
 	results := make([]triage.Inspection, len(list))
 	errs := make([]error, len(list))
 	bounded(len(list), func(i int) {
@@ -340,14 +432,43 @@ func (d *discovery) inspect(ctx context.Context) {
 		if r.View.Name == "" {
 			r.View.Name = cmp.Or(in.Name, "MSSQLSERVER")
 		}
-		if errs[i] == nil || len(r.View.Ports) > 0 || r.View.ServerName != "" {
+		told := len(r.View.Ports) > 0 || r.View.ServerName != ""
+		if errs[i] == nil || told {
 			d.learnt = true
+		}
+		if errs[i] != nil && !told && !hasData(r.View) {
+			continue // nothing learnt: the instance, maybe only the default guessed at, is not added
 		}
 		d.add(r.View)
 		d.facts.Listeners = mergeListeners(d.facts.Listeners, r.Listeners, "sql")
 		d.facts.Connections = append(d.facts.Connections, r.Connections...)
 		d.facts.Failures = append(d.facts.Failures, r.Failures...)
 		d.facts.Notes = append(d.facts.Notes, r.Notes...)
+	}
+}
+
+// hasData reports whether v holds anything beyond its name.
+func hasData(v triage.InstanceView) bool {
+	return len(v.Ports) > 0 || v.Pipe != "" || v.TCPEnabled != nil || v.Version != "" || v.BrowserServer != "" ||
+		v.Clustered != nil || v.ServerName != "" || v.MachineName != "" || v.PhysicalNode != "" || len(v.Nodes) > 0 ||
+		v.ServiceAccount != ""
+}
+
+// window drops the ring-buffer groups last seen before the window, with a note of
+// how many were.
+func (d *discovery) window() {
+	now := time.Now
+	if d.c.Now != nil {
+		now = d.c.Now
+	}
+	since := cmp.Or(d.c.Since, defaultSince)
+	from := now().Add(-since)
+	n := len(d.facts.Failures)
+	d.facts.Failures = slices.DeleteFunc(d.facts.Failures, func(e triage.RingBufferEvent) bool {
+		return !e.Last.IsZero() && e.Last.Before(from)
+	})
+	if old := n - len(d.facts.Failures); old > 0 {
+		d.note("%s left out: last seen more than %s ago, before the window", human.Count(old, "ring-buffer group", "ring-buffer groups"), human.Span(since))
 	}
 }
 
@@ -489,10 +610,7 @@ func (d *discovery) listeners(ctx context.Context) {
 			if _, ok := replicas[k]; ok {
 				continue
 			}
-			host, _, _ := strings.Cut(r.Server, `\`)
-			if r.FQDN == "" || triage.ValidHostName(r.FQDN) != nil {
-				r.FQDN = d.qualify(host)
-			}
+			d.checkReplica(&r)
 			replicas[k], order = &r, append(order, k)
 		}
 	}
@@ -526,10 +644,44 @@ func (d *discovery) listeners(ctx context.Context) {
 	}
 }
 
+// checkReplica checks the names SQL Server reported of a replica before anything is
+// built from them: the host of its replica_server_name (HOST or HOST\INSTANCE) must
+// be a host name, its instance part a name SQL Server allows, its service account an
+// account name. A host or an instance that is not is a note and the replica's Err (it
+// is not asked); an account that is not is a note and is cleared. The replica's FQDN
+// is its host's, qualified in the target's domain.
+func (d *discovery) checkReplica(r *triage.Replica) {
+	host, inst, named := strings.Cut(r.Server, `\`)
+	switch {
+	case triage.ValidHostName(host) != nil:
+		d.note("replica %q was not asked: its host is not a host name", r.Server)
+		r.FQDN, r.Err = "", "its host is not a host name"
+	case named && !validInstance(inst):
+		d.note("replica %q was not asked: its instance is not a name SQL Server allows", r.Server)
+		r.FQDN, r.Err = "", "its instance is not a name SQL Server allows"
+	case r.FQDN == "" || triage.ValidHostName(r.FQDN) != nil:
+		r.FQDN = d.qualify(host)
+	}
+	if r.ServiceAccount != "" && triage.ValidAccount(r.ServiceAccount) != nil {
+		d.note("replica %q: its service account %q was left out: not an account name", r.Server, r.ServiceAccount)
+		r.ServiceAccount = ""
+	}
+}
+
+// validInstance reports whether s is an instance name SQL Server allows (without a
+// port).
+func validInstance(s string) bool {
+	in, err := triage.ParseInstance(s)
+	return err == nil && in.Port == 0 && in.Name == s
+}
+
 // replica resolves a replica's host and asks it the account its engine runs as (from
 // the target's own inspection when it is one of the target's instances), and returns
 // a note of what could not be done, or "".
 func (d *discovery) replica(ctx context.Context, r *triage.Replica) (note string) {
+	if r.Err != "" {
+		return ""
+	}
 	if r.FQDN == "" {
 		r.Err = "its host name is not known"
 		return ""
@@ -557,6 +709,8 @@ func (d *discovery) replica(ctx context.Context, r *triage.Replica) (note string
 	switch {
 	case len(logins) == 0:
 		r.Err = "no login was made"
+	case logins[0].OK && logins[0].ServiceAccount != "" && triage.ValidAccount(logins[0].ServiceAccount) != nil:
+		r.Err = fmt.Sprintf("logged in, but the account sys.dm_server_services named, %q, is not an account name", logins[0].ServiceAccount)
 	case logins[0].OK && logins[0].ServiceAccount != "":
 		r.ServiceAccount = logins[0].ServiceAccount
 	case logins[0].OK:

@@ -9,8 +9,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/authtriage/authtriage/triage"
 )
@@ -434,4 +436,157 @@ func TestInstancesPanicReachesTheRunner(t *testing.T) {
 	}()
 	Instances{Configured: func(context.Context) ([]triage.InstanceView, error) { panic("boom") }}.Run(t.Context(), target)
 	t.Error("Run returned")
+}
+
+// TestInstancesNamesChecked: the names SQL Server reports are checked before anything
+// is built from them: a node, the physical node or a service account that is not one
+// is cleared with a note, and a replica whose host or instance is not one is not asked.
+func TestInstancesNamesChecked(t *testing.T) {
+	logins := &replicaLogins{accounts: map[string]string{"sqlhost04.corp.example": "CORP\\svc\nx"}}
+	c := Instances{
+		Inspector: &fakeInspector{answers: map[string]triage.Inspection{"": {
+			View: triage.InstanceView{Name: "MSSQLSERVER", Clustered: new(true), PhysicalNode: "NODE1;x", Nodes: []string{"NODE1", "a b"},
+				ServiceAccount: "CORP\\svc\u202ex", Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1433}}},
+			Listeners: []triage.Listener{{Name: "ag", Port: 1433, Replicas: []triage.Replica{
+				{Server: `SQLHOST02\BAD;x`}, {Server: "SQLHOST03", ServiceAccount: "x\ny"}, {Server: "SQLHOST04"},
+			}}},
+		}}},
+		Logins: logins,
+	}
+	res, err := c.Run(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Obs.Instances
+	v := f.Instances[0]
+	if v.PhysicalNode != "" || !slices.Equal(v.Nodes, []string{"NODE1"}) || v.ServiceAccount != "" {
+		t.Errorf("instance %+v; want the names that are not names cleared", v)
+	}
+	want := []triage.Replica{
+		{Server: `SQLHOST02\BAD;x`, Err: "its instance is not a name SQL Server allows"},
+		{Server: "SQLHOST03", FQDN: "sqlhost03.corp.example", Err: "login refused: error 18456, state 5"},
+		{Server: "SQLHOST04", FQDN: "sqlhost04.corp.example", Err: "logged in, but the account sys.dm_server_services named, \"CORP\\\\svc\\nx\", is not an account name"},
+	}
+	if diff := cmp.Diff(want, f.Listeners[0].Replicas); diff != "" {
+		t.Errorf("replicas (-want +got):\n%s", diff)
+	}
+	if n := logins.calls.Load(); n != 2 {
+		t.Errorf("%d logins; want 2, none to the replica whose instance is not a name", n)
+	}
+	for _, s := range []string{`physical node "NODE1;x"`, `cluster node "a b"`, `its service account "CORP\\svc\u202ex"`,
+		`replica "SQLHOST02\\BAD;x" was not asked`, `replica "SQLHOST03": its service account "x\ny"`} {
+		if !slices.ContainsFunc(f.Notes, func(n string) bool { return strings.Contains(n, s) }) {
+			t.Errorf("notes %q; want one with %q", f.Notes, s)
+		}
+	}
+}
+
+// blockingLogins waits for the context to end, as a replica that never answers does.
+type blockingLogins struct{ calls atomic.Int32 }
+
+func (b *blockingLogins) Logins(ctx context.Context, t triage.Target) []triage.SQLLogin {
+	b.calls.Add(1)
+	<-ctx.Done()
+	return []triage.SQLLogin{{Instance: t.Instances[0].String(), Err: ctx.Err().Error()}}
+}
+
+// TestInstancesBudget: replicas that never answer take at most their share of the
+// time: the check returns before its deadline with what the other sources told, and
+// a note that the time ran out.
+func TestInstancesBudget(t *testing.T) {
+	logins := &blockingLogins{}
+	c := Instances{
+		Inspector: &fakeInspector{answers: map[string]triage.Inspection{"": {
+			View:      triage.InstanceView{Name: "MSSQLSERVER", Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1433}}},
+			Listeners: []triage.Listener{{Name: "ag", Port: 1433, Replicas: []triage.Replica{{Server: "SQLHOST02"}}}},
+		}}},
+		Logins: logins,
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	res, err := c.Run(ctx, target)
+	if ctx.Err() != nil {
+		t.Errorf("Run returned after its deadline")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Obs.Instances
+	if len(f.Instances) != 1 || f.Instances[0].Name != "MSSQLSERVER" || logins.calls.Load() != 1 {
+		t.Errorf("facts %+v, %d logins; want the instance kept and the replica asked", f, logins.calls.Load())
+	}
+	if !slices.ContainsFunc(f.Notes, func(n string) bool {
+		return n == "the check's time ran out while asking the listeners' replicas: what was learnt until then is kept"
+	}) {
+		t.Errorf("notes %q; want the time that ran out", f.Notes)
+	}
+}
+
+// TestInstancesSilentBrowserNoPort: when SQL Server Browser is silent, a named
+// instance no source gives a port for is not asked (the driver would ask the same
+// Browser); the others are. A failed login to the default instance, guessed at, adds
+// nothing.
+func TestInstancesSilentBrowserNoPort(t *testing.T) {
+	insp := &fakeInspector{
+		answers: map[string]triage.Inspection{"HR": {View: triage.InstanceView{Name: "HR", Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 50200}}}}},
+		errs:    map[string]error{"": errors.New("connection refused")},
+	}
+	c := Instances{Browser: fakeBrowser{err: errNoAnswer}, NoAnswer: errNoAnswer, Inspector: insp}
+	tg := target
+	tg.Instances = []triage.Instance{{Name: "SALES"}, {Name: "HR", Port: 50200}}
+	res, err := c.Run(t.Context(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []triage.Instance{{Name: "HR", Port: 50200}}; !slices.Equal(insp.asked, want) {
+		t.Errorf("asked %v; want %v", insp.asked, want)
+	}
+	want := "SQL Server SALES on sqlhost01.corp.example was not asked: no source knows its port, and SQL Server Browser, which the driver asks for it, did not answer"
+	if !slices.Contains(res.Obs.Instances.Notes, want) {
+		t.Errorf("notes %q; want %q", res.Obs.Instances.Notes, want)
+	}
+
+	insp = &fakeInspector{errs: map[string]error{"": errors.New("connection refused")}}
+	c = Instances{Browser: fakeBrowser{err: errNoAnswer}, NoAnswer: errNoAnswer, Inspector: insp, Resolver: dnsFake{hosts: map[string][]string{"sqlhost01.corp.example": {"10.0.0.1"}}}}
+	res, err = c.Run(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(insp.asked, []triage.Instance{{Port: 1433}}) || len(res.Obs.Instances.Instances) != 0 {
+		t.Errorf("asked %v, instances %+v; want the default asked and not added", insp.asked, res.Obs.Instances.Instances)
+	}
+}
+
+// TestInstancesRingBufferWindow: ring-buffer groups last seen before the window are
+// left out, with a note of how many.
+func TestInstancesRingBufferWindow(t *testing.T) {
+	now := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
+	failures := []triage.RingBufferEvent{
+		{Instance: "MSSQLSERVER", Code: "0x8009030c", Count: 2, First: now.Add(-50 * time.Hour), Last: now.Add(-time.Hour)},
+		{Instance: "MSSQLSERVER", Code: "0x80090311", Count: 1, First: now.Add(-50 * time.Hour), Last: now.Add(-25 * time.Hour)},
+	}
+	insp := &fakeInspector{answers: map[string]triage.Inspection{"": {
+		View: triage.InstanceView{Name: "MSSQLSERVER", Ports: []triage.PortClaim{{Source: triage.PortListening, Port: 1433}}}, Failures: failures,
+	}}}
+	for _, tc := range []struct {
+		since time.Duration
+		want  []triage.RingBufferEvent
+		note  string
+	}{
+		{0, failures[:1], "1 ring-buffer group left out: last seen more than 24h ago, before the window"},
+		{72 * time.Hour, failures, ""},
+		{30 * time.Minute, nil, "2 ring-buffer groups left out: last seen more than 30m ago, before the window"},
+	} {
+		res, err := Instances{Inspector: insp, Since: tc.since, Now: func() time.Time { return now }}.Run(t.Context(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := res.Obs.Instances
+		if diff := cmp.Diff(tc.want, f.Failures, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("since %s: failures (-want +got):\n%s", tc.since, diff)
+		}
+		if got := strings.Join(f.Notes, "; "); got != tc.note {
+			t.Errorf("since %s: notes %q; want %q", tc.since, got, tc.note)
+		}
+	}
 }

@@ -282,7 +282,7 @@ func (b *builder) instances() (triage.Check, error) {
 		return checks.Instances{NoSource: offline}, nil
 	}
 	r := b.p.ad.Resolver()
-	c := checks.Instances{Browser: browser.Client{Resolver: r}, NoAnswer: browser.ErrNoAnswer, Resolver: r}
+	c := checks.Instances{Browser: browser.Client{Resolver: r}, NoAnswer: browser.ErrNoAnswer, Resolver: r, Since: b.since, Now: b.p.o.Now}
 	if b.p.sqlLogins() {
 		s, err := b.p.ad.SQL()
 		if err != nil {

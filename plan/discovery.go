@@ -65,7 +65,8 @@ type discovery struct {
 }
 
 // wait starts discovery of t under ctx, unless it is started, and returns its result,
-// or wctx's error when wctx (ctx or a shorter wait) ends first. Discovery runs until
+// or wctx's error when wctx (ctx or a shorter wait) ends first and discovery has not
+// ended. Discovery runs until
 // the first caller's deadline, and is canceled when every caller has stopped waiting
 // before it ends.
 func (d *discovery) wait(ctx, wctx context.Context, t triage.Target) (triage.Result, error) {
@@ -88,7 +89,14 @@ func (d *discovery) wait(ctx, wctx context.Context, t triage.Target) (triage.Res
 	case <-d.done:
 		return d.res, d.err
 	case <-wctx.Done():
-		return triage.Result{}, wctx.Err()
+		// Both may be ready, and select picks at random: a discovery that has ended
+		// gives what it learnt.
+		select {
+		case <-d.done:
+			return d.res, d.err
+		default:
+			return triage.Result{}, wctx.Err()
+		}
 	}
 }
 

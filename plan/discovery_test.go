@@ -220,3 +220,38 @@ func TestOfflineDiscoversNothing(t *testing.T) {
 		t.Errorf("the agent on its host: %+v; want every source", c)
 	}
 }
+
+// TestDiscoveryEndedWins: a waiter whose wait has ended when discovery has too gets
+// discovery's result, never the wait's error (select alone would pick either).
+func TestDiscoveryEndedWins(t *testing.T) {
+	done := make(chan struct{})
+	close(done)
+	want := triage.Result{Detail: "learnt", Obs: triage.Observations{Instances: &triage.InstanceFacts{Notes: []string{"x"}}}}
+	d := &discovery{done: done, started: true, cancel: func() {}, res: want}
+	wctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 100 {
+		if res, err := d.wait(t.Context(), wctx, sqlhost01); err != nil || res.Detail != want.Detail {
+			t.Fatalf("wait = %+v, %v; want discovery's result", res, err)
+		}
+	}
+}
+
+// TestDiscoveryKeepsWhatItLearnt: a source that never answers does not cost the
+// instances check what the others told: it returns them before its deadline.
+func TestDiscoveryKeepsWhatItLearnt(t *testing.T) {
+	var asked atomic.Int32
+	configured := func(context.Context) ([]triage.InstanceView, error) {
+		return []triage.InstanceView{{Name: "MSSQLSERVER", Ports: []triage.PortClaim{{Source: triage.PortMssqlConf, Port: 1433}}}}, nil
+	}
+	cs := shareDiscovery([]triage.Check{checks.Instances{Browser: countingBrowser{asked: &asked, block: true, ended: make(chan struct{})}, Configured: configured}}, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	res, err := cs[0].Run(ctx, sqlhost01)
+	if err != nil || res.Obs.Instances == nil || len(res.Obs.Instances.Instances) != 1 {
+		t.Fatalf("instances = %+v, %v; want the configured instance", res.Obs.Instances, err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the instances check returned after its deadline")
+	}
+}

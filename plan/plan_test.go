@@ -344,3 +344,23 @@ func TestAgentOnItsHost(t *testing.T) {
 		t.Errorf("keytab %q read where there is none", kt.Path)
 	}
 }
+
+// TestInstancesWindow: the instances check keeps the ring-buffer groups of the
+// triage's window, ending at the planner's clock, as the log checks do.
+func TestInstancesWindow(t *testing.T) {
+	cfg := parse(t, "hosts:\n  - name: sqlhost01\n    fqdn: sqlhost01.corp.example\n")
+	now := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
+	pl, err := plan.New(cfg, nil, plan.Options{Agent: true, LocalHost: "SQLHOST01.corp.example", Now: func() time.Time { return now }}).
+		For(t.Context(), "sqlhost01", plan.Overrides{Since: 6 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(pl.Checks, func(c triage.Check) bool { return c.Name() == "instances" })
+	if i < 0 {
+		t.Fatal("no instances check")
+	}
+	c, ok := plan.Inner(pl.Checks[i]).(checks.Instances)
+	if !ok || c.Since != 6*time.Hour || c.Now == nil || !c.Now().Equal(now) {
+		t.Errorf("instances check %+v; want the triage's window and clock", plan.Inner(pl.Checks[i]))
+	}
+}

@@ -225,7 +225,11 @@ type RingBufferEvent struct {
 //     the target names no instance, every instance discovery found.
 //   - The listeners: the target's, with discovered ones added and what an inventory
 //     listener lacks (port, FQDN, group, addresses, replicas) filled in from discovery.
-//   - The nodes of clustered instances, fully qualified in the target's DNS domain.
+//     A listener without an FQDN gets its name, qualified in the target's DNS domain
+//     when short, only when that is a host name (ValidHostName); one with neither a
+//     name nor an FQDN is dropped.
+//   - The nodes of clustered instances, fully qualified in the target's DNS domain,
+//     those that are host names.
 //   - The aliases: the names of the CNAME chain that led to the canonical name, which
 //     becomes the FQDN when the target was asked for by an alias.
 //
@@ -287,11 +291,17 @@ func (t Target) Discovered(f *InstanceFacts) Target {
 			m.Replicas = l.Replicas
 		}
 	}
+	out.Listeners = slices.DeleteFunc(out.Listeners, func(l Listener) bool { return l.Name == "" && l.FQDN == "" })
 	for i, l := range out.Listeners {
-		if l.FQDN == "" && strings.Contains(l.Name, ".") {
-			out.Listeners[i].FQDN = l.Name
-		} else if l.FQDN == "" && domain != "" {
-			out.Listeners[i].FQDN = l.Name + "." + domain
+		if l.FQDN != "" {
+			continue
+		}
+		fqdn := l.Name
+		if !strings.Contains(fqdn, ".") && domain != "" {
+			fqdn += "." + domain
+		}
+		if strings.Contains(fqdn, ".") && ValidHostName(fqdn) == nil {
+			out.Listeners[i].FQDN = fqdn
 		}
 	}
 
@@ -304,7 +314,13 @@ func (t Target) Discovered(f *InstanceFacts) Target {
 			if n == "" || domain == "" {
 				continue
 			}
-			fqdn := strings.ToLower(n) + "." + domain
+			fqdn := strings.ToLower(n)
+			if !strings.Contains(fqdn, ".") {
+				fqdn += "." + domain
+			}
+			if ValidHostName(fqdn) != nil {
+				continue
+			}
 			if !slices.ContainsFunc(out.Nodes, func(s string) bool { return strings.EqualFold(s, fqdn) }) {
 				out.Nodes = append(out.Nodes, fqdn)
 			}

@@ -84,6 +84,29 @@ func TestDiscovered(t *testing.T) {
 			triage.Target{Host: "salesdb", FQDN: "sqlhost01.corp.example", Aliases: []string{"salesdb.corp.example"}},
 		},
 		{
+			"a listener name that is not a host name gets no FQDN, hence no SPN; one with no name is dropped",
+			base, &triage.InstanceFacts{Listeners: []triage.Listener{
+				{Name: "bad name;x", Port: 1433, Source: "sql"},
+				{Port: 1434, Source: "sql"},
+				{Name: "aglisten", FQDN: "aglisten.corp.example", Port: 1500, Source: "sql"},
+			}},
+			with(func(t *triage.Target) {
+				t.Listeners = []triage.Listener{
+					{Name: "bad name;x", Port: 1433, Source: "sql"},
+					{Name: "aglisten", FQDN: "aglisten.corp.example", Port: 1500, Source: "sql"},
+				}
+			}),
+		},
+		{
+			"nodes that are not host names are left out; a qualified one is kept as it is",
+			base, &triage.InstanceFacts{Instances: []triage.InstanceView{{Name: "MSSQLSERVER", Clustered: yes(),
+				Nodes: []string{"NODE1", "bad node;x", "node2.corp.example", "-x"}, PhysicalNode: `NODE\1`}}},
+			with(func(t *triage.Target) {
+				t.Instances = []triage.Instance{{}}
+				t.Nodes = []string{"node1.corp.example", "node2.corp.example"}
+			}),
+		},
+		{
 			"a canonical name that is not a host name is not taken",
 			triage.Target{Host: "salesdb", FQDN: "salesdb.corp.example"},
 			&triage.InstanceFacts{Names: &triage.NameFacts{Asked: "salesdb.corp.example", Chain: []string{"bad name;rm"}}},

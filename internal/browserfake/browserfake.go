@@ -42,8 +42,11 @@ type Config struct {
 	Garbage bool
 }
 
-// Garbage is the datagram a Config with Garbage set answers with.
-var Garbage = []byte{0x05, 0xff, 0x00, 'S', 'e', 'r', 'v', 'e', 'r', 'N', 'a', 'm', 'e', ';'}
+// Garbage returns the datagram a Config with Garbage set answers with, a new slice at
+// each call.
+func Garbage() []byte {
+	return []byte{0x05, 0xff, 0x00, 'S', 'e', 'r', 'v', 'e', 'r', 'N', 'a', 'm', 'e', ';'}
+}
 
 // A Server is a running fake. It closes when the test that started it ends.
 type Server struct {
@@ -140,7 +143,7 @@ func (s *Server) answer(req []byte) ([]byte, string) {
 	switch {
 	case len(req) == 1 && req[0] == 0x03:
 		if s.cfg.Garbage {
-			return Garbage, "CLNT_UCAST_EX"
+			return Garbage(), "CLNT_UCAST_EX"
 		}
 		if len(s.cfg.Instances) == 0 {
 			return nil, "CLNT_UCAST_EX"
@@ -150,7 +153,7 @@ func (s *Server) answer(req []byte) ([]byte, string) {
 		name := string(req[1 : len(req)-1])
 		what := "CLNT_UCAST_INST " + name
 		if s.cfg.Garbage {
-			return Garbage, what
+			return Garbage(), what
 		}
 		for _, in := range s.cfg.Instances {
 			if strings.EqualFold(in.Name, name) {

@@ -125,8 +125,12 @@ func parseResponse(b []byte, maxData int) ([]triage.InstanceView, error) {
 	return views, nil
 }
 
-// The keys of a record's four leading pairs, in the order 2.2.5 gives them.
-var header = [4]string{"ServerName", "InstanceName", "IsClustered", "Version"}
+// header returns the keys of a record's four leading pairs, in the order 2.2.5 gives
+// them.
+func header() [4]string { return [4]string{"ServerName", "InstanceName", "IsClustered", "Version"} }
+
+// headerFields is the number of fields of a record's four leading pairs (header).
+const headerFields = 8
 
 // parseRecord parses one instance's record, its closing ";;" removed:
 //
@@ -144,10 +148,10 @@ func parseRecord(rec string) (triage.InstanceView, error) {
 			return triage.InstanceView{}, fmt.Errorf("field %d is empty", i+1)
 		}
 	}
-	if len(f) < 2*len(header) {
+	if len(f) < headerFields {
 		return triage.InstanceView{}, fmt.Errorf("%d fields; a record starts with ServerName;NAME;InstanceName;NAME;IsClustered;Yes|No;Version;VERSION", len(f))
 	}
-	for i, key := range header {
+	for i, key := range header() {
 		if !strings.EqualFold(f[2*i], key) {
 			return triage.InstanceView{}, fmt.Errorf("field %d is %s, not %s", 2*i+1, quote(f[2*i]), key)
 		}
@@ -180,7 +184,7 @@ func parseRecord(rec string) (triage.InstanceView, error) {
 
 	tcp := false
 	seen := map[string]bool{}
-	for j := 2 * len(header); j < len(f); {
+	for j := headerFields; j < len(f); {
 		token := strings.ToLower(f[j])
 		if seen[token] {
 			return v, fmt.Errorf("transport %s is listed twice", token)

@@ -125,7 +125,7 @@ func TestParseResponseRefuses(t *testing.T) {
 		{"nothing", nil, "shorter than the 3-byte SVR_RESP header"},
 		{"junk", []byte("\x00\x01junk junk"), "the first byte is 0x00, not SVR_RESP"},
 		{"an HTTP answer", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not SVR_RESP"},
-		{"the fake's garbage", browserfake.Garbage, "truncated"},
+		{"the fake's garbage", browserfake.Garbage(), "truncated"},
 		{"truncated", withSize(200, head+";tcp;1433;;"), "RESP_SIZE says 200 bytes of RESP_DATA but only 66 follow (truncated)"},
 		{"bytes after RESP_DATA", withSize(10, head+";tcp;1433;;"), "RESP_SIZE says 10 bytes of RESP_DATA but 66 follow"},
 		{"empty RESP_DATA", browserfake.Datagram(""), "RESP_DATA is empty"},
@@ -178,7 +178,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add(browserfake.Datagram(specInstData))
 	f.Add(browserfake.Response(browserfake.Instance{Server: "S", Name: "A", Clustered: true, TCPPort: 1, Pipe: `\\S\pipe\sql\query`}))
 	f.Add(browserfake.Datagram("ServerName;H;InstanceName;A;IsClustered;No;Version;8.0;via;H,0:1433;bv;i;g;o;;"))
-	f.Add(browserfake.Garbage)
+	f.Add(browserfake.Garbage())
 	f.Add([]byte{0x05, 0x00, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		views, err := browser.ParseResponse(b)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/authtriage/authtriage/internal/safefile"
@@ -31,7 +33,8 @@ func ConfiguredPorts(ctx context.Context) ([]triage.InstanceView, error) {
 // ReadMssqlConf reads network.tcpport of the mssql.conf at path, opened under ctx, and
 // returns the host's one instance, MSSQLSERVER, with that port as a PortMssqlConf
 // claim: 1433 when the file or the setting is absent, as SQL Server then listens on
-// its default port. A value that is not a port from 1 to 65535 is an error.
+// its default port. A value that is not a port from 1 to 65535 is an error, and so is
+// a missing directory of path (/var/opt/mssql): SQL Server is not installed there.
 //
 // Source: "Configure SQL Server on Linux with the mssql-conf tool", Change the TCP
 // port: "The network.tcpport setting changes the TCP port where SQL Server listens
@@ -40,6 +43,9 @@ func ConfiguredPorts(ctx context.Context) ([]triage.InstanceView, error) {
 // https://learn.microsoft.com/sql/linux/sql-server-linux-configure-mssql-conf
 func ReadMssqlConf(ctx context.Context, path string) ([]triage.InstanceView, error) {
 	port := defaultTCPPort
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("SQL Server on Linux is not installed here: %s is not a directory", filepath.Dir(path))
+	}
 	data, err := safefile.ReadFile(ctx, path, 1<<20)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -50,6 +50,9 @@ func TestReadMssqlConf(t *testing.T) {
 			}
 		})
 	}
+	if got, err := ReadMssqlConf(t.Context(), filepath.Join(dir, "absent", "mssql.conf")); err == nil || !strings.Contains(err.Error(), "not installed here") {
+		t.Errorf("ReadMssqlConf(no directory) = %+v, %v; want SQL Server not installed", got, err)
+	}
 	for _, bad := range []string{"0", "65536", "1433 # default", "abc"} {
 		p := write("bad.conf", "[network]\ntcpport = "+bad+"\n")
 		if got, err := ReadMssqlConf(t.Context(), p); err == nil || !strings.Contains(err.Error(), "[network] tcpport") {

@@ -46,7 +46,6 @@ func (c *Checker) open(ctx context.Context, host string, in triage.Instance, d *
 	return &session{db: db, conn: conn, d: d, timeout: c.timeout}, nil
 }
 
-// close closes the connection; the server sees the session end.
 // logIn opens a session to in on host for one reading of the instance, the login
 // bounded by the checker's timeout; its error says where it was logging in to.
 func (c *Checker) logIn(ctx context.Context, host string, in triage.Instance, d *dialer) (*session, error) {
@@ -59,6 +58,7 @@ func (c *Checker) logIn(ctx context.Context, host string, in triage.Instance, d 
 	return s, nil
 }
 
+// close closes the connection; the server sees the session end.
 func (s *session) close() {
 	s.conn.Close()
 	s.db.Close()

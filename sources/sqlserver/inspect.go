@@ -383,22 +383,45 @@ func registryPorts(value string, dynamic bool) []triage.PortClaim {
 
 func validPort(p int) bool { return p > 0 && p < 65536 }
 
+// readServices reads the engine's service account, and, where SERVERPROPERTY did not
+// say (its query failed), whether the engine is clustered (is_clustered: "Indicates
+// whether the service is installed as a resource of a clustered server", read as Y or
+// N, the values the page gives for its other nvarchar(1) flag,
+// instant_file_initialization_enabled) and the node it is on (cluster_nodename: "The
+// name of the cluster node on which the service is installed"), as "sys.dm_server_services
+// (Transact-SQL)" describes them (the source of qServices).
 func readServices(ctx context.Context, s *session, in triage.Instance, r *triage.Inspection) error {
 	account := ""
+	var clustered *bool
+	var node string
 	err := s.query(ctx, qServices, func(rows *sql.Rows) error {
-		var name, acct, clustered, node sql.NullString
-		if err := rows.Scan(&name, &acct, &clustered, &node); err != nil {
+		var name, acct, isClustered, nodeName sql.NullString
+		if err := rows.Scan(&name, &acct, &isClustered, &nodeName); err != nil {
 			return err
 		}
-		if account == "" {
-			account = strings.TrimSpace(acct.String)
+		if account != "" {
+			return nil
+		}
+		account, node = strings.TrimSpace(acct.String), strings.TrimSpace(nodeName.String)
+		switch strings.ToUpper(strings.TrimSpace(isClustered.String)) {
+		case "Y":
+			clustered = new(true)
+		case "N":
+			clustered = new(false)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	r.View.ServiceAccount = account
+	v := &r.View
+	v.ServiceAccount = account
+	if v.Clustered == nil {
+		v.Clustered = clustered
+	}
+	if v.PhysicalNode == "" && clustered != nil && *clustered {
+		v.PhysicalNode = node
+	}
 	return nil
 }
 

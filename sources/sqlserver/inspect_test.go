@@ -355,3 +355,34 @@ func TestInspectBounds(t *testing.T) {
 		t.Errorf("failures = %+v; want the two groups of the readable records", got.Failures)
 	}
 }
+
+// TestInspectServicesCluster: where SERVERPROPERTY is refused, sys.dm_server_services
+// says whether the engine is clustered and the node it is on.
+func TestInspectServicesCluster(t *testing.T) {
+	deny := func(q string) *tdsfake.Error {
+		if strings.Contains(q, "SERVERPROPERTY") {
+			return &tdsfake.Error{Number: 300, State: 1, Class: 14, Message: "denied"}
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name      string
+		svc       tdsfake.Service
+		clustered *bool
+		node      string
+	}{
+		{"clustered", tdsfake.Service{Name: "SQL Server (MSSQLSERVER)", Account: `CORP\svc_fci`, Clustered: true, Node: "NODE2"}, new(true), "NODE2"},
+		{"not clustered", tdsfake.Service{Name: "SQL Server (MSSQLSERVER)", Account: `CORP\svc_sql`, Node: "SQL01"}, new(false), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := tdsfake.Start(t, tdsfake.Config{Inspect: &tdsfake.Inspect{Services: []tdsfake.Service{tc.svc}}, Deny: deny})
+			got, err := newChecker(t, time.Second).Inspect(t.Context(), "127.0.0.1", triage.Instance{Port: fake.Port()})
+			if err != nil {
+				t.Fatalf("Inspect: %v", err)
+			}
+			if diff := cmp.Diff(tc.clustered, got.View.Clustered); diff != "" || got.View.PhysicalNode != tc.node || got.View.ServiceAccount != tc.svc.Account {
+				t.Errorf("view %+v; want clustered %v on %q, running as %s", got.View, *tc.clustered, tc.node, tc.svc.Account)
+			}
+		})
+	}
+}
