@@ -2,6 +2,7 @@ package diagnosis
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/authtriage/authtriage/triage"
@@ -20,6 +21,13 @@ func (agentRule) Apply(t triage.Target, obs triage.Observations) []triage.Findin
 			continue
 		}
 		f := triage.NewFinding(triage.AgentUnreachable, namesFor(t, obs).vars)
+		if a.Agent != "" { // the agent as the configuration names it, for correlation
+			f.Facts = maps.Clone(f.Facts)
+			if f.Facts == nil {
+				f.Facts = map[string]string{}
+			}
+			f.Facts["agent"] = a.Agent
+		}
 		f.Evidence = []triage.Evidence{{Check: "agent", Source: triage.SourceAgent,
 			Text: fmt.Sprintf("agent %s (%s): %s", a.Agent, a.URL, a.Err)}}
 		f.Summary = fmt.Sprintf("The agent %s did not answer for %s: %s", a.Agent, t.Host, a.Err)

@@ -36,7 +36,11 @@ func (dcEventsRule) Apply(t triage.Target, obs triage.Observations) []triage.Fin
 		if !shown {
 			continue
 		}
-		f := triage.NewFinding(cause, n.vars)
+		vars := n.vars
+		if cause == triage.SecureChannelBroken {
+			vars = n.with(triage.PHDC, namedDC(cause, t, events)) // NETLOGON 3210 and 5721 name it
+		}
+		f := triage.NewFinding(cause, vars)
 		f.Severity = triage.Warning
 		f.Evidence = ev
 		total := 0

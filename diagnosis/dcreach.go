@@ -49,7 +49,7 @@ func (dcReachRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 	n := namesFor(t, obs)
 	var out []triage.Finding
 	if len(down) > 0 {
-		f := triage.NewFinding(triage.DCUnreachable, n.vars)
+		f := triage.NewFinding(triage.DCUnreachable, n.with(triage.PHDC, namedDC(triage.DCUnreachable, t, obs)))
 		f.Evidence = ev
 		if len(up) > 0 {
 			f.Severity = triage.Warning
@@ -61,7 +61,7 @@ func (dcReachRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 		out = append(out, f)
 	}
 	if len(badCert) > 0 {
-		f := triage.NewFinding(triage.DCCertificate, n.vars)
+		f := triage.NewFinding(triage.DCCertificate, n.with(triage.PHDC, namedDC(triage.DCCertificate, t, obs)))
 		f.Evidence = certEv
 		if len(badCert) == 1 {
 			f.Summary = fmt.Sprintf("The LDAPS certificate of %s failed verification: %s", badCert[0], certProblems(d.DCs))

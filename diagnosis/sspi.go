@@ -81,7 +81,12 @@ func (sspiRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding
 	for _, cause := range order {
 		events := byCause[cause]
 		codes := distinctCodes(events)
-		f := triage.NewFinding(cause, n.with(triage.PHCode, describeSSPI(codes[0])))
+		vars := n.with(triage.PHCode, describeSSPI(codes[0]))
+		if cause == triage.SecureChannelBroken {
+			// The NETLOGON events attached as corroboration name the DC that refused it.
+			vars[triage.PHDC] = namedDC(cause, t, obs)
+		}
+		f := triage.NewFinding(cause, vars)
 		total, clients := 0, 0
 		for _, e := range events {
 			total += e.Count

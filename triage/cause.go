@@ -130,6 +130,7 @@ const (
 	PHSetAD    = "<SET-AD>"   // Set-ADUser, Set-ADComputer or Set-ADServiceAccount, by the account's class
 	PHLogin    = "<LOGIN>"    // a SQL Server login name, as the ERRORLOG writes it
 	PHInstance = "<INSTANCE>" // an instance as users write it: "SALES", "MSSQLSERVER:1433"
+	PHDC       = "<DC>"       // a domain controller the evidence names: "dc2.corp.example"
 
 	// The second hop's. PHSPNs and PHPrincipals are lists (ListValue, ListSlot); text
 	// shows their values separated by commas.
@@ -753,7 +754,7 @@ func NewFinding(id CauseID, vars map[string]string) Finding {
 		panic("triage: unknown cause " + string(id))
 	}
 	fill := fillFunc(vars)
-	f := Finding{Cause: id, Severity: c.Severity, Title: c.Title, Summary: fill(c.Summary), Links: c.Links}
+	f := Finding{Cause: id, Severity: c.Severity, Title: c.Title, Summary: fill(c.Summary), Links: c.Links, Facts: factsOf(vars)}
 	for _, s := range c.Fix {
 		if s.Command == nil {
 			f.Remediation = append(f.Remediation, Step{Text: fill(s.Text)})
@@ -762,6 +763,32 @@ func NewFinding(id CauseID, vars map[string]string) Finding {
 		f.Remediation = append(f.Remediation, NewStep(fill(s.Text), *s.Command, vars))
 	}
 	return f
+}
+
+// factsOf returns the Facts of a finding filled with vars: the values of the
+// placeholders that name what a finding is about, keyed by the placeholder's name in
+// lower case without the angle brackets; nil for none. None of them holds a secret
+// (vars never carry one): host, domain, SPN and account names, a login, an instance,
+// an error code, a domain controller.
+func factsOf(vars map[string]string) map[string]string {
+	named := [...]string{PHHost, PHFQDN, PHDomain, PHSPN, PHAccount, PHWrong, PHSam, PHLogin, PHInstance, PHCode, PHDC}
+	var out map[string]string
+	for _, ph := range named {
+		v := vars[ph]
+		if v == "" {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(named))
+		}
+		out[FactKey(ph)] = v
+	}
+	return out
+}
+
+// FactKey returns the key of a placeholder in Finding.Facts: "account" for PHAccount.
+func FactKey(placeholder string) string {
+	return strings.ToLower(strings.Trim(placeholder, "<>"))
 }
 
 // Fill replaces the placeholders in s with vars, as NewFinding does for text. It is

@@ -16,6 +16,13 @@ type Finding struct {
 	Evidence    []Evidence `json:"evidence"`
 	Remediation []Step     `json:"remediation"`
 	Links       []string   `json:"links"`
+	// Facts are the names the finding is about, as its rule filled them into the
+	// catalog's placeholders (NewFinding): the placeholder without its angle brackets,
+	// lower case ("account", "spn", "wrong", "dc") to the value. Correlation compares
+	// them across hosts (the same account locked out, the same DC not answering). They
+	// come from evidence and configuration and are as hostile as any evidence text;
+	// never a secret (no placeholder is one).
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // Evidence is one fact a finding rests on. For a group of log entries Time is the last

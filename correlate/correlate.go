@@ -1,0 +1,522 @@
+// Package correlate finds the incidents in many hosts' reports: findings of the same
+// cause, about the same thing (an account, a domain, an SPN owner, an agent), whose
+// evidence overlaps in time on several hosts, named once with what the hosts share and
+// one set of fixes.
+//
+// It works on Signatures, a few hundred bytes per finding, so that a sweep of 10,000
+// hosts keeps every host's signatures and not its reports.
+package correlate
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/base32"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authtriage/authtriage/triage"
+)
+
+// Options tune Correlate. The zero value is the default.
+type Options struct {
+	// Window is how close two findings' evidence spans must come to overlap: a span
+	// that starts no later than Window after the group's latest evidence joins it,
+	// and groups chain. 0 means 15 minutes.
+	Window time.Duration
+	// MinHosts is the number of distinct hosts a group needs to be an incident.
+	// 0 means 2.
+	MinHosts int
+}
+
+// DefaultWindow and DefaultMinHosts are what Options' zero values mean.
+const (
+	DefaultWindow   = 15 * time.Minute
+	DefaultMinHosts = 2
+)
+
+// maxClients is the number of client addresses a signature keeps as factors: enough
+// to see a shared client, few enough to keep signatures small.
+const maxClients = 3
+
+// Signatures returns one signature per finding of rep of severity warning or worse,
+// in the report's order.
+//
+// First and Last are the earliest and latest time of the finding's evidence (an
+// entry's First, else its Time); both are rep.StartedAt when no evidence has a time.
+// The factors come from the finding's Facts (triage.NewFinding), by cause family:
+//
+//	cause                             factors
+//	account.*                         account (Facts "account")
+//	spn.*                             spn_owner (Facts "wrong", else "account"), account
+//	dc.*, computer.secure_channel,    dc (Facts "dc", when the evidence names one),
+//	kerberos.*                        domain (Facts "domain")
+//	agent.unreachable                 agent (Facts "agent", else the agent of a check
+//	                                  of rep that ended in error)
+//	every cause                       client: the first 3 client addresses of the
+//	                                  evidence, sorted; subnet: their /24 (IPv4) or
+//	                                  /64 (IPv6), each once; start: First truncated
+//	                                  to the minute, UTC, RFC 3339
+func Signatures(rep triage.Report) []triage.Signature {
+	var out []triage.Signature
+	for _, f := range rep.Findings {
+		if f.Severity < triage.Warning {
+			continue
+		}
+		s := triage.Signature{Host: rep.Host, ReportID: rep.ID, Cause: f.Cause, Severity: f.Severity}
+		s.First, s.Last = span(f.Evidence)
+		if s.First.IsZero() {
+			s.First, s.Last = rep.StartedAt, rep.StartedAt
+		}
+		s.Factors = factorsOf(f, rep, s.First)
+		out = append(out, s)
+	}
+	return out
+}
+
+// span returns the earliest and latest time of the evidence, zero when none has one.
+func span(ev []triage.Evidence) (first, last time.Time) {
+	for _, e := range ev {
+		for _, t := range []time.Time{e.First, e.Time} {
+			if t.IsZero() {
+				continue
+			}
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+	}
+	return first, last
+}
+
+// factorsOf returns the factors of f, a finding of rep whose evidence starts at first.
+func factorsOf(f triage.Finding, rep triage.Report, first time.Time) []triage.Factor {
+	var out []triage.Factor
+	add := func(k triage.FactorKind, v string) {
+		if v != "" {
+			out = append(out, triage.Factor{Kind: k, Value: v})
+		}
+	}
+	facts := f.Facts
+	switch family(f.Cause) {
+	case famAccount:
+		add(triage.FactorAccount, facts["account"])
+	case famSPN:
+		add(triage.FactorOwner, cmp.Or(facts["wrong"], facts["account"]))
+		add(triage.FactorAccount, facts["account"])
+	case famDomain:
+		add(triage.FactorDC, facts["dc"])
+		add(triage.FactorDomain, facts["domain"])
+	case famAgent:
+		agent := facts["agent"]
+		for _, c := range rep.Checks {
+			if agent == "" && c.Status == triage.CheckError && c.Agent != "" {
+				agent = c.Agent
+			}
+		}
+		add(triage.FactorAgent, agent)
+	}
+	clients := evidenceClients(f.Evidence)
+	for _, c := range clients {
+		add(triage.FactorClient, c)
+	}
+	var subnets []string
+	for _, c := range clients {
+		if s := subnet(c); s != "" && !slices.Contains(subnets, s) {
+			subnets = append(subnets, s)
+		}
+	}
+	for _, s := range subnets {
+		add(triage.FactorSubnet, s)
+	}
+	add(triage.FactorStart, startMinute(first))
+	return out
+}
+
+func startMinute(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Truncate(time.Minute).Format(time.RFC3339)
+}
+
+// evidenceClients returns the first maxClients distinct client addresses of the
+// evidence, sorted.
+func evidenceClients(ev []triage.Evidence) []string {
+	var all []string
+	for _, e := range ev {
+		all = append(all, e.Clients...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	return all[:min(len(all), maxClients)]
+}
+
+// subnet returns the /24 of an IPv4 client or the /64 of an IPv6 one, "" for anything
+// that is not an address (evidence may hold a name or worse).
+func subnet(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+// A causeFamily is the kind of thing a cause is about, which decides its factors.
+type causeFamily int
+
+const (
+	famOther causeFamily = iota
+	famAccount
+	famSPN
+	famDomain
+	famAgent
+)
+
+func family(c triage.CauseID) causeFamily {
+	prefix, _, _ := strings.Cut(string(c), ".")
+	switch {
+	case prefix == "account":
+		return famAccount
+	case prefix == "spn":
+		return famSPN
+	case prefix == "dc" || prefix == "kerberos" || c == triage.SecureChannelBroken:
+		return famDomain
+	case c == triage.AgentUnreachable:
+		return famAgent
+	}
+	return famOther
+}
+
+// primaryKind is the factor that splits a cause's findings into incidents: two
+// accounts locked out are two incidents. For the domain family it is the domain, not
+// the DC: one host's findings of the same cause may name the DC (the checker's probe)
+// or not (a 17806), and a DC outage is one incident however each host saw it; the DC
+// comes first in Shared when every host names the same.
+func primaryKind(f causeFamily) triage.FactorKind {
+	switch f {
+	case famAccount:
+		return triage.FactorAccount
+	case famSPN:
+		return triage.FactorOwner
+	case famDomain:
+		return triage.FactorDomain
+	case famAgent:
+		return triage.FactorAgent
+	}
+	return ""
+}
+
+// rank returns where kind goes in Incident.Shared for a cause of family fam: the
+// primary factor first (for the domain family a DC every host names, then the
+// domain), then the most telling.
+func rank(fam causeFamily, kind triage.FactorKind) int {
+	if fam == famDomain && kind == triage.FactorDC {
+		return -2 // a DC every host names tells more than its domain
+	}
+	if kind == primaryKind(fam) {
+		return -1
+	}
+	order := [...]triage.FactorKind{
+		triage.FactorDC, triage.FactorDomain, triage.FactorAccount, triage.FactorOwner, triage.FactorAgent,
+		triage.FactorSubnet, triage.FactorClient, triage.FactorStart,
+	}
+	if i := slices.Index(order[:], kind); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// fold reports whether factors of kind k are compared without regard to case: Windows does not distinguish
+// account, domain and host names by case.
+func fold(k triage.FactorKind) bool {
+	switch k {
+	case triage.FactorDC, triage.FactorDomain, triage.FactorAccount, triage.FactorOwner:
+		return true
+	}
+	return false
+}
+
+// factorKey is what two factors are compared by.
+type factorKey struct {
+	kind  triage.FactorKind
+	value string
+}
+
+func keyOf(f triage.Factor) factorKey {
+	if fold(f.Kind) {
+		return factorKey{f.Kind, strings.ToLower(f.Value)}
+	}
+	return factorKey{f.Kind, f.Value}
+}
+
+// primaryValue returns the key of a signature's primary factor, "" when it has none.
+func primaryValue(s triage.Signature, kind triage.FactorKind) string {
+	if kind == "" {
+		return ""
+	}
+	for _, f := range s.Factors {
+		if f.Kind == kind {
+			return keyOf(f).value
+		}
+	}
+	return ""
+}
+
+// Correlate returns the incidents among sigs (typically the signatures of many hosts'
+// reports of one sweep or of the last minutes): for each cause, the signatures with
+// the same primary factor (the account for account.*, the owner for spn.*, the domain
+// for dc.*, computer.secure_channel and kerberos.*, the agent for agent.unreachable;
+// nothing for other causes) are grouped by time, a signature joining a group when its
+// First is no later than Window after the group's latest Last; a group of at least
+// MinHosts distinct hosts is an incident. checked are the hosts of the same window,
+// for Incident.Unaffected. Incidents are sorted worst first: severity, then number of
+// hosts, then first seen, then ID. The result depends only on its arguments' contents,
+// not on their order.
+func Correlate(sigs []triage.Signature, checked []string, o Options) []triage.Incident {
+	window := cmp.Or(o.Window, DefaultWindow)
+	if window < 0 {
+		window = DefaultWindow
+	}
+	minHosts := max(cmp.Or(o.MinHosts, DefaultMinHosts), 1)
+
+	type groupKey struct {
+		cause   triage.CauseID
+		primary string
+	}
+	groups := map[groupKey][]int{}
+	hostsWith := map[triage.CauseID]map[string]bool{}
+	for i, s := range sigs {
+		k := groupKey{s.Cause, primaryValue(s, primaryKind(family(s.Cause)))}
+		groups[k] = append(groups[k], i)
+		if hostsWith[s.Cause] == nil {
+			hostsWith[s.Cause] = map[string]bool{}
+		}
+		hostsWith[s.Cause][strings.ToLower(s.Host)] = true
+	}
+
+	var out []triage.Incident
+	for k, idx := range groups {
+		slices.SortFunc(idx, func(a, b int) int { return compareSig(sigs[a], sigs[b]) })
+		start := 0
+		end := sigs[idx[0]].Last
+		for j := 1; j <= len(idx); j++ {
+			if j < len(idx) {
+				s := sigs[idx[j]]
+				if !s.First.After(end.Add(window)) {
+					if s.Last.After(end) {
+						end = s.Last
+					}
+					continue
+				}
+			}
+			if inc, ok := incident(k.cause, sigs, idx[start:j], minHosts); ok {
+				inc.Unaffected = unaffected(checked, hostsWith[k.cause])
+				out = append(out, inc)
+			}
+			if j < len(idx) {
+				start, end = j, sigs[idx[j]].Last
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b triage.Incident) int {
+		return cmp.Or(
+			cmp.Compare(b.Severity, a.Severity),
+			cmp.Compare(len(b.Hosts), len(a.Hosts)),
+			a.FirstSeen.First.Compare(b.FirstSeen.First),
+			cmp.Compare(a.ID, b.ID),
+			cmp.Compare(a.Cause, b.Cause),
+		)
+	})
+	return out
+}
+
+// compareSig orders signatures by time, then host and report, then factors, so that
+// grouping does not depend on the order they came in.
+func compareSig(a, b triage.Signature) int {
+	return cmp.Or(
+		a.First.Compare(b.First),
+		a.Last.Compare(b.Last),
+		cmp.Compare(a.Host, b.Host),
+		cmp.Compare(a.ReportID, b.ReportID),
+		cmp.Compare(a.Severity, b.Severity),
+		slices.CompareFunc(a.Factors, b.Factors, func(x, y triage.Factor) int {
+			return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Value, y.Value))
+		}),
+	)
+}
+
+// incident makes the incident of one group of signatures (sorted by compareSig), or
+// false when they are on fewer than minHosts hosts.
+func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts int) (triage.Incident, bool) {
+	type host struct {
+		triage.IncidentHost
+		factors map[factorKey]triage.Factor
+	}
+	var hosts []*host
+	byName := map[string]*host{}
+	inc := triage.Incident{Cause: cause}
+	for _, i := range idx {
+		s := sigs[i]
+		name := strings.ToLower(s.Host)
+		h := byName[name]
+		if h == nil {
+			// The first signature of a host is its earliest: idx is sorted by time.
+			h = &host{IncidentHost: triage.IncidentHost{Host: s.Host, ReportID: s.ReportID, First: s.First}, factors: map[factorKey]triage.Factor{}}
+			byName[name] = h
+			hosts = append(hosts, h)
+		}
+		// A host's factors are those of all its findings in the group (one finding of
+		// a DC outage may name the DC and another of the same host only the domain),
+		// but for the start: the host's is the minute of its earliest evidence.
+		for _, f := range s.Factors {
+			if _, seen := h.factors[keyOf(f)]; !seen && f.Kind != triage.FactorStart {
+				h.factors[keyOf(f)] = f
+			}
+		}
+		inc.Severity = max(inc.Severity, s.Severity)
+		if s.Last.After(inc.Last) {
+			inc.Last = s.Last
+		}
+	}
+	if len(hosts) < minHosts {
+		return triage.Incident{}, false
+	}
+	for _, h := range hosts {
+		start := triage.Factor{Kind: triage.FactorStart, Value: startMinute(h.First)}
+		h.factors[keyOf(start)] = start
+	}
+	fam := family(cause)
+	for k, f := range hosts[0].factors {
+		every := true
+		for _, h := range hosts[1:] {
+			if _, ok := h.factors[k]; !ok {
+				every = false
+				break
+			}
+		}
+		if every {
+			inc.Shared = append(inc.Shared, f)
+		}
+	}
+	slices.SortFunc(inc.Shared, func(a, b triage.Factor) int {
+		return cmp.Or(cmp.Compare(rank(fam, a.Kind), rank(fam, b.Kind)), cmp.Compare(a.Value, b.Value))
+	})
+	for _, h := range hosts {
+		inc.Hosts = append(inc.Hosts, h.IncidentHost)
+	}
+	inc.FirstSeen = inc.Hosts[0]
+
+	c, _ := triage.LookupCause(cause)
+	inc.Title, inc.Links = c.Title, slices.Clone(c.Links)
+	if c.ID != "" {
+		inc.Fixes = fixes(cause, inc.Shared)
+	}
+	inc.ID = incidentID(cause, primaryShared(fam, inc.Shared), startMinute(inc.FirstSeen.First))
+	return inc, true
+}
+
+// primaryShared returns the value of the shared primary factor, "" when the hosts
+// share none.
+func primaryShared(fam causeFamily, shared []triage.Factor) string {
+	kind := primaryKind(fam)
+	for _, f := range shared {
+		if kind != "" && f.Kind == kind {
+			return keyOf(f).value
+		}
+	}
+	return ""
+}
+
+// fixes returns the catalog's fix for cause once, filled with the values every host
+// shares; what differs per host (its name, its SPN) stays a placeholder for the person
+// following the steps. The account's sAMAccountName, which the AD cmdlets take, is the
+// name part of the shared DOMAIN\name account, the form triage.Account.Name writes.
+func fixes(cause triage.CauseID, shared []triage.Factor) []triage.Step {
+	vars := map[string]string{}
+	set := func(ph, v string) {
+		if _, done := vars[ph]; !done {
+			vars[ph] = v
+		}
+	}
+	for _, f := range shared {
+		switch f.Kind {
+		case triage.FactorAccount:
+			set(triage.PHAccount, f.Value)
+			if _, sam, ok := strings.Cut(f.Value, `\`); ok && sam != "" {
+				set(triage.PHSam, sam)
+			}
+		case triage.FactorOwner:
+			if cause == triage.SPNWrongAccount || cause == triage.SPNDuplicate {
+				set(triage.PHWrong, f.Value)
+			} else {
+				set(triage.PHAccount, f.Value)
+			}
+		case triage.FactorDomain:
+			set(triage.PHDomain, f.Value)
+		case triage.FactorDC:
+			set(triage.PHDC, f.Value)
+		}
+	}
+	var out []triage.Step
+	for _, s := range triage.NewFinding(cause, vars).Remediation {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// incidentID returns 8 lower-case base32 characters of a hash of cause, the shared
+// primary factor and the first minute: the same incident found again gets the same ID.
+func incidentID(cause triage.CauseID, primary, minute string) string {
+	sum := sha256.Sum256([]byte(string(cause) + "\x00" + primary + "\x00" + minute))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:5]))
+}
+
+// unaffected returns the checked hosts that do not have the cause, sorted, each once.
+func unaffected(checked []string, with map[string]bool) []string {
+	var out []string
+	for _, h := range checked {
+		if !with[strings.ToLower(h)] {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Unexplained returns the hosts that have signatures but are in none of the
+// incidents: the hosts nothing explains, sorted, each once.
+func Unexplained(sigs []triage.Signature, incidents []triage.Incident) []string {
+	in := map[string]bool{}
+	for _, inc := range incidents {
+		for _, h := range inc.Hosts {
+			in[strings.ToLower(h.Host)] = true
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range sigs {
+		k := strings.ToLower(s.Host)
+		if !in[k] && !seen[k] {
+			seen[k] = true
+			out = append(out, s.Host)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
