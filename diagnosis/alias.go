@@ -15,18 +15,21 @@ import (
 // missing (critical: clients that build it from the canonical name, and every client
 // that connects by the FQDN, fall back or fail; spnRule leaves that SPN to this rule).
 //
-// Which name a client builds the SPN from is where Microsoft's pages disagree, so the
+// Which name a client builds the SPN from Microsoft's pages do not settle, so the
 // finding says so rather than choose, and its fix registers both forms, right either
 // way:
 //   - "Register a Service Principal Name for Kerberos Connections", The Role of the
 //     SPN: "If the connection does not pass an SPN, a default SPN is constructed based
-//     on the protocol used, server name, and the instance name" (the server name the
-//     connection was given: the alias),
+//     on the protocol used, server name, and the instance name"; Client Connections:
+//     "For a TCP connection, an SPN in the format MSSQLSvc/FQDN:[port] is used". It
+//     does not say whether the server name is resolved through DNS first, and does not
+//     mention aliases,
 //     https://learn.microsoft.com/sql/database-engine/configure-windows/register-a-service-principal-name-for-kerberos-connections.
 //   - "Cannot generate SSPI context", Why doesn't the connection fail over to NTLM:
-//     the driver "calls the gethostbyname and gethostbyaddr WinSock APIs ... the
-//     corresponding DNS is used to form the SPN" (the name DNS answers with: the
-//     canonical name, or the reverse lookup's),
+//     the driver "calls the gethostbyname and gethostbyaddr WinSock APIs" to resolve
+//     the server's fully qualified DNS, and "the corresponding DNS is used to form the
+//     SPN for the server" (the name DNS answers with: the canonical name, or the
+//     reverse lookup's),
 //     https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/cannot-generate-sspi-context-error.
 //   - "Troubleshoot Kerberos failures in Internet Explorer", Does Internet Explorer use
 //     the expected SPN: "If a website is accessed by using an alias name (CNAME),
@@ -39,7 +42,7 @@ type aliasRule struct{}
 func (aliasRule) Name() string { return "name-alias" }
 
 // aliasDisagreement is what the findings say of the sources.
-const aliasDisagreement = " Microsoft's pages disagree on which name a client builds the SPN from: the SQL Server SPN page says from the server name the connection is given (the alias), the \"Cannot generate SSPI context\" page says the driver resolves the name through DNS and uses the name it gets back (the canonical name), and the Internet Explorer page says the browser uses the canonical name; registering both forms works either way."
+const aliasDisagreement = " Microsoft's pages do not settle which name a client builds the SPN from: the SQL Server SPN page says only that the default SPN is constructed from the \"server name\", without saying whether that name is resolved through DNS first; the \"Cannot generate SSPI context\" page says the driver resolves the server's fully qualified name through DNS and forms the SPN from the name it gets back (the canonical name); the Internet Explorer page says the browser uses the canonical name. Registering both forms works either way."
 
 func (aliasRule) Apply(t triage.Target, obs triage.Observations) []triage.Finding {
 	d := obs.Directory

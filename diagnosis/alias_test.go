@@ -29,14 +29,14 @@ func TestAliasRule(t *testing.T) {
 			name: "the alias's form is missing, the canonical name's registered",
 			obs:  obs([]triage.Account{instSvc}, nil),
 			want: []want{{cause: triage.NameAlias, severity: triage.Warning,
-				summary:  []string{"through the alias sales-db.corp.example", aTCP + ", which is registered on no account", "pages disagree"},
+				summary:  []string{"through the alias sales-db.corp.example", aTCP + ", which is registered on no account", "pages do not settle which name"},
 				commands: []string{`setspn -S MSSQLSvc/sales-db.corp.example:1433 CORP\svc_sql01`}, evidence: 3}},
 		},
 		{
 			name: "the alias's form is registered, the canonical name's missing: one finding, no spn.missing",
 			obs:  obs(nil, []triage.Account{instSvc}),
 			want: []want{{cause: triage.NameAlias, severity: triage.Critical,
-				summary:  []string{cTCP + ", the canonical name's SPN, is registered on no account", "pages disagree"},
+				summary:  []string{cTCP + ", the canonical name's SPN, is registered on no account", "pages do not settle which name"},
 				commands: []string{`setspn -S MSSQLSvc/sqlhost01.corp.example:1433 CORP\svc_sql01`}, evidence: 3}},
 		},
 		{name: "both registered: nothing", obs: obs([]triage.Account{instSvc}, []triage.Account{instSvc})},
@@ -50,7 +50,7 @@ func TestAliasRule(t *testing.T) {
 			for _, f := range got {
 				if !containsLink(f.Links, "troubleshoot-kerberos-failures-ie") || !containsLink(f.Links, "cannot-generate-sspi-context-error") ||
 					!containsLink(f.Links, "register-a-service-principal-name") {
-					t.Errorf("links %v do not cite the pages that disagree", f.Links)
+					t.Errorf("links %v do not cite the pages that differ", f.Links)
 				}
 			}
 		})

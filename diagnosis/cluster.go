@@ -12,10 +12,12 @@ import (
 // Server or the Browser says it is clustered), the SPNs that are on a node rather than
 // on the virtual network name clients connect to: an SPN built on a node's name that
 // some account holds (DirectoryFacts.Probes of kind ProbeNode), and a required SPN,
-// built on the virtual name, that a node's computer account holds. Each is a finding of
-// its own, critical when the virtual name's SPN is missing or on a node, a warning when
-// only a superfluous node-name SPN is registered. spnRule leaves those required SPNs to
-// this rule (one fault, one finding).
+// built on the virtual name, that a node's computer account holds. They are grouped by
+// the virtual name's SPN they stand for (clusterFaults): one finding each, with every
+// node's SPN as evidence and a setspn -D step per owner, critical when the virtual
+// name's SPN is missing or on a node, a warning when only superfluous node-name SPNs
+// are registered. spnRule leaves those required SPNs to this rule (one fault, one
+// finding).
 //
 // Sources: "Register a Service Principal Name for Kerberos Connections": "The
 // information that is provided in this topic also applies to SQL Server configurations
@@ -44,75 +46,119 @@ func (clusterRule) Apply(t triage.Target, obs triage.Observations) []triage.Find
 	instance := clusterInstance(t, obs)
 	sqlEv := clusterEvidence(obs)
 	var out []triage.Finding
-	for _, so := range d.SPNs {
-		node, ok := nodeOwner(t, obs, so)
-		if !ok {
-			continue
+	for _, g := range clusterFaults(t, obs) {
+		owners, required := ownersOf(d, g.virtual)
+		missing := required && len(owners) == 0
+		wrongSPN, wrong := g.virtual, ""
+		if g.node != nil {
+			wrong = g.node.Name()
+		} else {
+			wrongSPN, wrong = g.probes[0].SPN, g.probes[0].Owners[0].Name()
 		}
-		f := triage.NewFinding(triage.ClusterSPNOnNode, n.with(triage.PHSPN, so.SPN, triage.PHAccount, want,
-			triage.PHWrongSPN, so.SPN, triage.PHWrong, node.Name(), triage.PHInstance, instance))
-		f.Remediation = clusterSteps(so.SPN, []triage.Account{node}, so.SPN, want)
-		f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
-			Text: fmt.Sprintf("setspn -Q %s: registered on %s (%s), the computer account of a node of the cluster", so.SPN, node.Name(), node.DN)})
-		f.Evidence = append(f.Evidence, sqlEv...)
-		f.Summary = fmt.Sprintf("%s, the SPN of the virtual network name %s, is registered on %s, a node's computer account, not on the account %s runs as%s: Kerberos fails while the instance runs on another node, and on every node when the service account is not the node's.%s",
-			so.SPN, t.FQDN, node.Name(), instance, orKnown(want), clusterSilence)
-		out = append(out, f)
-	}
-	for _, p := range d.Probes {
-		if p.Kind != triage.ProbeNode || len(p.Owners) == 0 {
-			continue
-		}
-		virtual := onHost(p.SPN, p.For, t.FQDN)
-		owners, required := ownersOf(d, virtual)
-		f := triage.NewFinding(triage.ClusterSPNOnNode, n.with(triage.PHSPN, virtual, triage.PHAccount, want,
-			triage.PHWrongSPN, p.SPN, triage.PHWrong, p.Owners[0].Name(), triage.PHInstance, instance))
-		var names []string
-		for _, o := range p.Owners {
-			names = append(names, o.Name())
-		}
-		f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
-			Text: fmt.Sprintf("setspn -Q %s: registered on %s; %s is a node of the cluster, not its virtual network name %s", p.SPN, strings.Join(names, ", "), p.For, t.FQDN)})
-		registerVirtual := virtual
-		switch {
-		case required && len(owners) == 0:
+		f := triage.NewFinding(triage.ClusterSPNOnNode, n.with(triage.PHSPN, g.virtual, triage.PHAccount, want,
+			triage.PHWrongSPN, wrongSPN, triage.PHWrong, wrong, triage.PHInstance, instance))
+		var steps []triage.Step
+		var summary []string
+		if g.node != nil {
 			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
-				Text: fmt.Sprintf("setspn -Q %s: no account in the forest has this SPN", virtual)})
-			f.Evidence = append(f.Evidence, ticketEvidence(d, virtual)...)
-			f.Summary = fmt.Sprintf("%s is registered on no account, but %s, built on the node %s, is on %s: clients connect to the virtual network name %s and ask for %s, so they fall back to NTLM or fail.%s",
-				virtual, p.SPN, p.For, strings.Join(names, ", "), t.FQDN, virtual, clusterSilence)
-		default:
-			// The virtual name's SPN is there (or spnRule judges it): the node's is
-			// superfluous, and a client that connects to the node by name gets a
-			// ticket for an account that may not be the instance's.
+				Text: fmt.Sprintf("setspn -Q %s: registered on %s (%s), the computer account of a node of the cluster", g.virtual, g.node.Name(), g.node.DN)})
+			steps = append(steps, removeStep(g.virtual, *g.node, "clients connect to the virtual network name on whichever node runs the instance, and the instance's service account must hold its SPN"))
+			// A service running as LocalSystem or NETWORK SERVICE is the computer's
+			// account: "If the SQL Server startup account is a local system account, the
+			// appropriate container is the computer name. For any other account, the
+			// appropriate container is the SQL Server startup account" ("Cannot generate
+			// SSPI context", https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/cannot-generate-sspi-context-error);
+			// "machine$@domain or host\FQDN for a computer domain account such as Local
+			// System or NETWORK SERVICES" ("Register a Service Principal Name for
+			// Kerberos Connections", Client Connections, linkRegisterSPN).
+			summary = append(summary, fmt.Sprintf("%s, the SPN of the virtual network name %s, is registered on %s, a node's computer account, not on the account %s runs as%s: Kerberos through the virtual name fails on every node unless the instance runs as that node's computer account (LocalSystem or NETWORK SERVICE), and then works only while the instance runs on that node",
+				g.virtual, t.FQDN, g.node.Name(), instance, orKnown(want)))
+		} else if missing {
+			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
+				Text: fmt.Sprintf("setspn -Q %s: no account in the forest has this SPN", g.virtual)})
+			f.Evidence = append(f.Evidence, ticketEvidence(d, g.virtual)...)
+		}
+		var nodeSPNs []string
+		for _, p := range g.probes {
+			names := accountNames(p.Owners)
+			f.Evidence = append(f.Evidence, triage.Evidence{Check: "spn", Source: triage.SourceDirectory,
+				Text: fmt.Sprintf("setspn -Q %s: registered on %s; %s is a node of the cluster, not its virtual network name %s", p.SPN, names, p.For, t.FQDN)})
+			for _, o := range p.Owners {
+				steps = append(steps, removeStep(p.SPN, o, "clients never ask a node for it, and it goes with the node, not the instance"))
+			}
+			nodeSPNs = append(nodeSPNs, fmt.Sprintf("%s (on %s)", p.SPN, names))
+		}
+		switch {
+		case g.node == nil && missing:
+			summary = append(summary, fmt.Sprintf("%s is registered on no account, but the SPNs built on the nodes' names are: %s. Clients connect to the virtual network name %s and ask for %s, so they fall back to NTLM or fail",
+				g.virtual, strings.Join(nodeSPNs, ", "), t.FQDN, g.virtual))
+		case g.node == nil:
+			// The virtual name's SPN is there (or spnRule judges it): the nodes' are
+			// superfluous, and a client that connects to a node by name gets a ticket
+			// for an account that may not be the instance's.
 			f.Severity = triage.Warning
-			registerVirtual = ""
-			f.Summary = fmt.Sprintf("%s, built on the node %s, is registered on %s: clients of the clustered instance %s connect to the virtual network name %s, whose SPN is %s; the node's SPN is not needed and goes with the node, not the instance.%s",
-				p.SPN, p.For, strings.Join(names, ", "), instance, t.FQDN, virtual, clusterSilence)
+			summary = append(summary, fmt.Sprintf("The SPNs built on the nodes' names are registered: %s. Clients of the clustered instance %s connect to the virtual network name %s, whose SPN is %s; the nodes' SPNs are not needed and go with the nodes, not the instance",
+				strings.Join(nodeSPNs, ", "), instance, t.FQDN, g.virtual))
+		case len(nodeSPNs) > 0:
+			summary = append(summary, fmt.Sprintf("the SPNs built on the nodes' names are registered too, and not needed: %s", strings.Join(nodeSPNs, ", ")))
+		}
+		if g.node != nil || missing {
+			text := fmt.Sprintf("Register %s, the SPN of the virtual network name, on the instance's service account (-S checks for duplicates first)", g.virtual)
+			if want == "" {
+				text = fmt.Sprintf("Register %s on the account the instance runs as (-S checks for duplicates first): that account is not known, so give it to have the exact command", g.virtual)
+			}
+			steps = append(steps, triage.NewStep(text, setspn("-S", triage.PHSPN, triage.PHAccount), map[string]string{triage.PHSPN: g.virtual, triage.PHAccount: want}))
 		}
 		f.Evidence = append(f.Evidence, sqlEv...)
-		f.Remediation = clusterSteps(p.SPN, p.Owners, registerVirtual, want)
+		f.Remediation = steps
+		f.Summary = strings.Join(summary, "; ") + "." + clusterSilence
 		out = append(out, f)
 	}
 	return out
 }
 
-// clusterSteps returns the fix: remove wrong from each of owners, then, when virtual
-// is not "", register it on the service account want.
-func clusterSteps(wrong string, owners []triage.Account, virtual, want string) []triage.Step {
-	var steps []triage.Step
-	for _, o := range owners {
-		steps = append(steps, triage.NewStep(fmt.Sprintf("Remove %s from %s: clients never ask a node for it, and it goes with the node, not the instance", wrong, o.Name()),
-			setspn("-D", triage.PHSPN, triage.PHWrong), map[string]string{triage.PHSPN: wrong, triage.PHWrong: o.Name()}))
-	}
-	if virtual != "" {
-		text := fmt.Sprintf("Register %s, the SPN of the virtual network name, on the instance's service account (-S checks for duplicates first)", virtual)
-		if want == "" {
-			text = fmt.Sprintf("Register %s on the account the instance runs as (-S checks for duplicates first): that account is not known, so give it to have the exact command", virtual)
+// A clusterFault is what is wrong with one SPN of the virtual network name: held by a
+// node's computer account (node), and the SPNs built on the nodes' names for it that
+// some account holds (probes).
+type clusterFault struct {
+	virtual string
+	node    *triage.Account
+	probes  []triage.SPNProbe
+}
+
+// clusterFaults groups the cluster's misplaced SPNs by the virtual name's SPN they
+// stand for, in the order the directory gave them: one fault, one finding, whatever
+// the number of nodes.
+func clusterFaults(t triage.Target, obs triage.Observations) []clusterFault {
+	d := obs.Directory
+	var out []clusterFault
+	at := func(virtual string) *clusterFault {
+		for i := range out {
+			if strings.EqualFold(out[i].virtual, virtual) {
+				return &out[i]
+			}
 		}
-		steps = append(steps, triage.NewStep(text, setspn("-S", triage.PHSPN, triage.PHAccount), map[string]string{triage.PHSPN: virtual, triage.PHAccount: want}))
+		out = append(out, clusterFault{virtual: virtual})
+		return &out[len(out)-1]
 	}
-	return steps
+	for _, so := range d.SPNs {
+		if node, ok := nodeOwner(t, obs, so); ok {
+			at(so.SPN).node = &node
+		}
+	}
+	for _, p := range d.Probes {
+		if p.Kind == triage.ProbeNode && len(p.Owners) > 0 {
+			g := at(onHost(p.SPN, p.For, t.FQDN))
+			g.probes = append(g.probes, p)
+		}
+	}
+	return out
+}
+
+// removeStep returns the step that removes spn from o, saying why.
+func removeStep(spn string, o triage.Account, why string) triage.Step {
+	return triage.NewStep(fmt.Sprintf("Remove %s from %s: %s", spn, o.Name(), why),
+		setspn("-D", triage.PHSPN, triage.PHWrong), map[string]string{triage.PHSPN: spn, triage.PHWrong: o.Name()})
 }
 
 // clusterReported reports whether clusterRule reports so, a required SPN: held by a

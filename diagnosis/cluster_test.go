@@ -12,11 +12,14 @@ func TestClusterRule(t *testing.T) {
 		vTCP   = "MSSQLSvc/sqlfci01.corp.example:1433"
 		vPipes = "MSSQLSvc/sqlfci01.corp.example"
 		nTCP   = "MSSQLSvc/node1.corp.example:1433"
+		n2TCP  = "MSSQLSvc/node2.corp.example:1433"
 	)
 	fci := triage.Target{Host: "sqlfci01", FQDN: "sqlfci01.corp.example", Instances: []triage.Instance{{Port: 1433}},
 		ServiceAccount: `CORP\svc_sql01`, Nodes: []string{"node1.corp.example", "node2.corp.example"}}
 	node1 := triage.Account{DN: "CN=NODE1,OU=Servers,DC=corp,DC=example", SID: "S-1-5-21-1-2-3-2001", SAMAccountName: "NODE1$",
 		Domain: "corp.example", NetBIOSDomain: "CORP", Class: "computer", DNSHostName: "node1.corp.example", EncTypes: triage.EtypeAESAll}
+	node2 := node1
+	node2.DN, node2.SID, node2.SAMAccountName, node2.DNSHostName = "CN=NODE2,OU=Servers,DC=corp,DC=example", "S-1-5-21-1-2-3-2002", "NODE2$", "node2.corp.example"
 	yes := true
 	sqlView := &triage.InstanceFacts{Instances: []triage.InstanceView{{Name: "MSSQLSERVER", Clustered: &yes,
 		MachineName: "SQLFCI01", PhysicalNode: "NODE1", ServerName: "SQLFCI01"}}}
@@ -47,7 +50,8 @@ func TestClusterRule(t *testing.T) {
 			target: fci,
 			obs:    triage.Observations{Directory: instDir(owned(vTCP, node1), owned(vPipes, instSvc))},
 			want: []want{{cause: triage.ClusterSPNOnNode, severity: triage.Critical,
-				summary:  []string{vTCP + ", the SPN of the virtual network name sqlfci01.corp.example, is registered on CORP\\NODE1$"},
+				summary: []string{vTCP + ", the SPN of the virtual network name sqlfci01.corp.example, is registered on CORP\\NODE1$",
+					"fails on every node unless the instance runs as that node's computer account"},
 				commands: []string{`setspn -D MSSQLSvc/sqlfci01.corp.example:1433 CORP\NODE1$`, `setspn -S MSSQLSvc/sqlfci01.corp.example:1433 CORP\svc_sql01`},
 				evidence: 1}},
 		},
@@ -60,8 +64,37 @@ func TestClusterRule(t *testing.T) {
 				return d
 			}()},
 			want: []want{{cause: triage.ClusterSPNOnNode, severity: triage.Warning,
-				summary:  []string{nTCP + ", built on the node node1.corp.example, is registered on CORP\\NODE1$", "not needed"},
+				summary:  []string{"The SPNs built on the nodes' names are registered: " + nTCP + " (on CORP\\NODE1$)", "not needed"},
 				commands: []string{`setspn -D MSSQLSvc/node1.corp.example:1433 CORP\NODE1$`},
+				evidence: 2}},
+		},
+		{
+			name:   "both nodes' SPNs are registered, the virtual name's on none: one finding, every node SPN removed",
+			target: fci,
+			obs: triage.Observations{Instances: sqlView, Directory: func() *triage.DirectoryFacts {
+				d := instDir(owned(vTCP), owned(vPipes, instSvc))
+				d.Probes = []triage.SPNProbe{probe(instSvc),
+					{SPNOwners: owned(n2TCP, node2), Kind: triage.ProbeNode, For: "node2.corp.example"}}
+				return d
+			}()},
+			want: []want{{cause: triage.ClusterSPNOnNode, severity: triage.Critical,
+				summary: []string{vTCP + " is registered on no account", nTCP + " (on CORP\\svc_sql01)", n2TCP + " (on CORP\\NODE2$)"},
+				commands: []string{`setspn -D MSSQLSvc/node1.corp.example:1433 CORP\svc_sql01`, `setspn -D MSSQLSvc/node2.corp.example:1433 CORP\NODE2$`,
+					`setspn -S MSSQLSvc/sqlfci01.corp.example:1433 CORP\svc_sql01`},
+				evidence: 4}},
+		},
+		{
+			name:   "the virtual name's SPN on a node's account and a node's SPN registered too: one finding",
+			target: fci,
+			obs: triage.Observations{Directory: func() *triage.DirectoryFacts {
+				d := instDir(owned(vTCP, node1), owned(vPipes, instSvc))
+				d.Probes = []triage.SPNProbe{{SPNOwners: owned(n2TCP, node2), Kind: triage.ProbeNode, For: "node2.corp.example"}}
+				return d
+			}()},
+			want: []want{{cause: triage.ClusterSPNOnNode, severity: triage.Critical,
+				summary: []string{"fails on every node unless", "registered too, and not needed: " + n2TCP},
+				commands: []string{`setspn -D MSSQLSvc/sqlfci01.corp.example:1433 CORP\NODE1$`, `setspn -D MSSQLSvc/node2.corp.example:1433 CORP\NODE2$`,
+					`setspn -S MSSQLSvc/sqlfci01.corp.example:1433 CORP\svc_sql01`},
 				evidence: 2}},
 		},
 		{

@@ -55,6 +55,12 @@ func (dynamicPortRule) Apply(t triage.Target, obs triage.Observations) []triage.
 			vars[triage.PHPort] = strconv.Itoa(port)
 		}
 		f := triage.NewFinding(triage.InstanceDynamicPort, vars)
+		if other := registeredBy(t, obs, spn); other != "" {
+			// One fault, one set of commands: the finding that reports the SPN
+			// missing registers it.
+			f.Remediation = slices.DeleteFunc(f.Remediation, func(s triage.Step) bool { return s.Command != "" || s.Omitted != "" })
+			f.Remediation = append(f.Remediation, triage.Step{Text: fmt.Sprintf("%s, the SPN of the port it listens on now, is registered on no account: the %s finding registers it", spn, other)})
+		}
 		for _, c := range v.Ports {
 			if c.Dynamic {
 				f.Evidence = append(f.Evidence, claimEvidence(v, c))
@@ -93,17 +99,31 @@ func (dynamicPortRule) Apply(t triage.Target, obs triage.Observations) []triage.
 	return out
 }
 
-// portMismatchRule reports each instance whose sources name different TCP ports: the
-// inventory, SQL Server Browser, the registry or mssql.conf read on the host, SQL
-// Server's view of its registry, and what the engine listens on. Every claim is
-// evidence, with its source; the summary says the port clients reach now
-// (InstanceView.Port), which is the one the SPN checks asked about. A configured port
-// that differs from the one the engine listens on is a restart pending: "The Database
-// Engine begins listening on a new port when restarted. However the SQL Server Browser
-// service monitors the registry and reports the new port number as soon as the
-// configuration is changed, even though the Database Engine might not be using it"
-// ("Configure a Server to Listen on a Specific TCP Port",
+// portMismatchRule reports each instance whose sources disagree on its TCP ports. An
+// instance may listen on several ports at once (TcpPort lists them, "1433,1500,1501",
+// and with both TcpPort and TcpDynamicPorts set it listens on both), so each source's
+// ports are a set, compared as sets (portDisagreements): a configured port the engine
+// does not listen on, a port it listens on that a configuration does not name, a port
+// the Browser reports that it does not listen on, and the inventory's port not among
+// the ones it listens on (or, without the listener states, the Browser's; without
+// either, the configured ones). Every claim is evidence, with its source; the summary
+// says each disagreement and the port clients reach now (InstanceView.Port), which is
+// the one the SPN checks asked about.
+//
+// A set port (TcpPort, network.tcpport) the engine does not listen on is a restart
+// pending: "The Database Engine begins listening on a new port when restarted. However
+// the SQL Server Browser service monitors the registry and reports the new port number
+// as soon as the configuration is changed, even though the Database Engine might not be
+// using it" ("Configure a Server to Listen on a Specific TCP Port",
 // https://learn.microsoft.com/sql/database-engine/configure-windows/configure-a-server-to-listen-on-a-specific-tcp-port).
+// A port the engine listens on is never called pending.
+//
+// Sources for the sets: "TCP/IP Properties (IP Addresses Tab)": TCP Port takes one port
+// or several "separated by commas, in the format 1433,1500,1501",
+// https://learn.microsoft.com/sql/tools/configuration-manager/tcp-ip-properties-ip-addresses-tab;
+// "How to check if SQL Server is listening on a dynamic port or static port": with
+// both TcpDynamicPorts and TcpPort set, the instance listens on both,
+// https://learn.microsoft.com/troubleshoot/sql/database-engine/connect/static-or-dynamic-port-config.
 type portMismatchRule struct{}
 
 func (portMismatchRule) Name() string { return "instance-port-mismatch" }
@@ -115,68 +135,190 @@ func (portMismatchRule) Apply(t triage.Target, obs triage.Observations) []triage
 	n, want := spnNames(t, obs)
 	var out []triage.Finding
 	for _, v := range obs.Instances.Instances {
-		var ports []int
-		for _, c := range v.Ports {
-			if c.Port != 0 && !slices.Contains(ports, c.Port) {
-				ports = append(ports, c.Port)
-			}
-		}
-		if len(ports) < 2 {
+		diffs, pending := portDisagreements(v)
+		if len(diffs) == 0 {
 			continue
 		}
 		port, src := v.Port()
 		vars := n.with(triage.PHInstance, viewName(v), triage.PHAccount, want, triage.PHPort, strconv.Itoa(port))
-		pending := pendingPort(v, port)
-		if pending != 0 && t.FQDN != "" {
-			vars[triage.PHSPN] = tcpSPN(t.FQDN, pending)
-		}
 		f := triage.NewFinding(triage.InstancePortMismatch, vars)
-		var claims []string
 		for _, c := range v.Ports {
-			if c.Port == 0 {
-				continue
-			}
-			f.Evidence = append(f.Evidence, claimEvidence(v, c))
-			claims = append(claims, fmt.Sprintf("%s %d", describePortSource(c.Source), c.Port))
-		}
-		f.Summary = fmt.Sprintf("The sources disagree on the TCP port of %s (%s): clients reach it on %d now (%s)",
-			viewName(v), strings.Join(claims, "; "), port, describePortSource(src))
-		if t.FQDN != "" {
-			spn := tcpSPN(t.FQDN, port)
-			if d := obs.Directory; d != nil && slices.ContainsFunc(d.RequiredSPNs, func(s string) bool { return strings.EqualFold(s, spn) }) {
-				f.Summary += fmt.Sprintf(", and authtriage checked the SPNs for that port (%s)", spn)
-			} else {
-				f.Summary += fmt.Sprintf("; the SPNs for that port (%s) were not checked", spn)
+			if c.Port != 0 {
+				f.Evidence = append(f.Evidence, claimEvidence(v, c))
 			}
 		}
-		if pending != 0 {
-			f.Summary += fmt.Sprintf(". The configuration sets %d: a restart is pending, after which clients reach it on %d", pending, pending)
-		} else {
-			// Nothing is pending: the step that registers the SPN of a port to come has
-			// nothing to register.
-			f.Remediation = slices.DeleteFunc(f.Remediation, func(s triage.Step) bool { return s.Command != "" || s.Omitted != "" })
+		f.Summary = fmt.Sprintf("The sources disagree on the TCP ports of %s: %s", viewName(v), strings.Join(diffs, "; "))
+		if port != 0 {
+			f.Summary += fmt.Sprintf(". Clients reach it on %d now (%s)", port, describePortSource(src))
+			if t.FQDN != "" {
+				spn := tcpSPN(t.FQDN, port)
+				if d := obs.Directory; d != nil && slices.ContainsFunc(d.RequiredSPNs, func(s string) bool { return strings.EqualFold(s, spn) }) {
+					f.Summary += fmt.Sprintf(", and authtriage checked the SPNs for that port (%s)", spn)
+				} else {
+					f.Summary += fmt.Sprintf("; the SPNs for that port (%s) were not checked", spn)
+				}
+			}
+		}
+		// The catalog's prose stays; its command, the SPN of a port to come, is one
+		// step per pending port, or none when nothing is pending.
+		f.Remediation = slices.DeleteFunc(f.Remediation, func(s triage.Step) bool { return s.Command != "" || s.Omitted != "" })
+		if len(pending) > 0 {
+			f.Summary += fmt.Sprintf(". The configuration sets %s, which the engine does not listen on: a restart is pending, after which it listens there", joinPorts(pending))
+			for _, p := range pending {
+				if t.FQDN == "" {
+					break
+				}
+				spn := tcpSPN(t.FQDN, p)
+				text := fmt.Sprintf("After the restart, register %s, the SPN of port %d, on the service account (-S checks for duplicates first)", spn, p)
+				if want == "" {
+					text = fmt.Sprintf("After the restart, register %s, the SPN of port %d, on the account SQL Server runs as (-S checks for duplicates first): that account is not known, so give it to have the exact command", spn, p)
+				}
+				f.Remediation = append(f.Remediation, triage.NewStep(text, setspn("-S", triage.PHSPN, triage.PHAccount), map[string]string{triage.PHSPN: spn, triage.PHAccount: want}))
+			}
 		}
 		out = append(out, f)
 	}
 	return out
 }
 
-// pendingPort returns the port the host's own configuration (the registry or
-// mssql.conf, read on the host or through SQL Server) sets for v when it is not
-// dynamic and differs from the port the engine listens on, listening; 0 otherwise.
-func pendingPort(v triage.InstanceView, listening int) int {
-	if !slices.ContainsFunc(v.Ports, func(c triage.PortClaim) bool { return c.Source == triage.PortListening && c.Port != 0 }) {
-		return 0
-	}
-	for _, c := range v.Ports {
-		switch c.Source {
-		case triage.PortRegistry, triage.PortMssqlConf, triage.PortServerRegistry:
-			if c.Port != 0 && !c.Dynamic && c.Port != listening {
-				return c.Port
+// configuredSources are the sources that say what an instance is told to listen on,
+// read on the host or through SQL Server (the inventory is compared on its own).
+var configuredSources = []triage.PortSource{triage.PortRegistry, triage.PortMssqlConf, triage.PortServerRegistry}
+
+// portDisagreements compares v's sources as sets of ports and says, one clause each,
+// where they disagree; pending are the set (not dynamic) configured ports the engine
+// does not listen on, each once. Nothing is said of a source that names no port, and a
+// configuration with a dynamic port not yet assigned (TcpDynamicPorts 0) is not told
+// to name the ports the engine listens on.
+func portDisagreements(v triage.InstanceView) (diffs []string, pending []int) {
+	listening := portsFrom(v, triage.PortListening)
+	browser := portsFrom(v, triage.PortBrowser)
+	for _, src := range configuredSources {
+		conf := portsFrom(v, src)
+		if len(conf) == 0 {
+			continue
+		}
+		switch {
+		case len(listening) > 0:
+			for _, p := range conf {
+				if !slices.Contains(listening, p) {
+					diffs = append(diffs, fmt.Sprintf("%s names %d, which the engine does not listen on (%s)", describePortSource(src), p, describePortSource(triage.PortListening)))
+					if !claimedDynamic(v, src, p) && !slices.Contains(pending, p) {
+						pending = append(pending, p)
+					}
+				}
+			}
+			if unassignedDynamic(v, src) {
+				break
+			}
+			for _, p := range listening {
+				if !slices.Contains(conf, p) {
+					diffs = append(diffs, fmt.Sprintf("the engine listens on %d, which %s does not name", p, describePortSource(src)))
+				}
+			}
+		case len(browser) > 0:
+			for _, p := range browser {
+				if !slices.Contains(conf, p) {
+					diffs = append(diffs, fmt.Sprintf("SQL Server Browser reports %d, which %s does not name", p, describePortSource(src)))
+				}
 			}
 		}
 	}
-	return 0
+	if len(listening) > 0 {
+		for _, p := range browser {
+			if !slices.Contains(listening, p) {
+				diffs = append(diffs, fmt.Sprintf("SQL Server Browser reports %d, which the engine does not listen on (%s)", p, describePortSource(triage.PortListening)))
+			}
+		}
+	}
+	inventory := portsFrom(v, triage.PortInventory)
+	if len(inventory) > 0 {
+		against, what := listening, "the ports the engine listens on"
+		if len(against) == 0 {
+			against, what = browser, "the port SQL Server Browser reports"
+		}
+		if len(against) == 0 {
+			for _, src := range configuredSources {
+				for _, p := range portsFrom(v, src) {
+					if !slices.Contains(against, p) {
+						against = append(against, p)
+					}
+				}
+			}
+			what = "the configured ports"
+		}
+		for _, p := range inventory {
+			if len(against) > 0 && !slices.Contains(against, p) {
+				diffs = append(diffs, fmt.Sprintf("the inventory gives %d, which is not among %s (%s)", p, what, joinInts(against)))
+			}
+		}
+	}
+	return diffs, pending
+}
+
+// portsFrom returns the ports src names for v, each once, in the order given.
+func portsFrom(v triage.InstanceView, src triage.PortSource) []int {
+	var out []int
+	for _, c := range v.Ports {
+		if c.Source == src && c.Port != 0 && !slices.Contains(out, c.Port) {
+			out = append(out, c.Port)
+		}
+	}
+	return out
+}
+
+// claimedDynamic reports whether src names port p for v only as a dynamic port.
+func claimedDynamic(v triage.InstanceView, src triage.PortSource, p int) bool {
+	return !slices.ContainsFunc(v.Ports, func(c triage.PortClaim) bool { return c.Source == src && c.Port == p && !c.Dynamic })
+}
+
+// unassignedDynamic reports whether src says v uses a dynamic port without naming it
+// (TcpDynamicPorts 0).
+func unassignedDynamic(v triage.InstanceView, src triage.PortSource) bool {
+	return slices.ContainsFunc(v.Ports, func(c triage.PortClaim) bool { return c.Source == src && c.Dynamic && c.Port == 0 })
+}
+
+// joinInts writes ports as a list: "1433, 1500".
+func joinInts(ports []int) string {
+	var s []string
+	for _, p := range ports {
+		s = append(s, strconv.Itoa(p))
+	}
+	return strings.Join(s, ", ")
+}
+
+// joinPorts writes ports as a sentence does: "1500", "1500 and 1501".
+func joinPorts(ports []int) string {
+	if len(ports) <= 1 {
+		return joinInts(ports)
+	}
+	return joinInts(ports[:len(ports)-1]) + " and " + strconv.Itoa(ports[len(ports)-1])
+}
+
+// registeredBy returns the cause of the finding that registers spn, a required SPN no
+// account has, with setspn -S: spn.stale_port, cluster.spn_on_node or name.alias when
+// they report it (reportedElsewhere), spn.missing otherwise; "" when spn is "", not
+// required, or registered.
+func registeredBy(t triage.Target, obs triage.Observations, spn string) triage.CauseID {
+	d := obs.Directory
+	if d == nil || spn == "" {
+		return ""
+	}
+	for _, so := range d.SPNs {
+		if !strings.EqualFold(so.SPN, spn) || len(so.Owners) != 0 {
+			continue
+		}
+		switch {
+		case staleReported(t, obs, so.SPN):
+			return triage.SPNStalePort
+		case clusterReported(t, obs, so):
+			return triage.ClusterSPNOnNode
+		case aliasReported(t, obs, so):
+			return triage.NameAlias
+		}
+		return triage.SPNMissing
+	}
+	return ""
 }
 
 // selfRegistration returns the ERRORLOG's word on SQL Server registering its own

@@ -102,33 +102,80 @@ func TestDynamicPortRule(t *testing.T) {
 }
 
 func TestPortMismatchRule(t *testing.T) {
+	facts := func(claims ...triage.PortClaim) *triage.InstanceFacts {
+		return &triage.InstanceFacts{Instances: []triage.InstanceView{view(claims...)}}
+	}
 	tests := []struct {
 		name string
 		obs  triage.Observations
 		want []want
+		// pending: the summary says a restart is pending (and a setspn -S step is
+		// given for each pending port).
+		pending bool
 	}{
 		{
 			name: "the inventory says 1433, the Browser and the engine 50177",
 			obs: triage.Observations{Directory: instDir(owned(salesTCP, instSvc), owned(salesPipes, instSvc)),
-				Instances: &triage.InstanceFacts{Instances: []triage.InstanceView{view(
-					claim(triage.PortInventory, 1433, false), claim(triage.PortBrowser, 50177, false), claim(triage.PortListening, 50177, false))}}},
+				Instances: facts(claim(triage.PortInventory, 1433, false), claim(triage.PortBrowser, 50177, false), claim(triage.PortListening, 50177, false))},
 			want: []want{{cause: triage.InstancePortMismatch, severity: triage.Warning,
-				summary: []string{"the inventory 1433", "SQL Server Browser 50177", "sys.dm_tcp_listener_states 50177",
-					"clients reach it on 50177 now", "authtriage checked the SPNs for that port (" + salesTCP + ")"},
+				summary: []string{"the inventory gives 1433, which is not among the ports the engine listens on (50177)",
+					"Clients reach it on 50177 now", "authtriage checked the SPNs for that port (" + salesTCP + ")"},
 				evidence: 3}},
 		},
 		{
 			name: "the registry sets 1500, the engine still listens on 50177: restart pending",
-			obs: triage.Observations{Instances: &triage.InstanceFacts{Instances: []triage.InstanceView{view(
-				claim(triage.PortRegistry, 1500, false), claim(triage.PortBrowser, 1500, false), claim(triage.PortListening, 50177, false))}}},
+			obs:  triage.Observations{Instances: facts(claim(triage.PortRegistry, 1500, false), claim(triage.PortBrowser, 1500, false), claim(triage.PortListening, 50177, false))},
 			want: []want{{cause: triage.InstancePortMismatch, severity: triage.Warning,
-				summary:  []string{"clients reach it on 50177 now", "were not checked", "The configuration sets 1500: a restart is pending"},
+				summary: []string{"names 1500, which the engine does not listen on", "the engine listens on 50177, which the registry",
+					"SQL Server Browser reports 1500, which the engine does not listen on", "Clients reach it on 50177 now", "were not checked",
+					"The configuration sets 1500, which the engine does not listen on: a restart is pending"},
 				commands: []string{`setspn -S MSSQLSvc/sqlhost01.corp.example:1500 CORP\svc_sql01`}, evidence: 3}},
+			pending: true,
+		},
+		{
+			name: "TcpPort lists three ports, and the engine listens on all three: nothing",
+			obs: triage.Observations{Instances: facts(claim(triage.PortRegistry, 1433, false), claim(triage.PortRegistry, 1500, false), claim(triage.PortRegistry, 1501, false),
+				claim(triage.PortBrowser, 1433, false),
+				claim(triage.PortListening, 1433, false), claim(triage.PortListening, 1500, false), claim(triage.PortListening, 1501, false),
+				claim(triage.PortInventory, 1500, false))},
+		},
+		{
+			name: "TcpPort and TcpDynamicPorts both set, the engine listens on both: nothing",
+			obs: triage.Observations{Instances: facts(claim(triage.PortServerRegistry, 1433, false), claim(triage.PortServerRegistry, 50177, true),
+				claim(triage.PortListening, 1433, false), claim(triage.PortListening, 50177, false), claim(triage.PortInventory, 50177, false))},
+		},
+		{
+			name: "the engine listens on the configured port and on one no configuration names: no restart pending",
+			obs:  triage.Observations{Instances: facts(claim(triage.PortRegistry, 1433, false), claim(triage.PortListening, 1433, false), claim(triage.PortListening, 50177, false))},
+			want: []want{{cause: triage.InstancePortMismatch, severity: triage.Warning,
+				summary: []string{"the engine listens on 50177, which the registry (SuperSocketNetLib\\Tcp\\IPAll) does not name"}, evidence: 3}},
+		},
+		{
+			name: "a dynamic port not yet assigned (TcpDynamicPorts 0): listening ports need not be named",
+			obs: triage.Observations{Instances: facts(claim(triage.PortRegistry, 1433, false), claim(triage.PortRegistry, 0, true),
+				claim(triage.PortListening, 1433, false), claim(triage.PortListening, 50177, false))},
+		},
+		{
+			name: "a dynamic port in the registry the engine does not listen on: a disagreement, not a restart pending",
+			obs:  triage.Observations{Instances: facts(claim(triage.PortRegistry, 50100, true), claim(triage.PortListening, 50177, false))},
+			want: []want{{cause: triage.InstancePortMismatch, severity: triage.Warning,
+				summary: []string{"names 50100, which the engine does not listen on"}, evidence: 2}},
+		},
+		{
+			name: "no listener states: the inventory against the Browser",
+			obs:  triage.Observations{Instances: facts(claim(triage.PortInventory, 1433, false), claim(triage.PortBrowser, 50177, false))},
+			want: []want{{cause: triage.InstancePortMismatch, severity: triage.Warning,
+				summary: []string{"the inventory gives 1433, which is not among the port SQL Server Browser reports (50177)"}, evidence: 2}},
+		},
+		{
+			name: "neither listener states nor Browser: the inventory against the configuration",
+			obs:  triage.Observations{Instances: facts(claim(triage.PortInventory, 1433, false), claim(triage.PortMssqlConf, 1500, false))},
+			want: []want{{cause: triage.InstancePortMismatch, severity: triage.Warning,
+				summary: []string{"the inventory gives 1433, which is not among the configured ports (1500)"}, evidence: 2}},
 		},
 		{
 			name: "all agree: nothing",
-			obs: triage.Observations{Instances: &triage.InstanceFacts{Instances: []triage.InstanceView{view(
-				claim(triage.PortInventory, 50177, false), claim(triage.PortListening, 50177, false))}}},
+			obs:  triage.Observations{Instances: facts(claim(triage.PortInventory, 50177, false), claim(triage.PortListening, 50177, false))},
 		},
 	}
 	for _, tt := range tests {
@@ -141,13 +188,68 @@ func TestPortMismatchRule(t *testing.T) {
 						t.Errorf("evidence %q names check %q; want %q", e.Text, e.Check, instancesCheck)
 					}
 				}
+				if said := strings.Contains(f.Summary, "restart is pending"); said != tt.pending {
+					t.Errorf("summary %q: says a restart is pending %v; want %v", f.Summary, said, tt.pending)
+				}
+				// With nothing pending there is no SPN to register for a port to come.
+				if cmd := slices.ContainsFunc(f.Remediation, func(s triage.Step) bool { return s.Command != "" }); cmd != tt.pending {
+					t.Errorf("a command %v; want %v: %+v", cmd, tt.pending, f.Remediation)
+				}
 			}
 		})
 	}
-	// With nothing pending there is no SPN to register for a port to come.
-	got := portMismatchRule{}.Apply(salesTarget, tests[0].obs)
-	if len(got) != 1 || slices.ContainsFunc(got[0].Remediation, func(s triage.Step) bool { return s.Command != "" }) {
-		t.Errorf("nothing pending, yet a command: %+v", got)
+}
+
+// TestDynamicPortLeavesRegistration: when the SPN of the port a dynamic instance listens
+// on now is missing, the finding that reports it missing registers it, and
+// instance.dynamic_port points there instead of repeating the command.
+func TestDynamicPortLeavesRegistration(t *testing.T) {
+	const old = "MSSQLSvc/sqlhost01.corp.example:49833"
+	dyn := &triage.InstanceFacts{Instances: []triage.InstanceView{view(claim(triage.PortRegistry, 50177, true), claim(triage.PortListening, 50177, false))}}
+	stale := instDir(owned(salesTCP), owned(salesPipes, instSvc))
+	stale.HostSPNs = []triage.SPNOwners{owned(old, instSvc)}
+	tests := []struct {
+		name string
+		obs  triage.Observations
+		by   triage.CauseID // the finding that registers salesTCP; "" when it is registered
+	}{
+		{name: "the SPN is missing, an old port's is registered: spn.stale_port registers it", obs: triage.Observations{Directory: stale, Instances: dyn}, by: triage.SPNStalePort},
+		{name: "the SPN is missing: spn.missing registers it", obs: triage.Observations{Directory: instDir(owned(salesTCP), owned(salesPipes, instSvc)), Instances: dyn}, by: triage.SPNMissing},
+		{name: "the SPN is registered: instance.dynamic_port keeps its step", obs: triage.Observations{Directory: instDir(owned(salesTCP, instSvc), owned(salesPipes, instSvc)), Instances: dyn}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			registers := map[triage.CauseID]int{}
+			var dynamic *triage.Finding
+			got := applyRule(multiRule(Rules()), salesTarget, tt.obs)
+			for i, f := range got {
+				for _, s := range f.Remediation {
+					if strings.HasPrefix(s.Command, "setspn -S "+salesTCP+" ") {
+						registers[f.Cause]++
+					}
+				}
+				if f.Cause == triage.InstanceDynamicPort {
+					dynamic = &got[i]
+				}
+			}
+			if dynamic == nil {
+				t.Fatalf("no instance.dynamic_port among %d findings", len(got))
+			}
+			if tt.by == "" {
+				if registers[triage.InstanceDynamicPort] != 1 {
+					t.Errorf("instance.dynamic_port registers %s %d times; want 1", salesTCP, registers[triage.InstanceDynamicPort])
+				}
+				return
+			}
+			if len(registers) != 1 || registers[tt.by] != 1 {
+				t.Errorf("registered by %v; want by %s alone, once", registers, tt.by)
+			}
+			if !slices.ContainsFunc(dynamic.Remediation, func(s triage.Step) bool {
+				return strings.Contains(s.Text, "the "+string(tt.by)+" finding registers it")
+			}) {
+				t.Errorf("instance.dynamic_port does not point to %s: %+v", tt.by, dynamic.Remediation)
+			}
+		})
 	}
 }
 

@@ -234,9 +234,9 @@ func Causes() []Cause {
 			Summary: "SQL Server on <HOST> could not register <SPN> at start-up",
 			Fix: []FixStep{
 				run("Register the SPN by hand (-S checks for duplicates first)", setspnS),
-				{Text: "Or let SQL Server register it at the next start: grant the service account \"Validated write to service principal name\" on its own AD object"},
+				{Text: selfRegistrationRights}, // the rights, and their source: cause_instances.go
 			},
-			Links: []string{linkRegisterSPN},
+			Links: []string{linkRegisterSPN, linkSSPIContext},
 		},
 		{
 			ID: AccountDisabled, Severity: Critical,

@@ -15,6 +15,18 @@ const (
 	PHPort = "<PORT>"
 )
 
+// selfRegistrationRights is the step that lets SQL Server register its own SPNs: the
+// rights "Cannot generate SSPI context" names, How to create SPNs for SQL Server?:
+// SQL Server registers its SPN at start-up with DsWriteAccountSpn, and "This call
+// succeeds if the SQL Server service account has Read servicePrincipalName and Write
+// servicePrincipalName rights in Active Directory" (linkSSPIContext). Not "Validated
+// write to service principal name": that is a "Validated write permission to enable
+// setting of the SPN attribute which is compliant to the DNS host name of the
+// computer", applied to computers and managed service accounts ("Validated-SPN
+// validated writes", https://learn.microsoft.com/windows/win32/adschema/r-validated-spn),
+// while a SQL Server SPN of a user service account names a host that is not its own.
+const selfRegistrationRights = "Or let SQL Server register it at its next start: give the service account the Read servicePrincipalName and Write servicePrincipalName rights on its own AD object, then restart the instance"
+
 // Pages the instances' causes cite.
 const (
 	// "Configure a Server to Listen on a Specific TCP Port": named instances are
@@ -76,8 +88,8 @@ func instanceCauses() []Cause {
 		},
 		{
 			ID: InstancePortMismatch, Severity: Warning,
-			Title:   "The sources disagree on the instance's TCP port: the inventory, SQL Server Browser, the registry or mssql.conf and what the engine listens on name different ports",
-			Summary: "The sources disagree on the TCP port of <INSTANCE>: clients reach it on <PORT> now",
+			Title:   "The sources disagree on the instance's TCP ports: a configured port the engine does not listen on, a port it listens on that no configuration names, or the inventory's port not among the ones it listens on",
+			Summary: "The sources disagree on the TCP ports of <INSTANCE>: clients reach it on <PORT> now",
 			Fix: []FixStep{
 				{Text: "Where the instance listens where it should, correct the port where it is written wrongly: in the inventory, or in the --instance NAME:PORT flag, give <PORT>"},
 				{Text: "Where the configured port is the one meant, restart the instance: the Database Engine begins listening on a new port only when restarted, while SQL Server Browser reports the new port as soon as the configuration changes"},
@@ -92,7 +104,7 @@ func instanceCauses() []Cause {
 			Fix: []FixStep{
 				run("Remove the SPN of the old port from the account that holds it", setspnDWrong),
 				run("Register the SPN of the port the instance listens on now on the service account (-S checks for duplicates first)", setspnS),
-				{Text: "Give the instance a static port, or let SQL Server register its own SPN (\"Validated write to service principal name\" on its account), so that the SPN follows the port from now on"},
+				{Text: "Give the instance a static port, or let SQL Server register its own SPN at each start (its service account needs the Read servicePrincipalName and Write servicePrincipalName rights on its own AD object), so that the SPN follows the port from now on"},
 			},
 			Links: []string{linkRegisterSPN, linkStaticPort, linkSSPIContext},
 		},
@@ -108,7 +120,7 @@ func instanceCauses() []Cause {
 		},
 		{
 			ID: NameAlias, Severity: Warning,
-			Title:   "Clients reach the host through a DNS alias (CNAME) and the alias's SPN form and the canonical name's are not registered alike: which one a client asks for depends on the client, and Microsoft's pages disagree",
+			Title:   "Clients reach the host through a DNS alias (CNAME) and the alias's SPN form and the canonical name's are not registered alike: which one a client asks for depends on the client, and Microsoft's pages do not settle it",
 			Summary: "Clients that connect to the alias <FQDN> may ask for <SPN>, which is registered on no account",
 			Fix: []FixStep{
 				run("Register the alias's form on the service account too, next to the canonical name's (-S checks for duplicates first): with both, Kerberos works whichever name a client builds its SPN from", setspnS),
