@@ -584,9 +584,8 @@ func TestProblemString(t *testing.T) {
 }
 
 // TestTargetNames: the inventory's listeners travel with source "inventory", fully
-// qualified in the host's domain when short; nodes are fully qualified the same way;
-// aliases are as written. A host without a domain leaves a short listener's FQDN
-// unknown.
+// qualified in the host's domain when short; nodes and aliases are fully qualified the
+// same way. A host without a domain leaves a short listener's FQDN unknown.
 func TestTargetNames(t *testing.T) {
 	cfg := parseOK(t, "hosts:\n  - name: sqlhost01\n    fqdn: sqlhost01.corp.example\n"+
 		"    listeners: [ag1, 'ag2.other.example:50000', {name: ag3, port: 1433}]\n"+
@@ -600,7 +599,7 @@ func TestTargetNames(t *testing.T) {
 			{Name: "ag3", FQDN: "ag3.corp.example", Port: 1433, Source: "inventory"},
 		},
 		Nodes:   []string{"sqlnode1.corp.example", "sqlnode2.corp.example"},
-		Aliases: []string{"sales", "sales-db.corp.example"},
+		Aliases: []string{"sales.corp.example", "sales-db.corp.example"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Target mismatch (-want +got):\n%s", diff)

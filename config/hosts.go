@@ -36,7 +36,8 @@ type Host struct {
 	// (sys.dm_os_cluster_nodes) finds them too.
 	Nodes []string
 	// Aliases are other names clients reach the host by (DNS CNAMEs), valid host
-	// names, no name twice. Discovery follows the CNAMEs of FQDN too.
+	// names, no name twice; the target has them fully qualified in the host's domain
+	// when short, as nodes and listeners are. Discovery follows the CNAMEs of FQDN too.
 	Aliases []string
 	Line    int // line of the file where the host is defined; 0 if unknown
 }
@@ -60,7 +61,7 @@ func (h Host) Target() triage.Target {
 		ServiceAccount: h.ServiceAccount,
 		Listeners:      h.targetListeners(),
 		Nodes:          h.qualified(h.Nodes),
-		Aliases:        slices.Clone(h.Aliases),
+		Aliases:        h.qualified(h.Aliases),
 	}
 }
 
