@@ -74,9 +74,11 @@ bench-spnscan:
 bench-ack:
 	bash scripts/bench-ack.sh
 
-## bench-sweep: a fleet sweep of 1,000 simulated hosts against the ideal (hosts x latency / concurrency)
+## bench-sweep: a fleet sweep of 1,000 simulated hosts against the ideal (hosts x latency / concurrency),
+## then 1,000 hosts behind one agent (scripts/bench-sweep-agent.sh)
 bench-sweep:
 	bash scripts/bench-sweep.sh
+	bash scripts/bench-sweep-agent.sh
 
 ## bench-serve: 100 triages of a test-domain host through serve's triager, adapters rebuilt per
 ## triage (the reference) against long-lived ones: ns/op and LDAP binds/op (needs root)

@@ -158,7 +158,6 @@ func (s *Server) batchHost(ctx context.Context, client, name string, since time.
 	select {
 	case s.sweep.slots <- struct{}{}:
 		stop()
-		defer func() { <-s.sweep.slots }()
 	case <-wait.Done():
 		stop()
 		if ctx.Err() == nil {
@@ -167,6 +166,11 @@ func (s *Server) batchHost(ctx context.Context, client, name string, since time.
 		return
 	}
 
+	// The slot is the checks': it is given back as soon as they are over, as writing
+	// their lines goes at the client's pace.
+	var release sync.Once
+	free := func() { release.Do(func() { <-s.sweep.slots }) }
+	defer free()
 	start := time.Now()
 	checks := s.checks(t, since)
 	lines := make([][]byte, len(checks), len(checks)+1)
@@ -195,6 +199,7 @@ func (s *Server) batchHost(ctx context.Context, client, name string, since time.
 		},
 	}
 	rep := run.Run(ctx, t)
+	free()
 	if ctx.Err() != nil {
 		return
 	}

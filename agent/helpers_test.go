@@ -27,7 +27,7 @@ type pki struct{ dir string }
 
 // newPKI makes a CA, a server certificate for 127.0.0.1 and localhost, and a client
 // certificate per name.
-func newPKI(t *testing.T, clients ...string) pki {
+func newPKI(t testing.TB, clients ...string) pki {
 	t.Helper()
 	dir := t.TempDir()
 	if err := agent.GenerateCerts(dir, []string{"127.0.0.1", "localhost"}, clients, time.Hour); err != nil {
@@ -38,7 +38,7 @@ func newPKI(t *testing.T, clients ...string) pki {
 
 func (p pki) path(name string) string { return filepath.Join(p.dir, name) }
 
-func (p pki) serverTLS(t *testing.T) *tls.Config {
+func (p pki) serverTLS(t testing.TB) *tls.Config {
 	t.Helper()
 	cfg, err := agent.ServerTLS(t.Context(), p.path("server.pem"), p.path("server-key.pem"), p.path("ca.pem"))
 	if err != nil {
@@ -207,7 +207,7 @@ func (a *testAgent) kill() {
 
 // startAgent starts an agent for host sqlhost01 that allows clients "bot" and
 // "bot2" and runs the given checks; edit may change its configuration.
-func startAgent(t *testing.T, p pki, checks func() []triage.Check, edit func(*agent.ServerConfig)) *testAgent {
+func startAgent(t testing.TB, p pki, checks func() []triage.Check, edit func(*agent.ServerConfig)) *testAgent {
 	t.Helper()
 	a := &testAgent{pki: p, log: &logBuffer{}, done: make(chan error, 1)}
 	cfg := agent.ServerConfig{
@@ -250,7 +250,7 @@ func startAgent(t *testing.T, p pki, checks func() []triage.Check, edit func(*ag
 }
 
 // newClient returns a client of the agent at url with client certificate name.
-func newClient(t *testing.T, p pki, url, name string, timeout time.Duration) *agent.Client {
+func newClient(t testing.TB, p pki, url, name string, timeout time.Duration) *agent.Client {
 	t.Helper()
 	c, err := agent.NewClient(t.Context(), agent.ClientConfig{
 		Name: "agent-test", URL: url,
