@@ -39,6 +39,6 @@ awk '/^BenchmarkSweepAgent(-|PerHost)/ {
 /^BenchmarkSweepAgentToday/ {
 	delete m
 	for (i = 3; i < NF; i += 2) m[$(i + 1)] = $i
-	printf "today's limits: 15 hosts took %.1f s; 1000 hosts at that pace: %.0f s (%.1f min)\n",
+	printf "default limits, one request per host: 15 hosts took %.1f s; 1000 hosts at that pace: %.0f s (%.1f min)\n",
 		m["sample-wall-s"], m["projected-1000-s"], m["projected-1000-s"] / 60
 }' "$tmp/out.txt"
