@@ -110,19 +110,21 @@ func (c codec) encode(s string) []byte {
 	return b
 }
 
-// A needle is an encoded string to search for, with the offset of its rarest byte:
-// the search runs bytes.IndexByte for that byte, which is fast when it is rare.
+// A needle is an encoded string to search for, with the offsets of two of its rarer
+// bytes: the search looks for the pair (see indexPair), which is rare even when each
+// byte alone is common, then compares the whole needle.
 type needle struct {
-	b  []byte
-	at int
+	b       []byte
+	at, at2 int // at < at2
 }
 
-// needle encodes s, which must be ASCII; anchor is the index in s of its rarest
-// character in log text.
-func (c codec) needle(s string, anchor int) needle {
-	n := needle{b: c.encode(s), at: anchor * c.unit}
+// needle encodes s, which must be ASCII; anchor and second (anchor < second) are the
+// indexes in s of two of its rarer characters in log text.
+func (c codec) needle(s string, anchor, second int) needle {
+	n := needle{b: c.encode(s), at: anchor * c.unit, at2: second * c.unit}
 	if c.enc == encUTF16BE {
 		n.at++
+		n.at2++
 	}
 	return n
 }
@@ -130,8 +132,9 @@ func (c codec) needle(s string, anchor int) needle {
 // index returns the position of the first needle in buf at or after from that starts
 // on a code unit boundary, or -1.
 func (c codec) index(buf []byte, from int, n needle) int {
+	c0, c1, d := n.b[n.at], n.b[n.at2], n.at2-n.at
 	for from+len(n.b) <= len(buf) {
-		i := bytes.IndexByte(buf[from+n.at:], n.b[n.at])
+		i := indexPair(buf[from+n.at:], c0, c1, d)
 		if i < 0 {
 			return -1
 		}

@@ -351,7 +351,7 @@ func (r *run) scanFile(ctx context.Context, s *source, isUp bool, info *triage.S
 	}
 	job := scanJob{
 		from: from, to: s.size,
-		needles: []needle{s.c.needle("Error: ", 0), spn(s.c)},
+		needles: []needle{s.c.needle("Error: ", 0, 5), spn(s.c)},
 		keep: func(e *triage.LogEntry) bool {
 			return !e.Time.Before(r.from) && !e.Time.After(r.end) ||
 				isUp && IsSPNMessage(e.ID) && !e.Time.After(upTo)
@@ -365,8 +365,8 @@ func (r *run) scanFile(ctx context.Context, s *source, isUp bool, info *triage.S
 }
 
 // spn returns the needle for what every SPN registration message says, anchored on
-// the P of Principal, which is rarer than the S.
-func spn(c codec) needle { return c.needle("Service Principal Name (SPN)", 8) }
+// the P of Principal, which is rarer than the S, and the ( of (SPN).
+func spn(c codec) needle { return c.needle("Service Principal Name (SPN)", 8, 23) }
 
 // startupSPN finds the SPN registration messages of the start-up at the top of s that
 // are before offset before (the window's scan finds those after it): those written up
