@@ -40,6 +40,10 @@ type Config struct {
 	// Garbage answers every request with a datagram that is not a well-formed
 	// SVR_RESP (its RESP_SIZE says more than follows).
 	Garbage bool
+	// AnswerFrom is where answers are sent from, "127.0.0.2:0": another address of the
+	// host than the one asked, as a multi-homed or cluster host may answer. "" means
+	// the address listened on.
+	AnswerFrom string
 }
 
 // Garbage returns the datagram a Config with Garbage set answers with, a new slice at
@@ -51,6 +55,7 @@ func Garbage() []byte {
 // A Server is a running fake. It closes when the test that started it ends.
 type Server struct {
 	conn net.PacketConn
+	out  net.PacketConn // where answers are sent from: conn, or Config.AnswerFrom's
 	cfg  Config
 	done chan struct{}
 
@@ -70,11 +75,20 @@ func Start(t testing.TB, cfg Config) *Server {
 	if err != nil {
 		t.Fatalf("browserfake: listen on %s: %v", addr, err)
 	}
-	s := &Server{conn: conn, cfg: cfg, done: make(chan struct{}), changed: make(chan struct{})}
+	s := &Server{conn: conn, out: conn, cfg: cfg, done: make(chan struct{}), changed: make(chan struct{})}
+	if cfg.AnswerFrom != "" {
+		out, err := net.ListenPacket("udp", cfg.AnswerFrom)
+		if err != nil {
+			conn.Close()
+			t.Fatalf("browserfake: listen on %s to answer from: %v", cfg.AnswerFrom, err)
+		}
+		s.out = out
+	}
 	go s.serve()
 	t.Cleanup(func() {
 		conn.Close()
 		<-s.done
+		s.out.Close()
 	})
 	return s
 }
@@ -133,7 +147,7 @@ func (s *Server) serve() {
 		s.changed = make(chan struct{})
 		s.mu.Unlock()
 		if answer != nil && !s.cfg.Silent {
-			s.conn.WriteTo(answer, from)
+			s.out.WriteTo(answer, from)
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -65,8 +65,13 @@ type NoAnswerError struct {
 	Instance string        // the instance asked about; "" for the list of all
 	Wait     time.Duration // how long the answer was waited for
 	// Refused is set when the host answered with ICMP port unreachable: nothing
-	// listens on the port there.
+	// listens on the port there. The request goes out of an unconnected socket (see
+	// Client.Instances), to which most systems, Linux among them, do not report it:
+	// there a refusal is silence.
 	Refused bool
+	// Ignored lists the addresses that answered but are none of the host's, whose
+	// answers were ignored: "192.0.2.99:1434".
+	Ignored []string
 	cause   error // the context's error when its deadline ended the wait
 }
 
@@ -89,6 +94,10 @@ func (e *NoAnswerError) Error() string {
 		// https://learn.microsoft.com/en-us/openspecs/windows_protocols/mc-sqlr/4eea5b65-a848-4deb-99ca-280ebd4e3dc8
 		why = fmt.Sprintf("the host may run no instance %s (the Browser does not answer for one it does not know), SQL Server Browser may be stopped, or UDP %s blocked on the way", e.Instance, port)
 	}
+	if len(e.Ignored) > 0 {
+		why += fmt.Sprintf("; %s answered, which %s none of %s's addresses, and %s ignored",
+			human.List(e.Ignored), human.Plural(len(e.Ignored), "is", "are"), e.Host, human.Plural(len(e.Ignored), "was", "were"))
+	}
 	return fmt.Sprintf("SQL Server Browser on %s (%s) did not answer%s within %s: %s", e.Host, e.Addr, about, waited(e.Wait), why)
 }
 
@@ -110,6 +119,11 @@ func waited(d time.Duration) string {
 // returns them as ParseResponse does. It returns a *NoAnswerError (ErrNoAnswer) when
 // nothing answered within the timeout, an error matching ErrMalformed when the answer
 // is not well formed, and the context's error when ctx is canceled.
+//
+// The request goes to the first of host's addresses, and the answer is taken from any
+// of them: a host with several addresses (a cluster node, a multi-homed server) may
+// answer from another than the one asked. An answer from an address that is none of
+// host's is ignored, and named in the *NoAnswerError when no other comes.
 func (c Client) Instances(ctx context.Context, host string) ([]triage.InstanceView, error) {
 	views, _, err := c.ask(ctx, host, []byte{clntUcastEx}, "", maxExData)
 	return views, err
@@ -169,11 +183,12 @@ func (c Client) ask(ctx context.Context, host string, req []byte, instance strin
 	if err := ctx.Err(); err != nil {
 		return nil, "", fmt.Errorf("ask SQL Server Browser on %s: %w", host, err)
 	}
-	ip, err := c.resolve(ctx, host)
+	ips, err := c.resolve(ctx, host)
 	if err != nil {
 		return nil, "", err
 	}
-	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	to := netip.AddrPortFrom(ips[0], uint16(port))
+	addr := to.String()
 
 	start := time.Now()
 	deadline := start.Add(timeout)
@@ -181,8 +196,14 @@ func (c Client) ask(ctx context.Context, host string, req []byte, instance strin
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline, ctxDeadline = d, true
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", addr)
+	// Unconnected, so that an answer from another of the host's addresses than the one
+	// asked is read: a connected socket receives only from the address it sends to.
+	network, local := "udp4", "0.0.0.0:0"
+	if ips[0].Is6() {
+		network, local = "udp6", "[::]:0"
+	}
+	var lc net.ListenConfig
+	conn, err := lc.ListenPacket(ctx, network, local)
 	if err != nil {
 		return nil, addr, fmt.Errorf("ask SQL Server Browser on %s: %w", host, err)
 	}
@@ -194,13 +215,24 @@ func (c Client) ask(ctx context.Context, host string, req []byte, instance strin
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	if _, err := conn.Write(req); err != nil {
-		return nil, addr, c.readErr(ctx, err, host, addr, instance, start, ctxDeadline)
+	if _, err := conn.WriteTo(req, net.UDPAddrFromAddrPort(to)); err != nil {
+		return nil, addr, c.readErr(ctx, err, host, addr, instance, start, ctxDeadline, nil)
 	}
 	buf := make([]byte, maxDatagram+1)
-	n, err := conn.Read(buf)
-	if err != nil {
-		return nil, addr, c.readErr(ctx, err, host, addr, instance, start, ctxDeadline)
+	var ignored []string
+	var n int
+	for {
+		var from net.Addr
+		n, from, err = conn.ReadFrom(buf)
+		if err != nil {
+			return nil, addr, c.readErr(ctx, err, host, addr, instance, start, ctxDeadline, ignored)
+		}
+		if ua, ok := from.(*net.UDPAddr); ok && hostsAddr(ips, ua.AddrPort().Addr()) {
+			break
+		}
+		if len(ignored) < maxIgnored && !slices.Contains(ignored, from.String()) {
+			ignored = append(ignored, from.String())
+		}
 	}
 	if n > maxDatagram {
 		return nil, addr, &MalformedError{Host: host, Addr: addr, Reason: fmt.Sprintf("the datagram is larger than %d bytes", maxDatagram)}
@@ -217,15 +249,15 @@ func (c Client) ask(ctx context.Context, host string, req []byte, instance strin
 // readErr turns the error of a send or a read into what ask returns: the context's
 // error when it was canceled, a *NoAnswerError when the deadline passed or the host
 // refused, else the error itself.
-func (c Client) readErr(ctx context.Context, err error, host, addr, instance string, start time.Time, ctxDeadline bool) error {
+func (c Client) readErr(ctx context.Context, err error, host, addr, instance string, start time.Time, ctxDeadline bool, ignored []string) error {
 	wait := time.Since(start).Round(time.Millisecond)
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("ask SQL Server Browser on %s: %w", host, ctx.Err())
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &NoAnswerError{Host: host, Addr: addr, Instance: instance, Wait: wait, Refused: true}
+		return &NoAnswerError{Host: host, Addr: addr, Instance: instance, Wait: wait, Refused: true, Ignored: ignored}
 	case errors.Is(err, os.ErrDeadlineExceeded), ctx.Err() != nil:
-		e := &NoAnswerError{Host: host, Addr: addr, Instance: instance, Wait: c.timeout()}
+		e := &NoAnswerError{Host: host, Addr: addr, Instance: instance, Wait: c.timeout(), Ignored: ignored}
 		if ctxDeadline || ctx.Err() != nil {
 			e.Wait, e.cause = wait, context.DeadlineExceeded
 		}
@@ -242,14 +274,15 @@ func (c Client) timeout() time.Duration {
 	return c.Timeout
 }
 
-// resolve returns the first IP address of host: host itself when it is an IP address,
-// else the first address its resolver returns.
-func (c Client) resolve(ctx context.Context, host string) (string, error) {
+// resolve returns the IP addresses of host, the one to ask first: host itself when it
+// is an IP address, else the addresses its resolver returns, at most maxAddrs, those
+// of the first one's family (the socket asks in one).
+func (c Client) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.Unmap().String(), nil
+		return []netip.Addr{ip.Unmap()}, nil
 	}
 	if err := triage.ValidHostName(host); err != nil {
-		return "", fmt.Errorf("ask SQL Server Browser: %w", err)
+		return nil, fmt.Errorf("ask SQL Server Browser: %w", err)
 	}
 	var r Resolver = net.DefaultResolver
 	if c.Resolver != nil {
@@ -257,12 +290,36 @@ func (c Client) resolve(ctx context.Context, host string) (string, error) {
 	}
 	addrs, err := r.LookupHost(ctx, host)
 	if err != nil {
-		return "", fmt.Errorf("ask SQL Server Browser on %s: resolve %s: %w", host, host, err)
+		return nil, fmt.Errorf("ask SQL Server Browser on %s: resolve %s: %w", host, host, err)
 	}
+	var ips []netip.Addr
 	for _, a := range addrs {
-		if ip, err := netip.ParseAddr(a); err == nil {
-			return ip.Unmap().String(), nil
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			continue
 		}
+		ip = ip.Unmap()
+		if (len(ips) > 0 && ip.Is4() != ips[0].Is4()) || len(ips) == maxAddrs || slices.Contains(ips, ip) {
+			continue
+		}
+		ips = append(ips, ip)
 	}
-	return "", fmt.Errorf("ask SQL Server Browser on %s: %s resolves to no IP address", host, host)
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("ask SQL Server Browser on %s: %s resolves to no IP address", host, host)
+	}
+	return ips, nil
 }
+
+// hostsAddr reports whether ip is one of ips, zones aside (a reply's may be named
+// otherwise than the resolver's).
+func hostsAddr(ips []netip.Addr, ip netip.Addr) bool {
+	ip = ip.Unmap().WithZone("")
+	return slices.ContainsFunc(ips, func(a netip.Addr) bool { return a.WithZone("") == ip })
+}
+
+// Bounds of what ask keeps: the addresses of a host an answer is taken from, and the
+// other addresses whose answers were ignored that its error names.
+const (
+	maxAddrs   = 64
+	maxIgnored = 4
+)

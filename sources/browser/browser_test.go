@@ -184,7 +184,8 @@ func TestGarbage(t *testing.T) {
 
 func TestRefused(t *testing.T) {
 	// A port nothing listens on: the loopback answers with ICMP port unreachable,
-	// or, where it does not, the wait ends at the timeout. Both are no answer.
+	// which the unconnected socket is told of on few systems; elsewhere the wait ends
+	// at the timeout. Both are no answer.
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -246,4 +247,30 @@ func TestAnotherInstanceAnswered(t *testing.T) {
 func portOf(fake *browserfake.Server) string {
 	_, port, _ := net.SplitHostPort(fake.Addr())
 	return port
+}
+
+// TestAnswerFromAnotherAddress: a host may answer from another of its addresses than
+// the one asked (a cluster node, a multi-homed server): that answer is taken. An
+// answer from an address that is none of the host's is ignored, and named.
+func TestAnswerFromAnotherAddress(t *testing.T) {
+	probe, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("127.0.0.2 is not a loopback address here: %v", err)
+	}
+	probe.Close()
+	fake := browserfake.Start(t, browserfake.Config{Instances: fleet, AnswerFrom: "127.0.0.2:0"})
+
+	c := browser.Client{Port: fake.Port(), Resolver: resolver{"127.0.0.1", "127.0.0.2"}}
+	got, err := c.Instances(t.Context(), "sqlhost01")
+	if err != nil || len(got) != len(fleet) {
+		t.Fatalf("Instances = %+v, %v; want the fleet, answered from the host's other address", got, err)
+	}
+
+	c = browser.Client{Port: fake.Port(), Resolver: resolver{"127.0.0.1"}, Timeout: 100 * time.Millisecond}
+	_, err = c.Instances(t.Context(), "sqlhost01")
+	var na *browser.NoAnswerError
+	if !errors.As(err, &na) || len(na.Ignored) != 1 || !strings.HasPrefix(na.Ignored[0], "127.0.0.2:") ||
+		!strings.Contains(err.Error(), "which is none of sqlhost01's addresses, and was ignored") {
+		t.Fatalf("Instances error = %v; want no answer, the stranger's named", err)
+	}
 }
