@@ -8,10 +8,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,21 +24,36 @@ import (
 // sleepyTriager simulates a fleet: each triage takes mean ± jitter (uniform,
 // real time) and returns a report of a realistic size: one host in ten the demo
 // incident's full report (decoded afresh each time, 13 KB of JSON), the others
-// an ok report with their checks.
+// an ok report with their checks. It notes when the last triage started.
 type sleepyTriager struct {
-	mean     time.Duration
-	jitter   float64 // 0.2 is ±20%
-	critical []byte  // a report's JSON
+	mean      time.Duration
+	jitter    float64       // 0.2 is ±20%
+	critical  []byte        // a report's JSON
+	lastStart *atomic.Int64 // Unix nanoseconds
 }
 
-func (t sleepyTriager) Triage(ctx context.Context, host string) (triage.Report, error) {
-	d := time.Duration(float64(t.mean) * (1 - t.jitter + 2*t.jitter*rand.Float64()))
+// latency draws one triage's latency.
+func latency(mean time.Duration, jitter float64) time.Duration {
+	return time.Duration(float64(mean) * (1 - jitter + 2*jitter*rand.Float64()))
+}
+
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
-		return triage.Report{}, ctx.Err()
+		return ctx.Err()
 	case <-timer.C:
+		return nil
+	}
+}
+
+func (t sleepyTriager) Triage(ctx context.Context, host string) (triage.Report, error) {
+	t.lastStart.Store(time.Now().UnixNano())
+	d := latency(t.mean, t.jitter)
+	if err := sleep(ctx, d); err != nil {
+		return triage.Report{}, err
 	}
 	rep := triage.Report{ID: triage.NewID(), Host: host, Status: triage.StatusOK, StartedAt: time.Now(), Duration: d}
 	for _, name := range []string{"dns", "tcp", "tls", "login", "errorlog", "spn", "clock", "service"} {
@@ -51,6 +68,21 @@ func (t sleepyTriager) Triage(ctx context.Context, host string) (triage.Report, 
 	return rep, nil
 }
 
+// benchSignatures stands for correlate.Signatures: one signature per finding of
+// warning or worse, about the report's first client and its start minute.
+func benchSignatures(rep triage.Report) []triage.Signature {
+	var sigs []triage.Signature
+	for _, f := range rep.Findings {
+		if f.Severity < triage.Warning {
+			continue
+		}
+		s := triage.Signature{Host: rep.Host, ReportID: rep.ID, Cause: f.Cause, Severity: f.Severity, First: rep.StartedAt, Last: rep.StartedAt,
+			Factors: []triage.Factor{{Kind: triage.FactorStart, Value: rep.StartedAt.UTC().Truncate(time.Minute).Format(time.RFC3339)}}}
+		sigs = append(sigs, s)
+	}
+	return sigs
+}
+
 // nopNotifier posts nothing.
 type nopNotifier struct{}
 
@@ -62,22 +94,25 @@ func (nopNotifier) PostDetails(context.Context, Summary, Posted) error { return 
 
 func (nopNotifier) Explain(error) (string, string) { return "an internal error (reference r1)", "r1" }
 
-// heapSampler records the peak of live heap objects while it runs.
+// heapSampler records, while it runs, the peak of the heap's objects (live
+// and not yet collected: what the process holds) and the peak of the live heap
+// as the last garbage collection marked it (what the program keeps).
 type heapSampler struct {
-	stop chan struct{}
-	done sync.WaitGroup
-	peak uint64
+	stop       chan struct{}
+	done       sync.WaitGroup
+	peak, live uint64
 }
 
 func sampleHeap(every time.Duration) *heapSampler {
 	h := &heapSampler{stop: make(chan struct{})}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	h.done.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			metrics.Read(sample)
 			h.peak = max(h.peak, sample[0].Value.Uint64())
+			h.live = max(h.live, sample[1].Value.Uint64())
 			select {
 			case <-h.stop:
 				return
@@ -88,11 +123,11 @@ func sampleHeap(every time.Duration) *heapSampler {
 	return h
 }
 
-// Stop stops sampling and returns the peak in bytes.
-func (h *heapSampler) Stop() uint64 {
+// Stop stops sampling and returns the peaks in bytes.
+func (h *heapSampler) Stop() (peak, live uint64) {
 	close(h.stop)
 	h.done.Wait()
-	return h.peak
+	return h.peak, h.live
 }
 
 // peakRSS returns the process's peak resident set size (VmHWM) in bytes, or 0
@@ -116,41 +151,81 @@ func peakRSS() uint64 {
 	return 0
 }
 
-// BenchmarkSweep runs one tick over 1,000 simulated hosts that take 200 ms ±20%
-// each, 64 at a time, with the real clock. Its metrics: the wall time of a run,
-// the ideal (hosts × mean latency / concurrency), their ratio (the sweep's
-// overhead and tail), the peak live heap during the run and the process's peak
-// RSS. Reports are saved to a real SQLite store. Run it with -benchtime=1x
+// BenchmarkSweep runs one tick over 1,000 simulated hosts 64 at a time, and
+// over 10,000 hosts 256 at a time, with the real clock; each host's triage
+// takes 200 ms ±20%. Its metrics: the wall time of a run; the ideal (hosts ×
+// mean latency / concurrency) and their ratio; the tail (from the start of
+// the last host's triage to the end of the run: the last hosts' latency,
+// then saving the last batch, the run and posting); the peak heap during the
+// run (objects live and not yet collected) and the peak live heap (as the
+// last collection marked it); and the process's peak RSS. Reports and their signatures are saved
+// to a real SQLite store, and the run keeps the signatures of its hosts for a
+// correlator (one that finds nothing: correlation is measured on its own).
+//
+// The reference, pool, is the same latencies slept by a bare pool of as many
+// goroutines, with no Scheduler, reports or store: the tail that the jitter
+// alone leaves (hosts that take long, started last), which no order of hosts
+// whose latency is not known in advance avoids. Run it with -benchtime=1x
 // (scripts/bench-sweep.sh).
 func BenchmarkSweep(b *testing.B) {
-	const (
-		hosts       = 1000
-		concurrency = 64
-		mean        = 200 * time.Millisecond
-	)
-	names := make([]string, hosts)
-	for i := range names {
-		names[i] = fmt.Sprintf("sqlhost%04d", i)
-	}
-	sc := Schedule{Name: "bench", Spec: "@hourly", Channel: "C0FLEET", Hosts: names, Concurrency: concurrency}
+	const mean = 200 * time.Millisecond
 	demo, err := os.ReadFile(filepath.Join("..", "render", "slack", "testdata", "demo.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
+	for _, size := range []struct{ hosts, concurrency int }{{1000, 64}, {10000, 256}} {
+		b.Run(fmt.Sprintf("hosts=%d", size.hosts), func(b *testing.B) {
+			// The pool first, so that the process's peak RSS it reports is its own.
+			b.Run("pool", func(b *testing.B) { benchPool(b, size.hosts, size.concurrency, mean) })
+			b.Run("sweep", func(b *testing.B) { benchSweep(b, size.hosts, size.concurrency, mean, demo) })
+		})
+	}
+}
+
+// reportRun reports the metrics of a benchmark that ran b.N runs in wall,
+// the last with the tail given, its heap sampled by heap.
+func reportRun(b *testing.B, hosts, concurrency int, mean, wall, tail time.Duration, heap *heapSampler) {
+	peakHeap, peakLive := heap.Stop()
+	ideal := time.Duration(hosts) * mean / time.Duration(concurrency)
+	perRun := wall / time.Duration(b.N)
+	b.ReportMetric(perRun.Seconds(), "wall-s/op")
+	b.ReportMetric(ideal.Seconds(), "ideal-s/op")
+	b.ReportMetric(perRun.Seconds()/ideal.Seconds(), "wall/ideal")
+	b.ReportMetric(tail.Seconds(), "tail-s")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(peakLive)/(1<<20), "peak-live-MiB")
+	if rss := peakRSS(); rss > 0 {
+		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
+	}
+}
+
+func benchSweep(b *testing.B, hosts, concurrency int, mean time.Duration, demo []byte) {
+	names := make([]string, hosts)
+	for i := range names {
+		names[i] = fmt.Sprintf("sqlhost%05d", i)
+	}
+	sc := Schedule{Name: "bench", Spec: "@hourly", Channel: "C0FLEET", Hosts: names, Concurrency: concurrency}
 	// The real store (SQLite, as a single replica runs it): every report is saved.
 	st, err := store.Open(b.Context(), store.Options{DSN: filepath.Join(b.TempDir(), "bench.db")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	s, err := New(Options{Schedules: []Schedule{sc}, Triager: sleepyTriager{mean: mean, jitter: 0.2, critical: demo},
-		Store: st, Notifier: nopNotifier{}, Holder: "bench"})
+	var lastStart atomic.Int64
+	var correlated atomic.Int64 // signatures handed to the correlator
+	s, err := New(Options{Schedules: []Schedule{sc}, Triager: sleepyTriager{mean: mean, jitter: 0.2, critical: demo, lastStart: &lastStart},
+		Store: st, Notifier: nopNotifier{}, Holder: "bench", Signatures: benchSignatures,
+		Correlate: func(sigs []triage.Signature, _ []string) []triage.Incident {
+			correlated.Store(int64(len(sigs)))
+			return nil
+		}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	tick := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	runtime.GC()
 	heap := sampleHeap(5 * time.Millisecond)
-	var wall time.Duration
+	var wall, tail time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
 		tick = tick.Add(time.Hour)
@@ -158,20 +233,52 @@ func BenchmarkSweep(b *testing.B) {
 		if err := s.RunTick(b.Context(), sc, tick); err != nil {
 			b.Fatal(err)
 		}
-		wall += time.Since(t0)
+		end := time.Now()
+		wall += end.Sub(t0)
+		tail = end.Sub(time.Unix(0, lastStart.Load()))
 		run, err := st.Run(b.Context(), "bench", tick)
 		if err != nil || len(run.Hosts) != hosts {
 			b.Fatalf("stored run has %d hosts (%v); want %d", len(run.Hosts), err, hosts)
 		}
+		for _, h := range run.Hosts {
+			if h.ReportID == "" {
+				b.Fatalf("host %s has no report saved: %+v", h.Host, h)
+			}
+		}
+		if correlated.Load() == 0 {
+			b.Fatal("no signatures correlated")
+		}
 	}
-	peakHeap := heap.Stop()
-	ideal := time.Duration(hosts) * mean / concurrency
-	perRun := wall / time.Duration(b.N)
-	b.ReportMetric(perRun.Seconds(), "wall-s/op")
-	b.ReportMetric(ideal.Seconds(), "ideal-s/op")
-	b.ReportMetric(perRun.Seconds()/ideal.Seconds(), "wall/ideal")
-	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
-	if rss := peakRSS(); rss > 0 {
-		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
+	reportRun(b, hosts, concurrency, mean, wall, tail, heap)
+}
+
+// benchPool sleeps the sweep's latencies in a bare pool of concurrency
+// goroutines: the reference.
+func benchPool(b *testing.B, hosts, concurrency int, mean time.Duration) {
+	runtime.GC()
+	heap := sampleHeap(5 * time.Millisecond)
+	var wall, tail time.Duration
+	for b.Loop() {
+		jobs := make(chan int, hosts)
+		for i := range hosts {
+			jobs <- i
+		}
+		close(jobs)
+		var lastStart atomic.Int64
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for range concurrency {
+			wg.Go(func() {
+				for range jobs {
+					lastStart.Store(time.Now().UnixNano())
+					_ = sleep(b.Context(), latency(mean, 0.2))
+				}
+			})
+		}
+		wg.Wait()
+		end := time.Now()
+		wall += end.Sub(t0)
+		tail = end.Sub(time.Unix(0, lastStart.Load()))
 	}
+	reportRun(b, hosts, concurrency, mean, wall, tail, heap)
 }

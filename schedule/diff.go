@@ -51,6 +51,11 @@ type Summary struct {
 	// errors in full. The summary is posted all the same, saying so; nil when
 	// all went well.
 	Problems []string
+	// Incidents are the run's incidents (Options.Correlate), worst first:
+	// by severity, then by the number of hosts affected, then by when they
+	// were first seen. A host in an incident is listed once, under it, by the
+	// Notifier. nil when the Scheduler correlates nothing.
+	Incidents []triage.Incident
 }
 
 // A Change is one host's change of status. ReportID is the host's report in the
@@ -90,7 +95,7 @@ func untriaged(h triage.HostState) bool { return h.Error != "" }
 
 // Diff compares a run with the previous one (nil when there is none). It is pure
 // and its lists are in a deterministic order (by host, then cause). The Summary's
-// Schedule and Problems are left for the caller.
+// Schedule, Problems and Incidents are left for the caller.
 //
 // A host that could not be triaged in cur goes to NotChecked (when it was
 // triaged in prev, or was not in it) and nowhere else. A host that could not

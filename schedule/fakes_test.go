@@ -187,6 +187,26 @@ func (s *fakeStore) AddReport(ctx context.Context, r store.Record) (string, erro
 	return r.Report.ID, nil
 }
 
+// AddReports saves rs as AddReport does, or none of them when failReports is
+// set.
+func (s *fakeStore) AddReports(ctx context.Context, rs []store.Record) ([]string, error) {
+	s.mu.Lock()
+	fail := s.failReports
+	s.mu.Unlock()
+	if fail {
+		return nil, fmt.Errorf("add %d reports: disk full", len(rs))
+	}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		id, err := s.AddReport(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
 func (s *fakeStore) leaseDone(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -201,7 +221,8 @@ func (s *fakeStore) savedReports() map[string]store.Record {
 }
 
 // scriptedTriager answers with the status and causes set for each host; hosts
-// not set are ok. Its hooks, when set, run first.
+// not set are ok. The causes' findings are warnings when the status is, and
+// critical otherwise. Its hooks, when set, run first.
 type scriptedTriager struct {
 	mu     sync.Mutex
 	hosts  map[string]hostScript
@@ -247,8 +268,12 @@ func (t *scriptedTriager) Triage(ctx context.Context, host string) (triage.Repor
 		sc.status = triage.StatusOK
 	}
 	rep := triage.Report{ID: newID(), Host: host, Status: sc.status}
+	sev := triage.Critical
+	if sc.status == triage.StatusWarning {
+		sev = triage.Warning
+	}
 	for _, c := range sc.causes {
-		rep.Findings = append(rep.Findings, triage.Finding{Cause: c, Severity: triage.Critical})
+		rep.Findings = append(rep.Findings, triage.Finding{Cause: c, Severity: sev})
 	}
 	return rep, nil
 }

@@ -88,6 +88,9 @@ type Store interface {
 	// AddReport saves a report under an ID the Store gives it (its own when
 	// that is free) and returns that ID.
 	AddReport(ctx context.Context, r store.Record) (string, error)
+	// AddReports saves reports as AddReport does, all in one transaction, and
+	// returns their IDs in order; on an error it saved none of them.
+	AddReports(ctx context.Context, rs []store.Record) ([]string, error)
 }
 
 // A Notifier posts a run's summary in two steps, so that the Scheduler can
@@ -131,6 +134,15 @@ type Options struct {
 	// The holder renews it every LeaseTTL/3, and another replica takes a run over
 	// once its holder has not renewed it for LeaseTTL.
 	LeaseTTL time.Duration
+	// Signatures reduces a host's report to its findings' signatures
+	// (correlate.Signatures): a run keeps them, not the report, for
+	// Correlate, and the Store keeps them with the report. nil keeps none.
+	Signatures func(triage.Report) []triage.Signature
+	// Correlate finds a run's incidents (Summary.Incidents) in the signatures
+	// of its hosts' reports, each naming its host (as the schedule names it)
+	// and its saved report; checked are the hosts triaged, by name. nil finds
+	// none.
+	Correlate func(sigs []triage.Signature, checked []string) []triage.Incident
 	// Clock is nil for the system clock.
 	Clock Clock
 	// Log is nil for no logging.
@@ -146,8 +158,11 @@ type Scheduler struct {
 	notifier Notifier
 	holder   string
 	leaseTTL time.Duration
-	clock    Clock
-	log      *slog.Logger
+	// signatures and correlate are Options.Signatures and Options.Correlate.
+	signatures func(triage.Report) []triage.Signature
+	correlate  func(sigs []triage.Signature, checked []string) []triage.Incident
+	clock      Clock
+	log        *slog.Logger
 }
 
 // entry is a schedule with its parsed spec.
@@ -161,6 +176,7 @@ func New(o Options) (*Scheduler, error) {
 	s := &Scheduler{
 		triager: o.Triager, store: o.Store, notifier: o.Notifier, holder: o.Holder,
 		leaseTTL: o.LeaseTTL, clock: o.Clock, log: o.Log,
+		signatures: o.Signatures, correlate: o.Correlate,
 	}
 	var errs []error
 	for _, missing := range []struct {

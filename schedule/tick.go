@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,9 @@ type run struct {
 	// the start.
 	fleet    triage.FleetRun
 	problems []string // for the summary's Problems
+	// sigs are the signatures of the hosts' reports (Options.Signatures), in
+	// host order, each naming its saved report ("" when it was not saved).
+	sigs []triage.Signature
 	// stopRenewal stops renewing the lease; nil until the renewal starts. It
 	// may be called more than once.
 	stopRenewal func()
@@ -216,22 +220,12 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 	defer r.stopRenewal()
 
 	r.fleet.Started = s.clock.Now()
-	results, err := s.sweep(runCtx, r)
-	if err != nil {
+	if err := s.sweep(runCtx, r); err != nil {
 		r.log.WarnContext(ctx, "run abandoned", "err", err)
 		return err
 	}
 	r.fleet.Finished = s.clock.Now()
-	r.fleet.Hosts = make([]triage.HostState, len(results))
-	for i, res := range results {
-		r.fleet.Hosts[i] = res.state
-		if res.problem != "" {
-			r.problems = append(r.problems, res.problem)
-		}
-	}
-	if err := s.saveReports(runCtx, r, results); err != nil {
-		return err
-	}
+	incidents := s.correlateRun(runCtx, r)
 
 	switch p, err := s.store.LastRun(runCtx, r.sc.Name, r.tick); {
 	case err == nil:
@@ -245,42 +239,49 @@ func (s *Scheduler) runHeld(ctx context.Context, r *run) error {
 	sum := Diff(r.prev, r.fleet)
 	sum.Schedule = r.sc
 	sum.Problems = r.problems
+	sum.Incidents = incidents
 	return s.publish(runCtx, r, sum)
 }
 
-// saveReports adds every report of the sweep to the Store, which gives each its
-// ID (its own when that is free), and names it in r.fleet. A report that cannot
-// be saved is reported in the summary's Problems; the run goes on.
-func (s *Scheduler) saveReports(ctx context.Context, r *run, results []hostResult) error {
-	failed, total := 0, 0
-	var first error
-	for i, res := range results {
-		if res.report == nil {
-			continue
-		}
-		total++
-		id, err := s.store.AddReport(ctx, store.Record{Report: *res.report, RequestedBy: "schedule:" + r.sc.Name})
-		if err == nil {
-			if id != res.report.ID {
-				r.log.DebugContext(ctx, "report saved under an ID the store gave it", "host", res.state.Host, "report", id)
-			}
-			r.fleet.Hosts[i].ReportID = id
-			continue
-		}
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		r.log.WarnContext(ctx, "cannot save report", "host", res.state.Host, "report", res.report.ID, "err", err)
-		failed++
-		if first == nil {
-			first = err
+// correlateRun returns the run's incidents, worst first (see
+// Summary.Incidents): what Options.Correlate finds in the signatures of the
+// hosts triaged. A panic in it is reported in the summary's Problems, and the
+// run goes on without incidents.
+func (s *Scheduler) correlateRun(ctx context.Context, r *run) []triage.Incident {
+	if s.correlate == nil {
+		return nil
+	}
+	var checked []string
+	for _, h := range r.fleet.Hosts {
+		if !untriaged(h) {
+			checked = append(checked, h.Host)
 		}
 	}
-	if failed > 0 {
-		what := fmt.Sprintf("%d of %d reports could not be saved", failed, total)
-		r.problems = append(r.problems, what+": "+s.explain(ctx, r, first, what))
+	var incidents []triage.Incident
+	if p := catch("correlation", func() { incidents = s.correlate(r.sigs, checked) }); p != nil {
+		text, ref := s.notifier.Explain(p)
+		args := []any{"signatures", len(r.sigs)}
+		if ref != "" {
+			args = append(args, "ref", ref)
+		}
+		s.logPanic(ctx, r, p, args...)
+		r.problems = append(r.problems, p.where+" panicked: "+text)
+		return nil
 	}
-	return nil
+	slices.SortStableFunc(incidents, worstIncidentFirst)
+	return incidents
+}
+
+// worstIncidentFirst orders incidents by severity (critical first), then by
+// the number of hosts affected (most first), then by when they were first
+// seen (earliest first), then by ID.
+func worstIncidentFirst(a, b triage.Incident) int {
+	return cmp.Or(
+		cmp.Compare(b.Severity, a.Severity),
+		cmp.Compare(len(b.Hosts), len(a.Hosts)),
+		a.FirstSeen.First.Compare(b.FirstSeen.First),
+		cmp.Compare(a.ID, b.ID),
+	)
 }
 
 // publish saves the run and finishes the lease when the schedule is quiet and
@@ -411,16 +412,27 @@ func (s *Scheduler) renewEvery(ctx context.Context, r *run, done <-chan struct{}
 
 // hostResult is one host's outcome in a sweep.
 type hostResult struct {
+	i       int // the host's place in the sweep's hosts
 	state   triage.HostState
-	report  *triage.Report // nil when there is none
-	problem string         // a panic in the Triager, for the summary's Problems
+	report  *triage.Report     // nil when there is none
+	sigs    []triage.Signature // the report's (Options.Signatures)
+	problem string             // a panic in the Triager, for the summary's Problems
 }
 
-// sweep triages the schedule's hosts, sc.Concurrency at a time, and returns their
-// results in host order. It returns by the run's deadline, even when a Triager
-// ignores its context (its goroutine is then abandoned and its result dropped).
-// It returns an error, and no results, when ctx is done first.
-func (s *Scheduler) sweep(ctx context.Context, r *run) ([]hostResult, error) {
+// saveBatch is how many reports a sweep hands the Store at a time (AddReports,
+// one transaction each).
+const saveBatch = 100
+
+// sweep triages the schedule's hosts, sc.Concurrency at a time, and sets
+// r.fleet.Hosts to their states in host order, r.sigs to their signatures,
+// and r.problems to what went wrong with them. It keeps no host's report:
+// each goes to the Store as it comes (see saver), in batches of saveBatch,
+// and is dropped once saved, so that what a sweep holds grows with its hosts,
+// not with their reports. It returns by the run's deadline (and the save of
+// the reports handed over by then), even when a Triager ignores its context:
+// its goroutine is then abandoned and its result dropped. It returns an
+// error when ctx is done first; the reports saved by then stay saved.
+func (s *Scheduler) sweep(ctx context.Context, r *run) error {
 	hosts := slices.Compact(slices.Sorted(slices.Values(r.sc.Hosts)))
 	// The deadline is kept on the Clock; the context's own timeout gives
 	// Triagers a ctx.Deadline to plan by (with a real clock they agree).
@@ -438,18 +450,15 @@ func (s *Scheduler) sweep(ctx context.Context, r *run) ([]hostResult, error) {
 		}
 	}()
 
+	// A fixed pool of sc.Concurrency workers takes the hosts in order; each
+	// hands its result over as soon as it has it.
 	jobs := make(chan int, len(hosts))
 	for i := range hosts {
 		jobs <- i
 	}
 	close(jobs)
-	var (
-		mu      sync.Mutex
-		results = make([]hostResult, len(hosts))
-		done    = make([]bool, len(hosts))
-		closed  bool // results are taken: late ones are dropped
-		wg      sync.WaitGroup
-	)
+	out := make(chan hostResult, saveBatch)
+	var wg sync.WaitGroup
 	for range min(r.sc.Concurrency, len(hosts)) {
 		wg.Go(func() {
 			for i := range jobs {
@@ -457,37 +466,188 @@ func (s *Scheduler) sweep(ctx context.Context, r *run) ([]hostResult, error) {
 					return
 				}
 				res := s.triageHost(hostsCtx, r, hosts[i])
-				mu.Lock()
-				if !closed {
-					results[i], done[i] = res, true
+				res.i = i
+				select {
+				case out <- res:
+				case <-hostsCtx.Done(): // too late: the host is not triaged
+					return
 				}
-				mu.Unlock()
 			}
 		})
 	}
-	all := make(chan struct{})
-	go func() { wg.Wait(); close(all) }()
-	select {
-	case <-all:
-	case <-hostsCtx.Done():
+	go func() { wg.Wait(); close(out) }()
+
+	// This goroutine keeps each host's compact state and hands the reports to
+	// the saver; the saver names the reports it saved in states and sigs.
+	states := make([]triage.HostState, len(hosts))
+	sigs := make([][]triage.Signature, len(hosts))
+	problems := make([]string, len(hosts))
+	done := make([]bool, len(hosts))
+	sv := s.startSaver(ctx, r, states, sigs)
+	var batch []pending
+	take := func(res hostResult) {
+		states[res.i], sigs[res.i], problems[res.i], done[res.i] = res.state, res.sigs, res.problem, true
+		if res.report == nil {
+			return
+		}
+		batch = append(batch, pending{i: res.i, rec: store.Record{Report: *res.report, RequestedBy: "schedule:" + r.sc.Name, Signatures: res.sigs}})
+		if len(batch) == saveBatch {
+			sv.batches <- batch
+			batch = nil
+		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	closed = true
+collect:
+	for {
+		select {
+		case res, ok := <-out:
+			if !ok {
+				break collect
+			}
+			take(res)
+		case <-hostsCtx.Done():
+			for { // what was handed over in time
+				select {
+				case res, ok := <-out:
+					if !ok {
+						break collect
+					}
+					take(res)
+				default:
+					break collect
+				}
+			}
+		}
+	}
+	if len(batch) > 0 {
+		sv.batches <- batch
+	}
+	close(sv.batches)
+	sv.wait()
 	if ctx.Err() != nil {
-		return nil, context.Cause(ctx)
+		return context.Cause(ctx)
 	}
+
 	late := 0
 	for i, ok := range done {
 		if !ok {
-			results[i] = hostResult{state: unknownState(hosts[i], r.fleet.Started, DeadlineError)}
+			states[i] = unknownState(hosts[i], r.fleet.Started, DeadlineError)
 			late++
 		}
 	}
 	if late > 0 {
 		r.log.WarnContext(ctx, "hosts not triaged within the run's deadline", "hosts", late, "deadline", r.sc.Deadline)
 	}
-	return results, nil
+	r.fleet.Hosts = states
+	for i := range hosts {
+		r.sigs = append(r.sigs, sigs[i]...)
+		if problems[i] != "" {
+			r.problems = append(r.problems, problems[i])
+		}
+	}
+	if sv.failed > 0 {
+		what := fmt.Sprintf("%d of %d reports could not be saved", sv.failed, sv.total)
+		r.problems = append(r.problems, what+": "+s.explain(ctx, r, sv.first, what))
+	}
+	return nil
+}
+
+// pending is a report waiting to be saved, and its host's place in the sweep.
+type pending struct {
+	i   int
+	rec store.Record
+}
+
+// A saver saves the batches of reports a sweep hands it, one at a time, while
+// the sweep goes on, and names each report saved (the ID the Store gave it) in
+// its host's state and signatures. A batch the Store refuses is saved again
+// one report at a time, so that one report that cannot be saved does not take
+// the others with it; the reports that still cannot be saved are counted, and
+// logged, never dropped unsaid.
+type saver struct {
+	batches chan []pending
+	wait    func()
+	// Set when wait returns.
+	failed, total int
+	first         error // the first report's error
+}
+
+func (s *Scheduler) startSaver(ctx context.Context, r *run, states []triage.HostState, sigs [][]triage.Signature) *saver {
+	sv := &saver{batches: make(chan []pending, 1)}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for batch := range sv.batches {
+			if ctx.Err() != nil {
+				continue // the run is abandoned; let the sweep finish
+			}
+			ids, err := s.saveBatch(ctx, r, batch)
+			if sv.first == nil {
+				sv.first = err
+			}
+			for k, p := range batch {
+				sv.total++
+				id := ids[k]
+				if id == "" { // no report to name
+					if ctx.Err() == nil {
+						sv.failed++
+					}
+					states[p.i].ReportID = ""
+					for j := range sigs[p.i] {
+						sigs[p.i][j].ReportID = ""
+					}
+					continue
+				}
+				if id != p.rec.Report.ID {
+					r.log.DebugContext(ctx, "report saved under an ID the store gave it", "host", states[p.i].Host, "report", id)
+				}
+				states[p.i].ReportID = id
+				for j := range sigs[p.i] {
+					sigs[p.i][j].ReportID = id
+				}
+			}
+		}
+	})
+	sv.wait = wg.Wait
+	return sv
+}
+
+// saveBatch saves batch in one transaction (AddReports) and, when the Store
+// refuses it, one report at a time (AddReport). It returns the IDs the reports
+// were saved under, in batch's order, "" for a report not saved (each logged),
+// and the first report's error when one was not saved (nil when ctx is done:
+// the run is abandoned).
+func (s *Scheduler) saveBatch(ctx context.Context, r *run, batch []pending) ([]string, error) {
+	recs := make([]store.Record, len(batch))
+	for k, p := range batch {
+		recs[k] = p.rec
+	}
+	ids, err := s.store.AddReports(ctx, recs)
+	if err == nil && len(ids) == len(batch) {
+		return ids, nil
+	}
+	if err == nil {
+		err = fmt.Errorf("the store returned %d IDs for %d reports", len(ids), len(batch))
+	}
+	ids = make([]string, len(batch))
+	if ctx.Err() != nil {
+		return ids, nil
+	}
+	r.log.WarnContext(ctx, "cannot save a batch of reports; saving them one at a time", "reports", len(batch), "err", err)
+	var first error
+	for k, rec := range recs {
+		id, err := s.store.AddReport(ctx, rec)
+		switch {
+		case err == nil:
+			ids[k] = id
+		case ctx.Err() != nil:
+			return ids, nil
+		default:
+			r.log.WarnContext(ctx, "cannot save report", "host", rec.Report.Host, "report", rec.Report.ID, "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return ids, first
 }
 
 // triageHost triages one host with its own context. A panic in the Triager
@@ -527,7 +687,23 @@ func (s *Scheduler) triage(ctx context.Context, r *run, host string, started tim
 	if st.StartedAt.IsZero() {
 		st.StartedAt = started
 	}
-	return hostResult{state: st, report: &rep}
+	res := hostResult{state: st, report: &rep}
+	if s.signatures == nil {
+		return res
+	}
+	if p := catch("signatures of "+host, func() { res.sigs = s.signatures(rep) }); p != nil {
+		text, ref := s.notifier.Explain(p)
+		args := []any{"host", host}
+		if ref != "" {
+			args = append(args, "ref", ref)
+		}
+		s.logPanic(ctx, r, p, args...)
+		res.sigs, res.problem = nil, p.where+" panicked: "+text
+	}
+	for i := range res.sigs {
+		res.sigs[i].Host, res.sigs[i].ReportID = host, rep.ID
+	}
+	return res
 }
 
 func unknownState(host string, started time.Time, why string) triage.HostState {

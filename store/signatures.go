@@ -24,9 +24,14 @@ const MaxRecentSignatures = 50_000
 // of the last minutes. It returns at most MaxRecentSignatures: the newest
 // ones when there are more. Their times are in UTC to the microsecond.
 func (db *DB) RecentSignatures(ctx context.Context, since time.Time) ([]triage.Signature, error) {
+	return db.recentSignatures(ctx, since, MaxRecentSignatures)
+}
+
+// recentSignatures is RecentSignatures with at most limit signatures.
+func (db *DB) recentSignatures(ctx context.Context, since time.Time, limit int) ([]triage.Signature, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT report_id, host, cause, severity, first_at, last_at, factors
 		FROM signatures WHERE started_at >= $1
-		ORDER BY started_at DESC, report_id DESC, n DESC LIMIT $2`, micros(since), MaxRecentSignatures)
+		ORDER BY started_at DESC, report_id DESC, n DESC LIMIT $2`, micros(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read signatures since %s: %w", since.UTC().Format(time.RFC3339), err)
 	}
