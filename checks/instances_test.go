@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -502,15 +503,21 @@ func TestInstancesBudget(t *testing.T) {
 		}}},
 		Logins: logins,
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
-	defer cancel()
-	res, err := c.Run(ctx, target)
-	if ctx.Err() != nil {
-		t.Errorf("Run returned after its deadline")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	// On synctest's clock, so that the deadline is the check's budget, not the
+	// machine's load.
+	var res triage.Result
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		var err error
+		res, err = c.Run(ctx, target)
+		if ctx.Err() != nil {
+			t.Errorf("Run returned after its deadline")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 	f := res.Obs.Instances
 	if len(f.Instances) != 1 || f.Instances[0].Name != "MSSQLSERVER" || logins.calls.Load() != 1 {
 		t.Errorf("facts %+v, %d logins; want the instance kept and the replica asked", f, logins.calls.Load())
