@@ -104,6 +104,13 @@ func (b *Bot) accept(ctx context.Context, req Request) Reply {
 			return b.queueLight(req, cmd, func(ctx context.Context) { b.history(ctx, req, host) })
 		}
 		return b.queueCheck(req, cmd, host, cmd.Instance, req.Channel, req.ThreadTS)
+	case commands.VerbIncident:
+		hosts, refusal, ok := b.resolveScope(cmd)
+		if !ok {
+			b.audit(req, cmd.String(), "rejected", "scope not in the inventory or too large")
+			return refusal
+		}
+		return b.queueIncident(req, cmd, hosts)
 	case commands.VerbShow:
 		return b.queueLight(req, cmd, func(ctx context.Context) { b.show(ctx, req, cmd.ReportID) })
 	case commands.VerbShare:

@@ -111,10 +111,24 @@ type Options struct {
 	// while its triage runs; default 2 seconds (Slack allows about one post a
 	// second per channel).
 	ProgressEvery time.Duration
-	Metrics       *Metrics // nil: metrics are kept but not registered anywhere
-	Log           *slog.Logger
-	Now           func() time.Time
-	NewID         func() string
+	// Fleet resolves the incident command's tags and whole inventory; nil: the
+	// command takes host names only.
+	Fleet Fleet
+	// Correlator finds incidents; nil turns the incident command off and the
+	// check threads say nothing of other hosts.
+	Correlator Correlator
+	// Signatures are the recent reports' signatures, which a check's thread
+	// compares its own with; nil means Store's when it keeps them.
+	Signatures SignatureStore
+	// IncidentWindow is how far back a check looks for other hosts with the
+	// same cause; default 30 minutes.
+	IncidentWindow time.Duration
+	// MaxIncidentHosts bounds the hosts of one incident run; default 10,000.
+	MaxIncidentHosts int
+	Metrics          *Metrics // nil: metrics are kept but not registered anywhere
+	Log              *slog.Logger
+	Now              func() time.Time
+	NewID            func() string
 }
 
 // A Bot answers requests from Slack. Transports (HTTPHandler, RunSocketMode) turn
@@ -147,6 +161,9 @@ type Bot struct {
 	// waiting (on rate limits, say) then give up, so the process can exit.
 	hard       context.Context
 	cancelHard context.CancelFunc
+	// incidentRunning is set while an incident run is queued or runs.
+	incidentRunning atomic.Bool
+	places          incidentPlaces
 }
 
 // postGrace is how long posts may go on after the shutdown grace, for the
@@ -183,6 +200,13 @@ func New(o Options) (*Bot, error) {
 	def(&o.PostTimeout, 10*time.Minute)
 	def(&o.ShutdownGrace, 30*time.Second)
 	def(&o.ProgressEvery, 2*time.Second)
+	def(&o.IncidentWindow, defaultIncidentWindow)
+	if o.MaxIncidentHosts <= 0 {
+		o.MaxIncidentHosts = defaultMaxIncidentHosts
+	}
+	if o.Signatures == nil {
+		o.Signatures, _ = o.Store.(SignatureStore)
+	}
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/authtriage/authtriage/commands"
 	"github.com/authtriage/authtriage/internal/display"
 	slackrender "github.com/authtriage/authtriage/render/slack"
@@ -94,7 +92,7 @@ func (b *Bot) freshID(ctx context.Context, host string) string {
 // trying every part.
 func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parentTS, replyTS string, log *slog.Logger) (string, error) {
 	msgs, err := slackrender.Thread(rep, slackrender.ThreadOptions{Buttons: true, MaxMessages: b.o.MaxThreadMessages,
-		FrontEnds: b.frontEnds(ctx, rep, log)})
+		FrontEnds: b.frontEnds(ctx, rep, log), Incidents: b.incidentsOf(ctx, rep, log)})
 	if err != nil {
 		f := b.explain(ctx, log, "show report "+rep.ID+" in Slack", "", err)
 		msgs = []slackrender.Message{slackrender.Notice("Report "+rep.ID,
@@ -135,17 +133,8 @@ func (b *Bot) postThread(ctx context.Context, rep triage.Report, channel, parent
 
 // upload attaches the whole report as Markdown to the thread.
 func (b *Bot) upload(ctx context.Context, channel, threadTS string, rep triage.Report) error {
-	ctx, cancel := b.postCtx(ctx)
-	defer cancel()
-	md := slackrender.Markdown(rep)
-	return b.call(ctx, "files.upload", func(ctx context.Context) error {
-		_, err := b.o.API.UploadFileContext(ctx, slack.UploadFileParameters{
-			Channel: channel, ThreadTimestamp: threadTS,
-			Filename: slackrender.MarkdownFileName(rep.ID), Title: "authtriage report " + rep.ID + " (" + display.Line(rep.Host) + ")",
-			Content: md, FileSize: len(md), SnippetType: "markdown",
-		})
-		return err
-	})
+	return b.uploadFile(ctx, channel, threadTS, slackrender.MarkdownFileName(rep.ID),
+		"authtriage report "+rep.ID+" ("+display.Line(rep.Host)+")", slackrender.Markdown(rep))
 }
 
 // cannotPost tells the user why a message did not appear in channel.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authtriage/authtriage/internal/display"
 	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/schedule"
 )
@@ -41,12 +42,16 @@ func (b *Bot) PostSummary(ctx context.Context, s schedule.Summary) (schedule.Pos
 	if err != nil {
 		return "", fmt.Errorf("post the summary of %s: %w", s.Schedule.Name, err)
 	}
+	for _, inc := range s.Incidents {
+		b.places.remember(inc.ID, channel, ts)
+	}
 	return postedAt(channel, ts), nil
 }
 
 // PostDetails posts the per-host replies of a fleet run's summary in the thread
-// of its parent, which PostSummary posted at at, and refreshes the App Home
-// tabs. A reply that cannot be posted does not stop the others; the error names
+// of its parent, which PostSummary posted at at, attaches every host as a file
+// when the replies could not hold them (a fleet of thousands), and refreshes
+// the App Home tabs. A reply that cannot be posted does not stop the others; the error names
 // how many were not posted. It implements schedule.Notifier.
 func (b *Bot) PostDetails(ctx context.Context, s schedule.Summary, at schedule.Posted) error {
 	defer b.refreshHome(ctx)
@@ -69,6 +74,13 @@ func (b *Bot) PostDetails(ctx context.Context, s schedule.Summary, at schedule.P
 			if first == nil {
 				first = err
 			}
+		}
+	}
+	if len(msgs) > 1 && msgs[len(msgs)-1].Truncated {
+		md := slackrender.SummaryMarkdown(s, time.UTC)
+		if err := b.uploadFile(ctx, channel, threadTS, slackrender.SummaryFileName(s), "authtriage fleet health: "+display.Line(s.Schedule.Name), md); err != nil {
+			b.log.Error("summary file not attached", "schedule", s.Schedule.Name, "err", err)
+			return fmt.Errorf("attach every host of the summary of %s: %w", s.Schedule.Name, err)
 		}
 	}
 	if failed > 0 {

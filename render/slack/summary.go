@@ -59,6 +59,17 @@ const (
 // Every message passes Validate, whatever the number of hosts and their names;
 // the error is for a message that does not, which is a bug.
 func SummaryThread(s schedule.Summary, zone *time.Location) ([]Message, error) {
+	return summaryThread(s, s.Incidents, zone)
+}
+
+// SummaryFileName is the name the bot uploads SummaryMarkdown as:
+// "authtriage-fleet-nightly-prod-20261125-0700.md".
+func SummaryFileName(s schedule.Summary) string {
+	name := strings.TrimSuffix(strings.TrimPrefix(MarkdownFileName(s.Schedule.Name), "authtriage-"), ".md")
+	return "authtriage-fleet-" + name + "-" + s.Run.Tick.UTC().Format("20060102-1504") + ".md"
+}
+
+func summaryThread(s schedule.Summary, incidents []triage.Incident, zone *time.Location) ([]Message, error) {
 	if zone == nil {
 		zone = time.UTC
 	}
@@ -66,8 +77,10 @@ func SummaryThread(s schedule.Summary, zone *time.Location) ([]Message, error) {
 	if name == "" {
 		name = "(unnamed schedule)"
 	}
-	msgs := []Message{summaryParent(s, name, zone)}
-	msgs = append(msgs, summaryReplies(s, name)...)
+	incs := slices.Clone(incidents)
+	SortIncidents(incs)
+	msgs := []Message{summaryParent(s, name, incs, zone)}
+	msgs = append(msgs, summaryReplies(s, name, incs, zone)...)
 	var errs []error
 	for i, m := range msgs {
 		if err := Validate(m); err != nil {
@@ -124,7 +137,7 @@ func countsPlain(counts map[triage.Status]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func summaryParent(s schedule.Summary, name string, zone *time.Location) Message {
+func summaryParent(s schedule.Summary, name string, incs []triage.Incident, zone *time.Location) Message {
 	counts := s.Counts
 	if counts == nil {
 		counts = map[triage.Status]int{}
@@ -147,6 +160,14 @@ func summaryParent(s schedule.Summary, name string, zone *time.Location) Message
 		}
 		msg, _ := clip(oneLine(strings.Join(lines, "; ")), summaryErrBudget)
 		blocks = append(blocks, section(":warning: *This run did not go as planned:* "+Escape(msg)))
+	}
+	if len(incs) > 0 {
+		lines := make([]string, len(incs))
+		for i, inc := range incs {
+			id, _ := clip(oneLine(inc.ID), reportIDBudget)
+			lines[i] = "• " + incidentLine(inc, s.Run.Tick, zone) + " · incident " + codeSpan(id)
+		}
+		blocks = append(blocks, boundedList("*Incidents*, one cause on several hosts, worst first:", lines)...)
 	}
 	switch {
 	case s.Previous == nil:
@@ -321,19 +342,63 @@ func hostLine(h triage.HostState) string {
 	return line
 }
 
-// summaryReplies renders the hosts of the run, a message per group of lines that
-// fits in summaryMessageRoom.
-func summaryReplies(s schedule.Summary, name string) []Message {
+// maxSummaryReplies bounds the replies of a summary: the rest of the hosts are
+// in the attached file (SummaryMarkdown).
+const maxSummaryReplies = 10
+
+// summaryNoteRoom is what a reply keeps free for the note that the rest is in
+// the attached file (whose name is at most 110 bytes).
+const summaryNoteRoom = 512
+
+// summaryReplies renders the run's incidents, one line and their hosts each,
+// then the hosts, worst first, less the causes their incidents explain (a host
+// all of whose causes an incident explains is not listed again): a message per
+// group of lines that fits in summaryMessageRoom, at most maxSummaryReplies;
+// the last one then says the rest is in the attached file and is Truncated.
+func summaryReplies(s schedule.Summary, name string, incs []triage.Incident, zone *time.Location) []Message {
 	hosts := hostsWorstFirst(s.Run.Hosts)
 	if len(hosts) == 0 {
 		return nil
 	}
-	type group struct{ from, to int } // hosts[from:to]
+	explained := map[string]map[triage.CauseID]bool{} // host -> causes its incidents explain
+	var lines []string
+	for _, inc := range incs {
+		names := make([]string, len(inc.Hosts))
+		for i, h := range inc.Hosts {
+			names[i] = h.Host
+			if explained[h.Host] == nil {
+				explained[h.Host] = map[triage.CauseID]bool{}
+			}
+			explained[h.Host][inc.Cause] = true
+		}
+		id, _ := clip(oneLine(inc.ID), reportIDBudget)
+		list, _ := hostNames(names, incidentHostsBudget)
+		lines = append(lines, incidentLine(inc, s.Run.Tick, zone)+" · incident "+codeSpan(id)+"\n      "+list)
+	}
+	listed := 0
+	for _, h := range hosts {
+		if ex := explained[h.Host]; ex != nil && h.Error == "" {
+			var rest []triage.CauseID
+			for _, c := range h.Causes {
+				if !ex[c] {
+					rest = append(rest, c)
+				}
+			}
+			if len(rest) == 0 && len(h.Causes) > 0 {
+				continue // its incidents say it all
+			}
+			h.Causes = rest
+		}
+		lines = append(lines, hostLine(h))
+		listed++
+	}
+
+	type group struct{ from, to int } // lines[from:to]
 	var groups []group
 	cur, used := group{}, 0
-	for i, h := range hosts {
-		n := measure(hostLine(h)).bytes + 1
-		if i > cur.from && used+n > summaryMessageRoom {
+	for i, l := range lines {
+		n := measure(l).bytes + 1
+		if i > cur.from && used+n > summaryMessageRoom-summaryNoteRoom {
 			groups = append(groups, cur)
 			cur, used = group{from: i}, 0
 		}
@@ -341,21 +406,62 @@ func summaryReplies(s schedule.Summary, name string) []Message {
 		used += n
 	}
 	groups = append(groups, cur)
+	truncated := false
+	if len(groups) > maxSummaryReplies {
+		groups, truncated = groups[:maxSummaryReplies], true
+	}
 
 	short, _ := clip(name, budget{100, 300})
+	where := fmt.Sprintf("%s, %s", human.Count(len(incs), "incident", "incidents"), human.Count(listed, "host", "hosts"))
+	if len(incs) == 0 {
+		where = human.Count(listed, "host", "hosts")
+	}
 	msgs := make([]Message, len(groups))
 	for i, g := range groups {
-		lines := make([]string, 0, g.to-g.from)
-		for _, h := range hosts[g.from:g.to] {
-			lines = append(lines, hostLine(h))
+		part := ""
+		if len(groups) > 1 {
+			part = fmt.Sprintf(", part %d of %d", i+1, len(groups))
 		}
-		where := fmt.Sprintf("hosts %d to %d of %d", g.from+1, g.to, len(hosts))
-		if g.to-g.from == 1 {
-			where = fmt.Sprintf("host %d of %d", g.from+1, len(hosts))
+		blocks := sections("", lines[g.from:g.to])
+		ctx := "Fleet health: " + Escape(short) + " · " + where + part
+		if truncated && i == len(groups)-1 {
+			blocks = append(blocks, section(fmt.Sprintf(":page_facing_up: %d more lines did not fit in Slack: every host is in the attached file %s.",
+				len(lines)-g.to, Escape(SummaryFileName(s)))))
 		}
-		blocks := sections("", lines)
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Fleet health: "+Escape(short)+" · "+where)))
-		msgs[i] = Message{Text: Escape("Fleet health " + short + ": " + where), Blocks: blocks}
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(ctx)))
+		msgs[i] = Message{Text: Escape("Fleet health " + short + ": " + where + part), Blocks: blocks,
+			Truncated: truncated && i == len(groups)-1}
 	}
 	return msgs
+}
+
+// SummaryMarkdown returns a fleet run's summary as Markdown, nothing left out:
+// the counts, every incident with its hosts, what they share and its fix once,
+// and every host with its status, causes or why it was not checked, and
+// report. The bot attaches it when the summary's last reply is Truncated.
+func SummaryMarkdown(s schedule.Summary, zone *time.Location) string {
+	return summaryMarkdown(s, s.Incidents, zone)
+}
+
+func summaryMarkdown(s schedule.Summary, incs []triage.Incident, zone *time.Location) string {
+	if zone == nil {
+		zone = time.UTC
+	}
+	counts := map[triage.Status]int{}
+	for _, h := range s.Run.Hosts {
+		counts[h.Status]++
+	}
+	folded, total := countByStatus(counts)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Fleet health: %s\n\n", mdText(s.Schedule.Name))
+	fmt.Fprintf(&b, "Run of %s: %s (%s).\n\n", formatTime(s.Run.Tick, zone), human.Count(total, "host", "hosts"), countsPlain(folded))
+	md := IncidentMarkdown(IncidentRun{Started: s.Run.Tick, Hosts: s.Run.Hosts, Incidents: incs}, zone)
+	// The incidents and hosts, without the incident run's own title.
+	if _, rest, ok := strings.Cut(md, "\n\n"); ok {
+		if _, rest2, ok := strings.Cut(rest, "\n\n"); ok {
+			rest = rest2
+		}
+		b.WriteString(rest)
+	}
+	return b.String()
 }

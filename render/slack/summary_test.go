@@ -213,14 +213,32 @@ func TestSummaryThreadProperties(t *testing.T) {
 					if i == 0 {
 						continue
 					}
+					if m.Truncated && i != len(msgs)-1 {
+						t.Errorf("message %d is Truncated; only the last may be", i)
+					}
 					for _, b := range m.Blocks {
 						if sb, ok := b.(*slack.SectionBlock); ok {
+							var more int
+							if _, err := fmt.Sscanf(sb.Text.Text, ":page_facing_up: %d more lines", &more); err == nil {
+								lines += more // in the attached file
+								continue
+							}
 							lines += strings.Count(sb.Text.Text, "\n") + 1
 						}
 					}
 				}
 				if lines != n {
-					t.Errorf("%d host lines in the replies; want %d", lines, n)
+					t.Errorf("%d host lines in the replies and the file; want %d", lines, n)
+				}
+				if len(msgs)-1 > maxSummaryReplies {
+					t.Errorf("%d replies; want at most %d", len(msgs)-1, maxSummaryReplies)
+				}
+				if last := msgs[len(msgs)-1]; last.Truncated {
+					md := SummaryMarkdown(s, fleetZone)
+					_, every, _ := strings.Cut(md, "## Every host\n\n")
+					if rows := strings.Count(every, "\n") - 2; rows != n {
+						t.Errorf("the attached file has %d hosts; want %d", rows, n)
+					}
 				}
 				if n > 0 && len(msgs) < 2 {
 					t.Errorf("%d messages; want the parent and replies", len(msgs))

@@ -55,7 +55,23 @@ type ThreadOptions struct {
 	// host is, with their latest reports, as the bot found them in its store; the
 	// second-hop reply names them (see FrontEnd).
 	FrontEnds []FrontEnd
+	// Incidents are the incidents the report's host is part of, found with the
+	// other hosts' recent reports; the parent says so, one line each (at most
+	// maxIncidentRefs): "also seen on 12 hosts since 09:14, same DC dc2".
+	Incidents []IncidentRef
 }
+
+// An IncidentRef is an incident a report's host is part of, and where it is
+// shown.
+type IncidentRef struct {
+	Incident triage.Incident
+	// Link is the permalink of the thread that shows the incident; "" names the
+	// incident by its ID instead.
+	Link string
+}
+
+// maxIncidentRefs bounds the incidents a thread's parent names.
+const maxIncidentRefs = 3
 
 // DefaultMaxMessages is the number of messages a thread has at most by default.
 const DefaultMaxMessages = 20
@@ -324,6 +340,9 @@ func (r *renderer) parent() Message {
 		if lines := r.incomplete(); lines != "" {
 			blocks = append(blocks, section(lines))
 		}
+		if lines := r.sharedIncidents(); lines != "" {
+			blocks = append(blocks, section(lines))
+		}
 		text = fallback(word+" "+r.host+": ", verdict)
 		if r.opt.Buttons {
 			blocks = append(blocks, r.buttons())
@@ -331,6 +350,42 @@ func (r *renderer) parent() Message {
 	}
 	blocks = append(blocks, r.context(r.started(), r.took()))
 	return Message{Text: text, Blocks: blocks}
+}
+
+// sharedIncidents says which of the report's causes other hosts have too, one
+// line per incident: "`dc.unreachable` also seen on *12 hosts* since 09:14, same
+// DC `dc2`: incident `k3…`".
+func (r *renderer) sharedIncidents() string {
+	var lines []string
+	for i, ref := range r.opt.Incidents {
+		if i == maxIncidentRefs {
+			lines = append(lines, fmt.Sprintf("…and %d more incidents.", len(r.opt.Incidents)-i))
+			break
+		}
+		inc := ref.Incident
+		others := 0
+		for _, h := range inc.Hosts {
+			if !strings.EqualFold(h.Host, r.rep.Host) {
+				others++
+			}
+		}
+		cause, _ := clip(oneLine(string(inc.Cause)), causeBudget)
+		line := fmt.Sprintf(":link: %s also seen on *%s*", codeSpan(cause), human.Count(others, "other host", "other hosts"))
+		if !inc.FirstSeen.First.IsZero() {
+			line += " since " + clock(inc.FirstSeen.First, r.rep.StartedAt, r.facts.zone)
+		}
+		if s := sharedWords(inc.Shared, r.facts.zone); s != "" {
+			line += ", " + s
+		}
+		id, _ := clip(oneLine(inc.ID), reportIDBudget)
+		if ref.Link != "" && linkable(ref.Link) && codeSpan(id) == "`"+id+"`" {
+			line += ": <" + ref.Link + "|incident " + id + ">"
+		} else {
+			line += ": incident " + codeSpan(id)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // incomplete lists the checks that could not run, which make a verdict incomplete.

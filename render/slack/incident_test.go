@@ -1,0 +1,236 @@
+package slackrender
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authtriage/authtriage/internal/golden"
+	"github.com/authtriage/authtriage/triage"
+)
+
+var incidentStart = time.Date(2026, 11, 25, 9, 14, 0, 0, time.UTC)
+
+// dcOutage is an incident of n hosts that lost dc2 at 09:14.
+func dcOutage(n int) triage.Incident {
+	inc := triage.Incident{
+		ID: "in7kq2m9", Cause: triage.DCUnreachable, Severity: triage.Critical,
+		Title:  "The domain controller cannot be reached",
+		Shared: []triage.Factor{{Kind: triage.FactorDC, Value: "dc2.corp.example"}, {Kind: triage.FactorStart, Value: "2026-11-25T09:14:00Z"}},
+		Last:   incidentStart.Add(3 * time.Minute),
+		Fixes: []triage.Step{{Text: "Check that dc2 answers on the Kerberos port:",
+			Command: "Test-NetConnection -ComputerName dc2.corp.example -Port 88", Shell: triage.ShellPowerShell}},
+		Links:      []string{"https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/troubleshoot-domain-controller-location-issues"},
+		Unaffected: []string{"sqlhost99"},
+	}
+	for i := range n {
+		h := triage.IncidentHost{Host: fmt.Sprintf("sqlhost%02d", i+1), ReportID: fmt.Sprintf("rp%06d", i+1), First: incidentStart.Add(time.Duration(i) * time.Second)}
+		inc.Hosts = append(inc.Hosts, h)
+	}
+	inc.FirstSeen = inc.Hosts[0]
+	return inc
+}
+
+// lockout is an incident of n hosts whose service account is locked out.
+func lockout(n int) triage.Incident {
+	inc := triage.Incident{
+		ID: "inx4p8wd", Cause: triage.AccountLockedOut, Severity: triage.Critical,
+		Title:  "The service account is locked out",
+		Shared: []triage.Factor{{Kind: triage.FactorAccount, Value: `CORP\svc_sql`}, {Kind: triage.FactorDC, Value: "dc1.corp.example"}},
+		Fixes:  []triage.Step{{Text: "Unlock the account once:", Command: "Unlock-ADAccount -Identity svc_sql", Shell: triage.ShellPowerShell}},
+	}
+	for i := range n {
+		inc.Hosts = append(inc.Hosts, triage.IncidentHost{Host: fmt.Sprintf("sqlapp%02d", i+1), First: incidentStart.Add(-time.Hour)})
+	}
+	inc.FirstSeen = inc.Hosts[0]
+	return inc
+}
+
+func typicalIncidentRun() IncidentRun {
+	run := IncidentRun{Scope: "prod", Started: incidentStart.Add(5 * time.Minute), Finished: incidentStart.Add(6 * time.Minute),
+		Incidents: []triage.Incident{lockout(12), dcOutage(40)}}
+	for _, inc := range run.Incidents {
+		for _, h := range inc.Hosts {
+			run.Hosts = append(run.Hosts, triage.HostState{Host: h.Host, ReportID: h.ReportID, Status: triage.StatusCritical, Causes: []triage.CauseID{inc.Cause}})
+		}
+	}
+	run.Hosts = append(run.Hosts,
+		triage.HostState{Host: "sqlhost99", ReportID: "rp000099", Status: triage.StatusOK},
+		triage.HostState{Host: "sqlodd01", ReportID: "rp000100", Status: triage.StatusWarning, Causes: []triage.CauseID{triage.ClockSkew}},
+		triage.HostState{Host: "sqlgone", Status: triage.StatusUnknown, Error: "the agent did not answer in time"})
+	run.Unexplained = []string{"sqlodd01"}
+	return run
+}
+
+func TestIncidentThread(t *testing.T) {
+	run := typicalIncidentRun()
+	msgs, err := IncidentThread(run, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, goldenFile(t, "incidents.golden.json"), threadJSON(t, msgs))
+	golden.Check(t, goldenFile(t, "incidents.golden.md"), []byte(IncidentMarkdown(run, time.UTC)))
+
+	// Worst first: the DC outage has more hosts than the lockout.
+	all := ThreadText(msgs)
+	if i, j := strings.Index(all, "dc.unreachable · critical"), strings.Index(all, "account.locked_out · critical"); i < 0 || j < 0 || i > j {
+		t.Errorf("incidents not worst first (dc.unreachable at %d, account.locked at %d):\n%s", i, j, all)
+	}
+	if n := strings.Count(all, "Unlock-ADAccount"); n != 1 {
+		t.Errorf("the lockout's fix appears %d times; want once", n)
+	}
+	for _, want := range []string{"same DC dc2.corp.example", "40 hosts", "first on sqlhost01", "1 host nothing explains", "sqlodd01", "sqlgone"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("thread lacks %q:\n%s", want, all)
+		}
+	}
+}
+
+func TestIncidentProgress(t *testing.T) {
+	m := IncidentProgress("prod <!here>", incidentStart, 37, 400)
+	if err := Validate(m); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(sectionTexts(m), "\n")
+	if !strings.Contains(text, "37 of 400 hosts checked") || strings.Contains(text, "<!here>") {
+		t.Errorf("progress = %q; want 37 of 400 hosts checked and the scope escaped", text)
+	}
+}
+
+// bigRun is an incident run of n hosts: one incident of most of them, many small
+// ones, hosts nothing explains and hosts not checked, names hostile when asked.
+func bigRun(r *rand.Rand, n int, hostile bool) IncidentRun {
+	name := func(i int) string {
+		if hostile {
+			return fmt.Sprintf("sqlhost%05d", i) + strings.Repeat("<&>`", 20+r.IntN(40)) + "\u202e\n"
+		}
+		return fmt.Sprintf("sqlhost%05d.corp.example", i)
+	}
+	run := IncidentRun{Started: incidentStart, Finished: incidentStart.Add(10 * time.Minute)}
+	big := dcOutage(1)
+	big.Hosts = nil
+	big.Unaffected = nil
+	var small []triage.Incident
+	for i := range n {
+		h := triage.HostState{Host: name(i), ReportID: triage.NewID(), Status: triage.StatusCritical, Causes: []triage.CauseID{triage.DCUnreachable}}
+		switch {
+		case i < n*6/10:
+			big.Hosts = append(big.Hosts, triage.IncidentHost{Host: h.Host, ReportID: h.ReportID, First: incidentStart})
+		case i < n*7/10:
+			k := (i - n*6/10) / 20
+			for len(small) <= k {
+				inc := lockout(1)
+				inc.ID, inc.Hosts = fmt.Sprintf("insmall%d", k), nil
+				if hostile {
+					inc.Shared = []triage.Factor{{Kind: triage.FactorAccount, Value: strings.Repeat("CORP\\<!channel>&`", 30)}, {Kind: "<x>", Value: "\u202e"}}
+				}
+				small = append(small, inc)
+			}
+			small[k].Hosts = append(small[k].Hosts, triage.IncidentHost{Host: h.Host, First: incidentStart})
+			h.Causes = []triage.CauseID{triage.AccountLockedOut}
+		case i < n*8/10:
+			h.Status, h.Causes = triage.StatusWarning, []triage.CauseID{triage.ClockSkew, triage.SPNDuplicate}
+			run.Unexplained = append(run.Unexplained, h.Host)
+		case i < n*9/10:
+			h.Status, h.ReportID, h.Causes, h.Error = triage.StatusUnknown, "", nil, "the agent <did not> answer & more"
+		default:
+			h.Status, h.Causes = triage.StatusOK, nil
+			big.Unaffected = append(big.Unaffected, h.Host)
+		}
+		run.Hosts = append(run.Hosts, h)
+	}
+	for i := range small {
+		small[i].FirstSeen = small[i].Hosts[0]
+	}
+	big.FirstSeen = big.Hosts[0]
+	run.Incidents = append(small, big)
+	return run
+}
+
+// TestIncidentThreadLimits renders runs of up to 10,000 hosts and checks that
+// every message passes Validate, that the thread has a bounded number of
+// messages, and that what it leaves out is in the file.
+func TestIncidentThreadLimits(t *testing.T) {
+	for _, n := range []int{10, 1000, 10000} {
+		for _, hostile := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d hosts hostile=%v", n, hostile), func(t *testing.T) {
+				run := bigRun(rand.New(rand.NewPCG(uint64(n), 7)), n, hostile)
+				msgs, err := IncidentThread(run, time.UTC)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// parent, 10 incidents of at most 2 messages, the rest, 2 of unexplained, healthy
+				if max := 1 + 2*maxIncidentReplies + 1 + maxListReplies + 1; len(msgs) > max {
+					t.Errorf("%d messages; want at most %d", len(msgs), max)
+				}
+				for i, m := range msgs {
+					if err := Validate(m); err != nil {
+						t.Errorf("message %d: %v", i, err)
+					}
+					if m.Truncated && i != len(msgs)-1 {
+						t.Errorf("message %d is Truncated; only the last may be", i)
+					}
+				}
+				if n >= 1000 && !msgs[len(msgs)-1].Truncated {
+					t.Errorf("a run of %d hosts fits in Slack whole; want the rest in a file", n)
+				}
+				md := IncidentMarkdown(run, time.UTC)
+				_, every, _ := strings.Cut(md, "## Every host\n\n")
+				if rows := strings.Count(every, "\n") - 2; rows != n {
+					t.Errorf("the file lists %d hosts; want %d", rows, n)
+				}
+				if !strings.Contains(md, "## 1. `dc.unreachable`") {
+					t.Errorf("the file does not start with the worst incident")
+				}
+				t.Logf("%d hosts: %d messages, file %d bytes", n, len(msgs), len(md))
+			})
+		}
+	}
+}
+
+func TestThreadNamesSharedIncident(t *testing.T) {
+	rep := loadReport(t, "testdata/demo.json")
+	inc := dcOutage(13)
+	// Its first host is the report's (sqlhost01); the report's zone is -05:00.
+	for _, tt := range []struct {
+		name, link, want string
+	}{
+		{"linked", "https://example.slack.com/archives/C0INC/p1764000000000100",
+			"also seen on *12 other hosts* since 04:14, same DC `dc2.corp.example`, began the same minute, 04:14: <https://example.slack.com/archives/C0INC/p1764000000000100|incident in7kq2m9>"},
+		{"by ID", "", "also seen on *12 other hosts* since 04:14, same DC `dc2.corp.example`, began the same minute, 04:14: incident `in7kq2m9`"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep.StartedAt = incidentStart.Add(time.Hour)
+			msgs, err := Thread(rep, ThreadOptions{Incidents: []IncidentRef{{Incident: inc, Link: tt.link}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parent := strings.Join(sectionTexts(msgs[0]), "\n")
+			if !strings.Contains(parent, tt.want) {
+				t.Errorf("parent lacks %q:\n%s", tt.want, parent)
+			}
+		})
+	}
+}
+
+func TestSummaryThreadIncidents(t *testing.T) {
+	s := typicalSummary()
+	inc := dcOutage(2)
+	inc.Hosts[0].Host, inc.Hosts[1].Host = "sqlhost01", "sqlhost06"
+	inc.FirstSeen = inc.Hosts[0]
+	s.Run.Hosts = append(s.Run.Hosts, hostState("sqlhost06", "k2m3n4p5", triage.StatusCritical, triage.DCUnreachable))
+	msgs, err := summaryThread(s, []triage.Incident{inc}, fleetZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, goldenFile(t, "summary.golden.json"), threadJSON(t, msgs))
+	replies := strings.Join(sectionTexts(msgs[1]), "\n")
+	if strings.Contains(replies, "*sqlhost06*  ") || strings.Count(replies, "sqlhost06") != 1 {
+		t.Errorf("sqlhost06, explained by the incident alone, is listed again:\n%s", replies)
+	}
+	if !strings.Contains(replies, "*sqlhost01* · `spn.duplicate`") {
+		t.Errorf("sqlhost01's other cause is not listed:\n%s", replies)
+	}
+}
