@@ -110,40 +110,55 @@ func (c codec) encode(s string) []byte {
 	return b
 }
 
-// A needle is an encoded string to search for, with the offsets of two of its rarer
-// bytes: the search looks for the pair (see indexPair), which is rare even when each
-// byte alone is common, then compares the whole needle.
+// A needle is an encoded string to search for, with two of its rarer bytes: the
+// search looks for the pair (see indexPairs), which is rare even when each byte alone
+// is common, then compares the whole needle.
 type needle struct {
-	b       []byte
-	at, at2 int // at < at2
+	b []byte
+	p pair // offsets in b
 }
 
-// needle encodes s, which must be ASCII; anchor and second (anchor < second) are the
-// indexes in s of two of its rarer characters in log text.
+// needle encodes s, which must be ASCII; anchor and second are the indexes in s of
+// two of its rarer characters in log text.
 func (c codec) needle(s string, anchor, second int) needle {
-	n := needle{b: c.encode(s), at: anchor * c.unit, at2: second * c.unit}
+	n := needle{b: c.encode(s), p: pair{o0: anchor * c.unit, o1: second * c.unit}}
 	if c.enc == encUTF16BE {
-		n.at++
-		n.at2++
+		n.p.o0++
+		n.p.o1++
 	}
+	n.p.c0, n.p.c1 = n.b[n.p.o0], n.b[n.p.o1]
 	return n
 }
 
-// index returns the position of the first needle in buf at or after from that starts
-// on a code unit boundary, or -1.
-func (c codec) index(buf []byte, from int, n needle) int {
-	c0, c1, d := n.b[n.at], n.b[n.at2], n.at2-n.at
-	for from+len(n.b) <= len(buf) {
-		i := indexPair(buf[from+n.at:], c0, c1, d)
+// indexAny returns the position of the first of needles in buf at or after from that
+// starts on a code unit boundary, or -1. Two needles are searched for in one pass.
+func (c codec) indexAny(buf []byte, from int, needles []needle) int {
+	switch len(needles) {
+	case 0:
+		return -1
+	case 1, 2:
+	default:
+		first := -1
+		for _, n := range needles {
+			if p := c.indexAny(buf, from, []needle{n}); p >= 0 && (first < 0 || p < first) {
+				first = p
+			}
+		}
+		return first
+	}
+	a, b := needles[0], needles[len(needles)-1]
+	for from < len(buf) {
+		i := indexPairs(buf[from:], a.p, b.p)
 		if i < 0 {
 			return -1
 		}
 		p := from + i
-		if p+len(n.b) > len(buf) {
-			return -1
-		}
-		if p%c.unit == 0 && bytes.Equal(buf[p:p+len(n.b)], n.b) {
-			return p
+		if p%c.unit == 0 {
+			for _, n := range needles {
+				if bytes.HasPrefix(buf[p:], n.b) {
+					return p
+				}
+			}
 		}
 		from = p + 1
 	}

@@ -4,24 +4,26 @@ package errorlog
 
 import "golang.org/x/sys/cpu"
 
-// pairBlocks returns the first i in [0, n) with s[i] == c0 and s[i+d] == c1, or -1.
-// n must be a multiple of 32 with n+d <= len(s), and the CPU must have AVX2.
+// pairsBlocks returns the first i in [0, n) where s holds p's bytes or q's at their
+// offsets from i, or -1. n must be a multiple of 32, n plus the largest offset at most
+// len(s), and the CPU must have AVX2.
 //
 //go:noescape
-func pairBlocks(s []byte, n, d int, c0, c1 byte) int
+func pairsBlocks(s []byte, n int, p, q *pair) int
 
-// indexPair returns the first i with s[i] == c0 and s[i+d] == c1 (d > 0), or -1. It
-// compares 32 positions at once for both bytes, so a c0 that is common costs nothing
-// unless c1 follows it at d: the cost of bytes.IndexByte without its cost per match.
-func indexPair(s []byte, c0, c1 byte, d int) int {
+// indexPairs returns the first i where s holds p's bytes or q's at their offsets from
+// i, or -1. It compares 32 positions at once for all four bytes, in one pass over s,
+// so a byte that is common costs nothing unless its partner is there too: the speed
+// of bytes.IndexByte without its cost per match.
+func indexPairs(s []byte, p, q pair) int {
 	n := 0
-	if cpu.X86.HasAVX2 && len(s)-d >= 32 {
-		n = (len(s) - d) &^ 31
-		if i := pairBlocks(s, n, d, c0, c1); i >= 0 {
+	if far := max(p.o0, p.o1, q.o0, q.o1); cpu.X86.HasAVX2 && len(s)-far >= 32 {
+		n = (len(s) - far) &^ 31
+		if i := pairsBlocks(s, n, &p, &q); i >= 0 {
 			return i
 		}
 	}
-	if i := indexPairGeneric(s[n:], c0, c1, d); i >= 0 {
+	if i := indexPairsGeneric(s[n:], p, q); i >= 0 {
 		return n + i
 	}
 	return -1

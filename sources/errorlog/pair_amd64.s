@@ -1,39 +1,61 @@
 //go:build !purego
 
+#include "go_asm.h"
 #include "textflag.h"
 
-// func pairBlocks(s []byte, n, d int, c0, c1 byte) int
+// func pairsBlocks(s []byte, n int, p, q *pair) int
 //
-// pairBlocks returns the first i in [0, n) with s[i] == c0 and s[i+d] == c1, or -1.
-// n is a multiple of 32 and n+d <= len(s); the caller checks that the CPU has AVX2.
-TEXT ·pairBlocks(SB), NOSPLIT, $0-56
-	MOVQ    s_base+0(FP), SI
-	MOVQ    n+24(FP), BX
-	MOVQ    d+32(FP), DX
-	MOVBQZX c0+40(FP), AX
-	MOVBQZX c1+41(FP), CX
-	LEAQ    (SI)(DX*1), R8      // R8 = &s[d]
-	MOVQ    AX, X0
+// pairsBlocks returns the first i in [0, n) where s holds p's bytes or q's at their
+// offsets from i, or -1. n is a multiple of 32 and n plus the largest offset is at
+// most len(s); the caller checks that the CPU has AVX2.
+TEXT ·pairsBlocks(SB), NOSPLIT, $0-56
+	MOVQ s_base+0(FP), SI
+	MOVQ n+24(FP), BX
+	MOVQ p+32(FP), AX
+	MOVQ q+40(FP), CX
+
+	// R8..R11 point at the four bytes' places for i = 0; Y0..Y3 hold the bytes.
+	MOVQ         pair_o0(AX), R8
+	ADDQ         SI, R8
+	MOVQ         pair_o1(AX), R9
+	ADDQ         SI, R9
+	MOVQ         pair_o0(CX), R10
+	ADDQ         SI, R10
+	MOVQ         pair_o1(CX), R11
+	ADDQ         SI, R11
+	MOVBQZX      pair_c0(AX), DX
+	MOVQ         DX, X0
 	VPBROADCASTB X0, Y0
-	MOVQ    CX, X1
+	MOVBQZX      pair_c1(AX), DX
+	MOVQ         DX, X1
 	VPBROADCASTB X1, Y1
-	XORQ    DI, DI
+	MOVBQZX      pair_c0(CX), DX
+	MOVQ         DX, X2
+	VPBROADCASTB X2, Y2
+	MOVBQZX      pair_c1(CX), DX
+	MOVQ         DX, X3
+	VPBROADCASTB X3, Y3
+	XORQ         DI, DI
 
 loop:
 	CMPQ      DI, BX
 	JAE       none
-	VPCMPEQB  (SI)(DI*1), Y0, Y2
-	VPCMPEQB  (R8)(DI*1), Y1, Y3
-	VPAND     Y2, Y3, Y2
-	VPMOVMSKB Y2, R9
-	TESTL     R9, R9
+	VPCMPEQB  (R8)(DI*1), Y0, Y4
+	VPCMPEQB  (R9)(DI*1), Y1, Y5
+	VPAND     Y4, Y5, Y4
+	VPCMPEQB  (R10)(DI*1), Y2, Y6
+	VPCMPEQB  (R11)(DI*1), Y3, Y7
+	VPAND     Y6, Y7, Y6
+	VPOR      Y4, Y6, Y4
+	VPMOVMSKB Y4, DX
+	TESTL     DX, DX
 	JNZ       found
 	ADDQ      $32, DI
 	JMP       loop
 
 found:
-	BSFL R9, R9
-	ADDQ R9, DI
+	BSFL DX, DX
+	ADDQ DX, DI
 	MOVQ DI, ret+48(FP)
 	VZEROUPPER
 	RET

@@ -2,5 +2,6 @@
 
 package errorlog
 
-// indexPair returns the first i with s[i] == c0 and s[i+d] == c1 (d > 0), or -1.
-func indexPair(s []byte, c0, c1 byte, d int) int { return indexPairGeneric(s, c0, c1, d) }
+// indexPairs returns the first i where s holds p's bytes or q's at their offsets from
+// i, or -1.
+func indexPairs(s []byte, p, q pair) int { return indexPairsGeneric(s, p, q) }

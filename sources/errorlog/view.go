@@ -168,27 +168,11 @@ func (v *view) find(lo, hi int, needles []needle, keep func(*triage.LogEntry) bo
 	// A match more than maxEntry bytes into an entry is not in its decoded text, so
 	// the search for entries that start before hi can stop there.
 	buf := v.buf[:min(len(v.buf), hi+maxEntry)]
-	next := make([]int, len(needles)) // next match of each needle; -1 when none is left
-	for i, n := range needles {
-		next[i] = v.c.index(buf, lo, n)
-	}
 	lineAt, lineTo := -1, -1 // the line start of the last match, and the match
 	done := -1               // start of the last entry handled
 	var paired []int         // starts of messages already paired with their header
 	var pm messages
-	for {
-		k := -1
-		for i, p := range next {
-			if p >= 0 && (k < 0 || p < next[k]) {
-				k = i
-			}
-		}
-		if k < 0 {
-			return out
-		}
-		p := next[k]
-		next[k] = v.c.index(buf, p+v.c.unit, needles[k])
-
+	for p := v.c.indexAny(buf, lo, needles); p >= 0; p = v.c.indexAny(buf, p+v.c.unit, needles) {
 		// Look for the line's start back to the last match only, so that many
 		// matches in one long line cost no more than the line.
 		if lineTo >= 0 && lineTo >= p-maxEntry {
@@ -237,6 +221,7 @@ func (v *view) find(lo, hi int, needles []needle, keep func(*triage.LogEntry) bo
 			out = append(out, found{off: v.off + int64(start), entry: e})
 		}
 	}
+	return out
 }
 
 // message finds the message that belongs to the header h with number num, looking at
