@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authtriage/authtriage/correlate"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -66,21 +67,6 @@ func (t sleepyTriager) Triage(ctx context.Context, host string) (triage.Report, 
 		rep.ID, rep.Host = triage.NewID(), host
 	}
 	return rep, nil
-}
-
-// benchSignatures stands for correlate.Signatures: one signature per finding of
-// warning or worse, about the report's first client and its start minute.
-func benchSignatures(rep triage.Report) []triage.Signature {
-	var sigs []triage.Signature
-	for _, f := range rep.Findings {
-		if f.Severity < triage.Warning {
-			continue
-		}
-		s := triage.Signature{Host: rep.Host, ReportID: rep.ID, Cause: f.Cause, Severity: f.Severity, First: rep.StartedAt, Last: rep.StartedAt,
-			Factors: []triage.Factor{{Kind: triage.FactorStart, Value: rep.StartedAt.UTC().Truncate(time.Minute).Format(time.RFC3339)}}}
-		sigs = append(sigs, s)
-	}
-	return sigs
 }
 
 // nopNotifier posts nothing.
@@ -159,8 +145,9 @@ func peakRSS() uint64 {
 // then saving the last batch, the run and posting); the peak heap during the
 // run (objects live and not yet collected) and the peak live heap (as the
 // last collection marked it); and the process's peak RSS. Reports and their signatures are saved
-// to a real SQLite store, and the run keeps the signatures of its hosts for a
-// correlator (one that finds nothing: correlation is measured on its own).
+// to a real SQLite store, and the run correlates its hosts' signatures
+// (correlate.Signatures and correlate.Correlate); signatures and correlate-ms
+// are how many there were and how long the correlation of the last run took.
 //
 // The reference, pool, is the same latencies slept by a bare pool of as many
 // goroutines, with no Scheduler, reports or store: the tail that the jitter
@@ -211,13 +198,18 @@ func benchSweep(b *testing.B, hosts, concurrency int, mean time.Duration, demo [
 		b.Fatal(err)
 	}
 	defer st.Close()
-	var lastStart atomic.Int64
-	var correlated atomic.Int64 // signatures handed to the correlator
+	var (
+		lastStart  atomic.Int64
+		correlated atomic.Int64 // signatures handed to the correlator
+		took       atomic.Int64 // by the correlation, nanoseconds
+	)
 	s, err := New(Options{Schedules: []Schedule{sc}, Triager: sleepyTriager{mean: mean, jitter: 0.2, critical: demo, lastStart: &lastStart},
-		Store: st, Notifier: nopNotifier{}, Holder: "bench", Signatures: benchSignatures,
-		Correlate: func(sigs []triage.Signature, _ []string) []triage.Incident {
+		Store: st, Notifier: nopNotifier{}, Holder: "bench", Signatures: correlate.Signatures,
+		Correlate: func(sigs []triage.Signature, checked []string) []triage.Incident {
+			t0 := time.Now()
+			defer func() { took.Store(int64(time.Since(t0))) }()
 			correlated.Store(int64(len(sigs)))
-			return nil
+			return correlate.Correlate(sigs, checked, correlate.Options{})
 		}})
 	if err != nil {
 		b.Fatal(err)
@@ -250,6 +242,8 @@ func benchSweep(b *testing.B, hosts, concurrency int, mean time.Duration, demo [
 		}
 	}
 	reportRun(b, hosts, concurrency, mean, wall, tail, heap)
+	b.ReportMetric(float64(correlated.Load()), "signatures")
+	b.ReportMetric(time.Duration(took.Load()).Seconds()*1000, "correlate-ms")
 }
 
 // benchPool sleeps the sweep's latencies in a bare pool of concurrency

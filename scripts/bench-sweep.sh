@@ -13,7 +13,8 @@
 # and the process's peak RSS (VmHWM); and then the same for the reference, "pool": the same
 # latencies slept by a bare pool of as many goroutines, without Scheduler, reports or store,
 # whose ratio is the tail the jitter alone leaves. Compare the sweep with the pool of the same
-# invocation: other load on the machine slows both.
+# invocation: other load on the machine slows both. Last come the number of signatures the
+# sweep correlated and how long correlate.Correlate took over them.
 #
 # Usage: scripts/bench-sweep.sh             COUNT=5 scripts/bench-sweep.sh
 set -euo pipefail
@@ -29,8 +30,8 @@ go test -c -o "$tmp/schedule.test" ./schedule
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average before: $load_before"
 echo "triage 200 ms ±20% per host; $count runs of one sweep each per size"
-printf '%-26s %9s %9s %11s %7s %10s %10s %9s %10s\n' "benchmark" "wall s" "ideal s" "wall/ideal" "tail s" \
-	"heap MiB" "live MiB" "RSS MiB" "allocs"
+printf '%-18s %8s %8s %11s %7s %9s %9s %8s %9s %6s %8s\n' "benchmark" "wall s" "ideal s" "wall/ideal" "tail s" \
+	"heap MiB" "live MiB" "RSS MiB" "allocs" "sigs" "corr ms"
 for hosts in 1000 10000; do
 	args=(-test.run='^$' -test.bench="^BenchmarkSweep\$/^hosts=$hosts\$/" -test.benchtime=1x -test.count="$count" -test.benchmem)
 	(cd schedule && "$tmp/schedule.test" "${args[@]}") >"$tmp/out-$hosts.txt"
@@ -39,9 +40,10 @@ for hosts in 1000 10000; do
 		delete m
 		for (i = 3; i < NF; i += 2) m[$(i + 1)] = $i
 		name = $1; sub(/^BenchmarkSweep\//, "", name); sub(/-[0-9]+$/, "", name)
-		printf "%-26s %9.3f %9.3f %11.3f %7.3f %10.1f %10.1f %9.1f %10s\n", name, m["wall-s/op"], m["ideal-s/op"],
+		printf "%-18s %8.3f %8.3f %11.3f %7.3f %9.1f %9.1f %8.1f %9s %6s %8s\n", name, m["wall-s/op"], m["ideal-s/op"],
 			m["wall/ideal"], m["tail-s"], m["peak-heap-MiB"], m["peak-live-MiB"], m["peak-rss-MiB"],
-			(m["allocs/op"] == "" ? "-" : m["allocs/op"])
+			(m["allocs/op"] == "" ? "-" : m["allocs/op"]), (m["signatures"] == "" ? "-" : m["signatures"]),
+			(m["correlate-ms"] == "" ? "-" : sprintf("%.1f", m["correlate-ms"]))
 	}' "$tmp/out-$hosts.txt"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")"

@@ -23,6 +23,7 @@ import (
 
 	"github.com/authtriage/authtriage/bot"
 	"github.com/authtriage/authtriage/config"
+	"github.com/authtriage/authtriage/correlate"
 	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/schedule"
@@ -317,6 +318,12 @@ func newScheduler(cfg *config.Config, db *store.DB, tr *triager, b *bot.Bot, log
 	return schedule.New(schedule.Options{
 		Schedules: list, Triager: fleetTriager{tr}, Store: db, Notifier: b,
 		Holder: replicaID(), LeaseTTL: cfg.Store.LeaseTTL, Log: log,
+		// A run's incidents: its hosts' findings that overlap in time and
+		// share a factor (correlate's defaults).
+		Signatures: correlate.Signatures,
+		Correlate: func(sigs []triage.Signature, checked []string) []triage.Incident {
+			return correlate.Correlate(sigs, checked, correlate.Options{})
+		},
 	})
 }
 
