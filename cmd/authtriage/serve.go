@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,7 +161,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 		queue = -1 // the configuration's 0 is no queue; the bot's 0 is its default
 	}
 	b, err := bot.New(bot.Options{
-		API: api, Store: db, Triager: tr, Inventory: inventory{cfg},
+		API: api, Store: db, Triager: tr, Inventory: inventory{cfg}, Fleet: inventory{cfg},
+		Correlator: bot.Correlate(correlate.Options{}), IncidentWindow: cfg.Defaults.Incidents(),
 		Access: rules, UserGroups: groups, BotUserID: auth.UserID,
 		Workers: sc.Workers, Queue: queue, MaxThreadMessages: sc.MaxThreadMessages,
 		Metrics: metrics, Log: log,
@@ -345,6 +347,26 @@ func (i inventory) Lookup(name string) (string, bool) {
 }
 
 func (i inventory) Suggest(name string) []string { return i.cfg.Suggest(name) }
+
+// Hosts returns the name of every inventory host, for the incident command.
+func (i inventory) Hosts() []string {
+	out := make([]string, len(i.cfg.Hosts))
+	for k, h := range i.cfg.Hosts {
+		out[k] = h.Name
+	}
+	return out
+}
+
+// Tagged returns the names of the inventory hosts with tag, and false when none has it.
+func (i inventory) Tagged(tag string) ([]string, bool) {
+	var out []string
+	for _, h := range i.cfg.Hosts {
+		if slices.ContainsFunc(h.Tags, func(t string) bool { return strings.EqualFold(t, tag) }) {
+			out = append(out, h.Name)
+		}
+	}
+	return out, len(out) > 0
+}
 
 // triager runs the triage of an inventory host, as the bot and the scheduler ask.
 type triager struct {
