@@ -29,7 +29,10 @@ type checkOptions struct {
 	instances      stringList
 	serviceAccount string
 	as             stringList
+	tags           tagList
+	concurrency    int
 	verbose        bool
+	hosts          []string // the HOST arguments
 }
 
 func newCheckFlags(o *checkOptions, out io.Writer) *flag.FlagSet {
@@ -46,18 +49,32 @@ func newCheckFlags(o *checkOptions, out io.Writer) *flag.FlagSet {
 	fs.Var(&o.instances, "instance", "instance as `NAME[:PORT]` (repeatable)")
 	fs.StringVar(&o.serviceAccount, "service-account", "", "`ACCOUNT` SQL Server runs as: CORP\\svc_sql, svc_sql@corp.example, NT SERVICE\\MSSQLSERVER")
 	fs.Var(&o.as, "as", "check the delegation of `USER` (CORP\\alice) on every second hop of the host, as the user's identity travels from a front end to a back end (repeatable)")
+	fs.Var(&o.tags, "tag", "also check the inventory's hosts with `TAG` (repeatable, or a comma-separated list)")
+	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency, fmt.Sprintf("triage at most `N` hosts at once when checking several (1 to %d)", maxConcurrency))
 	fs.BoolVar(&o.verbose, "v", false, "log what happens to stderr")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: authtriage check HOST [flags]
+       authtriage check HOST HOST... [flags]
+       authtriage check --tag TAG [HOST...] [flags]
 
-Triages Windows-authentication failures of one SQL Server host. HOST is a name from the
+Triages Windows-authentication failures of SQL Server hosts. HOST is a name from the
 configuration's inventory, or any host name when the evidence is given as files:
 
   authtriage check sqlhost01 --errorlog ERRORLOG --events system.xml
   authtriage check sql01.corp.example --port 1433 --service-account 'CORP\svc_sql' --ldif export.ldif
   authtriage check sqlhost01 --config authtriage.yaml --output json
+  authtriage check --tag prod --config authtriage.yaml
+  authtriage check sqlhost01 sqlhost02 sqlhost03 --config authtriage.yaml --output json
 
-Exit status: 0 ok, 1 warning, 2 critical, 3 unknown (including bad usage or input).
+Several hosts, or a --tag, are triaged --concurrency at a time from the inventory's
+sources and shown together: the incidents several hosts share (one cause at the same
+time, with what they have in common), worst first, each with its fix once; then the
+hosts nothing explains, with their worst finding; then how many hosts have each
+status. The flags that describe one host (--errorlog, --events, --fqdn, --port,
+--instance, --service-account) take one HOST and no --tag.
+
+Exit status: 0 ok, 1 warning, 2 critical, 3 unknown (including bad usage or input);
+for several hosts, the worst host's (critical, then unknown, then warning).
 
 Flags:
 `)
@@ -78,12 +95,22 @@ func runCheck(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return exitUnknown // the flag package has said what is wrong, with the usage
 	}
-	if len(positional) != 1 {
-		return usageError(e, "check needs exactly one HOST, got %d arguments (see authtriage help check)", len(positional))
+	o.hosts = positional
+	if len(positional) == 0 && len(o.tags) == 0 {
+		return usageError(e, "check needs a HOST, several, or --tag TAG (see authtriage help check)")
 	}
-	host := positional[0]
+	fleet := len(positional) > 1 || len(o.tags) > 0
 	if err := validOutput(o.output); err != nil {
 		return usageError(e, "%v", err)
+	}
+	if o.concurrency < 1 || o.concurrency > maxConcurrency {
+		return usageError(e, "--concurrency must be 1 to %d, not %d", maxConcurrency, o.concurrency)
+	}
+	if one := o.oneHostFlags(); fleet && len(one) > 0 {
+		return usageError(e, "%s describe one host: give them with one HOST and no --tag; several hosts take their sources from the inventory (--config)", strings.Join(one, ", "))
+	}
+	if len(o.tags) > 0 && o.configPath == "" {
+		return usageError(e, "--tag needs --config FILE, whose inventory tags the hosts")
 	}
 
 	ov, err := o.overrides()
@@ -96,15 +123,23 @@ func runCheck(ctx context.Context, args []string, e env) int {
 			return usageError(e, "%v", err)
 		}
 	}
+	if fleet {
+		hosts, err := fleetHosts(cfg, positional, o.tags)
+		if err != nil {
+			return usageError(e, "%v", err)
+		}
+		return runFleet(ctx, o, cfg, hosts, ov, e)
+	}
+	host := positional[0]
 	log := newLogger(e.stderr, o.verbose)
 	ad := plan.NewAdapters(cfg, log)
 	defer ad.Close()
 	prog := newProgress(e.stderr)
 	defer prog.done()
 	ov.Progress = prog.update
-	pl, err := plan.New(cfg, ad, plan.Options{AnyHost: true, Log: log}).For(ctx, host, ov)
+	pl, err := plan.New(cfg, ad, plan.Options{AnyHost: true, Now: e.now, Log: log}).For(ctx, host, ov)
 	if err != nil {
-		return usageError(e, "%s", planError(err, o.configPath))
+		return usageError(e, "%s", planError(err, o.configPath, false))
 	}
 	runner := pl.Runner()
 	runner.Log, runner.Now, runner.NewID = log, e.now, e.newID
@@ -124,8 +159,22 @@ func addFlagHints(rep *triage.Report, o checkOptions) {
 	}
 }
 
-// flagHint says which flag gives what a check missed, "" when no flag does.
+// flagHint says which flag gives what a check missed, "" when no flag does. A check
+// of several hosts takes each host's files and names from the inventory, so the hint
+// names the inventory's key instead of a flag that describes one host.
 func flagHint(m triage.Missing, o checkOptions) string {
+	if len(o.hosts) > 1 || len(o.tags) > 0 {
+		switch m {
+		case triage.MissingErrorLog:
+			return "give the host an errorlog in the inventory"
+		case triage.MissingEventLog:
+			return "give the host events in the inventory (exports made with wevtutil qe System /f:xml)"
+		case triage.MissingFQDN:
+			return "give the host an fqdn in the inventory"
+		case triage.MissingServiceAccount:
+			return "give the host a service_account in the inventory"
+		}
+	}
 	switch m {
 	case triage.MissingErrorLog:
 		return "give --errorlog FILE (the ERRORLOG, copied off the host)"
@@ -164,10 +213,19 @@ func report(rep triage.Report, output string, e env) int {
 
 // planError words an error of planning a check for the command line, saying which
 // flags give what is missing.
-func planError(err error, configPath string) string {
+func planError(err error, configPath string, fleet bool) string {
 	var nothing *plan.NothingToCheckError
 	var long *plan.WindowTooLongError
 	switch {
+	case errors.As(err, &nothing) && fleet:
+		// A check of several hosts takes their sources from the inventory alone.
+		switch {
+		case !nothing.InInventory && len(nothing.Suggestions) > 0:
+			return fmt.Sprintf("nothing to check for %s: it is not in the inventory (did you mean %s?)", nothing.Host, strings.Join(nothing.Suggestions, " or "))
+		case !nothing.InInventory:
+			return fmt.Sprintf("nothing to check for %s: it is not in the inventory", nothing.Host)
+		}
+		return fmt.Sprintf("nothing to check for %s: its inventory entry names no ERRORLOG file, event-log export or agent, and the configuration has no directory or kerberos section", nothing.Host)
 	case errors.As(err, &nothing):
 		msg := fmt.Sprintf("nothing to check for %s: give --errorlog FILE, --events FILE or --ldif FILE", nothing.Host)
 		switch {

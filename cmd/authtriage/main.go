@@ -85,6 +85,7 @@ evidence, names the cause, and prints the fix with the real names filled in.
 
 Usage:
   authtriage check HOST [flags]   triage one host from files or its configured sources
+  authtriage check HOST... | --tag TAG  triage several hosts at once and show the incidents they share
   authtriage demo [SCENARIO]      triage built-in sample incidents (no network, no credentials)
   authtriage scan spn-duplicates  find SPNs registered on more than one account (setspn -X)
   authtriage serve --config FILE  run the Slack bot (Socket Mode or HTTP), schedules and history

@@ -183,8 +183,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"no command", nil, "Usage:"},
 		{"unknown command", []string{"chek"}, `unknown command "chek"`},
-		{"no host", []string{"check"}, "exactly one HOST"},
-		{"two hosts", []string{"check", "a", "b", "--errorlog", notLog}, "exactly one HOST"},
+		{"no host", []string{"check"}, "check needs a HOST"},
+		{"two hosts", []string{"check", "a", "b", "--errorlog", notLog}, "--errorlog describe one host"},
 		{"injection in host", []string{"check", "sql01)(cn=*", "--errorlog", notLog}, "not allowed in a host name"},
 		{"bad flag", []string{"check", "sqlhost01", "--erorlog", "x"}, "flag provided but not defined: -erorlog"},
 		{"bad since", []string{"check", "sqlhost01", "--since", "yesterday"}, "not a duration"},

@@ -77,6 +77,22 @@ func (p *progress) update(done, total int64) {
 	fmt.Fprintf(p.w, "\rreading error log: %3d%% of %d MiB", done*100/total, total>>20)
 }
 
+// hosts shows how many hosts of a check of several have been triaged; it may be
+// called concurrently.
+func (p *progress) hosts(done, total int) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done < total && time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.printed = true
+	fmt.Fprintf(p.w, "\rchecked %d of %d hosts", done, total)
+}
+
 // done clears the progress line, if one was printed.
 func (p *progress) done() {
 	p.mu.Lock()
