@@ -132,7 +132,10 @@ func TestLogins(t *testing.T) {
 			got := c.Logins(t.Context(), target(fake.Port()))
 			took := time.Since(start)
 
-			if max := cmpOr(tt.maxTime, timeout) + 500*time.Millisecond; took > max {
+			// The bound catches a limit that is not applied (a wait for the server
+			// that only the test's own timeout would end), not a slow machine: a
+			// loaded one takes a multiple of the limit, a missing limit forever.
+			if max := 5 * cmpOr(tt.maxTime, timeout); took > max {
 				t.Errorf("Logins took %v; want at most %v", took, max)
 			}
 			if len(got) != 1 {
