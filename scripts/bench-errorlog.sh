@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 size=${1:-1GiB}
 runs=${RUNS:-3}
 for tool in rg go; do
-	command -v "$tool" >/dev/null || { echo "bench-errorlog: $tool is needed" >&2; exit 1; }
+	command -v "$tool" >/dev/null || { echo "bench-errorlog: $tool is needed (rg: apt-get install ripgrep)" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d)

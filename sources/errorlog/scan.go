@@ -18,8 +18,13 @@ type tuning struct {
 	workers int // chunks scanned at once
 }
 
+// defaultTuning reads 2 MiB chunks: each read (back and fwd included) fits in the
+// caches of one core while it is scanned, and its buffers cost the process fewer page
+// faults than larger ones, for about 5% of the bytes read twice. Chunks are read with
+// pread, not mapped: on the virtual machines measured, scanning mapped page-cache
+// pages cost several times the CPU of copying them first.
 func defaultTuning() tuning {
-	return tuning{chunk: 4 << 20, back: 32 << 10, fwd: 64 << 10, workers: min(runtime.GOMAXPROCS(0), 4)}
+	return tuning{chunk: 2 << 20, back: 32 << 10, fwd: 64 << 10, workers: min(runtime.GOMAXPROCS(0), 4)}
 }
 
 // regionChunk is the chunk size of the scan for the start-up's SPN messages, which
