@@ -73,6 +73,26 @@ type Triager interface {
 	Triage(ctx context.Context, host string) (triage.Report, error)
 }
 
+// A BatchTriager is a Triager that also triages groups of hosts in one go: the
+// hosts behind one agent, through its batch requests rather than a request each. A
+// Scheduler whose Triager is one sweeps each group with Sweep, every group at once
+// and beside the schedule's Concurrency, and the other hosts with Triage; each
+// host's outcome counts as Triage's would (its state, signatures, saved report, and
+// an error as the host's Error in the Notifier's words).
+type BatchTriager interface {
+	Triager
+	// Batches groups those of hosts it triages together, by a name of the group
+	// (the agent's); a host in no group, or named again in another, is triaged
+	// with Triage, and a name that is not one of hosts is ignored.
+	Batches(ctx context.Context, hosts []string) map[string][]string
+	// Sweep triages hosts, of group, and calls onReport once for each host as its
+	// triage ends, never two calls at once, with what Triage would return for it.
+	// It must return soon after ctx is done. Its error says why it could not
+	// triage the hosts it has not reported, which the Scheduler then reports
+	// unknown with that error; a host it reported keeps its outcome.
+	Sweep(ctx context.Context, group string, hosts []string, onReport func(host string, rep triage.Report, err error)) error
+}
+
 // Store is what the Scheduler keeps: leases, reports and runs. *store.DB
 // implements it.
 type Store interface {

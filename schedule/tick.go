@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -98,7 +99,8 @@ type run struct {
 //
 //   - Acquired: when the Store already has the run (its holder posted the
 //     summary, saved the run and died before finishing the lease), it finishes
-//     the lease. Otherwise it sweeps sc.Hosts, sc.Concurrency at a time, within
+//     the lease. Otherwise it sweeps sc.Hosts, sc.Concurrency at a time (and
+//     the groups of a BatchTriager beside them, each with one Sweep), within
 //     sc.Deadline (hosts not done by then are unknown, with Error
 //     DeadlineError), renewing the lease every LeaseTTL/3; adds every report to
 //     the Store, which gives it its ID (AddReport); compares the run with the
@@ -423,7 +425,8 @@ type hostResult struct {
 // one transaction each).
 const saveBatch = 100
 
-// sweep triages the schedule's hosts, sc.Concurrency at a time, and sets
+// sweep triages the schedule's hosts, sc.Concurrency at a time (a
+// BatchTriager's groups each on its own, beside them: see sweepGroup), and sets
 // r.fleet.Hosts to their states in host order, r.sigs to their signatures,
 // and r.problems to what went wrong with them. It keeps no host's report:
 // each goes to the Store as it comes (see saver), in batches of saveBatch,
@@ -450,16 +453,22 @@ func (s *Scheduler) sweep(ctx context.Context, r *run) error {
 		}
 	}()
 
-	// A fixed pool of sc.Concurrency workers takes the hosts in order; each
-	// hands its result over as soon as it has it.
-	jobs := make(chan int, len(hosts))
-	for i := range hosts {
+	// The groups of a BatchTriager are swept each on its own; a fixed pool of
+	// sc.Concurrency workers takes the other hosts in order. Each hands a host's
+	// result over as soon as it has it.
+	groups, rest := s.batches(hostsCtx, r, hosts)
+	jobs := make(chan int, len(rest))
+	for _, i := range rest {
 		jobs <- i
 	}
 	close(jobs)
 	out := make(chan hostResult, saveBatch)
 	var wg sync.WaitGroup
-	for range min(r.sc.Concurrency, len(hosts)) {
+	var gp groupProblems
+	for _, g := range groups {
+		wg.Go(func() { s.sweepGroup(hostsCtx, r, g, hosts, out, &gp) })
+	}
+	for range min(r.sc.Concurrency, len(rest)) {
 		wg.Go(func() {
 			for i := range jobs {
 				if hostsCtx.Err() != nil {
@@ -544,6 +553,7 @@ collect:
 			r.problems = append(r.problems, problems[i])
 		}
 	}
+	r.problems = append(r.problems, gp.list()...)
 	if sv.failed > 0 {
 		what := fmt.Sprintf("%d of %d reports could not be saved", sv.failed, sv.total)
 		r.problems = append(r.problems, what+": "+s.explain(ctx, r, sv.first, what))
@@ -670,11 +680,16 @@ func (s *Scheduler) triageHost(ctx context.Context, r *run, host string) hostRes
 	return res
 }
 
-// triage asks the Triager for host's report. A host it cannot triage gets the
-// Notifier's words for the error, or DeadlineError when the run's deadline
-// passed first.
+// triage asks the Triager for host's report (see outcome).
 func (s *Scheduler) triage(ctx context.Context, r *run, host string, started time.Time) hostResult {
 	rep, err := s.triager.Triage(ctx, host)
+	return s.outcome(ctx, r, host, started, rep, err)
+}
+
+// outcome is host's result from what its triage returned, rep or err. A host
+// that could not be triaged gets the Notifier's words for err, or
+// DeadlineError when ctx (the run's deadline) ended first.
+func (s *Scheduler) outcome(ctx context.Context, r *run, host string, started time.Time, rep triage.Report, err error) hostResult {
 	if err != nil {
 		why := DeadlineError
 		if ctx.Err() == nil {
@@ -708,4 +723,160 @@ func (s *Scheduler) triage(ctx context.Context, r *run, host string, started tim
 
 func unknownState(host string, started time.Time, why string) triage.HostState {
 	return triage.HostState{Host: host, Status: triage.StatusUnknown, StartedAt: started, Error: why}
+}
+
+// A group is hosts a BatchTriager sweeps together, by their places in the
+// sweep's hosts.
+type group struct {
+	name  string
+	hosts []int
+}
+
+// batches splits hosts, by their places, into the groups of a BatchTriager and
+// the rest, for the worker pool, in host order. Every host is in exactly one of
+// them, whatever Batches returned. Without a BatchTriager, or when Batches
+// panics (reported in the log), every host is in the rest.
+func (s *Scheduler) batches(ctx context.Context, r *run, hosts []string) ([]group, []int) {
+	all := func() []int {
+		out := make([]int, len(hosts))
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	bt, ok := s.triager.(BatchTriager)
+	if !ok {
+		return nil, all()
+	}
+	var named map[string][]string
+	if p := catch("batches", func() { named = bt.Batches(ctx, hosts) }); p != nil {
+		s.logPanic(ctx, r, p)
+		return nil, all()
+	}
+	index := make(map[string]int, len(hosts))
+	for i, h := range hosts {
+		index[h] = i
+	}
+	taken := make([]bool, len(hosts))
+	var groups []group
+	for _, name := range slices.Sorted(maps.Keys(named)) {
+		g := group{name: name}
+		for _, h := range named[name] {
+			if i, ok := index[h]; ok && !taken[i] {
+				taken[i] = true
+				g.hosts = append(g.hosts, i)
+			}
+		}
+		if len(g.hosts) > 0 {
+			slices.Sort(g.hosts)
+			groups = append(groups, g)
+			r.log.DebugContext(ctx, "sweeping a group of hosts together", "group", name, "hosts", len(g.hosts))
+		}
+	}
+	var rest []int
+	for i, t := range taken {
+		if !t {
+			rest = append(rest, i)
+		}
+	}
+	return groups, rest
+}
+
+// groupProblems are what went wrong with groups as a whole, for the summary's
+// Problems; safe for concurrent use.
+type groupProblems struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (g *groupProblems) add(p string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.seen = append(g.seen, p)
+}
+
+func (g *groupProblems) list() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.seen)
+}
+
+// sweepGroup sweeps g with the BatchTriager and hands out each of its hosts'
+// results as the worker pool's are (see outcome), until ctx is done. A host
+// that Sweep did not report (its error, a panic in it, or a Sweep that
+// forgot it) is unknown with the Notifier's words for why, or DeadlineError
+// when ctx ended first. Reports of hosts not in g, or of a host again, are
+// dropped.
+func (s *Scheduler) sweepGroup(ctx context.Context, r *run, g group, hosts []string, out chan<- hostResult, gp *groupProblems) {
+	bt := s.triager.(BatchTriager)
+	started := s.clock.Now()
+	names := make([]string, len(g.hosts))
+	member := make(map[string]int, len(g.hosts))
+	for k, i := range g.hosts {
+		names[k] = hosts[i]
+		member[hosts[i]] = i
+	}
+	send := func(res hostResult) {
+		select {
+		case out <- res:
+		case <-ctx.Done(): // too late: the host is not triaged
+		}
+	}
+	var (
+		mu       sync.Mutex
+		over     bool // Sweep returned: later reports are dropped
+		reported = make(map[int]bool, len(g.hosts))
+	)
+	onReport := func(host string, rep triage.Report, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		i, ok := member[host]
+		if over || !ok || reported[i] {
+			r.log.WarnContext(ctx, "batch triager reported a host not asked, again or too late; dropped", "group", g.name, "host", host)
+			return
+		}
+		res := s.outcome(ctx, r, host, started, rep, err)
+		res.i = i
+		reported[i] = true
+		send(res)
+	}
+	var err error
+	p := catch("sweep of "+g.name, func() { err = bt.Sweep(ctx, g.name, names, onReport) })
+	mu.Lock()
+	over = true
+	mu.Unlock()
+
+	missing := len(g.hosts) - len(reported)
+	var why string
+	switch {
+	case p != nil:
+		text, ref := s.notifier.Explain(p)
+		args := []any{"group", g.name}
+		if ref != "" {
+			args = append(args, "ref", ref)
+		}
+		s.logPanic(ctx, r, p, args...)
+		gp.add(p.where + " panicked: " + text)
+		why = text
+	case missing == 0:
+		if err != nil && ctx.Err() == nil {
+			// Every host has its outcome; the reasons are the log's.
+			r.log.WarnContext(ctx, "batch sweep of a group ended with errors", "group", g.name, "err", err)
+		}
+		return
+	case ctx.Err() != nil:
+	case err != nil:
+		why = s.explain(ctx, r, err, "hosts of a group not triaged", "group", g.name, "hosts", missing)
+	default:
+		why = s.explain(ctx, r, fmt.Errorf("the sweep of %s did not report %d hosts", g.name, missing),
+			"batch triager left hosts unreported", "group", g.name)
+	}
+	if ctx.Err() != nil {
+		why = DeadlineError
+	}
+	for _, i := range g.hosts {
+		if !reported[i] {
+			send(hostResult{i: i, state: unknownState(hosts[i], started, why)})
+		}
+	}
 }

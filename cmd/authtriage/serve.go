@@ -22,9 +22,11 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/authtriage/authtriage/agent"
 	"github.com/authtriage/authtriage/bot"
 	"github.com/authtriage/authtriage/config"
 	"github.com/authtriage/authtriage/correlate"
+	"github.com/authtriage/authtriage/diagnosis"
 	"github.com/authtriage/authtriage/internal/human"
 	"github.com/authtriage/authtriage/plan"
 	"github.com/authtriage/authtriage/schedule"
@@ -145,7 +147,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 	if err := planner.Open(ctx); err != nil {
 		return err
 	}
-	tr := &triager{planner: planner, log: log, now: e.now}
+	tr := &triager{planner: planner, cfg: cfg, ad: ad, log: log, now: e.now}
 	var rules []bot.Rule
 	var groups []string
 	for _, r := range cfg.Access {
@@ -371,8 +373,13 @@ func (i inventory) Tagged(tag string) ([]string, bool) {
 // triager runs the triage of an inventory host, as the bot and the scheduler ask.
 type triager struct {
 	planner *plan.Planner
-	log     *slog.Logger
-	now     func() time.Time // nil means the real clock
+	// cfg and ad are the planner's configuration and adapters: with them, the
+	// scheduler sweeps the hosts behind an agent in its batch requests (see
+	// fleetTriager.Batches); without, one triage at a time.
+	cfg *config.Config
+	ad  *plan.Adapters
+	log *slog.Logger
+	now func() time.Time // nil means the real clock
 }
 
 func (t *triager) Triage(ctx context.Context, r bot.TriageRequest) (triage.Report, error) {
@@ -399,6 +406,87 @@ func (t *triager) run(ctx context.Context, host string, inst triage.Instance, ne
 // fleetTriager is the triager as the scheduler calls it.
 type fleetTriager struct{ t *triager }
 
+var _ schedule.BatchTriager = fleetTriager{}
+
 func (f fleetTriager) Triage(ctx context.Context, host string) (triage.Report, error) {
 	return f.t.run(ctx, host, triage.Instance{}, nil, nil)
+}
+
+// Batches groups, by agent, the hosts whose whole scheduled triage runs in their
+// agent: those the inventory puts behind an agent and whose plan (with no
+// overrides, as a sweep has none) has every check in it. Their sweep then goes
+// through the agent's batch requests and its sweep budget (see Sweep) instead
+// of a request each within its interactive limits. A host whose plan fails,
+// runs a check here, or whose name another host has already taken ignoring
+// case, is left to Triage.
+func (f fleetTriager) Batches(ctx context.Context, hosts []string) map[string][]string {
+	t := f.t
+	if t.cfg == nil || t.ad == nil {
+		return nil
+	}
+	groups := map[string][]string{}
+	seen := make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		k := strings.ToLower(h)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if a, ok := t.agentOf(ctx, h); ok {
+			groups[a] = append(groups[a], h)
+		}
+	}
+	return groups
+}
+
+// agentOf returns the name of the agent that runs every check of host's
+// triage without overrides, and false when there is none.
+func (t *triager) agentOf(ctx context.Context, host string) (string, bool) {
+	h, ok := t.cfg.Host(host)
+	if !ok {
+		return "", false
+	}
+	a, ok := t.cfg.AgentFor(h)
+	if !ok {
+		return "", false
+	}
+	pl, err := t.planner.For(ctx, host, plan.Overrides{})
+	if err != nil || len(pl.Checks) == 0 {
+		return "", false
+	}
+	for _, c := range pl.Checks {
+		if r, ok := c.(triage.Remote); !ok || !strings.EqualFold(r.Agent(), a.Name) {
+			return "", false
+		}
+	}
+	return a.Name, true
+}
+
+// Sweep triages hosts, all behind the agent named group (see Batches), with the
+// agent client's Sweep: each host's report is what Triage would give (the
+// agent's checks, diagnosed here against the planner's target for the host),
+// within the agent's sweep budget; a host the agent could not triage is
+// reported with agent.unreachable. Its error is the client's, or that the
+// agent's client cannot be made, in which case no host was reported.
+func (f fleetTriager) Sweep(ctx context.Context, group string, hosts []string, onReport func(host string, rep triage.Report, err error)) error {
+	t := f.t
+	i := slices.IndexFunc(t.cfg.Agents, func(a config.Agent) bool { return strings.EqualFold(a.Name, group) })
+	if i < 0 {
+		return fmt.Errorf("no agent %q in the configuration", group)
+	}
+	c, err := t.ad.Agent(ctx, t.cfg.Agents[i])
+	if err != nil {
+		return err
+	}
+	return c.Sweep(ctx, hosts, agent.SweepOptions{
+		Since: t.cfg.Defaults.Since,
+		Rules: diagnosis.Rules(),
+		Target: func(host string) triage.Target {
+			pl, err := t.planner.For(ctx, host, plan.Overrides{})
+			if err != nil { // gone from the inventory since: the name alone
+				return triage.Target{Host: host}
+			}
+			return pl.Target
+		},
+	}, onReport)
 }
