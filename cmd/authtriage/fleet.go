@@ -124,13 +124,14 @@ func runFleet(ctx context.Context, o checkOptions, cfg *config.Config, hosts []s
 			prog.hosts(done, len(hosts))
 			mu.Unlock()
 		}()
+		// A host that is not triaged has the time it was given up on.
 		if ctx.Err() != nil {
-			f.Hosts[i] = triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, Error: "not checked: the command was interrupted"}
+			f.Hosts[i] = triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, StartedAt: now(), Error: "not checked: the command was interrupted"}
 			return
 		}
 		pl, err := planner.For(ctx, hosts[i], ov)
 		if err != nil {
-			f.Hosts[i] = triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, Error: planError(err, o.configPath, true)}
+			f.Hosts[i] = triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, StartedAt: now(), Error: planError(err, o.configPath, true)}
 			return
 		}
 		runner := pl.Runner()
