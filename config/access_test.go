@@ -98,7 +98,7 @@ access:
 		{Commands: []string{"*"}, Users: []string{"U0ALICE01", "W0BOB0001"}, Line: 6},
 		{Commands: []string{"history", "show", "share", "help"}, Line: 8},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("Access mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -167,7 +167,7 @@ func TestAccessProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, problems(t, tt.src, nil)); diff != "" {
+			if diff := cmp.Diff(tt.want, problems(t, tt.src, nil), ignoreIndex); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})

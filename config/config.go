@@ -34,6 +34,11 @@ type Config struct {
 
 	// Delegation are the second hops: front ends and the back ends they reach.
 	Delegation []Delegation
+
+	// hostIndex maps each host's lower-case name and FQDN to its index in Hosts, made
+	// when the file is parsed, so that a fleet's lookups do not scan the inventory;
+	// nil (a Config built in code) or stale (Hosts changed since) means Host scans.
+	hostIndex map[string]int
 }
 
 // maxFileSize bounds the configuration file and the files X_file keys name.
@@ -103,7 +108,24 @@ func ParseAs(data []byte, name string, getenv func(string) string, readFile func
 	if err := r.err(); err != nil {
 		return nil, err
 	}
+	c.indexHosts()
 	return c, nil
+}
+
+// indexHosts makes hostIndex; the first host to have a key keeps it, as Host's scan
+// finds it first.
+func (c *Config) indexHosts() {
+	c.hostIndex = make(map[string]int, 2*len(c.Hosts))
+	for i, h := range c.Hosts {
+		for _, k := range []string{h.Name, h.FQDN} {
+			if k == "" {
+				continue
+			}
+			if _, taken := c.hostIndex[strings.ToLower(k)]; !taken {
+				c.hostIndex[strings.ToLower(k)] = i
+			}
+		}
+	}
 }
 
 // parseConfig parses a configuration file for role as far as it can: c is nil
@@ -227,12 +249,20 @@ func (c *Config) AgentFor(h Host) (Agent, bool) {
 // Host returns the host whose name or FQDN is name, ignoring case. The result
 // shares nothing with c.
 func (c *Config) Host(name string) (Host, bool) {
+	if i, ok := c.hostIndex[strings.ToLower(name)]; ok && i < len(c.Hosts) && c.Hosts[i].named(name) {
+		return c.Hosts[i].clone(), true
+	}
 	for _, h := range c.Hosts {
-		if strings.EqualFold(h.Name, name) || (h.FQDN != "" && strings.EqualFold(h.FQDN, name)) {
+		if h.named(name) {
 			return h.clone(), true
 		}
 	}
 	return Host{}, false
+}
+
+// named reports whether name is the host's name or FQDN, ignoring case.
+func (h Host) named(name string) bool {
+	return strings.EqualFold(h.Name, name) || (h.FQDN != "" && strings.EqualFold(h.FQDN, name))
 }
 
 // Suggest returns up to three inventory host names close to name, closest

@@ -65,7 +65,7 @@ func TestLoadGood(t *testing.T) {
 		Agents: []Agent{{Name: "agent-east", URL: "https://agent-east.corp.example:8443", CertPath: "/etc/authtriage/bot.pem",
 			KeyPath: "/etc/authtriage/bot-key.pem", CAPath: "/etc/authtriage/ca.pem", Line: 56}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
 	}
 	if err := got.Validate(); err != nil {
@@ -292,7 +292,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreIndex); diff != "" {
 				t.Errorf("Parse mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -372,7 +372,7 @@ func TestParseProblems(t *testing.T) {
 			for _, p := range cerr.Problems {
 				got = append(got, p.String())
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreIndex); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
@@ -479,7 +479,7 @@ func TestHostAndTarget(t *testing.T) {
 	}
 	got := cfg.Hosts[0].Target()
 	want := triage.Target{Host: "SqlHost01", FQDN: "sqlhost01.corp.example", Instances: []triage.Instance{{Port: 1433}}, ServiceAccount: `CORP\svc`}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("Target mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -553,7 +553,7 @@ func TestValidate(t *testing.T) {
 	for _, p := range cerr.Problems {
 		got = append(got, p.String())
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("Validate problems (-want +got):\n%s", diff)
 	}
 	if err := (&Config{Defaults: defaultDefaults(), Store: defaultStore()}).Validate(); err != nil {
@@ -601,7 +601,7 @@ func TestTargetNames(t *testing.T) {
 		Nodes:   []string{"sqlnode1.corp.example", "sqlnode2.corp.example"},
 		Aliases: []string{"sales.corp.example", "sales-db.corp.example"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreIndex); diff != "" {
 		t.Errorf("Target mismatch (-want +got):\n%s", diff)
 	}
 	if got := cfg.Hosts[1].Target().Listeners; len(got) != 1 || got[0].FQDN != "" || got[0].Name != "ag9" {
@@ -612,5 +612,26 @@ func TestTargetNames(t *testing.T) {
 	h.Nodes[0] = "x"
 	if cfg.Hosts[0].Listeners[0].Port != 0 || cfg.Hosts[0].Nodes[0] != "sqlnode1" {
 		t.Error("changing the Host from Host changed the Config")
+	}
+}
+
+// TestHostIndexed: a parsed configuration looks hosts up through its index as a
+// Config built in code does by scanning, name or FQDN in any case.
+func TestHostIndexed(t *testing.T) {
+	yaml := "hosts:\n  - name: sqlhost01\n    fqdn: sqlhost01.corp.example\n  - name: sqlhost02.corp.example\n"
+	parsed, err := Parse([]byte(yaml), "test.yaml", func(string) string { return "" }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := &Config{Hosts: parsed.Hosts}
+	for _, name := range []string{"sqlhost01", "SQLHOST01.corp.EXAMPLE", "sqlhost02.corp.example", "SqlHost02.Corp.Example", "sqlhost03", ""} {
+		p, pok := parsed.Host(name)
+		b, bok := built.Host(name)
+		if pok != bok || p.Name != b.Name {
+			t.Errorf("Host(%q): parsed %q, %v; built %q, %v", name, p.Name, pok, b.Name, bok)
+		}
+	}
+	if h, ok := parsed.Host("sqlhost01.corp.example"); !ok || h.Name != "sqlhost01" {
+		t.Errorf("Host by FQDN = %q, %v", h.Name, ok)
 	}
 }

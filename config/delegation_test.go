@@ -32,7 +32,7 @@ func TestLoadDelegation(t *testing.T) {
 		{FrontEnd: "web01", Account: "svc_ssrs@corp.example", BackEnds: []BackEnd{{Host: "sqlbe", Instance: triage.Instance{Name: "MSSQLSERVER"}}},
 			Password: "s3cret", Line: 26},
 	}
-	if diff := cmp.Diff(want, cfg.Delegation); diff != "" {
+	if diff := cmp.Diff(want, cfg.Delegation, ignoreIndex); diff != "" {
 		t.Errorf("delegation (-want +got):\n%s", diff)
 	}
 	if err := cfg.Validate(); err != nil {

@@ -53,7 +53,7 @@ schedules:
 			Concurrency: DefaultScheduleConcurrency, Deadline: DefaultScheduleDeadline, Line: 21,
 		},
 	}
-	if diff := cmp.Diff(want, got, sameLocation); diff != "" {
+	if diff := cmp.Diff(want, got, sameLocation, ignoreIndex); diff != "" {
 		t.Errorf("Schedules mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -175,7 +175,7 @@ func TestScheduleProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, problems(t, tt.src, nil)); diff != "" {
+			if diff := cmp.Diff(tt.want, problems(t, tt.src, nil), ignoreIndex); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
@@ -204,7 +204,7 @@ func TestScheduleHosts(t *testing.T) {
 			for _, h := range cfg.ScheduleHosts(Schedule{Hosts: tt.hosts, Tags: tt.tags}) {
 				got = append(got, h.Name)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreIndex); diff != "" {
 				t.Errorf("ScheduleHosts mismatch (-want +got):\n%s", diff)
 			}
 		})

@@ -92,7 +92,7 @@ func TestSlackSection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := parseOK(t, tt.src, secretEnv(), nil).Slack
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreIndex); diff != "" {
 				t.Errorf("Slack mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -227,7 +227,7 @@ func TestSlackProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := problems(t, tt.src, secretEnv())
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreIndex); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})

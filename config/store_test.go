@@ -27,7 +27,7 @@ func TestStoreSection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := parseOK(t, tt.src, secretEnv(), tt.files).Store
-			if diff := cmp.Diff(tt.want, got, cmp.Transformer("reveal", Secret.Reveal)); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmp.Transformer("reveal", Secret.Reveal), ignoreIndex); diff != "" {
 				t.Errorf("Store mismatch (-want +got):\n%s", diff)
 			}
 		})
