@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -117,30 +118,88 @@ func runFleet(ctx context.Context, o checkOptions, cfg *config.Config, hosts []s
 	reports := make([]*triage.Report, len(hosts))
 	var mu sync.Mutex
 	done := 0
-	each(len(hosts), o.concurrency, func(i int) {
-		defer func() {
-			mu.Lock()
-			done++
-			prog.hosts(done, len(hosts))
-			mu.Unlock()
-		}()
-		// A host that is not triaged has the time it was given up on.
+	finish := func(i int, rep *triage.Report, st triage.HostState) {
+		mu.Lock()
+		defer mu.Unlock()
+		reports[i], f.Hosts[i] = rep, st
+		done++
+		prog.hosts(done, len(hosts))
+	}
+	// A host that is not triaged has the time it was given up on.
+	notChecked := func(i int, why string) {
+		finish(i, nil, triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, StartedAt: now(), Error: why})
+	}
+	triaged := func(i int, rep triage.Report) {
+		addFlagHints(&rep, o)
+		finish(i, &rep, triage.StateOf(rep))
+	}
+
+	// The hosts behind an agent go in its batch requests, within the agent's sweep
+	// budget rather than one interactive request each; the others are triaged here.
+	groups := map[string][]string{}
+	if cfg != nil && onlySince(ov) {
+		groups = fleetTriager{&triager{planner: planner, cfg: cfg, ad: ad, log: log, now: e.now, since: ov.Since}}.Batches(ctx, hosts)
+	}
+	index := map[string]int{}
+	for i, h := range hosts {
+		index[strings.ToLower(h)] = i
+	}
+	batched := map[int]bool{}
+	for _, hs := range groups {
+		for _, h := range hs {
+			batched[index[strings.ToLower(h)]] = true
+		}
+	}
+	var batches sync.WaitGroup
+	for group, hs := range groups {
+		batches.Go(func() {
+			reported := map[int]bool{}
+			ft := fleetTriager{&triager{planner: planner, cfg: cfg, ad: ad, log: log, now: e.now, since: ov.Since}}
+			err := ft.Sweep(ctx, group, hs, func(host string, rep triage.Report, err error) {
+				i, ok := index[strings.ToLower(host)]
+				if !ok || reported[i] {
+					return
+				}
+				reported[i] = true
+				if err != nil {
+					notChecked(i, "not checked: "+err.Error())
+					return
+				}
+				triaged(i, rep)
+			})
+			for _, h := range hs {
+				if i := index[strings.ToLower(h)]; !reported[i] {
+					why := "not checked: the agent " + group + " did not report it"
+					if err != nil {
+						why = "not checked: agent " + group + ": " + err.Error()
+					}
+					notChecked(i, why)
+				}
+			}
+		})
+	}
+	var rest []int
+	for i := range hosts {
+		if !batched[i] {
+			rest = append(rest, i)
+		}
+	}
+	each(len(rest), o.concurrency, func(k int) {
+		i := rest[k]
 		if ctx.Err() != nil {
-			f.Hosts[i] = triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, StartedAt: now(), Error: "not checked: the command was interrupted"}
+			notChecked(i, "not checked: the command was interrupted")
 			return
 		}
 		pl, err := planner.For(ctx, hosts[i], ov)
 		if err != nil {
-			f.Hosts[i] = triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, StartedAt: now(), Error: planError(err, o.configPath, true)}
+			notChecked(i, planError(err, o.configPath, true))
 			return
 		}
 		runner := pl.Runner()
 		runner.Log, runner.Now, runner.NewID = log, e.now, e.newID
-		rep := runner.Run(ctx, pl.Target)
-		addFlagHints(&rep, o)
-		reports[i] = &rep
-		f.Hosts[i] = triage.StateOf(rep)
+		triaged(i, runner.Run(ctx, pl.Target))
 	})
+	batches.Wait()
 	prog.done()
 	f.Duration = now().Sub(f.CheckedAt)
 
@@ -161,6 +220,13 @@ func runFleet(ctx context.Context, o checkOptions, cfg *config.Config, hosts []s
 		return exitUnknown
 	}
 	return f.Status().ExitCode()
+}
+
+// onlySince reports whether the overrides say nothing but how far back to read, so
+// that a host's triage is the inventory's and can run in its agent's batch.
+func onlySince(ov plan.Overrides) bool {
+	ov.Since = 0
+	return reflect.ValueOf(ov).IsZero()
 }
 
 // each calls fn(i) for every i in [0, n), at most limit at once, and returns when

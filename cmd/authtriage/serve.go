@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -380,6 +381,8 @@ type triager struct {
 	ad  *plan.Adapters
 	log *slog.Logger
 	now func() time.Time // nil means the real clock
+	// since is how far back a sweep's hosts are read; 0 means the configuration's.
+	since time.Duration
 }
 
 func (t *triager) Triage(ctx context.Context, r bot.TriageRequest) (triage.Report, error) {
@@ -479,7 +482,7 @@ func (f fleetTriager) Sweep(ctx context.Context, group string, hosts []string, o
 		return err
 	}
 	return c.Sweep(ctx, hosts, agent.SweepOptions{
-		Since: t.cfg.Defaults.Since,
+		Since: cmp.Or(t.since, t.cfg.Defaults.Since),
 		Rules: diagnosis.Rules(),
 		Target: func(host string) triage.Target {
 			pl, err := t.planner.For(ctx, host, plan.Overrides{})
