@@ -57,9 +57,13 @@ type Incident struct {
 	Unaffected []string  `json:"unaffected,omitempty"`
 	Last       time.Time `json:"last"`
 	// Fixes is the cause's remediation once for the incident (unlock the account once,
-	// not on every host), its commands as the findings wrote them, each once.
-	Fixes []Step   `json:"fixes"`
-	Links []string `json:"links,omitempty"`
+	// not on every host): the steps every affected host shares, filled in, each once.
+	Fixes []Step `json:"fixes"`
+	// PerHost are the cause's steps that still name one host's own values (<HOST>,
+	// <SPN>, <INSTANCE>...): they are done on each affected host, whose report has them
+	// filled in; never under "once".
+	PerHost []Step   `json:"per_host,omitempty"`
+	Links   []string `json:"links,omitempty"`
 }
 
 // An IncidentHost is one affected host of an incident and its report.
