@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authtriage/authtriage/agent"
 	"github.com/authtriage/authtriage/config"
 	"github.com/authtriage/authtriage/correlate"
 	"github.com/authtriage/authtriage/internal/display"
@@ -115,13 +116,25 @@ func runFleet(ctx context.Context, o checkOptions, cfg *config.Config, hosts []s
 	prog := newProgress(e.stderr)
 	defer prog.done()
 	f := render.Fleet{CheckedAt: now(), Hosts: make([]triage.HostState, len(hosts))}
+	// Each host keeps its signatures and, for the JSON that prints them whole, its
+	// report; the other outputs keep what they show of it (compactReport), so memory
+	// grows with the hosts, not with their reports.
 	reports := make([]*triage.Report, len(hosts))
+	sigs := make([][]triage.Signature, len(hosts))
 	var mu sync.Mutex
 	done := 0
 	finish := func(i int, rep *triage.Report, st triage.HostState) {
+		var sig []triage.Signature
+		if rep != nil {
+			sig = correlate.Signatures(*rep)
+			if o.output != "json" {
+				c := compactReport(*rep)
+				rep = &c
+			}
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		reports[i], f.Hosts[i] = rep, st
+		reports[i], sigs[i], f.Hosts[i] = rep, sig, st
 		done++
 		prog.hosts(done, len(hosts))
 	}
@@ -137,7 +150,8 @@ func runFleet(ctx context.Context, o checkOptions, cfg *config.Config, hosts []s
 	// The hosts behind an agent go in its batch requests, within the agent's sweep
 	// budget rather than one interactive request each; the others are triaged here.
 	groups := map[string][]string{}
-	if cfg != nil && onlySince(ov) {
+	// A window longer than an agent reads leaves each host to the planner, which says so.
+	if cfg != nil && onlySince(ov) && ov.Since <= agent.MaxSince {
 		groups = fleetTriager{&triager{planner: planner, cfg: cfg, ad: ad, log: log, now: e.now, since: ov.Since}}.Batches(ctx, hosts)
 	}
 	index := map[string]int{}
@@ -203,23 +217,40 @@ func runFleet(ctx context.Context, o checkOptions, cfg *config.Config, hosts []s
 	prog.done()
 	f.Duration = now().Sub(f.CheckedAt)
 
-	var sigs []triage.Signature
+	var all []triage.Signature
 	var checked []string
-	for _, r := range reports {
+	for i, r := range reports {
 		if r != nil {
 			f.Reports = append(f.Reports, *r)
-			sigs = append(sigs, correlate.Signatures(*r)...)
+			all = append(all, sigs[i]...)
 			checked = append(checked, r.Host)
 		}
 	}
-	f.Incidents = correlate.Correlate(sigs, checked, correlate.Options{})
-	f.Unexplained = correlate.Unexplained(sigs, f.Incidents)
+	f.Incidents = correlate.Correlate(all, checked, correlate.Options{})
+	f.Unexplained = correlate.Unexplained(all, f.Incidents)
 
 	if err := writeFleet(e.stdout, f, o.output, fleetScope(o), e); err != nil {
 		fmt.Fprintf(e.stderr, "authtriage: %s\n", display.Text(err.Error()))
 		return exitUnknown
 	}
 	return f.Status().ExitCode()
+}
+
+// compactReport returns what the correlated view shows of a report beside its
+// incidents: its identity and status, its worst finding without evidence or steps, and
+// the checks that could not run.
+func compactReport(r triage.Report) triage.Report {
+	c := triage.Report{ID: r.ID, Host: r.Host, Status: r.Status, StartedAt: r.StartedAt, Duration: r.Duration}
+	if len(r.Findings) > 0 { // sorted worst first
+		w := r.Findings[0]
+		c.Findings = []triage.Finding{{Cause: w.Cause, Severity: w.Severity, Title: w.Title, Summary: w.Summary}}
+	}
+	for _, ch := range r.Checks {
+		if ch.Status == triage.CheckError {
+			c.Checks = append(c.Checks, ch)
+		}
+	}
+	return c
 }
 
 // onlySince reports whether the overrides say nothing but how far back to read, so
