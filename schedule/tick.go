@@ -102,8 +102,9 @@ type run struct {
 //     the lease. Otherwise it sweeps sc.Hosts, sc.Concurrency at a time (and
 //     the groups of a BatchTriager beside them, each with one Sweep), within
 //     sc.Deadline (hosts not done by then are unknown, with Error
-//     DeadlineError), renewing the lease every LeaseTTL/3; adds every report to
-//     the Store, which gives it its ID (AddReport); compares the run with the
+//     DeadlineError), renewing the lease every LeaseTTL/3; adds the reports to
+//     the Store in batches as they come, the Store giving each its ID
+//     (AddReports); compares the run with the
 //     previous one (Diff); and then:
 //     when sc.Quiet and nothing changed, saves the run and finishes the lease;
 //     otherwise posts the summary's parent (PostSummary), saves the run with
