@@ -109,11 +109,15 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// ProgressEvery is the least time between two updates of a thread's parent
 	// while its triage runs; default 2 seconds (Slack allows about one post a
-	// second per channel).
+	// second per channel). An incident run's parent waits 10 seconds at least.
 	ProgressEvery time.Duration
 	// Fleet resolves the incident command's tags and whole inventory; nil: the
 	// command takes host names only.
 	Fleet Fleet
+	// Batcher, when set, sweeps the incident command's hosts it groups
+	// together (the hosts behind an agent, in its batch requests); Triager
+	// triages the others one at a time.
+	Batcher Batcher
 	// Correlator finds incidents; nil turns the incident command off and the
 	// check threads say nothing of other hosts.
 	Correlator Correlator

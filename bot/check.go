@@ -148,16 +148,19 @@ func cannotPost(channel string, err error) Reply {
 }
 
 // progress throttles updates of a thread's parent to one per interval, always
-// showing the latest count. After stop returns, no update runs or will run, so a
-// late progress update can never overwrite the verdict.
+// showing the latest count. Updates are shown one at a time, in order: while one
+// is being shown (waiting out a rate limit, say), the next waits for it, so an
+// older count never lands after a newer one. After stop returns, no update runs
+// or will run, so a late progress update can never overwrite the verdict.
 type progress struct {
 	every   time.Duration
 	show    func(done, total int)
 	pending sync.WaitGroup // an update scheduled or being shown
 	mu      sync.Mutex     // guards the fields below
-	last    time.Time
-	latest  [2]int
-	timer   *time.Timer
+	last    time.Time      // when the last update was shown
+	latest  [2]int         // the latest count reported
+	shown   [2]int         // the count shown last
+	timer   *time.Timer    // an update due or being shown; nil when none
 	closed  bool
 }
 
@@ -173,23 +176,37 @@ func (p *progress) report(done, total int) {
 	}
 	p.latest = [2]int{max(done, p.latest[0]), total}
 	if p.timer != nil {
-		return // an update is due; it will show the latest count
+		return // an update is due or being shown; the latest count follows it
 	}
+	p.scheduleLocked()
+}
+
+// scheduleLocked schedules the next update, every after the last one shown;
+// p.mu must be held.
+func (p *progress) scheduleLocked() {
 	p.pending.Add(1)
 	p.timer = time.AfterFunc(max(0, p.every-time.Since(p.last)), p.fire)
 }
 
+// fire shows the latest count and, when a newer one came in meanwhile,
+// schedules the next update.
 func (p *progress) fire() {
 	defer p.pending.Done()
 	p.mu.Lock()
 	if p.closed {
+		p.timer = nil
 		p.mu.Unlock()
 		return
 	}
-	d, t := p.latest[0], p.latest[1]
-	p.timer, p.last = nil, time.Now()
+	c := p.latest
 	p.mu.Unlock()
-	p.show(d, t)
+	p.show(c[0], c[1])
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.timer, p.last, p.shown = nil, time.Now(), c
+	if !p.closed && p.latest != p.shown {
+		p.scheduleLocked()
+	}
 }
 
 // stop ends updates and waits for one being shown.
@@ -197,6 +214,7 @@ func (p *progress) stop() {
 	p.mu.Lock()
 	p.closed = true
 	if p.timer != nil && p.timer.Stop() {
+		p.timer = nil
 		p.pending.Done() // it will never fire
 	}
 	p.mu.Unlock()

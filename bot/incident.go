@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/authtriage/authtriage/commands"
+	"github.com/authtriage/authtriage/internal/human"
 	slackrender "github.com/authtriage/authtriage/render/slack"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
@@ -46,10 +48,33 @@ type SignatureStore interface {
 	RecentSignatures(ctx context.Context, since time.Time) ([]triage.Signature, error)
 }
 
-// Defaults of the incident options.
+// A Batcher triages groups of hosts in one go; serve's fleet triager is one,
+// which sweeps the hosts behind an agent through its batch requests and sweep
+// budget instead of a request each within its interactive limits.
+type Batcher interface {
+	// Batches groups those of hosts it triages together, by a name of the
+	// group; a host in no group, or named again in another, is triaged with
+	// the Triager, and a name that is not one of hosts is ignored.
+	Batches(ctx context.Context, hosts []string) map[string][]string
+	// Sweep triages hosts, of group, and calls onReport once for each host as
+	// its triage ends, never two calls at once, with what the Triager would
+	// return for it. It returns soon after ctx is done; its error says why it
+	// could not triage the hosts it has not reported.
+	Sweep(ctx context.Context, group string, hosts []string, onReport func(host string, rep triage.Report, err error)) error
+}
+
+// Defaults and bounds of the incident options.
 const (
 	defaultIncidentWindow   = 30 * time.Minute
 	defaultMaxIncidentHosts = 10000
+	// minIncidentProgress is the least time between two updates of an
+	// incident run's parent: a run of many hosts takes minutes, and its
+	// updates share Slack's chat.update budget (Tier 3) with check threads.
+	minIncidentProgress = 10 * time.Second
+	// linkedIncidents is how many incidents, worst first, an incident thread
+	// gives a reply of their own (slackrender.IncidentThread), the only ones
+	// that link to an earlier thread.
+	linkedIncidents = 10
 )
 
 // resolveScope returns the inventory hosts the incident command names, each
@@ -133,16 +158,16 @@ func (b *Bot) queueIncident(req Request, cmd commands.Command, hosts []string) R
 	if req.Origin != FromSlash {
 		return Reply{}
 	}
-	return Reply{Text: fmt.Sprintf(":mag: Looking at %d hosts… the incidents will appear in a thread here.", len(hosts))}
+	return Reply{Text: fmt.Sprintf(":mag: Looking at %s… the incidents will appear in a thread here.", human.Count(len(hosts), "host", "hosts"))}
 }
 
-// incident triages hosts, at most Workers at a time, stores each report,
-// correlates their findings and answers with one thread (see
-// slackrender.IncidentThread): first a parent that counts the hosts checked,
-// updated at most every ProgressEvery, then the incidents, the hosts nothing
-// explains and the healthy counts, and, when that does not all fit, the whole
-// run as a file. When ctx ends, no new triage starts; the thread shows what was
-// checked.
+// incident triages hosts, stores each report, correlates their findings and
+// answers with one thread (see slackrender.IncidentThread): first a parent that
+// counts the hosts checked, updated at most every ProgressEvery or
+// minIncidentProgress, whichever is longer, then the incidents, the hosts
+// nothing explains and the healthy counts, and, when that does not all fit, the
+// whole run as a file. The hosts are triaged by triageAll. When ctx ends, no
+// new triage starts; the thread shows what was checked.
 func (b *Bot) incident(ctx context.Context, req Request, cmd commands.Command, hosts []string, channel, threadTS string) {
 	log := b.log.With("command", "incident", "user", req.User, "channel", channel, "hosts", len(hosts))
 	started := b.o.Now()
@@ -156,56 +181,20 @@ func (b *Bot) incident(ctx context.Context, req Request, cmd commands.Command, h
 	if replyTS == "" {
 		replyTS = parentTS
 	}
-	prog := newProgress(b.o.ProgressEvery, func(done, total int) {
+	prog := newProgress(max(b.o.ProgressEvery, minIncidentProgress), func(done, total int) {
 		if err := b.update(ctx, channel, parentTS, slackrender.IncidentProgress(cmd.Scope, started, done, total)); err != nil {
 			log.Warn("progress not shown", "err", err)
 		}
 	})
 
-	states := make([]triage.HostState, len(hosts))
-	var (
-		mu   sync.Mutex
-		sigs []triage.Signature
-		done int
-	)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(b.o.Workers, len(hosts)) {
-		wg.Go(func() {
-			for i := range next {
-				st, ss := b.triageOne(ctx, req, hosts[i], channel, parentTS, log)
-				mu.Lock()
-				states[i] = st
-				sigs = append(sigs, ss...)
-				done++
-				d := done
-				mu.Unlock()
-				prog.report(d, len(hosts))
-			}
-		})
-	}
-	stopped := false
-	for i := range hosts {
-		if ctx.Err() != nil {
-			stopped = true
-			break
-		}
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			stopped = true
-		}
-		if stopped {
-			break
-		}
-	}
-	close(next)
-	wg.Wait()
+	states, sigs := b.triageAll(ctx, req, hosts, channel, parentTS, log, prog.report)
 	prog.stop()
 
+	stopped := false
 	checked := make([]string, 0, len(hosts))
 	for i, h := range hosts {
 		if states[i].Host == "" {
+			stopped = true
 			states[i] = triage.HostState{Host: h, Status: triage.StatusUnknown, Error: "not checked: the bot stopped first"}
 			continue
 		}
@@ -214,11 +203,12 @@ func (b *Bot) incident(ctx context.Context, req Request, cmd commands.Command, h
 		}
 	}
 	incidents := b.o.Correlator.Correlate(sigs, checked)
+	slackrender.SortIncidents(incidents)
 	run := slackrender.IncidentRun{
 		Scope: cmd.Scope, Started: started, Finished: b.o.Now(), Hosts: states, Incidents: incidents,
 		Unexplained: b.o.Correlator.Unexplained(sigs, incidents), Stopped: stopped, Links: map[string]string{},
 	}
-	for _, inc := range incidents {
+	for _, inc := range incidents[:min(len(incidents), linkedIncidents)] {
 		if link := b.incidentLink(ctx, inc.ID, log); link != "" {
 			run.Links[inc.ID] = link
 		}
@@ -233,11 +223,195 @@ func (b *Bot) incident(ctx context.Context, req Request, cmd commands.Command, h
 	b.refreshHome(ctx)
 }
 
+// triageAll triages hosts for an incident run and returns their states, by
+// place (the zero HostState for a host not triaged because ctx ended first),
+// and the signatures of their reports, stored in the thread parentTS. The
+// hosts the Batcher groups are swept a group at a time, every group at once,
+// beside the others, which are triaged at most Workers at a time. Each host
+// is counted once: progress gets the hosts done so far.
+func (b *Bot) triageAll(ctx context.Context, req Request, hosts []string, channel, parentTS string, log *slog.Logger, progress func(done, total int)) ([]triage.HostState, []triage.Signature) {
+	states := make([]triage.HostState, len(hosts))
+	var (
+		mu   sync.Mutex
+		sigs []triage.Signature
+		done int
+	)
+	keep := func(i int, st triage.HostState, ss []triage.Signature) {
+		mu.Lock()
+		states[i] = st
+		sigs = append(sigs, ss...)
+		done++
+		d := done
+		mu.Unlock()
+		progress(d, len(hosts))
+	}
+	groups, rest := b.batches(ctx, hosts, log)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		wg.Go(func() { b.sweep(ctx, req, g, hosts, channel, parentTS, log, keep) })
+	}
+	next := make(chan int)
+	for range min(b.o.Workers, len(rest)) {
+		wg.Go(func() {
+			for i := range next {
+				st, ss := b.triageOne(ctx, req, hosts[i], channel, parentTS, log)
+				keep(i, st, ss)
+			}
+		})
+	}
+	for _, i := range rest {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	return states, sigs
+}
+
+// A group is hosts the Batcher sweeps together, by their places in an
+// incident run's hosts.
+type group struct {
+	name  string
+	hosts []int
+}
+
+// batches splits hosts, by their places, into the Batcher's groups and the
+// rest, for the worker pool, each in host order. Every host is in exactly one
+// of them, whatever Batches returned. Without a Batcher, or when Batches
+// panics (logged), every host is in the rest.
+func (b *Bot) batches(ctx context.Context, hosts []string, log *slog.Logger) ([]group, []int) {
+	all := make([]int, len(hosts))
+	for i := range all {
+		all[i] = i
+	}
+	if b.o.Batcher == nil {
+		return nil, all
+	}
+	var named map[string][]string
+	if err := catch(func() { named = b.o.Batcher.Batches(ctx, hosts) }); err != nil {
+		log.Error("batches not known; every host is triaged on its own", "err", err)
+		return nil, all
+	}
+	index := make(map[string]int, len(hosts))
+	for i, h := range hosts {
+		index[h] = i
+	}
+	taken := make([]bool, len(hosts))
+	var groups []group
+	for _, name := range slices.Sorted(maps.Keys(named)) {
+		g := group{name: name}
+		for _, h := range named[name] {
+			if i, ok := index[h]; ok && !taken[i] {
+				taken[i] = true
+				g.hosts = append(g.hosts, i)
+			}
+		}
+		if len(g.hosts) > 0 {
+			slices.Sort(g.hosts)
+			groups = append(groups, g)
+		}
+	}
+	var rest []int
+	for i, t := range taken {
+		if !t {
+			rest = append(rest, i)
+		}
+	}
+	return groups, rest
+}
+
+// sweep triages the hosts of g with the Batcher's Sweep and keeps each one's
+// state and signatures, its report stored in the run's thread, as triageOne
+// does. A host Sweep did not report (its error, a panic in it, or a Sweep
+// that forgot it) is kept not checked, in Explain's words for why, unless ctx
+// ended first: the caller then marks it as the bot having stopped. Reports of
+// hosts not in g, of a host again, or after Sweep returned are dropped.
+func (b *Bot) sweep(ctx context.Context, req Request, g group, hosts []string, channel, parentTS string, log *slog.Logger, keep func(i int, st triage.HostState, ss []triage.Signature)) {
+	log = log.With("group", g.name)
+	names := make([]string, len(g.hosts))
+	member := make(map[string]int, len(g.hosts))
+	for k, i := range g.hosts {
+		names[k] = hosts[i]
+		member[hosts[i]] = i
+	}
+	var (
+		mu       sync.Mutex // held while a report is kept
+		over     bool       // Sweep returned
+		reported = make(map[int]bool, len(g.hosts))
+	)
+	onReport := func(host string, rep triage.Report, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		i, ok := member[host]
+		if over || !ok || reported[i] {
+			log.Warn("batch sweep reported a host not asked, again or too late; dropped", "host", host)
+			return
+		}
+		reported[i] = true
+		var id string
+		if err == nil {
+			id = b.freshID(ctx, host)
+		}
+		st, ss := b.keepReport(ctx, req, host, id, rep, err, channel, parentTS, log)
+		keep(i, st, ss)
+	}
+	var err error
+	if p := catch(func() { err = b.o.Batcher.Sweep(ctx, g.name, names, onReport) }); p != nil {
+		err = p
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	over = true
+	missing := len(g.hosts) - len(reported)
+	switch {
+	case ctx.Err() != nil && missing > 0:
+		return // the bot stopped first
+	case missing == 0:
+		if err != nil {
+			log.Warn("batch sweep ended with errors; every host has its outcome", "err", err)
+		}
+		return
+	case err == nil:
+		err = fmt.Errorf("the sweep of %s did not report %d hosts", g.name, missing)
+	}
+	text, ref := b.Explain(err)
+	log.Error("hosts of a batch not triaged", "hosts", missing, "ref", ref, "err", err)
+	for _, i := range g.hosts {
+		if !reported[i] {
+			keep(i, triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, Error: text}, nil)
+		}
+	}
+}
+
+// catch runs f and returns its panic as an error, nil when it returned.
+func catch(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	f()
+	return nil
+}
+
 // triageOne triages host for an incident run, stores its report in the run's
 // thread, and returns its state and signatures.
 func (b *Bot) triageOne(ctx context.Context, req Request, host, channel, parentTS string, log *slog.Logger) (triage.HostState, []triage.Signature) {
 	id := b.freshID(ctx, host)
 	rep, err := b.o.Triager.Triage(ctx, TriageRequest{ID: id, Host: host})
+	return b.keepReport(ctx, req, host, id, rep, err, channel, parentTS, log)
+}
+
+// keepReport is host's outcome in an incident run, from what its triage
+// returned, rep or err: rep, as report id, is stored in the run's thread, and
+// its state and signatures are returned; err becomes a host not checked, in
+// Explain's words.
+func (b *Bot) keepReport(ctx context.Context, req Request, host, id string, rep triage.Report, err error, channel, parentTS string, log *slog.Logger) (triage.HostState, []triage.Signature) {
 	if err != nil {
 		text, ref := b.Explain(err)
 		if ref != "" {
@@ -253,7 +427,9 @@ func (b *Bot) triageOne(ctx context.Context, req Request, host, channel, parentT
 	if err := b.o.Store.SaveReport(saveCtx, store.Record{Report: rep, Channel: channel, ThreadTS: parentTS, RequestedBy: req.User}); err != nil {
 		log.Error("report not stored", "report", id, "host", host, "err", err)
 	}
-	return triage.StateOf(rep), b.o.Correlator.Signatures(rep)
+	st := triage.StateOf(rep)
+	st.Host = host // the name the run knows it by
+	return st, b.o.Correlator.Signatures(rep)
 }
 
 // postIncidents shows an incident run: it replaces the parent parentTS, posts

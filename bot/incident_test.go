@@ -127,6 +127,12 @@ func TestIncidentCommandPostsOneThread(t *testing.T) {
 	if len(updates) < 2 {
 		t.Errorf("%d updates of the parent; want progress before the result", len(updates))
 	}
+	// ProgressEvery is 1 ms, but an incident run's parent waits 10 s between
+	// updates: the first one shows at once, and this run is done long before
+	// the next.
+	if n := len(updates) - 1; n > 1 {
+		t.Errorf("%d progress updates; want 1, the next after 10 s", n)
+	}
 	for _, u := range updates[:len(updates)-1] {
 		if !strings.Contains(u.Params.Get("blocks"), "hosts checked") {
 			t.Errorf("a progress update does not count hosts: %s", u.Params.Get("blocks"))

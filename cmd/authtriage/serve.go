@@ -164,7 +164,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, e env) err
 		queue = -1 // the configuration's 0 is no queue; the bot's 0 is its default
 	}
 	b, err := bot.New(bot.Options{
-		API: api, Store: db, Triager: tr, Inventory: inventory{cfg}, Fleet: inventory{cfg},
+		API: api, Store: db, Triager: tr, Batcher: fleetTriager{tr}, Inventory: inventory{cfg}, Fleet: inventory{cfg},
 		Correlator: bot.Correlate(correlate.Options{}), IncidentWindow: cfg.Defaults.Incidents(),
 		Access: rules, UserGroups: groups, BotUserID: auth.UserID,
 		Workers: sc.Workers, Queue: queue, MaxThreadMessages: sc.MaxThreadMessages,
@@ -406,7 +406,8 @@ func (t *triager) run(ctx context.Context, host string, inst triage.Instance, ne
 	return runner.Run(ctx, pl.Target), nil
 }
 
-// fleetTriager is the triager as the scheduler calls it.
+// fleetTriager is the triager as the scheduler calls it, and the bot's
+// Batcher for its incident runs.
 type fleetTriager struct{ t *triager }
 
 var _ schedule.BatchTriager = fleetTriager{}
