@@ -26,15 +26,19 @@ type sweepBudget struct {
 	rate         int
 	slots        chan struct{} // one token per batch host running, every batch together
 	batches      chan struct{} // one token per batch request being served
-	deadline     time.Duration // bounds a host's wait for its turn
+	deadline     time.Duration // bounds a host's wait for a slot, from its turn in its batch
 	writeTimeout time.Duration // bounds writing one host's lines
+	keepAlive    time.Duration // how long a batch's stream stays silent before a blank line
 }
 
 // batch serves POST /v1/triage/batch: the hosts run in the request's order, up to the
 // sweep concurrency at once (shared with the other batches), each as a single triage
 // runs (the same checks, CheckTimeout and Deadline), and each host's lines are written
 // together once its triage is over, so that a cut stream loses whole hosts only and
-// what the agent holds is bounded by the running hosts. When the client goes away,
+// what the agent holds is bounded by the running hosts. While no host's lines are
+// written, a blank line is, at least every keep-alive interval and a half (15 s: 22.5
+// s at most), so that a client can tell a stream whose hosts run to their Deadline
+// from a stalled one (clients skip blank lines). When the client goes away,
 // or does not read a host's lines within the write timeout, every host running is
 // canceled and the handler returns once they have.
 func (s *Server) batch(w http.ResponseWriter, r *http.Request, a *audit) {
@@ -75,17 +79,17 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, a *audit) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	var (
-		mu  sync.Mutex
-		cut error // why the stream could not be written
+		mu   sync.Mutex
+		cut  error     // why the stream could not be written
+		last time.Time // of the last write
 	)
-	// emit writes one host's lines at once, within the write timeout.
-	emit := func(lines [][]byte) error {
-		mu.Lock()
-		defer mu.Unlock()
+	// write writes lines at once, within the write timeout; mu is held.
+	write := func(lines [][]byte) error {
 		if cut != nil {
 			return cut
 		}
-		_ = rc.SetWriteDeadline(time.Now().Add(b.writeTimeout))
+		last = time.Now()
+		_ = rc.SetWriteDeadline(last.Add(b.writeTimeout))
 		for _, l := range lines {
 			if _, cut = w.Write(l); cut != nil {
 				break
@@ -99,9 +103,36 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, a *audit) {
 		}
 		return cut
 	}
+	// emit writes one host's lines at once, within the write timeout.
+	emit := func(lines [][]byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return write(lines)
+	}
+	last = time.Now()
+	quiet := make(chan struct{})
+	alive := make(chan struct{})
+	go func() {
+		defer close(alive)
+		tick := time.NewTicker(b.keepAlive)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quiet:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				mu.Lock()
+				if time.Since(last) >= b.keepAlive/2 {
+					_ = write([][]byte{[]byte("\n")})
+				}
+				mu.Unlock()
+			}
+		}
+	}()
 
 	var tally batchTally
-	turnBy := time.Now().Add(b.deadline)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(cap(b.slots), len(req.Hosts)) {
@@ -111,11 +142,13 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, a *audit) {
 				if i >= len(req.Hosts) {
 					return
 				}
-				s.batchHost(ctx, a.client, req.Hosts[i], since, turnBy, emit, &tally)
+				s.batchHost(ctx, a.client, req.Hosts[i], since, emit, &tally)
 			}
 		})
 	}
 	wg.Wait()
+	close(quiet)
+	<-alive
 
 	canceled := r.Context().Err()
 	if ctx.Err() == nil {
@@ -135,9 +168,12 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, a *audit) {
 }
 
 // batchHost triages one host of a batch and writes its lines; a host the agent does
-// not triage gets one line saying why. Nothing is written once ctx has ended: the
+// not triage gets one line saying why. Its turn has come: it waits for a slot for at
+// most the batch deadline, counted from now (the slots are shared with the other
+// batches, whose waiting hosts take them in turn), so that however many hosts a batch
+// names, a host is refused (503) only when the slots stayed taken that long. Nothing is written once ctx has ended: the
 // stream then has no end marker, and the client knows the hosts it lacks.
-func (s *Server) batchHost(ctx context.Context, client, name string, since time.Duration, turnBy time.Time,
+func (s *Server) batchHost(ctx context.Context, client, name string, since time.Duration,
 	emit func([][]byte) error, tally *batchTally) {
 	refuse := func(code int, why string) {
 		tally.refused.Add(1)
@@ -154,14 +190,14 @@ func (s *Server) batchHost(ctx context.Context, client, name string, since time.
 		refuse(http.StatusNotFound, fmt.Sprintf("host %q is not in this agent's inventory", name))
 		return
 	}
-	wait, stop := context.WithDeadline(ctx, turnBy)
+	wait, stop := context.WithTimeout(ctx, s.sweep.deadline)
 	select {
 	case s.sweep.slots <- struct{}{}:
 		stop()
 	case <-wait.Done():
 		stop()
 		if ctx.Err() == nil {
-			refuse(http.StatusServiceUnavailable, fmt.Sprintf("the batch's time for hosts to start (%s) passed before this host's turn", s.sweep.deadline))
+			refuse(http.StatusServiceUnavailable, fmt.Sprintf("no sweep slot came free within %s of this host's turn", s.sweep.deadline))
 		}
 		return
 	}

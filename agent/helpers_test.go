@@ -147,13 +147,65 @@ func newLogger(w *logBuffer) *slog.Logger {
 }
 
 // trackingListener remembers its connections so a test can cut them, as a killed agent
-// would, and tells when it is closed.
+// would, tells when it is closed, and counts the writes to its connections.
 type trackingListener struct {
 	net.Listener
 	mu        sync.Mutex
 	conns     []net.Conn
 	closed    chan struct{}
 	closeOnce sync.Once
+	writes    int           // to every connection, under mu
+	wrote     chan struct{} // closed at the next write; nil when nobody waits
+}
+
+// countingConn tells its listener of each write.
+type countingConn struct {
+	net.Conn
+	l *trackingListener
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.l.mu.Lock()
+	c.l.writes++
+	if c.l.wrote != nil {
+		close(c.l.wrote)
+		c.l.wrote = nil
+	}
+	c.l.mu.Unlock()
+	return n, err
+}
+
+// writeCount returns how many writes the listener's connections have had.
+func (l *trackingListener) writeCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writes
+}
+
+// awaitWrites waits until the listener's connections have had n writes, and reports
+// whether they have: false when stop is closed first, or after 10 seconds without a
+// write. It may be called from any goroutine.
+func (l *trackingListener) awaitWrites(n int, stop <-chan struct{}) bool {
+	for {
+		l.mu.Lock()
+		if l.writes >= n {
+			l.mu.Unlock()
+			return true
+		}
+		if l.wrote == nil {
+			l.wrote = make(chan struct{})
+		}
+		wrote := l.wrote
+		l.mu.Unlock()
+		select {
+		case <-wrote:
+		case <-stop:
+			return false
+		case <-time.After(10 * time.Second):
+			return false
+		}
+	}
 }
 
 func (l *trackingListener) Close() error {
@@ -164,12 +216,14 @@ func (l *trackingListener) Close() error {
 
 func (l *trackingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		l.mu.Lock()
-		l.conns = append(l.conns, c)
-		l.mu.Unlock()
+	if err != nil {
+		return c, err
 	}
-	return c, err
+	c = countingConn{Conn: c, l: l}
+	l.mu.Lock()
+	l.conns = append(l.conns, c)
+	l.mu.Unlock()
+	return c, nil
 }
 
 // accepted returns how many connections the listener has accepted.

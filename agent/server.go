@@ -49,10 +49,15 @@ type ServerConfig struct {
 	// SweepBurst how many at once; 0 means 12 and 4.
 	SweepRatePerMinute int
 	SweepBurst         int
-	// BatchDeadline bounds the wait of a batch's hosts for their turn: a host not
-	// started by then gets a 503 line, and the hosts running finish within Deadline;
-	// 0 means 30 minutes.
+	// BatchDeadline bounds how long a batch's host waits for a sweep slot once its
+	// turn in the batch has come (not since the batch began, so a batch of many hosts
+	// is not cut short): a host not started by then gets a 503 line, which the
+	// client's Sweep asks for again in a later batch; 0 means 30 minutes.
 	BatchDeadline time.Duration
+	// KeepAlive is how long a batch's stream may be silent before the agent writes a
+	// blank line, which clients skip, so that they tell hosts running to their
+	// Deadline from a stalled stream; 0 means 15s.
+	KeepAlive time.Duration
 	// WriteTimeout bounds writing one host's lines of a batch to the client; a client
 	// that reads no faster ends the batch. 0 means 30s.
 	WriteTimeout time.Duration
@@ -125,6 +130,7 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 		{"max concurrent", int64(cfg.MaxConcurrent)}, {"rate per minute", int64(cfg.RatePerMinute)}, {"burst", int64(cfg.Burst)},
 		{"sweep concurrent", int64(cfg.SweepConcurrent)}, {"sweep rate per minute", int64(cfg.SweepRatePerMinute)},
 		{"sweep burst", int64(cfg.SweepBurst)}, {"batch deadline", int64(cfg.BatchDeadline)}, {"write timeout", int64(cfg.WriteTimeout)},
+		{"keep-alive", int64(cfg.KeepAlive)},
 	} {
 		if v.val < 0 {
 			errs = append(errs, fmt.Errorf("%s is negative", v.name))
@@ -151,6 +157,7 @@ func NewServer(cfg ServerConfig, log *slog.Logger) (*Server, error) {
 			batches:      make(chan struct{}, maxBatches),
 			deadline:     cmp.Or(cfg.BatchDeadline, 30*time.Minute),
 			writeTimeout: cmp.Or(cfg.WriteTimeout, 30*time.Second),
+			keepAlive:    cmp.Or(cfg.KeepAlive, 15*time.Second),
 		},
 		version: cfg.Version,
 		rules:   cfg.Rules,

@@ -46,14 +46,19 @@ type SweepOptions struct {
 // A host's report is what a single triage of the host through this agent gives: its
 // checks as the agent ran them (with the agent's durations), diagnosed here by
 // o.Rules against o.Target(host). A host the agent could not triage (not in its
-// inventory, no answer, a stream cut or stalled, the agent refusing the batch) gets a
-// report whose "agent" check failed with the reason in Observations.Agents, so the
-// rules find agent.unreachable, with err nil. err is non-nil only when the host was
-// not triaged because ctx ended (context.Cause(ctx)) or its name is not a host name
-// (a *triage.InputError); the report is then the zero Report.
+// inventory, no answer, a stream cut or stalled, a host answered with no check
+// results) gets a report whose "agent" check failed with the reason in
+// Observations.Agents, so the rules find agent.unreachable, with err nil. err is
+// non-nil only when the host was not triaged because ctx ended (context.Cause(ctx))
+// or its name is not a host name (a *triage.InputError); the report is then the zero
+// Report.
 //
-// Each request is bounded by ctx and by the client's timeout between two lines: the
-// agent writes each host's lines when its triage is over, so a stream silent for
+// A busy agent is not an unreachable one: a batch the agent refuses for want of room
+// (429, 503) is asked for again, as Retry-After says, until ctx ends; a host it
+// answers with 503 (no sweep slot came free in time) is asked for again in a later
+// batch, twice at most. Each request is bounded by ctx and by the client's timeout
+// and a quarter between two lines: the agent writes each host's lines when its
+// triage is over, and a blank line every 15 s while none is, so a stream silent for
 // longer than one triage may take is stalled, and is cut. When the agent predates
 // batches (404 for the path), the hosts are triaged one by one with Triage, within
 // the agent's interactive limits. Sweep returns once every host has been reported,
@@ -128,16 +133,63 @@ func slicesChunk(s []string, n int) func(func([]string) bool) {
 // errStalled is the cause of a batch stream cut for its silence.
 var errStalled = errors.New("the agent sent nothing for longer than a triage takes")
 
-// sweepBatch asks for one batch and reports each of its hosts; its error says why the
-// batch was not answered in full.
+// Bounds of a sweep's batches.
+const (
+	// maxHostLines bounds the check lines one host of a batch may have: more than any
+	// agent runs, so that what the client holds of a host is bounded.
+	maxHostLines = 64
+	// requeues is how many more batches ask for a host the agent answered with 503
+	// (no sweep slot came free in time) before its refusal is its report.
+	requeues = 2
+)
+
+// stallAfter is how long a batch's stream may be silent: the client's timeout (a
+// triage's Deadline) and a quarter more. The agent writes a host's lines when its
+// triage ends, within its Deadline, and a blank line every 15 s in between, so a
+// stream silent that long has stalled; the margin keeps a host that runs to the
+// Deadline from racing the cut.
+func (c *Client) stallAfter() time.Duration { return c.timeout + c.timeout/4 }
+
+// sweepBatch asks for hosts in batches until each is reported: a host the agent
+// answers with 503 (no slot came free in time) is asked for again in a later batch,
+// up to requeues times. Its error says why batches were not answered in full.
 func (c *Client) sweepBatch(ctx context.Context, hosts []string, o SweepOptions, report func(string, triage.Report, error)) error {
+	var errs []error
+	for round := 0; len(hosts) > 0; round++ {
+		again, err := c.batch(ctx, hosts, o, report, round < requeues)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if len(again) > 0 {
+			c.log.InfoContext(ctx, "agent: hosts of a batch found no slot; asking again", "agent", c.name, "hosts", len(again))
+		}
+		hosts = again
+	}
+	return errors.Join(errs...)
+}
+
+// busy reports whether err is the agent refusing a request until it has room (429,
+// 503): nothing of it ran.
+func busy(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Code == http.StatusTooManyRequests || se.Code == http.StatusServiceUnavailable)
+}
+
+// batch asks for one batch and reports each of its hosts but those it returns: the
+// hosts the agent answered with 503, when requeue is set. A batch the agent refuses
+// for want of room (429, 503, once do's retries are spent) is asked for again, after
+// a wait, until ctx ends: a busy agent is not an unreachable one. Its error says why
+// the batch was not answered in full.
+func (c *Client) batch(ctx context.Context, hosts []string, o SweepOptions, report func(string, triage.Report, error),
+	requeue bool) (again []string, _ error) {
 	began := time.Now()
 	pending := make(map[string]string, len(hosts)) // the name as asked, by its lower case
 	for _, h := range hosts {
 		pending[strings.ToLower(h)] = h
 	}
-	// fail reports every host not yet reported; the batch's failure is their reason.
-	fail := func(err error) error {
+	// fail reports every host not yet reported; the batch's failure is their reason,
+	// or ctx's end when it has ended.
+	fail := func(err error) ([]string, error) {
 		for _, h := range hosts {
 			if _, open := pending[strings.ToLower(h)]; !open {
 				continue
@@ -149,13 +201,9 @@ func (c *Client) sweepBatch(ctx context.Context, hosts []string, o SweepOptions,
 			}
 		}
 		clear(pending)
-		return fmt.Errorf("agent %s: batch of %s: %w", c.name, human.Count(len(hosts), "host", "hosts"), err)
+		return again, fmt.Errorf("agent %s: batch of %s: %w", c.name, human.Count(len(hosts), "host", "hosts"), err)
 	}
 
-	bctx, cut := context.WithCancelCause(ctx)
-	defer cut(nil)
-	stall := time.AfterFunc(c.timeout, func() { cut(errStalled) })
-	defer stall.Stop()
 	req := BatchRequest{Hosts: hosts}
 	if o.Since > 0 {
 		req.Since = o.Since.String()
@@ -164,10 +212,39 @@ func (c *Client) sweepBatch(ctx context.Context, hosts []string, o SweepOptions,
 	if err != nil {
 		return fail(err)
 	}
-	resp, err := c.do(bctx, http.MethodPost, PathBatch, body)
-	if err != nil {
-		return fail(causeOf(bctx, err))
+	var (
+		bctx  context.Context
+		cut   context.CancelCauseFunc
+		stall *time.Timer
+		resp  *http.Response
+	)
+	for waited := false; ; waited = true {
+		actx, acut := context.WithCancelCause(ctx)
+		astall := time.AfterFunc(c.stallAfter(), func() { acut(errStalled) })
+		resp, err = c.do(actx, http.MethodPost, PathBatch, body)
+		if err == nil {
+			bctx, cut, stall = actx, acut, astall
+			break
+		}
+		err = causeOf(actx, err)
+		astall.Stop()
+		acut(nil)
+		if !busy(err) || ctx.Err() != nil {
+			return fail(err)
+		}
+		if !waited {
+			c.log.InfoContext(ctx, "agent: busy; the batch waits for it", "agent", c.name, "hosts", len(hosts), "err", err)
+		}
+		t := time.NewTimer(jitter(maxBackoff))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fail(context.Cause(ctx))
+		case <-t.C:
+		}
 	}
+	defer cut(nil)
+	defer stall.Stop()
 	if resp.StatusCode == http.StatusNotFound {
 		err := refusal(resp)
 		if !strings.Contains(err.Error(), "no such endpoint") {
@@ -175,7 +252,7 @@ func (c *Client) sweepBatch(ctx context.Context, hosts []string, o SweepOptions,
 		}
 		c.log.InfoContext(ctx, "agent: no batch requests; triaging one host at a time", "agent", c.name)
 		c.sweepEach(ctx, hosts, o, report)
-		return nil
+		return nil, nil
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fail(refusal(resp))
@@ -189,7 +266,7 @@ func (c *Client) sweepBatch(ctx context.Context, hosts []string, o SweepOptions,
 	var lines []Line // of the host being read
 	done := 0
 	for sc.Scan() {
-		stall.Reset(c.timeout)
+		stall.Reset(c.stallAfter())
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
@@ -201,7 +278,7 @@ func (c *Client) sweepBatch(ctx context.Context, hosts []string, o SweepOptions,
 			if len(pending) > 0 {
 				return fail(fmt.Errorf("its answer had no result for %s", human.Count(len(pending), "host", "hosts")))
 			}
-			return nil
+			return again, nil
 		}
 		key := strings.ToLower(l.Host)
 		h, open := pending[key]
@@ -209,13 +286,21 @@ func (c *Client) sweepBatch(ctx context.Context, hosts []string, o SweepOptions,
 			return fail(fmt.Errorf("stream broken after %s: a line for host %q, not asked or out of turn", human.Count(done, "host", "hosts"), printable(l.Host)))
 		}
 		switch {
+		case l.Error != "" && l.Status == http.StatusServiceUnavailable && requeue:
+			delete(pending, key)
+			again = append(again, h)
 		case l.Error != "":
 			delete(pending, key)
 			report(h, c.sweptReport(ctx, h, nil, &StatusError{Code: l.Status, Message: clip(l.Error)}, o), nil)
+		case l.Done && len(lines) == 0:
+			delete(pending, key)
+			report(h, c.sweptReport(ctx, h, nil, errors.New("its answer for the host had no check results"), o), nil)
 		case l.Done:
 			delete(pending, key)
 			report(h, c.sweptReport(ctx, h, lines, nil, o), nil)
 			lines = lines[:0]
+		case len(lines) == maxHostLines:
+			return fail(fmt.Errorf("stream broken after %s: host %q has more than %d check results", human.Count(done, "host", "hosts"), printable(l.Host), maxHostLines))
 		default:
 			lines = append(lines, l)
 			continue
