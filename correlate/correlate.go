@@ -282,8 +282,11 @@ func primaryValue(s triage.Signature, kind triage.FactorKind) string {
 // for dc.*, computer.secure_channel and kerberos.*, the agent for agent.unreachable;
 // nothing for other causes) are grouped by time, a signature joining a group when its
 // First is no later than Window after the group's latest Last; a group of at least
-// MinHosts distinct hosts is an incident. checked are the hosts of the same window,
-// for Incident.Unaffected. Incidents are sorted worst first: severity, then number of
+// MinHosts distinct hosts is an incident. Its Shared are the factors every host has
+// that tell something (no client nor subnet for the causes grouped by domain, no
+// subnet that holds a shared client); its Fixes the steps filled by them, done once,
+// and PerHost the steps still naming one host's values. checked are the hosts of the
+// same window, for Incident.Unaffected. Incidents are sorted worst first: severity, then number of
 // hosts, then first seen, then ID. The result depends only on its arguments' contents,
 // not on their order.
 func Correlate(sigs []triage.Signature, checked []string, o Options) []triage.Incident {
@@ -412,6 +415,7 @@ func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts
 			inc.Shared = append(inc.Shared, f)
 		}
 	}
+	inc.Shared = telling(fam, inc.Shared)
 	slices.SortFunc(inc.Shared, func(a, b triage.Factor) int {
 		return cmp.Or(cmp.Compare(rank(fam, a.Kind), rank(fam, b.Kind)), cmp.Compare(a.Value, b.Value))
 	})
@@ -423,10 +427,38 @@ func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts
 	c, _ := triage.LookupCause(cause)
 	inc.Title, inc.Links = c.Title, slices.Clone(c.Links)
 	if c.ID != "" {
-		inc.Fixes = fixes(cause, inc.Shared)
+		inc.Fixes, inc.PerHost = fixes(c, inc.Shared)
 	}
 	inc.ID = incidentID(cause, primaryShared(fam, inc.Shared), startMinute(inc.FirstSeen.First))
 	return inc, true
+}
+
+// telling returns the factors of shared, which every host of an incident of a cause
+// of family fam has, that say something about it. For the domain family (a DC outage,
+// a broken secure channel, Kerberos) no client nor subnet: a domain controller's
+// trouble is every client's, and the clients the hosts happen to share are not what
+// the incident is about. For the others, no subnet that holds a shared client: the
+// client says it already.
+func telling(fam causeFamily, shared []triage.Factor) []triage.Factor {
+	var clients []netip.Addr
+	for _, f := range shared {
+		if a, err := netip.ParseAddr(f.Value); err == nil && f.Kind == triage.FactorClient {
+			clients = append(clients, a.Unmap())
+		}
+	}
+	return slices.DeleteFunc(shared, func(f triage.Factor) bool {
+		switch f.Kind {
+		case triage.FactorClient:
+			return fam == famDomain
+		case triage.FactorSubnet:
+			if fam == famDomain {
+				return true
+			}
+			p, err := netip.ParsePrefix(f.Value)
+			return err == nil && slices.ContainsFunc(clients, p.Contains)
+		}
+		return false
+	})
 }
 
 // primaryShared returns the value of the shared primary factor, "" when the hosts
@@ -441,11 +473,16 @@ func primaryShared(fam causeFamily, shared []triage.Factor) string {
 	return ""
 }
 
-// fixes returns the catalog's fix for cause once, filled with the values every host
-// shares; what differs per host (its name, its SPN) stays a placeholder for the person
-// following the steps. The account's sAMAccountName, which the AD cmdlets take, is the
-// name part of the shared DOMAIN\name account, the form triage.Account.Name writes.
-func fixes(cause triage.CauseID, shared []triage.Factor) []triage.Step {
+// fixes returns the catalog's steps for cause filled with the values every host
+// shares, split by where they are done. once are the steps fully filled: done once for
+// the incident (unlock the shared account once, not on every host). perHost are the
+// steps that still hold a placeholder no shared value fills, in their text or their
+// command (<HOST>, <FQDN>, <SPN>, <INSTANCE>, <LOGIN>, <SAM> when the account is not
+// shared...): they name one host's own values, so they are done on each affected host,
+// whose report has them filled in. Each step is in one list, once. The account's
+// sAMAccountName, which the AD cmdlets take, is the name part of the shared DOMAIN\name
+// account, the form triage.Account.Name writes.
+func fixes(c triage.Cause, shared []triage.Factor) (once, perHost []triage.Step) {
 	vars := map[string]string{}
 	set := func(ph, v string) {
 		if _, done := vars[ph]; !done {
@@ -460,7 +497,7 @@ func fixes(cause triage.CauseID, shared []triage.Factor) []triage.Step {
 				set(triage.PHSam, sam)
 			}
 		case triage.FactorOwner:
-			if cause == triage.SPNWrongAccount || cause == triage.SPNDuplicate {
+			if c.ID == triage.SPNWrongAccount || c.ID == triage.SPNDuplicate {
 				set(triage.PHWrong, f.Value)
 			} else {
 				set(triage.PHAccount, f.Value)
@@ -471,13 +508,50 @@ func fixes(cause triage.CauseID, shared []triage.Factor) []triage.Step {
 			set(triage.PHDC, f.Value)
 		}
 	}
-	var out []triage.Step
-	for _, s := range triage.NewFinding(cause, vars).Remediation {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
+	// NewFinding writes one step per catalog step, in order: whether a step is done
+	// once is decided on the catalog's template, never on the filled text, where a
+	// value from evidence may itself read "<HOST>".
+	steps := triage.NewFinding(c.ID, vars).Remediation
+	for i, s := range steps {
+		list := &once
+		if i < len(c.Fix) && unfilled(c.Fix[i], vars) {
+			list = &perHost
+		}
+		if !slices.Contains(*list, s) {
+			*list = append(*list, s)
 		}
 	}
-	return out
+	return once, perHost
+}
+
+// placeholders returns every placeholder the catalog's steps use (triage's PH
+// constants). A test checks that the catalog uses no other.
+func placeholders() [23]string {
+	return [...]string{
+		triage.PHHost, triage.PHFQDN, triage.PHDomain, triage.PHSPN, triage.PHAccount, triage.PHWrong,
+		triage.PHCode, triage.PHSam, triage.PHSetAD, triage.PHLogin, triage.PHInstance, triage.PHDC,
+		triage.PHSPNs, triage.PHPrincipals, triage.PHBackEndSam, triage.PHBackEndSetAD, triage.PHFrontEnd,
+		triage.PHBackEnd, triage.PHUser, triage.PHWrongSPN, triage.PHServerName, triage.PHNewServerName,
+		triage.PHPort,
+	}
+}
+
+// unfilled reports whether catalog step s keeps a placeholder that vars gives no
+// value: in its text, or as a slot of its command.
+func unfilled(s triage.FixStep, vars map[string]string) bool {
+	for _, ph := range placeholders() {
+		if vars[ph] == "" && strings.Contains(s.Text, ph) {
+			return true
+		}
+	}
+	for cmd := s.Command; cmd != nil; cmd = cmd.Pipe {
+		for _, a := range append([]triage.Arg{cmd.Program}, cmd.Args...) {
+			if a.Slot != "" && vars[a.Slot] == "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // incidentID returns 8 lower-case base32 characters of a hash of cause, the shared
@@ -499,24 +573,56 @@ func unaffected(checked []string, with map[string]bool) []string {
 	return slices.Compact(out)
 }
 
-// Unexplained returns the hosts that have signatures but are in none of the
-// incidents: the hosts nothing explains, sorted, each once.
+// Unexplained returns the hosts with at least one cause of warning or worse that no
+// incident of theirs explains, sorted, each once: a host in a DC outage's incident
+// that also has a duplicate SPN of its own is one. UnexplainedCauses says which causes.
 func Unexplained(sigs []triage.Signature, incidents []triage.Incident) []string {
-	in := map[string]bool{}
-	for _, inc := range incidents {
-		for _, h := range inc.Hosts {
-			in[strings.ToLower(h.Host)] = true
-		}
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range sigs {
-		k := strings.ToLower(s.Host)
-		if !in[k] && !seen[k] {
-			seen[k] = true
-			out = append(out, s.Host)
-		}
+	causes := UnexplainedCauses(sigs, incidents)
+	out := make([]string, 0, len(causes))
+	for h := range causes {
+		out = append(out, h)
 	}
 	slices.Sort(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// UnexplainedCauses returns, for each host of sigs, its causes of warning or worse
+// that no incident explains: an incident explains a host's cause when it is of that
+// cause and lists the host. Hosts are compared without regard to case and keyed by
+// the name of their first signature in sigs; each host's causes are sorted, each
+// once. A host whose every cause is explained is not in the map.
+func UnexplainedCauses(sigs []triage.Signature, incidents []triage.Incident) map[string][]triage.CauseID {
+	type hostCause struct {
+		host  string
+		cause triage.CauseID
+	}
+	explained := map[hostCause]bool{}
+	for _, inc := range incidents {
+		for _, h := range inc.Hosts {
+			explained[hostCause{strings.ToLower(h.Host), inc.Cause}] = true
+		}
+	}
+	name := map[string]string{} // a host's key in out, by its lower-case name
+	out := map[string][]triage.CauseID{}
+	for _, s := range sigs {
+		k := strings.ToLower(s.Host)
+		if s.Severity < triage.Warning || explained[hostCause{k, s.Cause}] {
+			continue
+		}
+		n, ok := name[k]
+		if !ok {
+			n = s.Host
+			name[k] = n
+		}
+		if !slices.Contains(out[n], s.Cause) {
+			out[n] = append(out[n], s.Cause)
+		}
+	}
+	for _, cs := range out {
+		slices.Sort(cs)
+	}
 	return out
 }

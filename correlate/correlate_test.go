@@ -2,6 +2,7 @@ package correlate_test
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -56,6 +57,36 @@ func (f *fleet) addHealthy(group string, first, n int) {
 		func(int) time.Time { return t0.Add(8 * time.Minute) })
 }
 
+// addFindings adds n hosts of group, numbered from first, whose triage started at
+// start finds what findings(tg, i) returns (i counts from 0).
+func (f *fleet) addFindings(group string, first, n int, start time.Time, findings func(tg triage.Target, i int) []triage.Finding) {
+	for i := range n {
+		tg := host(group, first+i)
+		f.reports = append(f.reports, triage.Report{ID: "r-" + tg.Host, Host: tg.Host, StartedAt: start, Findings: findings(tg, i)})
+		f.checked = append(f.checked, tg.Host)
+	}
+}
+
+// spnFinding returns a finding of cause about tg's SPN, registered (or to register)
+// on account, wrongly on wrong when it is not "".
+func spnFinding(cause triage.CauseID, tg triage.Target, account, wrong string) triage.Finding {
+	vars := map[string]string{
+		triage.PHHost: strings.ToUpper(tg.Host), triage.PHFQDN: tg.FQDN, triage.PHSPN: "MSSQLSvc/" + tg.FQDN + ":1433",
+		triage.PHAccount: account,
+	}
+	if wrong != "" {
+		vars[triage.PHWrong] = wrong
+	}
+	return triage.NewFinding(cause, vars)
+}
+
+// loginFailed returns an 18456 finding of tg whose evidence at at names clients.
+func loginFailed(tg triage.Target, at time.Time, clients ...string) triage.Finding {
+	f := triage.NewFinding(triage.LoginFailed, map[string]string{triage.PHHost: strings.ToUpper(tg.Host)})
+	f.Evidence = []triage.Evidence{{Time: at, Clients: clients}}
+	return f
+}
+
 func (f *fleet) signatures() []triage.Signature {
 	var out []triage.Signature
 	for _, r := range f.reports {
@@ -70,9 +101,12 @@ type wantIncident struct {
 	hosts      []string // the affected hosts, in the incident's order
 	shared     []triage.Factor
 	unaffected []string
-	// once are substrings of fix commands, each of which must be in exactly one of
-	// the incident's steps.
+	// once are substrings of step texts or commands, each of which must be in
+	// exactly one of the incident's Fixes and in none of its PerHost steps.
 	once []string
+	// perHost has a substring of the text or command of each of the incident's
+	// PerHost steps, in order; none may be in its Fixes.
+	perHost []string
 }
 
 // hosts returns the names of n hosts of group, numbered from first.
@@ -100,8 +134,10 @@ func TestCorrelate(t *testing.T) {
 		subnet = "subnet"
 		start  = "start"
 	)
-	outageShared := factors(dc, "dc2.corp.example", domain, "corp.example", subnet, "10.20.30.0/24", start, "2026-11-24T05:14:00Z")
-	outageFixes := []string{"nltest /dsgetdc:corp.example /force /kdc", "nltest /sc_query:corp.example"}
+	// A DC outage shares no client nor subnet: the clients are not what it is about.
+	outageShared := factors(dc, "dc2.corp.example", domain, "corp.example", start, "2026-11-24T05:14:00Z")
+	outageFixes := []string{"nltest /sc_query:corp.example"}
+	outagePerHost := []string{"nltest /dsgetdc:corp.example /force /kdc", "Make sure <HOST> can reach"}
 
 	tests := []struct {
 		name        string
@@ -109,6 +145,8 @@ func TestCorrelate(t *testing.T) {
 		opts        correlate.Options
 		want        []wantIncident
 		unexplained []string
+		// causes is what UnexplainedCauses returns, checked when not nil.
+		causes map[string][]triage.CauseID
 	}{
 		{
 			name: "a DC outage across 40 hosts, one healthy host: one incident, the DC and domain shared, each fix once",
@@ -118,7 +156,7 @@ func TestCorrelate(t *testing.T) {
 			},
 			want: []wantIncident{{
 				cause: triage.DCUnreachable, hosts: hosts("sqlprod", 1, 40), shared: outageShared,
-				unaffected: []string{"sqlprod41"}, once: outageFixes,
+				unaffected: []string{"sqlprod41"}, once: outageFixes, perHost: outagePerHost,
 			}},
 		},
 		{
@@ -143,7 +181,7 @@ func TestCorrelate(t *testing.T) {
 			want: []wantIncident{
 				{
 					cause: triage.DCUnreachable, hosts: hosts("sqlprod", 1, 20), shared: outageShared,
-					unaffected: hosts("sqletl", 1, 5), once: outageFixes,
+					unaffected: hosts("sqletl", 1, 5), once: outageFixes, perHost: outagePerHost,
 				},
 				{
 					cause: triage.AccountLockedOut, hosts: hosts("sqletl", 1, 5),
@@ -215,6 +253,71 @@ func TestCorrelate(t *testing.T) {
 				unaffected: nil, once: []string{"Unlock-ADAccount -Identity svc_shared"}}},
 			unexplained: []string{"sqlodd01"},
 		},
+		{
+			name: "a host in a DC outage's incident with a duplicate SPN of its own: its SPN is unexplained",
+			build: func(f *fleet) {
+				f.addOutage("sqlprod", 1, 3)
+				f.addFindings("sqlprod", 2, 1, t0.Add(8*time.Minute), func(tg triage.Target, _ int) []triage.Finding {
+					return []triage.Finding{spnFinding(triage.SPNDuplicate, tg, `CORP\svc_sqlprod02`, `CORP\svc_old`)}
+				})
+			},
+			want: []wantIncident{{
+				cause: triage.DCUnreachable, hosts: hosts("sqlprod", 1, 3), shared: outageShared,
+				once: outageFixes, perHost: outagePerHost,
+			}},
+			unexplained: []string{"sqlprod02"},
+			causes:      map[string][]triage.CauseID{"sqlprod02": {triage.SPNDuplicate}},
+		},
+		{
+			name: "an SPN missing on 3 hosts of one service account: registering each host's SPN is per host",
+			build: func(f *fleet) {
+				f.addFindings("sqlhr", 1, 3, t0, func(tg triage.Target, _ int) []triage.Finding {
+					return []triage.Finding{spnFinding(triage.SPNMissing, tg, `CORP\svc_hr`, "")}
+				})
+			},
+			want: []wantIncident{{
+				cause: triage.SPNMissing, hosts: hosts("sqlhr", 1, 3),
+				shared:  factors("spn_owner", `CORP\svc_hr`, acct, `CORP\svc_hr`, start, "2026-11-24T05:14:00Z"),
+				perHost: []string{`setspn -S <SPN> CORP\svc_hr`},
+			}},
+		},
+		{
+			name: "logins refused on 3 hosts from one client: the client is shared, not its subnet",
+			build: func(f *fleet) {
+				f.addFindings("sqlweb", 1, 3, t0, func(tg triage.Target, i int) []triage.Finding {
+					return []triage.Finding{loginFailed(tg, t0, "10.1.2.3", fmt.Sprintf("10.9.%d.1", i))}
+				})
+			},
+			want: []wantIncident{{
+				cause: triage.LoginFailed, hosts: hosts("sqlweb", 1, 3),
+				shared: factors("client", "10.1.2.3", start, "2026-11-24T05:14:00Z"),
+				once:   []string{"Act on the state's meaning"},
+			}},
+		},
+		{
+			name: "logins refused on 3 hosts from different clients of one subnet: the subnet is shared",
+			build: func(f *fleet) {
+				f.addFindings("sqlweb", 1, 3, t0, func(tg triage.Target, i int) []triage.Finding {
+					return []triage.Finding{loginFailed(tg, t0, fmt.Sprintf("10.1.2.%d", 10+i))}
+				})
+			},
+			want: []wantIncident{{
+				cause: triage.LoginFailed, hosts: hosts("sqlweb", 1, 3),
+				shared: factors(subnet, "10.1.2.0/24", start, "2026-11-24T05:14:00Z"),
+				once:   []string{"Act on the state's meaning"},
+			}},
+		},
+		{
+			name: "a DC outage whose hosts share a client: no client nor subnet is shared",
+			build: func(f *fleet) {
+				f.add("sqlprod", 1, 3, func(i int) triage.Observations { return dcOutage(t0, "10.20.30.5", fmt.Sprintf("10.20.30.%d", 50+i)) },
+					func(int) time.Time { return t0.Add(8 * time.Minute) })
+			},
+			want: []wantIncident{{
+				cause: triage.DCUnreachable, hosts: hosts("sqlprod", 1, 3), shared: outageShared,
+				once: outageFixes, perHost: outagePerHost,
+			}},
+		},
 	}
 	id := regexp.MustCompile(`^[a-z2-7]{8}$`)
 	for _, tt := range tests {
@@ -245,12 +348,16 @@ func TestCorrelate(t *testing.T) {
 					t.Errorf("incident %d unaffected %v; want %v", i, g.Unaffected, w.unaffected)
 				}
 				for _, cmd := range w.once {
-					n := 0
-					for _, s := range g.Fixes {
-						n += strings.Count(s.Command, cmd)
+					if n, m := stepsWith(g.Fixes, cmd), stepsWith(g.PerHost, cmd); n != 1 || m != 0 {
+						t.Errorf("incident %d: %q in %d steps once, %d per host; want 1 and 0: %+v %+v", i, cmd, n, m, g.Fixes, g.PerHost)
 					}
-					if n != 1 {
-						t.Errorf("incident %d: %q in %d fix commands; want exactly 1: %+v", i, cmd, n, g.Fixes)
+				}
+				if len(g.PerHost) != len(w.perHost) {
+					t.Errorf("incident %d: %d steps per host %+v; want %d", i, len(g.PerHost), g.PerHost, len(w.perHost))
+				}
+				for j, text := range w.perHost {
+					if j >= len(g.PerHost) || stepsWith(g.PerHost[j:j+1], text) != 1 || stepsWith(g.Fixes, text) != 0 {
+						t.Errorf("incident %d: per host step %d does not hold %q, or a step once does: %+v %+v", i, j, text, g.PerHost, g.Fixes)
 					}
 				}
 				c, _ := triage.LookupCause(g.Cause)
@@ -264,6 +371,13 @@ func TestCorrelate(t *testing.T) {
 			}
 			if u := correlate.Unexplained(sigs, got); !slices.Equal(u, tt.unexplained) {
 				t.Errorf("Unexplained = %v; want %v", u, tt.unexplained)
+			}
+			causes := correlate.UnexplainedCauses(sigs, got)
+			if tt.causes != nil && !maps.EqualFunc(causes, tt.causes, slices.Equal) {
+				t.Errorf("UnexplainedCauses = %v; want %v", causes, tt.causes)
+			}
+			if keys := slices.Sorted(maps.Keys(causes)); !slices.Equal(keys, tt.unexplained) {
+				t.Errorf("UnexplainedCauses' hosts %v; want Unexplained's %v", keys, tt.unexplained)
 			}
 
 			// The result does not depend on the order of the signatures.
@@ -282,7 +396,19 @@ func TestCorrelate(t *testing.T) {
 
 func sameIncident(a, b triage.Incident) bool {
 	return a.ID == b.ID && a.Cause == b.Cause && slices.Equal(a.Shared, b.Shared) && slices.Equal(a.Hosts, b.Hosts) &&
-		slices.Equal(a.Unaffected, b.Unaffected) && slices.Equal(a.Fixes, b.Fixes) && a.Last.Equal(b.Last)
+		slices.Equal(a.Unaffected, b.Unaffected) && slices.Equal(a.Fixes, b.Fixes) && slices.Equal(a.PerHost, b.PerHost) &&
+		a.Last.Equal(b.Last)
+}
+
+// stepsWith returns the number of steps whose text or command holds sub.
+func stepsWith(steps []triage.Step, sub string) int {
+	n := 0
+	for _, s := range steps {
+		if strings.Contains(s.Text, sub) || strings.Contains(s.Command, sub) {
+			n++
+		}
+	}
+	return n
 }
 
 func hostNames(inc triage.Incident) []string {

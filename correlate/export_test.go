@@ -1,0 +1,7 @@
+package correlate
+
+// Placeholders is placeholders for the tests.
+func Placeholders() []string {
+	p := placeholders()
+	return p[:]
+}
