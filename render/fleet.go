@@ -97,11 +97,14 @@ const (
 // FleetText writes the correlated view of a fleet for an on-call engineer: the
 // verdict and counts on the first line; then the incidents worst first, each with its
 // cause, severity and title, what its hosts share, the hosts affected with when each
-// was first seen (the first 20), how many hosts were checked and not affected, and
-// the fix once for all of them with its commands; then the hosts nothing explains,
-// worst first, with their worst finding; the hosts whose triage is incomplete with
-// the first check that could not run; the hosts that could not be triaged, with why;
-// and last one line counting the hosts per status.
+// was first seen (the first 20), how many hosts were checked and not affected, the
+// fix once for all of them with its commands (or that there is none) and the steps
+// done on each affected host, named (each host's report has them filled in); then
+// the hosts nothing explains, worst first, with their worst finding; the hosts
+// whose triage is incomplete with the first check that could not run; the hosts
+// that could not be triaged, with why; and last one line counting the hosts per
+// status. The minute an incident's hosts began failing together is said once,
+// with its first time.
 //
 // Times are shown in opt.Zone, UTC when it is nil: the hosts of a fleet may log in
 // different zones. Every text from a report or an incident goes through package
@@ -214,11 +217,17 @@ func fleetIncident(b *bytes.Buffer, p painter, i int, inc triage.Incident, zone 
 	if inc.Title != "" {
 		fmt.Fprintf(b, "   %s\n", display.Line(inc.Title))
 	}
-	if len(inc.Shared) > 0 {
-		shared := make([]string, len(inc.Shared))
-		for j, s := range inc.Shared {
-			shared[j] = FactorText(s, zone)
+	// The minute they began is said once, with the first time.
+	var shared []string
+	together := false
+	for _, s := range inc.Shared {
+		if _, err := time.Parse(time.RFC3339, s.Value); s.Kind == triage.FactorStart && err == nil && !inc.FirstSeen.First.IsZero() {
+			together = true
+			continue
 		}
+		shared = append(shared, FactorText(s, zone))
+	}
+	if len(shared) > 0 {
 		fmt.Fprintf(b, "   Shared: %s\n", strings.Join(shared, "; "))
 	} else {
 		fmt.Fprintf(b, "   Shared: only the time; nothing else in the evidence is common to them\n")
@@ -227,7 +236,11 @@ func fleetIncident(b *bytes.Buffer, p painter, i int, inc triage.Incident, zone 
 	if !inc.Last.IsZero() {
 		last = ", last at " + fleetTime(inc.Last, zone)
 	}
-	fmt.Fprintf(b, "   Hosts, by when each was first seen (first %s%s):\n", fleetTime(inc.FirstSeen.First, zone), last)
+	first := fleetTime(inc.FirstSeen.First, zone)
+	if together {
+		first += " (all within one minute)"
+	}
+	fmt.Fprintf(b, "   Hosts, by when each was first seen (first %s%s):\n", first, last)
 	for j, h := range inc.Hosts {
 		if j == fleetHostsShown {
 			fmt.Fprintf(b, "   - ...and %d more (--output json lists them all)\n", len(inc.Hosts)-j)
@@ -250,13 +263,24 @@ func fleetIncident(b *bytes.Buffer, p painter, i int, inc triage.Incident, zone 
 		}
 		fmt.Fprintf(b, "   Not affected, checked in the same window: %s: %s\n", human.Count(n, "host", "hosts"), list)
 	}
-	if len(inc.Fixes) > 0 {
+	switch {
+	case len(inc.Fixes) > 0:
 		fmt.Fprintf(b, "   Fix, once for all of them:\n")
 		for j, s := range inc.Fixes {
 			fmt.Fprintf(b, "   %d) %s\n", j+1, display.Line(s.Text))
 			if s.Command != "" {
 				fmt.Fprintf(b, "      %s\n", p.command(display.Text(s.Command)))
 			}
+		}
+	case len(inc.PerHost) > 0:
+		fmt.Fprintf(b, "   Fix, once for all of them: nothing; every step is done on each host, below.\n")
+	default:
+		fmt.Fprintf(b, "   Fix, once for all of them: none is known; each host's report has what was found.\n")
+	}
+	if len(inc.PerHost) > 0 {
+		fmt.Fprintf(b, "   On each affected host (its report has the exact command):\n")
+		for j, s := range inc.PerHost {
+			fmt.Fprintf(b, "   %d) %s\n", j+1, display.Line(s.Text))
 		}
 	}
 	for _, l := range inc.Links {

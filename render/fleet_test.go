@@ -29,6 +29,7 @@ func hostileFleet() Fleet {
 		Unaffected: []string{"c" + payload},
 		Last:       at,
 		Fixes:      []triage.Step{{Text: "Fix " + payload, Command: "nltest /dsgetdc:" + payload}},
+		PerHost:    []triage.Step{{Text: "On each " + payload, Command: "setspn -S " + payload}},
 		Links:      []string{"https://learn.microsoft.com/" + payload},
 	}
 	other := rep
@@ -67,6 +68,7 @@ func TestFleetTextShowsHostileEvidenceEscaped(t *testing.T) {
 			`nltest /dsgetdc:svc\x1b]0;pwned`,            // a fix
 			`  UNKNOWN  esvc\x1b]0;pwned`,                // a host not checked
 			`began the same minute, svc\x1b]0;pwned\x07`, // a start that is no time
+			`1) On each svc\x1b]0;pwned`,                 // a step on each host
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("colour %v: the reader does not see %q:\n%s", colour, want, out)
@@ -173,6 +175,55 @@ func TestFleetTextLimits(t *testing.T) {
 	}
 	if strings.Contains(out, "sql20 ") {
 		t.Errorf("the 21st host is listed:\n%s", out)
+	}
+}
+
+// TestFleetTextIncidentFix: the steps done once are under "once", the steps that
+// name one host's own values under "on each affected host" without their command
+// (each report has it filled in), and an incident with nothing to do once says so;
+// the minute the hosts began together is said once, with the first time.
+func TestFleetTextIncidentFix(t *testing.T) {
+	at := time.Date(2026, 11, 24, 9, 14, 0, 0, time.UTC)
+	perHost := []triage.Step{{Text: "Register the SPN of <HOST>", Command: "setspn -S MSSQLSvc/<HOST>:1433 <ACCOUNT>"}}
+	for _, tt := range []struct {
+		name         string
+		fixes        []triage.Step
+		want, unwant []string
+	}{
+		{"both", []triage.Step{{Text: "Unlock the account once", Command: "Unlock-ADAccount -Identity svc_sql"}},
+			[]string{"   Fix, once for all of them:\n   1) Unlock the account once\n      Unlock-ADAccount -Identity svc_sql\n",
+				"   On each affected host (its report has the exact command):\n   1) Register the SPN of <HOST>\n"},
+			[]string{"setspn"}},
+		{"per host only", nil,
+			[]string{"   Fix, once for all of them: nothing; every step is done on each host, below.\n",
+				"   On each affected host (its report has the exact command):\n   1) Register the SPN of <HOST>\n"},
+			[]string{"setspn"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inc := triage.Incident{ID: "abcd2345", Cause: triage.SPNMissing, Severity: triage.Warning,
+				Shared: []triage.Factor{{Kind: triage.FactorOwner, Value: `CORP\svc_sql`}, {Kind: triage.FactorStart, Value: "2026-11-24T09:14:00Z"}},
+				Fixes:  tt.fixes, PerHost: perHost,
+				Hosts: []triage.IncidentHost{{Host: "sql01", First: at}, {Host: "sql02", First: at.Add(30 * time.Second)}},
+				Last:  at.Add(time.Minute)}
+			inc.FirstSeen = inc.Hosts[0]
+			var b bytes.Buffer
+			if err := FleetText(&b, Fleet{Incidents: []triage.Incident{inc}}, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			want := append(tt.want, "Shared: same SPN owner CORP\\svc_sql\n",
+				"(first 2026-11-24 09:14:00 UTC (all within one minute), last at 2026-11-24 09:15:00 UTC)")
+			for _, w := range want {
+				if !strings.Contains(out, w) {
+					t.Errorf("view lacks %q:\n%s", w, out)
+				}
+			}
+			for _, u := range append(tt.unwant, "began the same minute") {
+				if strings.Contains(out, u) {
+					t.Errorf("view has %q:\n%s", u, out)
+				}
+			}
+		})
 	}
 }
 

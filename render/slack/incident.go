@@ -11,6 +11,7 @@ import (
 
 	"github.com/authtriage/authtriage/internal/display"
 	"github.com/authtriage/authtriage/internal/human"
+	"github.com/authtriage/authtriage/schedule"
 	"github.com/authtriage/authtriage/triage"
 )
 
@@ -121,15 +122,94 @@ func factorLabel(k triage.FactorKind) string {
 	return "same " + k2
 }
 
+// An incident's hosts may log in different zones, so its times are written in
+// one zone, the view's (the bot and the CLI pass UTC), and always labelled with it.
+
+// zoneLabel names t's zone: "UTC" at offset zero, else the offset "-05:00".
+func zoneLabel(t time.Time) string {
+	if _, off := t.Zone(); off == 0 {
+		return "UTC"
+	}
+	return t.Format("-07:00")
+}
+
+// stamp writes t to the second in zone, labelled: "2026-11-25 12:00:00 UTC".
+func stamp(t time.Time, zone *time.Location) string {
+	t = t.In(zone)
+	return t.Format("2006-01-02 15:04:05") + " " + zoneLabel(t)
+}
+
+// minuteStamp writes t to the minute in zone with its date, labelled:
+// "2026-11-25 09:14 UTC".
+func minuteStamp(t time.Time, zone *time.Location) string {
+	t = t.In(zone)
+	return t.Format("2006-01-02 15:04") + " " + zoneLabel(t)
+}
+
+// clock writes t as "09:14 UTC" when it is within a day of ref, else with its
+// date.
+func clock(t, ref time.Time, zone *time.Location) string {
+	d := ref.Sub(t)
+	if ref.IsZero() || (d < 24*time.Hour && d > -24*time.Hour) {
+		t = t.In(zone)
+		return t.Format("15:04") + " " + zoneLabel(t)
+	}
+	return minuteStamp(t, zone)
+}
+
+// sinceWords says since when an incident's hosts fail, once: "since 09:14 UTC (all
+// within one minute)"; "" when its first time is unknown.
+func sinceWords(inc triage.Incident, ref time.Time, zone *time.Location) string {
+	if inc.FirstSeen.First.IsZero() {
+		return ""
+	}
+	s := "since " + clock(inc.FirstSeen.First, ref, zone)
+	if slices.ContainsFunc(inc.Shared, startFactor) {
+		s += " (all within one minute)"
+	}
+	return s
+}
+
+// startFactor reports whether f is the minute the failures began, as a time.
+func startFactor(f triage.Factor) bool {
+	if f.Kind != triage.FactorStart {
+		return false
+	}
+	_, err := time.Parse(time.RFC3339, f.Value)
+	return err == nil
+}
+
+// sharedBeyondTime returns what an incident's hosts share besides the minute they
+// began, for a line that says that minute already (sinceWords).
+func sharedBeyondTime(inc triage.Incident) []triage.Factor {
+	if inc.FirstSeen.First.IsZero() {
+		return inc.Shared
+	}
+	return slices.DeleteFunc(slices.Clone(inc.Shared), startFactor)
+}
+
 // startWords says when failures began together, or "" when f is no start.
 func startWords(f triage.Factor, zone *time.Location) (string, bool) {
 	if f.Kind != triage.FactorStart {
 		return "", false
 	}
 	if t, err := time.Parse(time.RFC3339, f.Value); err == nil {
-		return "began the same minute, " + t.In(zone).Format("15:04"), true
+		return "began the same minute, " + minuteStamp(t, zone), true
 	}
 	return "began the same minute", true
+}
+
+// valueSpan writes a value from the evidence (an account, a subnet, a DC) as a
+// code span, `CORP\svc_sql`, escaped as Slack wants inside one (&, <, >); a value
+// with a backquote, which no code span can hold, is escaped and quoted instead.
+func valueSpan(v string) string {
+	switch {
+	case v == "":
+		return ""
+	case strings.Contains(v, "`"):
+		return "“" + Escape(v) + "”"
+	}
+	return "`" + EscapeCode(v) + "`"
 }
 
 // factorWords says what hosts share, as mrkdwn: "same DC `dc2.corp.example`".
@@ -138,11 +218,7 @@ func factorWords(f triage.Factor, zone *time.Location) string {
 		return s
 	}
 	v, _ := clip(oneLine(f.Value), factorBudget)
-	val := codeSpan(v)
-	if v != "" && !strings.HasPrefix(val, "`") {
-		val = "“" + val + "”"
-	}
-	return Escape(factorLabel(f.Kind)) + " " + val
+	return Escape(factorLabel(f.Kind)) + " " + valueSpan(v)
 }
 
 // factorText is factorWords as plain text.
@@ -166,25 +242,16 @@ func sharedWords(fs []triage.Factor, zone *time.Location) string {
 	return strings.Join(parts, ", ")
 }
 
-// clock writes t as 09:14 when it is within a day of ref, else with its date.
-func clock(t, ref time.Time, zone *time.Location) string {
-	d := ref.Sub(t)
-	if ref.IsZero() || (d < 24*time.Hour && d > -24*time.Hour) {
-		return t.In(zone).Format("15:04")
-	}
-	return t.In(zone).Format("2006-01-02 15:04")
-}
-
 // incidentLine is one incident on one line: severity, cause, hosts, shared
 // factors, since when.
 func incidentLine(inc triage.Incident, ref time.Time, zone *time.Location) string {
 	cause, _ := clip(oneLine(string(inc.Cause)), causeBudget)
 	line := fmt.Sprintf("%s %s on *%s*", severityEmoji(inc.Severity), codeSpan(cause), human.Count(len(inc.Hosts), "host", "hosts"))
-	if s := sharedWords(inc.Shared, zone); s != "" {
+	if s := sharedWords(sharedBeyondTime(inc), zone); s != "" {
 		line += " · " + s
 	}
-	if !inc.FirstSeen.First.IsZero() {
-		line += " · since " + clock(inc.FirstSeen.First, ref, zone)
+	if s := sinceWords(inc, ref, zone); s != "" {
+		line += " · " + s
 	}
 	return line
 }
@@ -196,19 +263,21 @@ func IncidentFileName(run IncidentRun) string {
 }
 
 // IncidentThread renders an incident run as a Slack thread, times in zone (nil
-// for UTC).
+// for UTC), each labelled with it.
 //
 // The parent has the header "Incidents: SCOPE"; the count of incidents, of the
-// hosts they affect, of the hosts nothing explains and of healthy hosts; the
-// hosts by status; the top incidents, one line each; and a context line with
-// the run's start and duration. Then one reply per incident, worst first (see
-// SortIncidents), at most 10: its cause and severity, title, hosts (how many,
-// since when, first seen where, then their names as many as fit), what they
-// share, the hosts checked and not affected, the fix once for them all and the
-// Learn links, ending in the incident's ID. Incidents past the tenth are listed
-// in one more reply. Then the hosts nothing explains, one line each with their
-// causes (at most two messages), and last a reply with the healthy counts and
-// the hosts that could not be checked.
+// hosts they affect, of the hosts nothing explains, of healthy hosts and of
+// those incomplete or not checked; the hosts by status; the top incidents, one
+// line each; and a context line with the run's start and duration. Then one reply
+// per incident, worst first (see SortIncidents), at most 10: its title, severity
+// and ID in the header; its cause; its hosts (how many, since when, first seen
+// where, then their names as many as fit), what they share besides the time, the
+// hosts checked and not affected, the fix once for them all (or that there is
+// none), the steps done on each host (named; each host's report has them filled
+// in) and the Learn links, ending in the incident's ID. Incidents past the tenth
+// are listed in one more reply. Then the hosts nothing explains, one line each
+// with their causes (at most two messages), and last, when there are any, a reply
+// naming the hosts not checked and those whose triage is incomplete.
 //
 // Whatever does not fit (more incidents, hosts, steps) is left out with a note,
 // and the last message has Truncated set: the bot then attaches
@@ -232,7 +301,7 @@ func IncidentThread(run IncidentRun, zone *time.Location) ([]Message, error) {
 		msgs = append(msgs, ir.incident(i, inc)...)
 	}
 	msgs = append(msgs, ir.unexplained()...)
-	msgs = append(msgs, ir.healthy())
+	msgs = append(msgs, ir.rest()...)
 	if ir.truncated {
 		last := &msgs[len(msgs)-1]
 		last.Truncated = true
@@ -265,47 +334,68 @@ type incidentRenderer struct {
 	truncated bool
 }
 
-// counts returns the run's hosts by status, and those healthy (ok), affected by
-// an incident, and not checked.
-func (ir *incidentRenderer) counts() (byStatus map[triage.Status]int, healthy, affected, notChecked int) {
-	byStatus = map[triage.Status]int{}
-	for _, h := range ir.run.Hosts {
-		byStatus[h.Status]++
-		switch {
-		case h.Status == triage.StatusOK:
-			healthy++
-		case h.Error != "":
-			notChecked++
-		}
-	}
+// runCounts are the run's hosts by status and by what the thread says of them.
+type runCounts struct {
+	byStatus   map[triage.Status]int // folded into the four statuses
+	healthy    int                   // ok
+	affected   int                   // in an incident
+	notChecked []string              // not triaged (Error), by name
+	// incomplete are the hosts triaged with status unknown (a check could not
+	// run) that no incident names and nothing leaves unexplained, by name.
+	incomplete []string
+}
+
+// counts returns the run's hosts by status and by what the thread says of them.
+func (ir *incidentRenderer) counts() runCounts {
+	c := runCounts{byStatus: map[triage.Status]int{}}
 	seen := map[string]bool{}
 	for _, inc := range ir.incs {
 		for _, h := range inc.Hosts {
 			if !seen[h.Host] {
 				seen[h.Host] = true
-				affected++
+				c.affected++
 			}
 		}
 	}
-	folded, _ := countByStatus(byStatus)
-	return folded, healthy, affected, notChecked
+	unexplained := map[string]bool{}
+	for _, n := range ir.run.Unexplained {
+		unexplained[n] = true
+	}
+	for _, h := range ir.run.Hosts {
+		c.byStatus[h.Status]++
+		switch {
+		case h.Error != "":
+			c.notChecked = append(c.notChecked, h.Host)
+		case h.Status == triage.StatusOK:
+			c.healthy++
+		case schedule.Rank(h.Status) == schedule.Rank(triage.StatusUnknown) && !seen[h.Host] && !unexplained[h.Host]:
+			c.incomplete = append(c.incomplete, h.Host)
+		}
+	}
+	slices.Sort(c.notChecked)
+	slices.Sort(c.incomplete)
+	c.byStatus, _ = countByStatus(c.byStatus)
+	return c
 }
 
 func (ir *incidentRenderer) parent() Message {
 	run := ir.run
-	byStatus, healthy, affected, notChecked := ir.counts()
+	c := ir.counts()
 	title, _ := clipPlain(oneLine(scopeText(run.Scope)), 100)
 	blocks := []slack.Block{header("Incidents: " + title)}
 
-	parts := []string{fmt.Sprintf("*%s* on %s", human.Count(len(ir.incs), "incident", "incidents"), human.Count(affected, "host", "hosts"))}
+	parts := []string{fmt.Sprintf("*%s* on %s", human.Count(len(ir.incs), "incident", "incidents"), human.Count(c.affected, "host", "hosts"))}
 	parts = append(parts, fmt.Sprintf("*%d* %s nothing explains", len(run.Unexplained), human.Plural(len(run.Unexplained), "host", "hosts")))
-	parts = append(parts, fmt.Sprintf("*%d* healthy", healthy))
-	if notChecked > 0 {
-		parts = append(parts, fmt.Sprintf("*%d* not checked", notChecked))
+	parts = append(parts, fmt.Sprintf("*%d* healthy", c.healthy))
+	if n := len(c.incomplete); n > 0 {
+		parts = append(parts, fmt.Sprintf("*%d* incomplete", n))
+	}
+	if n := len(c.notChecked); n > 0 {
+		parts = append(parts, fmt.Sprintf("*%d* not checked", n))
 	}
 	blocks = append(blocks, section(strings.Join(parts, " · ")+" · of "+human.Count(len(run.Hosts), "host", "hosts")+" in "+scopeWords(run.Scope)+"."))
 	if len(run.Hosts) > 0 {
-		blocks = append(blocks, section(countsMrkdwn(byStatus)))
+		blocks = append(blocks, section(countsMrkdwn(c.byStatus)))
 	}
 	if run.Stopped {
 		blocks = append(blocks, section(":warning: The run was stopped before every host was checked: the hosts not checked are counted as such."))
@@ -326,7 +416,7 @@ func (ir *incidentRenderer) parent() Message {
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(ir.runContext())))
 
 	text := fmt.Sprintf("Incidents in %s: %s on %s, %d unexplained, %d healthy", scopeText(run.Scope),
-		human.Count(len(ir.incs), "incident", "incidents"), human.Count(affected, "host", "hosts"), len(run.Unexplained), healthy)
+		human.Count(len(ir.incs), "incident", "incidents"), human.Count(c.affected, "host", "hosts"), len(run.Unexplained), c.healthy)
 	t, _ := clip(oneLine(text), fallbackBudget)
 	return Message{Text: Escape(t), Blocks: blocks}
 }
@@ -334,7 +424,7 @@ func (ir *incidentRenderer) parent() Message {
 func (ir *incidentRenderer) runContext() string {
 	ctx := []string{"incident run"}
 	if !ir.run.Started.IsZero() {
-		ctx = append(ctx, "started "+Escape(formatTime(ir.run.Started, ir.zone)))
+		ctx = append(ctx, "started "+Escape(stamp(ir.run.Started, ir.zone)))
 	}
 	if d := ir.run.Finished.Sub(ir.run.Started); !ir.run.Started.IsZero() && d > 0 {
 		ctx = append(ctx, "took "+human.Elapsed(d))
@@ -367,18 +457,33 @@ func (ir *incidentRenderer) incident(i int, inc triage.Incident) []Message {
 	r.idRef = "Incident " + codeSpan(id)
 	r.threadNote = ir.note
 
-	cause, _ := clipPlain(oneLine(string(inc.Cause)), 80)
+	cause, _ := clip(oneLine(string(inc.Cause)), causeBudget)
 	sev := oneLine(inc.Severity.String())
-	title := fmt.Sprintf("%s %s · %s", severityEmoji(inc.Severity), cause, sev)
+	name := oneLine(inc.Title)
+	if name == "" {
+		name = oneLine(string(inc.Cause))
+	}
+	hid, _ := clipPlain(oneLine(inc.ID), 24)
+	// heading is the reply's header: the title, clipped so that its severity, ID
+	// and suffix fit.
+	heading := func(suffix string) (string, bool) {
+		tail := " · " + sev + " · " + hid + suffix
+		n, cut := clipPlain(name, MaxHeaderText-textLen(severityEmoji(inc.Severity)+" "+tail))
+		return severityEmoji(inc.Severity) + " " + n + tail, cut
+	}
+	title, cut := heading("")
+	cont, _ := heading(" (continued)")
 
 	var content []slack.Block
-	if t := oneLine(inc.Title); t != "" {
+	about := "Cause " + codeSpan(cause)
+	if t := oneLine(inc.Title); t != "" && cut {
 		t, _ := clip(t, summaryBudget)
-		content = append(content, section(Escape(t)))
+		about += ": " + Escape(t)
 	}
+	content = append(content, section(about))
 	first, _ := clip(oneLine(inc.FirstSeen.Host), summaryHostBudget)
-	seen := fmt.Sprintf("*%s* since %s, first on *%s*", human.Count(len(inc.Hosts), "host", "hosts"),
-		Escape(clock(inc.FirstSeen.First, ir.ref, ir.zone)), Escape(first))
+	seen := fmt.Sprintf("*%s* %s, first on *%s*", human.Count(len(inc.Hosts), "host", "hosts"),
+		Escape(sinceWords(inc, ir.ref, ir.zone)), Escape(first))
 	if rid, _ := clip(oneLine(inc.FirstSeen.ReportID), reportIDBudget); rid != "" {
 		seen += " (report " + codeSpan(rid) + ")"
 	}
@@ -395,7 +500,7 @@ func (ir *incidentRenderer) incident(i int, inc triage.Incident) []Message {
 		ir.truncated = true
 	}
 	content = append(content, section("*Hosts*: "+list))
-	if s := sharedWords(inc.Shared, ir.zone); s != "" {
+	if s := sharedWords(sharedBeyondTime(inc), ir.zone); s != "" {
 		content = append(content, section("*Shared*: "+s))
 	} else {
 		content = append(content, section("*Shared*: only the time; nothing else in the evidence is common to them."))
@@ -407,24 +512,15 @@ func (ir *incidentRenderer) incident(i int, inc triage.Incident) []Message {
 		}
 		content = append(content, section(fmt.Sprintf("*Not affected*, checked in the same window (%d): %s", n, list)))
 	}
-	if len(inc.Fixes) > 0 {
-		fix := r.fix(triage.Finding{Remediation: inc.Fixes})
-		if len(fix) > 0 {
-			if s, ok := fix[0].(*slack.SectionBlock); ok && s.Text != nil {
-				s.Text.Text = strings.Replace(s.Text.Text, "*Fix*", "*Fix*, once for all of them", 1)
-			}
-		}
-		content = append(content, fix...)
-	}
+	content = append(content, r.incidentFix(inc)...)
 	content = append(content, r.links(triage.Finding{Links: inc.Links})...)
 	if link := ir.run.Links[inc.ID]; link != "" && linkable(link) {
 		content = append(content, section("<"+link+"|Where it was posted before>"))
 	}
 
-	c, _ := clip(oneLine(string(inc.Cause)), budget{80, 200})
-	fb := fallback(fmt.Sprintf("Incident %s (%s): ", Escape(c), Escape(sev)), fmt.Sprintf("%d hosts", len(inc.Hosts)))
+	fb := fallback(fmt.Sprintf("Incident %s (%s): ", Escape(cause), Escape(sev)), fmt.Sprintf("%d hosts", len(inc.Hosts)))
 	pos := fmt.Sprintf("incident %d of %d", i+1, len(ir.incs))
-	msgs := r.pack(fb, header(title), header(title+" (continued)"), content, []string{pos}, 2,
+	msgs := r.pack(fb, header(title), header(cont), content, []string{pos}, 2,
 		":page_facing_up: The rest of this incident is in the attached file.")
 	ir.truncated = ir.truncated || r.truncated
 	return msgs
@@ -483,30 +579,38 @@ func (ir *incidentRenderer) unexplained() []Message {
 	return msgs
 }
 
-// healthy is the last reply: how many hosts are healthy, and those not checked.
-func (ir *incidentRenderer) healthy() Message {
-	byStatus, healthy, _, _ := ir.counts()
-	var notChecked []string
-	for _, h := range ir.run.Hosts {
-		if h.Error != "" {
-			notChecked = append(notChecked, h.Host)
+// rest is the last reply: the hosts not checked and those whose triage is
+// incomplete, which no other message names; nil when there are none (the parent
+// has the counts).
+func (ir *incidentRenderer) rest() []Message {
+	c := ir.counts()
+	var blocks []slack.Block
+	for _, l := range []struct {
+		title, why string
+		hosts      []string
+	}{
+		{"*Not checked*", "", c.notChecked},
+		{"*Incomplete*", "a check could not run; each host's report says which.", c.incomplete},
+	} {
+		if len(l.hosts) == 0 {
+			continue
 		}
-	}
-	blocks := []slack.Block{section(fmt.Sprintf(":large_green_circle: *%d* of %s healthy: no finding of warning or worse.",
-		healthy, human.Count(len(ir.run.Hosts), "host", "hosts")))}
-	if len(ir.run.Hosts) > 0 {
-		blocks = append(blocks, section(countsMrkdwn(byStatus)))
-	}
-	if len(notChecked) > 0 {
-		slices.Sort(notChecked)
-		list, left := hostNames(notChecked, budget{1500, 3000})
+		list, left := hostNames(l.hosts, budget{1500, 3000})
 		if left > 0 {
 			ir.truncated = true
 		}
-		blocks = append(blocks, section(fmt.Sprintf("*Not checked* (%d): %s", len(notChecked), list)))
+		line := fmt.Sprintf("%s (%d): %s", l.title, len(l.hosts), list)
+		if l.why != "" {
+			line += " — " + l.why
+		}
+		blocks = append(blocks, section(line))
+	}
+	if len(blocks) == 0 {
+		return nil
 	}
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(ir.runContext())))
-	return Message{Text: fmt.Sprintf("%d healthy of %d hosts", healthy, len(ir.run.Hosts)), Blocks: blocks}
+	text := fmt.Sprintf("%d not checked, %d incomplete of %d hosts", len(c.notChecked), len(c.incomplete), len(ir.run.Hosts))
+	return []Message{{Text: text, Blocks: blocks}}
 }
 
 // IncidentMarkdown returns the whole incident run as Markdown, nothing left out:
@@ -524,17 +628,17 @@ func IncidentMarkdown(run IncidentRun, zone *time.Location) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Incidents: %s\n\n", mdText(scopeText(run.Scope)))
 	if !run.Started.IsZero() {
-		fmt.Fprintf(&b, "Started %s", run.Started.In(zone).Format(timeLayout))
+		fmt.Fprintf(&b, "Started %s", stamp(run.Started, zone))
 		if d := run.Finished.Sub(run.Started); d > 0 {
 			fmt.Fprintf(&b, ", took %s", human.Elapsed(d))
 		}
 		b.WriteString(". ")
 	}
 	ir := &incidentRenderer{run: run, incs: incs, zone: zone}
-	byStatus, healthy, affected, notChecked := ir.counts()
-	fmt.Fprintf(&b, "%s on %s; %d nothing explains; %d healthy; %d not checked; %s in all (%s).\n\n",
-		human.Count(len(incs), "incident", "incidents"), human.Count(affected, "host", "hosts"),
-		len(run.Unexplained), healthy, notChecked, human.Count(len(run.Hosts), "host", "hosts"), countsPlain(byStatus))
+	c := ir.counts()
+	fmt.Fprintf(&b, "%s on %s; %d nothing explains; %d healthy; %d incomplete; %d not checked; %s in all (%s).\n\n",
+		human.Count(len(incs), "incident", "incidents"), human.Count(c.affected, "host", "hosts"),
+		len(run.Unexplained), c.healthy, len(c.incomplete), len(c.notChecked), human.Count(len(run.Hosts), "host", "hosts"), countsPlain(c.byStatus))
 	if run.Stopped {
 		b.WriteString("The run was stopped before every host was checked.\n\n")
 	}
@@ -546,9 +650,9 @@ func IncidentMarkdown(run IncidentRun, zone *time.Location) string {
 			fmt.Fprintf(&b, ": %s", mdText(t))
 		}
 		b.WriteString("\n\n")
-		fmt.Fprintf(&b, "First seen on %s at %s", mdText(inc.FirstSeen.Host), inc.FirstSeen.First.In(zone).Format(timeLayout))
+		fmt.Fprintf(&b, "First seen on %s at %s", mdText(inc.FirstSeen.Host), stamp(inc.FirstSeen.First, zone))
 		if !inc.Last.IsZero() {
-			fmt.Fprintf(&b, ", last at %s", inc.Last.In(zone).Format(timeLayout))
+			fmt.Fprintf(&b, ", last at %s", stamp(inc.Last, zone))
 		}
 		b.WriteString(".\n\n")
 		if len(inc.Shared) > 0 {
@@ -560,7 +664,7 @@ func IncidentMarkdown(run IncidentRun, zone *time.Location) string {
 		}
 		b.WriteString("### Hosts\n\n| Host | First seen | Report |\n|---|---|---|\n")
 		for _, h := range inc.Hosts {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCell(h.Host), h.First.In(zone).Format(timeLayout), mdCell(h.ReportID))
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCell(h.Host), stamp(h.First, zone), mdCell(h.ReportID))
 		}
 		b.WriteString("\n")
 		if len(inc.Unaffected) > 0 {
@@ -573,18 +677,19 @@ func IncidentMarkdown(run IncidentRun, zone *time.Location) string {
 			}
 			b.WriteString("\n\n")
 		}
-		if len(inc.Fixes) > 0 {
-			b.WriteString("### Fix, once for all of them\n\n")
-			for j, st := range inc.Fixes {
-				if j > 0 {
-					b.WriteString("\n")
-				}
+		b.WriteString("### Fix, once for all of them\n\n")
+		switch {
+		case len(inc.Fixes) > 0:
+			mdSteps(&b, inc.Fixes)
+		case len(inc.PerHost) > 0:
+			b.WriteString("Nothing: every step is done on each host, below.\n\n")
+		default:
+			b.WriteString("None is known: each host's report has what was found.\n\n")
+		}
+		if len(inc.PerHost) > 0 {
+			b.WriteString("### On each affected host (its report has the exact command)\n\n")
+			for j, st := range inc.PerHost {
 				fmt.Fprintf(&b, "%d. %s\n", j+1, mdText(st.Text))
-				if st.Command != "" {
-					cmd := strings.Trim(display.Text(st.Command), "\n")
-					fence := mdFence(cmd)
-					fmt.Fprintf(&b, "\n   %s\n   %s\n   %s\n", fence, indentLines(cmd, "   "), fence)
-				}
 			}
 			b.WriteString("\n")
 		}
@@ -615,12 +720,32 @@ func IncidentMarkdown(run IncidentRun, zone *time.Location) string {
 	b.WriteString("## Every host\n\n| Host | Status | Causes or why not checked | Report |\n|---|---|---|---|\n")
 	for _, h := range hostsWorstFirst(run.Hosts) {
 		what := joinCauses(h.Causes)
-		if what == "" {
+		switch {
+		case what != "":
+		case h.Error != "":
 			what = h.Error
+		case schedule.Rank(h.Status) == schedule.Rank(triage.StatusUnknown):
+			what = "incomplete: a check could not run"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCell(h.Host), mdCell(string(h.Status)), mdCell(what), mdCell(h.ReportID))
 	}
 	return b.String()
+}
+
+// mdSteps writes steps as a numbered list, each command in a fenced block.
+func mdSteps(b *strings.Builder, steps []triage.Step) {
+	for j, st := range steps {
+		if j > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(b, "%d. %s\n", j+1, mdText(st.Text))
+		if st.Command != "" {
+			cmd := strings.Trim(display.Text(st.Command), "\n")
+			fence := mdFence(cmd)
+			fmt.Fprintf(b, "\n   %s\n   %s\n   %s\n", fence, indentLines(cmd, "   "), fence)
+		}
+	}
+	b.WriteString("\n")
 }
 
 // joinCauses joins cause IDs with ", ".

@@ -56,7 +56,10 @@ func typicalIncidentRun() IncidentRun {
 			run.Hosts = append(run.Hosts, triage.HostState{Host: h.Host, ReportID: h.ReportID, Status: triage.StatusCritical, Causes: []triage.CauseID{inc.Cause}})
 		}
 	}
+	run.Incidents[1].PerHost = []triage.Step{{Text: "From <HOST>, find a domain controller now, bypassing the cache:",
+		Command: "nltest /dsgetdc:corp.example /force /kdc", Shell: triage.ShellCmd}}
 	run.Hosts = append(run.Hosts,
+		triage.HostState{Host: "sqlhalf", ReportID: "rp000098", Status: triage.StatusUnknown},
 		triage.HostState{Host: "sqlhost99", ReportID: "rp000099", Status: triage.StatusOK},
 		triage.HostState{Host: "sqlodd01", ReportID: "rp000100", Status: triage.StatusWarning, Causes: []triage.CauseID{triage.ClockSkew}},
 		triage.HostState{Host: "sqlgone", Status: triage.StatusUnknown, Error: "the agent did not answer in time"})
@@ -75,15 +78,105 @@ func TestIncidentThread(t *testing.T) {
 
 	// Worst first: the DC outage has more hosts than the lockout.
 	all := ThreadText(msgs)
-	if i, j := strings.Index(all, "dc.unreachable · critical"), strings.Index(all, "account.locked_out · critical"); i < 0 || j < 0 || i > j {
-		t.Errorf("incidents not worst first (dc.unreachable at %d, account.locked at %d):\n%s", i, j, all)
+	if i, j := strings.Index(all, "reached · critical"), strings.Index(all, "locked out · critical"); i < 0 || j < 0 || i > j {
+		t.Errorf("incidents not worst first (dc.unreachable at %d, account.locked_out at %d):\n%s", i, j, all)
 	}
 	if n := strings.Count(all, "Unlock-ADAccount"); n != 1 {
 		t.Errorf("the lockout's fix appears %d times; want once", n)
 	}
-	for _, want := range []string{"same DC dc2.corp.example", "40 hosts", "first on sqlhost01", "1 host nothing explains", "sqlodd01", "sqlgone"} {
+	for _, want := range []string{"same DC dc2.corp.example", "40 hosts", "first on sqlhost01", "1 host nothing explains", "sqlodd01", "sqlgone",
+		"The domain controller cannot be reached · critical · in7kq2m9", // the title, then the ID
+		"since 09:14 UTC (all within one minute)",
+		"Fix, once for all of them\n  │ 1. Check that dc2 answers",
+		"On each affected host (its report has the exact command):\n  │ 1. From <HOST>, find a domain controller",
+		"1 incomplete", "Incomplete (1): sqlhalf", "Not checked (1): sqlgone"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("thread lacks %q:\n%s", want, all)
+		}
+	}
+	// The minute is said once; a step of each host is named, its command in the reports.
+	for _, unwant := range []string{"began the same minute", "nltest", "+00:00"} {
+		if strings.Contains(all, unwant) {
+			t.Errorf("thread has %q:\n%s", unwant, all)
+		}
+	}
+	if md := IncidentMarkdown(run, time.UTC); !strings.Contains(md, "- began the same minute, 2026-11-25 09:14 UTC\n") {
+		t.Errorf("the file does not say the minute with its date:\n%s", md)
+	}
+}
+
+// TestIncidentThreadLastReply: the last reply names the hosts no other message
+// does (not checked, incomplete) and is left out when there are none: the parent
+// has the counts.
+func TestIncidentThreadLastReply(t *testing.T) {
+	run := IncidentRun{Scope: "prod", Started: incidentStart, Incidents: []triage.Incident{dcOutage(2)}}
+	for _, h := range run.Incidents[0].Hosts {
+		run.Hosts = append(run.Hosts, triage.HostState{Host: h.Host, ReportID: h.ReportID, Status: triage.StatusCritical, Causes: []triage.CauseID{triage.DCUnreachable}})
+	}
+	run.Hosts = append(run.Hosts, triage.HostState{Host: "sqlhost99", Status: triage.StatusOK})
+	msgs, err := IncidentThread(run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages; want the parent and the incident's reply:\n%s", len(msgs), ThreadText(msgs))
+	}
+	run.Hosts = append(run.Hosts, triage.HostState{Host: "sqlhalf", ReportID: "rp1", Status: triage.StatusUnknown})
+	msgs, err = IncidentThread(run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := strings.Join(sectionTexts(msgs[len(msgs)-1]), "\n")
+	if len(msgs) != 3 || !strings.HasPrefix(last, "*Incomplete* (1): *sqlhalf*") || strings.Contains(last, "healthy") {
+		t.Errorf("last reply = %q (of %d messages); want only the incomplete host", last, len(msgs))
+	}
+	if parent := strings.Join(sectionTexts(msgs[0]), "\n"); !strings.Contains(parent, "*1* incomplete") {
+		t.Errorf("parent does not count the incomplete host:\n%s", parent)
+	}
+}
+
+// TestIncidentFixWords: an incident with no step done once says so plainly, and
+// its steps on each host are named under their own title.
+func TestIncidentFixWords(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		perHost []triage.Step
+		want    string
+	}{
+		{"per host only", []triage.Step{{Text: "Register the SPN of <HOST>", Command: "setspn -S MSSQLSvc/<HOST> <ACCOUNT>"}},
+			"*Fix, once for all of them*: nothing; every step is done on each host, below.\n*On each affected host* (its report has the exact command):\n*1.* Register the SPN of &lt;HOST&gt;"},
+		{"none", nil, "*Fix, once for all of them*: none is known; each host's report has what was found."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inc := dcOutage(2)
+			inc.Fixes, inc.PerHost = nil, tt.perHost
+			msgs, err := IncidentThread(IncidentRun{Started: incidentStart, Incidents: []triage.Incident{inc}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reply := strings.Join(sectionTexts(msgs[1]), "\n")
+			if !strings.Contains(reply, tt.want) || strings.Contains(reply, "setspn") {
+				t.Errorf("reply lacks %q or shows a host's command:\n%s", tt.want, reply)
+			}
+			md := IncidentMarkdown(IncidentRun{Incidents: []triage.Incident{inc}}, nil)
+			if !strings.Contains(md, "### Fix, once for all of them\n\nNo") {
+				t.Errorf("the file does not say there is nothing to do once:\n%s", md)
+			}
+		})
+	}
+}
+
+func TestValueSpan(t *testing.T) {
+	for in, want := range map[string]string{
+		`CORP\svc_sql`:   "`CORP\\svc_sql`",
+		"10.40.7.0/24":   "`10.40.7.0/24`",
+		"a<!here>&*b*":   "`a&lt;!here&gt;&amp;*b*`",
+		"x`y":            "“x`y”",
+		"x```<!channel>": "“x`\u200b`\u200b`&lt;!channel&gt;”",
+		"":               "",
+	} {
+		if got := valueSpan(in); got != want {
+			t.Errorf("valueSpan(%q) = %q; want %q", in, got, want)
 		}
 	}
 }
@@ -193,13 +286,14 @@ func TestIncidentThreadLimits(t *testing.T) {
 func TestThreadNamesSharedIncident(t *testing.T) {
 	rep := loadReport(t, "testdata/demo.json")
 	inc := dcOutage(13)
-	// Its first host is the report's (sqlhost01); the report's zone is -05:00.
+	// Its first host is the report's (sqlhost01); the report's zone is -05:00, the
+	// incident's times are in UTC, its minute said once.
 	for _, tt := range []struct {
 		name, link, want string
 	}{
 		{"linked", "https://example.slack.com/archives/C0INC/p1764000000000100",
-			"also seen on *12 other hosts* since 04:14, same DC `dc2.corp.example`, began the same minute, 04:14: <https://example.slack.com/archives/C0INC/p1764000000000100|incident in7kq2m9>"},
-		{"by ID", "", "also seen on *12 other hosts* since 04:14, same DC `dc2.corp.example`, began the same minute, 04:14: incident `in7kq2m9`"},
+			"also seen on *12 other hosts* since 09:14 UTC (all within one minute), same DC `dc2.corp.example` — <https://example.slack.com/archives/C0INC/p1764000000000100|incident in7kq2m9>"},
+		{"by ID", "", "also seen on *12 other hosts* since 09:14 UTC (all within one minute), same DC `dc2.corp.example` — incident `in7kq2m9`: `/authtriage incident` shows it"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rep.StartedAt = incidentStart.Add(time.Hour)
@@ -232,5 +326,49 @@ func TestSummaryThreadIncidents(t *testing.T) {
 	}
 	if !strings.Contains(replies, "*sqlhost01* · `spn.duplicate`") {
 		t.Errorf("sqlhost01's other cause is not listed:\n%s", replies)
+	}
+}
+
+// TestSummaryIncidentFix: an incident's line in a summary shows the first step of
+// its fix with a short command; a fix not all shown sends people to the attached
+// file, which is then attached (the last reply is Truncated).
+func TestSummaryIncidentFix(t *testing.T) {
+	long := strings.Repeat("Set-ADUser -Identity svc_sql -Replace @{x=1}\n", 3)
+	for _, tt := range []struct {
+		name      string
+		fixes     []triage.Step
+		perHost   []triage.Step
+		want      string
+		truncated bool
+	}{
+		{"one short step", []triage.Step{{Text: "Check that dc2 answers:", Command: "Test-NetConnection dc2 -Port 88"}}, nil,
+			"      Fix: Check that dc2 answers:\n```Test-NetConnection dc2 -Port 88```", false},
+		{"a long command", []triage.Step{{Text: "Set the account:", Command: long}}, nil,
+			"      Fix: Set the account:\n      In full: see the attached file.", true},
+		{"more steps", []triage.Step{{Text: "First:"}, {Text: "Second:"}}, []triage.Step{{Text: "On <HOST>:"}},
+			"      Fix: First:\n      …and 2 more steps: see the attached file.", true},
+		{"per host only", nil, []triage.Step{{Text: "On <HOST>:"}}, "      Fix: on each host, as its report says.", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := typicalSummary()
+			inc := dcOutage(2)
+			inc.Fixes, inc.PerHost = tt.fixes, tt.perHost
+			inc.Hosts[0].Host, inc.Hosts[1].Host = "sqlhost01", "sqlhost06"
+			msgs, err := summaryThread(s, []triage.Incident{inc}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			replies := strings.Join(sectionTexts(msgs[1]), "\n")
+			if !strings.Contains(replies, tt.want) {
+				t.Errorf("replies lack %q:\n%s", tt.want, replies)
+			}
+			last := msgs[len(msgs)-1]
+			if last.Truncated != tt.truncated {
+				t.Errorf("Truncated = %v; want %v", last.Truncated, tt.truncated)
+			}
+			if note := "Every incident's fix in full is in the attached file"; tt.truncated && !strings.Contains(strings.Join(sectionTexts(last), "\n"), note) {
+				t.Errorf("the last reply does not say the fix is in the file:\n%s", ThreadText(msgs))
+			}
+		})
 	}
 }

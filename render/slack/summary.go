@@ -46,9 +46,10 @@ const (
 // cause), each list cut at 15 entries or about 1200 characters with "…and N
 // more"; and a context line with the run's tick and how long it took.
 //
-// The replies have one line per host, worst first and then by name: the status
-// emoji, the host, its causes (at most 5) or why it could not be triaged, and the
-// report ID. They are cut into as many messages as they need, each ending in a
+// The replies have first the incidents, each with its hosts and the first step
+// of its fix, then one line per host not all of whose causes an incident
+// explains, worst first and then by name: the status emoji, the host, its causes
+// (at most 5) or why it could not be triaged, and the report ID. They are cut into as many messages as they need, each ending in a
 // context line saying which hosts it holds; there are none when the run has no
 // hosts (as in the bare summary of a run whose full summary could not be posted).
 //
@@ -350,11 +351,13 @@ const maxSummaryReplies = 10
 // the attached file (whose name is at most 110 bytes).
 const summaryNoteRoom = 512
 
-// summaryReplies renders the run's incidents, one line and their hosts each,
-// then the hosts, worst first, less the causes their incidents explain (a host
+// summaryReplies renders the run's incidents, one line, their hosts and the
+// first step of their fix each (incidentFirstFix), then the hosts, worst first, less the causes their incidents explain (a host
 // all of whose causes an incident explains is not listed again): a message per
 // group of lines that fits in summaryMessageRoom, at most maxSummaryReplies;
-// the last one then says the rest is in the attached file and is Truncated.
+// the last one then says how many incidents and hosts are left out, and that
+// they are in the attached file, and is Truncated. It is Truncated too when an
+// incident's fix is not all shown, and says that fix is in the file.
 func summaryReplies(s schedule.Summary, name string, incs []triage.Incident, zone *time.Location) []Message {
 	hosts := hostsWorstFirst(s.Run.Hosts)
 	if len(hosts) == 0 {
@@ -362,6 +365,7 @@ func summaryReplies(s schedule.Summary, name string, incs []triage.Incident, zon
 	}
 	explained := map[string]map[triage.CauseID]bool{} // host -> causes its incidents explain
 	var lines []string
+	inFile := false // a line sends people to the attached file
 	for _, inc := range incs {
 		names := make([]string, len(inc.Hosts))
 		for i, h := range inc.Hosts {
@@ -373,7 +377,9 @@ func summaryReplies(s schedule.Summary, name string, incs []triage.Incident, zon
 		}
 		id, _ := clip(oneLine(inc.ID), reportIDBudget)
 		list, _ := hostNames(names, incidentHostsBudget)
-		lines = append(lines, incidentLine(inc, s.Run.Tick, zone)+" · incident "+codeSpan(id)+"\n      "+list)
+		fix, all := incidentFirstFix(inc)
+		inFile = inFile || !all
+		lines = append(lines, incidentLine(inc, s.Run.Tick, zone)+" · incident "+codeSpan(id)+"\n      "+list+"\n"+fix)
 	}
 	listed := 0
 	for _, h := range hosts {
@@ -406,10 +412,11 @@ func summaryReplies(s schedule.Summary, name string, incs []triage.Incident, zon
 		used += n
 	}
 	groups = append(groups, cur)
-	truncated := false
-	if len(groups) > maxSummaryReplies {
-		groups, truncated = groups[:maxSummaryReplies], true
+	cut := len(groups) > maxSummaryReplies
+	if cut {
+		groups = groups[:maxSummaryReplies]
 	}
+	truncated := cut || inFile
 
 	short, _ := clip(name, budget{100, 300})
 	where := fmt.Sprintf("%s, %s", human.Count(len(incs), "incident", "incidents"), human.Count(listed, "host", "hosts"))
@@ -425,14 +432,72 @@ func summaryReplies(s schedule.Summary, name string, incs []triage.Incident, zon
 		blocks := sections("", lines[g.from:g.to])
 		ctx := "Fleet health: " + Escape(short) + " · " + where + part
 		if truncated && i == len(groups)-1 {
-			blocks = append(blocks, section(fmt.Sprintf(":page_facing_up: %d more lines did not fit in Slack: every host is in the attached file %s.",
-				len(lines)-g.to, Escape(SummaryFileName(s)))))
+			file := Escape(SummaryFileName(s))
+			note := ":page_facing_up: Every incident's fix in full is in the attached file " + file + "."
+			if cut {
+				// The first len(incs) lines are the incidents, the others hosts.
+				moreIncs := max(0, len(incs)-g.to)
+				moreHosts := len(lines) - max(g.to, len(incs))
+				var more []string
+				if moreIncs > 0 {
+					more = append(more, human.Count(moreIncs, "more incident", "more incidents"))
+				}
+				if moreHosts > 0 {
+					more = append(more, human.Count(moreHosts, "more host", "more hosts"))
+				}
+				note = fmt.Sprintf(":page_facing_up: %s did not fit in Slack: every incident and host is in the attached file %s.",
+					strings.Join(more, " and "), file)
+			}
+			blocks = append(blocks, section(note))
 		}
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(ctx)))
 		msgs[i] = Message{Text: Escape("Fleet health " + short + ": " + where + part), Blocks: blocks,
 			Truncated: truncated && i == len(groups)-1}
 	}
 	return msgs
+}
+
+// Bounds of the fix an incident's line of a summary shows.
+var (
+	summaryFixBudget = budget{300, 600} // its first step's words
+	summaryCmdBudget = budget{300, 600} // its first step's command, on one line
+)
+
+// incidentFirstFix is the fix under an incident's line of a summary: its first
+// step done once for all its hosts, with the step's command as a code block when
+// it is one short line; and whether that is the whole fix (if not, the line says
+// the rest is in the attached file, SummaryMarkdown).
+func incidentFirstFix(inc triage.Incident) (string, bool) {
+	const pad = "      "
+	if len(inc.Fixes) == 0 {
+		if len(inc.PerHost) > 0 {
+			return pad + "Fix: on each host, as its report says.", true
+		}
+		return pad + "Fix: none is known; each host's report has what was found.", true
+	}
+	st := inc.Fixes[0]
+	text, cut := clip(oneLine(st.Text), summaryFixBudget)
+	if text == "" {
+		text = "Run:"
+	}
+	line := pad + "Fix: " + Escape(text)
+	all := !cut && len(inc.Fixes) == 1 && len(inc.PerHost) == 0
+	if st.Command != "" {
+		cmd := strings.Trim(display.Text(st.Command), "\n")
+		if codeSafe(cmd) && !isBlank(cmd) && !strings.Contains(cmd, "\n") && summaryCmdBudget.fits(measureRaw(cmd)) {
+			line += "\n```" + EscapeCode(cmd) + "```"
+		} else {
+			all = false
+		}
+	}
+	if !all {
+		if more := len(inc.Fixes) - 1 + len(inc.PerHost); more > 0 {
+			line += fmt.Sprintf("\n%s…and %s: see the attached file.", pad, human.Count(more, "more step", "more steps"))
+		} else {
+			line += "\n" + pad + "In full: see the attached file."
+		}
+	}
+	return line, all
 }
 
 // SummaryMarkdown returns a fleet run's summary as Markdown, nothing left out:

@@ -3,6 +3,8 @@ package slackrender
 import (
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +194,10 @@ func randomFleet(r *rand.Rand, n int, hostile bool) schedule.Summary {
 	return s
 }
 
+// moreHosts matches the note of a summary's last reply that says how many hosts
+// are only in the attached file.
+var moreHosts = regexp.MustCompile(`^:page_facing_up: (?:\d+ more incidents? and )?(\d+) more hosts? did not fit`)
+
 // TestSummaryThreadProperties renders fleets of 0 to 5000 hosts and checks that
 // every message passes Validate and that every host has exactly one line.
 func TestSummaryThreadProperties(t *testing.T) {
@@ -218,8 +224,8 @@ func TestSummaryThreadProperties(t *testing.T) {
 					}
 					for _, b := range m.Blocks {
 						if sb, ok := b.(*slack.SectionBlock); ok {
-							var more int
-							if _, err := fmt.Sscanf(sb.Text.Text, ":page_facing_up: %d more lines", &more); err == nil {
+							if m := moreHosts.FindStringSubmatch(sb.Text.Text); m != nil {
+								more, _ := strconv.Atoi(m[1])
 								lines += more // in the attached file
 								continue
 							}

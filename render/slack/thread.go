@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -353,8 +354,11 @@ func (r *renderer) parent() Message {
 }
 
 // sharedIncidents says which of the report's causes other hosts have too, one
-// line per incident: "`dc.unreachable` also seen on *12 hosts* since 09:14, same
-// DC `dc2`: incident `k3…`".
+// line per incident: "`dc.unreachable` also seen on *12 other hosts* since 09:14
+// UTC (all within one minute), same DC `dc2` — incident `k3…`", linked to its
+// thread when the option has the link, else saying which command shows it.
+// Incident times are in UTC, whatever the report's zone: its hosts may log in
+// different ones.
 func (r *renderer) sharedIncidents() string {
 	var lines []string
 	for i, ref := range r.opt.Incidents {
@@ -371,17 +375,17 @@ func (r *renderer) sharedIncidents() string {
 		}
 		cause, _ := clip(oneLine(string(inc.Cause)), causeBudget)
 		line := fmt.Sprintf(":link: %s also seen on *%s*", codeSpan(cause), human.Count(others, "other host", "other hosts"))
-		if !inc.FirstSeen.First.IsZero() {
-			line += " since " + clock(inc.FirstSeen.First, r.rep.StartedAt, r.facts.zone)
+		if s := sinceWords(inc, r.rep.StartedAt, time.UTC); s != "" {
+			line += " " + s
 		}
-		if s := sharedWords(inc.Shared, r.facts.zone); s != "" {
+		if s := sharedWords(sharedBeyondTime(inc), time.UTC); s != "" {
 			line += ", " + s
 		}
 		id, _ := clip(oneLine(inc.ID), reportIDBudget)
 		if ref.Link != "" && linkable(ref.Link) && codeSpan(id) == "`"+id+"`" {
-			line += ": <" + ref.Link + "|incident " + id + ">"
+			line += " — <" + ref.Link + "|incident " + id + ">"
 		} else {
-			line += ": incident " + codeSpan(id)
+			line += " — incident " + codeSpan(id) + ": `/authtriage incident` shows it"
 		}
 		lines = append(lines, line)
 	}
@@ -625,13 +629,54 @@ func indentLines(s, indent string) string {
 }
 
 func (r *renderer) fix(f triage.Finding) []slack.Block {
-	if len(f.Remediation) == 0 {
+	return r.steps("*Fix*", f.Remediation)
+}
+
+// incidentFix is an incident's fix: the steps done once for all its hosts, then
+// the steps done on each host, named only: each host's report has them filled in
+// with its own values.
+func (r *renderer) incidentFix(inc triage.Incident) []slack.Block {
+	const once = "*Fix, once for all of them*"
+	var out []slack.Block
+	switch {
+	case len(inc.Fixes) > 0:
+		out = r.steps(once, inc.Fixes)
+	case len(inc.PerHost) > 0:
+		out = []slack.Block{section(once + ": nothing; every step is done on each host, below.")}
+	default:
+		out = []slack.Block{section(once + ": none is known; each host's report has what was found.")}
+	}
+	if len(inc.PerHost) == 0 {
+		return out
+	}
+	var lines []string
+	for i, st := range inc.PerHost {
+		if i == maxSteps {
+			lines = append(lines, fmt.Sprintf("…and %d more steps, in each host's report.", len(inc.PerHost)-i))
+			r.truncated = true
+			break
+		}
+		text := oneLine(st.Text)
+		if text == "" {
+			text = "Run the command its report has."
+		}
+		t, cut := clip(text, stepBudget)
+		r.truncated = r.truncated || cut
+		lines = append(lines, fmt.Sprintf("*%d.* %s", i+1, Escape(t)))
+	}
+	return append(out, sections("*On each affected host* (its report has the exact command):", lines)...)
+}
+
+// steps writes remediation steps under title, each with its command as a code
+// block.
+func (r *renderer) steps(title string, steps []triage.Step) []slack.Block {
+	if len(steps) == 0 {
 		return nil
 	}
 	var lines []string
-	for i, st := range f.Remediation {
+	for i, st := range steps {
 		if i == maxSteps {
-			lines = append(lines, fmt.Sprintf("…and %d more steps, in the attached report.", len(f.Remediation)-i))
+			lines = append(lines, fmt.Sprintf("…and %d more steps, in the attached report.", len(steps)-i))
 			r.truncated = true
 			break
 		}
@@ -657,7 +702,7 @@ func (r *renderer) fix(f triage.Finding) []slack.Block {
 			lines = append(lines, blocks...)
 		}
 	}
-	return sections("*Fix*", lines)
+	return sections(title, lines)
 }
 
 // codeBlocks returns a command as ``` code blocks, each within segmentBudget: one
