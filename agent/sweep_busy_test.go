@@ -173,13 +173,15 @@ func TestSweepRequeuesHostsWithoutSlot(t *testing.T) {
 			c.BatchDeadline = time.Second
 		})
 		c := newClient(t, p, a.url, "bot", 10*time.Second)
+		held := rawBatch(t, a, "blocked01")
+		await(t, "blocked01 to start", blockers["blocked01"].started)
 		type result struct {
 			got map[string]swept
 			err error
 		}
 		done := make(chan result, 1)
 		go func() {
-			got, err := sweep(t, t.Context(), c, []string{"blocked01", "free01"}, agent.SweepOptions{BatchSize: 1, Batches: 2})
+			got, err := sweep(t, t.Context(), c, []string{"free01"}, agent.SweepOptions{})
 			done <- result{got, err}
 		}()
 		waitLog(t, a.log, "free01 refused", func(string) bool {
@@ -198,6 +200,7 @@ func TestSweepRequeuesHostsWithoutSlot(t *testing.T) {
 		if !passed(r.got["free01"]) {
 			t.Errorf("free01: %+v, %v; want its check passed in a later batch", r.got["free01"].rep, r.got["free01"].err)
 		}
+		<-held
 	})
 	t.Run("no slot comes free", func(t *testing.T) {
 		a, blockers := blockedAgent(t, p, 1, func(c *agent.ServerConfig) {
