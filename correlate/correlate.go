@@ -50,14 +50,27 @@ const maxClients = 3
 //	cause                             factors
 //	account.*                         account (Facts "account")
 //	spn.*                             spn_owner (Facts "wrong", else "account"), account
-//	dc.*, computer.secure_channel,    dc (Facts "dc", when the evidence names one),
-//	kerberos.*                        domain (Facts "domain")
+//	dc.*, computer.secure_channel,    dc: one per name of Facts "dc" (the DCs the
+//	kerberos.*                        evidence names, joined by ", "), each a plain
+//	                                  host name; domain (Facts "domain")
 //	agent.unreachable                 agent (Facts "agent", else the agent of a check
 //	                                  of rep that ended in error)
 //	every cause                       client: the first 3 client addresses of the
 //	                                  evidence, sorted; subnet: their /24 (IPv4) or
 //	                                  /64 (IPv6), each once; start: First truncated
-//	                                  to the minute, UTC, RFC 3339
+//	                                  to the minute, UTC, RFC 3339, only when the
+//	                                  evidence has a time
+//
+// A signature is timed when it has a start factor: its First is its evidence's, not
+// the report's start. The store keeps factors, so this survives it with no column of
+// its own.
+//
+// The other causes (dns.*, instance.*, listener.*, delegation.*, login.*, name.*,
+// cluster.*, clock.*, keytab.*, sspi.*, lsa.*) get no factor of their own: their
+// Facts name one host's things (its host name, FQDN, instance, SPN, port), and
+// where they name an account or a login it is the one that host runs as or refused,
+// which hosts share by chance as often as by cause. Correlate makes them an incident
+// only when the hosts share a client or subnet.
 func Signatures(rep triage.Report) []triage.Signature {
 	var out []triage.Signature
 	for _, f := range rep.Findings {
@@ -66,10 +79,10 @@ func Signatures(rep triage.Report) []triage.Signature {
 		}
 		s := triage.Signature{Host: rep.Host, ReportID: rep.ID, Cause: f.Cause, Severity: f.Severity}
 		s.First, s.Last = span(f.Evidence)
+		s.Factors = factorsOf(f, rep, s.First)
 		if s.First.IsZero() {
 			s.First, s.Last = rep.StartedAt, rep.StartedAt
 		}
-		s.Factors = factorsOf(f, rep, s.First)
 		out = append(out, s)
 	}
 	return out
@@ -93,7 +106,8 @@ func span(ev []triage.Evidence) (first, last time.Time) {
 	return first, last
 }
 
-// factorsOf returns the factors of f, a finding of rep whose evidence starts at first.
+// factorsOf returns the factors of f, a finding of rep whose evidence starts at first,
+// zero when no evidence has a time (then it has no start factor).
 func factorsOf(f triage.Finding, rep triage.Report, first time.Time) []triage.Factor {
 	var out []triage.Factor
 	add := func(k triage.FactorKind, v string) {
@@ -109,7 +123,13 @@ func factorsOf(f triage.Finding, rep triage.Report, first time.Time) []triage.Fa
 		add(triage.FactorOwner, cmp.Or(facts["wrong"], facts["account"]))
 		add(triage.FactorAccount, facts["account"])
 	case famDomain:
-		add(triage.FactorDC, facts["dc"])
+		// diagnosis writes every DC the evidence names in one fact, "dc1, dc2": one
+		// factor each, so that hosts naming {dc1, dc2} and {dc2} share dc2.
+		for _, dc := range strings.Split(facts["dc"], ", ") {
+			if plainHost(dc) {
+				add(triage.FactorDC, dc)
+			}
+		}
 		add(triage.FactorDomain, facts["domain"])
 	case famAgent:
 		agent := facts["agent"]
@@ -135,6 +155,27 @@ func factorsOf(f triage.Finding, rep triage.Report, first time.Time) []triage.Fa
 	}
 	add(triage.FactorStart, startMinute(first))
 	return out
+}
+
+// plainHost reports whether s is a host name of letters, digits, '-', '_' and '.', at
+// most 253 bytes: a DC name from evidence that is anything else is not a factor.
+func plainHost(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// timed reports whether s's First is its evidence's (Signatures gives it a start
+// factor then), not its report's start.
+func timed(s triage.Signature) bool {
+	return slices.ContainsFunc(s.Factors, func(f triage.Factor) bool { return f.Kind == triage.FactorStart })
 }
 
 func startMinute(t time.Time) string {
@@ -285,7 +326,12 @@ func primaryValue(s triage.Signature, kind triage.FactorKind) string {
 // MinHosts distinct hosts is an incident. Its Shared are the factors every host has
 // that tell something (no client nor subnet for the causes grouped by domain, no
 // subnet that holds a shared client); its Fixes the steps filled by them, done once,
-// and PerHost the steps still naming one host's values. checked are the hosts of the
+// and PerHost the steps still naming one host's values. A group without a primary
+// factor is an incident only when its hosts share more than the start minute (a
+// client, a subnet): a configuration finding's time is its report's start, and the
+// hosts of one sweep each with its own fault start in the same minute. Groups whose
+// incidents get the same ID (a configuration fault found by sweeps more than Window
+// apart: no evidence time, same cause and primary factor) are one incident. checked are the hosts of the
 // same window, for Incident.Unaffected. Incidents are sorted worst first: severity, then number of
 // hosts, then first seen, then ID. The result depends only on its arguments' contents,
 // not on their order.
@@ -311,9 +357,14 @@ func Correlate(sigs []triage.Signature, checked []string, o Options) []triage.In
 		hostsWith[s.Cause][strings.ToLower(s.Host)] = true
 	}
 
+	type made struct {
+		inc triage.Incident
+		idx []int
+	}
 	var out []triage.Incident
 	for k, idx := range groups {
 		slices.SortFunc(idx, func(a, b int) int { return compareSig(sigs[a], sigs[b]) })
+		var incs []made
 		start := 0
 		end := sigs[idx[0]].Last
 		for j := 1; j <= len(idx); j++ {
@@ -326,13 +377,32 @@ func Correlate(sigs []triage.Signature, checked []string, o Options) []triage.In
 					continue
 				}
 			}
-			if inc, ok := incident(k.cause, sigs, idx[start:j], minHosts); ok {
-				inc.Unaffected = unaffected(checked, hostsWith[k.cause])
-				out = append(out, inc)
+			if inc, ok := incident(k.cause, k.primary, sigs, idx[start:j], minHosts); ok {
+				incs = append(incs, made{inc, idx[start:j]})
 			}
 			if j < len(idx) {
 				start, end = j, sigs[idx[j]].Last
 			}
+		}
+		// Incidents of one group with the same ID are one: made again from all
+		// their signatures.
+		for i := 0; i < len(incs); i++ {
+			for j := i + 1; j < len(incs); j++ {
+				if incs[j].inc.ID != incs[i].inc.ID {
+					continue
+				}
+				both := slices.Concat(incs[i].idx, incs[j].idx)
+				slices.SortFunc(both, func(a, b int) int { return compareSig(sigs[a], sigs[b]) })
+				if inc, ok := incident(k.cause, k.primary, sigs, both, minHosts); ok {
+					incs[i] = made{inc, both}
+					incs = slices.Delete(incs, j, j+1)
+					j = i // compare the merged one with all the others again
+				}
+			}
+		}
+		for _, m := range incs {
+			m.inc.Unaffected = unaffected(checked, hostsWith[k.cause])
+			out = append(out, m.inc)
 		}
 	}
 	slices.SortFunc(out, func(a, b triage.Incident) int {
@@ -362,13 +432,16 @@ func compareSig(a, b triage.Signature) int {
 	)
 }
 
-// incident makes the incident of one group of signatures (sorted by compareSig), or
-// false when they are on fewer than minHosts hosts.
-func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts int) (triage.Incident, bool) {
+// incident makes the incident of one group of signatures (sorted by compareSig) of
+// primary factor primary ("" for none), or false when they are on fewer than minHosts
+// hosts, or have no primary factor and share nothing but the start minute.
+func incident(cause triage.CauseID, primary string, sigs []triage.Signature, idx []int, minHosts int) (triage.Incident, bool) {
 	type host struct {
 		triage.IncidentHost
 		factors map[factorKey]triage.Factor
+		start   time.Time // the First of its earliest timed signature, zero for none
 	}
+	var start time.Time // the earliest timed First of the group
 	var hosts []*host
 	byName := map[string]*host{}
 	inc := triage.Incident{Cause: cause}
@@ -390,6 +463,12 @@ func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts
 				h.factors[keyOf(f)] = f
 			}
 		}
+		if timed(s) && h.start.IsZero() {
+			h.start = s.First
+		}
+		if timed(s) && (start.IsZero() || s.First.Before(start)) {
+			start = s.First
+		}
 		inc.Severity = max(inc.Severity, s.Severity)
 		if s.Last.After(inc.Last) {
 			inc.Last = s.Last
@@ -399,8 +478,10 @@ func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts
 		return triage.Incident{}, false
 	}
 	for _, h := range hosts {
-		start := triage.Factor{Kind: triage.FactorStart, Value: startMinute(h.First)}
-		h.factors[keyOf(start)] = start
+		if !h.start.IsZero() {
+			f := triage.Factor{Kind: triage.FactorStart, Value: startMinute(h.start)}
+			h.factors[keyOf(f)] = f
+		}
 	}
 	fam := family(cause)
 	for k, f := range hosts[0].factors {
@@ -416,6 +497,9 @@ func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts
 		}
 	}
 	inc.Shared = telling(fam, inc.Shared)
+	if primary == "" && !slices.ContainsFunc(inc.Shared, func(f triage.Factor) bool { return f.Kind != triage.FactorStart }) {
+		return triage.Incident{}, false
+	}
 	slices.SortFunc(inc.Shared, func(a, b triage.Factor) int {
 		return cmp.Or(cmp.Compare(rank(fam, a.Kind), rank(fam, b.Kind)), cmp.Compare(a.Value, b.Value))
 	})
@@ -429,7 +513,7 @@ func incident(cause triage.CauseID, sigs []triage.Signature, idx []int, minHosts
 	if c.ID != "" {
 		inc.Fixes, inc.PerHost = fixes(c, inc.Shared)
 	}
-	inc.ID = incidentID(cause, primaryShared(fam, inc.Shared), startMinute(inc.FirstSeen.First))
+	inc.ID = incidentID(cause, idFactors(fam, inc.Shared), startMinute(start))
 	return inc, true
 }
 
@@ -461,16 +545,23 @@ func telling(fam causeFamily, shared []triage.Factor) []triage.Factor {
 	})
 }
 
-// primaryShared returns the value of the shared primary factor, "" when the hosts
-// share none.
-func primaryShared(fam causeFamily, shared []triage.Factor) string {
+// idFactors returns what of shared an incident's ID hashes: the value of the shared
+// primary factor; for a cause with no primary factor or hosts that share none, every
+// shared factor but the start ("kind=value" joined by "\x00", in Shared's order),
+// which is what made them an incident.
+func idFactors(fam causeFamily, shared []triage.Factor) string {
 	kind := primaryKind(fam)
+	var rest []string
 	for _, f := range shared {
 		if kind != "" && f.Kind == kind {
 			return keyOf(f).value
 		}
+		if f.Kind != triage.FactorStart {
+			k := keyOf(f)
+			rest = append(rest, string(k.kind)+"="+k.value)
+		}
 	}
-	return ""
+	return strings.Join(rest, "\x00")
 }
 
 // fixes returns the catalog's steps for cause filled with the values every host
@@ -484,6 +575,7 @@ func primaryShared(fam causeFamily, shared []triage.Factor) string {
 // account, the form triage.Account.Name writes.
 func fixes(c triage.Cause, shared []triage.Factor) (once, perHost []triage.Step) {
 	vars := map[string]string{}
+	var dcs []string
 	set := func(ph, v string) {
 		if _, done := vars[ph]; !done {
 			vars[ph] = v
@@ -505,8 +597,11 @@ func fixes(c triage.Cause, shared []triage.Factor) (once, perHost []triage.Step)
 		case triage.FactorDomain:
 			set(triage.PHDomain, f.Value)
 		case triage.FactorDC:
-			set(triage.PHDC, f.Value)
+			dcs = append(dcs, f.Value)
 		}
+	}
+	if len(dcs) > 0 {
+		set(triage.PHDC, strings.Join(dcs, ", ")) // as diagnosis writes it
 	}
 	// NewFinding writes one step per catalog step, in order: whether a step is done
 	// once is decided on the catalog's template, never on the filled text, where a
@@ -555,9 +650,10 @@ func unfilled(s triage.FixStep, vars map[string]string) bool {
 }
 
 // incidentID returns 8 lower-case base32 characters of a hash of cause, the shared
-// primary factor and the first minute: the same incident found again gets the same ID.
-func incidentID(cause triage.CauseID, primary, minute string) string {
-	sum := sha256.Sum256([]byte(string(cause) + "\x00" + primary + "\x00" + minute))
+// factors idFactors picks and the minute of the earliest evidence time ("" when no
+// finding has one): the same incident found again gets the same ID.
+func incidentID(cause triage.CauseID, factors, minute string) string {
+	sum := sha256.Sum256([]byte(string(cause) + "\x00" + factors + "\x00" + minute))
 	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:5]))
 }
 

@@ -167,7 +167,7 @@ func TestCorrelate(t *testing.T) {
 			},
 			want: []wantIncident{{
 				cause: triage.AccountLockedOut, hosts: hosts("sqlapp", 1, 12),
-				shared:     factors(acct, `CORP\svc_shared`, start, "2026-11-24T05:16:00Z"),
+				shared:     factors(acct, `CORP\svc_shared`),
 				unaffected: hosts("sqlapp", 13, 3),
 				once:       []string{"Unlock-ADAccount -Identity svc_shared"},
 			}},
@@ -185,7 +185,7 @@ func TestCorrelate(t *testing.T) {
 				},
 				{
 					cause: triage.AccountLockedOut, hosts: hosts("sqletl", 1, 5),
-					shared:     factors(acct, `CORP\svc_etl`, start, "2026-11-24T05:19:00Z"),
+					shared:     factors(acct, `CORP\svc_etl`),
 					unaffected: hosts("sqlprod", 1, 20),
 					once:       []string{"Unlock-ADAccount -Identity svc_etl"},
 				},
@@ -198,24 +198,73 @@ func TestCorrelate(t *testing.T) {
 				f.addLocked("sqlb", 1, 3, "svc_b", t0)
 			},
 			want: []wantIncident{
-				{cause: triage.AccountLockedOut, hosts: hosts("sqla", 1, 4), shared: factors(acct, `CORP\svc_a`, start, "2026-11-24T05:16:00Z"),
+				{cause: triage.AccountLockedOut, hosts: hosts("sqla", 1, 4), shared: factors(acct, `CORP\svc_a`),
 					once: []string{"Unlock-ADAccount -Identity svc_a"}},
-				{cause: triage.AccountLockedOut, hosts: hosts("sqlb", 1, 3), shared: factors(acct, `CORP\svc_b`, start, "2026-11-24T05:16:00Z"),
+				{cause: triage.AccountLockedOut, hosts: hosts("sqlb", 1, 3), shared: factors(acct, `CORP\svc_b`),
 					once: []string{"Unlock-ADAccount -Identity svc_b"}},
 			},
 		},
 		{
-			name: "the same account locked out three hours apart is two incidents",
+			// The directory says the account is locked, not since when: the two sweeps'
+			// findings have no evidence time, so one incident, as its ID says.
+			name: "the same account found locked out by sweeps three hours apart is one incident",
 			build: func(f *fleet) {
 				f.addLocked("sqlam", 1, 3, "svc_shared", t0)
 				f.addLocked("sqlpm", 1, 2, "svc_shared", t0.Add(3*time.Hour))
 			},
 			want: []wantIncident{
-				{cause: triage.AccountLockedOut, hosts: hosts("sqlam", 1, 3), shared: factors(acct, `CORP\svc_shared`, start, "2026-11-24T05:16:00Z"),
-					unaffected: nil, once: []string{"Unlock-ADAccount -Identity svc_shared"}},
-				{cause: triage.AccountLockedOut, hosts: hosts("sqlpm", 1, 2), shared: factors(acct, `CORP\svc_shared`, start, "2026-11-24T08:16:00Z"),
+				{cause: triage.AccountLockedOut, hosts: append(hosts("sqlam", 1, 3), hosts("sqlpm", 1, 2)...), shared: factors(acct, `CORP\svc_shared`),
 					unaffected: nil, once: []string{"Unlock-ADAccount -Identity svc_shared"}},
 			},
+		},
+		{
+			name: "logins refused from one client three hours apart are two incidents: their evidence has a time",
+			build: func(f *fleet) {
+				f.addFindings("sqlam", 1, 2, t0, func(tg triage.Target, _ int) []triage.Finding {
+					return []triage.Finding{loginFailed(tg, t0, "10.1.2.3")}
+				})
+				f.addFindings("sqlpm", 1, 2, t0.Add(3*time.Hour), func(tg triage.Target, _ int) []triage.Finding {
+					return []triage.Finding{loginFailed(tg, t0.Add(3*time.Hour), "10.1.2.3")}
+				})
+			},
+			want: []wantIncident{
+				{cause: triage.LoginFailed, hosts: hosts("sqlam", 1, 2), shared: factors("client", "10.1.2.3", start, "2026-11-24T05:14:00Z"),
+					once: []string{"Act on the state's meaning"}},
+				{cause: triage.LoginFailed, hosts: hosts("sqlpm", 1, 2), shared: factors("client", "10.1.2.3", start, "2026-11-24T08:14:00Z"),
+					once: []string{"Act on the state's meaning"}},
+			},
+		},
+		{
+			name: "3 hosts each with its own DNS mismatch in one sweep share only the minute: no incident",
+			build: func(f *fleet) {
+				f.addFindings("sqldns", 1, 3, t0, func(tg triage.Target, _ int) []triage.Finding {
+					return []triage.Finding{triage.NewFinding(triage.DNSMismatch, map[string]string{triage.PHHost: strings.ToUpper(tg.Host), triage.PHFQDN: tg.FQDN})}
+				})
+			},
+			unexplained: hosts("sqldns", 1, 3),
+		},
+		{
+			name: "logins refused at once on 3 hosts from clients of different subnets: no incident",
+			build: func(f *fleet) {
+				f.addFindings("sqlweb", 1, 3, t0, func(tg triage.Target, i int) []triage.Finding {
+					return []triage.Finding{loginFailed(tg, t0, fmt.Sprintf("10.%d.2.3", i))}
+				})
+			},
+			unexplained: hosts("sqlweb", 1, 3),
+		},
+		{
+			name: "DCs named per host: the DC every host names is shared, not the list",
+			build: func(f *fleet) {
+				dcs := []string{"dc1.corp.example, dc2.corp.example", "dc2.corp.example", "dc2.corp.example, dc3.corp.example"}
+				f.addFindings("sqldc", 1, 3, t0, func(tg triage.Target, i int) []triage.Finding {
+					return []triage.Finding{triage.NewFinding(triage.DCUnreachable, map[string]string{
+						triage.PHHost: strings.ToUpper(tg.Host), triage.PHDomain: "corp.example", triage.PHDC: dcs[i]})}
+				})
+			},
+			want: []wantIncident{{
+				cause: triage.DCUnreachable, hosts: hosts("sqldc", 1, 3), shared: factors(dc, "dc2.corp.example", domain, "corp.example"),
+				once: outageFixes, perHost: outagePerHost,
+			}},
 		},
 		{
 			name: "spans that chain within the window are one incident, over more than the window",
@@ -249,7 +298,7 @@ func TestCorrelate(t *testing.T) {
 				f.addLocked("sqlapp", 1, 3, "svc_shared", t0)
 				f.addLocked("sqlodd", 1, 1, "svc_odd", t0)
 			},
-			want: []wantIncident{{cause: triage.AccountLockedOut, hosts: hosts("sqlapp", 1, 3), shared: factors(acct, `CORP\svc_shared`, start, "2026-11-24T05:16:00Z"),
+			want: []wantIncident{{cause: triage.AccountLockedOut, hosts: hosts("sqlapp", 1, 3), shared: factors(acct, `CORP\svc_shared`),
 				unaffected: nil, once: []string{"Unlock-ADAccount -Identity svc_shared"}}},
 			unexplained: []string{"sqlodd01"},
 		},
@@ -277,7 +326,7 @@ func TestCorrelate(t *testing.T) {
 			},
 			want: []wantIncident{{
 				cause: triage.SPNMissing, hosts: hosts("sqlhr", 1, 3),
-				shared:  factors("spn_owner", `CORP\svc_hr`, acct, `CORP\svc_hr`, start, "2026-11-24T05:14:00Z"),
+				shared:  factors("spn_owner", `CORP\svc_hr`, acct, `CORP\svc_hr`),
 				perHost: []string{`setspn -S <SPN> CORP\svc_hr`},
 			}},
 		},
@@ -440,26 +489,33 @@ func TestSignatures(t *testing.T) {
 			rep:  report(host("sqlprod", 1), dcOutage(t0, "10.20.30.5", "10.20.31.6", "10.20.30.7", "10.20.30.8"), start),
 			want: [][]triage.Factor{
 				factors("domain", "corp.example", "client", "10.20.30.5", "client", "10.20.30.7", "client", "10.20.30.8", "subnet", "10.20.30.0/24", "start", "2026-11-24T05:14:00Z"),
-				factors("dc", "dc2.corp.example", "domain", "corp.example", "start", "2026-11-24T05:22:00Z"),
+				factors("dc", "dc2.corp.example", "domain", "corp.example"),
 			},
 		},
 		{
-			name: "a locked-out account: the account, the report's start",
+			name: "a locked-out account: the account; no start, its evidence has no time",
 			rep:  report(host("sqlapp", 1), lockedOut("svc_sqlapp01", t0), start),
-			want: [][]triage.Factor{factors("account", `CORP\svc_sqlapp01`, "start", "2026-11-24T05:22:00Z")},
+			want: [][]triage.Factor{factors("account", `CORP\svc_sqlapp01`)},
 		},
 		{
 			name: "an agent that did not answer: the agent the check names",
 			rep: triage.Report{Host: "sqlbranch01", StartedAt: start,
 				Findings: []triage.Finding{triage.NewFinding(triage.AgentUnreachable, map[string]string{triage.PHHost: "SQLBRANCH01"})},
 				Checks:   []triage.CheckResult{{Name: "errorlog", Status: triage.CheckError, Agent: "branch-east"}}},
-			want: [][]triage.Factor{factors("agent", "branch-east", "start", "2026-11-24T05:22:00Z")},
+			want: [][]triage.Factor{factors("agent", "branch-east")},
 		},
 		{
 			name: "an SPN on the wrong account: its owner and the right account",
 			rep: triage.Report{Host: "sqlhr01", StartedAt: start,
 				Findings: []triage.Finding{triage.NewFinding(triage.SPNWrongAccount, map[string]string{triage.PHAccount: `CORP\svc_hr`, triage.PHWrong: `CORP\svc_old`})}},
-			want: [][]triage.Factor{factors("spn_owner", `CORP\svc_old`, "account", `CORP\svc_hr`, "start", "2026-11-24T05:22:00Z")},
+			want: [][]triage.Factor{factors("spn_owner", `CORP\svc_old`, "account", `CORP\svc_hr`)},
+		},
+		{
+			name: "DCs the evidence names: one factor each, hostile names left out",
+			rep: triage.Report{Host: "sqlprod01", StartedAt: start,
+				Findings: []triage.Finding{triage.NewFinding(triage.SecureChannelBroken, map[string]string{triage.PHDomain: "corp.example",
+					triage.PHDC: "dc1.corp.example, dc2$(reboot).corp, , dc3.corp.example\u202e, dc4.corp.example"})}},
+			want: [][]triage.Factor{factors("dc", "dc1.corp.example", "dc", "dc4.corp.example", "domain", "corp.example")},
 		},
 		{
 			name: "an info finding is no signature; hostile clients are no subnet",
@@ -564,4 +620,45 @@ func BenchmarkReferenceSort10k(b *testing.B) {
 		})
 	}
 	b.ReportMetric(float64(len(sigs)), "signatures")
+}
+
+// TestIncidentIDStable checks what an incident's ID hashes: the cause, the shared
+// primary factor (or, with none, the shared factors) and the minute of the earliest
+// evidence time, none when no finding has one.
+func TestIncidentIDStable(t *testing.T) {
+	id := func(build func(f *fleet)) string {
+		t.Helper()
+		var f fleet
+		build(&f)
+		incs := correlate.Correlate(f.signatures(), f.checked, correlate.Options{})
+		if len(incs) != 1 {
+			t.Fatalf("got %d incidents %s; want 1", len(incs), describe(incs))
+		}
+		return incs[0].ID
+	}
+	locked := func(sam string, at time.Time) string {
+		return id(func(f *fleet) { f.addLocked("sqlapp", 1, 3, sam, at) })
+	}
+	refused := func(at, start time.Time, client string) string {
+		return id(func(f *fleet) {
+			f.addFindings("sqlweb", 1, 3, start, func(tg triage.Target, _ int) []triage.Finding {
+				return []triage.Finding{loginFailed(tg, at, client)}
+			})
+		})
+	}
+	if a, b := locked("svc_shared", t0), locked("svc_shared", t0.Add(time.Hour)); a != b {
+		t.Errorf("a locked account found by sweeps an hour apart: IDs %s and %s; want one", a, b)
+	}
+	if a, b := locked("svc_a", t0), locked("svc_b", t0); a == b {
+		t.Errorf("two accounts locked out: one ID %s; want two", a)
+	}
+	if a, b := refused(t0, t0.Add(5*time.Minute), "10.1.2.3"), refused(t0.Add(20*time.Second), t0.Add(40*time.Minute), "10.1.2.3"); a != b {
+		t.Errorf("logins refused from the same minute, seen by two sweeps: IDs %s and %s; want one", a, b)
+	}
+	if a, b := refused(t0, t0, "10.1.2.3"), refused(t0.Add(time.Hour), t0.Add(time.Hour), "10.1.2.3"); a == b {
+		t.Errorf("logins refused an hour apart: one ID %s; want two", a)
+	}
+	if a, b := refused(t0, t0, "10.1.2.3"), refused(t0, t0, "10.7.2.3"); a == b {
+		t.Errorf("logins refused from two clients: one ID %s; want two", a)
+	}
 }

@@ -59,6 +59,9 @@ func TestFixesOnceOrPerHost(t *testing.T) {
 					triage.PHAccount: `CORP\svc_shared`, triage.PHSam: "svc_shared", triage.PHWrong: `CORP\svc_old`,
 				}
 				f := triage.NewFinding(c.ID, vars)
+				// A shared client: a cause with no primary factor needs one to be
+				// an incident.
+				f.Evidence = []triage.Evidence{{Clients: []string{"10.1.2.3"}}}
 				for _, s := range triage.NewFinding(c.ID, nil).Remediation {
 					if !slices.Contains(want, s) {
 						want = append(want, s)

@@ -14,7 +14,8 @@ import (
 // computer.secure_channel those NETLOGON 3210 or 5721 name ("This computer could not
 // authenticate with \\dc01.corp.example, a Windows domain controller for domain
 // CORP", see eventCause). Names are without port, lower case, sorted and joined by
-// ", "; "" when the evidence names none. NETLOGON 5719 and the SSPI codes name only
+// ", " (plainHost takes no ',' nor ' ', so correlate splits the fact back into one DC
+// each); "" when the evidence names none. NETLOGON 5719 and the SSPI codes name only
 // the domain, so they name no DC here.
 func namedDC(cause triage.CauseID, t triage.Target, obs triage.Observations) string {
 	var dcs []string

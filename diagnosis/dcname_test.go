@@ -27,6 +27,10 @@ func TestNamedDC(t *testing.T) {
 		{"the DCs that did not answer the checker", triage.DCUnreachable, triage.Observations{Directory: probes}, "dc2.corp.example, dc3.corp.example"},
 		{"the DCs whose certificate failed", triage.DCCertificate, triage.Observations{Directory: probes}, "dc4.corp.example"},
 		{"no directory, no DC", triage.DCUnreachable, triage.Observations{}, ""},
+		{"a name holding the separator is not taken", triage.DCUnreachable, triage.Observations{Directory: &triage.DirectoryFacts{DCs: []triage.DCProbe{
+			{Address: "dc5.corp.example, dc6.corp.example:389", Err: "i/o timeout"},
+			{Address: "dc7.corp.example:389", Err: "i/o timeout"},
+		}}}, "dc7.corp.example"},
 		{"NETLOGON 3210 names the DC", triage.SecureChannelBroken, triage.Observations{Logs: []triage.LogEvent{
 			netlogon(3210, `This computer could not authenticate with \\dc01.corp.example, a Windows domain controller for domain CORP, and therefore this computer might deny logon requests.`)}}, "dc01.corp.example"},
 		{"a hostile name is not taken", triage.SecureChannelBroken, triage.Observations{Logs: []triage.LogEvent{

@@ -34,21 +34,32 @@ type Signature struct {
 	// First and Last bound the finding's evidence; both are the report's start when its
 	// evidence carries no time (a directory fact, a ticket refused now).
 	First, Last time.Time
-	Factors     []Factor
+	// Factors has a FactorStart only when the evidence has a time: it says that
+	// First is the evidence's, not the report's start.
+	Factors []Factor
 }
 
 // An Incident is one cause seen on several hosts at overlapping times with something
 // in common: named once, with the hosts it affects, those checked and not affected,
 // what they share and one set of fixes.
 type Incident struct {
-	// ID is stable for the same cause, shared factors and first minute, so the same
-	// incident found again (by the next sweep, by another replica) keeps its ID.
+	// ID hashes the cause, the primary factor every affected host shares (the account
+	// of account.*, the SPN owner of spn.*, the domain of dc.*, kerberos.* and
+	// computer.secure_channel, the agent of agent.unreachable; for other causes, or
+	// hosts that share none, every shared factor but the start) and the minute (UTC)
+	// of the earliest evidence time of its findings, none when no finding's evidence
+	// has a time (a directory fact: then every sweep that finds it gives the same ID).
+	// The same incident found again (by the next sweep, by another replica) keeps its ID.
 	ID       string   `json:"id"`
 	Cause    CauseID  `json:"cause"`
 	Severity Severity `json:"severity"`
 	Title    string   `json:"title"`
 	// Shared is what every affected host's finding has in common (beyond the cause),
-	// the most telling first; empty when they share only the time.
+	// the most telling first; empty when they share only the time. Client and subnet
+	// factors are left out for the causes grouped by domain (dc.*, kerberos.*,
+	// computer.secure_channel), and a subnet that contains a shared client is dropped.
+	// The start is in it only when every host has a finding with an evidence time,
+	// all in the same minute.
 	Shared    []Factor       `json:"shared"`
 	FirstSeen IncidentHost   `json:"first_seen"`
 	Hosts     []IncidentHost `json:"hosts"` // the affected hosts, by the time each was first seen
