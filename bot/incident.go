@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/authtriage/authtriage/commands"
 	"github.com/authtriage/authtriage/internal/human"
 	slackrender "github.com/authtriage/authtriage/render/slack"
+	"github.com/authtriage/authtriage/schedule"
 	"github.com/authtriage/authtriage/store"
 	"github.com/authtriage/authtriage/triage"
 )
@@ -275,16 +275,11 @@ func (b *Bot) triageAll(ctx context.Context, req Request, hosts []string, channe
 
 // A group is hosts the Batcher sweeps together, by their places in an
 // incident run's hosts.
-type group struct {
-	name  string
-	hosts []int
-}
-
 // batches splits hosts, by their places, into the Batcher's groups and the
 // rest, for the worker pool, each in host order. Every host is in exactly one
 // of them, whatever Batches returned. Without a Batcher, or when Batches
 // panics (logged), every host is in the rest.
-func (b *Bot) batches(ctx context.Context, hosts []string, log *slog.Logger) ([]group, []int) {
+func (b *Bot) batches(ctx context.Context, hosts []string, log *slog.Logger) ([]schedule.Group, []int) {
 	all := make([]int, len(hosts))
 	for i := range all {
 		all[i] = i
@@ -297,32 +292,7 @@ func (b *Bot) batches(ctx context.Context, hosts []string, log *slog.Logger) ([]
 		log.Error("batches not known; every host is triaged on its own", "err", err)
 		return nil, all
 	}
-	index := make(map[string]int, len(hosts))
-	for i, h := range hosts {
-		index[h] = i
-	}
-	taken := make([]bool, len(hosts))
-	var groups []group
-	for _, name := range slices.Sorted(maps.Keys(named)) {
-		g := group{name: name}
-		for _, h := range named[name] {
-			if i, ok := index[h]; ok && !taken[i] {
-				taken[i] = true
-				g.hosts = append(g.hosts, i)
-			}
-		}
-		if len(g.hosts) > 0 {
-			slices.Sort(g.hosts)
-			groups = append(groups, g)
-		}
-	}
-	var rest []int
-	for i, t := range taken {
-		if !t {
-			rest = append(rest, i)
-		}
-	}
-	return groups, rest
+	return schedule.Partition(hosts, named)
 }
 
 // sweep triages the hosts of g with the Batcher's Sweep and keeps each one's
@@ -331,18 +301,18 @@ func (b *Bot) batches(ctx context.Context, hosts []string, log *slog.Logger) ([]
 // that forgot it) is kept not checked, in Explain's words for why, unless ctx
 // ended first: the caller then marks it as the bot having stopped. Reports of
 // hosts not in g, of a host again, or after Sweep returned are dropped.
-func (b *Bot) sweep(ctx context.Context, req Request, g group, hosts []string, channel, parentTS string, log *slog.Logger, keep func(i int, st triage.HostState, ss []triage.Signature)) {
-	log = log.With("group", g.name)
-	names := make([]string, len(g.hosts))
-	member := make(map[string]int, len(g.hosts))
-	for k, i := range g.hosts {
+func (b *Bot) sweep(ctx context.Context, req Request, g schedule.Group, hosts []string, channel, parentTS string, log *slog.Logger, keep func(i int, st triage.HostState, ss []triage.Signature)) {
+	log = log.With("group", g.Name)
+	names := make([]string, len(g.Hosts))
+	member := make(map[string]int, len(g.Hosts))
+	for k, i := range g.Hosts {
 		names[k] = hosts[i]
 		member[hosts[i]] = i
 	}
 	var (
 		mu       sync.Mutex // held while a report is kept
 		over     bool       // Sweep returned
-		reported = make(map[int]bool, len(g.hosts))
+		reported = make(map[int]bool, len(g.Hosts))
 	)
 	onReport := func(host string, rep triage.Report, err error) {
 		mu.Lock()
@@ -361,13 +331,13 @@ func (b *Bot) sweep(ctx context.Context, req Request, g group, hosts []string, c
 		keep(i, st, ss)
 	}
 	var err error
-	if p := catch(func() { err = b.o.Batcher.Sweep(ctx, g.name, names, onReport) }); p != nil {
+	if p := catch(func() { err = b.o.Batcher.Sweep(ctx, g.Name, names, onReport) }); p != nil {
 		err = p
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	over = true
-	missing := len(g.hosts) - len(reported)
+	missing := len(g.Hosts) - len(reported)
 	switch {
 	case ctx.Err() != nil && missing > 0:
 		return // the bot stopped first
@@ -377,11 +347,11 @@ func (b *Bot) sweep(ctx context.Context, req Request, g group, hosts []string, c
 		}
 		return
 	case err == nil:
-		err = fmt.Errorf("the sweep of %s did not report %d hosts", g.name, missing)
+		err = fmt.Errorf("the sweep of %s did not report %d hosts", g.Name, missing)
 	}
 	text, ref := b.Explain(err)
 	log.Error("hosts of a batch not triaged", "hosts", missing, "ref", ref, "err", err)
-	for _, i := range g.hosts {
+	for _, i := range g.Hosts {
 		if !reported[i] {
 			keep(i, triage.HostState{Host: hosts[i], Status: triage.StatusUnknown, Error: text}, nil)
 		}

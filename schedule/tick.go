@@ -728,16 +728,49 @@ func unknownState(host string, started time.Time, why string) triage.HostState {
 
 // A group is hosts a BatchTriager sweeps together, by their places in the
 // sweep's hosts.
-type group struct {
-	name  string
-	hosts []int
+// A Group is hosts a BatchTriager sweeps together: its name and the hosts' places in
+// the list Partition was given, in order.
+type Group struct {
+	Name  string
+	Hosts []int
+}
+
+// Partition splits hosts, by their places, into the groups named (a BatchTriager's
+// Batches: group name to host names) and the rest, each in host order, groups by
+// name. Every host is in exactly one of them, whatever named holds: names not among
+// hosts are ignored, and a host named twice goes to the first group by name.
+func Partition(hosts []string, named map[string][]string) (groups []Group, rest []int) {
+	index := make(map[string]int, len(hosts))
+	for i, h := range hosts {
+		index[h] = i
+	}
+	taken := make([]bool, len(hosts))
+	for _, name := range slices.Sorted(maps.Keys(named)) {
+		g := Group{Name: name}
+		for _, h := range named[name] {
+			if i, ok := index[h]; ok && !taken[i] {
+				taken[i] = true
+				g.Hosts = append(g.Hosts, i)
+			}
+		}
+		if len(g.Hosts) > 0 {
+			slices.Sort(g.Hosts)
+			groups = append(groups, g)
+		}
+	}
+	for i, t := range taken {
+		if !t {
+			rest = append(rest, i)
+		}
+	}
+	return groups, rest
 }
 
 // batches splits hosts, by their places, into the groups of a BatchTriager and
 // the rest, for the worker pool, in host order. Every host is in exactly one of
 // them, whatever Batches returned. Without a BatchTriager, or when Batches
 // panics (reported in the log), every host is in the rest.
-func (s *Scheduler) batches(ctx context.Context, r *run, hosts []string) ([]group, []int) {
+func (s *Scheduler) batches(ctx context.Context, r *run, hosts []string) ([]Group, []int) {
 	all := func() []int {
 		out := make([]int, len(hosts))
 		for i := range out {
@@ -754,31 +787,9 @@ func (s *Scheduler) batches(ctx context.Context, r *run, hosts []string) ([]grou
 		s.logPanic(ctx, r, p)
 		return nil, all()
 	}
-	index := make(map[string]int, len(hosts))
-	for i, h := range hosts {
-		index[h] = i
-	}
-	taken := make([]bool, len(hosts))
-	var groups []group
-	for _, name := range slices.Sorted(maps.Keys(named)) {
-		g := group{name: name}
-		for _, h := range named[name] {
-			if i, ok := index[h]; ok && !taken[i] {
-				taken[i] = true
-				g.hosts = append(g.hosts, i)
-			}
-		}
-		if len(g.hosts) > 0 {
-			slices.Sort(g.hosts)
-			groups = append(groups, g)
-			r.log.DebugContext(ctx, "sweeping a group of hosts together", "group", name, "hosts", len(g.hosts))
-		}
-	}
-	var rest []int
-	for i, t := range taken {
-		if !t {
-			rest = append(rest, i)
-		}
+	groups, rest := Partition(hosts, named)
+	for _, g := range groups {
+		r.log.DebugContext(ctx, "sweeping a group of hosts together", "group", g.Name, "hosts", len(g.Hosts))
 	}
 	return groups, rest
 }
@@ -808,12 +819,12 @@ func (g *groupProblems) list() []string {
 // forgot it) is unknown with the Notifier's words for why, or DeadlineError
 // when ctx ended first. Reports of hosts not in g, or of a host again, are
 // dropped.
-func (s *Scheduler) sweepGroup(ctx context.Context, r *run, g group, hosts []string, out chan<- hostResult, gp *groupProblems) {
+func (s *Scheduler) sweepGroup(ctx context.Context, r *run, g Group, hosts []string, out chan<- hostResult, gp *groupProblems) {
 	bt := s.triager.(BatchTriager)
 	started := s.clock.Now()
-	names := make([]string, len(g.hosts))
-	member := make(map[string]int, len(g.hosts))
-	for k, i := range g.hosts {
+	names := make([]string, len(g.Hosts))
+	member := make(map[string]int, len(g.Hosts))
+	for k, i := range g.Hosts {
 		names[k] = hosts[i]
 		member[hosts[i]] = i
 	}
@@ -826,14 +837,14 @@ func (s *Scheduler) sweepGroup(ctx context.Context, r *run, g group, hosts []str
 	var (
 		mu       sync.Mutex
 		over     bool // Sweep returned: later reports are dropped
-		reported = make(map[int]bool, len(g.hosts))
+		reported = make(map[int]bool, len(g.Hosts))
 	)
 	onReport := func(host string, rep triage.Report, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		i, ok := member[host]
 		if over || !ok || reported[i] {
-			r.log.WarnContext(ctx, "batch triager reported a host not asked, again or too late; dropped", "group", g.name, "host", host)
+			r.log.WarnContext(ctx, "batch triager reported a host not asked, again or too late; dropped", "group", g.Name, "host", host)
 			return
 		}
 		res := s.outcome(ctx, r, host, started, rep, err)
@@ -842,17 +853,17 @@ func (s *Scheduler) sweepGroup(ctx context.Context, r *run, g group, hosts []str
 		send(res)
 	}
 	var err error
-	p := catch("sweep of "+g.name, func() { err = bt.Sweep(ctx, g.name, names, onReport) })
+	p := catch("sweep of "+g.Name, func() { err = bt.Sweep(ctx, g.Name, names, onReport) })
 	mu.Lock()
 	over = true
 	mu.Unlock()
 
-	missing := len(g.hosts) - len(reported)
+	missing := len(g.Hosts) - len(reported)
 	var why string
 	switch {
 	case p != nil:
 		text, ref := s.notifier.Explain(p)
-		args := []any{"group", g.name}
+		args := []any{"group", g.Name}
 		if ref != "" {
 			args = append(args, "ref", ref)
 		}
@@ -862,20 +873,20 @@ func (s *Scheduler) sweepGroup(ctx context.Context, r *run, g group, hosts []str
 	case missing == 0:
 		if err != nil && ctx.Err() == nil {
 			// Every host has its outcome; the reasons are the log's.
-			r.log.WarnContext(ctx, "batch sweep of a group ended with errors", "group", g.name, "err", err)
+			r.log.WarnContext(ctx, "batch sweep of a group ended with errors", "group", g.Name, "err", err)
 		}
 		return
 	case ctx.Err() != nil:
 	case err != nil:
-		why = s.explain(ctx, r, err, "hosts of a group not triaged", "group", g.name, "hosts", missing)
+		why = s.explain(ctx, r, err, "hosts of a group not triaged", "group", g.Name, "hosts", missing)
 	default:
-		why = s.explain(ctx, r, fmt.Errorf("the sweep of %s did not report %d hosts", g.name, missing),
-			"batch triager left hosts unreported", "group", g.name)
+		why = s.explain(ctx, r, fmt.Errorf("the sweep of %s did not report %d hosts", g.Name, missing),
+			"batch triager left hosts unreported", "group", g.Name)
 	}
 	if ctx.Err() != nil {
 		why = DeadlineError
 	}
-	for _, i := range g.hosts {
+	for _, i := range g.Hosts {
 		if !reported[i] {
 			send(hostResult{i: i, state: unknownState(hosts[i], started, why)})
 		}
