@@ -98,7 +98,7 @@ const (
 // verdict and counts on the first line; then the incidents worst first, each with its
 // cause, severity and title, what its hosts share, the hosts affected with when each
 // was first seen (the first 20), how many hosts were checked and not affected, the
-// fix once for all of them with its commands (or that there is none) and the steps
+// fix the same for all of them with its commands (or that there is none) and the steps
 // done on each affected host, named (each host's report has them filled in); then
 // the hosts nothing explains, worst first, with their worst finding; the hosts
 // whose triage is incomplete with the first check that could not run; the hosts
@@ -265,7 +265,7 @@ func fleetIncident(b *bytes.Buffer, p painter, i int, inc triage.Incident, zone 
 	}
 	switch {
 	case len(inc.Fixes) > 0:
-		fmt.Fprintf(b, "   Fix, once for all of them:\n")
+		fmt.Fprintf(b, "   Fix, the same for all of them:\n")
 		for j, s := range inc.Fixes {
 			fmt.Fprintf(b, "   %d) %s\n", j+1, display.Line(s.Text))
 			if s.Command != "" {
@@ -273,9 +273,9 @@ func fleetIncident(b *bytes.Buffer, p painter, i int, inc triage.Incident, zone 
 			}
 		}
 	case len(inc.PerHost) > 0:
-		fmt.Fprintf(b, "   Fix, once for all of them: nothing; every step is done on each host, below.\n")
+		fmt.Fprintf(b, "   Fix, the same for all of them: nothing; every step is done on each host, below.\n")
 	default:
-		fmt.Fprintf(b, "   Fix, once for all of them: none is known; each host's report has what was found.\n")
+		fmt.Fprintf(b, "   Fix, the same for all of them: none is known; each host's report has what was found.\n")
 	}
 	if len(inc.PerHost) > 0 {
 		fmt.Fprintf(b, "   On each affected host (its report has the exact command):\n")

@@ -191,11 +191,11 @@ func TestFleetTextIncidentFix(t *testing.T) {
 		want, unwant []string
 	}{
 		{"both", []triage.Step{{Text: "Unlock the account once", Command: "Unlock-ADAccount -Identity svc_sql"}},
-			[]string{"   Fix, once for all of them:\n   1) Unlock the account once\n      Unlock-ADAccount -Identity svc_sql\n",
+			[]string{"   Fix, the same for all of them:\n   1) Unlock the account once\n      Unlock-ADAccount -Identity svc_sql\n",
 				"   On each affected host (its report has the exact command):\n   1) Register the SPN of <HOST>\n"},
 			[]string{"setspn"}},
 		{"per host only", nil,
-			[]string{"   Fix, once for all of them: nothing; every step is done on each host, below.\n",
+			[]string{"   Fix, the same for all of them: nothing; every step is done on each host, below.\n",
 				"   On each affected host (its report has the exact command):\n   1) Register the SPN of <HOST>\n"},
 			[]string{"setspn"}},
 	} {

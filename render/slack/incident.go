@@ -677,7 +677,7 @@ func IncidentMarkdown(run IncidentRun, zone *time.Location) string {
 			}
 			b.WriteString("\n\n")
 		}
-		b.WriteString("### Fix, once for all of them\n\n")
+		b.WriteString("### Fix, the same for all of them\n\n")
 		switch {
 		case len(inc.Fixes) > 0:
 			mdSteps(&b, inc.Fixes)

@@ -87,7 +87,7 @@ func TestIncidentThread(t *testing.T) {
 	for _, want := range []string{"same DC dc2.corp.example", "40 hosts", "first on sqlhost01", "1 host nothing explains", "sqlodd01", "sqlgone",
 		"The domain controller cannot be reached · critical · in7kq2m9", // the title, then the ID
 		"since 09:14 UTC (all within one minute)",
-		"Fix, once for all of them\n  │ 1. Check that dc2 answers",
+		"Fix, the same for all of them\n  │ 1. Check that dc2 answers",
 		"On each affected host (its report has the exact command):\n  │ 1. From <HOST>, find a domain controller",
 		"1 incomplete", "Incomplete (1): sqlhalf", "Not checked (1): sqlgone"} {
 		if !strings.Contains(all, want) {
@@ -144,8 +144,8 @@ func TestIncidentFixWords(t *testing.T) {
 		want    string
 	}{
 		{"per host only", []triage.Step{{Text: "Register the SPN of <HOST>", Command: "setspn -S MSSQLSvc/<HOST> <ACCOUNT>"}},
-			"*Fix, once for all of them*: nothing; every step is done on each host, below.\n*On each affected host* (its report has the exact command):\n*1.* Register the SPN of &lt;HOST&gt;"},
-		{"none", nil, "*Fix, once for all of them*: none is known; each host's report has what was found."},
+			"*Fix, the same for all of them*: nothing; every step is done on each host, below.\n*On each affected host* (its report has the exact command):\n*1.* Register the SPN of &lt;HOST&gt;"},
+		{"none", nil, "*Fix, the same for all of them*: none is known; each host's report has what was found."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			inc := dcOutage(2)
@@ -159,7 +159,7 @@ func TestIncidentFixWords(t *testing.T) {
 				t.Errorf("reply lacks %q or shows a host's command:\n%s", tt.want, reply)
 			}
 			md := IncidentMarkdown(IncidentRun{Incidents: []triage.Incident{inc}}, nil)
-			if !strings.Contains(md, "### Fix, once for all of them\n\nNo") {
+			if !strings.Contains(md, "### Fix, the same for all of them\n\nNo") {
 				t.Errorf("the file does not say there is nothing to do once:\n%s", md)
 			}
 		})

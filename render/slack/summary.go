@@ -464,7 +464,7 @@ var (
 )
 
 // incidentFirstFix is the fix under an incident's line of a summary: its first
-// step done once for all its hosts, with the step's command as a code block when
+// step that is the same for all its hosts, with the step's command as a code block when
 // it is one short line; and whether that is the whole fix (if not, the line says
 // the rest is in the attached file, SummaryMarkdown).
 func incidentFirstFix(inc triage.Incident) (string, bool) {

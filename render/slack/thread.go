@@ -632,11 +632,11 @@ func (r *renderer) fix(f triage.Finding) []slack.Block {
 	return r.steps("*Fix*", f.Remediation)
 }
 
-// incidentFix is an incident's fix: the steps done once for all its hosts, then
+// incidentFix is an incident's fix: the steps that are the same for all its hosts, then
 // the steps done on each host, named only: each host's report has them filled in
 // with its own values.
 func (r *renderer) incidentFix(inc triage.Incident) []slack.Block {
-	const once = "*Fix, once for all of them*"
+	const once = "*Fix, the same for all of them*"
 	var out []slack.Block
 	switch {
 	case len(inc.Fixes) > 0:
