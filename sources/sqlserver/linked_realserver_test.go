@@ -2,12 +2,7 @@ package sqlserver_test
 
 import (
 	"errors"
-	"os"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/microsoft/go-mssqldb/msdsn"
 
 	"github.com/authtriage/authtriage/sources/sqlserver"
 	"github.com/authtriage/authtriage/triage"
@@ -18,42 +13,7 @@ import (
 // its answer against what LinkedServers promises. It creates nothing: the query is a
 // SELECT, and a server without linked servers answers with none.
 func TestRealServerLinkedServers(t *testing.T) {
-	dsn := os.Getenv(envDSN)
-	if dsn == "" {
-		if os.Getenv(envRequireMSSQL) == "1" {
-			t.Fatal(realServerAdvice)
-		}
-		t.Skip(realServerAdvice)
-	}
-	p, err := msdsn.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", envDSN, err)
-	}
-	encrypt := map[msdsn.Encryption]string{
-		msdsn.EncryptionOff: "false", msdsn.EncryptionRequired: "true",
-		msdsn.EncryptionDisabled: "disable", msdsn.EncryptionStrict: "strict",
-	}[p.Encryption]
-	c, err := sqlserver.New(sqlserver.Config{
-		Encrypt: encrypt, TrustServerCertificate: p.TrustServerCertificate, Timeout: 30 * time.Second,
-		ServerSPN: func(string, triage.Instance) string { return p.ServerSPN },
-	}, nil)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	auth := map[string]string{}
-	for k, v := range p.Parameters {
-		if k == "authenticator" || strings.HasPrefix(k, "krb5-") {
-			auth[k] = v
-		}
-	}
-	if p.User != "" {
-		auth["user id"] = p.User
-	}
-	if p.Password != "" {
-		auth["password"] = p.Password
-	}
-	sqlserver.SetAuth(c, auth)
-	in := triage.Instance{Name: p.Instance, Port: int(p.Port)}
+	c, p, in := realServer(t)
 	tg := triage.Target{Host: p.Host, Instances: []triage.Instance{in}}
 
 	got, err := c.LinkedServers(t.Context(), tg, in)

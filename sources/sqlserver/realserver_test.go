@@ -27,10 +27,12 @@ and set
   ` + envDSN + `='sqlserver://sa:Str0ng%21Passw0rd@localhost:1433?encrypt=true&TrustServerCertificate=true'
 (a SQL login), or a Windows login: authenticator=krb5 and its krb5-* keys on Linux, no user id on Windows.`
 
-// TestRealServer logs in to the server AUTHTRIAGE_TEST_MSSQL_DSN names as that DSN says
-// (SQL authentication, or integrated with its authenticator), runs the fixed queries
-// and reads the error log: the fake's canned answers are checked against the real ones.
-func TestRealServer(t *testing.T) {
+// realServer returns a checker that logs in to the server AUTHTRIAGE_TEST_MSSQL_DSN
+// names as that DSN says (SQL authentication, or integrated with its authenticator),
+// the DSN parsed, and the instance it names. It skips the test when the variable is not
+// set, or fails it with AUTHTRIAGE_REQUIRE_MSSQL=1.
+func realServer(t *testing.T) (*sqlserver.Checker, msdsn.Config, triage.Instance) {
+	t.Helper()
 	dsn := os.Getenv(envDSN)
 	if dsn == "" {
 		if os.Getenv(envRequireMSSQL) == "1" {
@@ -55,8 +57,7 @@ func TestRealServer(t *testing.T) {
 	}
 	auth := map[string]string{}
 	for k, v := range p.Parameters {
-		switch {
-		case k == "authenticator", strings.HasPrefix(k, "krb5-"):
+		if k == "authenticator" || strings.HasPrefix(k, "krb5-") {
 			auth[k] = v
 		}
 	}
@@ -67,7 +68,14 @@ func TestRealServer(t *testing.T) {
 		auth["password"] = p.Password
 	}
 	sqlserver.SetAuth(c, auth)
-	in := triage.Instance{Name: p.Instance, Port: int(p.Port)}
+	return c, p, triage.Instance{Name: p.Instance, Port: int(p.Port)}
+}
+
+// TestRealServer logs in to the server AUTHTRIAGE_TEST_MSSQL_DSN names as that DSN says
+// (SQL authentication, or integrated with its authenticator), runs the fixed queries
+// and reads the error log: the fake's canned answers are checked against the real ones.
+func TestRealServer(t *testing.T) {
+	c, p, in := realServer(t)
 	tg := triage.Target{Host: p.Host, Instances: []triage.Instance{in}}
 
 	got := c.Logins(t.Context(), tg)
@@ -102,9 +110,8 @@ func TestRealServer(t *testing.T) {
 	}
 
 	// A SQL login with a wrong password is told 18456, state 1.
-	if auth["authenticator"] == "" && p.User != "" {
-		auth["password"] = p.Password + "-wrong"
-		sqlserver.SetAuth(c, auth)
+	if p.Parameters["authenticator"] == "" && p.User != "" {
+		sqlserver.SetAuth(c, map[string]string{"user id": p.User, "password": p.Password + "-wrong"})
 		bad := c.Logins(t.Context(), tg)[0]
 		if bad.OK || bad.Number != 18456 || bad.State != 1 {
 			t.Errorf("login with a wrong password = %+v; want 18456 state 1", bad)
