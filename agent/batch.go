@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,11 +41,7 @@ type sweepBudget struct {
 // canceled and the handler returns once they have.
 func (s *Server) batch(w http.ResponseWriter, r *http.Request, a *audit) {
 	b := &s.sweep
-	if ok, wait := b.limiter.allow(strings.ToLower(a.client)); !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.refuse(w, a, http.StatusTooManyRequests,
-			fmt.Sprintf("rate limit of %d batches a minute reached; retry in %ds", b.rate, secs))
+	if s.limited(w, a, b.limiter, b.rate, "batches") {
 		return
 	}
 	req, since, code, err := decodeBatch(w, r)
@@ -65,16 +59,8 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, a *audit) {
 		return
 	}
 
-	h := w.Header()
-	h.Set("Content-Type", ContentNDJSON)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	_ = rc.Flush()
-	// The body is read; the server's ReadTimeout must not end the request's context.
-	// The batch is bounded by its own deadline and the write timeout instead.
-	_ = rc.SetReadDeadline(time.Time{})
+	// Bounded by the hosts' deadlines and the write timeout.
+	rc := startStream(w)
 
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)

@@ -274,13 +274,41 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// limited refuses the request with 429 and Retry-After when the client's bucket of l,
+// which allows perMinute requests of what a minute, is empty, and reports whether it
+// did.
+func (s *Server) limited(w http.ResponseWriter, a *audit, l *limiter, perMinute int, what string) bool {
+	ok, wait := l.allow(strings.ToLower(a.client))
+	if ok {
+		return false
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.refuse(w, a, http.StatusTooManyRequests,
+		fmt.Sprintf("rate limit of %d %s a minute reached; retry in %ds", perMinute, what, secs))
+	return true
+}
+
+// startStream answers 200 with an NDJSON stream, flushed at once so that the client
+// knows the work started and stops retrying, and returns its controller. The body is
+// read by then: the server's ReadTimeout, left on the connection, would end the
+// request's context while the work runs, so it is lifted; the caller's own deadlines
+// bound the stream instead.
+func startStream(w http.ResponseWriter) *http.ResponseController {
+	h := w.Header()
+	h.Set("Content-Type", ContentNDJSON)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	_ = rc.SetReadDeadline(time.Time{})
+	return rc
+}
+
 // triage serves POST /v1/triage.
 func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
-	if ok, wait := s.limiter.allow(strings.ToLower(a.client)); !ok {
-		secs := int(math.Ceil(wait.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.refuse(w, a, http.StatusTooManyRequests,
-			fmt.Sprintf("rate limit of %d triages a minute reached; retry in %ds", s.rate, secs))
+	if s.limited(w, a, s.limiter, s.rate, "triages") {
 		return
 	}
 	req, since, code, err := decodeRequest(w, r)
@@ -303,16 +331,7 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request, a *audit) {
 		return
 	}
 
-	h := w.Header()
-	h.Set("Content-Type", ContentNDJSON)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	_ = rc.Flush() // the client knows the triage started, and stops retrying
-	// The body is read: the server's ReadTimeout, left on the connection, would end
-	// the request's context while the checks run. The deadline bounds them instead.
-	_ = rc.SetReadDeadline(time.Time{})
+	rc := startStream(w)
 	emit := func(l Line) error {
 		b, err := encodeLine(l)
 		if err != nil { // cannot happen with triage's types; say so rather than cut the stream
