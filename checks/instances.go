@@ -536,17 +536,7 @@ func mergeListeners(list, add []triage.Listener, source string) []triage.Listene
 			continue
 		}
 		m := &list[j]
-		m.FQDN = cmp.Or(m.FQDN, l.FQDN)
-		if m.Port == 0 {
-			m.Port = l.Port
-		}
-		m.Group = cmp.Or(m.Group, l.Group)
-		if len(m.IPs) == 0 {
-			m.IPs = l.IPs
-		}
-		if len(m.Replicas) == 0 {
-			m.Replicas = l.Replicas
-		}
+		m.Fill(l)
 		if !slices.Contains(strings.Split(m.Source, ", "), source) {
 			m.Source = strings.TrimPrefix(m.Source+", "+source, ", ")
 		}

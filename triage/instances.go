@@ -273,23 +273,7 @@ func (t Target) Discovered(f *InstanceFacts) Target {
 			out.Listeners = append(out.Listeners, l)
 			continue
 		}
-		m := &out.Listeners[j]
-		if m.Port == 0 {
-			m.Port = l.Port
-		}
-		if m.FQDN == "" {
-			m.FQDN = l.FQDN
-		}
-		m.Group = cmp.Or(m.Group, l.Group)
-		if len(m.IPs) == 0 {
-			m.IPs = l.IPs
-		}
-		if len(m.Addresses) == 0 {
-			m.Addresses = l.Addresses
-		}
-		if len(m.Replicas) == 0 {
-			m.Replicas = l.Replicas
-		}
+		out.Listeners[j].Fill(l)
 	}
 	out.Listeners = slices.DeleteFunc(out.Listeners, func(l Listener) bool { return l.Name == "" && l.FQDN == "" })
 	for i, l := range out.Listeners {
@@ -342,6 +326,23 @@ func (t Target) Discovered(f *InstanceFacts) Target {
 		}
 	}
 	return out
+}
+
+// Fill gives l what o knows and l does not: its FQDN, port, group, IPs, addresses and
+// replicas, each where l's is empty. Name and Source stay l's.
+func (l *Listener) Fill(o Listener) {
+	l.FQDN = cmp.Or(l.FQDN, o.FQDN)
+	l.Port = cmp.Or(l.Port, o.Port)
+	l.Group = cmp.Or(l.Group, o.Group)
+	if len(l.IPs) == 0 {
+		l.IPs = o.IPs
+	}
+	if len(l.Addresses) == 0 {
+		l.Addresses = o.Addresses
+	}
+	if len(l.Replicas) == 0 {
+		l.Replicas = o.Replicas
+	}
 }
 
 // sameListener reports whether a and b name the same listener (SameHost of their FQDNs,
